@@ -1,0 +1,91 @@
+/* snm/tape.h: define-by-run reverse-mode autodiff.
+ *
+ * A tape records the ops of one training step as they run.  Every op in snm/ops.h computes its
+ * result at once (eagerly) and, when gradients are enabled and one of its inputs carries a
+ * gradient, appends a node to the tape.  snm_tape_backward() then walks the nodes from last to
+ * first and accumulates gradients with +=, so a tensor used twice (weight sharing, tied decoders)
+ * receives the sum of both uses.
+ *
+ * Memory: results, their gradients and op scratch come from a per-tape arena.  snm_tape_reset()
+ * rewinds the arena without freeing it, so after the first step of a loop the tape does no malloc
+ * (the arena is consolidated into one block at the first reset after it grew).
+ *
+ * Errors: ops return NULL on failure (bad shapes, out of memory) and the tape keeps the first error;
+ * an op given a NULL input returns NULL at once.  Build a whole objective, then check the final
+ * tensor and, if it is NULL, fetch the reason with snm_tape_error().  This keeps plugin code
+ * straight-line, like the PyTorch it mirrors.
+ *
+ * A tape is single-threaded; use one tape per thread. */
+#ifndef SNM_TAPE_H
+#define SNM_TAPE_H
+
+#include <stddef.h>
+#include "snm/error.h"
+#include "snm/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct snm_tape snm_tape;
+
+/* New tape whose arena starts at arena_bytes (0: 16 MiB); it grows on demand.  NULL on ENOMEM. */
+snm_tape *snm_tape_new(size_t arena_bytes, snm_error *err);
+
+/* Frees the tape and every tensor it made.  NULL is a no-op. */
+void snm_tape_free(snm_tape *t);
+
+/* Forgets every node and tensor made since the last reset (their pointers become invalid) and
+ * clears the tape's error.  Parameter gradients are not touched (the optimizer zeroes them). */
+void snm_tape_reset(snm_tape *t);
+
+/* Gradient recording on (1, the default) or off (0: evaluation; ops record no nodes and allocate
+ * no gradients).  Returns the previous setting. */
+int snm_tape_set_grad(snm_tape *t, int enabled);
+int snm_tape_grad_enabled(const snm_tape *t);
+
+/* Training mode (1, the default) or evaluation mode (0).  Batch norm uses batch statistics and
+ * updates its running statistics only in training mode; dropout is the identity in evaluation
+ * mode.  Returns the previous setting. */
+int snm_tape_set_training(snm_tape *t, int training);
+int snm_tape_training(const snm_tape *t);
+
+/* A constant tensor in the arena with shape d[0..n_d), values copied from data (zeros when data is
+ * NULL).  No gradient flows to it. */
+snm_tensor *snm_tape_const(snm_tape *t, int n_d, const int *d, const float *data);
+
+/* A leaf that wants a gradient: like snm_tape_const, but snm_tape_backward/snm_tape_grad leave
+ * dL/dleaf in its g.  Its g is zeroed at the start of every backward pass. */
+snm_tensor *snm_tape_leaf(snm_tape *t, int n_d, const int *d, const float *data);
+
+/* Backpropagates from the scalar loss (one element): every tensor on the tape that depends on it
+ * gets dloss/dtensor in g (zeroed first), and every parameter reached gets it ADDED to its
+ * persistent g.  Returns 0, SNM_ESHAPE when loss is not a scalar, or the tape's stored error when
+ * loss is NULL. */
+int snm_tape_backward(snm_tape *t, snm_tensor *loss, snm_error *err);
+
+/* Like snm_tape_backward, but seeded with dy (snm_tensor_len(y) floats) at y instead of 1 at a
+ * scalar: computes the vector-Jacobian product dy^T dy/d(.).  Used by gradient checks. */
+int snm_tape_backward_seed(snm_tape *t, snm_tensor *y, const float *dy, snm_error *err);
+
+/* Gradient of the scalar loss at the given tensors only (leaves or intermediates made on this
+ * tape), left in wrt[i]->g.  Parameter gradients are NOT touched: this is how VAT takes the
+ * gradient at its perturbation in the middle of a step.  The later snm_tape_backward() of the
+ * step re-zeroes every tape gradient, so copy wrt[i]->g first if it is needed after that. */
+int snm_tape_grad(snm_tape *t, snm_tensor *loss, int n_wrt, snm_tensor *const *wrt, snm_error *err);
+
+/* The first error raised on the tape since the last reset, copied into err; returns its code
+ * (SNM_OK when none). */
+int snm_tape_error(const snm_tape *t, snm_error *err);
+
+/* Number of nodes recorded since the last reset (for tests and statistics). */
+int snm_tape_n_nodes(const snm_tape *t);
+
+/* Bytes of arena in use / reserved (for benchmarks and memory tests). */
+size_t snm_tape_arena_used(const snm_tape *t);
+size_t snm_tape_arena_reserved(const snm_tape *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
