@@ -1,0 +1,214 @@
+/* snm/plugin.h: the plugin ABI -- the one header (with what it includes) a plugin author needs.
+ *
+ * A plugin is a shared object exporting ONE const symbol, `snm_plugin_entry`, of type snm_plugin
+ * (CLAP/LV2 style).  The runner finds plugins by the `name` in that struct, never by file name or
+ * derived symbols, on the search path: --plugin-path, then $SNM_PLUGIN_PATH (colon-separated),
+ * then the build tree, then the install directory (pkglibdir).  The loader refuses a plugin built
+ * for another ABI major, one whose struct is smaller than this ABI's, one of the wrong kind, and a
+ * shared object without the symbol, with one line naming the file and the reason.
+ *
+ * Compatibility: members of snm_plugin and of the vtables are only ever APPENDED.  A new member
+ * raises SNM_PLUGIN_ABI_MINOR; the runner reads a member only when the plugin's `size` (or the
+ * vtable's `size`) says it is there.  Removing or reordering members raises the major.
+ *
+ * Options: create/open receive the plugin's section of the pipeline WITHOUT its `type` key,
+ * already checked against the plugin's option table (unknown keys, types, ranges), so they read
+ * values with the snm_cfg_opt_* getters.  A plugin may check more (combinations of values) and
+ * report SNM_ECONFIG at the offending node's file:line:col.
+ *
+ * Three kinds:
+ *   model  -- creates its parameters and exposes the paper's four maps on the tape:
+ *             encode x -> z (recording hidden layers h_j, with an optional per-layer hook),
+ *             classify z -> y (logits), decode_z z -> x_R (exposing every h_jR), decode_y y -> z_R.
+ *   noise  -- a regularizer: builds the whole training objective of one batch on the tape from the
+ *             model's maps (the feed-forward "none" plugin returns just the cross-entropy).
+ *   data   -- opens a dataset and reads examples by index into caller buffers; the runner owns
+ *             order, subsets and every RNG.
+ *
+ * Example (a complete regularizer; see plugins/noise/none.c):
+ *
+ *     static const snm_noise_vt vt = { sizeof vt, my_create, my_destroy, my_objective, my_terms };
+ *     SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "mynoise", "1.0.0", "one-line description", &vt, my_options);
+ *
+ * Threading: the runner calls a plugin instance from one thread at a time.  Plugins keep no global
+ * mutable state (several instances may live in one process). */
+#ifndef SNM_PLUGIN_H
+#define SNM_PLUGIN_H
+
+#include <stdint.h>
+#include <gsl/gsl_rng.h>
+#include "snm/error.h"
+#include "snm/tensor.h"
+#include "snm/tape.h"
+#include "snm/ops.h"
+#include "snm/param.h"
+#include "snm/config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SNM_PLUGIN_ABI_MAJOR 1u
+#define SNM_PLUGIN_ABI_MINOR 0u
+
+#if defined(__GNUC__)
+#  define SNM_EXPORT __attribute__((visibility("default")))
+#else
+#  define SNM_EXPORT
+#endif
+
+typedef enum { SNM_KIND_MODEL = 1, SNM_KIND_NOISE = 2, SNM_KIND_DATA = 3 } snm_kind;
+
+/* "model", "noise", "data", or "unknown". */
+const char *snm_kind_name(int kind);
+
+/* ---- data ------------------------------------------------------------------------------------ */
+
+enum { SNM_SPLIT_TRAIN = 0, SNM_SPLIT_VALID = 1, SNM_SPLIT_TEST = 2 };
+
+typedef struct snm_data_info {
+	int n_d;                 /* dimensions of one example as the model sees it: 3 (C,H,W) */
+	int d[3];
+	int n_classes;
+	long n[3];               /* examples per split (SNM_SPLIT_*) */
+} snm_data_info;
+
+typedef struct snm_data_vt {
+	uint32_t size;           /* sizeof(snm_data_vt) as compiled by the plugin */
+	/* Opens the dataset described by opts (already checked against the plugin's option table).
+	 * Reads headers and checks sizes and formats; may load everything into memory.  *state is the
+	 * plugin's; returns 0 or SNM_E* with a message naming the file. */
+	int (*open)(const snm_cfg *opts, void **state, snm_error *err);
+	void (*close)(void *state);
+	void (*info)(void *state, snm_data_info *out);
+	/* Copies examples idx[0..n) of a split into x (n * C*H*W floats, values in [0,1], before any
+	 * mean subtraction) and y (n labels).  aug: the runner's augmentation stream for training
+	 * reads (random crop/flip, drawn in example order), NULL for evaluation (deterministic, e.g.
+	 * centre crop).  Never shuffles, never keeps RNG state of its own. */
+	int (*read)(void *state, int split, const long *idx, int n, gsl_rng *aug, float *x, int32_t *y,
+	            snm_error *err);
+	/* Labels of a whole split into y (info.n[split] ints), without decoding images: for balanced
+	 * per-class subsets. */
+	int (*labels)(void *state, int split, int32_t *y, snm_error *err);
+} snm_data_vt;
+
+/* ---- model ----------------------------------------------------------------------------------- */
+
+/* Called by encode on each hidden layer's pre-activation (layer 0 = first hidden layer) and may
+ * return a replacement (e.g. with noise added) -- the ladder and denoising constraints need it.
+ * Returning pre unchanged is the identity; NULL aborts the build (set an error on the tape). */
+typedef snm_tensor *(*snm_layer_hook)(void *ctx, snm_tape *t, int layer, snm_tensor *pre);
+
+typedef struct snm_model_vt {
+	uint32_t size;
+	/* Creates the model for examples of shape in->d and in->n_classes classes: registers every
+	 * parameter in params (names unique, e.g. "enc.conv1.w") and initialises them from init. */
+	int (*create)(const snm_cfg *opts, const snm_data_info *in, snm_params *params, gsl_rng *init,
+	              void **state, snm_error *err);
+	void (*destroy)(void *state);
+	/* Number of hidden layers recorded by encode, h_1..h_L (not counting z); also the number of
+	 * reconstructions decode_z exposes. */
+	int (*n_hidden)(void *state);
+	/* x (N,C,H,W) -> z (N,Z).  hidden (NULL or n_hidden slots) receives h_1..h_L (post-
+	 * activation).  hook (NULL = none) sees each hidden pre-activation, and z's. */
+	snm_tensor *(*encode)(void *state, snm_tape *t, snm_tensor *x, snm_layer_hook hook, void *ctx,
+	                      snm_tensor **hidden);
+	/* z (N,Z) -> y (N,K) logits. */
+	snm_tensor *(*classify)(void *state, snm_tape *t, snm_tensor *z);
+	/* z (N,Z) -> x_R (N,C,H,W) through every layer with tied weights; hidden_r (NULL or n_hidden
+	 * slots) receives h_1R..h_LR in encode's order. */
+	snm_tensor *(*decode_z)(void *state, snm_tape *t, snm_tensor *z, snm_tensor **hidden_r);
+	/* y (N,K) -> z_R (N,Z) with the classifier's tied weight. */
+	snm_tensor *(*decode_y)(void *state, snm_tape *t, snm_tensor *y);
+} snm_model_vt;
+
+/* A model instance as regularizers see it. */
+typedef struct snm_model {
+	const snm_model_vt *vt;
+	void *state;
+} snm_model;
+
+/* ---- noise (regularizers) -------------------------------------------------------------------- */
+
+typedef struct snm_batch {
+	snm_tensor *x;           /* labelled inputs (N,C,H,W), constants on the tape */
+	const int32_t *labels;   /* N labels */
+	snm_tensor *xu;          /* unlabelled inputs (M,C,H,W) or NULL (supervised pipelines) */
+} snm_batch;
+
+#define SNM_MAX_TERMS 8
+
+/* What an objective returns: the scalar loss to minimise, and its named terms (scalars on the
+ * tape; the runner averages them over an epoch into the metrics "loss.<name>"). */
+typedef struct snm_objective {
+	snm_tensor *loss;
+	int n_terms;
+	const char *term_names[SNM_MAX_TERMS];
+	snm_tensor *terms[SNM_MAX_TERMS];
+} snm_objective;
+
+typedef struct snm_noise_vt {
+	uint32_t size;
+	/* Creates the regularizer for a created model; may register parameters of its own (the
+	 * ladder's combinators) in params, initialised from init. */
+	int (*create)(const snm_cfg *opts, const snm_model *model, snm_params *params, gsl_rng *init,
+	              void **state, snm_error *err);
+	void (*destroy)(void *state);
+	/* Builds the objective of one training batch on t (training mode, gradients on); draws all
+	 * its randomness from noise.  Returns 0, or the tape's error. */
+	int (*objective)(void *state, const snm_model *model, snm_tape *t, const snm_batch *b,
+	                 gsl_rng *noise, snm_objective *out, snm_error *err);
+	/* 1 when the objective uses b->xu (semi-supervised): the runner then batches an unlabelled
+	 * stream beside the labelled one.  NULL means 0. */
+	int (*wants_unlabelled)(void *state);
+} snm_noise_vt;
+
+/* ---- the entry ------------------------------------------------------------------------------- */
+
+typedef struct snm_plugin {
+	uint32_t abi_major, abi_minor;  /* SNM_PLUGIN_ABI_* the plugin was compiled against */
+	uint32_t size;                  /* sizeof(snm_plugin) as compiled by the plugin */
+	uint32_t kind;                  /* snm_kind */
+	const char *name;               /* the YAML `type:` this plugin answers to */
+	const char *version;            /* recorded in every result file */
+	const char *description;        /* one line, for `snm plugins` */
+	const void *vtable;             /* snm_model_vt / snm_noise_vt / snm_data_vt */
+	const snm_option *options;      /* the plugin's YAML keys besides `type` ({NULL}-terminated) */
+	/* ABI 1.1+ members go below */
+} snm_plugin;
+
+#define SNM_PLUGIN_SYMBOL "snm_plugin_entry"
+#define SNM_PLUGIN_DEFINE(kind_, name_, version_, desc_, vt_, opts_) \
+	SNM_EXPORT const snm_plugin snm_plugin_entry = { \
+		SNM_PLUGIN_ABI_MAJOR, SNM_PLUGIN_ABI_MINOR, sizeof(snm_plugin), (kind_), (name_), \
+		(version_), (desc_), (vt_), (opts_) }
+
+/* ---- the loader (used by the runner and tests) ----------------------------------------------- */
+
+typedef struct snm_plugin_handle {
+	void *dl;                       /* dlopen handle, closed by snm_plugin_close */
+	const snm_plugin *p;
+	char *path;                     /* the file it came from */
+} snm_plugin_handle;
+
+/* Opens the shared object at path and checks its entry: SNM_EPLUGIN (not loadable, no symbol,
+ * wrong kind -- want = 0 accepts any kind) or SNM_EABI (other major, short struct or vtable),
+ * each with one line naming the file. */
+int snm_plugin_open(const char *path, int want, snm_plugin_handle *out, snm_error *err);
+void snm_plugin_close(snm_plugin_handle *h);
+
+/* The search path: dirs from `extra` (colon-separated, may be NULL), then $SNM_PLUGIN_PATH,
+ * then the install directory.  Finds the plugin of kind `kind` named `name` by opening each
+ * candidate *.so; SNM_EPLUGIN "no noise plugin named 'x' (searched: ...)" when none. */
+int snm_plugin_find(const char *extra, int kind, const char *name, snm_plugin_handle *out,
+                    snm_error *err);
+
+/* Calls fn for every loadable plugin on the search path (first of each kind/name wins); files
+ * that are not snm plugins are reported through bad (may be NULL) and skipped. */
+int snm_plugin_each(const char *extra, void (*fn)(void *ctx, const snm_plugin_handle *h),
+                    void (*bad)(void *ctx, const char *path, const snm_error *e), void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

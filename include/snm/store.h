@@ -1,0 +1,179 @@
+/* snm/store.h: the per-epoch metrics table and the HDF5 run file.
+ *
+ * Every run of a pipeline owns one HDF5 file under results/.  The whole file is rewritten at each
+ * save (to "<path>.tmp", flushed, fsync'ed, then renamed over <path>), so a killed process leaves
+ * either the previous complete file or the new complete file, never a torn one.  Files are plain
+ * HDF5 that h5dump and h5py read without snm:
+ *
+ *   /                         root attributes: format = "snm-run", format_version = 1 (written by
+ *                             the store), then the caller's string and integer attributes
+ *   /metrics/<column>         float64 (rows,), chunked with an unlimited maximum size: one element
+ *                             per epoch (row of the snm_metrics table)
+ *   <group>/<entry>           float32 with the tensor's shape, one dataset per registry entry,
+ *                             named by the entry's name ("enc.conv1.w"); attribute
+ *                             kind = "param" | "buffer".  Groups are chosen by the caller, e.g.
+ *                             "/best", "/checkpoint/params", "/checkpoint/adam_m".
+ *   /checkpoint/rng/<name>    uint8 (gsl_rng_size,): the raw gsl_rng_state bytes; attribute
+ *                             type = gsl_rng_name ("mt19937")
+ *
+ * Strings (root attributes, kind, type) are scalar variable-length UTF-8 strings, which h5dump
+ * prints as plain quoted text and h5py returns as str; they have no length limit, so a whole
+ * pipeline text fits in one attribute.  Integers are 64-bit little-endian signed.  When reading,
+ * fixed-length string attributes and any integer type are accepted too.
+ *
+ * Determinism: saving the same record twice gives byte-identical files.  Object time stamps are
+ * off, the file format bounds are fixed (earliest .. 1.8, so HDF5 1.8 and later read the files),
+ * and objects are created in the order the record lists them (HDF5 lists a group's members by
+ * name whatever the order of creation).
+ *
+ * Errors: every function returns SNM_OK or an SNM_E* code and fills err with one line that starts
+ * with the file's path.  A file that is not HDF5 or is truncated, or is HDF5 without
+ * format = "snm-run", or has a newer format_version, is SNM_EIO; a failed HDF5 call is SNM_EHDF5
+ * naming the operation and the object; a bad argument is SNM_EINVAL.  HDF5's automatic error
+ * printing is switched off for the duration of every call here (and restored after): this module
+ * never prints.  Like the serial HDF5 library under it, the store is for one thread at a time. */
+#ifndef SNM_STORE_H
+#define SNM_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <gsl/gsl_rng.h>
+#include "snm/error.h"
+#include "snm/param.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- metrics table ------------------------------------------------------------------------ */
+
+/* A table of named double columns with one row per epoch ("train.loss", "valid.error", "lr",
+ * "seconds").  Column names are dataset names in the file: non-empty, unique, without '/', and
+ * not "." (dots inside a name are fine).  Values are stored column by column, so a column is one
+ * contiguous array. */
+typedef struct snm_metrics snm_metrics;
+
+/* New empty table with n_cols >= 1 columns named names[0..n_cols) (copied).  Returns NULL and sets
+ * err on a bad name, a duplicate (SNM_EINVAL) or no memory (SNM_ENOMEM). */
+snm_metrics *snm_metrics_new(int n_cols, const char *const *names, snm_error *err);
+
+/* Frees the table and its copies of the names.  NULL is a no-op. */
+void snm_metrics_free(snm_metrics *m);
+
+/* Appends one row: row[c] is the value of column c, for c in 0..cols.  SNM_ENOMEM leaves the
+ * table unchanged.  Any double (NaN included) is stored as given. */
+int snm_metrics_append(snm_metrics *m, const double *row, snm_error *err);
+
+/* Makes room for `rows` rows in total without changing the contents, so that appends up to that
+ * many rows cannot fail.  SNM_ENOMEM leaves the table unchanged. */
+int snm_metrics_reserve(snm_metrics *m, size_t rows, snm_error *err);
+
+/* Drops every row from index `rows` on (a resumed run discards epochs after its checkpoint).
+ * rows >= snm_metrics_rows(m) is a no-op.  Never fails; keeps the allocated room. */
+void snm_metrics_truncate(snm_metrics *m, size_t rows);
+
+size_t snm_metrics_rows(const snm_metrics *m);
+int snm_metrics_cols(const snm_metrics *m);
+
+/* Name of column col (owned by the table), or NULL when col is out of range. */
+const char *snm_metrics_name(const snm_metrics *m, int col);
+
+/* Index of the column named name, or -1 when there is none. */
+int snm_metrics_find(const snm_metrics *m, const char *name);
+
+/* Value at (row, col); NaN when either is out of range. */
+double snm_metrics_get(const snm_metrics *m, size_t row, int col);
+
+/* The rows of column col as one contiguous array of snm_metrics_rows(m) doubles, owned by the
+ * table and valid until the next append, reserve or free; NULL when col is out of range.  (May be
+ * NULL too while the table has no rows.) */
+const double *snm_metrics_column(const snm_metrics *m, int col);
+
+/* ---- run files ---------------------------------------------------------------------------- */
+
+/* What a save writes and what a load fills.  Every array has the length of its count; a count of
+ * 0 lets its arrays be NULL.  The store only borrows these pointers for the duration of a call.
+ *
+ * Names: root attribute names are unique across strings and integers and must not be "format" or
+ * "format_version" (the store writes those).  Group paths are absolute ("/best",
+ * "/checkpoint/params"), without empty components, and not "/metrics", "/checkpoint/rng" or
+ * inside them; intermediate groups are created as needed.  RNG names and registry entry names
+ * are dataset names: non-empty, without '/', not ".". */
+typedef struct snm_store_run {
+	/* Root string attributes (save only): config text, config_hash, run_key, status
+	 * ("running" / "finished" / "failed"), snm_version, plugin and library versions, ... */
+	int n_str;
+	const char *const *str_names;
+	const char *const *str_values;
+
+	/* Root integer attributes: master_seed, threads, epoch, step, best_epoch, ...  Save writes
+	 * int_values; load reads the attributes named by int_names into its int_out array and ignores
+	 * int_values. */
+	int n_int;
+	const char *const *int_names;
+	const int64_t *int_values;
+
+	/* Per-epoch metrics, or NULL for none (then save writes no /metrics group and load skips it). */
+	snm_metrics *metrics;
+
+	/* Parameter registries, each written under its group path (see the file layout above). */
+	int n_groups;
+	const char *const *group_paths;
+	snm_params *const *groups;
+
+	/* Random streams, each written to /checkpoint/rng/<rng_names[i]>. */
+	int n_rng;
+	const char *const *rng_names;
+	gsl_rng *const *rngs;
+} snm_store_run;
+
+/* Writes the whole run to path atomically: the file is built as "<path>.tmp" in the same
+ * directory, flushed, closed and fsync'ed, then renamed over path (and the directory fsync'ed,
+ * best effort).  On any error the file at path, if any, is untouched and the .tmp file is removed.
+ * A stale .tmp left by a killed process is overwritten.
+ *
+ * Errors: SNM_EINVAL for a bad name or path in run (checked before anything is written),
+ * SNM_EHDF5 when HDF5 cannot create or write an object, SNM_EIO when the .tmp file cannot be
+ * created, synced or renamed (with the system's reason), SNM_ENOMEM. */
+int snm_store_save(const char *path, const snm_store_run *run, snm_error *err);
+
+/* Reads a run file into the caller's objects, all or nothing: every destination is checked and
+ * read into private memory first, and only when all of it succeeded are the destinations
+ * overwritten.  So on any error nothing the caller owns has changed.
+ *
+ *   - int_out[i] receives the root integer attribute int_names[i] (int_out may be NULL when
+ *     n_int is 0); run->int_values and the string fields are ignored.
+ *   - run->metrics (when not NULL) must have exactly the columns of /metrics, matched by name in
+ *     any order; its rows are replaced by the file's.
+ *   - for each group, every registry entry must have a dataset of the same name and shape in the
+ *     group, and the group must hold no other dataset; the values are copied into the entries' x.
+ *     A "kind" attribute, when present, must match the entry's kind.
+ *   - each rng must have a state of the same generator type and size; it is restored with
+ *     snm_rng_restore, so afterwards it draws exactly what the saved stream would have drawn.
+ *
+ * Errors: SNM_EIO for a missing or unreadable file, a file that is not HDF5 or is truncated, not
+ * an snm run file, of a newer format_version, or whose contents do not match the destinations
+ * (the message names the file, the group and the entry or column); SNM_EHDF5 for a failed read;
+ * SNM_ENOMEM. */
+int snm_store_load(const char *path, const snm_store_run *run, int64_t *int_out, snm_error *err);
+
+/* Reads the root string attribute name of the run file at path, for quick identity checks
+ * (config_hash, status) without loading weights.  On success *out is a NUL-terminated copy the
+ * caller frees with free(); on error *out is NULL.  SNM_EIO as for snm_store_load, and when the
+ * attribute is missing or not a string. */
+int snm_store_get_str(const char *path, const char *name, char **out, snm_error *err);
+
+/* Reads the root integer attribute name into *out (unchanged on error).  Errors as
+ * snm_store_get_str, the attribute being missing or not an integer. */
+int snm_store_get_int(const char *path, const char *name, int64_t *out, snm_error *err);
+
+/* Reads /metrics of a run file into a new table whose columns are the file's, in the order HDF5
+ * lists them (by name); for tools (the paper stage) that do not know a run's loss terms in
+ * advance.  On success *out is the caller's to free with snm_metrics_free; on error it is NULL.
+ * A file without /metrics, or whose columns differ in length, is SNM_EIO. */
+int snm_store_read_metrics(const char *path, snm_metrics **out, snm_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,97 @@
+/* snm/trainer.h: trains one run of a pipeline, deterministically, with checkpoints and resume.
+ *
+ * For a run (snm/pipeline.h) the trainer opens its dataset (through a cache shared by the runs of
+ * one process), draws the balanced training subset from the "subset" stream (seeded by master
+ * seed, data section, per-class size and set only), scales inputs to [0,1] and subtracts the
+ * subset's per-pixel mean, creates the model and the regularizer (parameters from the "init"
+ * stream), and trains with Adam: batch order from the "order" stream, augmentation from
+ * "augment", the regularizer's noise from "noise" (all keyed by the run key, so a new consumer
+ * never shifts another).  After every epoch it measures training error (on at most
+ * train_eval_max subset examples), validation error, and -- when validation improved -- test
+ * error, keeps the best-on-validation weights, and saves the whole run file (snm/store.h) through
+ * a temporary file and a rename.
+ *
+ * Result file (results/<key>.h5), besides the store's own layout:
+ *   root strings: run_key, config (canonical text), config_hash (16 hex digits), status
+ *                 ("running" while training, "finished"), snm_version, plugins ("data idx 0.1.0;
+ *                 model convnet 0.1.0; noise none 0.1.0"), libraries (GSL, HDF5, libyaml and
+ *                 OpenBLAS versions and OpenBLAS's configuration)
+ *   root ints:    master_seed, threads, epoch (epochs done), epochs (planned), step, best_epoch,
+ *                 per_class, set, n_train, seed_subset, seed_init, seed_order, seed_noise
+ *   /metrics:     epoch, lr, loss, loss.<term> per regularizer term, train_error, valid_error,
+ *                 test_error (NaN where not measured), best_valid_error, test_at_best, seconds
+ *   /best:        best-on-validation parameters and buffers (attribute-free group)
+ *   /checkpoint/params, /checkpoint/adam_m, /checkpoint/adam_v, /checkpoint/rng/{order,augment,noise}
+ * Errors are percentages.  Everything but the `seconds` column is a pure function of the
+ * configuration and the thread count: the same run twice gives the same bits.
+ *
+ * Resume: a file with status "running" and the same config hash and thread count is resumed from
+ * its checkpoint, and ends bitwise equal to an uninterrupted run; "finished" is skipped; another
+ * hash or thread count is refused (SNM_ESTATE) unless force is set, which retrains from scratch.
+ * A non-finite loss stops the run with SNM_ENUMERIC naming the epoch, step and term, leaving the
+ * last good checkpoint on disk. */
+#ifndef SNM_TRAINER_H
+#define SNM_TRAINER_H
+
+#include <stdint.h>
+#include "snm/pipeline.h"
+#include "snm/plugin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Open datasets, keyed by the canonical text of their data section. */
+typedef struct snm_data_source {
+	char *key;
+	snm_plugin_handle h;
+	const snm_data_vt *vt;
+	void *state;
+	snm_data_info info;
+} snm_data_source;
+
+typedef struct snm_data_cache {
+	const char *plugin_path;
+	int n, m;
+	snm_data_source **v;
+} snm_data_cache;
+
+/* The open dataset of a data plugin `type` with options `data` whose canonical section text is
+ * key (opening it on first use).  Errors of the plugin's open are
+ * prefixed with the section's file:line:col. */
+int snm_data_cache_get(snm_data_cache *c, const char *type, const snm_cfg *data, const char *key,
+                       snm_data_source **out, snm_error *err);
+void snm_data_cache_clear(snm_data_cache *c);
+
+typedef struct snm_trainer_opts {
+	const char *plugin_path;   /* searched before $SNM_PLUGIN_PATH */
+	snm_data_cache *cache;     /* may be NULL: the dataset is opened and closed for this run */
+	int threads;               /* OpenBLAS threads in use (set by the caller; recorded) */
+	int force;                 /* retrain a run whose result file has another config or threads */
+	int stop_after;            /* > 0: return after this many epochs as if killed (tests) */
+	int progress;              /* 1: a progress line on stderr */
+	const char *version;       /* snm's version string to record */
+} snm_trainer_opts;
+
+enum { SNM_RUN_TRAINED = 1, SNM_RUN_RESUMED, SNM_RUN_SKIPPED, SNM_RUN_STOPPED };
+
+typedef struct snm_run_result {
+	int status;                /* SNM_RUN_* */
+	int epochs;                /* epochs done */
+	int best_epoch;            /* 0-based; -1 when none */
+	double best_valid;         /* % */
+	double test_at_best;       /* % : the run's result */
+	double seconds;            /* training time in this call */
+} snm_run_result;
+
+/* Trains (or resumes, or skips) one run.  res may be NULL. */
+int snm_train(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res, snm_error *err);
+
+/* The run's result from its file without training: status must be "finished" (SNM_ESTATE
+ * otherwise), else res is filled from /metrics. */
+int snm_run_read_result(const char *path, snm_run_result *res, snm_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

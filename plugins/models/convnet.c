@@ -1,0 +1,401 @@
+/* convnet.c: the `convnet` model plugin -- a stack of convolutional and fully connected layers
+ * with a classifier on top and decoders whose weights are tied to the encoder's, the networks of
+ * the semantic-noise paper (section 4.2, Figure 4).
+ *
+ * Maps (N batch; every hidden layer and z use ReLU, as the paper's reference model does):
+ *   encode     x (N,C,H,W) -> h_1 -> ... -> h_L -> z (N,Z),  h_j = relu(layer_j(h_{j-1})),
+ *              z = relu(layer_{L+1}(h_L)); the last layer is fully connected and gives z.
+ *   classify   y = z W_cls^T + b_cls                              (N,K) logits, no activation
+ *   decode_z   each layer backwards with its own weight, transposed: a fully connected layer
+ *              u -> u W + b_dec (reshaped to the layer's input shape), a convolution
+ *              u -> conv_transpose(u, W, b_dec) sized to the layer's recorded input; ReLU after
+ *              every decoder except the last, so h_jR = relu(...) and x_R has NO activation.
+ *   decode_y   z_R = relu(y W_cls + b_dec_z)                      (N,Z)
+ * Hidden layers keep their natural shapes: a convolution's h_j is (N,K,P,Q) (not flattened, also
+ * the last one before z), a fully connected one's (N,F); h_jR has exactly the shape of h_j.
+ *
+ * Presets (option `preset`):
+ *   mnist     conv 3x3/2 pad 1: 32, 64, 96 -> fc 128 (z) -> 10; on 1x28x28: 28 -> 14 -> 7 -> 4,
+ *             exactly Net in peers/torch_ref.py (its decoders dec_z, dec_y included)
+ *   pi-mnist  fc 512, 256, 256, 128 (z) on the flattened input -> 10
+ *   cifar10   conv 5x5/1 pad 2: 64, conv 3x3/2 pad 1: 64, 64, 96 -> fc 128 -> fc 128 (z) -> 10
+ *   custom    the list in option `layers`: [{conv: 32, k: 3, stride: 2, pad: 1}, {fc: 128}]
+ *             (conv: k default 3, stride default 1, pad default (k-1)/2; the last entry must be
+ *             fc: it is z).  The number of classes always comes from the data.
+ *
+ * Parameters, in registration (= optimizer and checkpoint) order.  Convolutions are numbered c1,
+ * c2, ... and fully connected layers f1, f2, ... separately, in input-to-output order:
+ *   enc.c<i>.w (K,C,R,S)  enc.c<i>.b (K)      enc.f<i>.w (O,I)  enc.f<i>.b (O)
+ *   cls.w (K,Z)  cls.b (K)
+ *   dec.z.b (Z)                        bias of decode_y
+ *   dec.h<j>.b, j = L..1               bias of the decoder producing h_jR: (C_j) for a
+ *                                      convolution's input, the whole flattened input otherwise
+ *                                      (dec.h3.b of mnist has 96*4*4 = 1536 elements)
+ *   dec.x.b                            bias of x_R: (C) below a convolution, (C*H*W) below fc
+ * With mnist these are torch_ref's c1..c3, f1, f2 (= cls), b_z, b_h3, b_h2, b_h1, b_x in that
+ * order.  Initialisation: encoder and classifier weights and biases PyTorch's default
+ * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) in registration order from the init stream; decoder biases
+ * zero.  No decoder weight exists: decoders read the encoder's tensors, so their gradients add up.
+ *
+ * The encode hook sees each pre-activation: layer 0..L-1 for h_1..h_L, layer L for z. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "snm/plugin.h"
+
+enum { LAYER_CONV = 0, LAYER_FC = 1 };
+
+typedef struct layer {
+	int kind;                 /* LAYER_CONV or LAYER_FC */
+	int out;                  /* filters K or units O */
+	int r, stride, pad;       /* convolution only: square kernel R = S */
+	int in_n_d, in_d[3];      /* one example's input: (C,H,W), or (F) */
+	int out_n_d, out_d[3];    /* one example's output: (K,P,Q), or (O) */
+	snm_tensor *w, *b;        /* encoder weight and bias */
+	snm_tensor *db;           /* decoder bias: reconstruction of this layer's input */
+} layer;
+
+typedef struct convnet {
+	int n_layers;             /* hidden layers + the z layer */
+	layer *l;
+	snm_tensor *cls_w, *cls_b, *dec_z_b;
+} convnet;
+
+/* The preset tables, input-to-output; the last entry is z. */
+typedef struct layer_spec { int kind, out, r, stride, pad; } layer_spec;
+
+static const layer_spec preset_mnist[] = {
+	{ LAYER_CONV, 32, 3, 2, 1 }, { LAYER_CONV, 64, 3, 2, 1 }, { LAYER_CONV, 96, 3, 2, 1 },
+	{ LAYER_FC, 128, 0, 0, 0 },
+};
+static const layer_spec preset_pi_mnist[] = {
+	{ LAYER_FC, 512, 0, 0, 0 }, { LAYER_FC, 256, 0, 0, 0 }, { LAYER_FC, 256, 0, 0, 0 },
+	{ LAYER_FC, 128, 0, 0, 0 },
+};
+static const layer_spec preset_cifar10[] = {
+	{ LAYER_CONV, 64, 5, 1, 2 }, { LAYER_CONV, 64, 3, 2, 1 }, { LAYER_CONV, 64, 3, 2, 1 },
+	{ LAYER_CONV, 96, 3, 2, 1 }, { LAYER_FC, 128, 0, 0, 0 }, { LAYER_FC, 128, 0, 0, 0 },
+};
+
+static const snm_option options[] = {
+	{ "preset", SNM_OPT_CHOICE, "mnist", "mnist|pi-mnist|cifar10|custom",
+	  "architecture of the paper's section 4.2, or custom (from layers)", NULL },
+	{ "layers", SNM_OPT_NODE, "[]", NULL,
+	  "custom only: [{conv: K, k: 3, stride: 1, pad: 1}, ..., {fc: Z}]; the last fc is z", NULL },
+	{ NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+static void destroy(void *state)
+{
+	convnet *m = state;
+	if (m == NULL)
+		return;
+	free(m->l);
+	free(m);
+}
+
+/* "file:line:col: layers[i]: " prefix for a message about node n. */
+static int layer_fail(snm_error *err, const snm_cfg *n, size_t i, const char *what)
+{
+	return SNM_FAIL(err, SNM_ECONFIG, "%s:%d:%d: layers[%zu]: %s", snm_cfg_file(n), snm_cfg_line(n),
+	                snm_cfg_col(n), i, what);
+}
+
+/* Reads one positive integer value of key in entry n (def when absent, or -1 = required). */
+static int layer_int(const snm_cfg *n, const char *key, long def, long lo, long *out, size_t i,
+                     snm_error *err)
+{
+	const snm_cfg *v = snm_cfg_get(n, key);
+	int rc;
+	char msg[96];
+	if (v == NULL) {
+		*out = def;
+		return 0;
+	}
+	if ((rc = snm_cfg_to_int(v, out, err)) != 0)
+		return rc;
+	if (*out < lo || *out > 65536) {
+		snprintf(msg, sizeof msg, "'%s' must be in [%ld, 65536], got %ld", key, lo, *out);
+		return layer_fail(err, v, i, msg);
+	}
+	return 0;
+}
+
+/* Parses the `layers` list of preset custom into spec[0..*n) (malloc'd, caller frees). */
+static int parse_layers(const snm_cfg *list, layer_spec **spec, int *n, snm_error *err)
+{
+	size_t len = snm_cfg_len(list), i, k;
+	layer_spec *s;
+	*spec = NULL;
+	if (snm_cfg_kind(list) != SNM_CFG_SEQ || len == 0)
+		return SNM_FAIL(err, SNM_ECONFIG, "%s:%d:%d: model 'convnet': preset custom needs a "
+		                "non-empty list 'layers' such as [{conv: 32, k: 3, stride: 2}, {fc: 128}]",
+		                snm_cfg_file(list), snm_cfg_line(list), snm_cfg_col(list));
+	if (len > 64)
+		return SNM_FAIL(err, SNM_ECONFIG, "%s:%d:%d: model 'convnet': %zu layers (64 at most)",
+		                snm_cfg_file(list), snm_cfg_line(list), snm_cfg_col(list), len);
+	if ((s = calloc(len, sizeof *s)) == NULL)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory for %zu layers", len);
+	for (i = 0; i < len; ++i) {
+		const snm_cfg *e = snm_cfg_at(list, i);
+		long v, r, stride, pad;
+		int is_conv = snm_cfg_get(e, "conv") != NULL, is_fc = snm_cfg_get(e, "fc") != NULL;
+		int rc;
+		if (snm_cfg_kind(e) != SNM_CFG_MAP || is_conv == is_fc) {
+			rc = layer_fail(err, e, i, "expected a mapping with exactly one of 'conv' or 'fc'");
+			goto fail;
+		}
+		for (k = 0; k < snm_cfg_len(e); ++k) {
+			const char *key = snm_cfg_key_at(e, k);
+			int ok = is_conv ? (!strcmp(key, "conv") || !strcmp(key, "k") || !strcmp(key, "stride")
+			                    || !strcmp(key, "pad"))
+			                 : !strcmp(key, "fc");
+			if (!ok) {
+				const snm_cfg *v = snm_cfg_value_at(e, k);
+				rc = SNM_FAIL(err, SNM_ECONFIG, "%s:%d:%d: layers[%zu]: unknown key '%s' in a%s "
+				              "layer (known: %s)", snm_cfg_file(v), snm_cfg_key_line(v),
+				              snm_cfg_key_col(v), i, key, is_conv ? " conv" : "n fc",
+				              is_conv ? "conv, k, stride, pad" : "fc");
+				goto fail;
+			}
+		}
+		if ((rc = layer_int(e, is_conv ? "conv" : "fc", -1, 1, &v, i, err)) != 0)
+			goto fail;
+		s[i].kind = is_conv ? LAYER_CONV : LAYER_FC;
+		s[i].out = (int)v;
+		if (is_conv) {
+			if ((rc = layer_int(e, "k", 3, 1, &r, i, err)) != 0
+			    || (rc = layer_int(e, "stride", 1, 1, &stride, i, err)) != 0
+			    || (rc = layer_int(e, "pad", (r - 1) / 2, 0, &pad, i, err)) != 0)
+				goto fail;
+			s[i].r = (int)r;
+			s[i].stride = (int)stride;
+			s[i].pad = (int)pad;
+		}
+	}
+	if (s[len - 1].kind != LAYER_FC) {
+		layer_fail(err, snm_cfg_at(list, len - 1), len - 1, "the last layer gives z and must be fc");
+		free(s);
+		return SNM_ECONFIG;
+	}
+	*spec = s;
+	*n = (int)len;
+	return 0;
+fail:
+	free(s);
+	return err != NULL ? err->code : SNM_ECONFIG;
+}
+
+static snm_tensor *add_param(snm_params *p, const char *name, int n_d, const int *d, snm_error *err)
+{
+	return snm_params_add(p, name, n_d, d, SNM_T_PARAM, err);
+}
+
+/* Works out every layer's input and output shape from the example shape, checking that each
+ * kernel fits. */
+static int plan(convnet *m, const layer_spec *spec, const snm_data_info *in, snm_error *err)
+{
+	int n_d = 3, d[3] = { in->d[0], in->d[1], in->d[2] };
+	for (int i = 0; i < m->n_layers; ++i) {
+		layer *l = &m->l[i];
+		l->kind = spec[i].kind;
+		l->out = spec[i].out;
+		l->in_n_d = n_d;
+		memcpy(l->in_d, d, sizeof d);
+		if (l->kind == LAYER_CONV) {
+			int P, Q;
+			l->r = spec[i].r;
+			l->stride = spec[i].stride;
+			l->pad = spec[i].pad;
+			if (n_d != 3)
+				return SNM_FAIL(err, SNM_ECONFIG, "model 'convnet': layer %d is a convolution "
+				                "after a fully connected layer", i + 1);
+			if (d[1] + 2 * l->pad < l->r || d[2] + 2 * l->pad < l->r)
+				return SNM_FAIL(err, SNM_ECONFIG, "model 'convnet': layer %d: a %dx%d kernel does "
+				                "not fit its %dx%dx%d input padded by %d", i + 1, l->r, l->r, d[0],
+				                d[1], d[2], l->pad);
+			P = (d[1] + 2 * l->pad - l->r) / l->stride + 1;
+			Q = (d[2] + 2 * l->pad - l->r) / l->stride + 1;
+			d[0] = l->out, d[1] = P, d[2] = Q;
+		} else {
+			n_d = 1;
+			d[0] = l->out, d[1] = d[2] = 0;
+		}
+		l->out_n_d = n_d;
+		memcpy(l->out_d, d, sizeof d);
+	}
+	return 0;
+}
+
+static int elems(int n_d, const int *d)
+{
+	int e = 1;
+	for (int i = 0; i < n_d; ++i)
+		e *= d[i];
+	return e;
+}
+
+/* Registers and initialises the parameters in the documented order. */
+static int make_params(convnet *m, int n_classes, snm_params *p, gsl_rng *init, snm_error *err)
+{
+	char name[32];
+	int n_conv = 0, n_fc = 0, L = m->n_layers - 1, Z = m->l[L].out;
+	for (int i = 0; i < m->n_layers; ++i) {
+		layer *l = &m->l[i];
+		int fan_in;
+		if (l->kind == LAYER_CONV) {
+			int C = l->in_d[0];
+			snprintf(name, sizeof name, "enc.c%d.w", ++n_conv);
+			l->w = add_param(p, name, 4, (int[]){ l->out, C, l->r, l->r }, err);
+			snprintf(name, sizeof name, "enc.c%d.b", n_conv);
+			fan_in = C * l->r * l->r;
+		} else {
+			fan_in = elems(l->in_n_d, l->in_d);
+			snprintf(name, sizeof name, "enc.f%d.w", ++n_fc);
+			l->w = add_param(p, name, 2, (int[]){ l->out, fan_in }, err);
+			snprintf(name, sizeof name, "enc.f%d.b", n_fc);
+		}
+		if (l->w == NULL || (l->b = add_param(p, name, 1, (int[]){ l->out }, err)) == NULL)
+			return err != NULL ? err->code : SNM_EINVAL;
+		snm_init_torch_default(l->w, init, fan_in);
+		snm_init_torch_default(l->b, init, fan_in);
+	}
+	if ((m->cls_w = add_param(p, "cls.w", 2, (int[]){ n_classes, Z }, err)) == NULL
+	    || (m->cls_b = add_param(p, "cls.b", 1, (int[]){ n_classes }, err)) == NULL
+	    || (m->dec_z_b = add_param(p, "dec.z.b", 1, (int[]){ Z }, err)) == NULL)
+		return err != NULL ? err->code : SNM_EINVAL;
+	snm_init_torch_default(m->cls_w, init, Z);
+	snm_init_torch_default(m->cls_b, init, Z);
+	for (int i = L; i >= 0; --i) {
+		layer *l = &m->l[i];
+		/* a convolution's decoder bias is per channel, a fully connected one's per element */
+		int n = l->kind == LAYER_CONV ? l->in_d[0] : elems(l->in_n_d, l->in_d);
+		if (i > 0)
+			snprintf(name, sizeof name, "dec.h%d.b", i);
+		else
+			snprintf(name, sizeof name, "dec.x.b");
+		if ((l->db = add_param(p, name, 1, (int[]){ n }, err)) == NULL)
+			return err != NULL ? err->code : SNM_EINVAL;
+	}
+	return 0;
+}
+
+static int create(const snm_cfg *opts, const snm_data_info *in, snm_params *params, gsl_rng *init,
+                  void **state, snm_error *err)
+{
+	const char *preset;
+	const layer_spec *spec = NULL;
+	layer_spec *custom = NULL;
+	const snm_cfg *list;
+	convnet *m;
+	int n = 0, rc;
+	*state = NULL;
+	if ((rc = snm_cfg_check(opts, options, "model 'convnet'", err)) != 0
+	    || (rc = snm_cfg_opt_str(opts, options, "preset", &preset, err)) != 0)
+		return rc;
+	list = snm_cfg_opt_node(opts, options, "layers");
+	if (!strcmp(preset, "custom")) {
+		if ((rc = parse_layers(list, &custom, &n, err)) != 0)
+			return rc;
+		spec = custom;
+	} else if (snm_cfg_len(list) > 0) {
+		return SNM_FAIL(err, SNM_ECONFIG, "%s:%d:%d: model 'convnet': 'layers' is only read with "
+		                "preset custom (preset is '%s')", snm_cfg_file(list), snm_cfg_line(list),
+		                snm_cfg_col(list), preset);
+	} else if (!strcmp(preset, "mnist")) {
+		spec = preset_mnist, n = sizeof preset_mnist / sizeof *spec;
+	} else if (!strcmp(preset, "pi-mnist")) {
+		spec = preset_pi_mnist, n = sizeof preset_pi_mnist / sizeof *spec;
+	} else {
+		spec = preset_cifar10, n = sizeof preset_cifar10 / sizeof *spec;
+	}
+	if (in->n_d != 3 || in->d[0] < 1 || in->d[1] < 1 || in->d[2] < 1 || in->n_classes < 2) {
+		free(custom);
+		return SNM_FAIL(err, SNM_EINVAL, "model 'convnet': examples must be (C,H,W) with at least "
+		                "2 classes (got %d dimensions, %d classes)", in->n_d, in->n_classes);
+	}
+	if ((m = calloc(1, sizeof *m)) == NULL || (m->l = calloc((size_t)n, sizeof *m->l)) == NULL) {
+		free(m);
+		free(custom);
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory for model 'convnet'");
+	}
+	m->n_layers = n;
+	rc = plan(m, spec, in, err);
+	free(custom);
+	if (rc == 0)
+		rc = make_params(m, in->n_classes, params, init, err);
+	if (rc != 0) {
+		destroy(m);
+		return rc;
+	}
+	*state = m;
+	return 0;
+}
+
+static int n_hidden(void *state)
+{
+	return ((convnet *)state)->n_layers - 1;
+}
+
+/* h_j = relu(hook(layer_j(h_{j-1}))), z likewise; see the file comment. */
+static snm_tensor *encode(void *state, snm_tape *t, snm_tensor *x, snm_layer_hook hook, void *ctx,
+                          snm_tensor **hidden)
+{
+	convnet *m = state;
+	snm_tensor *h = x;
+	for (int i = 0; i < m->n_layers; ++i) {
+		layer *l = &m->l[i];
+		snm_tensor *pre = l->kind == LAYER_CONV ? snm_conv2d(t, h, l->w, l->b, l->stride, l->pad)
+		                                        : snm_linear(t, h, l->w, l->b, 0);
+		if (pre != NULL && hook != NULL)
+			pre = hook(ctx, t, i, pre);
+		h = snm_relu(t, pre);
+		if (i < m->n_layers - 1 && hidden != NULL)
+			hidden[i] = h;
+	}
+	return h;
+}
+
+static snm_tensor *classify(void *state, snm_tape *t, snm_tensor *z)
+{
+	convnet *m = state;
+	return snm_linear(t, z, m->cls_w, m->cls_b, 0);
+}
+
+/* From the z layer down: each decoder maps a layer's output space back to its input space. */
+static snm_tensor *decode_z(void *state, snm_tape *t, snm_tensor *z, snm_tensor **hidden_r)
+{
+	convnet *m = state;
+	snm_tensor *u = z;
+	for (int i = m->n_layers - 1; i >= 0 && u != NULL; --i) {
+		layer *l = &m->l[i];
+		int N = u->d[0];
+		if (l->kind == LAYER_CONV) {
+			u = snm_conv2d_t(t, u, l->w, l->db, l->stride, l->pad, l->in_d[1], l->in_d[2]);
+		} else {
+			u = snm_linear(t, u, l->w, l->db, 1);
+			if (l->in_n_d == 3)
+				u = snm_reshape(t, u, 4, (int[]){ N, l->in_d[0], l->in_d[1], l->in_d[2] });
+		}
+		if (i > 0) {
+			u = snm_relu(t, u);
+			if (hidden_r != NULL)
+				hidden_r[i - 1] = u;
+		}
+	}
+	return u;
+}
+
+static snm_tensor *decode_y(void *state, snm_tape *t, snm_tensor *y)
+{
+	convnet *m = state;
+	return snm_relu(t, snm_linear(t, y, m->cls_w, m->dec_z_b, 1));
+}
+
+static const snm_model_vt vt = {
+	sizeof vt, create, destroy, n_hidden, encode, classify, decode_z, decode_y
+};
+
+SNM_PLUGIN_DEFINE(SNM_KIND_MODEL, "convnet", "1.0.0",
+                  "conv/fc stacks with tied decoders (paper presets mnist, pi-mnist, cifar10)", &vt,
+                  options);

@@ -1,0 +1,325 @@
+/* arith.c: element-wise arithmetic (add, sub, mul, scale), shape ops (reshape, row slices and
+ * row concatenation, for the labelled and unlabelled halves of a batch), the full reductions sum
+ * and mean, and stop-gradient.
+ *
+ * Binary element-wise ops take two tensors of the same element count and give a result of the
+ * first one's shape, so a (N,C,H,W) reconstruction can be compared with an (N,F) input without a
+ * reshape.  Reductions accumulate in double and return shape (1).  Stop-gradient records nothing:
+ * its result is a constant copy on the tape. */
+#include <limits.h>
+#include <stddef.h>
+#include <string.h>
+#include "op.h"
+
+/* Common start of add/sub/mul: both inputs present, same element count, result of a's shape. */
+static snm_tensor *binary_begin(snm_tape *t, int op, const char *what, snm_tensor *a, snm_tensor *b,
+                                snm_node **nd)
+{
+	snm_tensor *in[2] = { a, b };
+	char sa[64], sb[64];
+	*nd = NULL;
+	if (!snm_op_inputs_ok(t, 2, in))
+		return NULL;
+	if (snm_tensor_len(a) != snm_tensor_len(b))
+		return snm_op_fail(t, SNM_ESHAPE, "%s: a %s and b %s differ in element count", what,
+		                   snm_tensor_shape_str(a, sa, sizeof sa), snm_tensor_shape_str(b, sb, sizeof sb));
+	return snm_op_begin(t, op, a->n_d, a->d, 2, in, nd);
+}
+
+/* ---- element-wise -------------------------------------------------------------------------- */
+
+/* y = a + b;  da += dy,  db += dy. */
+snm_tensor *snm_add(snm_tape *t, snm_tensor *a, snm_tensor *b)
+{
+	snm_node *nd;
+	snm_tensor *y = binary_begin(t, SNM_OP_ADD, "add", a, b, &nd);
+	if (y == NULL)
+		return NULL;
+	for (size_t i = 0, n = snm_tensor_len(y); i < n; ++i)
+		y->x[i] = a->x[i] + b->x[i];
+	return y;
+}
+
+void snm_add_backward(snm_tape *t, snm_node *nd)
+{
+	snm_tensor *a = nd->in[0], *b = nd->in[1], *y = nd->out;
+	size_t n = snm_tensor_len(y);
+	(void)t;
+	if (a->g != NULL)
+		for (size_t i = 0; i < n; ++i)
+			a->g[i] += y->g[i];
+	if (b->g != NULL)
+		for (size_t i = 0; i < n; ++i)
+			b->g[i] += y->g[i];
+}
+
+/* y = a - b;  da += dy,  db -= dy. */
+snm_tensor *snm_sub(snm_tape *t, snm_tensor *a, snm_tensor *b)
+{
+	snm_node *nd;
+	snm_tensor *y = binary_begin(t, SNM_OP_SUB, "sub", a, b, &nd);
+	if (y == NULL)
+		return NULL;
+	for (size_t i = 0, n = snm_tensor_len(y); i < n; ++i)
+		y->x[i] = a->x[i] - b->x[i];
+	return y;
+}
+
+void snm_sub_backward(snm_tape *t, snm_node *nd)
+{
+	snm_tensor *a = nd->in[0], *b = nd->in[1], *y = nd->out;
+	size_t n = snm_tensor_len(y);
+	(void)t;
+	if (a->g != NULL)
+		for (size_t i = 0; i < n; ++i)
+			a->g[i] += y->g[i];
+	if (b->g != NULL)
+		for (size_t i = 0; i < n; ++i)
+			b->g[i] -= y->g[i];
+}
+
+/* y = a b;  da += dy b,  db += dy a. */
+snm_tensor *snm_mul(snm_tape *t, snm_tensor *a, snm_tensor *b)
+{
+	snm_node *nd;
+	snm_tensor *y = binary_begin(t, SNM_OP_MUL, "mul", a, b, &nd);
+	if (y == NULL)
+		return NULL;
+	for (size_t i = 0, n = snm_tensor_len(y); i < n; ++i)
+		y->x[i] = a->x[i] * b->x[i];
+	return y;
+}
+
+void snm_mul_backward(snm_tape *t, snm_node *nd)
+{
+	snm_tensor *a = nd->in[0], *b = nd->in[1], *y = nd->out;
+	size_t n = snm_tensor_len(y);
+	(void)t;
+	if (a->g != NULL)
+		for (size_t i = 0; i < n; ++i)
+			a->g[i] += y->g[i] * b->x[i];
+	if (b->g != NULL)
+		for (size_t i = 0; i < n; ++i)
+			b->g[i] += y->g[i] * a->x[i];
+}
+
+/* y = s x;  dx += s dy;  s in nd->f[0]. */
+snm_tensor *snm_scale(snm_tape *t, snm_tensor *x, float s)
+{
+	snm_node *nd;
+	snm_tensor *y;
+	if (!snm_op_inputs_ok(t, 1, &x))
+		return NULL;
+	y = snm_op_begin(t, SNM_OP_SCALE, x->n_d, x->d, 1, &x, &nd);
+	if (y == NULL)
+		return NULL;
+	if (nd)
+		nd->f[0] = s;
+	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
+		y->x[i] = s * x->x[i];
+	return y;
+}
+
+void snm_scale_backward(snm_tape *t, snm_node *nd)
+{
+	snm_tensor *x = nd->in[0], *y = nd->out;
+	float s = nd->f[0];
+	(void)t;
+	if (x->g == NULL)
+		return;
+	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
+		x->g[i] += s * y->g[i];
+}
+
+/* ---- shape --------------------------------------------------------------------------------- */
+
+/* x (any) -> y (d[0..n_d)) with the same element count and the same values in the same order;
+ * dx += dy. */
+snm_tensor *snm_reshape(snm_tape *t, snm_tensor *x, int n_d, const int *d)
+{
+	snm_node *nd;
+	snm_tensor *y;
+	size_t len = 1;
+	char sx[64];
+	if (!snm_op_inputs_ok(t, 1, &x))
+		return NULL;
+	if (n_d < 1 || n_d > SNM_MAX_DIM)
+		return snm_op_fail(t, SNM_ESHAPE, "reshape: x %s to %d dimensions (1..%d allowed)",
+		                   snm_tensor_shape_str(x, sx, sizeof sx), n_d, SNM_MAX_DIM);
+	for (int i = 0; i < n_d; ++i)
+		len *= d[i] > 0 ? (size_t)d[i] : 0;
+	if (len != snm_tensor_len(x)) {
+		snm_tensor to = { .n_d = n_d };
+		char sy[64];
+		memcpy(to.d, d, (size_t)n_d * sizeof *d);
+		return snm_op_fail(t, SNM_ESHAPE, "reshape: x %s cannot become %s (element counts differ)",
+		                   snm_tensor_shape_str(x, sx, sizeof sx), snm_tensor_shape_str(&to, sy, sizeof sy));
+	}
+	y = snm_op_begin(t, SNM_OP_RESHAPE, n_d, d, 1, &x, &nd);
+	if (y == NULL)
+		return NULL;
+	memcpy(y->x, x->x, len * sizeof(float));
+	return y;
+}
+
+void snm_reshape_backward(snm_tape *t, snm_node *nd)
+{
+	snm_tensor *x = nd->in[0], *y = nd->out;
+	(void)t;
+	if (x->g == NULL)
+		return;
+	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
+		x->g[i] += y->g[i];
+}
+
+/* x (N, ...) -> y (n, ...) = rows [start, start + n) of x;  dx[start + r] += dy[r].
+ * start in nd->i[0]. */
+snm_tensor *snm_slice_rows(snm_tape *t, snm_tensor *x, int start, int n)
+{
+	snm_node *nd;
+	snm_tensor *y;
+	int d[SNM_MAX_DIM];
+	size_t cols;
+	char sx[64];
+	if (!snm_op_inputs_ok(t, 1, &x))
+		return NULL;
+	if (start < 0 || n < 1 || start > x->d[0] - n)
+		return snm_op_fail(t, SNM_ESHAPE, "slice_rows: rows [%d,%d+%d) are not inside x %s", start, start,
+		                   n, snm_tensor_shape_str(x, sx, sizeof sx));
+	memcpy(d, x->d, sizeof d);
+	d[0] = n;
+	y = snm_op_begin(t, SNM_OP_SLICE_ROWS, x->n_d, d, 1, &x, &nd);
+	if (y == NULL)
+		return NULL;
+	if (nd)
+		nd->i[0] = start;
+	cols = snm_tensor_cols(x);
+	memcpy(y->x, x->x + (size_t)start * cols, (size_t)n * cols * sizeof(float));
+	return y;
+}
+
+void snm_slice_rows_backward(snm_tape *t, snm_node *nd)
+{
+	snm_tensor *x = nd->in[0], *y = nd->out;
+	size_t off = (size_t)nd->i[0] * snm_tensor_cols(x);
+	(void)t;
+	if (x->g == NULL)
+		return;
+	for (size_t i = 0, n = snm_tensor_len(y); i < n; ++i)
+		x->g[off + i] += y->g[i];
+}
+
+/* a (Na, ...), b (Nb, ...) with the same row shape -> y (Na + Nb, ...), rows of a then rows of b;
+ * da += dy[:Na],  db += dy[Na:]. */
+snm_tensor *snm_concat_rows(snm_tape *t, snm_tensor *a, snm_tensor *b)
+{
+	snm_tensor *in[2] = { a, b }, *y;
+	snm_node *nd;
+	int d[SNM_MAX_DIM], same = 1;
+	char sa[64], sb[64];
+	if (!snm_op_inputs_ok(t, 2, in))
+		return NULL;
+	if (a->n_d != b->n_d)
+		same = 0;
+	for (int i = 1; same && i < a->n_d; ++i)
+		same = a->d[i] == b->d[i];
+	if (!same)
+		return snm_op_fail(t, SNM_ESHAPE, "concat_rows: a %s and b %s have different row shapes",
+		                   snm_tensor_shape_str(a, sa, sizeof sa), snm_tensor_shape_str(b, sb, sizeof sb));
+	if (a->d[0] > INT_MAX - b->d[0])
+		return snm_op_fail(t, SNM_ESHAPE, "concat_rows: a %s and b %s have too many rows together",
+		                   snm_tensor_shape_str(a, sa, sizeof sa), snm_tensor_shape_str(b, sb, sizeof sb));
+	memcpy(d, a->d, sizeof d);
+	d[0] = a->d[0] + b->d[0];
+	y = snm_op_begin(t, SNM_OP_CONCAT_ROWS, a->n_d, d, 2, in, &nd);
+	if (y == NULL)
+		return NULL;
+	memcpy(y->x, a->x, snm_tensor_len(a) * sizeof(float));
+	memcpy(y->x + snm_tensor_len(a), b->x, snm_tensor_len(b) * sizeof(float));
+	return y;
+}
+
+void snm_concat_rows_backward(snm_tape *t, snm_node *nd)
+{
+	snm_tensor *a = nd->in[0], *b = nd->in[1], *y = nd->out;
+	size_t na = snm_tensor_len(a), nb = snm_tensor_len(b);
+	(void)t;
+	if (a->g != NULL)
+		for (size_t i = 0; i < na; ++i)
+			a->g[i] += y->g[i];
+	if (b->g != NULL)
+		for (size_t i = 0; i < nb; ++i)
+			b->g[i] += y->g[na + i];
+}
+
+/* ---- reductions ---------------------------------------------------------------------------- */
+
+static double sum_double(const snm_tensor *x)
+{
+	double s = 0;
+	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
+		s += x->x[i];
+	return s;
+}
+
+/* x (any) -> y (1) = sum_i x_i (accumulated in double);  dx_i += dy. */
+snm_tensor *snm_sum(snm_tape *t, snm_tensor *x)
+{
+	snm_node *nd;
+	snm_tensor *y;
+	if (!snm_op_inputs_ok(t, 1, &x))
+		return NULL;
+	y = snm_op_begin(t, SNM_OP_SUM, 1, (int[]){ 1 }, 1, &x, &nd);
+	if (y == NULL)
+		return NULL;
+	y->x[0] = (float)sum_double(x);
+	return y;
+}
+
+void snm_sum_backward(snm_tape *t, snm_node *nd)
+{
+	snm_tensor *x = nd->in[0];
+	float dy = nd->out->g[0];
+	(void)t;
+	if (x->g == NULL)
+		return;
+	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
+		x->g[i] += dy;
+}
+
+/* x (any, n elements) -> y (1) = (1/n) sum_i x_i;  dx_i += dy / n. */
+snm_tensor *snm_mean(snm_tape *t, snm_tensor *x)
+{
+	snm_node *nd;
+	snm_tensor *y;
+	if (!snm_op_inputs_ok(t, 1, &x))
+		return NULL;
+	y = snm_op_begin(t, SNM_OP_MEAN, 1, (int[]){ 1 }, 1, &x, &nd);
+	if (y == NULL)
+		return NULL;
+	y->x[0] = (float)(sum_double(x) / (double)snm_tensor_len(x));
+	return y;
+}
+
+void snm_mean_backward(snm_tape *t, snm_node *nd)
+{
+	snm_tensor *x = nd->in[0];
+	size_t n = snm_tensor_len(x);
+	float dy = (float)((double)nd->out->g[0] / (double)n);
+	(void)t;
+	if (x->g == NULL)
+		return;
+	for (size_t i = 0; i < n; ++i)
+		x->g[i] += dy;
+}
+
+/* ---- stop-gradient ------------------------------------------------------------------------- */
+
+/* y = x as a constant on the tape (PyTorch .detach()): no node, no gradient buffer, so nothing
+ * flows back to x through y. */
+snm_tensor *snm_stopgrad(snm_tape *t, snm_tensor *x)
+{
+	if (!snm_op_inputs_ok(t, 1, &x))
+		return NULL;
+	return snm_tape_const(t, x->n_d, x->d, x->x);
+}

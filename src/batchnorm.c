@@ -1,0 +1,181 @@
+/* batchnorm.c: batch normalisation with PyTorch's semantics (see snm/ops.h).
+ *
+ * x is (N,F), normalised per feature, or (N,C,H,W), normalised per channel over N, H and W ((N,C,L)
+ * is accepted too, as by PyTorch's BatchNorm1d).  Below, C is d[1] and S the number of elements
+ * per row and channel (1 for (N,F), H*W for images); a group of rows holds M = rows * S values per
+ * channel.
+ *
+ * Training mode (snm_tape_training): per group and channel, mu = mean, s2 = BIASED variance (sum of
+ * squared deviations / M), rstd = 1/sqrt(s2 + eps) (eps inside the square root, unlike darknet),
+ * and y = gamma (x - mu) rstd + beta.  The running statistics, when given, are updated from the
+ * first group only: r_mean = (1 - momentum) r_mean + momentum mu and
+ * r_var = (1 - momentum) r_var + momentum s2 M/(M-1) (UNBIASED), as torch.nn.BatchNorm does with
+ * momentum given as a number.  NOTE: this update happens during the forward call, in training mode,
+ * whether or not gradients are recorded (like PyTorch under torch.no_grad()); evaluate a model with
+ * snm_tape_set_training(t, 0) to leave the buffers alone.  A group with a single value per channel
+ * is SNM_EINVAL in training mode (PyTorch raises "Expected more than 1 value per channel").
+ *
+ * Evaluation mode: mu, s2 = r_mean, r_var for every row (split is ignored; the buffers are required
+ * and left unchanged).
+ *
+ * split > 0 (training): rows [0,split) and [split,N) are two groups with their own statistics (the
+ * ladder network's labelled and unlabelled halves).
+ *
+ * Statistics are accumulated in double (as ATen's CPU kernel does) and each output is rounded to
+ * float once.  The node's aux holds the G*C means followed by the G*C rstd values (double), so the
+ * backward pass does not depend on buffers that may have changed in between.
+ *
+ * Backward, with xh = (x - mu) rstd and sums over the M values of a group and channel:
+ *   training:   dx += gamma rstd (dy - sum(dy)/M - xh sum(dy xh)/M)
+ *   evaluation: dx += gamma rstd dy
+ *   both:       dgamma += sum dy xh,  dbeta += sum dy  (over all groups). */
+#include <math.h>
+#include <string.h>
+#include "op.h"
+
+/* Row range [*r0, *r1) of group g. */
+static void group_rows(int g, int G, int split, int N, int *r0, int *r1)
+{
+	*r0 = G == 2 && g == 1 ? split : 0;
+	*r1 = G == 2 && g == 0 ? split : N;
+}
+
+snm_tensor *snm_batchnorm(snm_tape *t, snm_tensor *x, snm_tensor *gamma, snm_tensor *beta,
+                          snm_tensor *r_mean, snm_tensor *r_var, float momentum, float eps,
+                          int split)
+{
+	snm_tensor *in[3] = { x, gamma, beta }, *y;
+	snm_node *nd;
+	char sx[64];
+	int training, N, C, G;
+	size_t S;
+	double *mean, *rstd;
+	if (!snm_op_inputs_ok(t, 1, in))
+		return NULL;
+	training = snm_tape_training(t);
+	if (x->n_d < 2)
+		return snm_op_fail(t, SNM_ESHAPE, "batchnorm: x %s needs a feature or channel dimension",
+		                   snm_tensor_shape_str(x, sx, sizeof sx));
+	N = x->d[0];
+	C = x->d[1];
+	S = snm_tensor_len(x) / (size_t)N / (size_t)C;
+	if (gamma != NULL && snm_tensor_len(gamma) != (size_t)C)
+		return snm_op_fail(t, SNM_ESHAPE, "batchnorm: gamma has %zu elements, x %s has %d channels",
+		                   snm_tensor_len(gamma), snm_tensor_shape_str(x, sx, sizeof sx), C);
+	if (beta != NULL && snm_tensor_len(beta) != (size_t)C)
+		return snm_op_fail(t, SNM_ESHAPE, "batchnorm: beta has %zu elements, x %s has %d channels",
+		                   snm_tensor_len(beta), snm_tensor_shape_str(x, sx, sizeof sx), C);
+	if ((r_mean == NULL) != (r_var == NULL))
+		return snm_op_fail(t, SNM_EINVAL, "batchnorm: running mean and variance must be given together");
+	if (r_mean != NULL && (snm_tensor_len(r_mean) != (size_t)C || snm_tensor_len(r_var) != (size_t)C))
+		return snm_op_fail(t, SNM_ESHAPE, "batchnorm: running statistics have %zu and %zu elements, "
+		                   "x %s has %d channels", snm_tensor_len(r_mean), snm_tensor_len(r_var),
+		                   snm_tensor_shape_str(x, sx, sizeof sx), C);
+	if (!training && r_mean == NULL)
+		return snm_op_fail(t, SNM_EINVAL, "batchnorm: evaluation mode needs running statistics");
+	if (split < 0 || (split > 0 && split >= N))
+		return snm_op_fail(t, SNM_EINVAL, "batchnorm: split %d outside 1..%d for a batch of %d",
+		                   split, N - 1, N);
+	if (!(eps >= 0.0f))
+		return snm_op_fail(t, SNM_EINVAL, "batchnorm: eps %g is negative", (double)eps);
+	G = training && split > 0 ? 2 : 1;
+	for (int g = 0; training && g < G; ++g) {
+		int r0, r1;
+		group_rows(g, G, split, N, &r0, &r1);
+		if ((size_t)(r1 - r0) * S < 2)
+			return snm_op_fail(t, SNM_EINVAL, "batchnorm: training needs more than 1 value per channel "
+			                   "(x %s, rows %d..%d)", snm_tensor_shape_str(x, sx, sizeof sx), r0, r1);
+	}
+	y = snm_op_begin_opt(t, SNM_OP_BATCHNORM, x->n_d, x->d, 1, 3, in, &nd);
+	if (y == NULL)
+		return NULL;
+	mean = snm_tape_alloc(t, 2 * (size_t)G * (size_t)C * sizeof *mean);
+	if (mean == NULL)
+		return NULL;
+	rstd = mean + (size_t)G * C;
+
+	for (int g = 0; g < G; ++g) {
+		int r0, r1;
+		group_rows(g, G, split, N, &r0, &r1);
+		for (int c = 0; c < C; ++c) {
+			double mu, s2, ga = gamma ? gamma->x[c] : 1.0, be = beta ? beta->x[c] : 0.0, k;
+			if (training) {
+				double M = (double)(r1 - r0) * (double)S, s = 0, ss = 0;
+				for (int n = r0; n < r1; ++n) {
+					const float *xc = x->x + ((size_t)n * C + c) * S;
+					for (size_t i = 0; i < S; ++i)
+						s += xc[i];
+				}
+				mu = s / M;
+				for (int n = r0; n < r1; ++n) {
+					const float *xc = x->x + ((size_t)n * C + c) * S;
+					for (size_t i = 0; i < S; ++i)
+						ss += (xc[i] - mu) * (xc[i] - mu);
+				}
+				s2 = ss / M;
+				if (g == 0 && r_mean != NULL) {
+					r_mean->x[c] = (float)((1.0 - momentum) * r_mean->x[c] + (double)momentum * mu);
+					r_var->x[c] = (float)((1.0 - momentum) * r_var->x[c] +
+					                      (double)momentum * ss / (M - 1.0));
+				}
+			} else {
+				mu = r_mean->x[c];
+				s2 = r_var->x[c];
+			}
+			mean[(size_t)g * C + c] = mu;
+			rstd[(size_t)g * C + c] = 1.0 / sqrt(s2 + (double)eps);
+			k = ga * rstd[(size_t)g * C + c];
+			for (int n = r0; n < r1; ++n) {
+				const float *xc = x->x + ((size_t)n * C + c) * S;
+				float *yc = y->x + ((size_t)n * C + c) * S;
+				for (size_t i = 0; i < S; ++i)
+					yc[i] = (float)((xc[i] - mu) * k + be);
+			}
+		}
+	}
+	if (nd) {
+		nd->i[0] = split;
+		nd->i[1] = training;
+		nd->i[2] = G;
+		nd->aux = mean;
+	}
+	return y;
+}
+
+void snm_batchnorm_backward(snm_tape *t, snm_node *nd)
+{
+	snm_tensor *x = nd->in[0], *gamma = nd->in[1], *beta = nd->in[2], *y = nd->out;
+	int split = nd->i[0], training = nd->i[1], G = nd->i[2], N = x->d[0], C = x->d[1];
+	size_t S = snm_tensor_len(x) / (size_t)N / (size_t)C;
+	const double *mean = nd->aux, *rstd = mean + (size_t)G * C;
+	(void)t;
+	for (int g = 0; g < G; ++g) {
+		int r0, r1;
+		group_rows(g, G, split, N, &r0, &r1);
+		for (int c = 0; c < C; ++c) {
+			double mu = mean[(size_t)g * C + c], rs = rstd[(size_t)g * C + c];
+			double M = (double)(r1 - r0) * (double)S, sdy = 0, sdyxh = 0, k, a, b;
+			for (int n = r0; n < r1; ++n) {
+				size_t o = ((size_t)n * C + c) * S;
+				for (size_t i = 0; i < S; ++i) {
+					sdy += y->g[o + i];
+					sdyxh += y->g[o + i] * ((x->x[o + i] - mu) * rs);
+				}
+			}
+			if (gamma != NULL && gamma->g != NULL)
+				gamma->g[c] += (float)sdyxh;
+			if (beta != NULL && beta->g != NULL)
+				beta->g[c] += (float)sdy;
+			if (x->g == NULL)
+				continue;
+			k = (gamma ? gamma->x[c] : 1.0) * rs;
+			a = training ? sdy / M : 0.0;      /* mean(dy) */
+			b = training ? sdyxh / M : 0.0;    /* mean(dy xh) */
+			for (int n = r0; n < r1; ++n) {
+				size_t o = ((size_t)n * C + c) * S;
+				for (size_t i = 0; i < S; ++i)
+					x->g[o + i] += (float)(k * (y->g[o + i] - a - (x->x[o + i] - mu) * rs * b));
+			}
+		}
+	}
+}

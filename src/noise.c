@@ -1,0 +1,117 @@
+/* noise.c: the random ops (dropout, additive Gaussian noise, Gaussian constants).
+ *
+ * Every op here draws from the gsl_rng stream its caller passes (a run's "noise" stream, see
+ * snm/rng.h), never from a global one, and draws in element order (row-major), so that the same
+ * stream state gives the same numbers whatever else the step does.  Shapes are unchanged: y has
+ * x's shape. */
+#include <gsl/gsl_randist.h>
+#include <string.h>
+#include "op.h"
+
+/* Dropout, as PyTorch's F.dropout(x, p, training):
+ *   training, 0 < p:  m_i = gsl_ran_bernoulli(rng, 1 - p) (one uniform per element, in order),
+ *                     y_i = x_i m_i / (1 - p);   dx_i += dy_i m_i / (1 - p);
+ *                     p == 1 gives zeros (the scale is taken as 0, as PyTorch does).
+ *   evaluation, or p == 0:  y = x (x itself is returned: no copy, no node, nothing drawn).
+ * The mask is kept in the node's aux (one byte per element) only when a node is recorded.
+ * p outside [0,1] is SNM_EINVAL, and so is a NULL rng when something is to be drawn. */
+snm_tensor *snm_dropout(snm_tape *t, snm_tensor *x, float p, gsl_rng *rng)
+{
+	snm_tensor *y;
+	snm_node *nd;
+	unsigned char *mask = NULL;
+	float scale;
+	size_t n;
+	if (!snm_op_inputs_ok(t, 1, &x))
+		return NULL;
+	if (!(p >= 0.0f && p <= 1.0f))
+		return snm_op_fail(t, SNM_EINVAL, "dropout: p = %g outside [0,1]", (double)p);
+	if (!snm_tape_training(t) || p == 0.0f)
+		return x;
+	if (rng == NULL)
+		return snm_op_fail(t, SNM_EINVAL, "dropout: no random stream given");
+	y = snm_op_begin(t, SNM_OP_DROPOUT, x->n_d, x->d, 1, &x, &nd);
+	if (y == NULL)
+		return NULL;
+	n = snm_tensor_len(x);
+	if (nd) {
+		mask = snm_tape_alloc(t, n);
+		if (mask == NULL)
+			return NULL;
+		nd->aux = mask;
+	}
+	scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+	for (size_t i = 0; i < n; ++i) {
+		unsigned m = gsl_ran_bernoulli(rng, 1.0 - (double)p);
+		y->x[i] = m ? x->x[i] * scale : 0.0f;
+		if (mask)
+			mask[i] = (unsigned char)m;
+	}
+	if (nd)
+		nd->f[0] = scale;
+	return y;
+}
+
+void snm_dropout_backward(snm_tape *t, snm_node *nd)
+{
+	snm_tensor *x = nd->in[0], *y = nd->out;
+	const unsigned char *mask = nd->aux;
+	float scale = nd->f[0];
+	size_t n = snm_tensor_len(x);
+	(void)t;
+	if (x->g == NULL)
+		return;
+	for (size_t i = 0; i < n; ++i)
+		if (mask[i])
+			x->g[i] += y->g[i] * scale;
+}
+
+/* y_i = x_i + sd e_i, e_i = gsl_ran_gaussian(rng, 1.0) drawn in element order in both modes
+ * (always snm_tensor_len(x) draws, even when sd == 0), evaluated in double and rounded once;
+ * dx += dy.  A NULL rng is SNM_EINVAL. */
+snm_tensor *snm_gauss_noise(snm_tape *t, snm_tensor *x, float sd, gsl_rng *rng)
+{
+	snm_tensor *y;
+	snm_node *nd;
+	size_t n;
+	if (!snm_op_inputs_ok(t, 1, &x))
+		return NULL;
+	if (rng == NULL)
+		return snm_op_fail(t, SNM_EINVAL, "gauss_noise: no random stream given");
+	y = snm_op_begin(t, SNM_OP_GAUSS_NOISE, x->n_d, x->d, 1, &x, &nd);
+	if (y == NULL)
+		return NULL;
+	n = snm_tensor_len(x);
+	for (size_t i = 0; i < n; ++i)
+		y->x[i] = (float)(x->x[i] + sd * gsl_ran_gaussian(rng, 1.0));
+	return y;
+}
+
+void snm_gauss_noise_backward(snm_tape *t, snm_node *nd)
+{
+	snm_tensor *x = nd->in[0], *y = nd->out;
+	size_t n = snm_tensor_len(x);
+	(void)t;
+	if (x->g != NULL)
+		for (size_t i = 0; i < n; ++i)
+			x->g[i] += y->g[i];
+}
+
+/* A constant (no gradient, no node) of shape d[0..n_d) with elements sd e_i,
+ * e_i = gsl_ran_gaussian(rng, 1.0) in element order.  A NULL rng is SNM_EINVAL. */
+snm_tensor *snm_randn(snm_tape *t, int n_d, const int *d, float sd, gsl_rng *rng)
+{
+	snm_tensor *y;
+	size_t n;
+	if (snm_tape_error(t, NULL) != SNM_OK)
+		return NULL;
+	if (rng == NULL)
+		return snm_op_fail(t, SNM_EINVAL, "randn: no random stream given");
+	y = snm_tape_const(t, n_d, d, NULL);
+	if (y == NULL)
+		return NULL;
+	n = snm_tensor_len(y);
+	for (size_t i = 0; i < n; ++i)
+		y->x[i] = (float)(sd * gsl_ran_gaussian(rng, 1.0));
+	return y;
+}

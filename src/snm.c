@@ -1,0 +1,351 @@
+/* snm.c: the `snm` command: check and run pipelines, list plugins.
+ *
+ *   snm check PIPELINE               validate everything and list the runs
+ *   snm run PIPELINE [options]       train every run (resuming, skipping finished ones), then
+ *                                    print the results table
+ *   snm plugins                      list the plugins on the search path with their options
+ * This is the only place that prints errors and chooses exit statuses. */
+#include "config.h"
+#include <fnmatch.h>
+#include <getopt.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "snm/blas.h"
+#include "snm/pipeline.h"
+#include "snm/plugin.h"
+#include "snm/trainer.h"
+
+static const char usage[] =
+	"usage: snm check PIPELINE [--plugin-path DIRS]\n"
+	"       snm run PIPELINE [--threads T] [-j N] [--only PATTERN] [--force] [--plugin-path DIRS]\n"
+	"       snm plugins [--plugin-path DIRS]\n"
+	"       snm --version\n";
+
+typedef struct cli {
+	const char *plugin_path, *only;
+	int threads, jobs, force;
+} cli;
+
+static int fail(const snm_error *e)
+{
+	fprintf(stderr, "snm: %s\n", e->msg);
+	return 1;
+}
+
+static int selected(const cli *c, const snm_run_spec *r)
+{
+	return c->only == NULL || fnmatch(c->only, r->key, 0) == 0;
+}
+
+/* ---- snm plugins --------------------------------------------------------------------------- */
+
+static const char *type_name(int t)
+{
+	switch (t) {
+	case SNM_OPT_INT: return "int";
+	case SNM_OPT_DOUBLE: return "number";
+	case SNM_OPT_BOOL: return "bool";
+	case SNM_OPT_STRING: return "string";
+	case SNM_OPT_CHOICE: return "choice";
+	default: return "yaml";
+	}
+}
+
+static void print_plugin(void *ctx, const snm_plugin_handle *h)
+{
+	const snm_plugin *p = h->p;
+	(void)ctx;
+	printf("%-6s %-12s %-8s %s\n", snm_kind_name((int)p->kind), p->name, p->version,
+	       p->description ? p->description : "");
+	printf("       from %s\n", h->path);
+	for (const snm_option *o = p->options; o && o->name; ++o)
+		printf("         %-16s %-7s default %-10s %s%s%s\n", o->name,
+		       o->type == SNM_OPT_CHOICE ? o->choices : type_name(o->type),
+		       o->def ? (o->def[0] ? o->def : "\"\"") : "(required)", o->help ? o->help : "",
+		       o->range ? " " : "", o->range ? o->range : "");
+}
+
+static void print_bad(void *ctx, const char *path, const snm_error *e)
+{
+	(void)ctx; (void)path;
+	fprintf(stderr, "snm: skipped %s\n", e->msg);
+}
+
+static int cmd_plugins(const cli *c)
+{
+	snm_plugin_each(c->plugin_path, print_plugin, print_bad, NULL);
+	return 0;
+}
+
+/* ---- snm check ----------------------------------------------------------------------------- */
+
+/* Opens every distinct dataset of the selected runs (files and formats are checked here, before
+ * any training). */
+static int open_datasets(const cli *c, const snm_pipeline *p, snm_data_cache *cache, snm_error *e)
+{
+	for (int i = 0; i < p->n_runs; ++i) {
+		snm_data_source *ds;
+		if (!selected(c, &p->runs[i]))
+			continue;
+		if (snm_data_cache_get(cache, p->runs[i].data_type, p->runs[i].data, p->runs[i].data_key, &ds, e))
+			return e->code;
+	}
+	return SNM_OK;
+}
+
+static int cmd_check(const cli *c, const char *path)
+{
+	snm_pipeline *p;
+	snm_data_cache cache = { c->plugin_path, 0, 0, NULL };
+	snm_error e;
+	int n = 0;
+	if (snm_pipeline_load(path, c->plugin_path, &p, &e))
+		return fail(&e);
+	if (open_datasets(c, p, &cache, &e)) {
+		snm_data_cache_clear(&cache);
+		snm_pipeline_free(p);
+		return fail(&e);
+	}
+	for (int i = 0; i < p->n_runs; ++i)
+		if (selected(c, &p->runs[i])) {
+			printf("%-48s %s\n", p->runs[i].key, p->runs[i].result_path);
+			++n;
+		}
+	printf("%s: ok, %d runs\n", path, n);
+	snm_data_cache_clear(&cache);
+	snm_pipeline_free(p);
+	return 0;
+}
+
+/* ---- snm run ------------------------------------------------------------------------------- */
+
+/* Trains the selected runs whose index is worker (mod jobs).  Returns the number of failures. */
+static int run_share(const cli *c, const snm_pipeline *p, int worker, int jobs)
+{
+	snm_data_cache cache = { c->plugin_path, 0, 0, NULL };
+	snm_trainer_opts o = { c->plugin_path, &cache, c->threads, c->force, 0, jobs == 1 && isatty(2), PACKAGE_VERSION };
+	int failures = 0, k = 0;
+	for (int i = 0; i < p->n_runs; ++i) {
+		snm_run_result res;
+		snm_error e;
+		if (!selected(c, &p->runs[i]) || k++ % jobs != worker)
+			continue;
+		if (snm_train(&p->runs[i], &o, &res, &e)) {
+			fail(&e);
+			++failures;
+			continue;
+		}
+		if (res.status == SNM_RUN_SKIPPED)
+			printf("%-44s finished before: test error %.2f%%\n", p->runs[i].key, res.test_at_best);
+		else
+			printf("%-44s %s: test error %.2f%% at epoch %d (valid %.2f%%), %.1f s\n", p->runs[i].key,
+			       res.status == SNM_RUN_RESUMED ? "resumed" : "trained", res.test_at_best,
+			       res.best_epoch + 1, res.best_valid, res.seconds);
+		fflush(stdout);
+	}
+	snm_data_cache_clear(&cache);
+	return failures;
+}
+
+/* The results table: one row per experiment, one column per per-class size, mean (std) of the
+ * test error at the best validation epoch over the sets. */
+static void print_table(const cli *c, const snm_pipeline *p)
+{
+	int sizes[64], n_sizes = 0;
+	char seen_row[256][128];
+	int n_rows = 0;
+	for (int i = 0; i < p->n_runs; ++i) {
+		int s = p->runs[i].per_class, have = 0;
+		if (!selected(c, &p->runs[i]))
+			continue;
+		for (int k = 0; k < n_sizes; ++k)
+			have |= sizes[k] == s;
+		if (!have && n_sizes < 64) {
+			int k = n_sizes++;
+			while (k > 0 && (sizes[k - 1] == 0 || (s != 0 && sizes[k - 1] > s))) {
+				sizes[k] = sizes[k - 1];
+				--k;
+			}
+			sizes[k] = s;
+		}
+	}
+	printf("\ntest error (%%) at the best validation epoch, mean (std) over sets\n%-32s", "run");
+	for (int k = 0; k < n_sizes; ++k) {
+		char h[32];
+		if (sizes[k])
+			snprintf(h, sizeof h, "n=%d", sizes[k]);
+		else
+			snprintf(h, sizeof h, "all");
+		printf(" %16s", h);
+	}
+	printf("\n");
+	for (int i = 0; i < p->n_runs; ++i) {
+		const snm_run_spec *r = &p->runs[i];
+		char row[128];
+		int dup = 0;
+		if (!selected(c, r))
+			continue;
+		snprintf(row, sizeof row, "%.*s", (int)(strrchr(r->key, '/') - r->key), r->key);
+		if (r->per_class)
+			*strrchr(row, '/') = '\0';
+		for (int k = 0; k < n_rows; ++k)
+			dup |= strcmp(seen_row[k], row) == 0;
+		if (dup || n_rows == 256)
+			continue;
+		strcpy(seen_row[n_rows++], row);
+		printf("%-32s", row);
+		for (int k = 0; k < n_sizes; ++k) {
+			double v[64];
+			int n = 0, missing = 0;
+			char cell[40];
+			for (int j = 0; j < p->n_runs; ++j) {
+				const snm_run_spec *q = &p->runs[j];
+				char qrow[128];
+				snm_run_result res;
+				snm_error e;
+				if (!selected(c, q) || q->per_class != sizes[k])
+					continue;
+				snprintf(qrow, sizeof qrow, "%.*s", (int)(strrchr(q->key, '/') - q->key), q->key);
+				if (q->per_class)
+					*strrchr(qrow, '/') = '\0';
+				if (strcmp(qrow, row) != 0)
+					continue;
+				if (snm_run_read_result(q->result_path, &res, &e) == SNM_OK && n < 64)
+					v[n++] = res.test_at_best;
+				else
+					++missing;
+			}
+			if (n == 0)
+				snprintf(cell, sizeof cell, missing ? "missing" : "-");
+			else if (n == 1)
+				snprintf(cell, sizeof cell, "%.2f%s", v[0], missing ? "*" : "");
+			else
+				snprintf(cell, sizeof cell, "%.2f (%.2f)%s", gsl_stats_mean(v, 1, (size_t)n),
+				         gsl_stats_sd(v, 1, (size_t)n), missing ? "*" : "");
+			printf(" %16s", cell);
+		}
+		printf("\n");
+	}
+	printf("(* : some runs of the cell are missing or unfinished)\n");
+}
+
+static int cmd_run(const cli *c, const char *path)
+{
+	snm_pipeline *p;
+	snm_data_cache cache = { c->plugin_path, 0, 0, NULL };
+	snm_error e;
+	int failures = 0, n_sel = 0;
+	if (snm_pipeline_load(path, c->plugin_path, &p, &e))
+		return fail(&e);
+	/* every dataset is opened (checked) before any training starts */
+	if (open_datasets(c, p, &cache, &e)) {
+		snm_data_cache_clear(&cache);
+		snm_pipeline_free(p);
+		return fail(&e);
+	}
+	snm_data_cache_clear(&cache);
+	for (int i = 0; i < p->n_runs; ++i)
+		n_sel += selected(c, &p->runs[i]);
+	snm_blas_set_threads(c->threads);
+	if (c->jobs <= 1) {
+		failures = run_share(c, p, 0, 1);
+	} else {
+		for (int w = 0; w < c->jobs; ++w) {
+			pid_t pid = fork();
+			if (pid == 0)
+				_exit(run_share(c, p, w, c->jobs) ? 1 : 0);
+			if (pid < 0) {
+				fprintf(stderr, "snm: cannot start worker %d\n", w);
+				++failures;
+			}
+		}
+		for (int w = 0; w < c->jobs; ++w) {
+			int st;
+			if (wait(&st) > 0 && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
+				++failures;
+		}
+	}
+	print_table(c, p);
+	printf("%d runs selected, %s\n", n_sel, failures ? "some failed" : "all finished");
+	snm_pipeline_free(p);
+	return failures ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "threads", required_argument, 0, 't' }, { "jobs", required_argument, 0, 'j' },
+		{ "only", required_argument, 0, 'o' }, { "force", no_argument, 0, 'f' },
+		{ "plugin-path", required_argument, 0, 'p' }, { "help", no_argument, 0, 'h' },
+		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 }
+	};
+	cli c = { NULL, NULL, 1, 1, 0 };
+	const char *cmd;
+	int opt;
+	gsl_set_error_handler_off();
+	while ((opt = getopt_long(argc, argv, "+t:j:o:fp:hV", longs, NULL)) != -1 || optind < argc) {
+		if (opt == -1)
+			break;
+		switch (opt) {
+		case 't': c.threads = atoi(optarg); break;
+		case 'j': c.jobs = atoi(optarg); break;
+		case 'o': c.only = optarg; break;
+		case 'f': c.force = 1; break;
+		case 'p': c.plugin_path = optarg; break;
+		case 'V': printf("snm %s (plugin ABI %u.%u)\n", PACKAGE_VERSION, SNM_PLUGIN_ABI_MAJOR,
+		                 SNM_PLUGIN_ABI_MINOR); return 0;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	cmd = argv[optind++];
+	/* options may also follow the command and the pipeline */
+	{
+		const char *pos = NULL;
+		while (optind < argc) {
+			opt = getopt_long(argc, argv, "+t:j:o:fp:hV", longs, NULL);
+			if (opt == -1) {
+				if (pos != NULL) {
+					fprintf(stderr, "snm: unexpected argument '%s'\n%s", argv[optind], usage);
+					return 2;
+				}
+				pos = argv[optind++];
+				continue;
+			}
+			switch (opt) {
+			case 't': c.threads = atoi(optarg); break;
+			case 'j': c.jobs = atoi(optarg); break;
+			case 'o': c.only = optarg; break;
+			case 'f': c.force = 1; break;
+			case 'p': c.plugin_path = optarg; break;
+			default: fputs(usage, stderr); return 2;
+			}
+		}
+		if (c.threads < 1 || c.jobs < 1) {
+			fprintf(stderr, "snm: --threads and -j take a positive number\n");
+			return 2;
+		}
+		if (strcmp(cmd, "plugins") == 0)
+			return cmd_plugins(&c);
+		if (pos == NULL) {
+			fprintf(stderr, "snm: '%s' needs a pipeline file\n%s", cmd, usage);
+			return 2;
+		}
+		if (strcmp(cmd, "check") == 0)
+			return cmd_check(&c, pos);
+		if (strcmp(cmd, "run") == 0)
+			return cmd_run(&c, pos);
+	}
+	fprintf(stderr, "snm: unknown command '%s'\n%s", cmd, usage);
+	return 2;
+}

@@ -1,0 +1,739 @@
+/* trainer.c: trains one run deterministically, with per-epoch checkpoints and resume (see
+ * snm/trainer.h for the contract and the result file's contents). */
+#include "config.h"
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_version.h>
+#include <hdf5.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <yaml.h>
+#include "snm/blas.h"
+#include "snm/optim.h"
+#include "snm/rng.h"
+#include "snm/store.h"
+#include "snm/trainer.h"
+
+enum { RNG_ORDER, RNG_AUGMENT, RNG_NOISE, N_RNG };
+static const char *const rng_names[N_RNG] = { "order", "augment", "noise" };
+
+typedef struct trainer {
+	const snm_run_spec *run;
+	const snm_trainer_opts *o;
+	snm_data_cache own_cache;
+	snm_data_source *ds;
+	size_t dim;                        /* C*H*W */
+	long *subset, n_sub;               /* training examples (indices into the train split) */
+	float *mean;                       /* per-pixel mean of the subset */
+	snm_plugin_handle mh, nh;
+	snm_model model;
+	const snm_noise_vt *nvt;
+	void *noise;
+	snm_params *params, *best;
+	snm_adam *adam;
+	snm_schedule sched;
+	long epochs, batch, eval_batch, train_eval_max;
+	gsl_rng *rng[N_RNG];
+	uint64_t seeds[4];                 /* subset, init, order, noise */
+	snm_metrics *metrics;
+	int n_terms;                       /* this epoch's regularizer terms, in the objective's order */
+	const char *term_names[SNM_MAX_TERMS];
+	snm_tape *tape;
+	float *x;                          /* max(batch, eval_batch) examples */
+	int32_t *y;
+	long *idx;
+	long *valid_idx, *test_idx;        /* 0..n-1 of each split */
+	int epoch;                         /* epochs done */
+	int best_epoch;
+	double best_valid, test_at_best;
+} trainer;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- data ------------------------------------------------------------------------------------ */
+
+static int by_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	return (x > y) - (x < y);
+}
+
+/* Balanced subset: per_class examples of each class, chosen by the "subset" stream, sorted. */
+static int choose_subset(trainer *T, snm_error *err)
+{
+	const snm_run_spec *r = T->run;
+	long n = T->ds->info.n[SNM_SPLIT_TRAIN];
+	int K = T->ds->info.n_classes, rc = SNM_OK;
+	int32_t *lab = malloc((size_t)n * sizeof *lab);
+	long *pool = malloc((size_t)n * sizeof *pool);
+	char key[64];
+	gsl_rng *rs = NULL;
+	T->subset = malloc((size_t)n * sizeof *T->subset);
+	if (lab == NULL || pool == NULL || T->subset == NULL) {
+		rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = T->ds->vt->labels(T->ds->state, SNM_SPLIT_TRAIN, lab, err)))
+		goto done;
+	if (r->per_class == 0) {
+		for (long i = 0; i < n; ++i)
+			T->subset[i] = i;
+		T->n_sub = n;
+		goto done;
+	}
+	snprintf(key, sizeof key, "/n%d/set%d", r->per_class, r->set);
+	{
+		size_t kl = strlen(r->data_key) + strlen(key) + 1;
+		char *k = malloc(kl);
+		if (k == NULL) {
+			rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+			goto done;
+		}
+		snprintf(k, kl, "%s%s", r->data_key, key);
+		T->seeds[0] = snm_seed_derive(r->seed, "subset", k);
+		free(k);
+	}
+	if ((rs = snm_rng_new(T->seeds[0], err)) == NULL) {
+		rc = SNM_ENOMEM;
+		goto done;
+	}
+	T->n_sub = 0;
+	for (int c = 0; c < K; ++c) {
+		long m = 0;
+		for (long i = 0; i < n; ++i)
+			if (lab[i] == c)
+				pool[m++] = i;
+		if (m < r->per_class) {
+			rc = SNM_FAIL(err, SNM_EINVAL, "%s: class %d has %ld training examples, fewer than "
+			              "per_class %d", r->key, c, m, r->per_class);
+			goto done;
+		}
+		gsl_ran_shuffle(rs, pool, (size_t)m, sizeof *pool);
+		memcpy(T->subset + T->n_sub, pool, (size_t)r->per_class * sizeof *pool);
+		T->n_sub += r->per_class;
+	}
+	qsort(T->subset, (size_t)T->n_sub, sizeof *T->subset, by_long);
+done:
+	gsl_rng_free(rs);
+	free(lab);
+	free(pool);
+	return rc;
+}
+
+/* Reads n examples of a split into T->x (minus the mean) and T->y. */
+static int read_batch(trainer *T, int split, const long *idx, long n, gsl_rng *aug, snm_error *err)
+{
+	int rc = T->ds->vt->read(T->ds->state, split, idx, (int)n, aug, T->x, T->y, err);
+	if (rc)
+		return rc;
+	for (long i = 0; i < n; ++i) {
+		float *xi = T->x + (size_t)i * T->dim;
+		for (size_t j = 0; j < T->dim; ++j)
+			xi[j] -= T->mean[j];
+	}
+	return SNM_OK;
+}
+
+static int compute_mean(trainer *T, snm_error *err)
+{
+	double *acc = calloc(T->dim, sizeof *acc);
+	int rc = SNM_OK;
+	if (acc == NULL)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	memset(T->mean, 0, T->dim * sizeof *T->mean);
+	for (long s = 0; s < T->n_sub && rc == SNM_OK; s += T->eval_batch) {
+		long n = T->n_sub - s < T->eval_batch ? T->n_sub - s : T->eval_batch;
+		rc = read_batch(T, SNM_SPLIT_TRAIN, T->subset + s, n, NULL, err);   /* mean is still 0 */
+		for (long i = 0; rc == SNM_OK && i < n; ++i)
+			for (size_t j = 0; j < T->dim; ++j)
+				acc[j] += T->x[(size_t)i * T->dim + j];
+	}
+	for (size_t j = 0; j < T->dim; ++j)
+		T->mean[j] = (float)(acc[j] / (double)T->n_sub);
+	free(acc);
+	return rc;
+}
+
+static snm_tensor *input(trainer *T, long n)
+{
+	const snm_data_info *in = &T->ds->info;
+	return snm_tape_const(T->tape, 4, (int[]){ (int)n, in->d[0], in->d[1], in->d[2] }, T->x);
+}
+
+/* Classification error (%) over n examples idx of a split, in evaluation mode. */
+static int eval_error(trainer *T, int split, const long *idx, long n, double *out, snm_error *err)
+{
+	long wrong = 0;
+	int K = T->ds->info.n_classes, rc = SNM_OK;
+	int g = snm_tape_set_grad(T->tape, 0), tr = snm_tape_set_training(T->tape, 0);
+	for (long s = 0; s < n && rc == SNM_OK; s += T->eval_batch) {
+		long b = n - s < T->eval_batch ? n - s : T->eval_batch;
+		snm_tensor *y;
+		snm_tape_reset(T->tape);
+		if ((rc = read_batch(T, split, idx + s, b, NULL, err)))
+			break;
+		y = T->model.vt->classify(T->model.state, T->tape,
+		                          T->model.vt->encode(T->model.state, T->tape, input(T, b), NULL, NULL, NULL));
+		if (y == NULL) {
+			rc = snm_tape_error(T->tape, err);
+			break;
+		}
+		for (long i = 0; i < b; ++i) {
+			const float *yi = y->x + (size_t)i * K;
+			int best = 0;
+			for (int k = 1; k < K; ++k)
+				if (yi[k] > yi[best])
+					best = k;
+			wrong += best != T->y[i];
+		}
+	}
+	snm_tape_reset(T->tape);
+	snm_tape_set_grad(T->tape, g);
+	snm_tape_set_training(T->tape, tr);
+	*out = n > 0 ? 100.0 * (double)wrong / (double)n : NAN;
+	return rc;
+}
+
+/* ---- setup ----------------------------------------------------------------------------------- */
+
+static snm_params *mirror(const snm_params *p, snm_error *err)
+{
+	snm_params *m = snm_params_new(err);
+	for (int i = 0; m != NULL && i < snm_params_count(p); ++i) {
+		snm_tensor *e = snm_params_at(p, i);
+		if (snm_params_add(m, e->name, e->n_d, e->d, e->flags & (SNM_T_PARAM | SNM_T_BUFFER), err) == NULL) {
+			snm_params_free(m);
+			return NULL;
+		}
+	}
+	return m;
+}
+
+static int read_train_options(trainer *T, snm_error *err)
+{
+	const snm_cfg *tr = T->run->train;
+	const char *sched;
+	long every, start;
+	double lr, factor;
+	int rc = snm_cfg_opt_int(tr, snm_train_options, "epochs", &T->epochs, err);
+	if (!rc) rc = snm_cfg_opt_int(tr, snm_train_options, "batch", &T->batch, err);
+	if (!rc) rc = snm_cfg_opt_int(tr, snm_train_options, "eval_batch", &T->eval_batch, err);
+	if (!rc) rc = snm_cfg_opt_int(tr, snm_train_options, "train_eval_max", &T->train_eval_max, err);
+	if (!rc) rc = snm_cfg_opt_double(tr, snm_train_options, "lr", &lr, err);
+	if (!rc) rc = snm_cfg_opt_double(tr, snm_train_options, "lr_factor", &factor, err);
+	if (!rc) rc = snm_cfg_opt_int(tr, snm_train_options, "lr_every", &every, err);
+	if (!rc) rc = snm_cfg_opt_int(tr, snm_train_options, "lr_decay_start", &start, err);
+	if (!rc) rc = snm_cfg_opt_str(tr, snm_train_options, "schedule", &sched, err);
+	if (rc)
+		return rc;
+	T->sched.kind = strcmp(sched, "const") == 0 ? SNM_LR_CONST
+	              : strcmp(sched, "step") == 0 ? SNM_LR_STEP : SNM_LR_LINEAR;
+	T->sched.lr = lr;
+	T->sched.factor = factor;
+	T->sched.every = (int)every;
+	T->sched.start = (int)start;
+	T->sched.total = (int)T->epochs;
+	if ((rc = snm_schedule_check(&T->sched, err)))
+		return snm_error_prefix(err, "%s: train", T->run->key);
+	return SNM_OK;
+}
+
+static int setup(trainer *T, snm_error *err)
+{
+	const snm_run_spec *r = T->run;
+	snm_data_cache *cache = T->o->cache ? T->o->cache : &T->own_cache;
+	double b1, b2, eps;
+	size_t nbuf;
+	gsl_rng *init;
+	int rc;
+	T->own_cache.plugin_path = T->o->plugin_path;
+	snm_blas_set_threads(T->o->threads > 0 ? T->o->threads : 1);
+	T->best_epoch = -1;
+	T->best_valid = INFINITY;
+	T->test_at_best = NAN;
+	if ((rc = read_train_options(T, err)))
+		return rc;
+	if ((rc = snm_data_cache_get(cache, r->data_type, r->data, r->data_key, &T->ds, err)))
+		return rc;
+	T->dim = (size_t)T->ds->info.d[0] * (size_t)T->ds->info.d[1] * (size_t)T->ds->info.d[2];
+	nbuf = (size_t)(T->batch > T->eval_batch ? T->batch : T->eval_batch);
+	T->x = malloc(nbuf * T->dim * sizeof *T->x);
+	T->y = malloc(nbuf * sizeof *T->y);
+	T->idx = malloc(nbuf * sizeof *T->idx);
+	T->mean = malloc(T->dim * sizeof *T->mean);
+	T->tape = snm_tape_new(0, err);
+	if (!T->x || !T->y || !T->idx || !T->mean || !T->tape)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	for (int s = SNM_SPLIT_VALID; s <= SNM_SPLIT_TEST; ++s) {
+		long n = T->ds->info.n[s], *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
+		if (v == NULL)
+			return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+		for (long i = 0; i < n; ++i)
+			v[i] = i;
+		if (s == SNM_SPLIT_VALID) T->valid_idx = v; else T->test_idx = v;
+	}
+	if ((rc = choose_subset(T, err)) || (rc = compute_mean(T, err)))
+		return rc;
+
+	/* model and regularizer, initialised from the "init" stream */
+	T->seeds[1] = snm_seed_derive(r->seed, "init", r->key);
+	T->seeds[2] = snm_seed_derive(r->seed, "order", r->key);
+	T->seeds[3] = snm_seed_derive(r->seed, "noise", r->key);
+	if ((T->params = snm_params_new(err)) == NULL)
+		return SNM_ENOMEM;
+	if ((init = snm_rng_new(T->seeds[1], err)) == NULL)
+		return SNM_ENOMEM;
+	rc = snm_plugin_find(T->o->plugin_path, SNM_KIND_MODEL, r->model_type,
+	                     &T->mh, err);
+	if (!rc) {
+		T->model.vt = T->mh.p->vtable;
+		rc = T->model.vt->create(r->model, &T->ds->info, T->params, init, &T->model.state, err);
+		if (rc) {
+			T->model.state = NULL;
+			snm_error_prefix(err, "%s: model '%s'", r->key, T->mh.p->name);
+		}
+	}
+	if (!rc)
+		rc = snm_plugin_find(T->o->plugin_path, SNM_KIND_NOISE, r->noise_type,
+		                     &T->nh, err);
+	if (!rc) {
+		T->nvt = T->nh.p->vtable;
+		rc = T->nvt->create(r->noise, &T->model, T->params, init, &T->noise, err);
+		if (rc) {
+			T->noise = NULL;
+			snm_error_prefix(err, "%s: noise '%s'", r->key, T->nh.p->name);
+		}
+	}
+	gsl_rng_free(init);
+	if (rc)
+		return rc;
+	if ((rc = snm_cfg_opt_double(r->train, snm_train_options, "beta1", &b1, err))
+	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "beta2", &b2, err))
+	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "eps", &eps, err)))
+		return rc;
+	if ((T->adam = snm_adam_new(T->params, b1, b2, eps, err)) == NULL)
+		return err ? err->code : SNM_ENOMEM;
+	if ((T->best = mirror(T->params, err)) == NULL)
+		return err ? err->code : SNM_ENOMEM;
+	for (int i = 0; i < N_RNG; ++i)
+		if ((T->rng[i] = snm_rng_stream(r->seed, rng_names[i], r->key, err)) == NULL)
+			return SNM_ENOMEM;
+	return SNM_OK;
+}
+
+static void teardown(trainer *T)
+{
+	if (T->noise != NULL)
+		T->nvt->destroy(T->noise);
+	if (T->model.state != NULL)
+		T->model.vt->destroy(T->model.state);
+	snm_plugin_close(&T->nh);
+	snm_plugin_close(&T->mh);
+	snm_adam_free(T->adam);
+	snm_params_free(T->params);
+	snm_params_free(T->best);
+	snm_metrics_free(T->metrics);
+	snm_tape_free(T->tape);
+	for (int i = 0; i < N_RNG; ++i)
+		gsl_rng_free(T->rng[i]);
+	free(T->subset);
+	free(T->mean);
+	free(T->x);
+	free(T->y);
+	free(T->idx);
+	free(T->valid_idx);
+	free(T->test_idx);
+	snm_data_cache_clear(&T->own_cache);
+}
+
+/* ---- the run file ---------------------------------------------------------------------------- */
+
+/* The metrics table: fixed columns around one "loss.<term>" column per regularizer term. */
+static int make_metrics(trainer *T, int n_terms, const char *const *terms, snm_error *err)
+{
+	const char *names[8 + SNM_MAX_TERMS];
+	char term[SNM_MAX_TERMS][64];
+	int n = 0;
+	if (n_terms > SNM_MAX_TERMS)
+		return SNM_FAIL(err, SNM_EINVAL, "%s: more than %d loss terms", T->run->key, SNM_MAX_TERMS);
+	names[n++] = "epoch";
+	names[n++] = "lr";
+	names[n++] = "loss";
+	for (int i = 0; i < n_terms; ++i) {
+		snprintf(term[i], sizeof term[i], "loss.%s", terms[i]);
+		names[n++] = term[i];
+	}
+	names[n++] = "train_error";
+	names[n++] = "valid_error";
+	names[n++] = "test_error";
+	names[n++] = "best_valid_error";
+	names[n++] = "test_at_best";
+	names[n++] = "seconds";
+	T->metrics = snm_metrics_new(n, names, err);
+	return T->metrics ? SNM_OK : (err ? err->code : SNM_ENOMEM);
+}
+
+/* Column of a metric, by name (the file may list columns in another order than a fresh table). */
+static int col(const trainer *T, const char *name)
+{
+	return snm_metrics_find(T->metrics, name);
+}
+
+static void library_versions(char *buf, size_t size)
+{
+	unsigned maj, min, rel;
+	H5get_libversion(&maj, &min, &rel);
+	snprintf(buf, size, "GSL %s; HDF5 %u.%u.%u; libyaml %s; OpenBLAS %s", GSL_VERSION, maj, min, rel,
+	         yaml_get_version_string(), snm_blas_config());
+}
+
+static int save(trainer *T, const char *status, snm_error *err)
+{
+	const snm_run_spec *r = T->run;
+	char hash[32], plugins[512], libs[512];
+	const char *str_names[] = { "run_key", "config", "config_hash", "status", "snm_version", "plugins",
+	                            "libraries" };
+	const char *str_values[7];
+	const char *int_names[] = { "master_seed", "threads", "epoch", "epochs", "step", "best_epoch",
+	                            "per_class", "set", "n_train", "seed_subset", "seed_init", "seed_order",
+	                            "seed_noise" };
+	int64_t ints[13];
+	const char *groups_p[] = { "/checkpoint/params", "/checkpoint/adam_m", "/checkpoint/adam_v", "/best" };
+	snm_params *groups[4];
+	snm_store_run run;
+	snprintf(hash, sizeof hash, "%016" PRIx64, r->config_hash);
+	snprintf(plugins, sizeof plugins, "data %s %s; model %s %s; noise %s %s", T->ds->h.p->name,
+	         T->ds->h.p->version, T->mh.p->name, T->mh.p->version, T->nh.p->name, T->nh.p->version);
+	library_versions(libs, sizeof libs);
+	str_values[0] = r->key;
+	str_values[1] = r->config_text;
+	str_values[2] = hash;
+	str_values[3] = status;
+	str_values[4] = T->o->version ? T->o->version : PACKAGE_VERSION;
+	str_values[5] = plugins;
+	str_values[6] = libs;
+	ints[0] = (int64_t)r->seed;
+	ints[1] = T->o->threads;
+	ints[2] = T->epoch;
+	ints[3] = T->epochs;
+	ints[4] = snm_adam_steps(T->adam);
+	ints[5] = T->best_epoch;
+	ints[6] = r->per_class;
+	ints[7] = r->set;
+	ints[8] = T->n_sub;
+	for (int i = 0; i < 4; ++i)
+		ints[9 + i] = (int64_t)(T->seeds[i] & INT64_MAX);
+	groups[0] = T->params;
+	groups[1] = snm_adam_m(T->adam);
+	groups[2] = snm_adam_v(T->adam);
+	groups[3] = T->best;
+	run = (snm_store_run){ 7, str_names, str_values, 13, int_names, ints, T->metrics, 4, groups_p, groups,
+	                       N_RNG, rng_names, T->rng };
+	return snm_store_save(r->result_path, &run, err);
+}
+
+static int mkdirs(const char *path, snm_error *err)
+{
+	char *p = strdup(path);
+	if (p == NULL)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	for (char *s = p + 1; *s; ++s) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0777) != 0 && access(p, F_OK) != 0) {
+			SNM_FAIL(err, SNM_EIO, "%s: cannot create directory", p);
+			free(p);
+			return SNM_EIO;
+		}
+		*s = '/';
+	}
+	free(p);
+	return SNM_OK;
+}
+
+/* Loads the checkpoint of a "running" file: parameters, moments, best weights, streams, metrics. */
+static int resume(trainer *T, snm_error *err)
+{
+	const char *int_names[] = { "epoch", "step", "best_epoch" };
+	int64_t ints[3];
+	const char *groups_p[] = { "/checkpoint/params", "/checkpoint/adam_m", "/checkpoint/adam_v", "/best" };
+	snm_params *groups[4] = { T->params, snm_adam_m(T->adam), snm_adam_v(T->adam), T->best };
+	snm_store_run run;
+	snm_metrics *file = NULL;
+	const char *terms[SNM_MAX_TERMS];
+	int n_terms = 0;
+	int rc = snm_store_read_metrics(T->run->result_path, &file, err);
+	if (rc)
+		return rc;
+	for (int c = 0; c < snm_metrics_cols(file) && n_terms < SNM_MAX_TERMS; ++c)
+		if (strncmp(snm_metrics_name(file, c), "loss.", 5) == 0)
+			terms[n_terms++] = snm_metrics_name(file, c) + 5;
+	rc = make_metrics(T, n_terms, terms, err);
+	snm_metrics_free(file);
+	if (rc)
+		return rc;
+	run = (snm_store_run){ 0, NULL, NULL, 3, int_names, NULL, T->metrics, 4, groups_p, groups,
+	                       N_RNG, rng_names, T->rng };
+	if ((rc = snm_store_load(T->run->result_path, &run, ints, err)))
+		return rc;
+	T->epoch = (int)ints[0];
+	snm_adam_set_steps(T->adam, ints[1]);
+	T->best_epoch = (int)ints[2];
+	if (snm_metrics_rows(T->metrics) != (size_t)T->epoch)
+		return SNM_FAIL(err, SNM_EIO, "%s: checkpoint at epoch %d has %zu metric rows",
+		                T->run->result_path, T->epoch, snm_metrics_rows(T->metrics));
+	if (T->epoch > 0) {
+		T->best_valid = snm_metrics_get(T->metrics, (size_t)T->epoch - 1, col(T, "best_valid_error"));
+		T->test_at_best = snm_metrics_get(T->metrics, (size_t)T->epoch - 1, col(T, "test_at_best"));
+	}
+	return SNM_OK;
+}
+
+/* ---- training -------------------------------------------------------------------------------- */
+
+static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_error *err)
+{
+	const snm_data_info *in = &T->ds->info;
+	long *perm = malloc((size_t)T->n_sub * sizeof *perm);
+	double lr = snm_schedule_lr(&T->sched, T->epoch);
+	long n_batches = 0;
+	int rc = SNM_OK;
+	(void)in;
+	if (perm == NULL)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	memcpy(perm, T->subset, (size_t)T->n_sub * sizeof *perm);
+	gsl_ran_shuffle(T->rng[RNG_ORDER], perm, (size_t)T->n_sub, sizeof *perm);
+	*sum_loss = 0;
+	for (int i = 0; i < SNM_MAX_TERMS; ++i)
+		sum_terms[i] = 0;
+	for (long s = 0; s < T->n_sub && rc == SNM_OK; s += T->batch) {
+		long b = T->n_sub - s < T->batch ? T->n_sub - s : T->batch;
+		snm_objective obj;
+		snm_batch batch;
+		memset(&obj, 0, sizeof obj);
+		snm_tape_reset(T->tape);
+		if ((rc = read_batch(T, SNM_SPLIT_TRAIN, perm + s, b, T->rng[RNG_AUGMENT], err)))
+			break;
+		batch.x = input(T, b);
+		batch.labels = T->y;
+		batch.xu = NULL;
+		rc = T->nvt->objective(T->noise, &T->model, T->tape, &batch, T->rng[RNG_NOISE], &obj, err);
+		if (rc == SNM_OK && obj.loss == NULL)
+			rc = snm_tape_error(T->tape, err) ? err->code : SNM_FAIL(err, SNM_EINVAL, "objective returned no loss");
+		if (rc) {
+			snm_error_prefix(err, "%s: epoch %d", T->run->key, T->epoch + 1);
+			break;
+		}
+		if (T->metrics == NULL && (rc = make_metrics(T, obj.n_terms, obj.term_names, err)))
+			break;
+		if (n_batches == 0) {
+			T->n_terms = obj.n_terms;
+			for (int i = 0; i < obj.n_terms; ++i)
+				T->term_names[i] = obj.term_names[i];
+		}
+		if (!isfinite(obj.loss->x[0])) {
+			const char *bad = "loss";
+			for (int i = 0; i < obj.n_terms; ++i)
+				if (!isfinite(obj.terms[i]->x[0]))
+					bad = obj.term_names[i];
+			rc = SNM_FAIL(err, SNM_ENUMERIC, "%s: epoch %d step %" PRId64 ": term '%s' is not finite; "
+			              "the last good checkpoint is kept", T->run->key, T->epoch + 1,
+			              snm_adam_steps(T->adam) + 1, bad);
+			break;
+		}
+		if ((rc = snm_tape_backward(T->tape, obj.loss, err)) || (rc = snm_adam_step(T->adam, lr, err))) {
+			snm_error_prefix(err, "%s: epoch %d", T->run->key, T->epoch + 1);
+			break;
+		}
+		snm_params_zero_grad(T->params);
+		*sum_loss += obj.loss->x[0];
+		for (int i = 0; i < obj.n_terms && i < T->n_terms; ++i)
+			sum_terms[i] += obj.terms[i]->x[0];
+		++n_batches;
+	}
+	free(perm);
+	snm_tape_reset(T->tape);
+	if (n_batches > 0) {
+		*sum_loss /= (double)n_batches;
+		for (int i = 0; i < T->n_terms; ++i)
+			sum_terms[i] /= (double)n_batches;
+	}
+	return rc;
+}
+
+static void progress(const trainer *T, double loss, double valid, double t0, double t_start_epoch)
+{
+	double per = (now() - t0) / (double)(T->epoch - t_start_epoch);
+	double eta = per * (double)(T->epochs - T->epoch);
+	fprintf(stderr, "\r\033[K%s  epoch %d/%ld  loss %.4f  valid %.2f%%  best %.2f%% (test %.2f%%)  ETA %dm%02ds",
+	        T->run->key, T->epoch, T->epochs, loss, valid, T->best_valid, T->test_at_best,
+	        (int)(eta / 60), (int)eta % 60);
+	fflush(stderr);
+}
+
+int snm_train(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res, snm_error *err)
+{
+	trainer T;
+	snm_run_result dummy;
+	char *status = NULL, *hash = NULL;
+	char want_hash[32];
+	int64_t threads = -1;
+	int rc, resumed = 0, start_epoch;
+	double t0 = now();
+	if (res == NULL)
+		res = &dummy;
+	memset(res, 0, sizeof *res);
+	res->best_epoch = -1;
+	memset(&T, 0, sizeof T);
+	T.run = run;
+	T.o = o;
+
+	/* identity of an existing result file */
+	snprintf(want_hash, sizeof want_hash, "%016" PRIx64, run->config_hash);
+	if (access(run->result_path, F_OK) == 0) {
+		if ((rc = snm_store_get_str(run->result_path, "status", &status, err))
+		    || (rc = snm_store_get_str(run->result_path, "config_hash", &hash, err))
+		    || (rc = snm_store_get_int(run->result_path, "threads", &threads, err))) {
+			free(status);
+			free(hash);
+			return rc;
+		}
+		if (strcmp(hash, want_hash) != 0 || threads != o->threads) {
+			if (!o->force) {
+				rc = SNM_FAIL(err, SNM_ESTATE, "%s: made by another configuration (config hash %s, "
+				              "threads %" PRId64 "; now %s, threads %d): use --force to retrain it",
+				              run->result_path, hash, threads, want_hash, o->threads);
+				free(status);
+				free(hash);
+				return rc;
+			}
+		} else if (strcmp(status, "finished") == 0) {
+			free(status);
+			free(hash);
+			rc = snm_run_read_result(run->result_path, res, err);
+			res->status = SNM_RUN_SKIPPED;
+			return rc;
+		} else if (strcmp(status, "running") == 0) {
+			resumed = 1;
+		}
+		free(status);
+		free(hash);
+	}
+
+	if ((rc = setup(&T, err)))
+		goto done;
+	if (resumed && (rc = resume(&T, err)))
+		goto done;
+	if ((rc = mkdirs(run->result_path, err)))
+		goto done;
+	start_epoch = T.epoch;
+	while (T.epoch < T.epochs) {
+		double loss = 0, terms[SNM_MAX_TERMS], train_err = NAN, valid_err, test_err = NAN, te = now();
+		double row[9 + SNM_MAX_TERMS];
+		int k;
+		long n_tr = T.train_eval_max < T.n_sub ? T.train_eval_max : T.n_sub;
+		if ((rc = train_epoch(&T, &loss, terms, err)))
+			goto done;
+		if (n_tr > 0 && (rc = eval_error(&T, SNM_SPLIT_TRAIN, T.subset, n_tr, &train_err, err)))
+			goto done;
+		if ((rc = eval_error(&T, SNM_SPLIT_VALID, T.valid_idx, T.ds->info.n[SNM_SPLIT_VALID], &valid_err, err)))
+			goto done;
+		if (valid_err < T.best_valid) {
+			if ((rc = eval_error(&T, SNM_SPLIT_TEST, T.test_idx, T.ds->info.n[SNM_SPLIT_TEST], &test_err, err))
+			    || (rc = snm_params_copy(T.best, T.params, err)))
+				goto done;
+			T.best_valid = valid_err;
+			T.test_at_best = test_err;
+			T.best_epoch = T.epoch;
+		}
+		for (k = 0; k < snm_metrics_cols(T.metrics); ++k)
+			row[k] = NAN;
+		row[col(&T, "epoch")] = T.epoch;
+		row[col(&T, "lr")] = snm_schedule_lr(&T.sched, T.epoch);
+		row[col(&T, "loss")] = loss;
+		for (int i = 0; i < T.n_terms; ++i) {
+			char name[80];
+			snprintf(name, sizeof name, "loss.%s", T.term_names[i]);
+			if ((k = col(&T, name)) < 0) {
+				rc = SNM_FAIL(err, SNM_ESTATE, "%s: the regularizer reports term '%s', unknown to "
+				              "the run file", run->key, T.term_names[i]);
+				goto done;
+			}
+			row[k] = terms[i];
+		}
+		row[col(&T, "train_error")] = train_err;
+		row[col(&T, "valid_error")] = valid_err;
+		row[col(&T, "test_error")] = test_err;
+		row[col(&T, "best_valid_error")] = T.best_valid;
+		row[col(&T, "test_at_best")] = T.test_at_best;
+		row[col(&T, "seconds")] = now() - te;
+		if ((rc = snm_metrics_append(T.metrics, row, err)))
+			goto done;
+		T.epoch++;
+		if ((rc = save(&T, T.epoch == T.epochs ? "finished" : "running", err)))
+			goto done;
+		if (o->progress)
+			progress(&T, loss, valid_err, t0, start_epoch);
+		if (o->stop_after > 0 && T.epoch - start_epoch >= o->stop_after && T.epoch < T.epochs) {
+			res->status = SNM_RUN_STOPPED;
+			break;
+		}
+	}
+	if (res->status == 0)
+		res->status = resumed ? SNM_RUN_RESUMED : SNM_RUN_TRAINED;
+	res->epochs = T.epoch;
+	res->best_epoch = T.best_epoch;
+	res->best_valid = T.best_valid;
+	res->test_at_best = T.test_at_best;
+done:
+	if (o->progress)
+		fprintf(stderr, "\r\033[K");
+	res->seconds = now() - t0;
+	teardown(&T);
+	return rc;
+}
+
+int snm_run_read_result(const char *path, snm_run_result *res, snm_error *err)
+{
+	snm_metrics *m = NULL;
+	char *status = NULL;
+	int rc = snm_store_get_str(path, "status", &status, err);
+	size_t rows;
+	memset(res, 0, sizeof *res);
+	res->best_epoch = -1;
+	if (rc)
+		return rc;
+	if (strcmp(status, "finished") != 0) {
+		rc = SNM_FAIL(err, SNM_ESTATE, "%s: run is %s, not finished", path, status);
+		free(status);
+		return rc;
+	}
+	free(status);
+	if ((rc = snm_store_read_metrics(path, &m, err)))
+		return rc;
+	rows = snm_metrics_rows(m);
+	res->epochs = (int)rows;
+	if (rows > 0) {
+		res->best_valid = snm_metrics_get(m, rows - 1, snm_metrics_find(m, "best_valid_error"));
+		res->test_at_best = snm_metrics_get(m, rows - 1, snm_metrics_find(m, "test_at_best"));
+		for (size_t i = 0; i < rows; ++i)
+			if (snm_metrics_get(m, i, snm_metrics_find(m, "valid_error")) == res->best_valid) {
+				res->best_epoch = (int)i;
+				break;
+			}
+	}
+	snm_metrics_free(m);
+	res->status = SNM_RUN_SKIPPED;
+	return SNM_OK;
+}

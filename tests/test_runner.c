@@ -1,0 +1,359 @@
+/* test_runner.c: pipelines and the trainer end to end on the synthetic data plugin: YAML errors at
+ * the right file:line:col, bitwise determinism, resume after a simulated kill, skip and refusal,
+ * a truncated checkpoint, a non-finite loss, and the result file as h5dump sees it. */
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "harness.h"
+#include "snm/pipeline.h"
+#include "snm/store.h"
+#include "snm/trainer.h"
+
+static char tmp[512];
+
+static const char base_yaml[] =
+	"name: tiny\n"
+	"seed: 7\n"
+	"results: %s\n"
+	"defaults:\n"
+	"  data: {type: synthetic, classes: 3, per_class: 30, size: 8}\n"
+	"  model: {type: convnet, preset: custom, layers: [{conv: 3, k: 3, stride: 2, pad: 1}, {fc: 6}]}\n"
+	"  train: {epochs: 5, batch: 8, lr: %s, eval_batch: 16}\n"
+	"grid: {per_class: [4], sets: 1}\n"
+	"experiments:\n"
+	"  - name: base\n"
+	"    noise: {type: recon, targets: xz}\n";
+
+static char *write_file(const char *name, const char *text)
+{
+	static char path[1024];
+	FILE *f;
+	snprintf(path, sizeof path, "%s/%s", tmp, name);
+	f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* Writes the tiny pipeline with results under tmp/<results> and learning rate lr, loads it. */
+static snm_pipeline *tiny(const char *results, const char *lr)
+{
+	char text[2048], dir[1024], name[64];
+	snm_pipeline *p = NULL;
+	snm_error e;
+	snprintf(dir, sizeof dir, "%s/%s", tmp, results);
+	snprintf(text, sizeof text, base_yaml, dir, lr);
+	snprintf(name, sizeof name, "tiny-%s.yaml", results);
+	if (snm_pipeline_load(write_file(name, text), NULL, &p, &e) != SNM_OK)
+		fprintf(stderr, "load: %s\n", e.msg);
+	return p;
+}
+
+static int train(const snm_run_spec *r, int stop_after, int force, snm_run_result *res, snm_error *e)
+{
+	snm_trainer_opts o = { NULL, NULL, 1, force, stop_after, 0, "test" };
+	return snm_train(r, &o, res, e);
+}
+
+/* ---- comparing result files ------------------------------------------------------------------ */
+
+typedef struct cmp_ctx { hid_t b; int diffs, n; const char *skip; } cmp_ctx;
+
+static herr_t cmp_one(hid_t ga, const char *name, const H5L_info_t *info, void *vctx)
+{
+	cmp_ctx *c = vctx;
+	hid_t obj;
+	H5I_type_t type;
+	(void)info;
+	if (c->skip && strcmp(name, c->skip) == 0)
+		return 0;
+	obj = H5Oopen(ga, name, H5P_DEFAULT);
+	type = H5Iget_type(obj);
+	H5Oclose(obj);
+	if (type == H5I_GROUP) {
+		hid_t sa = H5Gopen2(ga, name, H5P_DEFAULT), sb = H5Gopen2(c->b, name, H5P_DEFAULT);
+		cmp_ctx sub = { sb, 0, 0, c->skip };
+		if (sb < 0) {
+			c->diffs++;
+		} else {
+			H5Literate(sa, H5_INDEX_NAME, H5_ITER_INC, NULL, cmp_one, &sub);
+			c->diffs += sub.diffs;
+			c->n += sub.n;
+			H5Gclose(sb);
+		}
+		H5Gclose(sa);
+		return 0;
+	}
+	if (type == H5I_DATASET) {
+		hid_t da = H5Dopen2(ga, name, H5P_DEFAULT), db = H5Dopen2(c->b, name, H5P_DEFAULT);
+		hsize_t na = H5Dget_storage_size(da), nb = db >= 0 ? H5Dget_storage_size(db) : 0;
+		hid_t ta = H5Dget_type(da);
+		size_t sz = H5Tget_size(ta);
+		hssize_t count = H5Sget_simple_extent_npoints(H5Dget_space(da));
+		c->n++;
+		if (db < 0 || na != nb || count <= 0) {
+			c->diffs++;
+		} else {
+			char *ba = malloc((size_t)count * sz), *bb = malloc((size_t)count * sz);
+			H5Dread(da, ta, H5S_ALL, H5S_ALL, H5P_DEFAULT, ba);
+			H5Dread(db, ta, H5S_ALL, H5S_ALL, H5P_DEFAULT, bb);
+			if (memcmp(ba, bb, (size_t)count * sz) != 0) {
+				c->diffs++;
+				fprintf(stderr, "differs: %s\n", name);
+			}
+			free(ba);
+			free(bb);
+		}
+		H5Tclose(ta);
+		H5Dclose(da);
+		if (db >= 0)
+			H5Dclose(db);
+	}
+	return 0;
+}
+
+/* Number of datasets that differ between two result files, every dataset but /metrics/seconds
+ * (wall time) compared bit for bit; *n receives the number compared. */
+static int result_diffs(const char *a, const char *b, int *n)
+{
+	hid_t fa = H5Fopen(a, H5F_ACC_RDONLY, H5P_DEFAULT), fb = H5Fopen(b, H5F_ACC_RDONLY, H5P_DEFAULT);
+	cmp_ctx c = { fb, 0, 0, "seconds" };
+	if (fa < 0 || fb < 0)
+		return -1;
+	H5Literate(fa, H5_INDEX_NAME, H5_ITER_INC, NULL, cmp_one, &c);
+	H5Fclose(fa);
+	H5Fclose(fb);
+	*n = c.n;
+	return c.diffs;
+}
+
+/* ---- tests ----------------------------------------------------------------------------------- */
+
+static void test_determinism_and_resume(void)
+{
+	snm_pipeline *a = tiny("a", "0.01"), *b = tiny("b", "0.01"), *c = tiny("c", "0.01");
+	snm_run_result ra, rb, rc;
+	snm_error e;
+	char *status = NULL;
+	int64_t epoch = 0;
+	int n = 0;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL_FATAL(a->n_runs, 1);
+	CU_ASSERT_EQUAL(a->runs[0].config_hash, b->runs[0].config_hash);   /* results dir is not identity */
+	CU_ASSERT_EQUAL_FATAL(train(&a->runs[0], 0, 0, &ra, &e), SNM_OK);
+	CU_ASSERT_EQUAL(ra.status, SNM_RUN_TRAINED);
+	CU_ASSERT_EQUAL(ra.epochs, 5);
+	CU_ASSERT_EQUAL_FATAL(train(&b->runs[0], 0, 0, &rb, &e), SNM_OK);
+	/* same config, same threads: same bits */
+	CU_ASSERT_EQUAL(result_diffs(a->runs[0].result_path, b->runs[0].result_path, &n), 0);
+	CU_ASSERT(n >= 20);
+	CU_ASSERT_EQUAL(ra.test_at_best, rb.test_at_best);
+
+	/* killed after 2 epochs: the file says running at epoch 2 */
+	CU_ASSERT_EQUAL_FATAL(train(&c->runs[0], 2, 0, &rc, &e), SNM_OK);
+	CU_ASSERT_EQUAL(rc.status, SNM_RUN_STOPPED);
+	CU_ASSERT_EQUAL(snm_store_get_str(c->runs[0].result_path, "status", &status, &e), SNM_OK);
+	CU_ASSERT_STRING_EQUAL(status, "running");
+	free(status);
+	CU_ASSERT_EQUAL(snm_store_get_int(c->runs[0].result_path, "epoch", &epoch, &e), SNM_OK);
+	CU_ASSERT_EQUAL(epoch, 2);
+	/* the rerun resumes and ends bitwise equal to the uninterrupted run */
+	CU_ASSERT_EQUAL_FATAL(train(&c->runs[0], 0, 0, &rc, &e), SNM_OK);
+	CU_ASSERT_EQUAL(rc.status, SNM_RUN_RESUMED);
+	CU_ASSERT_EQUAL(result_diffs(a->runs[0].result_path, c->runs[0].result_path, &n), 0);
+	CU_ASSERT_EQUAL(rc.test_at_best, ra.test_at_best);
+	/* a finished run is skipped and reports its result */
+	CU_ASSERT_EQUAL(train(&c->runs[0], 0, 0, &rc, &e), SNM_OK);
+	CU_ASSERT_EQUAL(rc.status, SNM_RUN_SKIPPED);
+	CU_ASSERT_EQUAL(rc.test_at_best, ra.test_at_best);
+	snm_pipeline_free(a);
+	snm_pipeline_free(b);
+	snm_pipeline_free(c);
+}
+
+static void test_changed_config_refused(void)
+{
+	snm_pipeline *p = tiny("d", "0.01"), *q;
+	snm_run_result r;
+	snm_error e;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL_FATAL(train(&p->runs[0], 0, 0, &r, &e), SNM_OK);
+	q = tiny("d", "0.02");                      /* same results dir, another learning rate */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+	CU_ASSERT_NOT_EQUAL(p->runs[0].config_hash, q->runs[0].config_hash);
+	CU_ASSERT_EQUAL(train(&q->runs[0], 0, 0, &r, &e), SNM_ESTATE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "--force"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, q->runs[0].result_path));
+	CU_ASSERT_EQUAL(train(&q->runs[0], 0, 1, &r, &e), SNM_OK);
+	CU_ASSERT_EQUAL(r.status, SNM_RUN_TRAINED);
+	snm_pipeline_free(p);
+	snm_pipeline_free(q);
+}
+
+static void test_truncated_checkpoint(void)
+{
+	snm_pipeline *p = tiny("e", "0.01"), *other = tiny("a", "0.01");
+	snm_run_result r;
+	snm_error e;
+	char copy[1024], cmd[2200];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL_FATAL(train(&p->runs[0], 2, 0, &r, &e), SNM_OK);
+	/* a finished result elsewhere must stay byte-identical */
+	snprintf(copy, sizeof copy, "%s/other-copy.h5", tmp);
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", other->runs[0].result_path, copy);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+	CU_ASSERT_EQUAL(truncate(p->runs[0].result_path, 3000), 0);
+	CU_ASSERT_EQUAL(train(&p->runs[0], 0, 0, &r, &e), SNM_EIO);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, p->runs[0].result_path));
+	CU_ASSERT_PTR_NULL(strchr(e.msg, '\n'));
+	CU_ASSERT(snm_test_files_equal(copy, other->runs[0].result_path));
+	snm_pipeline_free(p);
+	snm_pipeline_free(other);
+}
+
+static void test_nonfinite_loss(void)
+{
+	char text[2048], dir[1024];
+	snm_pipeline *p = NULL;
+	snm_run_result r;
+	snm_error e;
+	int64_t epoch = -1;
+	char *status = NULL;
+	snprintf(dir, sizeof dir, "%s/nan", tmp);
+	snprintf(text, sizeof text, base_yaml, dir, "0.01");
+	strcpy(strstr(text, "{type: recon, targets: xz}"), "{type: nan, after: 2}\n");
+	CU_ASSERT_EQUAL_FATAL(snm_pipeline_load(write_file("nan.yaml", text), NULL, &p, &e), SNM_OK);
+	/* 12 examples, batch 8: two steps an epoch; the third call (epoch 2) is NaN */
+	CU_ASSERT_EQUAL(train(&p->runs[0], 0, 0, &r, &e), SNM_ENUMERIC);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "epoch 2 step 3"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "'ce'"));
+	CU_ASSERT_EQUAL(snm_store_get_int(p->runs[0].result_path, "epoch", &epoch, &e), SNM_OK);
+	CU_ASSERT_EQUAL(epoch, 1);                  /* the good checkpoint of epoch 1 is kept */
+	CU_ASSERT_EQUAL(snm_store_get_str(p->runs[0].result_path, "status", &status, &e), SNM_OK);
+	CU_ASSERT_STRING_EQUAL(status, "running");
+	free(status);
+	snm_pipeline_free(p);
+}
+
+/* Each bad pipeline fails to load with "bad.yaml:L:C:" and the expected words. */
+static void test_yaml_errors(void)
+{
+	static const struct { const char *text, *where, *what; } cases[] = {
+		{ "name: x\nexperiment: []\n", "bad.yaml:2:1:", "unknown key 'experiment'" },
+		{ "name: x\nseed: abc\n", "bad.yaml:2:7:", "expected" },
+		{ "name: x\nexperiments:\n  - name: a\n    noise: {type: nosuch}\n    data: {type: synthetic}\n"
+		  "    model: {type: convnet}\n    grid: {per_class: [2]}\n", "bad.yaml:4:", "no noise plugin named 'nosuch'" },
+		{ "name: x\ndefaults:\n  data: {type: synthetic, sise: 3}\n  model: {type: convnet}\n  noise: {type: none}\n"
+		  "grid: {per_class: [2]}\nexperiments: [{name: a}]\n", "bad.yaml:3:27:", "unknown key 'sise'" },
+		{ "name: x\ndefaults:\n  data: {type: synthetic}\n  model: {type: convnet}\n  noise: {type: none}\n"
+		  "  train: {epochs: many}\ngrid: {per_class: [2]}\nexperiments: [{name: a}]\n", "bad.yaml:6:19:", "'epochs'" },
+		{ "name: x\ndefaults:\n  data: {type: synthetic}\n  model: {type: convnet}\n  noise: {type: none}\n"
+		  "  train: {lr: -1}\ngrid: {per_class: [2]}\nexperiments: [{name: a}]\n", "bad.yaml:6:15:", "'lr'" },
+		{ "name: x\ndefaults:\n  data: {type: synthetic}\n  model: {type: convnet}\n  noise: {type: none}\n"
+		  "grid: {per_class: [2]}\nexperiments: [{name: a}, {name: a}]\n", "bad.yaml:7:", "defined twice" },
+		{ "name: x\ndefaults:\n  data: {type: synthetic}\n  model: {type: convnet}\n  noise: {type: none}\n"
+		  "grid: {per_class: [0]}\nexperiments: [{name: a}]\n", "bad.yaml:6:20:", "per_class" },
+		{ "include: [missing.yaml]\n", "bad.yaml:1:11:", "cannot open included pipeline" },
+		{ "include: [bad.yaml]\n", "bad.yaml:1:11:", "includes itself" },
+		{ "name: x\nexperiments: [{name: a, nois: {}}]\n", "bad.yaml:2:25:", "unknown key 'nois'" },
+		{ "name: x\n  seed: 1\n", "bad.yaml:2:", "" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+		snm_pipeline *p = NULL;
+		snm_error e;
+		char path[1024];
+		snprintf(path, sizeof path, "%s", write_file("bad.yaml", cases[i].text));
+		snm_error_clear(&e);
+		CU_ASSERT_NOT_EQUAL(snm_pipeline_load(path, NULL, &p, &e), SNM_OK);
+		CU_ASSERT_PTR_NULL(p);
+		if (strstr(e.msg, cases[i].where) == NULL || strstr(e.msg, cases[i].what) == NULL) {
+			CU_FAIL("wrong message");
+			fprintf(stderr, "case %zu: want '%s' ... '%s', got: %s\n", i, cases[i].where, cases[i].what, e.msg);
+		}
+		CU_ASSERT_PTR_NULL(strchr(e.msg, '\n'));
+	}
+}
+
+static void test_data_errors_before_training(void)
+{
+	static const char text[] =
+		"name: x\nresults: %s/f\ndefaults:\n  data: {type: idx, dir: /nonexistent/dir}\n  model: {type: convnet}\n"
+		"  noise: {type: none}\ngrid: {per_class: [2]}\nexperiments: [{name: a}]\n";
+	char buf[1024];
+	snm_pipeline *p = NULL;
+	snm_data_cache cache = { NULL, 0, 0, NULL };
+	snm_data_source *ds;
+	snm_error e;
+	snprintf(buf, sizeof buf, text, tmp);
+	CU_ASSERT_EQUAL_FATAL(snm_pipeline_load(write_file("nodata.yaml", buf), NULL, &p, &e), SNM_OK);
+	CU_ASSERT_EQUAL(snm_data_cache_get(&cache, p->runs[0].data_type, p->runs[0].data, p->runs[0].data_key,
+	                                   &ds, &e), SNM_EIO);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "nodata.yaml:4:"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "/nonexistent/dir"));
+	snm_data_cache_clear(&cache);
+	snm_pipeline_free(p);
+}
+
+static void test_h5dump_reads_result(void)
+{
+	snm_pipeline *p = tiny("a", "0.01");
+	char cmd[1200], line[4096];
+	int seen[6] = { 0 };
+	static const char *want[6] = { "ATTRIBUTE \"config_hash\"", "ATTRIBUTE \"status\"", "\"finished\"",
+	                               "DATASET \"valid_error\"", "GROUP \"best\"", "DATASET \"enc.c1.w\"" };
+	FILE *f;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	if (access("/usr/bin/h5dump", X_OK) != 0) {
+		fprintf(stderr, "h5dump not installed: check skipped\n");
+		snm_pipeline_free(p);
+		return;
+	}
+	snprintf(cmd, sizeof cmd, "h5dump -A '%s'", p->runs[0].result_path);
+	f = popen(cmd, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	while (fgets(line, sizeof line, f))
+		for (int k = 0; k < 6; ++k)
+			seen[k] |= strstr(line, want[k]) != NULL;
+	CU_ASSERT_EQUAL(pclose(f), 0);
+	for (int k = 0; k < 6; ++k)
+		if (!seen[k]) {
+			CU_FAIL("h5dump output lacks an expected name");
+			fprintf(stderr, "missing: %s\n", want[k]);
+		}
+	snm_pipeline_free(p);
+}
+
+static int suite_init(void)
+{
+	return snm_test_tmpdir(tmp, sizeof tmp, "runner") == NULL;
+}
+
+static int suite_clean(void)
+{
+	return snm_test_rmtree(tmp) != 0;
+}
+
+static CU_TestInfo tests[] = {
+	{ "determinism_and_resume", test_determinism_and_resume },
+	{ "changed_config_refused", test_changed_config_refused },
+	{ "truncated_checkpoint", test_truncated_checkpoint },
+	{ "nonfinite_loss", test_nonfinite_loss },
+	{ "yaml_errors", test_yaml_errors },
+	{ "data_errors_before_training", test_data_errors_before_training },
+	{ "h5dump_reads_result", test_h5dump_reads_result },
+	CU_TEST_INFO_NULL
+};
+
+static CU_SuiteInfo suites[] = {
+	{ "runner", suite_init, suite_clean, NULL, NULL, tests },
+	CU_SUITE_INFO_NULL
+};
+
+int main(void)
+{
+	return snm_test_run("test_runner", suites);
+}
