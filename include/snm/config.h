@@ -65,8 +65,8 @@ enum { SNM_CFG_NULL = 0, SNM_CFG_SCALAR, SNM_CFG_MAP, SNM_CFG_SEQ };
  *   SNM_ECONFIG  "path:line:col: <what is wrong>": a YAML syntax error (libyaml's problem and
  *                its context), a duplicate key (at the second one), a non-scalar key, an
  *                unknown tag, an anchor on a key, an alias to an undefined anchor or to a node
- *                that contains it, a
- *                NUL character in a scalar, more than one document, or a parse limit above.
+ *                that contains it, a NUL character in a scalar, more than one document, or a
+ *                parse limit above.
  *   SNM_ENOMEM
  * A file with no document (empty, or only comments) gives a NULL-kind root at 1:1. */
 int snm_cfg_load(const char *path, snm_cfg **out, snm_error *err);
