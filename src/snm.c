@@ -159,7 +159,7 @@ static void print_table(const cli *c, const snm_pipeline *p)
 {
 	int sizes[64], n_sizes = 0;
 	char seen_row[256][128];
-	int n_rows = 0;
+	int n_rows = 0, any_missing = 0;
 	for (int i = 0; i < p->n_runs; ++i) {
 		int s = p->runs[i].per_class, have = 0;
 		if (!selected(c, &p->runs[i]))
@@ -221,6 +221,7 @@ static void print_table(const cli *c, const snm_pipeline *p)
 				else
 					++missing;
 			}
+			any_missing |= missing > 0;
 			if (n == 0)
 				snprintf(cell, sizeof cell, missing ? "missing" : "-");
 			else if (n == 1)
@@ -232,7 +233,8 @@ static void print_table(const cli *c, const snm_pipeline *p)
 		}
 		printf("\n");
 	}
-	printf("(* : some runs of the cell are missing or unfinished)\n");
+	if (any_missing)
+		printf("(missing, * : some runs of the cell are missing or unfinished)\n");
 }
 
 static int cmd_run(const cli *c, const char *path)
@@ -286,12 +288,11 @@ int main(int argc, char **argv)
 		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 }
 	};
 	cli c = { NULL, NULL, 1, 1, 0 };
-	const char *cmd;
+	const char *cmd, *pos;
 	int opt;
 	gsl_set_error_handler_off();
-	while ((opt = getopt_long(argc, argv, "+t:j:o:fp:hV", longs, NULL)) != -1 || optind < argc) {
-		if (opt == -1)
-			break;
+	/* GNU getopt permutes: options may come before or after the command and the pipeline */
+	while ((opt = getopt_long(argc, argv, "t:j:o:fp:hV", longs, NULL)) != -1) {
 		switch (opt) {
 		case 't': c.threads = atoi(optarg); break;
 		case 'j': c.jobs = atoi(optarg); break;
@@ -308,44 +309,25 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
-	cmd = argv[optind++];
-	/* options may also follow the command and the pipeline */
-	{
-		const char *pos = NULL;
-		while (optind < argc) {
-			opt = getopt_long(argc, argv, "+t:j:o:fp:hV", longs, NULL);
-			if (opt == -1) {
-				if (pos != NULL) {
-					fprintf(stderr, "snm: unexpected argument '%s'\n%s", argv[optind], usage);
-					return 2;
-				}
-				pos = argv[optind++];
-				continue;
-			}
-			switch (opt) {
-			case 't': c.threads = atoi(optarg); break;
-			case 'j': c.jobs = atoi(optarg); break;
-			case 'o': c.only = optarg; break;
-			case 'f': c.force = 1; break;
-			case 'p': c.plugin_path = optarg; break;
-			default: fputs(usage, stderr); return 2;
-			}
-		}
-		if (c.threads < 1 || c.jobs < 1) {
-			fprintf(stderr, "snm: --threads and -j take a positive number\n");
-			return 2;
-		}
-		if (strcmp(cmd, "plugins") == 0)
-			return cmd_plugins(&c);
-		if (pos == NULL) {
-			fprintf(stderr, "snm: '%s' needs a pipeline file\n%s", cmd, usage);
-			return 2;
-		}
-		if (strcmp(cmd, "check") == 0)
-			return cmd_check(&c, pos);
-		if (strcmp(cmd, "run") == 0)
-			return cmd_run(&c, pos);
+	if (c.threads < 1 || c.jobs < 1) {
+		fprintf(stderr, "snm: --threads and -j take a positive number\n");
+		return 2;
 	}
-	fprintf(stderr, "snm: unknown command '%s'\n%s", cmd, usage);
-	return 2;
+	cmd = argv[optind++];
+	pos = optind < argc ? argv[optind++] : NULL;
+	if (optind < argc) {
+		fprintf(stderr, "snm: unexpected argument '%s'\n%s", argv[optind], usage);
+		return 2;
+	}
+	if (strcmp(cmd, "plugins") == 0)
+		return cmd_plugins(&c);
+	if (strcmp(cmd, "check") != 0 && strcmp(cmd, "run") != 0) {
+		fprintf(stderr, "snm: unknown command '%s'\n%s", cmd, usage);
+		return 2;
+	}
+	if (pos == NULL) {
+		fprintf(stderr, "snm: '%s' needs a pipeline file\n%s", cmd, usage);
+		return 2;
+	}
+	return strcmp(cmd, "check") == 0 ? cmd_check(&c, pos) : cmd_run(&c, pos);
 }

@@ -5,8 +5,11 @@
  * parameter names, order, shapes and counts of the three presets worked out by hand from the
  * paper's architectures, tied decoders (the decoder owns no weight, reads the encoder's, and its
  * gradient reaches it), a small custom network against naive loops in double, configuration
- * errors.  none/recon: each objective against its formula recomputed here from the model's maps,
- * and parameter gradients against central differences on a small custom network. */
+ * errors, and the mnist preset's forward pass and reconstructions against PyTorch (the parameters
+ * and loss terms of tests/fixtures/mnist_step.h5, made from peers/torch_ref.py).  none/recon: each
+ * objective against its formula recomputed here from the model's maps, and parameter gradients
+ * against central differences on a small custom network. */
+#include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,7 +208,8 @@ static size_t check_params(const fixture *f, const expect_param *e, int n)
 		CU_ASSERT(shape_is(p, e[i].n_d, e[i].d));
 		CU_ASSERT(p->flags & SNM_T_PARAM);
 		if (strcmp(p->name, e[i].name) != 0 || !shape_is(p, e[i].n_d, e[i].d))
-			fprintf(stderr, "test_models: entry %d is '%s', expected '%s'\n", i, p->name, e[i].name);
+			fprintf(stderr, "test_models: entry %d is '%s', expected '%s'\n", i, p->name,
+			        e[i].name);
 	}
 	for (int i = 0; i < n; ++i) {
 		size_t len = 1;
@@ -480,7 +484,8 @@ static void test_small_vs_naive(void)
 	snm_tape *t = snm_tape_new(0, NULL);
 	const snm_model_vt *m = f.model.vt;
 	void *s = f.model.state;
-	snm_tensor *tz = m->encode(s, t, snm_tape_const(t, 4, (int[]){ SN, 1, 8, 8 }, x), NULL, NULL, h);
+	snm_tensor *tx = snm_tape_const(t, 4, (int[]){ SN, 1, 8, 8 }, x);
+	snm_tensor *tz = m->encode(s, t, tx, NULL, NULL, h);
 	snm_tensor *ty = m->classify(s, t, tz);
 	snm_tensor *txr = m->decode_z(s, t, tz, hr);
 	snm_tensor *tzr = m->decode_y(s, t, ty);
@@ -563,6 +568,93 @@ static double sqerr_d(const snm_tensor *a, const snm_tensor *b)
 	for (size_t i = 0; i < snm_tensor_len(a); ++i)
 		s += ((double)a->x[i] - b->x[i]) * ((double)a->x[i] - b->x[i]);
 	return s / a->d[0];
+}
+
+/* ---- the mnist preset against PyTorch ----------------------------------------------------- */
+
+/* Reads dataset path of f (n floats, or n int32 when ints) into buf; -1 when absent or short. */
+static int read_h5(hid_t f, const char *path, int ints, size_t n, void *buf)
+{
+	hid_t ds = H5Dopen2(f, path, H5P_DEFAULT), sp;
+	int rc = -1;
+	if (ds < 0)
+		return -1;
+	sp = H5Dget_space(ds);
+	if (sp >= 0 && H5Sget_simple_extent_npoints(sp) == (hssize_t)n
+	    && H5Dread(ds, ints ? H5T_NATIVE_INT32 : H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+	               buf) >= 0)
+		rc = 0;
+	if (sp >= 0)
+		H5Sclose(sp);
+	H5Dclose(ds);
+	return rc;
+}
+
+/* Loads torch_ref's parameters (the fixture's param/<torch name>) into convnet's entries by the
+ * documented correspondence, runs recon with targets xz (proposed-base, lambda 0.03) on the
+ * fixture's 8 images, and compares the terms with PyTorch's ce, recon_x = sse(xr, x)/N and
+ * recon_z = sse(zr, z)/N: the presets' wiring, decoders and output sizes 4 -> 7 -> 14 -> 28. */
+static void test_mnist_vs_pytorch(void)
+{
+	static const char *const map[][2] = {
+		{ "c1.w", "enc.c1.w" }, { "c1.b", "enc.c1.b" }, { "c2.w", "enc.c2.w" },
+		{ "c2.b", "enc.c2.b" }, { "c3.w", "enc.c3.w" }, { "c3.b", "enc.c3.b" },
+		{ "f1.w", "enc.f1.w" }, { "f1.b", "enc.f1.b" },
+		{ "f2.w", "cls.w" }, { "f2.b", "cls.b" }, { "b_z", "dec.z.b" }, { "b_h3", "dec.h3.b" },
+		{ "b_h2", "dec.h2.b" }, { "b_h1", "dec.h1.b" }, { "b_x", "dec.x.b" },
+	};
+	enum { N = 8 };
+	static float x[N * 784];
+	int32_t lab[N];
+	float ref[3];
+	char path[4096], ds[64];
+	fixture f;
+	int bad = 0;
+	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+	snm_test_src(path, sizeof path, "fixtures/mnist_step.h5");
+	hid_t h = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+	if (h < 0)
+		fprintf(stderr, "test_models: cannot open %s\n", path);
+	CU_ASSERT_FATAL(h >= 0);
+	model_new(&f, "preset: mnist", 1, 28, 28, 10);
+	CU_ASSERT_EQUAL_FATAL(f.rc, 0);
+	bad |= read_h5(h, "x", 0, N * 784, x);
+	bad |= read_h5(h, "labels", 1, N, lab);
+	bad |= read_h5(h, "loss/ce", 0, 1, &ref[0]);
+	bad |= read_h5(h, "loss/recon_x", 0, 1, &ref[1]);
+	bad |= read_h5(h, "loss/recon_z", 0, 1, &ref[2]);
+	for (size_t k = 0; k < sizeof map / sizeof *map; ++k) {
+		snm_tensor *p = param(&f, map[k][1]);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		snprintf(ds, sizeof ds, "param/%s", map[k][0]);
+		if (read_h5(h, ds, 0, snm_tensor_len(p), p->x) != 0) {
+			fprintf(stderr, "test_models: fixture %s does not fit %s\n", ds, map[k][1]);
+			bad = 1;
+		}
+	}
+	H5Fclose(h);
+	CU_ASSERT_EQUAL_FATAL(bad, 0);
+
+	noise_fix nf;
+	snm_objective o;
+	snm_batch b;
+	snm_error e;
+	noise_new(&nf, "recon", "targets: xz", &f);
+	CU_ASSERT_EQUAL_FATAL(nf.rc, 0);
+	snm_tape *t = snm_tape_new(0, NULL);
+	b.x = snm_tape_const(t, 4, (int[]){ N, 1, 28, 28 }, x);
+	b.labels = lab;
+	b.xu = NULL;
+	CU_ASSERT_EQUAL_FATAL(nf.vt->objective(nf.state, &f.model, t, &b, NULL, &o, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(o.n_terms, 3);
+	for (int k = 0; k < 3; ++k) {
+		SNM_ASSERT_CLOSE(o.terms[k]->x[0], ref[k], 0, 1e-4);
+		printf("    %-8s snm %.8g  pytorch %.8g\n", o.term_names[k], o.terms[k]->x[0], ref[k]);
+	}
+	SNM_ASSERT_CLOSE(o.loss->x[0], ref[0] + 0.03 * (ref[1] + ref[2]), 0, 1e-4);
+	snm_tape_free(t);
+	noise_free(&nf);
+	model_free(&f);
 }
 
 /* Every objective's loss and terms against the formulas, recomputed from the model's maps. */
@@ -743,7 +835,8 @@ static void test_config_errors(void)
 	expect_model_error("{preset: custom, layers: [{conv: 2, kk: 3}, {fc: 2}]}", SNM_ECONFIG,
 	                   "test.yaml:1:37: layers[0]: unknown key 'kk'");
 	expect_model_error("{preset: custom, layers: [{conv: 2, fc: 3}]}", SNM_ECONFIG, "exactly one");
-	expect_model_error("{preset: custom, layers: [{conv: 0}, {fc: 2}]}", SNM_ECONFIG, "'conv' must be");
+	expect_model_error("{preset: custom, layers: [{conv: 0}, {fc: 2}]}", SNM_ECONFIG,
+	                   "'conv' must be");
 	expect_model_error("{preset: custom, layers: [{conv: 2, k: 11, pad: 1}, {fc: 2}]}", SNM_ECONFIG,
 	                   "does not fit");
 	expect_model_error("{preset: custom, layers: [{fc: 4}, {conv: 2}, {fc: 2}]}", SNM_ECONFIG,
@@ -788,6 +881,7 @@ static CU_TestInfo model_tests[] = {
 
 static CU_TestInfo noise_tests[] = {
 	{ "objective_values", test_objective_values },
+	{ "mnist_vs_pytorch", test_mnist_vs_pytorch },
 	{ "objective_gradients", test_objective_gradients },
 	CU_TEST_INFO_NULL
 };

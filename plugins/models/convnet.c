@@ -28,10 +28,12 @@
  *   enc.c<i>.w (K,C,R,S)  enc.c<i>.b (K)      enc.f<i>.w (O,I)  enc.f<i>.b (O)
  *   cls.w (K,Z)  cls.b (K)
  *   dec.z.b (Z)                        bias of decode_y
- *   dec.h<j>.b, j = L..1               bias of the decoder producing h_jR: (C_j) for a
- *                                      convolution's input, the whole flattened input otherwise
- *                                      (dec.h3.b of mnist has 96*4*4 = 1536 elements)
- *   dec.x.b                            bias of x_R: (C) below a convolution, (C*H*W) below fc
+ *   dec.h<j>.b, j = L..1               bias of the decoder producing h_jR: one per channel of
+ *                                      h_j when the layer reading h_j is a convolution, one per
+ *                                      element of h_j when it is fully connected (dec.h3.b of
+ *                                      mnist has 96*4*4 = 1536 elements)
+ *   dec.x.b                            bias of x_R: likewise (C) below a convolution, (C*H*W)
+ *                                      below a fully connected first layer
  * With mnist these are torch_ref's c1..c3, f1, f2 (= cls), b_z, b_h3, b_h2, b_h1, b_x in that
  * order.  Initialisation: encoder and classifier weights and biases PyTorch's default
  * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) in registration order from the init stream; decoder biases
@@ -101,7 +103,7 @@ static int layer_fail(snm_error *err, const snm_cfg *n, size_t i, const char *wh
 	                snm_cfg_col(n), i, what);
 }
 
-/* Reads one positive integer value of key in entry n (def when absent, or -1 = required). */
+/* Reads the integer under key in layer entry n, in [lo, 65536]; def when the key is absent. */
 static int layer_int(const snm_cfg *n, const char *key, long def, long lo, long *out, size_t i,
                      snm_error *err)
 {
@@ -126,6 +128,7 @@ static int parse_layers(const snm_cfg *list, layer_spec **spec, int *n, snm_erro
 {
 	size_t len = snm_cfg_len(list), i, k;
 	layer_spec *s;
+	int rc;
 	*spec = NULL;
 	if (snm_cfg_kind(list) != SNM_CFG_SEQ || len == 0)
 		return SNM_FAIL(err, SNM_ECONFIG, "%s:%d:%d: model 'convnet': preset custom needs a "
@@ -140,7 +143,6 @@ static int parse_layers(const snm_cfg *list, layer_spec **spec, int *n, snm_erro
 		const snm_cfg *e = snm_cfg_at(list, i);
 		long v, r, stride, pad;
 		int is_conv = snm_cfg_get(e, "conv") != NULL, is_fc = snm_cfg_get(e, "fc") != NULL;
-		int rc;
 		if (snm_cfg_kind(e) != SNM_CFG_MAP || is_conv == is_fc) {
 			rc = layer_fail(err, e, i, "expected a mapping with exactly one of 'conv' or 'fc'");
 			goto fail;
@@ -174,16 +176,16 @@ static int parse_layers(const snm_cfg *list, layer_spec **spec, int *n, snm_erro
 		}
 	}
 	if (s[len - 1].kind != LAYER_FC) {
-		layer_fail(err, snm_cfg_at(list, len - 1), len - 1, "the last layer gives z and must be fc");
-		free(s);
-		return SNM_ECONFIG;
+		rc = layer_fail(err, snm_cfg_at(list, len - 1), len - 1,
+		                "the last layer gives z and must be fc");
+		goto fail;
 	}
 	*spec = s;
 	*n = (int)len;
 	return 0;
 fail:
 	free(s);
-	return err != NULL ? err->code : SNM_ECONFIG;
+	return rc;
 }
 
 static snm_tensor *add_param(snm_params *p, const char *name, int n_d, const int *d, snm_error *err)

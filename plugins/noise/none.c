@@ -34,7 +34,8 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	ce = snm_softmax_ce(t, y, b->labels);
 	if (ce == NULL) {
 		int rc = snm_tape_error(t, err);
-		return rc != 0 ? rc : SNM_FAIL(err, SNM_EINVAL, "noise 'none': the model returned no output");
+		return rc != 0 ? rc
+		               : SNM_FAIL(err, SNM_EINVAL, "noise 'none': the model returned no output");
 	}
 	out->loss = ce;
 	out->n_terms = 1;

@@ -60,7 +60,8 @@ static int create(const snm_cfg *opts, const snm_model *model, snm_params *param
 		return rc;
 	if ((r = calloc(1, sizeof *r)) == NULL)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory for noise 'recon'");
-	r->targets = !strcmp(targets, "all") ? TARGET_ALL : !strcmp(targets, "xz") ? TARGET_XZ : TARGET_X;
+	r->targets = !strcmp(targets, "all") ? TARGET_ALL
+	           : !strcmp(targets, "xz")  ? TARGET_XZ : TARGET_X;
 	r->weight = (float)weight;
 	r->n_hidden = model->vt->n_hidden(model->state);
 	if (r->targets == TARGET_ALL && r->n_hidden < 1) {
@@ -101,7 +102,8 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	loss = snm_add(t, ce, snm_scale(t, extra ? snm_add(t, rx, extra) : rx, r->weight));
 	if (loss == NULL) {
 		rc = snm_tape_error(t, err);
-		return rc != 0 ? rc : SNM_FAIL(err, SNM_EINVAL, "noise 'recon': the model returned no output");
+		return rc != 0 ? rc
+		               : SNM_FAIL(err, SNM_EINVAL, "noise 'recon': the model returned no output");
 	}
 	out->loss = loss;
 	out->n_terms = 2;
