@@ -179,16 +179,27 @@ int snm_tape_error(const snm_tape *t, snm_error *err)
 
 snm_tensor *snm_op_fail(snm_tape *t, int code, const char *fmt, ...)
 {
+	char msg[SNM_ERROR_MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	snm_tape_fail(t, code, "%s", msg);
+	return NULL;
+}
+
+int snm_tape_fail(snm_tape *t, int code, const char *fmt, ...)
+{
 	va_list ap;
 	if (t->err.code != SNM_OK)
-		return NULL;
+		return code;
 	t->err.code = code;
 	t->err.file = __FILE__;
 	t->err.line = __LINE__;
 	va_start(ap, fmt);
 	vsnprintf(t->err.msg, sizeof t->err.msg, fmt, ap);
 	va_end(ap);
-	return NULL;
+	return code;
 }
 
 int snm_op_inputs_ok(snm_tape *t, int n, snm_tensor *const *in)

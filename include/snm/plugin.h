@@ -27,7 +27,7 @@
  *
  * Example (a complete regularizer; see plugins/noise/none.c):
  *
- *     static const snm_noise_vt vt = { sizeof vt, my_create, my_destroy, my_objective, my_terms };
+ *     static const snm_noise_vt vt = { sizeof vt, my_create, my_destroy, my_objective, NULL };
  *     SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "mynoise", "1.0.0", "one-line description", &vt, my_options);
  *
  * Threading: the runner calls a plugin instance from one thread at a time.  Plugins keep no global
@@ -96,7 +96,7 @@ typedef struct snm_data_vt {
 
 /* Called by encode on each hidden layer's pre-activation (layer 0 = first hidden layer) and may
  * return a replacement (e.g. with noise added) -- the ladder and denoising constraints need it.
- * Returning pre unchanged is the identity; NULL aborts the build (set an error on the tape). */
+ * Returning pre unchanged is the identity; NULL aborts the build (record why with snm_tape_fail). */
 typedef snm_tensor *(*snm_layer_hook)(void *ctx, snm_tape *t, int layer, snm_tensor *pre);
 
 typedef struct snm_model_vt {

@@ -78,6 +78,14 @@ int snm_tape_grad(snm_tape *t, snm_tensor *loss, int n_wrt, snm_tensor *const *w
  * (SNM_OK when none). */
 int snm_tape_error(const snm_tape *t, snm_error *err);
 
+/* Records an error on the tape (the first one wins) so that a plugin's own checks -- a model
+ * hook that refuses its input, say -- surface through snm_tape_error like an op's.  Returns code. */
+int snm_tape_fail(snm_tape *t, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 3, 4)))
+#endif
+	;
+
 /* Number of nodes recorded since the last reset (for tests and statistics). */
 int snm_tape_n_nodes(const snm_tape *t);
 
