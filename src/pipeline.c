@@ -2,6 +2,7 @@
  * plugins' own tables for data/model/noise), and expands the experiments x grid into runs (see
  * snm/pipeline.h). */
 #include <libgen.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,10 +81,20 @@ typedef struct loader {
 	int depth;
 } loader;
 
-static int at(const snm_cfg *n, snm_error *err, int code, const char *fmt, const char *a)
+/* An error at n's file:line:col (the message alone for a node built in memory, which has none). */
+static int at(const snm_cfg *n, snm_error *err, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 4, 5)))
+#endif
+	;
+
+static int at(const snm_cfg *n, snm_error *err, int code, const char *fmt, ...)
 {
 	char msg[SNM_ERROR_MSG_MAX];
-	snprintf(msg, sizeof msg, fmt, a);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
 	if (n != NULL && snm_cfg_line(n) > 0)
 		return SNM_FAIL(err, code, "%s:%d:%d: %s", snm_cfg_file(n), snm_cfg_line(n), snm_cfg_col(n), msg);
 	return SNM_FAIL(err, code, "%s", msg);
@@ -343,12 +354,12 @@ static int load_tree(loader *L, const char *path, const snm_cfg *root, snm_error
 
 	if (inc != NULL) {
 		if (snm_cfg_kind(inc) != SNM_CFG_SEQ)
-			return at(inc, err, SNM_ECONFIG, "'include': expected a list of files%s", "");
+			return at(inc, err, SNM_ECONFIG, "'include': expected a list of files");
 		for (size_t i = 0; i < snm_cfg_len(inc); ++i) {
 			const snm_cfg *f = snm_cfg_at(inc, i);
 			char *dup, full_path[PATH_MAX];
 			if (snm_cfg_kind(f) != SNM_CFG_SCALAR)
-				return at(f, err, SNM_ECONFIG, "'include': expected a file name%s", "");
+				return at(f, err, SNM_ECONFIG, "'include': expected a file name");
 			dup = strdup(path);
 			if (dup == NULL)
 				return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
@@ -364,7 +375,7 @@ static int load_tree(loader *L, const char *path, const snm_cfg *root, snm_error
 	if (snm_cfg_len(exps) == 0)
 		return SNM_OK;
 	if (snm_cfg_kind(exps) != SNM_CFG_SEQ)
-		return at(exps, err, SNM_ECONFIG, "'experiments': expected a list%s", "");
+		return at(exps, err, SNM_ECONFIG, "'experiments': expected a list");
 	if (!valid_name(name))
 		return at(snm_cfg_get(root, "name") ? snm_cfg_get(root, "name") : root, err, SNM_ECONFIG,
 		          "'name': a pipeline with experiments needs a name of letters, digits, '.', '_' "
@@ -402,12 +413,12 @@ static int load_tree(loader *L, const char *path, const snm_cfg *root, snm_error
 			snm_cfg_opt_bool(egrid, grid_options, "full", &full, err);
 			pcs = snm_cfg_opt_node(egrid, grid_options, "per_class");
 			if (pcs != NULL && snm_cfg_kind(pcs) != SNM_CFG_SEQ)
-				rc = at(pcs, err, SNM_ECONFIG, "'per_class': expected a list of sizes%s", "");
+				rc = at(pcs, err, SNM_ECONFIG, "'per_class': expected a list of sizes");
 			for (size_t i = 0; rc == SNM_OK && i < snm_cfg_len(pcs); ++i) {
 				long n;
 				rc = snm_cfg_to_int(snm_cfg_at(pcs, i), &n, err);
 				if (rc == SNM_OK && n < 1)
-					rc = at(snm_cfg_at(pcs, i), err, SNM_ECONFIG, "'per_class': sizes are >= 1%s", "");
+					rc = at(snm_cfg_at(pcs, i), err, SNM_ECONFIG, "'per_class': sizes are >= 1");
 				for (long s = 1; rc == SNM_OK && s <= sets; ++s)
 					rc = add_run(L, name, ename, (int)n, (int)s, seed, results, sec, ex, err);
 			}
