@@ -26,6 +26,14 @@ static snm_tensor *binary_begin(snm_tape *t, int op, const char *what, snm_tenso
 	return snm_op_begin(t, op, a->n_d, a->d, 2, in, nd);
 }
 
+/* dst[i] += s src[i] when dst exists (the backward of add, sub, scale, reshape). */
+static void axpy(float *dst, const float *src, size_t n, float s)
+{
+	if (dst != NULL)
+		for (size_t i = 0; i < n; ++i)
+			dst[i] += s * src[i];
+}
+
 /* ---- element-wise -------------------------------------------------------------------------- */
 
 /* y = a + b;  da += dy,  db += dy. */
@@ -42,15 +50,10 @@ snm_tensor *snm_add(snm_tape *t, snm_tensor *a, snm_tensor *b)
 
 void snm_add_backward(snm_tape *t, snm_node *nd)
 {
-	snm_tensor *a = nd->in[0], *b = nd->in[1], *y = nd->out;
-	size_t n = snm_tensor_len(y);
+	size_t n = snm_tensor_len(nd->out);
 	(void)t;
-	if (a->g != NULL)
-		for (size_t i = 0; i < n; ++i)
-			a->g[i] += y->g[i];
-	if (b->g != NULL)
-		for (size_t i = 0; i < n; ++i)
-			b->g[i] += y->g[i];
+	axpy(nd->in[0]->g, nd->out->g, n, 1.0f);
+	axpy(nd->in[1]->g, nd->out->g, n, 1.0f);
 }
 
 /* y = a - b;  da += dy,  db -= dy. */
@@ -67,15 +70,10 @@ snm_tensor *snm_sub(snm_tape *t, snm_tensor *a, snm_tensor *b)
 
 void snm_sub_backward(snm_tape *t, snm_node *nd)
 {
-	snm_tensor *a = nd->in[0], *b = nd->in[1], *y = nd->out;
-	size_t n = snm_tensor_len(y);
+	size_t n = snm_tensor_len(nd->out);
 	(void)t;
-	if (a->g != NULL)
-		for (size_t i = 0; i < n; ++i)
-			a->g[i] += y->g[i];
-	if (b->g != NULL)
-		for (size_t i = 0; i < n; ++i)
-			b->g[i] -= y->g[i];
+	axpy(nd->in[0]->g, nd->out->g, n, 1.0f);
+	axpy(nd->in[1]->g, nd->out->g, n, -1.0f);
 }
 
 /* y = a b;  da += dy b,  db += dy a. */
@@ -122,13 +120,8 @@ snm_tensor *snm_scale(snm_tape *t, snm_tensor *x, float s)
 
 void snm_scale_backward(snm_tape *t, snm_node *nd)
 {
-	snm_tensor *x = nd->in[0], *y = nd->out;
-	float s = nd->f[0];
 	(void)t;
-	if (x->g == NULL)
-		return;
-	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
-		x->g[i] += s * y->g[i];
+	axpy(nd->in[0]->g, nd->out->g, snm_tensor_len(nd->out), nd->f[0]);
 }
 
 /* ---- shape --------------------------------------------------------------------------------- */
@@ -164,12 +157,8 @@ snm_tensor *snm_reshape(snm_tape *t, snm_tensor *x, int n_d, const int *d)
 
 void snm_reshape_backward(snm_tape *t, snm_node *nd)
 {
-	snm_tensor *x = nd->in[0], *y = nd->out;
 	(void)t;
-	if (x->g == NULL)
-		return;
-	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
-		x->g[i] += y->g[i];
+	axpy(nd->in[0]->g, nd->out->g, snm_tensor_len(nd->out), 1.0f);
 }
 
 /* x (N, ...) -> y (n, ...) = rows [start, start + n) of x;  dx[start + r] += dy[r].
@@ -200,13 +189,10 @@ snm_tensor *snm_slice_rows(snm_tape *t, snm_tensor *x, int start, int n)
 
 void snm_slice_rows_backward(snm_tape *t, snm_node *nd)
 {
-	snm_tensor *x = nd->in[0], *y = nd->out;
-	size_t off = (size_t)nd->i[0] * snm_tensor_cols(x);
+	snm_tensor *x = nd->in[0];
 	(void)t;
-	if (x->g == NULL)
-		return;
-	for (size_t i = 0, n = snm_tensor_len(y); i < n; ++i)
-		x->g[off + i] += y->g[i];
+	if (x->g != NULL)
+		axpy(x->g + (size_t)nd->i[0] * snm_tensor_cols(x), nd->out->g, snm_tensor_len(nd->out), 1.0f);
 }
 
 /* a (Na, ...), b (Nb, ...) with the same row shape -> y (Na + Nb, ...), rows of a then rows of b;
@@ -241,15 +227,11 @@ snm_tensor *snm_concat_rows(snm_tape *t, snm_tensor *a, snm_tensor *b)
 
 void snm_concat_rows_backward(snm_tape *t, snm_node *nd)
 {
-	snm_tensor *a = nd->in[0], *b = nd->in[1], *y = nd->out;
-	size_t na = snm_tensor_len(a), nb = snm_tensor_len(b);
+	snm_tensor *a = nd->in[0], *b = nd->in[1];
+	size_t na = snm_tensor_len(a);
 	(void)t;
-	if (a->g != NULL)
-		for (size_t i = 0; i < na; ++i)
-			a->g[i] += y->g[i];
-	if (b->g != NULL)
-		for (size_t i = 0; i < nb; ++i)
-			b->g[i] += y->g[na + i];
+	axpy(a->g, nd->out->g, na, 1.0f);
+	axpy(b->g, nd->out->g + na, snm_tensor_len(b), 1.0f);
 }
 
 /* ---- reductions ---------------------------------------------------------------------------- */

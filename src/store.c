@@ -564,27 +564,35 @@ out:
 
 /* ---- reading ------------------------------------------------------------------------------ */
 
-/* Reads the string attribute name of obj into *out (malloc'd).  Variable-length and fixed-length
- * strings are both accepted; a missing attribute is SNM_EIO "<where>: no attribute". */
-static int attr_read_str(ctx *c, hid_t obj, const char *where, const char *name, char **out)
+/* Opens the single-valued attribute name of obj, of HDF5 class cls ("a single string" / "a single
+ * integer" in messages), with its file type and dataspace; the caller closes all three.  A missing
+ * attribute is SNM_EIO "no attribute '<name>' on '<where>'". */
+static int attr_open(ctx *c, hid_t obj, const char *where, const char *name, H5T_class_t cls,
+                     const char *what, hid_t *a, hid_t *ft, hid_t *sp)
 {
-	int rc = SNM_OK;
-	hid_t a = H5I_INVALID_HID, ft = H5I_INVALID_HID, mt = H5I_INVALID_HID, sp = H5I_INVALID_HID;
 	htri_t e = H5Aexists(obj, name);
-	*out = NULL;
+	*a = *ft = *sp = H5I_INVALID_HID;
 	if (e < 0)
 		return h5fail(c, "cannot look up attribute '%s' on '%s'", name, where);
 	if (e == 0)
 		return fail(c, SNM_EIO, "no attribute '%s' on '%s'", name, where);
-	if ((a = H5Aopen(obj, name, H5P_DEFAULT)) < 0 || (ft = H5Aget_type(a)) < 0
-	    || (sp = H5Aget_space(a)) < 0) {
-		rc = h5fail(c, "cannot open attribute '%s' on '%s'", name, where);
+	if ((*a = H5Aopen(obj, name, H5P_DEFAULT)) < 0 || (*ft = H5Aget_type(*a)) < 0
+	    || (*sp = H5Aget_space(*a)) < 0)
+		return h5fail(c, "cannot open attribute '%s' on '%s'", name, where);
+	if (H5Tget_class(*ft) != cls || H5Sget_simple_extent_npoints(*sp) != 1)
+		return fail(c, SNM_EIO, "attribute '%s' on '%s' is not %s", name, where, what);
+	return SNM_OK;
+}
+
+/* Reads the string attribute name of obj into *out (malloc'd).  Variable-length and fixed-length
+ * strings are both accepted; a missing attribute is SNM_EIO "<where>: no attribute". */
+static int attr_read_str(ctx *c, hid_t obj, const char *where, const char *name, char **out)
+{
+	hid_t a, ft, sp, mt = H5I_INVALID_HID;
+	int rc = attr_open(c, obj, where, name, H5T_STRING, "a single string", &a, &ft, &sp);
+	*out = NULL;
+	if (rc)
 		goto out;
-	}
-	if (H5Tget_class(ft) != H5T_STRING || H5Sget_simple_extent_npoints(sp) != 1) {
-		rc = fail(c, SNM_EIO, "attribute '%s' on '%s' is not a single string", name, where);
-		goto out;
-	}
 	if ((mt = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_cset(mt, H5Tget_cset(ft)) < 0) {
 		rc = h5fail(c, "cannot make a string type");
 		goto out;
@@ -625,22 +633,10 @@ out:
 /* Reads an integer attribute of any integer type as int64. */
 static int attr_read_i64(ctx *c, hid_t obj, const char *where, const char *name, int64_t *out)
 {
-	int rc = SNM_OK;
-	hid_t a = H5I_INVALID_HID, ft = H5I_INVALID_HID, sp = H5I_INVALID_HID;
-	htri_t e = H5Aexists(obj, name);
-	if (e < 0)
-		return h5fail(c, "cannot look up attribute '%s' on '%s'", name, where);
-	if (e == 0)
-		return fail(c, SNM_EIO, "no attribute '%s' on '%s'", name, where);
-	if ((a = H5Aopen(obj, name, H5P_DEFAULT)) < 0 || (ft = H5Aget_type(a)) < 0
-	    || (sp = H5Aget_space(a)) < 0) {
-		rc = h5fail(c, "cannot open attribute '%s' on '%s'", name, where);
+	hid_t a, ft, sp;
+	int rc = attr_open(c, obj, where, name, H5T_INTEGER, "a single integer", &a, &ft, &sp);
+	if (rc)
 		goto out;
-	}
-	if (H5Tget_class(ft) != H5T_INTEGER || H5Sget_simple_extent_npoints(sp) != 1) {
-		rc = fail(c, SNM_EIO, "attribute '%s' on '%s' is not a single integer", name, where);
-		goto out;
-	}
 	if (H5Aread(a, H5T_NATIVE_INT64, out) < 0)
 		rc = h5fail(c, "cannot read attribute '%s' on '%s'", name, where);
 out:
