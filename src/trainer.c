@@ -19,8 +19,8 @@
 #include "snm/store.h"
 #include "snm/trainer.h"
 
-enum { RNG_ORDER, RNG_AUGMENT, RNG_NOISE, N_RNG };
-static const char *const rng_names[N_RNG] = { "order", "augment", "noise" };
+enum { RNG_ORDER, RNG_AUGMENT, RNG_NOISE, RNG_UNLABELLED, N_RNG };
+static const char *const rng_names[N_RNG] = { "order", "augment", "noise", "unlabelled" };
 
 typedef struct trainer {
 	const snm_run_spec *run;
@@ -29,6 +29,10 @@ typedef struct trainer {
 	snm_data_source *ds;
 	size_t dim;                        /* C*H*W */
 	long *subset, n_sub;               /* training examples (indices into the train split) */
+	long *pool, n_pool;                /* the unlabelled stream's examples (semi-supervised) */
+	long batch_u;                      /* unlabelled examples per step; 0: supervised only */
+	float *xu;                         /* batch_u unlabelled examples */
+	long *idx_u;
 	float *mean;                       /* per-pixel mean of the subset */
 	snm_plugin_handle mh, nh;
 	snm_model model;
@@ -130,17 +134,51 @@ done:
 	return rc;
 }
 
-/* Reads n examples of a split into T->x (minus the mean) and T->y. */
-static int read_batch(trainer *T, int split, const long *idx, long n, gsl_rng *aug, snm_error *err)
+/* Reads n examples of a split into x (minus the mean) and y (may be NULL for unlabelled reads). */
+static int read_into(trainer *T, int split, const long *idx, long n, gsl_rng *aug, float *x, int32_t *y,
+                     snm_error *err)
 {
-	int rc = T->ds->vt->read(T->ds->state, split, idx, (int)n, aug, T->x, T->y, err);
+	int rc = T->ds->vt->read(T->ds->state, split, idx, (int)n, aug, x, y, err);
 	if (rc)
 		return rc;
 	for (long i = 0; i < n; ++i) {
-		float *xi = T->x + (size_t)i * T->dim;
+		float *xi = x + (size_t)i * T->dim;
 		for (size_t j = 0; j < T->dim; ++j)
 			xi[j] -= T->mean[j];
 	}
+	return SNM_OK;
+}
+
+/* Reads n examples of a split into T->x and T->y. */
+static int read_batch(trainer *T, int split, const long *idx, long n, gsl_rng *aug, snm_error *err)
+{
+	return read_into(T, split, idx, n, aug, T->x, T->y, err);
+}
+
+/* The unlabelled stream: every training-split example outside the labelled subset (the whole
+ * split when the subset is all of it), sampled batch_u at a time without replacement within a
+ * step from the "unlabelled" stream. */
+static int make_pool(trainer *T, snm_error *err)
+{
+	long n = T->ds->info.n[SNM_SPLIT_TRAIN], k = 0;
+	T->pool = malloc((size_t)n * sizeof *T->pool);
+	T->xu = malloc((size_t)T->batch_u * T->dim * sizeof *T->xu);
+	T->idx_u = malloc((size_t)T->batch_u * sizeof *T->idx_u);
+	if (T->pool == NULL || T->xu == NULL || T->idx_u == NULL)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	for (long i = 0, j = 0; i < n; ++i) {       /* subset is sorted */
+		if (j < T->n_sub && T->subset[j] == i) {
+			++j;
+			continue;
+		}
+		T->pool[k++] = i;
+	}
+	if (k == 0)
+		for (; k < n; ++k)
+			T->pool[k] = k;
+	T->n_pool = k;
+	if (T->n_pool < T->batch_u)
+		T->batch_u = T->n_pool;
 	return SNM_OK;
 }
 
@@ -317,6 +355,11 @@ static int setup(trainer *T, snm_error *err)
 	gsl_rng_free(init);
 	if (rc)
 		return rc;
+	if (T->nvt->wants_unlabelled != NULL && T->nvt->wants_unlabelled(T->noise)) {
+		if ((rc = snm_cfg_opt_int(r->train, snm_train_options, "unlabelled_batch", &T->batch_u, err))
+		    || (rc = make_pool(T, err)))
+			return rc;
+	}
 	if ((rc = snm_cfg_opt_double(r->train, snm_train_options, "beta1", &b1, err))
 	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "beta2", &b2, err))
 	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "eps", &eps, err)))
@@ -350,6 +393,9 @@ static void teardown(trainer *T)
 	free(T->mean);
 	free(T->x);
 	free(T->y);
+	free(T->pool);
+	free(T->xu);
+	free(T->idx_u);
 	free(T->idx);
 	free(T->valid_idx);
 	free(T->test_idx);
@@ -509,7 +555,6 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 	double lr = snm_schedule_lr(&T->sched, T->epoch);
 	long n_batches = 0;
 	int rc = SNM_OK;
-	(void)in;
 	if (perm == NULL)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 	memcpy(perm, T->subset, (size_t)T->n_sub * sizeof *perm);
@@ -528,6 +573,13 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 		batch.x = input(T, b);
 		batch.labels = T->y;
 		batch.xu = NULL;
+		if (T->batch_u > 0) {
+			gsl_ran_choose(T->rng[RNG_UNLABELLED], T->idx_u, (size_t)T->batch_u, T->pool, (size_t)T->n_pool,
+			               sizeof *T->idx_u);
+			if ((rc = read_into(T, SNM_SPLIT_TRAIN, T->idx_u, T->batch_u, T->rng[RNG_AUGMENT], T->xu, NULL, err)))
+				break;
+			batch.xu = snm_tape_const(T->tape, 4, (int[]){ (int)T->batch_u, in->d[0], in->d[1], in->d[2] }, T->xu);
+		}
 		rc = T->nvt->objective(T->noise, &T->model, T->tape, &batch, T->rng[RNG_NOISE], &obj, err);
 		if (rc == SNM_OK && obj.loss == NULL)
 			rc = snm_tape_error(T->tape, err) ? err->code : SNM_FAIL(err, SNM_EINVAL, "objective returned no loss");

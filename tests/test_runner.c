@@ -239,6 +239,36 @@ static void test_nonfinite_loss(void)
 	snm_pipeline_free(p);
 }
 
+/* A semi-supervised regularizer gets `unlabelled_batch` unlabelled rows at every step (the plugin
+ * refuses any other count), and the unlabelled stream is part of the checkpoint: a resumed run
+ * equals an uninterrupted one. */
+static void test_unlabelled_stream(void)
+{
+	char text[2048], dir[1024];
+	snm_pipeline *p[2] = { NULL, NULL };
+	snm_run_result r;
+	snm_error e;
+	int n = 0;
+	for (int k = 0; k < 2; ++k) {
+		snprintf(dir, sizeof dir, "%s/semi%d", tmp, k);
+		snprintf(text, sizeof text, base_yaml, dir, "0.01");
+		strcpy(strstr(text, "{type: recon, targets: xz}"), "{type: semi, rows: 7}\n");
+		strcpy(strstr(text, "eval_batch: 16}"), "eval_batch: 16, unlabelled_batch: 7}\n"
+		       "grid: {per_class: [4], sets: 1}\nexperiments:\n  - name: base\n    noise: {type: semi, rows: 7}\n");
+		CU_ASSERT_EQUAL_FATAL(snm_pipeline_load(write_file(k ? "semi1.yaml" : "semi0.yaml", text), NULL, &p[k], &e),
+		                      SNM_OK);
+	}
+	CU_ASSERT_EQUAL_FATAL(train(&p[0]->runs[0], 0, 0, &r, &e), SNM_OK);
+	CU_ASSERT_EQUAL(train(&p[1]->runs[0], 3, 0, &r, &e), SNM_OK);
+	CU_ASSERT_EQUAL(r.status, SNM_RUN_STOPPED);
+	CU_ASSERT_EQUAL(train(&p[1]->runs[0], 0, 0, &r, &e), SNM_OK);
+	CU_ASSERT_EQUAL(r.status, SNM_RUN_RESUMED);
+	CU_ASSERT_EQUAL(result_diffs(p[0]->runs[0].result_path, p[1]->runs[0].result_path, &n), 0);
+	CU_ASSERT(n >= 20);
+	snm_pipeline_free(p[0]);
+	snm_pipeline_free(p[1]);
+}
+
 /* Each bad pipeline fails to load with "bad.yaml:L:C:" and the expected words. */
 static void test_yaml_errors(void)
 {
@@ -342,6 +372,7 @@ static CU_TestInfo tests[] = {
 	{ "changed_config_refused", test_changed_config_refused },
 	{ "truncated_checkpoint", test_truncated_checkpoint },
 	{ "nonfinite_loss", test_nonfinite_loss },
+	{ "unlabelled_stream", test_unlabelled_stream },
 	{ "yaml_errors", test_yaml_errors },
 	{ "data_errors_before_training", test_data_errors_before_training },
 	{ "h5dump_reads_result", test_h5dump_reads_result },

@@ -6,7 +6,9 @@
  * subset's per-pixel mean, creates the model and the regularizer (parameters from the "init"
  * stream), and trains with Adam: batch order from the "order" stream, augmentation from
  * "augment", the regularizer's noise from "noise" (all keyed by the run key, so a new consumer
- * never shifts another).  After every epoch it measures training error (on at most
+ * never shifts another).  A regularizer whose wants_unlabelled() says so also gets, at every step,
+ * `unlabelled_batch` examples drawn without replacement from the "unlabelled" stream out of the
+ * training examples outside the labelled subset (the whole training split for a full run).  After every epoch it measures training error (on at most
  * train_eval_max subset examples), validation error, and -- when validation improved -- test
  * error, keeps the best-on-validation weights, and saves the whole run file (snm/store.h) through
  * a temporary file and a rename.
@@ -21,7 +23,7 @@
  *   /metrics:     epoch, lr, loss, loss.<term> per regularizer term, train_error, valid_error,
  *                 test_error (NaN where not measured), best_valid_error, test_at_best, seconds
  *   /best:        best-on-validation parameters and buffers (attribute-free group)
- *   /checkpoint/params, /checkpoint/adam_m, /checkpoint/adam_v, /checkpoint/rng/{order,augment,noise}
+ *   /checkpoint/params, /checkpoint/adam_m, /checkpoint/adam_v, /checkpoint/rng/{order,augment,noise,unlabelled}
  * Errors are percentages.  Everything but the `seconds` column is a pure function of the
  * configuration and the thread count: the same run twice gives the same bits.
  *
