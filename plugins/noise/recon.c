@@ -13,22 +13,19 @@
  * peers/torch_ref.py: nothing is detached.
  *
  * Terms (each UNweighted): "ce", "recon_x", and "recon_h" (targets all: the sum over j) or
- * "recon_z" (targets xz).  No parameters, no randomness. */
+ * "recon_z" (targets xz).  No parameters, no randomness.  The objective itself is
+ * snm_recon_build (snm/regularize.h), which the denoise, random and semantic plugins share. */
 #include <stdlib.h>
-#include <string.h>
 #include "snm/plugin.h"
-
-enum { TARGET_X = 0, TARGET_ALL, TARGET_XZ };
+#include "snm/regularize.h"
 
 typedef struct recon {
-	int targets;              /* TARGET_* */
+	int targets;              /* SNM_RECON_* */
 	float weight;
-	int n_hidden;
-	snm_tensor **h, **hr;     /* n_hidden slots each, reused every batch */
 } recon;
 
 static const snm_option options[] = {
-	{ "targets", SNM_OPT_CHOICE, "x", "x|all|xz",
+	{ "targets", SNM_OPT_CHOICE, "x", SNM_RECON_TARGET_CHOICES,
 	  "x: recon-one (Eq. 11), all: recon-all (Eq. 12), xz: proposed-base (Eq. 6)", NULL },
 	{ "weight", SNM_OPT_DOUBLE, "0.03", NULL, "lambda, the weight of the reconstruction errors",
 	  "[0, inf)" },
@@ -37,12 +34,7 @@ static const snm_option options[] = {
 
 static void destroy(void *state)
 {
-	recon *r = state;
-	if (r == NULL)
-		return;
-	free(r->h);
-	free(r->hr);
-	free(r);
+	free(state);
 }
 
 static int create(const snm_cfg *opts, const snm_model *model, snm_params *params, gsl_rng *init,
@@ -56,24 +48,14 @@ static int create(const snm_cfg *opts, const snm_model *model, snm_params *param
 	*state = NULL;
 	if ((rc = snm_cfg_check(opts, options, "noise 'recon'", err)) != 0
 	    || (rc = snm_cfg_opt_str(opts, options, "targets", &targets, err)) != 0
-	    || (rc = snm_cfg_opt_double(opts, options, "weight", &weight, err)) != 0)
+	    || (rc = snm_cfg_opt_double(opts, options, "weight", &weight, err)) != 0
+	    || (rc = snm_recon_check_model(model, snm_recon_targets_parse(targets), "noise 'recon'",
+	                                   err)) != 0)
 		return rc;
 	if ((r = calloc(1, sizeof *r)) == NULL)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory for noise 'recon'");
-	r->targets = !strcmp(targets, "all") ? TARGET_ALL
-	           : !strcmp(targets, "xz")  ? TARGET_XZ : TARGET_X;
+	r->targets = snm_recon_targets_parse(targets);
 	r->weight = (float)weight;
-	r->n_hidden = model->vt->n_hidden(model->state);
-	if (r->targets == TARGET_ALL && r->n_hidden < 1) {
-		destroy(r);
-		return SNM_FAIL(err, SNM_ECONFIG, "noise 'recon': targets 'all' needs a model with hidden "
-		                "layers (this one has none)");
-	}
-	if (r->n_hidden > 0 && ((r->h = calloc((size_t)r->n_hidden, sizeof *r->h)) == NULL
-	                        || (r->hr = calloc((size_t)r->n_hidden, sizeof *r->hr)) == NULL)) {
-		destroy(r);
-		return SNM_FAIL(err, SNM_ENOMEM, "out of memory for noise 'recon'");
-	}
 	*state = r;
 	return 0;
 }
@@ -81,42 +63,12 @@ static int create(const snm_cfg *opts, const snm_model *model, snm_params *param
 static int objective(void *state, const snm_model *model, snm_tape *t, const snm_batch *b,
                      gsl_rng *noise, snm_objective *out, snm_error *err)
 {
-	recon *r = state;
-	const snm_model_vt *m = model->vt;
-	int all = r->targets == TARGET_ALL, rc;
-	snm_tensor *z, *y, *ce, *rx, *extra = NULL, *loss;
+	const recon *r = state;
+	snm_recon rec;
 	(void)noise;
-	for (int j = 0; j < r->n_hidden; ++j)
-		r->h[j] = r->hr[j] = NULL;
-	z = m->encode(model->state, t, b->x, NULL, NULL, all ? r->h : NULL);
-	y = m->classify(model->state, t, z);
-	ce = snm_softmax_ce(t, y, b->labels);
-	rx = snm_sqerr(t, m->decode_z(model->state, t, z, all ? r->hr : NULL), b->x);
-	if (all) {
-		extra = snm_sqerr(t, r->hr[0], r->h[0]);
-		for (int j = 1; j < r->n_hidden; ++j)
-			extra = snm_add(t, extra, snm_sqerr(t, r->hr[j], r->h[j]));
-	} else if (r->targets == TARGET_XZ) {
-		extra = snm_sqerr(t, m->decode_y(model->state, t, y), z);
-	}
-	loss = snm_add(t, ce, snm_scale(t, extra ? snm_add(t, rx, extra) : rx, r->weight));
-	if (loss == NULL) {
-		rc = snm_tape_error(t, err);
-		return rc != 0 ? rc
-		               : SNM_FAIL(err, SNM_EINVAL, "noise 'recon': the model returned no output");
-	}
-	out->loss = loss;
-	out->n_terms = 2;
-	out->term_names[0] = "ce";
-	out->terms[0] = ce;
-	out->term_names[1] = "recon_x";
-	out->terms[1] = rx;
-	if (extra != NULL) {
-		out->term_names[2] = all ? "recon_h" : "recon_z";
-		out->terms[2] = extra;
-		out->n_terms = 3;
-	}
-	return 0;
+	snm_recon_build(t, model, b, r->targets, r->weight, NULL, NULL, NULL, &rec);
+	snm_recon_objective(&rec, out);
+	return snm_objective_check(t, out, "noise 'recon'", err);
 }
 
 static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, NULL };
