@@ -174,8 +174,9 @@ void snm_kl_cat_backward(snm_tape *t, snm_node *nd)
 			size_t i = n * K + k;
 			if (p->g != NULL)
 				p->g[i] += c * a->P[i] * (a->D[i] - a->kl[n]);
-			if (q->g != NULL)
-				q->g[i] += c * (a->Q[i] - a->P[i]);
+			if (q->g != NULL)   /* Q - P, as P expm1(-D) when the two are close (VAT's p + xi d): no cancellation */
+				q->g[i] += fabsf(a->D[i]) < 1.0f ? (float)(c * (double)a->P[i] * expm1(-(double)a->D[i]))
+				                                  : c * (a->Q[i] - a->P[i]);
 		}
 }
 

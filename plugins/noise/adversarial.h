@@ -1,0 +1,86 @@
+/* adversarial.h: the power iteration shared by the `vat` and `c2c` noise plugins -- private to
+ * plugins/noise (static functions: each plugin compiles its own copy, nothing is exported).
+ *
+ * Given inputs x (N rows: one example per row, any shape after the first dimension), the clean
+ * outputs c = f(x) held fixed, and a divergence D(c, f(x + r)) that is smallest at r = 0, the
+ * direction in which D grows fastest is the dominant eigenvector of D's Hessian in r at r = 0.
+ * Power iteration finds it with one gradient per step (Miyato et al.; takerum/vat_tf vat.py
+ * l.38-50):
+ *
+ *     d ~ N(0, I)                                  drawn from the noise stream, in element order
+ *     repeat iters times:
+ *         g = grad_r D(c, f(x + r)) at r = xi unit(d)
+ *         d = g
+ *     r_adv = epsilon unit(d)                      a constant on the tape
+ *
+ * with f = classify(encode(.)) of the model and unit() vat_tf's get_normalized_vector, per row
+ * (vat.py l.33-35):  d / (1e-12 + max_j |d_j|), then / sqrt(1e-6 + sum_j d_j^2).  The max-abs step
+ * keeps the sum of squares in float range; the result has L2 norm 1 per row to within 1e-6 (exactly
+ * 0 for a row whose gradient vanished).  iters = 0 gives a random direction of norm epsilon.
+ *
+ * Each gradient is taken with snm_tape_grad at a leaf r, so no parameter gradient is touched, and
+ * r_adv is a constant: no gradient flows through the power iteration, as with vat_tf's
+ * stop_gradient on d.  Gradient recording is switched on for the iteration (and restored), so the
+ * objective can also be evaluated on a tape with gradients off (finite-difference checks). */
+#ifndef SNM_PLUGINS_NOISE_ADVERSARIAL_H
+#define SNM_PLUGINS_NOISE_ADVERSARIAL_H
+
+#include <stddef.h>
+#include "snm/plugin.h"
+
+/* D(clean, perturbed) as a scalar on the tape (snm_kl_cat for VAT, snm_sqerr for c2c). */
+typedef snm_tensor *(*adv_divergence)(snm_tape *t, snm_tensor *clean, snm_tensor *perturbed);
+
+/* The model's logits of x: classify(encode(x)), no hook, no hidden layers recorded. */
+static snm_tensor *adv_logits(const snm_model *model, snm_tape *t, snm_tensor *x)
+{
+	snm_tensor *z = model->vt->encode(model->state, t, x, NULL, NULL, NULL);
+	return z != NULL ? model->vt->classify(model->state, t, z) : NULL;
+}
+
+/* unit(d) per row: d / (1e-12 + max|d|) / sqrt(1e-6 + sum d^2), vat_tf's constants. */
+static snm_tensor *adv_unit_rows(snm_tape *t, snm_tensor *d)
+{
+	return snm_l2_normalize(t, snm_maxabs_normalize(t, d, 1e-12f), 1e-6f);
+}
+
+/* r_adv of the header comment for inputs x with clean outputs `clean` (a constant: wrap the
+ * logits in snm_stopgrad).  Returns a constant of x's shape, or NULL with the reason on the tape. */
+static snm_tensor *adv_perturbation(const snm_model *model, snm_tape *t, snm_tensor *x,
+                                    snm_tensor *clean, adv_divergence div, int iters, float xi,
+                                    float epsilon, gsl_rng *noise)
+{
+	snm_tensor *d;
+	snm_error e;
+	int grad_was = snm_tape_set_grad(t, 1);
+	d = x != NULL ? snm_randn(t, x->n_d, x->d, 1.0f, noise) : NULL;
+	for (int it = 0; it < iters && d != NULL; ++it) {
+		snm_tensor *u = adv_unit_rows(t, d), *r, *dist;
+		if (u == NULL) {
+			d = NULL;
+			break;
+		}
+		r = snm_tape_leaf(t, x->n_d, x->d, NULL);
+		if (r == NULL) {
+			d = NULL;
+			break;
+		}
+		for (size_t i = 0, n = snm_tensor_len(r); i < n; ++i)
+			r->x[i] = xi * u->x[i];
+		dist = div(t, clean, adv_logits(model, t, snm_add(t, x, r)));
+		if (dist == NULL) {
+			d = NULL;
+			break;
+		}
+		if (snm_tape_grad(t, dist, 1, &r, &e) != 0) {
+			snm_tape_fail(t, e.code, "%s", e.msg);
+			d = NULL;
+			break;
+		}
+		d = snm_tape_const(t, x->n_d, x->d, r->g);
+	}
+	snm_tape_set_grad(t, grad_was);
+	return snm_scale(t, adv_unit_rows(t, d), epsilon);
+}
+
+#endif
