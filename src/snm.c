@@ -22,12 +22,14 @@
 #include "snm/trainer.h"
 
 int snm_cmd_fetch(int argc, char **argv);   /* cmd_fetch.c */
+int snm_cmd_paper(int argc, char **argv);   /* cmd_paper.c */
 
 static const char usage[] =
 	"usage: snm check PIPELINE [--plugin-path DIRS]\n"
 	"       snm run PIPELINE [--threads T] [-j N] [--only PATTERN] [--force] [--plugin-path DIRS]\n"
 	"       snm plugins [--plugin-path DIRS]\n"
 	"       snm fetch mnist|fashion-mnist|cifar10 [--from URL|DIR] [--data DIR]\n"
+	"       snm paper [--results DIR] [--out DIR] [options: snm paper --help]\n"
 	"       snm --version\n";
 
 typedef struct cli {
@@ -297,6 +299,8 @@ int main(int argc, char **argv)
 	/* subcommands with options of their own */
 	if (argc > 1 && strcmp(argv[1], "fetch") == 0)
 		return snm_cmd_fetch(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "paper") == 0)
+		return snm_cmd_paper(argc - 1, argv + 1);
 	/* GNU getopt permutes: options may come before or after the command and the pipeline */
 	while ((opt = getopt_long(argc, argv, "t:j:o:fp:hV", longs, NULL)) != -1) {
 		switch (opt) {

@@ -66,71 +66,27 @@ static double now(void)
 
 /* ---- data ------------------------------------------------------------------------------------ */
 
-static int by_long(const void *a, const void *b)
-{
-	long x = *(const long *)a, y = *(const long *)b;
-	return (x > y) - (x < y);
-}
-
-/* Balanced subset: per_class examples of each class, chosen by the "subset" stream, sorted. */
+/* Balanced subset: per_class examples of each class, from the "subset" stream (snm_subset_choose). */
 static int choose_subset(trainer *T, snm_error *err)
 {
 	const snm_run_spec *r = T->run;
 	long n = T->ds->info.n[SNM_SPLIT_TRAIN];
-	int K = T->ds->info.n_classes, rc = SNM_OK;
-	int32_t *lab = malloc((size_t)n * sizeof *lab);
-	long *pool = malloc((size_t)n * sizeof *pool);
-	char key[64];
-	gsl_rng *rs = NULL;
-	T->subset = malloc((size_t)n * sizeof *T->subset);
-	if (lab == NULL || pool == NULL || T->subset == NULL) {
-		rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
-		goto done;
+	int32_t *lab = malloc((size_t)(n > 0 ? n : 1) * sizeof *lab);
+	int rc;
+	T->subset = malloc((size_t)(n > 0 ? n : 1) * sizeof *T->subset);
+	if (lab == NULL || T->subset == NULL) {
+		free(lab);
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 	}
-	if ((rc = T->ds->vt->labels(T->ds->state, SNM_SPLIT_TRAIN, lab, err)))
-		goto done;
-	if (r->per_class == 0) {
-		for (long i = 0; i < n; ++i)
-			T->subset[i] = i;
-		T->n_sub = n;
-		goto done;
-	}
-	snprintf(key, sizeof key, "/n%d/set%d", r->per_class, r->set);
-	{
-		size_t kl = strlen(r->data_key) + strlen(key) + 1;
-		char *k = malloc(kl);
-		if (k == NULL) {
-			rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
-			goto done;
-		}
-		snprintf(k, kl, "%s%s", r->data_key, key);
-		T->seeds[0] = snm_seed_derive(r->seed, "subset", k);
-		free(k);
-	}
-	if ((rs = snm_rng_new(T->seeds[0], err)) == NULL) {
-		rc = SNM_ENOMEM;
-		goto done;
-	}
-	T->n_sub = 0;
-	for (int c = 0; c < K; ++c) {
-		long m = 0;
-		for (long i = 0; i < n; ++i)
-			if (lab[i] == c)
-				pool[m++] = i;
-		if (m < r->per_class) {
-			rc = SNM_FAIL(err, SNM_EINVAL, "%s: class %d has %ld training examples, fewer than "
-			              "per_class %d", r->key, c, m, r->per_class);
-			goto done;
-		}
-		gsl_ran_shuffle(rs, pool, (size_t)m, sizeof *pool);
-		memcpy(T->subset + T->n_sub, pool, (size_t)r->per_class * sizeof *pool);
-		T->n_sub += r->per_class;
-	}
-	qsort(T->subset, (size_t)T->n_sub, sizeof *T->subset, by_long);
-done:
-	gsl_rng_free(rs);
+	if (r->per_class > 0)
+		T->seeds[0] = snm_subset_seed(r->seed, r->data_key, r->per_class, r->set);
+	rc = T->ds->vt->labels(T->ds->state, SNM_SPLIT_TRAIN, lab, err);
+	if (rc == SNM_OK)
+		rc = snm_subset_choose(lab, n, T->ds->info.n_classes, r->per_class, T->seeds[0], T->subset,
+		                       &T->n_sub, err);
+	if (rc == SNM_EINVAL)
+		snm_error_prefix(err, "%s", r->key);
 	free(lab);
-	free(pool);
 	return rc;
 }
 

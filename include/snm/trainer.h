@@ -65,6 +65,16 @@ int snm_data_cache_get(snm_data_cache *c, const char *type, const snm_cfg *data,
                        snm_data_source **out, snm_error *err);
 void snm_data_cache_clear(snm_data_cache *c);
 
+/* The training subset of a run: per_class examples of each of n_classes classes (0: all n
+ * examples), chosen from the n labels by shuffling each class's indices with an mt19937 seeded
+ * with seed, and returned sorted in out (room for n).  SNM_EINVAL when a class is too small. */
+int snm_subset_choose(const int32_t *labels, long n, int n_classes, int per_class, uint64_t seed,
+                      long *out, long *n_out, snm_error *err);
+
+/* The subset's seed: the "subset" stream of (master, "<data_key>/n<per_class>/set<set>"), so every
+ * method of a set trains on the same examples.  0 only when out of memory. */
+uint64_t snm_subset_seed(uint64_t master, const char *data_key, int per_class, int set);
+
 typedef struct snm_trainer_opts {
 	const char *plugin_path;   /* searched before $SNM_PLUGIN_PATH */
 	snm_data_cache *cache;     /* may be NULL: the dataset is opened and closed for this run */

@@ -1,0 +1,603 @@
+/* paper_tables.c: one table of the paper stage (see snm/paper.h and paper/tables.yaml): gathers
+ * the runs of every cell, computes mean and standard deviation over the finished ones with GSL,
+ * marks the best of each column, and writes the table as LaTeX (booktabs), Markdown and CSV with
+ * the paper's number and the difference beside each reproduced cell.
+ *
+ * Cells.  A table has blocks of rows: layout `mean` one block ("mean": each cell over the sets
+ * 1..sets, the `full` column the single whole-set run); layout `sets` one block per set k (each
+ * cell the run of set k; the `full` column only in the block of set 1) and, with mean_block, a
+ * last "mean" block like layout mean's.  A cell counts its runs by state: finished (used),
+ * absent, unfinished, unreadable.  The best mark (best: bold) goes to the lowest mean of a
+ * column within a block, compared at the printed precision (ties all marked), among the cells
+ * whose runs are all finished. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_statistics_double.h>
+#include "snm/paper.h"
+
+typedef struct cell {
+	int runs, fin, absent, unfin, bad;
+	double mean, std;          /* over the finished runs; NaN when there are none (std: < 2) */
+	double pmean, pstd;        /* the paper's numbers; NaN when it prints none */
+	int blank;                 /* not a cell of this block (the full column outside set 1) */
+	int best;
+} cell;
+
+typedef struct table {
+	const snm_paper_opts *o;
+	const char *id, *caption, *pipeline;
+	int sets_layout, mean_block, bold, sets, digits, population;
+	int n_cols, n_rows, n_blocks;
+	const char **col;          /* column texts: "10", ..., "full" */
+	const char **run, **label; /* per row */
+	cell *c;                   /* [block][row][col] */
+} table;
+
+static cell *at(table *T, int b, int r, int c)
+{
+	return &T->c[((size_t)b * T->n_rows + r) * T->n_cols + c];
+}
+
+static int is_full(const char *col)
+{
+	return strcmp(col, "full") == 0;
+}
+
+/* Block b's name: "mean", or "set<k>". */
+static void block_name(const table *T, int b, char *buf, size_t size)
+{
+	if (!T->sets_layout || b == T->sets)
+		snprintf(buf, size, "mean");
+	else
+		snprintf(buf, size, "set%d", b + 1);
+}
+
+/* ---- the paper's numbers --------------------------------------------------------------------- */
+
+/* One entry: a number, [mean] or [mean, std], or null. */
+static int paper_entry(const snm_cfg *n, double *m, double *s, snm_error *err)
+{
+	*m = *s = NAN;
+	switch (snm_cfg_kind(n)) {
+	case SNM_CFG_NULL:
+		return SNM_OK;
+	case SNM_CFG_SCALAR:
+		return snm_cfg_to_double(n, m, err);
+	case SNM_CFG_SEQ:
+		if (snm_cfg_len(n) >= 1 && snm_cfg_len(n) <= 2) {
+			int rc = snm_cfg_to_double(snm_cfg_at(n, 0), m, err);
+			if (rc == SNM_OK && snm_cfg_len(n) == 2)
+				rc = snm_cfg_to_double(snm_cfg_at(n, 1), s, err);
+			return rc;
+		}
+		/* fall through */
+	default:
+		return SNM_CFG_FAIL(err, SNM_ECONFIG, n, "a paper number is a number, [mean, std] or ~");
+	}
+}
+
+/* The list of one block's numbers into the cells of row r of block b. */
+static int paper_list(table *T, const snm_cfg *list, int b, int r, snm_error *err)
+{
+	if (snm_cfg_kind(list) == SNM_CFG_NULL)
+		return SNM_OK;
+	if (snm_cfg_kind(list) != SNM_CFG_SEQ || snm_cfg_len(list) > (size_t)T->n_cols)
+		return SNM_CFG_FAIL(err, SNM_ECONFIG, list, "%s: the paper's numbers of a row are a list of at "
+		                    "most %d entries (one per column)", T->id, T->n_cols);
+	for (size_t c = 0; c < snm_cfg_len(list); ++c) {
+		cell *x = at(T, b, r, (int)c);
+		int rc = paper_entry(snm_cfg_at(list, c), &x->pmean, &x->pstd, err);
+		if (rc)
+			return rc;
+		if (x->blank && isfinite(x->pmean))
+			return SNM_CFG_FAIL(err, SNM_ECONFIG, snm_cfg_at(list, c), "%s: the 'full' column belongs "
+			                    "to the block of set 1; leave it out (or ~) here", T->id);
+	}
+	return SNM_OK;
+}
+
+static int paper_numbers(table *T, int r, const snm_cfg *paper, snm_error *err)
+{
+	if (snm_cfg_kind(paper) == SNM_CFG_NULL)
+		return SNM_OK;
+	if (!T->sets_layout)
+		return paper_list(T, paper, 0, r, err);
+	if (snm_cfg_kind(paper) != SNM_CFG_MAP)
+		return SNM_CFG_FAIL(err, SNM_ECONFIG, paper, "%s: with layout sets, 'paper' maps set1..set%d%s "
+		                    "to lists", T->id, T->sets, T->mean_block ? " and mean" : "");
+	for (size_t i = 0; i < snm_cfg_len(paper); ++i) {
+		const char *k = snm_cfg_key_at(paper, i);
+		int b = -1, rc;
+		if (strcmp(k, "mean") == 0 && T->mean_block)
+			b = T->sets;
+		else if (strncmp(k, "set", 3) == 0 && atoi(k + 3) >= 1 && atoi(k + 3) <= T->sets)
+			b = atoi(k + 3) - 1;
+		if (b < 0)
+			return SNM_CFG_FAIL(err, SNM_ECONFIG, snm_cfg_value_at(paper, i), "%s: unknown block '%s' "
+			                    "(set1..set%d%s)", T->id, k, T->sets, T->mean_block ? ", mean" : "");
+		if ((rc = paper_list(T, snm_cfg_value_at(paper, i), b, r, err)))
+			return rc;
+	}
+	return SNM_OK;
+}
+
+/* ---- reading the runs ------------------------------------------------------------------------ */
+
+/* Gathers the runs of cell (b, r, c) and their statistics. */
+static int fill_cell(table *T, int b, int r, int c, snm_error *err)
+{
+	cell *x = at(T, b, r, c);
+	const int mean_cell = !T->sets_layout || b == T->sets;
+	double v[100];
+	int lo, hi;
+	x->mean = x->std = NAN;
+	if (is_full(T->col[c])) {
+		lo = hi = 0;
+	} else if (mean_cell) {
+		lo = 1;
+		hi = T->sets;
+	} else {
+		lo = hi = b + 1;
+	}
+	for (int s = lo; s <= hi; ++s) {
+		snm_paper_result res;
+		char *path = snm_paper_run_path(T->o->results, T->pipeline, T->run[r], T->col[c], s);
+		int rc;
+		if (path == NULL)
+			return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+		rc = snm_paper_read_result(path, 0, &res, err);
+		if (rc == SNM_OK) {
+			x->runs++;
+			switch (res.state) {
+			case SNM_PAPER_ABSENT: x->absent++; break;
+			case SNM_PAPER_UNFINISHED: x->unfin++; break;
+			case SNM_PAPER_UNREADABLE:
+				x->bad++;
+				snm_paper_note(T->o, SNM_PAPER_NOTE, "%s: skipped %s", T->id, res.why);
+				break;
+			default: v[x->fin++] = res.test_at_best; break;
+			}
+		}
+		free(path);
+		if (rc)
+			return rc;
+	}
+	if (x->fin > 0)
+		x->mean = gsl_stats_mean(v, 1, (size_t)x->fin);
+	if (x->fin > 1)
+		x->std = T->population ? gsl_stats_sd_with_fixed_mean(v, 1, (size_t)x->fin, x->mean)
+		                       : gsl_stats_sd(v, 1, (size_t)x->fin);
+	return SNM_OK;
+}
+
+static double rounded(double v, int digits)
+{
+	return round(v * pow(10, digits));
+}
+
+static void mark_best(table *T)
+{
+	for (int b = 0; b < T->n_blocks; ++b)
+		for (int c = 0; c < T->n_cols; ++c) {
+			double lo = INFINITY;
+			for (int r = 0; r < T->n_rows; ++r) {
+				cell *x = at(T, b, r, c);
+				if (!x->blank && x->runs > 0 && x->fin == x->runs && rounded(x->mean, T->digits) < lo)
+					lo = rounded(x->mean, T->digits);
+			}
+			for (int r = 0; r < T->n_rows; ++r) {
+				cell *x = at(T, b, r, c);
+				x->best = !x->blank && x->runs > 0 && x->fin == x->runs && rounded(x->mean, T->digits) == lo;
+			}
+		}
+}
+
+/* ---- text of a cell -------------------------------------------------------------------------- */
+
+static void fmt_ours(const table *T, const cell *x, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (x->fin == 0)
+		return;
+	if (isfinite(x->std))
+		snprintf(buf, size, "%.*f (%.*f)", T->digits, x->mean, T->digits, x->std);
+	else
+		snprintf(buf, size, "%.*f", T->digits, x->mean);
+}
+
+static void fmt_paper(const table *T, const cell *x, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (!isfinite(x->pmean))
+		return;
+	if (isfinite(x->pstd))
+		snprintf(buf, size, "%.*f (%.*f)", T->digits, x->pmean, T->digits, x->pstd);
+	else
+		snprintf(buf, size, "%.*f", T->digits, x->pmean);
+}
+
+static double diff(const cell *x)
+{
+	return x->fin > 0 && isfinite(x->pmean) ? x->mean - x->pmean : NAN;
+}
+
+/* "+0.45" / "-1.20", "" when there is no difference to show; never "-0.00". */
+static void fmt_diff(const table *T, const cell *x, char *buf, size_t size)
+{
+	double d = diff(x);
+	buf[0] = '\0';
+	if (!isfinite(d))
+		return;
+	if (rounded(d, T->digits) == 0)
+		d = 0;
+	snprintf(buf, size, "%+.*f", T->digits, d);
+}
+
+/* "missing 2/3", "unfinished 1/3", both, or "" when every run is finished; a cell of one run
+ * says just "missing" or "unfinished". */
+static void fmt_missing(const cell *x, char *buf, size_t size)
+{
+	int miss = x->absent + x->bad;
+	buf[0] = '\0';
+	if (x->runs == 1 && (miss || x->unfin))
+		snprintf(buf, size, "%s", miss ? "missing" : "unfinished");
+	else if (miss && x->unfin)
+		snprintf(buf, size, "missing %d/%d, unfinished %d/%d", miss, x->runs, x->unfin, x->runs);
+	else if (miss)
+		snprintf(buf, size, "missing %d/%d", miss, x->runs);
+	else if (x->unfin)
+		snprintf(buf, size, "unfinished %d/%d", x->unfin, x->runs);
+}
+
+static void col_head(const char *col, char *buf, size_t size)
+{
+	long v = atol(col);
+	if (is_full(col))
+		snprintf(buf, size, "all");
+	else if (v >= 1000 && v % 1000 == 0)
+		snprintf(buf, size, "%ldk", v / 1000);
+	else
+		snprintf(buf, size, "%s", col);
+}
+
+/* ---- writers --------------------------------------------------------------------------------- */
+
+static void tex_escape(FILE *f, const char *s)
+{
+	for (; *s; ++s)
+		switch (*s) {
+		case '%': case '&': case '_': case '#': case '$': case '{': case '}':
+			fprintf(f, "\\%c", *s);
+			break;
+		case '~': fputs("\\textasciitilde{}", f); break;
+		case '^': fputs("\\textasciicircum{}", f); break;
+		case '\\': fputs("\\textbackslash{}", f); break;
+		default: fputc(*s, f);
+		}
+}
+
+/* The head of one LaTeX float: caption (with a block name for the per-set layout), label, the
+ * column heads. */
+static void tex_head(const table *T, FILE *f, int b)
+{
+	char h[32];
+	fputs("\\begin{table}[htbp]\n\\centering\n\\caption{", f);
+	tex_escape(f, T->caption);
+	if (T->sets_layout && b == T->sets)
+		fprintf(f, " Mean over the %d random sets.}\n\\label{tab:%s-mean}\n", T->sets, T->id);
+	else if (T->sets_layout)
+		fprintf(f, " Set %d.}\n\\label{tab:%s-set%d}\n", b + 1, T->id, b + 1);
+	else
+		fprintf(f, "}\n\\label{tab:%s}\n", T->id);
+	fprintf(f, "\\snmfit{\\begin{tabular}{l*{%d}{r}}\n\\toprule\n", T->n_cols);
+	fputs(T->sets_layout && b < T->sets ? "per-class examples (one run)" : "per-class examples", f);
+	for (int c = 0; c < T->n_cols; ++c) {
+		col_head(T->col[c], h, sizeof h);
+		fprintf(f, " & %s", h);
+	}
+	fputs(" \\\\\n\\midrule\n", f);
+}
+
+/* One float per block (a per-set table of nine rows already fills a page), each shrunk to the
+ * text width and height when it is larger, never enlarged. */
+static void write_tex(const table *T, FILE *f)
+{
+	char ours[64], paper[64], d[32], miss[64];
+	fprintf(f, "%% %s.tex: generated by `snm paper` from %s and the runs under %s; do not edit.\n",
+	        T->id, T->o->spec, T->o->results);
+	fputs("% A cell: ours (mean (std) over sets, or the single run); below it, small, the paper's\n"
+	      "% number and in parentheses ours minus the paper's, in percentage points.\n"
+	      "\\providecommand{\\snmcell}[3]{\\begin{tabular}[t]{@{}r@{}}#1\\\\[-2pt]"
+	      "{\\scriptsize #2\\if\\relax\\detokenize{#3}\\relax\\else\\ (#3)\\fi}\\end{tabular}}\n"
+	      "\\ifdefined\\snmfitbox\\else\\newsavebox{\\snmfitbox}\\fi\n"
+	      "\\providecommand{\\snmfit}[1]{\\begingroup\\sbox{\\snmfitbox}{#1}%\n"
+	      "  \\ifdim\\wd\\snmfitbox>\\textwidth\\sbox{\\snmfitbox}{\\resizebox{\\textwidth}{!}{\\usebox{\\snmfitbox}}}\\fi\n"
+	      "  \\ifdim\\dimexpr\\ht\\snmfitbox+\\dp\\snmfitbox\\relax>0.85\\textheight\n"
+	      "    \\sbox{\\snmfitbox}{\\resizebox*{!}{0.85\\textheight}{\\usebox{\\snmfitbox}}}\\fi\n"
+	      "  \\usebox{\\snmfitbox}\\endgroup}\n", f);
+	for (int b = 0; b < T->n_blocks; ++b) {
+		if (b == 0 || T->sets_layout)
+			tex_head(T, f, b);
+		for (int r = 0; r < T->n_rows; ++r) {
+			tex_escape(f, T->label[r]);
+			for (int c = 0; c < T->n_cols; ++c) {
+				const cell *x = &T->c[((size_t)b * T->n_rows + r) * T->n_cols + c];
+				if (x->blank) {
+					fputs(" &", f);
+					continue;
+				}
+				fmt_ours(T, x, ours, sizeof ours);
+				fmt_paper(T, x, paper, sizeof paper);
+				fmt_diff(T, x, d, sizeof d);
+				fmt_missing(x, miss, sizeof miss);
+				fputs(" & \\snmcell{", f);
+				if (*ours)
+					fprintf(f, x->best ? "\\textbf{%s}" : "%s", ours);
+				if (*ours && *miss)
+					fputs(" ", f);
+				if (*miss)
+					fprintf(f, "\\textit{%s}", miss);
+				if (!*ours && !*miss)
+					fputs("--", f);
+				fprintf(f, "}{%s}{%s%s%s}", paper, *d ? "$" : "", d, *d ? "$" : "");
+			}
+			fputs(" \\\\\n", f);
+		}
+		if (b == T->n_blocks - 1 || T->sets_layout)
+			fputs("\\bottomrule\n\\end{tabular}}\n\\end{table}\n", f);
+	}
+}
+
+static void md_text(FILE *f, const char *s)
+{
+	for (; *s; ++s)
+		if (*s == '|')
+			fputs("\\|", f);
+		else
+			fputc(*s, f);
+}
+
+static void write_md(const table *T, FILE *f)
+{
+	char ours[64], paper[64], d[32], miss[64], h[32];
+	fprintf(f, "<!-- %s.md: generated by `snm paper` from %s and the runs under %s; do not edit. -->\n\n",
+	        T->id, T->o->spec, T->o->results);
+	md_text(f, T->caption);
+	fputs("\n\nEach cell: ours (mean (std) over the sets, or the single run) · the paper's number · "
+	      "Δ = ours − paper (percentage points).", f);
+	if (T->bold)
+		fputs(" Bold: the lowest mean of the column among cells whose runs are all finished.", f);
+	fputs("\n\n| per-class examples |", f);
+	for (int c = 0; c < T->n_cols; ++c) {
+		col_head(T->col[c], h, sizeof h);
+		fprintf(f, " %s |", h);
+	}
+	fputs("\n| --- |", f);
+	for (int c = 0; c < T->n_cols; ++c)
+		fputs(" ---: |", f);
+	fputs("\n", f);
+	for (int b = 0; b < T->n_blocks; ++b) {
+		if (T->sets_layout) {
+			if (b == T->sets)
+				fprintf(f, "| *mean over %d random sets* |", T->sets);
+			else
+				fprintf(f, "| *set %d* |", b + 1);
+			for (int c = 0; c < T->n_cols; ++c)
+				fputs(" |", f);
+			fputs("\n", f);
+		}
+		for (int r = 0; r < T->n_rows; ++r) {
+			fputs("| ", f);
+			md_text(f, T->label[r]);
+			fputs(" |", f);
+			for (int c = 0; c < T->n_cols; ++c) {
+				const cell *x = &T->c[((size_t)b * T->n_rows + r) * T->n_cols + c];
+				const char *sep = "";
+				if (x->blank) {
+					fputs(" |", f);
+					continue;
+				}
+				fmt_ours(T, x, ours, sizeof ours);
+				fmt_paper(T, x, paper, sizeof paper);
+				fmt_diff(T, x, d, sizeof d);
+				fmt_missing(x, miss, sizeof miss);
+				fputs(" ", f);
+				if (*ours) {
+					fprintf(f, x->best ? "**%s**" : "%s", ours);
+					sep = " · ";
+				} else if (*miss) {
+					fprintf(f, "*%s*", miss);     /* nothing of ours: the reason first */
+					miss[0] = '\0';
+					sep = " · ";
+				}
+				if (*paper) {
+					fprintf(f, "%spaper %s", sep, paper);
+					sep = " · ";
+				}
+				if (*d) {
+					fprintf(f, "%sΔ %s", sep, d);
+					sep = " · ";
+				}
+				if (*miss) {
+					fprintf(f, "%s*%s*", sep, miss);
+					sep = " · ";
+				}
+				if (!*sep)
+					fputs("–", f);
+				fputs(" |", f);
+			}
+			fputs("\n", f);
+		}
+	}
+}
+
+static void csv_text(FILE *f, const char *s)
+{
+	if (strpbrk(s, ",\"\n") == NULL) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; ++s) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void csv_num(FILE *f, double v)
+{
+	if (isfinite(v))
+		fprintf(f, ",%.10g", v);
+	else
+		fputs(",", f);
+}
+
+static void write_csv(const table *T, FILE *f)
+{
+	char bn[16];
+	fputs("table,block,row,label,column,runs,finished,absent,unfinished,unreadable,mean,std,"
+	      "paper_mean,paper_std,diff,best\n", f);
+	for (int b = 0; b < T->n_blocks; ++b) {
+		block_name(T, b, bn, sizeof bn);
+		for (int r = 0; r < T->n_rows; ++r)
+			for (int c = 0; c < T->n_cols; ++c) {
+				const cell *x = &T->c[((size_t)b * T->n_rows + r) * T->n_cols + c];
+				if (x->blank)
+					continue;
+				fprintf(f, "%s,%s,", T->id, bn);
+				csv_text(f, T->run[r]);
+				fputc(',', f);
+				csv_text(f, T->label[r]);
+				fprintf(f, ",%s,%d,%d,%d,%d,%d", T->col[c], x->runs, x->fin, x->absent, x->unfin, x->bad);
+				csv_num(f, x->mean);
+				csv_num(f, x->std);
+				csv_num(f, x->pmean);
+				csv_num(f, x->pstd);
+				csv_num(f, diff(x));
+				fprintf(f, ",%d\n", x->best);
+			}
+	}
+}
+
+/* Writes <out>/<id>.<ext> through a temporary name and a rename. */
+static int write_file(const table *T, const char *ext, void (*fn)(const table *, FILE *), snm_error *err)
+{
+	size_t n = strlen(T->o->out) + strlen(T->id) + 16;
+	char *path = malloc(n), *tmp = malloc(n + 8);
+	FILE *f;
+	int rc = SNM_OK;
+	if (path == NULL || tmp == NULL) {
+		free(path), free(tmp);
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	}
+	snprintf(path, n, "%s/%s.%s", T->o->out, T->id, ext);
+	snprintf(tmp, n + 8, "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) == NULL) {
+		rc = SNM_FAIL(err, SNM_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+	} else {
+		fn(T, f);
+		if (ferror(f) | fclose(f))
+			rc = SNM_FAIL(err, SNM_EIO, "%s: write error", tmp);
+		else if (rename(tmp, path) != 0)
+			rc = SNM_FAIL(err, SNM_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+		if (rc)
+			remove(tmp);
+		else
+			snm_paper_note(T->o, SNM_PAPER_WROTE, "%s", path);
+	}
+	free(path), free(tmp);
+	return rc;
+}
+
+/* ---- the table ------------------------------------------------------------------------------- */
+
+int snm_paper_table(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *e, snm_error *err)
+{
+	const snm_option *to = snm_paper_table_options, *ro = snm_paper_row_options;
+	const snm_cfg *cols = snm_cfg_get(e, "columns"), *rows = snm_cfg_get(e, "rows");
+	const snm_cfg *labels = snm_cfg_opt_node(spec, snm_paper_spec_options, "labels");
+	const char *layout, *best, *std;
+	long sets, digits;
+	table T;
+	int rc;
+	memset(&T, 0, sizeof T);
+	T.o = o;
+	if ((rc = snm_cfg_check(e, to, "table", err))
+	    || (rc = snm_cfg_opt_str(e, to, "id", &T.id, err))
+	    || (rc = snm_cfg_opt_str(e, to, "caption", &T.caption, err))
+	    || (rc = snm_cfg_opt_str(e, to, "layout", &layout, err))
+	    || (rc = snm_cfg_opt_str(e, to, "pipeline", &T.pipeline, err))
+	    || (rc = snm_cfg_opt_int(e, to, "sets", &sets, err))
+	    || (rc = snm_cfg_opt_str(e, to, "best", &best, err))
+	    || (rc = snm_cfg_opt_bool(e, to, "mean_block", &T.mean_block, err))
+	    || (rc = snm_cfg_opt_str(spec, snm_paper_spec_options, "std", &std, err))
+	    || (rc = snm_cfg_opt_int(spec, snm_paper_spec_options, "digits", &digits, err))
+	    || (rc = snm_paper_check_columns(e, "table", err)))
+		return rc;
+	if (snm_cfg_kind(rows) != SNM_CFG_SEQ || snm_cfg_len(rows) == 0)
+		return SNM_CFG_FAIL(err, SNM_ECONFIG, rows ? rows : e, "table %s: 'rows' must be a non-empty list",
+		                    T.id);
+	T.sets_layout = strcmp(layout, "sets") == 0;
+	T.mean_block = T.mean_block && T.sets_layout;
+	T.bold = strcmp(best, "bold") == 0;
+	T.sets = (int)sets;
+	T.digits = (int)digits;
+	T.population = strcmp(std, "population") == 0;
+	T.n_cols = (int)snm_cfg_len(cols);
+	T.n_rows = (int)snm_cfg_len(rows);
+	T.n_blocks = T.sets_layout ? T.sets + T.mean_block : 1;
+	T.col = calloc((size_t)T.n_cols, sizeof *T.col);
+	T.run = calloc((size_t)T.n_rows, sizeof *T.run);
+	T.label = calloc((size_t)T.n_rows, sizeof *T.label);
+	T.c = calloc((size_t)T.n_blocks * T.n_rows * T.n_cols, sizeof *T.c);
+	if (!T.col || !T.run || !T.label || !T.c) {
+		rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (int c = 0; c < T.n_cols; ++c)
+		T.col[c] = snm_cfg_text(snm_cfg_at(cols, (size_t)c));
+	for (int b = 0; b < T.n_blocks; ++b)
+		for (int r = 0; r < T.n_rows; ++r)
+			for (int c = 0; c < T.n_cols; ++c) {
+				cell *x = at(&T, b, r, c);
+				x->pmean = x->pstd = x->mean = x->std = NAN;
+				x->blank = T.sets_layout && b > 0 && b < T.sets && is_full(T.col[c]);
+			}
+	for (int r = 0; r < T.n_rows; ++r) {
+		const snm_cfg *row = snm_cfg_at(rows, (size_t)r);
+		const char *label;
+		if (snm_cfg_kind(row) != SNM_CFG_MAP) {
+			rc = SNM_CFG_FAIL(err, SNM_ECONFIG, row, "table %s: a row is a mapping (run, label, paper)", T.id);
+			goto done;
+		}
+		if ((rc = snm_cfg_check(row, ro, "table row", err))
+		    || (rc = snm_cfg_opt_str(row, ro, "run", &T.run[r], err))
+		    || (rc = snm_cfg_opt_str(row, ro, "label", &label, err))
+		    || (rc = paper_numbers(&T, r, snm_cfg_opt_node(row, ro, "paper"), err)))
+			goto done;
+		if (*label == '\0')
+			label = snm_cfg_text(snm_cfg_get(labels, T.run[r]));
+		T.label[r] = label ? label : T.run[r];
+	}
+	for (int b = 0; b < T.n_blocks; ++b)
+		for (int r = 0; r < T.n_rows; ++r)
+			for (int c = 0; c < T.n_cols; ++c)
+				if (!at(&T, b, r, c)->blank && (rc = fill_cell(&T, b, r, c, err)))
+					goto done;
+	if (T.bold)
+		mark_best(&T);
+	if ((rc = write_file(&T, "tex", write_tex, err)) || (rc = write_file(&T, "md", write_md, err))
+	    || (rc = write_file(&T, "csv", write_csv, err)))
+		goto done;
+done:
+	free(T.col);
+	free(T.run);
+	free(T.label);
+	free(T.c);
+	return rc;
+}

@@ -1,0 +1,1125 @@
+/* test_paper.c: the paper stage.  Tables: run files written here with snm_store_save in the
+ * trainer's layout, the stage run on the real paper/tables.yaml, and the cells read back from the
+ * CSV and compared with means and standard deviations computed here by plain loops; the
+ * "missing k/n" and "unfinished k/n" marks, the best-in-column mark (ties, incomplete cells
+ * excluded), the per-set layout, the population std, spec errors at file:line:col, the command.
+ * Figures: one tiny proposed-base run trained on the synthetic data plugin; the rebuilt network
+ * reproduces the run's recorded training error (so the subset, its mean and the weights are the
+ * trainer's), the perturbations have the noise they should; every PNG is decoded here (zlib +
+ * PNG filters) and checked for its size and for content (distinct colours, the colours the
+ * figure draws with); without gnuplot the figures are one note each and the tables still come.
+ * t-SNE: PCA against a power iteration, determinism per seed, and separation of Gaussian
+ * clusters (nearest-neighbour label agreement) by the exact and the Barnes-Hut variants. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <gsl/gsl_randist.h>
+#include "harness.h"
+#include "snm/paper.h"
+#include "snm/pipeline.h"
+#include "snm/rng.h"
+#include "snm/store.h"
+#include "snm/trainer.h"
+#include "snm/tsne.h"
+
+int snm_cmd_paper(int argc, char **argv);
+
+static char tmp[512], results[600], out[600], spec_real[600];
+
+/* ---- small helpers --------------------------------------------------------------------------- */
+
+static void mkdirs(const char *path)
+{
+	char p[1024];
+	snprintf(p, sizeof p, "%s", path);
+	for (char *s = p + 1; *s; ++s)
+		if (*s == '/') {
+			*s = '\0';
+			mkdir(p, 0777);
+			*s = '/';
+		}
+	mkdir(p, 0777);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *b;
+	long n;
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	b = malloc((size_t)n + 1);
+	if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+		free(b);
+		b = NULL;
+	}
+	if (b)
+		b[n] = '\0';
+	fclose(f);
+	if (len)
+		*len = (size_t)n;
+	return b;
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static int exists(const char *dir, const char *name)
+{
+	char p[1200];
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	return access(p, F_OK) == 0;
+}
+
+/* A run file in the trainer's layout: status, config, run_key; metrics with epochs 1..3, a valid
+ * error per epoch, best_valid_error, test_error and test_at_best (the result at the last row). */
+static void write_run(const char *key, const char *status, double result)
+{
+	const char *cols[] = { "epoch", "valid_error", "best_valid_error", "test_error", "test_at_best" };
+	const char *sn[] = { "status", "config", "run_key" };
+	const char *sv[3] = { status, "{}", key };
+	char path[1200], dir[1200];
+	snm_metrics *m = snm_metrics_new(5, cols, NULL);
+	snm_store_run run;
+	snm_error e;
+	for (int i = 0; i < 3; ++i) {
+		double row[5] = { i + 1, 60 - 10 * i + result / 10, 60 - 10 * i + result / 10, i == 2 ? result : NAN, result };
+		snm_metrics_append(m, row, NULL);
+	}
+	snprintf(path, sizeof path, "%s/%s.h5", results, key);
+	snprintf(dir, sizeof dir, "%s", path);
+	*strrchr(dir, '/') = '\0';
+	mkdirs(dir);
+	memset(&run, 0, sizeof run);
+	run.n_str = 3;
+	run.str_names = sn;
+	run.str_values = sv;
+	run.metrics = m;
+	if (snm_store_save(path, &run, &e) != SNM_OK)
+		fprintf(stderr, "write_run %s: %s\n", key, e.msg);
+	snm_metrics_free(m);
+}
+
+/* Notes and written files of one stage run. */
+typedef struct log {
+	int wrote, notes;
+	char text[64][400];
+	int n;
+} log_t;
+
+static void collect(void *ctx, int kind, const char *text)
+{
+	log_t *l = ctx;
+	if (kind == SNM_PAPER_WROTE)
+		l->wrote++;
+	else
+		l->notes++;
+	if (l->n < 64)
+		snprintf(l->text[l->n++], sizeof l->text[0], "%s %s", kind == SNM_PAPER_WROTE ? "wrote" : "note", text);
+}
+
+static int log_count(const log_t *l, const char *needle)
+{
+	int n = 0;
+	for (int i = 0; i < l->n; ++i)
+		n += strstr(l->text[i], needle) != NULL;
+	return n;
+}
+
+/* ---- CSV ------------------------------------------------------------------------------------- */
+
+enum { C_TABLE, C_BLOCK, C_ROW, C_LABEL, C_COLUMN, C_RUNS, C_FIN, C_ABSENT, C_UNFIN, C_BAD, C_MEAN,
+       C_STD, C_PMEAN, C_PSTD, C_DIFF, C_BEST, C_N };
+
+/* The fields of the CSV line of (block, row, column) of out/<id>.csv, split into f[C_N][64];
+ * 0 when found. */
+static int csv_cell(const char *id, const char *block, const char *row, const char *column, char f[C_N][128])
+{
+	char path[1200], line[2048];
+	FILE *fp;
+	snprintf(path, sizeof path, "%s/%s.csv", out, id);
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, fp)) {
+		int k = 0, q = 0;
+		size_t j = 0;
+		line[strcspn(line, "\n")] = '\0';
+		for (char *s = line;; ++s) {
+			if (*s == '"' && !q) { q = 1; continue; }
+			if (*s == '"' && q) {
+				if (s[1] == '"') { if (j < 127) f[k][j++] = '"'; ++s; continue; }
+				q = 0;
+				continue;
+			}
+			if ((*s == ',' && !q) || *s == '\0') {
+				f[k][j] = '\0';
+				j = 0;
+				if (++k == C_N || *s == '\0')
+					break;
+				continue;
+			}
+			if (j < 127)
+				f[k][j++] = *s;
+		}
+		if (k == C_N && !strcmp(f[C_BLOCK], block) && !strcmp(f[C_ROW], row) && !strcmp(f[C_COLUMN], column)) {
+			fclose(fp);
+			return 0;
+		}
+	}
+	fclose(fp);
+	return -1;
+}
+
+static double num(const char *s)
+{
+	return *s ? strtod(s, NULL) : NAN;
+}
+
+/* mean and sample / population std by plain loops (the reference for GSL's). */
+static double ref_mean(const double *v, int n)
+{
+	double s = 0;
+	for (int i = 0; i < n; ++i)
+		s += v[i];
+	return s / n;
+}
+
+static double ref_std(const double *v, int n, int population)
+{
+	double m = ref_mean(v, n), s = 0;
+	for (int i = 0; i < n; ++i)
+		s += (v[i] - m) * (v[i] - m);
+	return sqrt(s / (population ? n : n - 1));
+}
+
+/* ---- PNG ------------------------------------------------------------------------------------- */
+
+typedef struct image {
+	int w, h;
+	unsigned char *rgb;        /* w*h*3 */
+} image;
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int paeth(int a, int b, int c)
+{
+	int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+	return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+/* Decodes an 8-bit, non-interlaced PNG (grey, RGB, grey+alpha or RGBA) into RGB; 0 on success. */
+static int png_read(const char *path, image *img)
+{
+	size_t len, pos = 8, n_idat = 0;
+	unsigned char *f = (unsigned char *)slurp(path, &len), *idat = NULL, *raw = NULL;
+	int w = 0, h = 0, depth = 0, ctype = -1, inter = 0, ch, rc = -1;
+	static const unsigned char sig[8] = { 137, 'P', 'N', 'G', 13, 10, 26, 10 };
+	memset(img, 0, sizeof *img);
+	if (f == NULL || len < 8 || memcmp(f, sig, 8) != 0)
+		goto done;
+	idat = malloc(len);
+	while (pos + 12 <= len) {
+		uint32_t n = be32(f + pos);
+		const unsigned char *type = f + pos + 4, *d = f + pos + 8;
+		if (pos + 12 + n > len)
+			goto done;
+		if (!memcmp(type, "IHDR", 4)) {
+			w = (int)be32(d);
+			h = (int)be32(d + 4);
+			depth = d[8];
+			ctype = d[9];
+			inter = d[12];
+		} else if (!memcmp(type, "IDAT", 4)) {
+			memcpy(idat + n_idat, d, n);
+			n_idat += n;
+		} else if (!memcmp(type, "IEND", 4)) {
+			break;
+		}
+		pos += 12 + n;
+	}
+	ch = ctype == 0 ? 1 : ctype == 2 ? 3 : ctype == 4 ? 2 : ctype == 6 ? 4 : 0;
+	if (w <= 0 || h <= 0 || depth != 8 || ch == 0 || inter != 0)
+		goto done;
+	{
+		size_t stride = (size_t)w * ch;
+		uLongf rl = (uLongf)(h * (stride + 1));
+		raw = malloc(rl);
+		if (uncompress(raw, &rl, idat, (uLong)n_idat) != Z_OK || rl != (uLongf)(h * (stride + 1)))
+			goto done;
+		img->rgb = malloc((size_t)w * h * 3);
+		for (int y = 0; y < h; ++y) {
+			unsigned char *row = raw + (size_t)y * (stride + 1) + 1;
+			const unsigned char *up = y ? raw + (size_t)(y - 1) * (stride + 1) + 1 : NULL;
+			int ft = row[-1];
+			for (size_t i = 0; i < stride; ++i) {
+				int a = i >= (size_t)ch ? row[i - ch] : 0, b = up ? up[i] : 0, c = up && i >= (size_t)ch ? up[i - ch] : 0;
+				switch (ft) {
+				case 0: break;
+				case 1: row[i] = (unsigned char)(row[i] + a); break;
+				case 2: row[i] = (unsigned char)(row[i] + b); break;
+				case 3: row[i] = (unsigned char)(row[i] + (a + b) / 2); break;
+				case 4: row[i] = (unsigned char)(row[i] + paeth(a, b, c)); break;
+				default: goto done;
+				}
+			}
+			for (int x = 0; x < w; ++x) {
+				const unsigned char *p = row + (size_t)x * ch;
+				unsigned char *q = img->rgb + ((size_t)y * w + x) * 3;
+				int alpha = ch == 4 ? p[3] : ch == 2 ? p[1] : 255;
+				for (int k = 0; k < 3; ++k) {
+					int v = ch >= 3 ? p[k] : p[0];
+					q[k] = (unsigned char)((v * alpha + 255 * (255 - alpha)) / 255);   /* over white */
+				}
+			}
+		}
+	}
+	img->w = w;
+	img->h = h;
+	rc = 0;
+done:
+	free(f), free(idat), free(raw);
+	return rc;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Distinct colours, the share of the most common one, and the pixels within L1 distance 60 of
+ * colour `want` (lines and marks are antialiased: only their cores have the exact colour). */
+static void colours(const image *img, int *distinct, double *top_share, long *n_want, uint32_t want)
+{
+	size_t n = (size_t)img->w * img->h, run = 1, top = 0;
+	uint32_t *v = malloc(n * sizeof *v);
+	*n_want = 0;
+	for (size_t i = 0; i < n; ++i) {
+		const unsigned char *p = img->rgb + 3 * i;
+		v[i] = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+		*n_want += abs(p[0] - (int)(want >> 16 & 255)) + abs(p[1] - (int)(want >> 8 & 255))
+		           + abs(p[2] - (int)(want & 255)) <= 60;
+	}
+	qsort(v, n, sizeof *v, cmp_u32);
+	*distinct = n > 0;
+	for (size_t i = 1; i <= n; ++i) {
+		if (i < n && v[i] == v[i - 1]) {
+			++run;
+			continue;
+		}
+		if (run > top)
+			top = run;
+		run = 1;
+		if (i < n)
+			++*distinct;
+	}
+	*top_share = n ? (double)top / (double)n : 1;
+	free(v);
+}
+
+/* The figure out/<name>.png is w x h with content; it has pixels of colour `want` unless want is
+ * 0xffffffff.  Also checks out/<name>.pdf is a PDF. */
+static void check_figure(const char *name, int w, int h, uint32_t want)
+{
+	char path[1200], *pdf;
+	image img;
+	int distinct;
+	double top;
+	long n_want;
+	size_t len;
+	snprintf(path, sizeof path, "%s/%s.png", out, name);
+	CU_ASSERT_EQUAL_FATAL(png_read(path, &img), 0);
+	CU_ASSERT_EQUAL(img.w, w);
+	CU_ASSERT_EQUAL(img.h, h);
+	colours(&img, &distinct, &top, &n_want, want);
+	CU_ASSERT(distinct >= 8);          /* text, lines, marks: not one flat colour */
+	CU_ASSERT(top < 0.995);
+	if (want != 0xffffffffu) {
+		CU_ASSERT(n_want > 0);
+		if (n_want == 0)
+			fprintf(stderr, "%s: no pixel of colour #%06x (distinct %d)\n", name, want, distinct);
+	}
+	free(img.rgb);
+	snprintf(path, sizeof path, "%s/%s.pdf", out, name);
+	pdf = slurp(path, &len);
+	CU_ASSERT_PTR_NOT_NULL(pdf);
+	CU_ASSERT(pdf && len > 100 && memcmp(pdf, "%PDF-", 5) == 0);
+	free(pdf);
+}
+
+static int have_gnuplot(void)
+{
+	snm_paper_opts o;
+	memset(&o, 0, sizeof o);
+	if (snm_paper_gnuplot_found(&o))
+		return 1;
+	printf("\n  (gnuplot is not installed: figure checks skipped; ./bootstrap installs gnuplot-nox)\n");
+	return 0;
+}
+
+/* ---- suite: tables --------------------------------------------------------------------------- */
+
+/* The results: column 10 (three sets each), 20, full, and a broken file. */
+static const double ff10[3] = { 25.0, 27.5, 22.25 }, ps10[3] = { 19.0, 20.0, 21.5 };
+static const double ra10[3] = { 30.1, 30.2, 30.3 }, pb10[2] = { 10.0, 11.0 };
+static const double ff20[3] = { 15.0, 15.0, 15.0 }, ra20[3] = { 14.996, 15.004, 15.0 };
+static const double ps20[3] = { 15.01, 15.02, 15.03 };
+static log_t real_log;
+static int real_rc;
+
+static int tables_init(void)
+{
+	char key[256], bad[1200];
+	snm_error e;
+	snm_paper_opts o;
+	if (snm_test_tmpdir(tmp, sizeof tmp, "paper") == NULL)
+		return 1;
+	snprintf(results, sizeof results, "%s/results", tmp);
+	snprintf(out, sizeof out, "%s/out", tmp);
+	snm_test_src(spec_real, sizeof spec_real, "../paper/tables.yaml");
+	for (int s = 1; s <= 3; ++s) {
+		snprintf(key, sizeof key, "mnist/feed-forward/n10/set%d", s);
+		write_run(key, "finished", ff10[s - 1]);
+		snprintf(key, sizeof key, "mnist/perturb-semantic/n10/set%d", s);
+		write_run(key, "finished", ps10[s - 1]);
+		snprintf(key, sizeof key, "mnist/recon-all/n10/set%d", s);
+		write_run(key, "finished", ra10[s - 1]);
+		snprintf(key, sizeof key, "mnist/feed-forward/n20/set%d", s);
+		write_run(key, "finished", ff20[s - 1]);
+		snprintf(key, sizeof key, "mnist/recon-all/n20/set%d", s);
+		write_run(key, "finished", ra20[s - 1]);
+		snprintf(key, sizeof key, "mnist/perturb-semantic/n20/set%d", s);
+		write_run(key, "finished", ps20[s - 1]);
+	}
+	write_run("mnist/proposed-base/n10/set1", "finished", pb10[0]);
+	write_run("mnist/proposed-base/n10/set2", "finished", pb10[1]);    /* set3 absent */
+	write_run("mnist/recon-one/n10/set1", "finished", 21.0);
+	write_run("mnist/recon-one/n10/set2", "running", 99.0);             /* unfinished */
+	write_run("mnist/recon-one/n10/set3", "finished", 23.0);
+	write_run("mnist/feed-forward/full", "finished", 1.5);
+	write_run("mnist/perturb-semantic/full", "finished", 0.7);
+	snprintf(bad, sizeof bad, "%s/mnist/recon-all/n50", results);
+	mkdirs(bad);
+	strcat(bad, "/set1.h5");
+	write_text(bad, "this is not an HDF5 file\n");
+	memset(&o, 0, sizeof o);
+	o.spec = spec_real;
+	o.results = results;
+	o.out = out;
+	o.note = collect;
+	o.ctx = &real_log;
+	real_rc = snm_paper_run(&o, &e);
+	if (real_rc)
+		fprintf(stderr, "stage: %s\n", e.msg);
+	return 0;
+}
+
+/* SNM_TEST_KEEP=1 keeps the results and outputs (their directory is printed). */
+static int tables_clean(void)
+{
+	if (getenv("SNM_TEST_KEEP")) {
+		printf("\n  kept %s\n", tmp);
+		return 0;
+	}
+	snm_test_rmtree(tmp);
+	return 0;
+}
+
+static void test_every_table_written(void)
+{
+	static const char *const ids[] = { "table1-mnist", "table1-cifar10", "table2-ladder", "table3-mnist",
+	                                   "table4-cifar10", "pi-mnist", "table1-fashion", "table3-fashion" };
+	static const char *const ext[] = { "tex", "md", "csv" };
+	char name[128];
+	CU_ASSERT_EQUAL(real_rc, SNM_OK);
+	for (size_t i = 0; i < sizeof ids / sizeof *ids; ++i)
+		for (int k = 0; k < 3; ++k) {
+			snprintf(name, sizeof name, "%s.%s", ids[i], ext[k]);
+			CU_ASSERT(exists(out, name));
+			CU_ASSERT(log_count(&real_log, name) == 1);
+		}
+	/* the figures whose runs are absent say so, one note each */
+	CU_ASSERT(log_count(&real_log, "figure5: run mnist/proposed-base/n2000/set1 is missing") == 1
+	          || log_count(&real_log, "figure5: gnuplot not found") == 1);
+	CU_ASSERT(log_count(&real_log, "recon-all/n50/set1.h5") >= 1);     /* the broken file is named */
+	CU_ASSERT_FALSE(exists(out, "figure5.png"));
+}
+
+static void test_mean_std_cells(void)
+{
+	char f[C_N][128];
+	CU_ASSERT_EQUAL_FATAL(csv_cell("table1-mnist", "mean", "feed-forward", "10", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[C_RUNS]), 3);
+	CU_ASSERT_EQUAL(atoi(f[C_FIN]), 3);
+	SNM_ASSERT_CLOSE(num(f[C_MEAN]), ref_mean(ff10, 3), 1e-9, 1e-9);
+	SNM_ASSERT_CLOSE(num(f[C_STD]), ref_std(ff10, 3, 0), 1e-9, 1e-9);
+	SNM_ASSERT_CLOSE(num(f[C_PMEAN]), 24.55, 1e-12, 0);
+	SNM_ASSERT_CLOSE(num(f[C_PSTD]), 3.04, 1e-12, 0);
+	SNM_ASSERT_CLOSE(num(f[C_DIFF]), ref_mean(ff10, 3) - 24.55, 1e-9, 1e-9);
+	CU_ASSERT_STRING_EQUAL(f[C_LABEL], "previous-1");
+	/* the whole-set column: one run, no std; the paper's 1.04 */
+	CU_ASSERT_EQUAL_FATAL(csv_cell("table1-mnist", "mean", "feed-forward", "full", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[C_RUNS]), 1);
+	SNM_ASSERT_CLOSE(num(f[C_MEAN]), 1.5, 1e-12, 0);
+	CU_ASSERT(f[C_STD][0] == '\0');
+	SNM_ASSERT_CLOSE(num(f[C_PMEAN]), 1.04, 1e-12, 0);
+	/* the ladder table's paper numbers: a set block and the mean block */
+	CU_ASSERT_EQUAL_FATAL(csv_cell("table2-ladder", "set2", "ladder", "10", f), 0);
+	SNM_ASSERT_CLOSE(num(f[C_PMEAN]), 33.14, 1e-12, 0);
+	CU_ASSERT_EQUAL_FATAL(csv_cell("table2-ladder", "mean", "perturb-semantic", "full", f), 0);
+	SNM_ASSERT_CLOSE(num(f[C_PMEAN]), 0.93, 1e-12, 0);
+	/* PI-MNIST: means only, two rows; "5k per class" is the whole-split column (one run) */
+	CU_ASSERT_EQUAL_FATAL(csv_cell("pi-mnist", "mean", "perturb-semantic", "full", f), 0);
+	SNM_ASSERT_CLOSE(num(f[C_PMEAN]), 1.28, 1e-12, 0);
+	CU_ASSERT(f[C_PSTD][0] == '\0');
+	CU_ASSERT_EQUAL(atoi(f[C_ABSENT]), 1);
+}
+
+static void test_missing_marks(void)
+{
+	char f[C_N][128], *md, *tex, md_path[1200], tex_path[1200];
+	/* proposed-base, 10: set 3 absent; the mean of the two others is still shown */
+	CU_ASSERT_EQUAL_FATAL(csv_cell("table1-mnist", "mean", "proposed-base", "10", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[C_FIN]), 2);
+	CU_ASSERT_EQUAL(atoi(f[C_ABSENT]), 1);
+	SNM_ASSERT_CLOSE(num(f[C_MEAN]), ref_mean(pb10, 2), 1e-9, 1e-9);
+	/* recon-one, 10: set 2 is running */
+	CU_ASSERT_EQUAL_FATAL(csv_cell("table1-mnist", "mean", "recon-one", "10", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[C_UNFIN]), 1);
+	CU_ASSERT_EQUAL(atoi(f[C_FIN]), 2);
+	SNM_ASSERT_CLOSE(num(f[C_MEAN]), 22.0, 1e-9, 0);     /* 99 of the running run is not used */
+	/* perturb-random: nothing at all */
+	CU_ASSERT_EQUAL_FATAL(csv_cell("table1-mnist", "mean", "perturb-random", "10", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[C_ABSENT]), 3);
+	CU_ASSERT(f[C_MEAN][0] == '\0');
+	/* the broken file counts as missing */
+	CU_ASSERT_EQUAL_FATAL(csv_cell("table1-mnist", "mean", "recon-all", "50", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[C_BAD]), 1);
+	CU_ASSERT_EQUAL(atoi(f[C_ABSENT]), 2);
+	snprintf(md_path, sizeof md_path, "%s/table1-mnist.md", out);
+	snprintf(tex_path, sizeof tex_path, "%s/table1-mnist.tex", out);
+	md = slurp(md_path, NULL);
+	tex = slurp(tex_path, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(md);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tex);
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| proposed-1 | 10.50 (0.71) · paper 21.35 (1.16) · Δ -10.85 · *missing 1/3* |"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "22.00 (1.41) · paper 21.67 (3.19) · Δ +0.33 · *unfinished 1/3*"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "*missing 3/3*"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(tex, "\\snmcell{10.50 (0.71) \\textit{missing 1/3}}{21.35 (1.16)}{$-10.85$}"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(tex, "\\toprule"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(tex, "\\bottomrule"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(tex, "(\\%)"));           /* the caption's % is escaped */
+	free(md);
+	free(tex);
+}
+
+static void test_best_marks(void)
+{
+	char f[C_N][128], *md, path[1200];
+	/* column 10: perturb-semantic is the lowest complete mean; proposed-base is lower but
+	 * incomplete, so it is not marked */
+	CU_ASSERT_EQUAL_FATAL(csv_cell("table1-mnist", "mean", "perturb-semantic", "10", f), 0);
+	CU_ASSERT_STRING_EQUAL(f[C_BEST], "1");
+	CU_ASSERT_EQUAL_FATAL(csv_cell("table1-mnist", "mean", "proposed-base", "10", f), 0);
+	CU_ASSERT_STRING_EQUAL(f[C_BEST], "0");
+	CU_ASSERT_EQUAL_FATAL(csv_cell("table1-mnist", "mean", "feed-forward", "10", f), 0);
+	CU_ASSERT_STRING_EQUAL(f[C_BEST], "0");
+	/* column 20: 15.000 and 15.000 tie at two decimals, 15.02 does not */
+	CU_ASSERT_EQUAL_FATAL(csv_cell("table1-mnist", "mean", "feed-forward", "20", f), 0);
+	CU_ASSERT_STRING_EQUAL(f[C_BEST], "1");
+	CU_ASSERT_EQUAL_FATAL(csv_cell("table1-mnist", "mean", "recon-all", "20", f), 0);
+	CU_ASSERT_STRING_EQUAL(f[C_BEST], "1");
+	CU_ASSERT_EQUAL_FATAL(csv_cell("table1-mnist", "mean", "perturb-semantic", "20", f), 0);
+	CU_ASSERT_STRING_EQUAL(f[C_BEST], "0");
+	/* per-set tables are not marked (as the paper prints them) */
+	CU_ASSERT_EQUAL_FATAL(csv_cell("table3-mnist", "set1", "perturb-semantic", "10", f), 0);
+	CU_ASSERT_STRING_EQUAL(f[C_BEST], "0");
+	snprintf(path, sizeof path, "%s/table1-mnist.md", out);
+	md = slurp(path, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(md);
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "**20.17 (1.26)** · paper 20.11 (0.81) · Δ +0.06"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "**0.70** · paper 0.62 · Δ +0.08"));
+	CU_ASSERT_PTR_NULL(strstr(md, "**10.50"));
+	free(md);
+}
+
+static void test_sets_layout(void)
+{
+	char f[C_N][128];
+	CU_ASSERT_EQUAL_FATAL(csv_cell("table3-mnist", "set2", "feed-forward", "10", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[C_RUNS]), 1);
+	SNM_ASSERT_CLOSE(num(f[C_MEAN]), ff10[1], 1e-12, 0);
+	SNM_ASSERT_CLOSE(num(f[C_PMEAN]), 28.84, 1e-12, 0);
+	SNM_ASSERT_CLOSE(num(f[C_DIFF]), ff10[1] - 28.84, 1e-9, 0);
+	CU_ASSERT_EQUAL_FATAL(csv_cell("table3-mnist", "set3", "proposed-base", "10", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[C_ABSENT]), 1);
+	SNM_ASSERT_CLOSE(num(f[C_PMEAN]), 20.86, 1e-12, 0);
+	/* the whole-set run belongs to set 1's block only */
+	CU_ASSERT_EQUAL(csv_cell("table3-mnist", "set1", "feed-forward", "full", f), 0);
+	CU_ASSERT_NOT_EQUAL(csv_cell("table3-mnist", "set2", "feed-forward", "full", f), 0);
+	/* denoising rows exist (absent runs) with the paper's numbers */
+	CU_ASSERT_EQUAL_FATAL(csv_cell("table4-cifar10", "set3", "recon-all-denoise", "2000", f), 0);
+	SNM_ASSERT_CLOSE(num(f[C_PMEAN]), 32.32, 1e-12, 0);
+}
+
+/* A spec of the test's own: population std, three decimals, a row label from the labels map. */
+static void test_population_std_and_digits(void)
+{
+	char spec[1200], f[C_N][128], *md, path[1200];
+	snm_paper_opts o;
+	snm_error e;
+	log_t l;
+	memset(&l, 0, sizeof l);
+	snprintf(spec, sizeof spec, "%s/pop.yaml", tmp);
+	write_text(spec, "std: population\ndigits: 3\nlabels: {feed-forward: 'plain, net'}\n"
+	                 "tables:\n  - {id: pop, pipeline: mnist, columns: [10], rows: [{run: feed-forward}]}\n");
+	memset(&o, 0, sizeof o);
+	o.spec = spec;
+	o.results = results;
+	o.out = out;
+	o.note = collect;
+	o.ctx = &l;
+	CU_ASSERT_EQUAL_FATAL(snm_paper_run(&o, &e), SNM_OK);
+	CU_ASSERT_EQUAL(l.wrote, 3);
+	CU_ASSERT_EQUAL_FATAL(csv_cell("pop", "mean", "feed-forward", "10", f), 0);
+	SNM_ASSERT_CLOSE(num(f[C_STD]), ref_std(ff10, 3, 1), 1e-9, 1e-9);
+	CU_ASSERT_STRING_EQUAL(f[C_LABEL], "plain, net");       /* quoted in the CSV, read back */
+	snprintf(path, sizeof path, "%s/pop.md", out);
+	md = slurp(path, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(md);
+	{
+		char want[64];
+		snprintf(want, sizeof want, "| plain, net | %.3f (%.3f) |", ref_mean(ff10, 3), ref_std(ff10, 3, 1));
+		CU_ASSERT_PTR_NOT_NULL(strstr(md, want));
+	}
+	free(md);
+}
+
+static void test_spec_errors(void)
+{
+	char spec[1200];
+	snm_paper_opts o;
+	snm_error e;
+	memset(&o, 0, sizeof o);
+	o.spec = spec;
+	o.results = results;
+	o.out = out;
+	snprintf(spec, sizeof spec, "%s/bad.yaml", tmp);
+	write_text(spec, "tables:\n  - id: x\n    pipeline: mnist\n    colums: [10]\n    rows: [{run: a}]\n");
+	CU_ASSERT_EQUAL(snm_paper_run(&o, &e), SNM_ECONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "bad.yaml:4:5: unknown key 'colums'"));
+	write_text(spec, "tables:\n  - {id: x, pipeline: mnist, columns: [10, fulll], rows: [{run: a}]}\n");
+	CU_ASSERT_EQUAL(snm_paper_run(&o, &e), SNM_ECONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "bad.yaml:2:44:"));
+	write_text(spec, "tables:\n  - {id: x, pipeline: mnist, columns: [10], rows: [{run: a, paper: [1, [2, 3], 4]}]}\n");
+	CU_ASSERT_EQUAL(snm_paper_run(&o, &e), SNM_ECONFIG);                 /* 3 numbers, 1 column */
+	write_text(spec, "tables:\n  - {id: x, pipeline: mnist, columns: [10], rows: [{run: a}]}\n"
+	                 "  - {id: x, pipeline: mnist, columns: [10], rows: [{run: a}]}\n");
+	CU_ASSERT_EQUAL(snm_paper_run(&o, &e), SNM_ECONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "used twice"));
+	o.spec = "/nonexistent/spec.yaml";
+	CU_ASSERT_EQUAL(snm_paper_run(&o, &e), SNM_EIO);
+}
+
+static void test_command(void)
+{
+	char spec[1200];
+	char *ok[] = { "paper", "--spec", spec, "--results", results, "--out", out, "--no-figures", NULL };
+	char *bad[] = { "paper", "--bogus", NULL };
+	char *extra[] = { "paper", "--spec", spec, "stray", NULL };
+	char *only[] = { "paper", "--spec", spec, "--results", results, "--out", out, "--only", "no-such-id", NULL };
+	char *one[] = { "paper", "--spec", spec, "--results", results, "--out", out, "--only", "pop", NULL };
+	snprintf(spec, sizeof spec, "%s/pop.yaml", tmp);
+	CU_ASSERT_EQUAL(snm_cmd_paper(8, ok), 0);
+	CU_ASSERT_EQUAL(snm_cmd_paper(2, bad), 2);
+	CU_ASSERT_EQUAL(snm_cmd_paper(4, extra), 2);
+	CU_ASSERT_EQUAL(snm_cmd_paper(9, only), 1);
+	CU_ASSERT_EQUAL(snm_cmd_paper(9, one), 0);
+	fflush(stdout);
+}
+
+/* The learning curves of the real spec, from the runs written above. */
+static void test_learning_curves(void)
+{
+	if (!have_gnuplot())
+		return;
+	CU_ASSERT(log_count(&real_log, "curves-mnist.png") == 1);
+	/* 1500 x 1200 as the spec says; perturb-semantic is the 9th run: palette colour #bcbd22 */
+	check_figure("curves-mnist", 1500, 1200, 0xbcbd22);
+	/* no cifar10 runs: a note, no figure */
+	CU_ASSERT(log_count(&real_log, "curves-cifar10: no run") == 1);
+	CU_ASSERT_FALSE(exists(out, "curves-cifar10.png"));
+}
+
+/* ---- suite: figures from a trained network --------------------------------------------------- */
+
+static char fig_results[600], run_path[800], fig_spec[800];
+static int trained;
+
+static const char syn_yaml[] =
+	"name: syn\n"
+	"seed: 3\n"
+	"results: %s\n"
+	"defaults:\n"
+	"  data: {type: synthetic, classes: 3, per_class: 60, size: 8, noise: 0.8}\n"
+	"  model: {type: convnet, preset: custom, layers: [{conv: 4, k: 3, stride: 2, pad: 1}, {fc: 6}]}\n"
+	"  train: {epochs: 4, batch: 10, lr: 0.01, eval_batch: 50}\n"
+	"grid: {per_class: [20], sets: 1}\n"
+	"experiments:\n"
+	"  - name: proposed-base\n"
+	"    noise: {type: recon, targets: xz, weight: 0.03}\n";
+
+static const char syn_spec[] =
+	"tables:\n"
+	"  - {id: syn-table, pipeline: syn, columns: [20], sets: 1, best: bold,\n"
+	"     rows: [{run: proposed-base, paper: [[12.5, 1.0]]}]}\n"
+	"figures:\n"
+	"  curves:\n"
+	"    - {id: syn-curves, pipeline: syn, columns: [20], sets: 1, runs: [proposed-base], size: [480, 320]}\n"
+	"  reconstructions:\n"
+	"    - {id: syn-recon, run: syn/proposed-base/n20/set1, per_class: 2, copies: 3, sd: 0.2, seed: 5,\n"
+	"       size: [400, 300]}\n"
+	"  tsne:\n"
+	"    - {id: syn-tsne, per_class_id: syn-tsne-classes, run: syn/proposed-base/n20/set1, background: 90,\n"
+	"       copies: 2, classes: [0, 2], perplexity: 10, iterations: 250, seed: 6, size: [600, 240],\n"
+	"       per_class_size: [450, 480]}\n";
+
+static int figures_init(void)
+{
+	char text[2048], yaml[800];
+	snm_pipeline *p = NULL;
+	snm_error e;
+	snm_trainer_opts to = { NULL, NULL, 1, 0, 0, 0, "test" };
+	snprintf(fig_results, sizeof fig_results, "%s/fig-results", tmp);
+	snprintf(yaml, sizeof yaml, "%s/syn.yaml", tmp);
+	snprintf(text, sizeof text, syn_yaml, fig_results);
+	write_text(yaml, text);
+	snprintf(fig_spec, sizeof fig_spec, "%s/syn-spec.yaml", tmp);
+	write_text(fig_spec, syn_spec);
+	if (snm_pipeline_load(yaml, NULL, &p, &e) != SNM_OK) {
+		fprintf(stderr, "figures: %s\n", e.msg);
+		return 0;
+	}
+	snprintf(run_path, sizeof run_path, "%s", p->runs[0].result_path);
+	trained = snm_train(&p->runs[0], &to, NULL, &e) == SNM_OK;
+	if (!trained)
+		fprintf(stderr, "figures: training: %s\n", e.msg);
+	snm_pipeline_free(p);
+	return 0;
+}
+
+/* The rebuilt network classifies its training subset exactly as the trainer measured it at the
+ * best epoch: the subset, its mean and the weights are the run's. */
+static void test_model_rebuild(void)
+{
+	snm_paper_model *m;
+	snm_metrics *met;
+	snm_error e;
+	const long *sub;
+	long n;
+	int64_t best;
+	int zd;
+	CU_ASSERT_FATAL(trained);
+	CU_ASSERT_EQUAL_FATAL(snm_paper_model_open(run_path, NULL, &m, &e), SNM_OK);
+	CU_ASSERT(snm_paper_model_finished(m));
+	n = snm_paper_model_subset(m, &sub);
+	CU_ASSERT_EQUAL(n, 60);
+	zd = snm_paper_model_zdim(m);
+	CU_ASSERT_EQUAL(zd, 6);
+	{
+		const int32_t *lab = snm_paper_model_labels(m);
+		int per[3] = { 0, 0, 0 };
+		for (long i = 0; i < n; ++i) {
+			per[lab[sub[i]]]++;
+			if (i > 0)
+				CU_ASSERT(sub[i] > sub[i - 1]);
+		}
+		CU_ASSERT(per[0] == 20 && per[1] == 20 && per[2] == 20);
+	}
+	CU_ASSERT_EQUAL_FATAL(snm_store_get_int(run_path, "best_epoch", &best, &e), SNM_OK);
+	CU_ASSERT_EQUAL_FATAL(snm_store_read_metrics(run_path, &met, &e), SNM_OK);
+	{
+		float *z = malloc((size_t)n * zd * sizeof *z), *zp = malloc((size_t)n * zd * sizeof *zp);
+		float *zq = malloc((size_t)n * zd * sizeof *zq);
+		int32_t *pred = malloc((size_t)n * sizeof *pred);
+		const int32_t *lab = snm_paper_model_labels(m);
+		double recorded = snm_metrics_get(met, (size_t)best, snm_metrics_find(met, "train_error"));
+		long wrong = 0;
+		gsl_rng *r1 = snm_rng_new(9, NULL), *r2 = snm_rng_new(9, NULL);
+		CU_ASSERT_EQUAL_FATAL(snm_paper_model_encode(m, sub, n, z, &e), SNM_OK);
+		CU_ASSERT_EQUAL_FATAL(snm_paper_model_classify(m, z, n, pred, &e), SNM_OK);
+		for (long i = 0; i < n; ++i)
+			wrong += pred[i] != lab[sub[i]];
+		SNM_ASSERT_CLOSE(100.0 * (double)wrong / (double)n, recorded, 1e-9, 0);
+		printf("\n  rebuilt network: training error %.2f%%, recorded %.2f%% (best epoch %d)\n",
+		       100.0 * (double)wrong / (double)n, recorded, (int)best + 1);
+		/* sd 0: both perturbations give z back (up to the scaling's rounding) */
+		for (int kind = SNM_PAPER_RANDOM; kind <= SNM_PAPER_SEMANTIC; ++kind) {
+			double worst = 0;
+			CU_ASSERT_EQUAL(snm_paper_model_perturb(m, z, n, kind, 0.0, r1, zp, &e), SNM_OK);
+			for (long i = 0; i < n * zd; ++i)
+				worst = fmax(worst, fabs((double)zp[i] - z[i]));
+			CU_ASSERT(worst < 1e-4);
+		}
+		/* random, sd 0.2: (z' - z) / (max z - min z) per example has standard deviation 0.2, and
+		 * the same stream gives the same perturbation */
+		gsl_rng_set(r1, 11);
+		gsl_rng_set(r2, 11);
+		CU_ASSERT_EQUAL(snm_paper_model_perturb(m, z, n, SNM_PAPER_RANDOM, 0.2, r1, zp, &e), SNM_OK);
+		CU_ASSERT_EQUAL(snm_paper_model_perturb(m, z, n, SNM_PAPER_RANDOM, 0.2, r2, zq, &e), SNM_OK);
+		CU_ASSERT_EQUAL(memcmp(zp, zq, (size_t)n * zd * sizeof *zp), 0);
+		{
+			double s2 = 0;
+			long cnt = 0;
+			for (long i = 0; i < n; ++i) {
+				float lo = z[i * zd], hi = z[i * zd];
+				for (int j = 1; j < zd; ++j)
+					lo = fminf(lo, z[i * zd + j]), hi = fmaxf(hi, z[i * zd + j]);
+				if (hi - lo < 1e-6f)
+					continue;
+				for (int j = 0; j < zd; ++j) {
+					double d = (zp[i * zd + j] - z[i * zd + j]) / (hi - lo);
+					s2 += d * d;
+					++cnt;
+				}
+			}
+			CU_ASSERT(cnt > 100);
+			CU_ASSERT(sqrt(s2 / (double)cnt) > 0.17 && sqrt(s2 / (double)cnt) < 0.23);
+		}
+		/* semantic, sd 0.2: moves z, deterministically */
+		gsl_rng_set(r1, 12);
+		CU_ASSERT_EQUAL(snm_paper_model_perturb(m, z, n, SNM_PAPER_SEMANTIC, 0.2, r1, zp, &e), SNM_OK);
+		{
+			double moved = 0;
+			for (long i = 0; i < n * zd; ++i)
+				moved += fabs((double)zp[i] - z[i]);
+			CU_ASSERT(moved > 1e-3);
+		}
+		/* decoded images are images: in [0, 1], one per example */
+		{
+			float *x = malloc((size_t)n * 64 * sizeof *x);
+			int ok = 1;
+			CU_ASSERT_EQUAL(snm_paper_model_decode(m, z, n, x, &e), SNM_OK);
+			for (long i = 0; i < n * 64; ++i)
+				ok &= x[i] >= 0 && x[i] <= 1;
+			CU_ASSERT(ok);
+			free(x);
+		}
+		gsl_rng_free(r1);
+		gsl_rng_free(r2);
+		free(z), free(zp), free(zq), free(pred);
+	}
+	snm_metrics_free(met);
+	snm_paper_model_close(m);
+}
+
+static void test_figures(void)
+{
+	snm_paper_opts o;
+	snm_error e;
+	log_t l;
+	CU_ASSERT_FATAL(trained);
+	if (!have_gnuplot())
+		return;
+	memset(&l, 0, sizeof l);
+	memset(&o, 0, sizeof o);
+	o.spec = fig_spec;
+	o.results = fig_results;
+	o.out = out;
+	o.note = collect;
+	o.ctx = &l;
+	CU_ASSERT_EQUAL_FATAL(snm_paper_run(&o, &e), SNM_OK);
+	for (int i = 0; i < l.n; ++i)
+		printf("\n  %s", l.text[i]);
+	printf("\n");
+	CU_ASSERT_EQUAL(l.wrote, 3 + 2 * 4);                         /* a table, 4 figures */
+	CU_ASSERT_EQUAL(l.notes, 0);
+	check_figure("syn-curves", 480, 320, 0x1f77b4);             /* the first run's colour */
+	check_figure("syn-recon", 400, 300, 0xffffffffu);
+	check_figure("syn-tsne", 600, 240, 0x1f3fbf);               /* the perturbed samples' crosses */
+	check_figure("syn-tsne-classes", 450, 480, 0x1f3fbf);
+	{
+		/* the reconstruction grid is greyscale images: many grey levels */
+		char path[1200];
+		image img;
+		int grey[256] = { 0 }, levels = 0;
+		snprintf(path, sizeof path, "%s/syn-recon.png", out);
+		CU_ASSERT_EQUAL_FATAL(png_read(path, &img), 0);
+		for (long i = 0; i < (long)img.w * img.h; ++i)
+			if (img.rgb[3 * i] == img.rgb[3 * i + 1] && img.rgb[3 * i] == img.rgb[3 * i + 2])
+				grey[img.rgb[3 * i]] = 1;
+		for (int k = 0; k < 256; ++k)
+			levels += grey[k];
+		CU_ASSERT(levels > 40);
+		free(img.rgb);
+	}
+}
+
+static void test_without_gnuplot(void)
+{
+	snm_paper_opts o;
+	snm_error e;
+	log_t l;
+	char out2[700];
+	CU_ASSERT_FATAL(trained);
+	snprintf(out2, sizeof out2, "%s/out-nognuplot", tmp);
+	memset(&l, 0, sizeof l);
+	memset(&o, 0, sizeof o);
+	o.spec = fig_spec;
+	o.results = fig_results;
+	o.out = out2;
+	o.gnuplot = "/nonexistent/gnuplot";
+	o.note = collect;
+	o.ctx = &l;
+	CU_ASSERT_EQUAL_FATAL(snm_paper_run(&o, &e), SNM_OK);
+	CU_ASSERT_EQUAL(l.wrote, 3);                                 /* the table */
+	CU_ASSERT_EQUAL(l.notes, 3);                                 /* one line per figure entry */
+	CU_ASSERT_EQUAL(log_count(&l, "gnuplot not found"), 3);
+	CU_ASSERT(exists(out2, "syn-table.csv"));
+	CU_ASSERT_FALSE(exists(out2, "syn-recon.png"));
+}
+
+/* ---- suite: t-SNE ---------------------------------------------------------------------------- */
+
+/* k Gaussian clusters of m points in d dimensions: centres 12 apart along the axes, sd 1. */
+static double *clusters(int k, int m, int d, int *label, unsigned long seed)
+{
+	gsl_rng *r = snm_rng_new(seed, NULL);
+	double *x = malloc((size_t)k * m * d * sizeof *x);
+	for (int c = 0; c < k; ++c)
+		for (int i = 0; i < m; ++i) {
+			for (int j = 0; j < d; ++j)
+				x[((size_t)c * m + i) * d + j] = (j == c ? 12.0 : 0.0) + gsl_ran_gaussian(r, 1.0);
+			label[c * m + i] = c;
+		}
+	gsl_rng_free(r);
+	return x;
+}
+
+/* Share of points whose nearest other point in the embedding has the same label. */
+static double nn_agreement(const double *y, const int *label, int n)
+{
+	int same = 0;
+	for (int i = 0; i < n; ++i) {
+		double best = INFINITY;
+		int arg = -1;
+		for (int j = 0; j < n; ++j) {
+			double dx = y[2 * i] - y[2 * j], dy = y[2 * i + 1] - y[2 * j + 1];
+			if (j != i && dx * dx + dy * dy < best)
+				best = dx * dx + dy * dy, arg = j;
+		}
+		same += label[arg] == label[i];
+	}
+	return (double)same / n;
+}
+
+static void test_tsne_separates_clusters(void)
+{
+	enum { K = 4, M = 60, D = 10, N = K * M };
+	int label[N];
+	double *x = clusters(K, M, D, label, 5), y[2 * N];
+	snm_tsne_opts o;
+	snm_error e;
+	snm_tsne_defaults(&o);
+	o.perplexity = 15;
+	o.iterations = 500;
+	/* Barnes-Hut */
+	CU_ASSERT_EQUAL_FATAL(snm_tsne(x, N, D, &o, y, &e), SNM_OK);
+	CU_ASSERT(nn_agreement(y, label, N) > 0.95);
+	/* exact */
+	o.theta = 0;
+	CU_ASSERT_EQUAL_FATAL(snm_tsne(x, N, D, &o, y, &e), SNM_OK);
+	CU_ASSERT(nn_agreement(y, label, N) > 0.95);
+	/* the input itself, with its labels shuffled, is the failing control: ~25% */
+	{
+		int shuffled[N];
+		memcpy(shuffled, label, sizeof shuffled);
+		gsl_rng *r = snm_rng_new(3, NULL);
+		gsl_ran_shuffle(r, shuffled, N, sizeof *shuffled);
+		gsl_rng_free(r);
+		CU_ASSERT(nn_agreement(y, shuffled, N) < 0.5);
+	}
+	free(x);
+}
+
+/* Barnes-Hut with every neighbour (3 perplexity >= n - 1) and a vanishing angle computes the exact
+ * objective: both variants must follow the same path, up to summation order.  Only for a few steps:
+ * the descent is chaotic (the sign-driven gains amplify rounding differences about tenfold every
+ * three steps: 1e-12 after 10 steps, 1e-1 after 50, here). */
+static void test_tsne_bh_equals_exact(void)
+{
+	enum { K = 3, M = 20, D = 6, N = K * M };
+	int label[N];
+	double *x = clusters(K, M, D, label, 21), a[2 * N], b[2 * N], spread = 0, worst = 0;
+	snm_tsne_opts o;
+	snm_error e;
+	snm_tsne_defaults(&o);
+	o.perplexity = 20;
+	o.iterations = 20;
+	o.theta = 1e-9;
+	CU_ASSERT_EQUAL_FATAL(snm_tsne(x, N, D, &o, a, &e), SNM_OK);
+	o.theta = 0;
+	CU_ASSERT_EQUAL_FATAL(snm_tsne(x, N, D, &o, b, &e), SNM_OK);
+	for (int i = 0; i < 2 * N; ++i) {
+		spread = fmax(spread, fabs(b[i]));
+		worst = fmax(worst, fabs(a[i] - b[i]));
+	}
+	printf("\n  Barnes-Hut (theta ~ 0, all neighbours) vs exact after 20 steps: max |dy| %.2g of %.3g\n",
+	       worst, spread);
+	CU_ASSERT(spread > 1);
+	CU_ASSERT(worst < 1e-6 * spread);
+	free(x);
+}
+
+static void test_tsne_deterministic(void)
+{
+	enum { K = 3, M = 40, D = 8, N = K * M };
+	int label[N];
+	double *x = clusters(K, M, D, label, 8), a[2 * N], b[2 * N];
+	snm_tsne_opts o;
+	snm_error e;
+	snm_tsne_defaults(&o);
+	o.perplexity = 10;
+	o.iterations = 200;
+	o.seed = 42;
+	CU_ASSERT_EQUAL_FATAL(snm_tsne(x, N, D, &o, a, &e), SNM_OK);
+	CU_ASSERT_EQUAL_FATAL(snm_tsne(x, N, D, &o, b, &e), SNM_OK);
+	CU_ASSERT_EQUAL(memcmp(a, b, sizeof a), 0);
+	o.seed = 43;
+	CU_ASSERT_EQUAL_FATAL(snm_tsne(x, N, D, &o, b, &e), SNM_OK);
+	CU_ASSERT_NOT_EQUAL(memcmp(a, b, sizeof a), 0);
+	/* too few points for the perplexity */
+	o.perplexity = 200;
+	CU_ASSERT_EQUAL(snm_tsne(x, N, D, &o, b, &e), SNM_EINVAL);
+	free(x);
+}
+
+/* PCA: a rotation when k = d (pairwise distances kept), components ordered by variance,
+ * orthogonal, the first one equal (up to sign) to a power iteration on the covariance. */
+static void test_pca(void)
+{
+	enum { N = 80, D = 5 };
+	double x[N * D], p[N * D], cov[D * D] = { 0 }, mean[D] = { 0 }, v[D], var[D] = { 0 };
+	gsl_rng *r = snm_rng_new(4, NULL);
+	snm_error e;
+	for (int i = 0; i < N; ++i) {
+		double a = gsl_ran_gaussian(r, 3.0), b = gsl_ran_gaussian(r, 1.0);
+		for (int j = 0; j < D; ++j)
+			x[i * D + j] = (j + 1) * a + (j % 2 ? b : -b) + gsl_ran_gaussian(r, 0.1) + 5;
+	}
+	gsl_rng_free(r);
+	CU_ASSERT_EQUAL_FATAL(snm_pca(x, N, D, D, p, &e), SNM_OK);
+	for (int i = 0; i < N; i += 7)
+		for (int j = i + 1; j < N; j += 5) {
+			double d1 = 0, d2 = 0;
+			for (int k = 0; k < D; ++k) {
+				d1 += (x[i * D + k] - x[j * D + k]) * (x[i * D + k] - x[j * D + k]);
+				d2 += (p[i * D + k] - p[j * D + k]) * (p[i * D + k] - p[j * D + k]);
+			}
+			SNM_ASSERT_CLOSE(d2, d1, 1e-9, 1e-9);
+		}
+	for (int i = 0; i < N; ++i)
+		for (int k = 0; k < D; ++k)
+			var[k] += p[i * D + k] * p[i * D + k];
+	for (int k = 1; k < D; ++k)
+		CU_ASSERT(var[k] <= var[k - 1] * (1 + 1e-12));
+	for (int a = 0; a < D; ++a)
+		for (int b = a + 1; b < D; ++b) {
+			double dot = 0;
+			for (int i = 0; i < N; ++i)
+				dot += p[i * D + a] * p[i * D + b];
+			CU_ASSERT(fabs(dot) < 1e-8 * sqrt(var[a] * var[b]) + 1e-9);
+		}
+	/* power iteration on the covariance, by plain loops */
+	for (int i = 0; i < N; ++i)
+		for (int j = 0; j < D; ++j)
+			mean[j] += x[i * D + j] / N;
+	for (int i = 0; i < N; ++i)
+		for (int a = 0; a < D; ++a)
+			for (int b = 0; b < D; ++b)
+				cov[a * D + b] += (x[i * D + a] - mean[a]) * (x[i * D + b] - mean[b]);
+	for (int j = 0; j < D; ++j)
+		v[j] = 1;
+	for (int it = 0; it < 500; ++it) {
+		double w[D] = { 0 }, norm = 0;
+		for (int a = 0; a < D; ++a)
+			for (int b = 0; b < D; ++b)
+				w[a] += cov[a * D + b] * v[b];
+		for (int a = 0; a < D; ++a)
+			norm += w[a] * w[a];
+		for (int a = 0; a < D; ++a)
+			v[a] = w[a] / sqrt(norm);
+	}
+	for (int i = 0; i < N; i += 9) {
+		double proj = 0;
+		for (int j = 0; j < D; ++j)
+			proj += (x[i * D + j] - mean[j]) * v[j];
+		SNM_ASSERT_CLOSE(fabs(p[i * D]), fabs(proj), 1e-7, 1e-7);
+	}
+	/* one component of fewer dimensions is the first column */
+	{
+		double p1[N];
+		CU_ASSERT_EQUAL_FATAL(snm_pca(x, N, D, 1, p1, &e), SNM_OK);
+		for (int i = 0; i < N; ++i)
+			SNM_ASSERT_CLOSE(p1[i], p[i * D], 1e-9, 1e-9);
+	}
+	CU_ASSERT_EQUAL(snm_pca(x, N, D, D + 1, p, &e), SNM_EINVAL);
+}
+
+static CU_TestInfo table_tests[] = {
+	{ "every table written", test_every_table_written },
+	{ "mean (std) cells against plain loops", test_mean_std_cells },
+	{ "missing / unfinished / unreadable cells", test_missing_marks },
+	{ "best per column (ties, incomplete excluded)", test_best_marks },
+	{ "per-set layout", test_sets_layout },
+	{ "population std, digits, labels map", test_population_std_and_digits },
+	{ "spec errors at file:line:col", test_spec_errors },
+	{ "snm paper command", test_command },
+	{ "learning curves", test_learning_curves },
+	CU_TEST_INFO_NULL
+};
+
+static CU_TestInfo figure_tests[] = {
+	{ "rebuilt network matches its run", test_model_rebuild },
+	{ "reconstruction, t-SNE and curve figures", test_figures },
+	{ "without gnuplot: one note per figure", test_without_gnuplot },
+	CU_TEST_INFO_NULL
+};
+
+static CU_TestInfo tsne_tests[] = {
+	{ "separates Gaussian clusters (BH and exact)", test_tsne_separates_clusters },
+	{ "Barnes-Hut at theta 0 equals exact", test_tsne_bh_equals_exact },
+	{ "deterministic per seed", test_tsne_deterministic },
+	{ "PCA", test_pca },
+	CU_TEST_INFO_NULL
+};
+
+static CU_SuiteInfo suites[] = {
+	{ "tsne", NULL, NULL, NULL, NULL, tsne_tests },
+	{ "tables", tables_init, NULL, NULL, NULL, table_tests },
+	{ "figures", figures_init, tables_clean, NULL, NULL, figure_tests },
+	CU_SUITE_INFO_NULL
+};
+
+int main(void)
+{
+	return snm_test_run("test_paper", suites);
+}
