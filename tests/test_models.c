@@ -1,6 +1,11 @@
 /* test_models.c: the convnet model plugin and the none and recon noise plugins, loaded from the
  * build tree through the plugin loader.
  *
+ * convnet with batchnorm (the ladder's encoder): the 784-1000-500-250-250-250-10 registry (names,
+ * kinds, count by hand, initial values), a conv + fc network against naive loops in double in
+ * training and evaluation mode (batch vs running statistics, their update, the hook's raw and
+ * normalised calls), and its gradients against central differences.
+ *
  * convnet: shapes of every map on the mnist preset (and the hook's view of each pre-activation),
  * parameter names, order, shapes and counts of the three presets worked out by hand from the
  * paper's architectures, tied decoders (the decoder owns no weight, reads the encoder's, and its
@@ -509,6 +514,293 @@ static void test_small_vs_naive(void)
 	model_free(&f);
 }
 
+/* ---- batch normalisation (option batchnorm: the ladder network's encoder) ------------------ */
+
+/* The ladder's MNIST network 784-1000-500-250-250-250-10 with batchnorm: names, order, kinds and
+ * shapes, the count worked out by hand, and the initial values (W ~ N(0, 1/fan_in), shifts 0,
+ * gamma 1, running mean 0 and variance 1). */
+static void test_bn_params(void)
+{
+	static const struct { const char *name; int n_d, d[2]; int buffer; } e[] = {
+		{ "enc.f1.w", 2, { 1000, 784 }, 0 }, { "enc.f1.b", 1, { 1000 }, 0 },
+		{ "enc.f1.bn.mean", 1, { 1000 }, 1 }, { "enc.f1.bn.var", 1, { 1000 }, 1 },
+		{ "enc.f2.w", 2, { 500, 1000 }, 0 }, { "enc.f2.b", 1, { 500 }, 0 },
+		{ "enc.f2.bn.mean", 1, { 500 }, 1 }, { "enc.f2.bn.var", 1, { 500 }, 1 },
+		{ "enc.f3.w", 2, { 250, 500 }, 0 }, { "enc.f3.b", 1, { 250 }, 0 },
+		{ "enc.f3.bn.mean", 1, { 250 }, 1 }, { "enc.f3.bn.var", 1, { 250 }, 1 },
+		{ "enc.f4.w", 2, { 250, 250 }, 0 }, { "enc.f4.b", 1, { 250 }, 0 },
+		{ "enc.f4.bn.mean", 1, { 250 }, 1 }, { "enc.f4.bn.var", 1, { 250 }, 1 },
+		{ "enc.f5.w", 2, { 250, 250 }, 0 }, { "enc.f5.b", 1, { 250 }, 0 },
+		{ "enc.f5.bn.mean", 1, { 250 }, 1 }, { "enc.f5.bn.var", 1, { 250 }, 1 },
+		{ "cls.w", 2, { 10, 250 }, 0 }, { "cls.b", 1, { 10 }, 0 }, { "cls.g", 1, { 10 }, 0 },
+		{ "cls.bn.mean", 1, { 10 }, 1 }, { "cls.bn.var", 1, { 10 }, 1 },
+		{ "dec.z.b", 1, { 250 }, 0 }, { "dec.h4.b", 1, { 250 }, 0 }, { "dec.h3.b", 1, { 250 }, 0 },
+		{ "dec.h2.b", 1, { 500 }, 0 }, { "dec.h1.b", 1, { 1000 }, 0 }, { "dec.x.b", 1, { 784 }, 0 },
+	};
+	enum { NE = sizeof e / sizeof *e };
+	fixture f;
+	model_new(&f, "{preset: custom, layers: [{fc: 1000}, {fc: 500}, {fc: 250}, {fc: 250}, "
+	          "{fc: 250}], batchnorm: true}", 1, 28, 28, 10);
+	CU_ASSERT_EQUAL_FATAL(f.rc, 0);
+	CU_ASSERT_EQUAL_FATAL(snm_params_count(f.params), NE);
+	for (int i = 0; i < NE; ++i) {
+		snm_tensor *p = snm_params_at(f.params, i);
+		CU_ASSERT_STRING_EQUAL(p->name, e[i].name);
+		CU_ASSERT(shape_is(p, e[i].n_d, e[i].d));
+		CU_ASSERT_EQUAL(p->flags & (SNM_T_PARAM | SNM_T_BUFFER), e[i].buffer ? SNM_T_BUFFER : SNM_T_PARAM);
+		CU_ASSERT(e[i].buffer ? p->g == NULL : p->g != NULL);
+	}
+	/* weights 784*1000 + 1000*500 + 500*250 + 250*250 * 2 + 250*10, shifts 1000 + 500 + 250 * 3
+	 * + 10, gamma 10, decoder biases 250 * 3 + 500 + 1000 + 784 */
+	size_t expect = 784 * 1000 + 1000 * 500 + 500 * 250 + 2 * 250 * 250 + 250 * 10
+	                + (1000 + 500 + 3 * 250 + 10) + 10 + (3 * 250 + 500 + 1000 + 784);
+	CU_ASSERT_EQUAL(expect, 1541804);
+	CU_ASSERT_EQUAL(snm_params_n_trainable(f.params), expect);
+	CU_ASSERT_EQUAL(f.model.vt->n_hidden(f.model.state), 4);
+	static const struct { const char *name; int fan_in; } w[] = {
+		{ "enc.f1.w", 784 }, { "enc.f2.w", 1000 }, { "enc.f5.w", 250 }, { "cls.w", 250 },
+	};
+	for (size_t k = 0; k < sizeof w / sizeof *w; ++k) {
+		snm_tensor *p = param(&f, w[k].name);
+		double ss = 0;
+		for (size_t i = 0; i < snm_tensor_len(p); ++i)
+			ss += (double)p->x[i] * p->x[i];
+		SNM_ASSERT_CLOSE(ss / snm_tensor_len(p) * w[k].fan_in, 1.0, 0, 0.05);
+	}
+	static const struct { const char *name; float v; } fixed[] = {
+		{ "enc.f1.b", 0 }, { "enc.f3.b", 0 }, { "cls.b", 0 }, { "cls.g", 1 },
+		{ "enc.f2.bn.mean", 0 }, { "enc.f2.bn.var", 1 }, { "cls.bn.mean", 0 }, { "cls.bn.var", 1 },
+	};
+	for (size_t k = 0; k < sizeof fixed / sizeof *fixed; ++k) {
+		snm_tensor *p = param(&f, fixed[k].name);
+		for (size_t i = 0; i < snm_tensor_len(p); ++i)
+			CU_ASSERT_EQUAL(p->x[i], fixed[k].v);
+	}
+	model_free(&f);
+}
+
+#define BNSMALL "preset: custom\nlayers: [{conv: 2, k: 3, stride: 2, pad: 1}, {fc: 4}]\nbatchnorm: true\n"
+enum { BN_N = 5 };   /* batch; input 1x4x4, conv 2x2x2, z 4, 3 classes */
+
+/* Per channel c of v[n][c][s] (S positions): (v - mean) / sqrt(biased var + 1e-10) in place;
+ * mean and the unbiased variance go to mu[c], uv[c]. */
+static void bn_naive(double *v, int n_rows, int C, int S, double *mu, double *uv)
+{
+	const double M = (double)n_rows * S;
+	for (int c = 0; c < C; ++c) {
+		double mean = 0, var = 0;
+		for (int n = 0; n < n_rows; ++n)
+			for (int s = 0; s < S; ++s)
+				mean += v[(n * C + c) * S + s] / M;
+		for (int n = 0; n < n_rows; ++n)
+			for (int s = 0; s < S; ++s)
+				var += (v[(n * C + c) * S + s] - mean) * (v[(n * C + c) * S + s] - mean) / M;
+		for (int n = 0; n < n_rows; ++n)
+			for (int s = 0; s < S; ++s)
+				v[(n * C + c) * S + s] = (v[(n * C + c) * S + s] - mean) / sqrt(var + 1e-10);
+		mu[c] = mean;
+		uv[c] = var * M / (M - 1);
+	}
+}
+
+/* The three normalised layers of BNSMALL in double; stats (NULL: batch statistics, which then
+ * go to mu/uv) or the running ones given in rm/rv.  Fills raw a1 and z1 of the conv layer. */
+static void bnsmall_naive(const fixture *f, const float *x, int running, double a1[BN_N][8],
+                          double z1[BN_N][8], double y[BN_N][SK], double mu[3][4], double uv[3][4])
+{
+	const float *cw = param(f, "enc.c1.w")->x, *b1 = param(f, "enc.c1.b")->x;
+	const float *fw = param(f, "enc.f1.w")->x, *b2 = param(f, "enc.f1.b")->x;
+	const float *kw = param(f, "cls.w")->x, *kb = param(f, "cls.b")->x, *kg = param(f, "cls.g")->x;
+	static const char *const rm[3] = { "enc.c1.bn.mean", "enc.f1.bn.mean", "cls.bn.mean" };
+	static const char *const rv[3] = { "enc.c1.bn.var", "enc.f1.bn.var", "cls.bn.var" };
+	double h2[BN_N][4], a2[BN_N][4], a3[BN_N][SK];
+	const int C[3] = { 2, 4, SK }, S[3] = { 4, 1, 1 };
+	double *v[3] = { &a1[0][0], &a2[0][0], &a3[0][0] };
+	for (int layer = 0; layer < 3; ++layer) {
+		for (int n = 0; n < BN_N; ++n) {
+			if (layer == 0) {               /* conv 3x3 stride 2 pad 1, no bias: 4x4 -> 2x2 */
+				for (int k = 0; k < 2; ++k)
+					for (int p = 0; p < 2; ++p)
+						for (int q = 0; q < 2; ++q) {
+							double s = 0;
+							for (int r = 0; r < 3; ++r)
+								for (int c = 0; c < 3; ++c) {
+									int i = 2 * p - 1 + r, j = 2 * q - 1 + c;
+									if (i >= 0 && i < 4 && j >= 0 && j < 4)
+										s += (double)cw[k * 9 + r * 3 + c] * x[n * 16 + i * 4 + j];
+								}
+							a1[n][k * 4 + p * 2 + q] = s;
+						}
+			} else if (layer == 1) {
+				for (int o = 0; o < 4; ++o) {
+					double s = 0;
+					for (int i = 0; i < 8; ++i)
+						s += (double)fw[o * 8 + i] * relu_d(z1[n][i] + b1[i / 4]);
+					a2[n][o] = s;
+				}
+			} else {
+				for (int k = 0; k < SK; ++k) {
+					double s = 0;
+					for (int o = 0; o < 4; ++o)
+						s += (double)kw[k * 4 + o] * h2[n][o];
+					a3[n][k] = s;
+				}
+			}
+		}
+		if (layer == 0)
+			memcpy(z1, a1, sizeof(double) * BN_N * 8);
+		double *t = layer == 0 ? &z1[0][0] : v[layer];
+		if (running) {
+			const float *m = param(f, rm[layer])->x, *var = param(f, rv[layer])->x;
+			for (int n = 0; n < BN_N; ++n)
+				for (int c = 0; c < C[layer]; ++c)
+					for (int s = 0; s < S[layer]; ++s) {
+						double *e = &t[(n * C[layer] + c) * S[layer] + s];
+						*e = (*e - m[c]) / sqrt(var[c] + 1e-10);
+					}
+		} else {
+			bn_naive(t, BN_N, C[layer], S[layer], mu[layer], uv[layer]);
+		}
+		if (layer == 1)
+			for (int n = 0; n < BN_N; ++n)
+				for (int o = 0; o < 4; ++o)
+					h2[n][o] = relu_d(a2[n][o] + b2[o]);
+	}
+	for (int n = 0; n < BN_N; ++n)
+		for (int k = 0; k < SK; ++k)
+			y[n][k] = kg[k] * (a3[n][k] + kb[k]);
+}
+
+/* A conv + fc network with batchnorm against naive loops in double: training mode (batch
+ * statistics, per channel for the convolution), the hook's calls (raw then normalised per layer,
+ * the classifier through classify once), the running statistics' update, and evaluation mode
+ * with the running statistics (which it leaves alone). */
+static void test_bn_forward(void)
+{
+	fixture f;
+	float x[BN_N * 16];
+	double a1[BN_N][8], z1[BN_N][8], y[BN_N][SK], mu[3][4], uv[3][4];
+	static const char *const rm[3] = { "enc.c1.bn.mean", "enc.f1.bn.mean", "cls.bn.mean" };
+	static const char *const rv[3] = { "enc.c1.bn.var", "enc.f1.bn.var", "cls.bn.var" };
+	const int C[3] = { 2, 4, SK };
+	float rm0[3][4], rv0[3][4];
+	model_new(&f, BNSMALL, 1, 4, 4, SK);
+	CU_ASSERT_EQUAL_FATAL(f.rc, 0);
+	randomize(&f, 400);
+	for (int l = 0; l < 3; ++l) {                 /* positive running variances */
+		snm_tensor *v = param(&f, rv[l]);
+		for (int c = 0; c < C[l]; ++c) {
+			v->x[c] += 1.0f;
+			rv0[l][c] = v->x[c];
+			rm0[l][c] = param(&f, rm[l])->x[c];
+		}
+	}
+	gc_fill(x, BN_N * 16, 0, 1, 9);
+	const snm_model_vt *m = f.model.vt;
+	void *s = f.model.state;
+	snm_tape *t = snm_tape_new(0, NULL);
+	snm_tensor *tx = snm_tape_const(t, 4, (int[]){ BN_N, 1, 4, 4 }, x);
+	hook_log log = { .fail_at = -100, .z_layer = 100 };
+	snm_tensor *z = m->encode(s, t, tx, hook, &log, NULL);
+	CU_ASSERT_EQUAL(log.n, 4);
+	snm_tensor *ty = m->classify(s, t, z);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ty);
+	static const int calls[6] = { -1, 0, -2, 1, -3, 2 };
+	CU_ASSERT_EQUAL_FATAL(log.n, 6);
+	for (int i = 0; i < 6; ++i)
+		CU_ASSERT_EQUAL(log.layer[i], calls[i]);
+	CU_ASSERT(SHAPE_IS(log.pre[0], BN_N, 2, 2, 2));
+	CU_ASSERT(SHAPE_IS(log.pre[5], BN_N, SK));
+	bnsmall_naive(&f, x, 0, a1, z1, y, mu, uv);
+	for (int i = 0; i < BN_N * 8; ++i) {
+		SNM_ASSERT_CLOSE(log.pre[0]->x[i], (&a1[0][0])[i], 1e-5, 1e-5);   /* raw: no bias */
+		SNM_ASSERT_CLOSE(log.pre[1]->x[i], (&z1[0][0])[i], 1e-4, 1e-4);
+	}
+	for (int i = 0; i < BN_N * SK; ++i)
+		SNM_ASSERT_CLOSE(ty->x[i], (&y[0][0])[i], 1e-4, 1e-4);
+	/* classify sees the hook once, and only for encode's own z */
+	CU_ASSERT_PTR_NOT_NULL(m->classify(s, t, z));
+	CU_ASSERT_PTR_NOT_NULL(m->classify(s, t, snm_scale(t, z, 1.0f)));
+	CU_ASSERT_EQUAL(log.n, 6);
+	/* running statistics: r = 0.9 r + 0.1 batch (unbiased variance), from the first pass; the
+	 * two extra classify calls moved only the classifier's */
+	for (int l = 0; l < 2; ++l)
+		for (int c = 0; c < C[l]; ++c) {
+			SNM_ASSERT_CLOSE(param(&f, rm[l])->x[c], 0.9 * rm0[l][c] + 0.1 * mu[l][c], 1e-6, 1e-5);
+			SNM_ASSERT_CLOSE(param(&f, rv[l])->x[c], 0.9 * rv0[l][c] + 0.1 * uv[l][c], 1e-6, 1e-5);
+		}
+	/* evaluation mode: the running statistics, unchanged by the pass */
+	float before[3][4];
+	for (int l = 0; l < 3; ++l)
+		memcpy(before[l], param(&f, rv[l])->x, sizeof(float) * (size_t)C[l]);
+	snm_tape_set_training(t, 0);
+	ty = m->classify(s, t, m->encode(s, t, tx, NULL, NULL, NULL));
+	snm_tape_set_training(t, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ty);
+	bnsmall_naive(&f, x, 1, a1, z1, y, NULL, NULL);
+	for (int i = 0; i < BN_N * SK; ++i)
+		SNM_ASSERT_CLOSE(ty->x[i], (&y[0][0])[i], 1e-4, 1e-4);
+	for (int l = 0; l < 3; ++l)
+		CU_ASSERT(memcmp(before[l], param(&f, rv[l])->x, sizeof(float) * (size_t)C[l]) == 0);
+	snm_tape_free(t);
+	model_free(&f);
+}
+
+/* Gradients of the cross-entropy of the batchnorm network (through the batch statistics, the
+ * per-channel shift of the convolution, gamma) against central differences. */
+static void test_bn_gradients(void)
+{
+	fixture f;
+	float x[BN_N * 16];
+	static const int32_t lab[BN_N] = { 0, 1, 2, 1, 0 };
+	int bad = 0, checked = 0, kinks = 0;
+	model_new(&f, BNSMALL, 1, 4, 4, SK);
+	CU_ASSERT_EQUAL_FATAL(f.rc, 0);
+	randomize(&f, 500);
+	gc_fill(x, BN_N * 16, 0, 1, 10);
+	const snm_model_vt *m = f.model.vt;
+	void *s = f.model.state;
+	snm_tape *t = snm_tape_new(0, NULL);
+#define BN_LOSS() (snm_tape_reset(t), snm_softmax_ce(t, m->classify(s, t, m->encode(s, t, \
+	snm_tape_const(t, 4, (int[]){ BN_N, 1, 4, 4 }, x), NULL, NULL, NULL)), lab))
+	snm_params_zero_grad(f.params);
+	CU_ASSERT_EQUAL_FATAL(snm_tape_backward(t, BN_LOSS(), NULL), 0);
+	snm_tape_set_grad(t, 0);
+	for (int k = 0; k < snm_params_count(f.params); ++k) {
+		snm_tensor *p = snm_params_at(f.params, k);
+		if (!(p->flags & SNM_T_PARAM) || !strncmp(p->name, "dec.", 4))
+			continue;
+		for (size_t i = 0; i < snm_tensor_len(p); i += snm_tensor_len(p) > 8 ? 3 : 1) {
+			const double step = 1e-3;
+			float v = p->x[i];
+			double l0 = BN_LOSS()->x[0];
+			p->x[i] = (float)(v + step);
+			double lp = BN_LOSS()->x[0];
+			p->x[i] = (float)(v - step);
+			double lm = BN_LOSS()->x[0];
+			p->x[i] = v;
+			double num = (lp - lm) / (2 * step), ana = p->g[i];
+			double tol = 2e-3 * (1 + fabs(num)) + 1e-2 * fabs(num);
+			checked++;
+			if (fabs(ana - num) <= tol)
+				continue;
+			if (fabs((lp - l0) - (l0 - lm)) / step > tol) {
+				kinks++;
+				continue;
+			}
+			if (bad++ < 10)
+				fprintf(stderr, "test_models: batchnorm %s[%zu]: analytic %g numeric %g\n",
+				        p->name, i, ana, num);
+		}
+	}
+#undef BN_LOSS
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT(checked > 30);
+	CU_ASSERT(kinks <= checked / 10);
+	snm_tape_free(t);
+	model_free(&f);
+}
+
 /* ---- objectives ---------------------------------------------------------------------------- */
 
 typedef struct noise_fix {
@@ -876,6 +1168,9 @@ static CU_TestInfo model_tests[] = {
 	{ "other_presets", test_other_presets },
 	{ "small_vs_naive", test_small_vs_naive },
 	{ "config_errors", test_config_errors },
+	{ "bn_params", test_bn_params },
+	{ "bn_forward", test_bn_forward },
+	{ "bn_gradients", test_bn_gradients },
 	CU_TEST_INFO_NULL
 };
 

@@ -96,7 +96,15 @@ typedef struct snm_data_vt {
 
 /* Called by encode on each hidden layer's pre-activation (layer 0 = first hidden layer) and may
  * return a replacement (e.g. with noise added) -- the ladder and denoising constraints need it.
- * Returning pre unchanged is the identity; NULL aborts the build (record why with snm_tape_fail). */
+ * Returning pre unchanged is the identity; NULL aborts the build (record why with snm_tape_fail).
+ *
+ * Convention for batch-normalising models (convnet with `batchnorm: true`): layer i is called
+ * twice, first with layer = -1 - i and the raw pre-activation a = W h (what the hook returns is
+ * what gets normalised), then with layer = i and the normalised z = (a - mean)/sqrt(var + eps),
+ * before the learned shift and the activation (where the ladder network adds its noise).  A hook
+ * that only corrupts should return the raw calls' pre unchanged (test layer < 0).  The classifier
+ * is layer n_hidden + 1 (raw: -2 - n_hidden), seen from classify when it is called on the z that
+ * encode returned on the same tape, once; without batch normalisation classify calls no hook. */
 typedef snm_tensor *(*snm_layer_hook)(void *ctx, snm_tape *t, int layer, snm_tensor *pre);
 
 typedef struct snm_model_vt {

@@ -39,7 +39,33 @@
  * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) in registration order from the init stream; decoder biases
  * zero.  No decoder weight exists: decoders read the encoder's tensors, so their gradients add up.
  *
- * The encode hook sees each pre-activation: layer 0..L-1 for h_1..h_L, layer L for z. */
+ * The encode hook sees each pre-activation: layer 0..L-1 for h_1..h_L, layer L for z.
+ *
+ * Batch normalisation (option `batchnorm`, default false; the ladder network's encoder, Rasmus et
+ * al. as CuriousAI/ladder and rinuboney/ladder build it).  Every layer then computes, with u the
+ * layer's input and per unit (per channel for a convolution):
+ *     a = W u                         no bias: a bias before a normalisation cancels out
+ *     z = (a - mean) / sqrt(var + eps)        batch statistics, BIASED variance (snm_batchnorm,
+ *                                             no learnable scale)
+ *     h = relu(z + beta)              beta = enc.<c|f><i>.b, a learned shift per unit, init 0
+ * and the classifier  z_c = BN(W_cls z),  y = gamma (z_c + beta_c)  (logits; softmax in the loss),
+ * gamma = cls.g (init 1), beta_c = cls.b (init 0), as the ladder's top layer with top_c.  Running
+ * statistics (buffers, SNM_T_BUFFER) r_mean (init 0), r_var (init 1) follow
+ * r = (1 - bn_momentum) r + bn_momentum batch (unbiased variance) at every training-mode
+ * normalisation; evaluation mode (snm_tape_set_training(t, 0), the trainer's evaluation)
+ * normalises with them instead, the ladder's test-time network.  Weights start as the ladder
+ * code's: fully connected N(0, 1/fan_in), convolutions U(-sqrt(3/fan_in), sqrt(3/fan_in)) (the
+ * same variance), from the init stream in registration order.  The tied decoders are unchanged.
+ * Extra entries, each after its layer's w and b:
+ *   enc.<c|f><i>.bn.mean, enc.<c|f><i>.bn.var (K or O)          buffers
+ *   cls.g (K) after cls.b, then cls.bn.mean, cls.bn.var (K)      parameter, buffers
+ * The hook then follows the batch-normalisation convention of snm/plugin.h: for layer i it is
+ * called first with layer = -1 - i and the raw a = W u (what it returns is normalised), then with
+ * layer = i and the normalised z (before beta: what the ladder corrupts and records).  The
+ * classifier is layer L + 1 (raw: -2 - L): classify calls the hook of the encode that returned
+ * its input z (same tensor, same tape), once.  Without batchnorm nothing of this exists and
+ * classify calls no hook. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,14 +79,23 @@ typedef struct layer {
 	int r, stride, pad;       /* convolution only: square kernel R = S */
 	int in_n_d, in_d[3];      /* one example's input: (C,H,W), or (F) */
 	int out_n_d, out_d[3];    /* one example's output: (K,P,Q), or (O) */
-	snm_tensor *w, *b;        /* encoder weight and bias */
+	snm_tensor *w, *b;        /* encoder weight and bias (batchnorm: the shift beta) */
 	snm_tensor *db;           /* decoder bias: reconstruction of this layer's input */
+	snm_tensor *rm, *rv;      /* batchnorm: running mean and variance */
 } layer;
 
 typedef struct convnet {
 	int n_layers;             /* hidden layers + the z layer */
 	layer *l;
 	snm_tensor *cls_w, *cls_b, *dec_z_b;
+	int bn;                   /* option batchnorm */
+	float bn_eps, bn_momentum;
+	snm_tensor *cls_g, *cls_rm, *cls_rv;   /* batchnorm: classifier scale, running statistics */
+	/* batchnorm: the hook of the last encode, for classify of the z it returned */
+	snm_tape *hook_t;
+	snm_tensor *hook_z;
+	snm_layer_hook hook;
+	void *hook_ctx;
 } convnet;
 
 /* The preset tables, input-to-output; the last entry is z. */
@@ -84,6 +119,13 @@ static const snm_option options[] = {
 	  "architecture of the paper's section 4.2, or custom (from layers)", NULL },
 	{ "layers", SNM_OPT_NODE, "[]", NULL,
 	  "custom only: [{conv: K, k: 3, stride: 1, pad: 1}, ..., {fc: Z}]; the last fc is z", NULL },
+	{ "batchnorm", SNM_OPT_BOOL, "false", NULL,
+	  "ladder-style batch normalisation of every layer and the classifier (see convnet.c)", NULL },
+	{ "bn_eps", SNM_OPT_DOUBLE, "1e-10", NULL,
+	  "batchnorm: epsilon inside the square root (the ladder codes' 1e-10)", "[0, 1]" },
+	{ "bn_momentum", SNM_OPT_DOUBLE, "0.1", NULL,
+	  "batchnorm: weight of the batch in the running statistics (rinuboney/ladder: 0.01)",
+	  "(0, 1]" },
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
@@ -193,6 +235,21 @@ static snm_tensor *add_param(snm_params *p, const char *name, int n_d, const int
 	return snm_params_add(p, name, n_d, d, SNM_T_PARAM, err);
 }
 
+/* batchnorm: the running statistics "<prefix>.bn.mean" (0) and "<prefix>.bn.var" (1) of n units. */
+static int add_running(snm_params *p, const char *prefix, int n, snm_tensor **rm, snm_tensor **rv,
+                       snm_error *err)
+{
+	char name[48];
+	snprintf(name, sizeof name, "%s.bn.mean", prefix);
+	if ((*rm = snm_params_add(p, name, 1, (int[]){ n }, SNM_T_BUFFER, err)) == NULL)
+		return err != NULL ? err->code : SNM_EINVAL;
+	snprintf(name, sizeof name, "%s.bn.var", prefix);
+	if ((*rv = snm_params_add(p, name, 1, (int[]){ n }, SNM_T_BUFFER, err)) == NULL)
+		return err != NULL ? err->code : SNM_EINVAL;
+	snm_init_fill(*rv, 1.0f);
+	return 0;
+}
+
 /* Works out every layer's input and output shape from the example shape, checking that each
  * kernel fits. */
 static int plan(convnet *m, const layer_spec *spec, const snm_data_info *in, snm_error *err)
@@ -241,7 +298,7 @@ static int elems(int n_d, const int *d)
 static int make_params(convnet *m, int n_classes, snm_params *p, gsl_rng *init, snm_error *err)
 {
 	char name[32];
-	int n_conv = 0, n_fc = 0, L = m->n_layers - 1, Z = m->l[L].out;
+	int n_conv = 0, n_fc = 0, L = m->n_layers - 1, Z = m->l[L].out, rc;
 	for (int i = 0; i < m->n_layers; ++i) {
 		layer *l = &m->l[i];
 		int fan_in;
@@ -259,15 +316,35 @@ static int make_params(convnet *m, int n_classes, snm_params *p, gsl_rng *init, 
 		}
 		if (l->w == NULL || (l->b = add_param(p, name, 1, (int[]){ l->out }, err)) == NULL)
 			return err != NULL ? err->code : SNM_EINVAL;
-		snm_init_torch_default(l->w, init, fan_in);
-		snm_init_torch_default(l->b, init, fan_in);
+		if (!m->bn) {
+			snm_init_torch_default(l->w, init, fan_in);
+			snm_init_torch_default(l->b, init, fan_in);
+			continue;
+		}
+		if (l->kind == LAYER_CONV)
+			snm_init_uniform(l->w, init, -sqrt(3.0 / fan_in), sqrt(3.0 / fan_in));
+		else
+			snm_init_normal(l->w, init, 1.0 / sqrt(fan_in));
+		name[strlen(name) - 2] = '\0';            /* "enc.f1.b" -> "enc.f1" */
+		if ((rc = add_running(p, name, l->out, &l->rm, &l->rv, err)) != 0)
+			return rc;
 	}
 	if ((m->cls_w = add_param(p, "cls.w", 2, (int[]){ n_classes, Z }, err)) == NULL
-	    || (m->cls_b = add_param(p, "cls.b", 1, (int[]){ n_classes }, err)) == NULL
-	    || (m->dec_z_b = add_param(p, "dec.z.b", 1, (int[]){ Z }, err)) == NULL)
+	    || (m->cls_b = add_param(p, "cls.b", 1, (int[]){ n_classes }, err)) == NULL)
 		return err != NULL ? err->code : SNM_EINVAL;
-	snm_init_torch_default(m->cls_w, init, Z);
-	snm_init_torch_default(m->cls_b, init, Z);
+	if (m->bn) {
+		snm_init_normal(m->cls_w, init, 1.0 / sqrt(Z));
+		if ((m->cls_g = add_param(p, "cls.g", 1, (int[]){ n_classes }, err)) == NULL)
+			return err != NULL ? err->code : SNM_EINVAL;
+		snm_init_fill(m->cls_g, 1.0f);
+		if ((rc = add_running(p, "cls", n_classes, &m->cls_rm, &m->cls_rv, err)) != 0)
+			return rc;
+	} else {
+		snm_init_torch_default(m->cls_w, init, Z);
+		snm_init_torch_default(m->cls_b, init, Z);
+	}
+	if ((m->dec_z_b = add_param(p, "dec.z.b", 1, (int[]){ Z }, err)) == NULL)
+		return err != NULL ? err->code : SNM_EINVAL;
 	for (int i = L; i >= 0; --i) {
 		layer *l = &m->l[i];
 		/* a convolution's decoder bias is per channel, a fully connected one's per element */
@@ -290,10 +367,14 @@ static int create(const snm_cfg *opts, const snm_data_info *in, snm_params *para
 	layer_spec *custom = NULL;
 	const snm_cfg *list;
 	convnet *m;
-	int n = 0, rc;
+	double bn_eps, bn_momentum;
+	int n = 0, rc, bn;
 	*state = NULL;
 	if ((rc = snm_cfg_check(opts, options, "model 'convnet'", err)) != 0
-	    || (rc = snm_cfg_opt_str(opts, options, "preset", &preset, err)) != 0)
+	    || (rc = snm_cfg_opt_str(opts, options, "preset", &preset, err)) != 0
+	    || (rc = snm_cfg_opt_bool(opts, options, "batchnorm", &bn, err)) != 0
+	    || (rc = snm_cfg_opt_double(opts, options, "bn_eps", &bn_eps, err)) != 0
+	    || (rc = snm_cfg_opt_double(opts, options, "bn_momentum", &bn_momentum, err)) != 0)
 		return rc;
 	list = snm_cfg_opt_node(opts, options, "layers");
 	if (!strcmp(preset, "custom")) {
@@ -322,6 +403,9 @@ static int create(const snm_cfg *opts, const snm_data_info *in, snm_params *para
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory for model 'convnet'");
 	}
 	m->n_layers = n;
+	m->bn = bn;
+	m->bn_eps = (float)bn_eps;
+	m->bn_momentum = (float)bn_momentum;
 	rc = plan(m, spec, in, err);
 	free(custom);
 	if (rc == 0)
@@ -339,7 +423,52 @@ static int n_hidden(void *state)
 	return ((convnet *)state)->n_layers - 1;
 }
 
-/* h_j = relu(hook(layer_j(h_{j-1}))), z likewise; see the file comment. */
+/* x + v broadcast along dimension 1: v has one value per unit of an (N,F) x or per channel of an
+ * (N,C,H,W) x.  Built from snm_linear's bias (y = 0 w + b repeats b on every row), so dv gets
+ * the sums over rows (and positions) of dy:  for (N,C,H,W), v is first spread over the H*W
+ * positions of its channel by a (C,1) x (1,H*W) product with ones.  mul: x * v instead. */
+static snm_tensor *bcast(snm_tape *t, snm_tensor *x, snm_tensor *v)
+{
+	snm_tensor *row = v, *zx, *zw;
+	int N, C, S;
+	if (x == NULL)
+		return NULL;
+	N = x->d[0];
+	C = (int)snm_tensor_len(v);
+	S = (int)(snm_tensor_len(x) / (size_t)N / (size_t)C);
+	if (S > 1) {      /* row (C,S) = v (C rows of 1) x ones (1,S) */
+		snm_tensor *ones = snm_tape_const(t, 2, (int[]){ 1, S }, NULL);
+		if (ones == NULL)
+			return NULL;
+		for (int i = 0; i < S; ++i)
+			ones->x[i] = 1.0f;
+		row = snm_linear(t, v, ones, NULL, 1);
+	}
+	zx = snm_tape_const(t, 2, (int[]){ N, 1 }, NULL);
+	zw = snm_tape_const(t, 2, (int[]){ 1, C * S }, NULL);
+	return snm_linear(t, zx, zw, row, 1);
+}
+
+static snm_tensor *shift(snm_tape *t, snm_tensor *x, snm_tensor *v)
+{
+	return snm_add(t, x, bcast(t, x, v));
+}
+
+/* batchnorm: z = BN(a) with the running statistics rm, rv, seen by the hook as documented at the
+ * top (raw first at -1 - i, then normalised at i). */
+static snm_tensor *normalise(const convnet *m, snm_tape *t, snm_tensor *a, snm_tensor *rm,
+                             snm_tensor *rv, int i, snm_layer_hook hook, void *ctx)
+{
+	if (a != NULL && hook != NULL)
+		a = hook(ctx, t, -1 - i, a);
+	a = snm_batchnorm(t, a, NULL, NULL, rm, rv, m->bn_momentum, m->bn_eps, 0);
+	if (a != NULL && hook != NULL)
+		a = hook(ctx, t, i, a);
+	return a;
+}
+
+/* h_j = relu(hook(layer_j(h_{j-1}))), z likewise; see the file comment.  batchnorm:
+ * h_j = relu(BN(W_j h_{j-1}) + beta_j) with the hook around the normalisation. */
 static snm_tensor *encode(void *state, snm_tape *t, snm_tensor *x, snm_layer_hook hook, void *ctx,
                           snm_tensor **hidden)
 {
@@ -347,21 +476,42 @@ static snm_tensor *encode(void *state, snm_tape *t, snm_tensor *x, snm_layer_hoo
 	snm_tensor *h = x;
 	for (int i = 0; i < m->n_layers; ++i) {
 		layer *l = &m->l[i];
-		snm_tensor *pre = l->kind == LAYER_CONV ? snm_conv2d(t, h, l->w, l->b, l->stride, l->pad)
-		                                        : snm_linear(t, h, l->w, l->b, 0);
-		if (pre != NULL && hook != NULL)
+		snm_tensor *b = m->bn ? NULL : l->b;
+		snm_tensor *pre = l->kind == LAYER_CONV ? snm_conv2d(t, h, l->w, b, l->stride, l->pad)
+		                                        : snm_linear(t, h, l->w, b, 0);
+		if (m->bn)
+			pre = shift(t, normalise(m, t, pre, l->rm, l->rv, i, hook, ctx), l->b);
+		else if (pre != NULL && hook != NULL)
 			pre = hook(ctx, t, i, pre);
 		h = snm_relu(t, pre);
 		if (i < m->n_layers - 1 && hidden != NULL)
 			hidden[i] = h;
 	}
+	if (m->bn) {
+		m->hook_t = t;
+		m->hook_z = h;
+		m->hook = h != NULL ? hook : NULL;
+		m->hook_ctx = ctx;
+	}
 	return h;
 }
 
+/* y = z W_cls^T + b_cls;  batchnorm: y = gamma (BN(z W_cls^T) + beta), with the hook of the
+ * encode that returned z (layer n_layers). */
 static snm_tensor *classify(void *state, snm_tape *t, snm_tensor *z)
 {
 	convnet *m = state;
-	return snm_linear(t, z, m->cls_w, m->cls_b, 0);
+	snm_layer_hook hook = NULL;
+	snm_tensor *a;
+	if (!m->bn)
+		return snm_linear(t, z, m->cls_w, m->cls_b, 0);
+	if (m->hook != NULL && m->hook_t == t && m->hook_z == z && z != NULL)
+		hook = m->hook;
+	m->hook = NULL;
+	a = normalise(m, t, snm_linear(t, z, m->cls_w, NULL, 0), m->cls_rm, m->cls_rv, m->n_layers,
+	              hook, m->hook_ctx);
+	a = shift(t, a, m->cls_b);
+	return snm_mul(t, a, bcast(t, a, m->cls_g));
 }
 
 /* From the z layer down: each decoder maps a layer's output space back to its input space. */
@@ -398,6 +548,7 @@ static const snm_model_vt vt = {
 	sizeof vt, create, destroy, n_hidden, encode, classify, decode_z, decode_y
 };
 
-SNM_PLUGIN_DEFINE(SNM_KIND_MODEL, "convnet", "1.0.0",
-                  "conv/fc stacks with tied decoders (paper presets mnist, pi-mnist, cifar10)", &vt,
+SNM_PLUGIN_DEFINE(SNM_KIND_MODEL, "convnet", "1.1.0",
+                  "conv/fc stacks with tied decoders (paper presets mnist, pi-mnist, cifar10; optional "
+                  "ladder-style batch normalisation)", &vt,
                   options);
