@@ -28,6 +28,9 @@ const snm_option snm_train_options[] = {
 	  "training error is measured on at most this many training examples", "[0, inf)" },
 	{ "unlabelled_batch", SNM_OPT_INT, "100", NULL,
 	  "unlabelled examples per step (semi-supervised regularizers only)", "[1, inf)" },
+	{ "epoch", SNM_OPT_CHOICE, "labelled", "labelled|unlabelled",
+	  "what one epoch passes over once: the labelled subset, or the unlabelled stream (the "
+	  "semi-supervised papers' epochs; labelled batches then cycle through the subset)", NULL },
 	{ NULL }
 };
 

@@ -31,6 +31,7 @@ typedef struct trainer {
 	long *subset, n_sub;               /* training examples (indices into the train split) */
 	long *pool, n_pool;                /* the unlabelled stream's examples (semi-supervised) */
 	long batch_u;                      /* unlabelled examples per step; 0: supervised only */
+	int epoch_unlabelled;              /* an epoch is one pass over the unlabelled stream */
 	float *xu;                         /* batch_u unlabelled examples */
 	long *idx_u;
 	float *mean;                       /* per-pixel mean of the subset */
@@ -316,6 +317,15 @@ static int setup(trainer *T, snm_error *err)
 		    || (rc = make_pool(T, err)))
 			return rc;
 	}
+	{
+		const char *epoch;
+		if ((rc = snm_cfg_opt_str(r->train, snm_train_options, "epoch", &epoch, err)))
+			return rc;
+		T->epoch_unlabelled = strcmp(epoch, "unlabelled") == 0;
+		if (T->epoch_unlabelled && T->batch_u == 0)
+			return SNM_FAIL(err, SNM_ECONFIG, "%s: train.epoch is 'unlabelled' but noise '%s' uses no "
+			                "unlabelled data", r->key, r->noise_type);
+	}
 	if ((rc = snm_cfg_opt_double(r->train, snm_train_options, "beta1", &b1, err))
 	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "beta2", &b2, err))
 	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "eps", &eps, err)))
@@ -509,7 +519,7 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 	const snm_data_info *in = &T->ds->info;
 	long *perm = malloc((size_t)T->n_sub * sizeof *perm);
 	double lr = snm_schedule_lr(&T->sched, T->epoch);
-	long n_batches = 0;
+	long n_batches = 0, n_steps;
 	int rc = SNM_OK;
 	if (perm == NULL)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
@@ -518,14 +528,27 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 	*sum_loss = 0;
 	for (int i = 0; i < SNM_MAX_TERMS; ++i)
 		sum_terms[i] = 0;
-	for (long s = 0; s < T->n_sub && rc == SNM_OK; s += T->batch) {
-		long b = T->n_sub - s < T->batch ? T->n_sub - s : T->batch;
+	/* Steps: one pass over the labelled subset (the last batch may be short), or, with epoch:
+	 * unlabelled, one pass over the unlabelled stream with full labelled batches cycling through
+	 * the subset (reshuffled from the order stream when it runs out). */
+	n_steps = T->epoch_unlabelled ? (T->n_pool + T->batch_u - 1) / T->batch_u
+	                              : (T->n_sub + T->batch - 1) / T->batch;
+	for (long step = 0, pos = 0; step < n_steps && rc == SNM_OK; ++step) {
+		long b = T->n_sub - pos < T->batch ? T->n_sub - pos : T->batch;
 		snm_objective obj;
 		snm_batch batch;
+		if (T->epoch_unlabelled) {
+			b = T->batch < T->n_sub ? T->batch : T->n_sub;
+			if (pos + b > T->n_sub) {
+				gsl_ran_shuffle(T->rng[RNG_ORDER], perm, (size_t)T->n_sub, sizeof *perm);
+				pos = 0;
+			}
+		}
 		memset(&obj, 0, sizeof obj);
 		snm_tape_reset(T->tape);
-		if ((rc = read_batch(T, SNM_SPLIT_TRAIN, perm + s, b, T->rng[RNG_AUGMENT], err)))
+		if ((rc = read_batch(T, SNM_SPLIT_TRAIN, perm + pos, b, T->rng[RNG_AUGMENT], err)))
 			break;
+		pos += b;
 		batch.x = input(T, b);
 		batch.labels = T->y;
 		batch.xu = NULL;

@@ -269,6 +269,32 @@ static void test_unlabelled_stream(void)
 	snm_pipeline_free(p[1]);
 }
 
+/* epoch: unlabelled sizes an epoch by the unlabelled stream: 90 training examples, 12 labelled,
+ * so 78 in the stream, 7 a step: 12 steps an epoch (the labelled batches of 8 cycle through the
+ * 12 labelled examples); a supervised regularizer with epoch: unlabelled is refused. */
+static void test_unlabelled_epochs(void)
+{
+	char text[2048], dir[1024];
+	snm_pipeline *p = NULL, *q = NULL;
+	snm_run_result r;
+	snm_error e;
+	int64_t step = 0;
+	snprintf(dir, sizeof dir, "%s/semi-epoch", tmp);
+	snprintf(text, sizeof text, base_yaml, dir, "0.01");
+	strcpy(strstr(text, "eval_batch: 16}"), "eval_batch: 16, unlabelled_batch: 7, epoch: unlabelled}\n"
+	       "grid: {per_class: [4], sets: 1}\nexperiments:\n  - name: base\n    noise: {type: semi, rows: 7}\n");
+	CU_ASSERT_EQUAL_FATAL(snm_pipeline_load(write_file("semi-epoch.yaml", text), NULL, &p, &e), SNM_OK);
+	CU_ASSERT_EQUAL_FATAL(train(&p->runs[0], 0, 0, &r, &e), SNM_OK);
+	CU_ASSERT_EQUAL(snm_store_get_int(p->runs[0].result_path, "step", &step, &e), SNM_OK);
+	CU_ASSERT_EQUAL(step, 5 * 12);
+	strcpy(strstr(text, "{type: semi, rows: 7}"), "{type: none}\n");
+	CU_ASSERT_EQUAL_FATAL(snm_pipeline_load(write_file("semi-epoch2.yaml", text), NULL, &q, &e), SNM_OK);
+	CU_ASSERT_EQUAL(train(&q->runs[0], 0, 1, &r, &e), SNM_ECONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "epoch"));
+	snm_pipeline_free(p);
+	snm_pipeline_free(q);
+}
+
 /* Each bad pipeline fails to load with "bad.yaml:L:C:" and the expected words. */
 static void test_yaml_errors(void)
 {
@@ -373,6 +399,7 @@ static CU_TestInfo tests[] = {
 	{ "truncated_checkpoint", test_truncated_checkpoint },
 	{ "nonfinite_loss", test_nonfinite_loss },
 	{ "unlabelled_stream", test_unlabelled_stream },
+	{ "unlabelled_epochs", test_unlabelled_epochs },
 	{ "yaml_errors", test_yaml_errors },
 	{ "data_errors_before_training", test_data_errors_before_training },
 	{ "h5dump_reads_result", test_h5dump_reads_result },

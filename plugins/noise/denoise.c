@@ -95,7 +95,8 @@ typedef struct corrupt_ctx {
 static snm_tensor *corrupt_layer(void *ctx, snm_tape *t, int layer, snm_tensor *pre)
 {
 	const corrupt_ctx *c = ctx;
-	(void)layer;
+	if (layer < 0)      /* a batch-normalising model's raw pre-activation: noise goes after the BN */
+		return pre;
 	return snm_gauss_noise(t, pre, c->sd, c->rng);
 }
 
