@@ -15,7 +15,7 @@ static const char paper_usage[] =
 	"                 [--no-tables] [--gnuplot PROG] [--plugin-path DIRS] [--threads T]\n"
 	"  regenerates the tables (LaTeX, Markdown, CSV) and figures (PNG, PDF) of the paper from the\n"
 	"  run files: --results (default results), --out (default paper/out), --spec (default\n"
-	"  paper/tables.yaml); --only makes the one table or figure with that id.\n";
+	"  paper/tables.yaml, else the installed copy); --only makes the one table or figure with that id.\n";
 
 typedef struct counts {
 	int wrote, notes;

@@ -11,6 +11,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#ifndef SNM_PKGDATADIR
+#define SNM_PKGDATADIR "/usr/local/share/snm"
+#endif
 #include "snm/paper.h"
 
 const snm_option snm_paper_spec_options[] = {
@@ -337,7 +341,8 @@ int snm_paper_run(const snm_paper_opts *opts, snm_error *err)
 	};
 	snm_error first;
 	int rc, made = 0, failed = 0;
-	if (o.spec == NULL) o.spec = "paper/tables.yaml";
+	if (o.spec == NULL)   /* a source checkout's copy, else the installed one */
+		o.spec = access("paper/tables.yaml", R_OK) == 0 ? "paper/tables.yaml" : SNM_PKGDATADIR "/tables.yaml";
 	if (o.results == NULL) o.results = "results";
 	if (o.out == NULL) o.out = "paper/out";
 	snm_error_clear(&first);
