@@ -11,15 +11,28 @@
  *     gemm_data    B = W^T A        conv2d backward-data,   conv2d_t forward (then col2im)
  *     gemm_weight  dW += A B^T      backward-weight of both
  *
- * The products cover the whole batch at once: B is the im2col of every image side by side and A
- * is the output side packed channel-major (K, N*P*Q), so each op direction is ONE sgemm.  The
- * MNIST model's per-image products (32x196x9 .. 96x16x576) are too small for OpenBLAS: at batch
- * 100 on 2 threads, im2col + sgemm image by image took about 3x as long as the batched form for
- * the 32->64 and 64->96 layers.  Packing A from and unpacking it to NCHW is a copy of P*Q floats per
- * (n,k).  A and B live in the tape's one scratch buffer (A first, B after it), so the scratch
- * holds one op's matrices at a time.  A 1x1 kernel with stride 1 and pad 0 needs no columns:
- * then B and A of image n ARE its (C, H*W) and (K, H*W) slices, and the same three products run
- * once per image straight on the tensors, with no scratch and no copy. */
+ * The products cover the batch in a few large pieces: B is the im2col of every image side by
+ * side and A is the output side packed channel-major (K, N*P*Q), and an op direction makes its
+ * product in snm_par_blocks (<= 4) blocks of images -- for batch 100, four sgemms of 25 images'
+ * columns each.  The MNIST model's per-image products (32x196x9 .. 96x16x576) are too small for
+ * OpenBLAS: at batch 100 on 2 threads, im2col + sgemm image by image took about 3x as long as the
+ * batched form for the 32->64 and 64->96 layers, while 4 blocks cost 2-5% against one product.
+ * Packing A from and unpacking it to NCHW is a copy of P*Q floats per (n,k).  A and B live in the
+ * tape's one scratch buffer (A first, B after it), so the scratch holds one op's matrices at a
+ * time.  A 1x1 kernel with stride 1 and pad 0 needs no columns: then B and A of image n ARE its
+ * (C, H*W) and (K, H*W) slices, and the same three products run once per image straight on the
+ * tensors, with no scratch and no copy.
+ *
+ * A recorded node keeps what its weight gradient needs and the forward pass makes anyway --
+ * conv2d's columns B, conv2d_t's packed input A -- in the arena (keep_new), so that the backward
+ * pass does not make them again.
+ *
+ * Threads (im2col.h): each block of images is a whole pipeline -- im2col or pack, its columns of
+ * the product, unpack or col2im -- touching only its own columns of A and B and its own images,
+ * and the threads share out the blocks.  The weight gradient, a sum over every column, waits for
+ * all of them and is then cut into blocks of rows or columns of dW; bias gradients are cut by
+ * channel.  Blocks depend on the shapes only and no sum is ever split, so the results are bitwise
+ * the same at every thread count. */
 #include <cblas.h>
 #include <string.h>
 #include "op.h"
@@ -43,12 +56,12 @@ static void gemm_data(int K, int CRS, int n, const float *w, const float *A, int
 	            ldb);
 }
 
-/* dW (K, CRS) += A (K, n) B^T (n, CRS) */
-static void gemm_weight(int K, int CRS, int n, const float *A, int lda, const float *B, int ldb,
-                        float *dw)
+/* Block i of nb of dW (K, CRS) += A (K, n) B^T (n, CRS) */
+static void gemm_weight(int i, int nb, int K, int CRS, int n, const float *A, int lda,
+                        const float *B, int ldb, float *dw)
 {
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, CRS, n, 1.0f, A, lda, B, ldb, 1.0f, dw,
-	            CRS);
+	snm_par_sgemm_block(i, nb, CblasNoTrans, CblasTrans, K, CRS, n, 1.0f, A, lda, B, ldb, 1.0f, dw,
+	                    CRS);
 }
 
 /* ---- layout helpers ---------------------------------------------------------------------- */
@@ -68,55 +81,122 @@ static float *scratch_ab(snm_tape *t, const snm_conv_geom *g, int K, float **B)
 	return A;
 }
 
-/* A (K, N*L) = v (N,K,L) regrouped by channel. */
-static void pack(int N, int K, size_t L, const float *v, float *A)
+/* The element loops below run over blocks of BLOCK floats with restrict pointers, which the
+ * compiler vectorises at -O2 (plain loops of unknown length are not); every one computes each
+ * element exactly as the plain loop would. */
+#define BLOCK 8
+
+/* d[i] = a[i] + b */
+static void copy_add(float *restrict d, const float *restrict a, float b, size_t L)
 {
-	for (int n = 0; n < N; ++n)
+	size_t i = 0;
+	for (; i + BLOCK <= L; i += BLOCK)
+		for (int k = 0; k < BLOCK; ++k)
+			d[i + k] = a[i + k] + b;
+	for (; i < L; ++i)
+		d[i] = a[i] + b;
+}
+
+/* d[i] += a[i] */
+static void acc(float *restrict d, const float *restrict a, size_t L)
+{
+	size_t i = 0;
+	for (; i + BLOCK <= L; i += BLOCK)
+		for (int k = 0; k < BLOCK; ++k)
+			d[i + k] += a[i + k];
+	for (; i < L; ++i)
+		d[i] += a[i];
+}
+
+/* Sum of d[0..L) in float: BLOCK running lanes (lane j sums d[j], d[j + BLOCK], ...), the tail
+ * added to lanes 0.., then the lanes added in order. */
+static float plane_sum(const float *restrict d, size_t L)
+{
+	float lane[BLOCK] = { 0 }, s = 0.0f;
+	size_t i = 0;
+	for (; i + BLOCK <= L; i += BLOCK)
+		for (int k = 0; k < BLOCK; ++k)
+			lane[k] += d[i + k];
+	for (int k = 0; i < L; ++i, ++k)
+		lane[k] += d[i];
+	for (int k = 0; k < BLOCK; ++k)
+		s += lane[k];
+	return s;
+}
+
+/* Images n0..n1-1 of v (N,K,L) into their columns of A (K, N*L), regrouped by channel. */
+static void pack(int N, int K, size_t L, const float *v, float *A, int n0, int n1)
+{
+	for (int n = n0; n < n1; ++n)
 		for (int k = 0; k < K; ++k)
 			memcpy(A + ((size_t)k * N + n) * L, v + ((size_t)n * K + k) * L, L * sizeof *A);
 }
 
-/* v (N,K,L) = A (K, N*L) + b[k] (b may be NULL), or v += A when acc. */
-static void unpack(int N, int K, size_t L, const float *A, const float *b, int acc, float *v)
+/* Images n0..n1-1 of v (N,K,L) = their columns of A (K, N*L) + b[k] (b may be NULL), or
+ * v += A when accumulate. */
+static void unpack(int N, int K, size_t L, const float *A, const float *b, int accumulate, float *v,
+                   int n0, int n1)
 {
-	for (int n = 0; n < N; ++n)
+	for (int n = n0; n < n1; ++n)
 		for (int k = 0; k < K; ++k) {
 			const float *a = A + ((size_t)k * N + n) * L;
-			float *d = v + ((size_t)n * K + k) * L, bk = b ? b[k] : 0.0f;
-			if (acc)
-				for (size_t i = 0; i < L; ++i)
-					d[i] += a[i];
+			float *d = v + ((size_t)n * K + k) * L;
+			if (accumulate)
+				acc(d, a, L);
 			else
-				for (size_t i = 0; i < L; ++i)
-					d[i] = a[i] + bk;
+				copy_add(d, a, b ? b[k] : 0.0f, L);
 		}
 }
 
-/* v (N,K,L) = b[k] everywhere (0 when b is NULL). */
-static void fill_bias(int N, int K, size_t L, const float *b, float *v)
+/* d[i] = b */
+static void fill(float *restrict d, float b, size_t L)
 {
-	for (int n = 0; n < N; ++n)
-		for (int k = 0; k < K; ++k) {
-			float *d = v + ((size_t)n * K + k) * L, bk = b ? b[k] : 0.0f;
-			for (size_t i = 0; i < L; ++i)
-				d[i] = bk;
-		}
+	size_t i = 0;
+	for (; i + BLOCK <= L; i += BLOCK)
+		for (int k = 0; k < BLOCK; ++k)
+			d[i + k] = b;
+	for (; i < L; ++i)
+		d[i] = b;
 }
 
-/* db[k] += sum_{n,i} dv[n,k,i] for dv (N,K,L); each plane summed in float, the planes in double. */
-static void bias_grad(int N, int K, size_t L, const float *dv, float *db)
+/* Images n0..n1-1 of v (N,K,L) = b[k] everywhere (0 when b is NULL). */
+static void fill_bias(int K, size_t L, const float *b, float *v, int n0, int n1)
 {
-	for (int k = 0; k < K; ++k) {
+	for (int n = n0; n < n1; ++n)
+		for (int k = 0; k < K; ++k)
+			fill(v + ((size_t)n * K + k) * L, b ? b[k] : 0.0f, L);
+}
+
+/* db[k] += sum_{n,i} dv[n,k,i] for dv (N,K,L) and k in k0..k1-1; each plane summed in float
+ * (plane_sum), the planes in double in the order of n. */
+static void bias_grad(int N, int K, size_t L, const float *dv, float *db, int k0, int k1)
+{
+	for (int k = k0; k < k1; ++k) {
 		double s = 0;
-		for (int n = 0; n < N; ++n) {
-			const float *d = dv + ((size_t)n * K + k) * L;
-			float p = 0.0f;
-			for (size_t i = 0; i < L; ++i)
-				p += d[i];
-			s += p;
-		}
+		for (int n = 0; n < N; ++n)
+			s += plane_sum(dv + ((size_t)n * K + k) * L, L);
 		db[k] += (float)s;
 	}
+}
+
+/* Arena room for what a recorded node keeps for its weight gradient: the columns B (CRS, NPQ) of
+ * conv2d's x (transposed = 0) or conv2d_t's x packed as A (K, NPQ) (transposed = 1).  NULL when
+ * nothing is to be kept (w takes no gradient, or a pointwise kernel that needs no columns) or when
+ * the arena cannot grow (then the tape's error is set). */
+static float *keep_new(snm_tape *t, const snm_conv_geom *g, int K, const snm_tensor *w,
+                       int transposed)
+{
+	size_t npq = (size_t)g->N * g->P * g->Q, rows = transposed ? (size_t)K
+	                                                           : (size_t)g->C * g->R * g->S;
+	if (w->g == NULL || is_pointwise(g))
+		return NULL;
+	return snm_tape_alloc(t, rows * npq * sizeof(float));
+}
+
+/* 1 when the tape holds an error (keep_new's NULL then means out of memory). */
+static int t_failed(snm_tape *t)
+{
+	return snm_tape_error(t, NULL) != SNM_OK;
 }
 
 /* Geometry of a node from its image side img (N,C,H,W) and w (K,C,R,S). */
@@ -128,47 +208,82 @@ static snm_conv_geom node_geom(const snm_node *nd, const snm_tensor *img, const 
 	return g;
 }
 
-/* y (N,K,P,Q) = W im2col(x) + b (b may be NULL).  Returns -1 when the scratch cannot grow. */
-static int conv_forward(snm_tape *t, const snm_conv_geom *g, int K, const float *x, const float *w,
-                        const float *b, float *y)
+/* The work of an op direction of g with K filters, in snm_par_threads' operations (a flop of a
+ * product costs far less than a copied element). */
+static double op_work(const snm_conv_geom *g, int K)
 {
-	int CRS = g->C * g->R * g->S, npq = g->N * g->P * g->Q;
-	size_t PQ = (size_t)g->P * g->Q, HW = (size_t)g->H * g->W;
-	float *A, *B;
-	if (is_pointwise(g)) {      /* per image: x_n is (C, HW), y_n is (K, HW) */
-		fill_bias(g->N, K, PQ, b, y);
-		for (int n = 0; n < g->N; ++n)
-			gemm_fwd(K, CRS, (int)PQ, w, x + (size_t)n * CRS * HW, (int)HW, 1.0f,
-			         y + (size_t)n * K * PQ, (int)PQ);
-		return 0;
-	}
-	if ((A = scratch_ab(t, g, K, &B)) == NULL)
+	return 2.0 * K * g->C * g->R * g->S * g->N * g->P * g->Q / 16;
+}
+
+/* y (N,K,P,Q) = W im2col(x) + b (b may be NULL).  keep (NULL or room for the columns B) receives
+ * the columns, for the backward pass.  Returns -1 when the scratch cannot grow. */
+static int conv_forward(snm_tape *t, const snm_conv_geom *g, int K, const float *x, const float *w,
+                        const float *b, float *y, float *keep)
+{
+	const int N = g->N, CRS = g->C * g->R * g->S, npq = g->N * g->P * g->Q, pw = is_pointwise(g);
+	const size_t PQ = (size_t)g->P * g->Q, HW = (size_t)g->H * g->W;
+	const int nt = snm_par_threads(op_work(g, K)), nb = snm_par_blocks(N, op_work(g, K));
+	float *A = NULL, *B = NULL;
+	if (!pw && (A = scratch_ab(t, g, K, &B)) == NULL)
 		return -1;
-	snm_im2col(g, x, B);
-	gemm_fwd(K, CRS, npq, w, B, npq, 0.0f, A, npq);
-	unpack(g->N, K, PQ, A, b, 0, y);
+	if (keep != NULL)
+		B = keep;
+	(void)nt;
+	SNM_PAR_REGION(nt)
+	{
+		SNM_PAR_FOR
+		for (int i = 0; i < nb; ++i) {
+			int n0, n1;
+			snm_par_range(N, i, nb, 1, &n0, &n1);
+			if (pw) {               /* per image: x_n is (C, HW), y_n is (K, HW) */
+				fill_bias(K, PQ, b, y, n0, n1);
+				for (int n = n0; n < n1; ++n)
+					gemm_fwd(K, CRS, (int)PQ, w, x + (size_t)n * CRS * HW, (int)HW, 1.0f,
+					         y + (size_t)n * K * PQ, (int)PQ);
+			} else if (n0 < n1) {
+				size_t c0 = (size_t)n0 * PQ;
+				snm_im2col_range(g, x, B, n0, n1);
+				gemm_fwd(K, CRS, (n1 - n0) * (int)PQ, w, B + c0, npq, 0.0f, A + c0, npq);
+				unpack(N, K, PQ, A, b, 0, y, n0, n1);
+			}
+		}
+	}
 	return 0;
 }
 
-/* y (N,C,H,W) = col2im(W^T x) + b for x (N,K,P,Q) (b may be NULL).  -1 when out of scratch. */
+/* y (N,C,H,W) = col2im(W^T x) + b for x (N,K,P,Q) (b may be NULL).  keep (NULL or room for A)
+ * receives x packed as A, for the backward pass.  -1 when out of scratch. */
 static int conv_t_forward(snm_tape *t, const snm_conv_geom *g, int K, const float *x,
-                          const float *w, const float *b, float *y)
+                          const float *w, const float *b, float *y, float *keep)
 {
-	int CRS = g->C * g->R * g->S, npq = g->N * g->P * g->Q;
-	size_t PQ = (size_t)g->P * g->Q, HW = (size_t)g->H * g->W;
-	float *A, *B;
-	fill_bias(g->N, g->C, HW, b, y);
-	if (is_pointwise(g)) {      /* per image: x_n is (K, HW), y_n is (C, HW) */
-		for (int n = 0; n < g->N; ++n)
-			gemm_data(K, CRS, (int)PQ, w, x + (size_t)n * K * PQ, (int)PQ, 1.0f,
-			          y + (size_t)n * CRS * HW, (int)HW);
-		return 0;
-	}
-	if ((A = scratch_ab(t, g, K, &B)) == NULL)
+	const int N = g->N, CRS = g->C * g->R * g->S, npq = g->N * g->P * g->Q, pw = is_pointwise(g);
+	const size_t PQ = (size_t)g->P * g->Q, HW = (size_t)g->H * g->W;
+	const int nt = snm_par_threads(op_work(g, K)), nb = snm_par_blocks(N, op_work(g, K));
+	float *A = NULL, *B = NULL;
+	if (!pw && (A = scratch_ab(t, g, K, &B)) == NULL)
 		return -1;
-	pack(g->N, K, PQ, x, A);
-	gemm_data(K, CRS, npq, w, A, npq, 0.0f, B, npq);
-	snm_col2im(g, B, y);
+	if (keep != NULL)
+		A = keep;
+	(void)nt;
+	SNM_PAR_REGION(nt)
+	{
+		SNM_PAR_FOR
+		for (int i = 0; i < nb; ++i) {
+			int n0, n1;
+			snm_par_range(N, i, nb, 1, &n0, &n1);
+			fill_bias(g->C, HW, b, y, n0, n1);
+			if (pw) {               /* per image: x_n is (K, HW), y_n is (C, HW) */
+				for (int n = n0; n < n1; ++n)
+					gemm_data(K, CRS, (int)PQ, w, x + (size_t)n * K * PQ, (int)PQ, 1.0f,
+					          y + (size_t)n * CRS * HW, (int)HW);
+			} else if (n0 < n1) {
+				size_t c0 = (size_t)n0 * PQ;
+				pack(N, K, PQ, x, A, n0, n1);
+				gemm_data(K, CRS, (n1 - n0) * (int)PQ, w, A + c0, npq, 0.0f, B + c0, npq);
+				snm_col2im_range(g, B, y, n0, n1);
+			}
+		}
+	}
 	return 0;
 }
 
@@ -183,6 +298,7 @@ snm_tensor *snm_conv2d(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b,
 	snm_node *nd;
 	snm_conv_geom g;
 	char sx[64], sw[64], sb[64];
+	float *keep = NULL;
 	int K;
 	if (!snm_op_inputs_ok(t, 2, in))
 		return NULL;
@@ -214,43 +330,78 @@ snm_tensor *snm_conv2d(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b,
 	if (nd) {
 		nd->i[0] = stride;
 		nd->i[1] = pad;
+		if ((keep = keep_new(t, &g, K, w, 0)) == NULL && t_failed(t))
+			return NULL;
+		nd->aux = keep;
 	}
-	return conv_forward(t, &g, K, x->x, w->x, b ? b->x : NULL, y->x) ? NULL : y;
+	return conv_forward(t, &g, K, x->x, w->x, b ? b->x : NULL, y->x, keep) ? NULL : y;
 }
 
 void snm_conv2d_backward(snm_tape *t, snm_node *nd)
 {
 	snm_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2], *y = nd->out;
 	snm_conv_geom g = node_geom(nd, x, w);
-	int K = w->d[0], CRS = g.C * g.R * g.S, npq = g.N * g.P * g.Q;
-	size_t PQ = (size_t)g.P * g.Q, HW = (size_t)g.H * g.W;
-	const float *dy = y->g;
-	float *A, *B;
-	if (b != NULL && b->g != NULL)
-		bias_grad(g.N, K, PQ, dy, b->g);
-	if (x->g == NULL && w->g == NULL)
+	const int N = g.N, K = w->d[0], CRS = g.C * g.R * g.S, npq = g.N * g.P * g.Q;
+	const int pw = is_pointwise(&g), want_b = b != NULL && b->g != NULL;
+	const int nt = snm_par_threads(2 * op_work(&g, K)), nb = snm_par_blocks(N, op_work(&g, K));
+	const int nbw = snm_par_blocks(K > CRS ? K : CRS, op_work(&g, K));
+	const size_t PQ = (size_t)g.P * g.Q, HW = (size_t)g.H * g.W;
+	const float *dy = y->g, *cols = nd->aux;    /* the forward pass's columns, when it kept them */
+	float *A = NULL, *B = NULL;
+	if (!pw && (x->g != NULL || w->g != NULL) && (A = scratch_ab(t, &g, K, &B)) == NULL)
 		return;
-	if (is_pointwise(&g)) {      /* per image: x_n is (C, HW), dy_n is (K, HW) */
-		for (int n = 0; n < g.N; ++n) {
-			const float *dyn = dy + (size_t)n * K * PQ;
-			size_t xo = (size_t)n * CRS * HW;
-			if (w->g != NULL)
-				gemm_weight(K, CRS, (int)PQ, dyn, (int)PQ, x->x + xo, (int)HW, w->g);
-			if (x->g != NULL)
-				gemm_data(K, CRS, (int)PQ, w->x, dyn, (int)PQ, 1.0f, x->g + xo, (int)HW);
+	if (cols == NULL)
+		cols = B;
+	(void)nt;
+	SNM_PAR_REGION(nt)
+	{
+		if (want_b) {
+			SNM_PAR_FOR
+			for (int k = 0; k < K; ++k)
+				bias_grad(N, K, PQ, dy, b->g, k, k + 1);
 		}
-		return;
-	}
-	if ((A = scratch_ab(t, &g, K, &B)) == NULL)
-		return;
-	pack(g.N, K, PQ, dy, A);
-	if (w->g != NULL) {
-		snm_im2col(&g, x->x, B);
-		gemm_weight(K, CRS, npq, A, npq, B, npq, w->g);
-	}
-	if (x->g != NULL) {
-		gemm_data(K, CRS, npq, w->x, A, npq, 0.0f, B, npq);
-		snm_col2im(&g, B, x->g);
+		if (pw) {               /* per image: x_n is (C, HW), dy_n is (K, HW) */
+			if (x->g != NULL) {
+				SNM_PAR_FOR
+				for (int n = 0; n < N; ++n)
+					gemm_data(K, CRS, (int)PQ, w->x, dy + (size_t)n * K * PQ, (int)PQ, 1.0f,
+					          x->g + (size_t)n * CRS * HW, (int)HW);
+			}
+			if (w->g != NULL) {     /* each block of dW over every image, in order */
+				SNM_PAR_FOR
+				for (int i = 0; i < nbw; ++i)
+					for (int n = 0; n < N; ++n)
+						gemm_weight(i, nbw, K, CRS, (int)PQ, dy + (size_t)n * K * PQ, (int)PQ,
+						            x->x + (size_t)n * CRS * HW, (int)HW, w->g);
+			}
+		} else if (x->g != NULL || w->g != NULL) {
+			SNM_PAR_FOR
+			for (int i = 0; i < nb; ++i) {       /* dy packed as A; x's columns unless kept */
+				int n0, n1;
+				snm_par_range(N, i, nb, 1, &n0, &n1);
+				pack(N, K, PQ, dy, A, n0, n1);
+				if (w->g != NULL && cols == B)
+					snm_im2col_range(&g, x->x, B, n0, n1);
+			}
+			if (w->g != NULL) {     /* then dW, once A and the columns are whole */
+				SNM_PAR_FOR
+				for (int i = 0; i < nbw; ++i)
+					gemm_weight(i, nbw, K, CRS, npq, A, npq, cols, npq, w->g);
+			}
+			if (x->g != NULL) {     /* then B = W^T A, over the columns dW has read */
+				SNM_PAR_FOR
+				for (int i = 0; i < nb; ++i) {
+					int n0, n1;
+					snm_par_range(N, i, nb, 1, &n0, &n1);
+					if (n0 < n1) {
+						size_t c0 = (size_t)n0 * PQ;
+						gemm_data(K, CRS, (n1 - n0) * (int)PQ, w->x, A + c0, npq, 0.0f, B + c0,
+						          npq);
+						snm_col2im_range(&g, B, x->g, n0, n1);
+					}
+				}
+			}
+		}
 	}
 }
 
@@ -265,6 +416,7 @@ snm_tensor *snm_conv2d_t(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *
 	snm_node *nd;
 	snm_conv_geom g;
 	char sx[64], sw[64], sb[64];
+	float *keep = NULL;
 	int K;
 	if (!snm_op_inputs_ok(t, 2, in))
 		return NULL;
@@ -301,42 +453,69 @@ snm_tensor *snm_conv2d_t(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *
 	if (nd) {
 		nd->i[0] = stride;
 		nd->i[1] = pad;
+		if ((keep = keep_new(t, &g, K, w, 1)) == NULL && t_failed(t))
+			return NULL;
+		nd->aux = keep;
 	}
-	return conv_t_forward(t, &g, K, x->x, w->x, b ? b->x : NULL, y->x) ? NULL : y;
+	return conv_t_forward(t, &g, K, x->x, w->x, b ? b->x : NULL, y->x, keep) ? NULL : y;
 }
 
 void snm_conv2d_t_backward(snm_tape *t, snm_node *nd)
 {
 	snm_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2], *y = nd->out;
 	snm_conv_geom g = node_geom(nd, y, w);
-	int K = w->d[0], CRS = g.C * g.R * g.S, npq = g.N * g.P * g.Q;
-	size_t PQ = (size_t)g.P * g.Q, HW = (size_t)g.H * g.W;
-	const float *dy = y->g;
-	float *A, *B;
-	if (b != NULL && b->g != NULL)
-		bias_grad(g.N, g.C, HW, dy, b->g);
-	if (x->g == NULL && w->g == NULL)
+	const int N = g.N, K = w->d[0], CRS = g.C * g.R * g.S, npq = g.N * g.P * g.Q;
+	const int pw = is_pointwise(&g), want_b = b != NULL && b->g != NULL;
+	const int nt = snm_par_threads(2 * op_work(&g, K)), nb = snm_par_blocks(N, op_work(&g, K));
+	const int nbw = snm_par_blocks(K > CRS ? K : CRS, op_work(&g, K));
+	const size_t PQ = (size_t)g.P * g.Q, HW = (size_t)g.H * g.W;
+	const float *dy = y->g, *xa = nd->aux;      /* x packed by the forward pass, when it kept it */
+	float *A = NULL, *B = NULL;
+	if (!pw && (x->g != NULL || w->g != NULL) && (A = scratch_ab(t, &g, K, &B)) == NULL)
 		return;
-	if (is_pointwise(&g)) {      /* per image: x_n is (K, HW), dy_n is (C, HW) */
-		for (int n = 0; n < g.N; ++n) {
-			const float *dyn = dy + (size_t)n * CRS * HW;
-			size_t xo = (size_t)n * K * PQ;
-			if (w->g != NULL)
-				gemm_weight(K, CRS, (int)PQ, x->x + xo, (int)PQ, dyn, (int)HW, w->g);
-			if (x->g != NULL)
-				gemm_fwd(K, CRS, (int)PQ, w->x, dyn, (int)HW, 1.0f, x->g + xo, (int)PQ);
+	if (xa == NULL)
+		xa = A;
+	(void)nt;
+	SNM_PAR_REGION(nt)
+	{
+		if (want_b) {
+			SNM_PAR_FOR
+			for (int c = 0; c < g.C; ++c)
+				bias_grad(N, g.C, HW, dy, b->g, c, c + 1);
 		}
-		return;
-	}
-	if ((A = scratch_ab(t, &g, K, &B)) == NULL)
-		return;
-	snm_im2col(&g, dy, B);
-	if (x->g != NULL) {
-		gemm_fwd(K, CRS, npq, w->x, B, npq, 0.0f, A, npq);
-		unpack(g.N, K, PQ, A, NULL, 1, x->g);
-	}
-	if (w->g != NULL) {
-		pack(g.N, K, PQ, x->x, A);
-		gemm_weight(K, CRS, npq, A, npq, B, npq, w->g);
+		if (pw) {               /* per image: x_n is (K, HW), dy_n is (C, HW) */
+			if (x->g != NULL) {
+				SNM_PAR_FOR
+				for (int n = 0; n < N; ++n)
+					gemm_fwd(K, CRS, (int)PQ, w->x, dy + (size_t)n * CRS * HW, (int)HW, 1.0f,
+					         x->g + (size_t)n * K * PQ, (int)PQ);
+			}
+			if (w->g != NULL) {     /* each block of dW over every image, in order */
+				SNM_PAR_FOR
+				for (int i = 0; i < nbw; ++i)
+					for (int n = 0; n < N; ++n)
+						gemm_weight(i, nbw, K, CRS, (int)PQ, x->x + (size_t)n * K * PQ, (int)PQ,
+						            dy + (size_t)n * CRS * HW, (int)HW, w->g);
+			}
+		} else if (x->g != NULL || w->g != NULL) {
+			SNM_PAR_FOR
+			for (int i = 0; i < nb; ++i) {   /* dy's columns, dx += W them, x packed unless kept */
+				int n0, n1;
+				snm_par_range(N, i, nb, 1, &n0, &n1);
+				snm_im2col_range(&g, dy, B, n0, n1);
+				if (x->g != NULL && n0 < n1) {
+					size_t c0 = (size_t)n0 * PQ;
+					gemm_fwd(K, CRS, (n1 - n0) * (int)PQ, w->x, B + c0, npq, 0.0f, A + c0, npq);
+					unpack(N, K, PQ, A, NULL, 1, x->g, n0, n1);
+				}
+				if (w->g != NULL && xa == A)
+					pack(N, K, PQ, x->x, A, n0, n1);
+			}
+			if (w->g != NULL) {     /* then dW, once the columns and x's A are whole */
+				SNM_PAR_FOR
+				for (int i = 0; i < nbw; ++i)
+					gemm_weight(i, nbw, K, CRS, npq, xa, npq, B, npq, w->g);
+			}
+		}
 	}
 }

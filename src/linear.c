@@ -4,10 +4,13 @@
  * Tied decoder (trans_w):           x (N,O) -> y (N,I) = x w + b.
  * Backward, with dy (N, out):
  *   plain:  dx += dy w        dw += dy^T x     db += sum_n dy_n
- *   tied:   dx += dy w^T      dw += x^T dy     db += sum_n dy_n */
+ *   tied:   dx += dy w^T      dw += x^T dy     db += sum_n dy_n
+ * The products run on snm's threads (snm_par_sgemm, im2col.h), each thread on its own rows or
+ * columns of the result. */
 #include <cblas.h>
 #include <string.h>
 #include "op.h"
+#include "im2col.h"
 
 snm_tensor *snm_linear(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b, int trans_w)
 {
@@ -39,8 +42,8 @@ snm_tensor *snm_linear(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b,
 		for (int n = 0; n < N; ++n)
 			memcpy(y->x + (size_t)n * n_out, b->x, (size_t)n_out * sizeof(float));
 	}
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_w ? CblasNoTrans : CblasTrans, N, n_out, n_in,
-	            1.0f, x->x, n_in, w->x, w->d[1], b != NULL ? 1.0f : 0.0f, y->x, n_out);
+	snm_par_sgemm(CblasNoTrans, trans_w ? CblasNoTrans : CblasTrans, N, n_out, n_in,
+	              1.0f, x->x, n_in, w->x, w->d[1], b != NULL ? 1.0f : 0.0f, y->x, n_out);
 	return y;
 }
 
@@ -51,15 +54,15 @@ void snm_linear_backward(snm_tape *t, snm_node *nd)
 	int n_in = trans_w ? w->d[0] : w->d[1], n_out = trans_w ? w->d[1] : w->d[0];
 	(void)t;
 	if (x->g != NULL)   /* dx (N,in) += dy (N,out) . [w (O,I) | w^T] */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_w ? CblasTrans : CblasNoTrans, N, n_in, n_out,
-		            1.0f, y->g, n_out, w->x, w->d[1], 1.0f, x->g, n_in);
+		snm_par_sgemm(CblasNoTrans, trans_w ? CblasTrans : CblasNoTrans, N, n_in, n_out,
+		              1.0f, y->g, n_out, w->x, w->d[1], 1.0f, x->g, n_in);
 	if (w->g != NULL) {
 		if (trans_w)    /* dw (O,I) += x^T (O,N) . dy (N,I) */
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n_in, n_out, N,
-			            1.0f, x->x, n_in, y->g, n_out, 1.0f, w->g, n_out);
+			snm_par_sgemm(CblasTrans, CblasNoTrans, n_in, n_out, N,
+			              1.0f, x->x, n_in, y->g, n_out, 1.0f, w->g, n_out);
 		else            /* dw (O,I) += dy^T (O,N) . x (N,I) */
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n_out, n_in, N,
-			            1.0f, y->g, n_out, x->x, n_in, 1.0f, w->g, n_in);
+			snm_par_sgemm(CblasTrans, CblasNoTrans, n_out, n_in, N,
+			              1.0f, y->g, n_out, x->x, n_in, 1.0f, w->g, n_in);
 	}
 	if (b != NULL && b->g != NULL)
 		for (int n = 0; n < N; ++n) {

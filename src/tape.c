@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "op.h"
+#include "im2col.h"
 
 #define ARENA_ALIGN 64
 #define ARENA_DEFAULT (16u << 20)
@@ -212,7 +213,37 @@ int snm_op_inputs_ok(snm_tape *t, int n, snm_tensor *const *in)
 	return 1;
 }
 
-/* A tensor of shape d in the arena, values uninitialised, g allocated (zeroed) when want_g. */
+/* g[0..len) = 0, a large g split among snm's threads (im2col.h) by its `rows` rows (the first
+ * dimension): each thread then zeroes, and so caches, the rows it will work on. */
+static void zero_grad(float *g, size_t len, int rows)
+{
+	int nt = snm_par_threads((double)len);
+	if (nt == 1) {
+		memset(g, 0, len * sizeof *g);
+		return;
+	}
+	SNM_PAR_REGION(nt)
+	{
+		size_t cols = len / (size_t)rows;
+		int r0, r1;
+		snm_par_range(rows, SNM_PAR_ID, SNM_PAR_N, 1, &r0, &r1);
+		memset(g + (size_t)r0 * cols, 0, (size_t)(r1 - r0) * cols * sizeof *g);
+	}
+}
+
+/* 1 when p lies in the tape's arena (a tensor made on this tape, not a parameter or a tensor the
+ * caller made). */
+static int in_arena(const snm_tape *t, const void *p)
+{
+	const unsigned char *c = p;
+	for (const arena_block *b = t->head; b; b = b->next)
+		if (c >= b->mem && c < b->mem + b->size)
+			return 1;
+	return 0;
+}
+
+/* A tensor of shape d in the arena, values uninitialised, g allocated (uninitialised too: a
+ * backward pass zeroes it before it first writes to it, see backward_walk) when want_g. */
 static snm_tensor *tensor_new(snm_tape *t, int n_d, const int *d, int want_g)
 {
 	snm_tensor *y;
@@ -237,7 +268,6 @@ static snm_tensor *tensor_new(snm_tape *t, int n_d, const int *d, int want_g)
 		y->g = snm_tape_alloc(t, len * sizeof(float));
 		if (y->g == NULL)
 			return NULL;
-		memset(y->g, 0, len * sizeof(float));
 	}
 	return y;
 }
@@ -331,18 +361,19 @@ snm_tensor *snm_op_begin(snm_tape *t, int op, int n_d, const int *d, int n_in, s
 	return snm_op_begin_opt(t, op, n_d, d, n_in, n_in, in, nd);
 }
 
-/* The reverse walk shared by the three entry points.  Every gradient made on this tape is zeroed,
- * y->g is seeded with dy, and each node whose output was reached passes its gradient on. */
+/* The reverse walk shared by the three entry points: y->g is seeded with dy, and each node whose
+ * output was reached passes its gradient on.  A tape tensor's gradient is zeroed just before its
+ * first writer of the walk adds to it (rather than when the tensor is made: the zeroes are then
+ * still in the cache when they are added to), and the gradients the walk never reached are zeroed
+ * at its end, so that afterwards every gradient on the tape holds dy/d(tensor), zero for what y
+ * does not depend on.  SNM_T_TOUCHED marks the gradients the walk has zeroed or written. */
 static int backward_walk(snm_tape *t, snm_tensor *y, const float *dy, snm_error *err)
 {
 	size_t n = snm_tensor_len(y);
-	for (int i = 0; i < t->n_nodes; ++i) {
-		snm_tensor *o = t->nodes[i].out;
-		memset(o->g, 0, snm_tensor_len(o) * sizeof(float));
-		o->flags &= ~(unsigned)SNM_T_TOUCHED;
-	}
 	if (y->g == NULL)
 		return SNM_FAIL(err, SNM_EINVAL, "backward from a tensor that depends on no parameter or leaf");
+	for (int i = 0; i < t->n_nodes; ++i)
+		t->nodes[i].out->flags &= ~(unsigned)SNM_T_TOUCHED;
 	for (size_t k = 0; k < n; ++k)
 		y->g[k] = dy ? dy[k] : 1.0f;
 	y->flags |= SNM_T_TOUCHED;
@@ -350,10 +381,22 @@ static int backward_walk(snm_tape *t, snm_tensor *y, const float *dy, snm_error 
 		snm_node *nd = &t->nodes[i];
 		if (!(nd->out->flags & SNM_T_TOUCHED) || snm_optab[nd->op].backward == NULL)
 			continue;
+		for (int k = 0; k < nd->n_in; ++k) {
+			snm_tensor *in = nd->in[k];
+			if (in != NULL && in->g != NULL && !(in->flags & SNM_T_TOUCHED) && in_arena(t, in))
+				zero_grad(in->g, snm_tensor_len(in), in->d[0]);
+		}
 		snm_optab[nd->op].backward(t, nd);
 		for (int k = 0; k < nd->n_in; ++k)
 			if (nd->in[k] != NULL && nd->in[k]->g != NULL)
 				nd->in[k]->flags |= SNM_T_TOUCHED;
+	}
+	for (int i = 0; i < t->n_nodes; ++i) {
+		snm_tensor *o = t->nodes[i].out;
+		if (!(o->flags & SNM_T_TOUCHED)) {
+			zero_grad(o->g, snm_tensor_len(o), o->d[0]);
+			o->flags |= SNM_T_TOUCHED;
+		}
 	}
 	return t->err.code != SNM_OK ? snm_tape_error(t, err) : SNM_OK;
 }

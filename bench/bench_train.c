@@ -1,0 +1,482 @@
+/* bench_train.c: training throughput of the paper's MNIST network, step by step as the trainer
+ * runs it, beside the PyTorch peer (peers/torch_ref.py).
+ *
+ * The model is the `convnet` plugin with preset mnist (conv 3x3/2 pad 1: 32, 64, 96 -> fc 128 (z)
+ * -> fc 10, tied decoders), fed real Fashion-MNIST batches of 100 through the `idx` data plugin.
+ * Each objective is a noise plugin found with snm_plugin_find, named as torch_ref.py names it:
+ *
+ *     ff          none                               feed-forward (Eq. 10)
+ *     recon-one   recon, targets x                   (Eq. 11)
+ *     base        recon, targets xz                  proposed-base (Eq. 6)
+ *     random      random, sd 0.2                     proposed-perturb, random noise on z
+ *     semantic    semantic, sd 0.2                   proposed-perturb, semantic noise (Eq. 8)
+ *
+ * (a plugin not found is skipped with a message).  A timed step is exactly what src/trainer.c's
+ * train_epoch does per batch: tape reset, read the batch (plugin read + mean subtraction), the
+ * objective, the finiteness check of the loss, backward, the Adam step, zeroing the gradients.
+ * Batches are consecutive slices of the training split, like the peer's.  After W warm-up steps,
+ * R repetitions of S steps are timed and the best repetition counts.
+ *
+ * FLOPs per example are counted from the layer shapes (multiply-adds of every product, x2): the
+ * encoder and classifier forward E + C, their backward 2(E + C) less the first convolution's
+ * data gradient (the input needs none); decode_z's forward D = E and backward 2D; decode_y's Y = C
+ * forward and 2Y backward; the perturbed classification (random, semantic) C + 2C; the semantic
+ * objective's decode_y of the perturbed logits Y forward only (it is detached).  Element-wise
+ * work is not counted.  The share of peak is against a 1024^3 sgemm timed at the same thread
+ * count, in this process, just before.  After the timed steps the bits of every parameter are
+ * hashed: the same hash in every run shows that training is bitwise reproducible, and the same
+ * hash at 1 and 2 threads that it does not depend on the thread count (so when snm runs its own
+ * threads, src/im2col.h; OpenBLAS's own threading changes the last bits of some products).
+ *
+ * The peer: when $SNM_BENCH_PEER (or --peer FILE) names a file of lines "THREADS METHOD EX/S"
+ * (bench/peer.sh writes it from torch_ref.py), the table adds the peer's figure and the ratio
+ * snm/peer: at 1 thread against the peer at 1 thread, at more threads against the peer's best
+ * over every thread count it was run at.  The goals of issue 4 are a ratio >= 1 at 1 thread and
+ * >= 2 at 2 threads.
+ *
+ * Usage: bench_train [--threads T] [--steps S] [--reps R] [--warmup W] [--only NAME] [--data DIR]
+ *                    [--peer FILE]
+ * (--threads: only that count, default 1 then 2; --only: only that objective, for profiling.
+ * Defaults S 20, R 5, W 5.) */
+#include <gsl/gsl_rng.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "snm/blas.h"
+#include "snm/optim.h"
+#include "snm/plugin.h"
+#include "snm/rng.h"
+#include "im2col.h"
+
+#define BATCH 100
+#define MAX_THREADS 2
+#define LR 0.005
+
+typedef struct objective_spec {
+	const char *name;        /* torch_ref.py's method name */
+	const char *plugin;      /* noise plugin */
+	const char *opts;        /* its options (YAML) */
+} objective_spec;
+
+enum { OBJ_FF, OBJ_RECON_ONE, OBJ_BASE, OBJ_RANDOM, OBJ_SEMANTIC, N_OBJ };
+
+static const objective_spec objectives[N_OBJ] = {
+	{ "ff", "none", "{}" },
+	{ "recon-one", "recon", "{targets: x, weight: 0.03}" },
+	{ "base", "recon", "{targets: xz, weight: 0.03}" },
+	{ "random", "random", "{weight: 0.03, sd: 0.2}" },
+	{ "semantic", "semantic", "{weight: 0.03, perturbed_weight: 1, sd: 0.2}" },
+};
+
+/* The mnist preset on 1x28x28 inputs, for counting FLOPs (plugins/models/convnet.c). */
+static const struct { int K, C, R, P; } convs[3] = {
+	{ 32, 1, 3, 14 }, { 64, 32, 3, 7 }, { 96, 64, 3, 4 },
+};
+static const int fc_in = 96 * 4 * 4, fc_out = 128, n_classes = 10;
+
+/* Multiply-adds per example of each objective (see the file comment). */
+static double macs(int obj)
+{
+	double E = (double)fc_in * fc_out, C = (double)fc_out * n_classes, first = 0, m;
+	for (int i = 0; i < 3; ++i) {
+		double c = (double)convs[i].K * convs[i].C * convs[i].R * convs[i].R * convs[i].P * convs[i].P;
+		E += c;
+		if (i == 0)
+			first = c;
+	}
+	m = 3 * (E + C) - first;                       /* ff */
+	if (obj >= OBJ_RECON_ONE)
+		m += 3 * E;                                /* decode_z (D = E) */
+	if (obj >= OBJ_BASE)
+		m += 3 * C;                                /* decode_y */
+	if (obj >= OBJ_RANDOM)
+		m += 3 * C;                                /* classify(z perturbed) */
+	if (obj == OBJ_SEMANTIC)
+		m += C;                                    /* decode_y(y perturbed), detached */
+	return m;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void die(const char *what, const snm_error *e)
+{
+	fprintf(stderr, "bench_train: %s: %s\n", what, e ? e->msg : "out of memory");
+	exit(EXIT_FAILURE);
+}
+
+/* ---- the peer's figures ------------------------------------------------------------------- */
+
+typedef struct peer {
+	int have;
+	double eps[MAX_THREADS + 1][N_OBJ];   /* examples/s by thread count (1..MAX_THREADS); 0: none */
+} peer;
+
+static void peer_read(const char *path, peer *p)
+{
+	FILE *f;
+	char line[256], name[64];
+	int th;
+	double v;
+	memset(p, 0, sizeof *p);
+	if (path == NULL || (f = fopen(path, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "%d %63s %lf", &th, name, &v) == 3 && th >= 1 && th <= MAX_THREADS)
+			for (int o = 0; o < N_OBJ; ++o)
+				if (!strcmp(name, objectives[o].name)) {
+					p->eps[th][o] = v;
+					p->have = 1;
+				}
+	fclose(f);
+}
+
+/* The figure to compare with at `threads`: the peer at 1 thread for 1, else its best. */
+static double peer_ref(const peer *p, int threads, int obj)
+{
+	double best = 0;
+	if (threads == 1)
+		return p->eps[1][obj];
+	for (int t = 1; t <= MAX_THREADS; ++t)
+		if (p->eps[t][obj] > best)
+			best = p->eps[t][obj];
+	return best;
+}
+
+/* ---- a training loop -------------------------------------------------------------------- */
+
+typedef struct data {
+	const snm_data_vt *vt;
+	void *state;
+	snm_data_info info;
+	size_t dim;
+	float *mean;
+} data;
+
+typedef struct run {
+	const data *d;
+	snm_model model;
+	const snm_noise_vt *nvt;
+	void *noise;
+	snm_params *params;
+	snm_adam *adam;
+	snm_tape *tape;
+	gsl_rng *noise_rng, *aug;
+	float *x;
+	int32_t *y;
+	long idx[BATCH];
+	long next;               /* first example of the next batch */
+} run;
+
+/* One step of src/trainer.c's train_epoch. */
+static void step(run *r)
+{
+	const snm_data_info *in = &r->d->info;
+	snm_objective obj;
+	snm_batch b;
+	snm_error err;
+	for (int i = 0; i < BATCH; ++i)
+		r->idx[i] = (r->next + i) % in->n[SNM_SPLIT_TRAIN];
+	r->next = (r->next + BATCH) % (in->n[SNM_SPLIT_TRAIN] / BATCH * BATCH);
+	memset(&obj, 0, sizeof obj);
+	snm_tape_reset(r->tape);
+	if (r->d->vt->read(r->d->state, SNM_SPLIT_TRAIN, r->idx, BATCH, r->aug, r->x, r->y, &err))
+		die("read", &err);
+	for (int i = 0; i < BATCH; ++i) {
+		float *xi = r->x + (size_t)i * r->d->dim;
+		for (size_t j = 0; j < r->d->dim; ++j)
+			xi[j] -= r->d->mean[j];
+	}
+	b.x = snm_tape_const(r->tape, 4, (int[]){ BATCH, in->d[0], in->d[1], in->d[2] }, r->x);
+	b.labels = r->y;
+	b.xu = NULL;
+	if (r->nvt->objective(r->noise, &r->model, r->tape, &b, r->noise_rng, &obj, &err))
+		die("objective", &err);
+	if (!isfinite(obj.loss->x[0])) {
+		fprintf(stderr, "bench_train: the loss is not finite\n");
+		exit(EXIT_FAILURE);
+	}
+	if (snm_tape_backward(r->tape, obj.loss, &err) || snm_adam_step(r->adam, LR, &err))
+		die("backward/adam", &err);
+	snm_params_zero_grad(r->params);
+}
+
+/* Sets up model, noise, Adam and tape for objective o; 0, or -1 when the noise plugin is missing
+ * or refuses its options (a message says which). */
+static int run_new(run *r, const data *d, const snm_model_vt *mvt, const snm_plugin_handle *nh,
+                   int o, const snm_cfg *model_opts)
+{
+	snm_cfg *nopts;
+	snm_error err;
+	gsl_rng *init;
+	memset(r, 0, sizeof *r);
+	r->d = d;
+	r->model.vt = mvt;
+	r->nvt = nh->p->vtable;
+	if ((r->params = snm_params_new(&err)) == NULL || (init = snm_rng_new(1, &err)) == NULL)
+		die("setup", &err);
+	if (mvt->create(model_opts, &d->info, r->params, init, &r->model.state, &err))
+		die("model 'convnet'", &err);
+	if (snm_cfg_parse(objectives[o].opts, strlen(objectives[o].opts), "bench_train", &nopts, &err))
+		die("noise options", &err);
+	if (r->nvt->create(nopts, &r->model, r->params, init, &r->noise, &err)) {
+		printf("%-10s skipped: noise '%s' refuses %s: %s\n", objectives[o].name,
+		       objectives[o].plugin, objectives[o].opts, err.msg);
+		snm_cfg_free(nopts);
+		gsl_rng_free(init);
+		mvt->destroy(r->model.state);
+		snm_params_free(r->params);
+		return -1;
+	}
+	snm_cfg_free(nopts);
+	gsl_rng_free(init);
+	if ((r->adam = snm_adam_new(r->params, 0.9, 0.999, 1e-8, &err)) == NULL
+	    || (r->tape = snm_tape_new(0, &err)) == NULL
+	    || (r->noise_rng = snm_rng_new(2, &err)) == NULL || (r->aug = snm_rng_new(3, &err)) == NULL)
+		die("setup", &err);
+	r->x = malloc((size_t)BATCH * d->dim * sizeof *r->x);
+	r->y = malloc(BATCH * sizeof *r->y);
+	if (r->x == NULL || r->y == NULL)
+		die("setup", NULL);
+	return 0;
+}
+
+/* FNV-1a hash of the bits of every parameter: after the same steps from the same start, equal
+ * hashes mean bitwise equal training (the determinism the project promises). */
+static uint32_t params_hash(const snm_params *p)
+{
+	uint32_t h = 2166136261u;
+	for (int i = 0; i < snm_params_count(p); ++i) {
+		const snm_tensor *e = snm_params_at(p, i);
+		const unsigned char *b = (const unsigned char *)e->x;
+		for (size_t k = 0, n = snm_tensor_len(e) * sizeof(float); k < n; ++k)
+			h = (h ^ b[k]) * 16777619u;
+	}
+	return h;
+}
+
+static void run_free(run *r)
+{
+	r->nvt->destroy(r->noise);
+	r->model.vt->destroy(r->model.state);
+	snm_adam_free(r->adam);
+	snm_params_free(r->params);
+	snm_tape_free(r->tape);
+	gsl_rng_free(r->noise_rng);
+	gsl_rng_free(r->aug);
+	free(r->x);
+	free(r->y);
+}
+
+/* ---- the machine's reference ------------------------------------------------------------- */
+
+/* GFLOPS of the best of several 1024^3 sgemms, threaded as snm threads its products (im2col.h:
+ * on snm's own threads when it runs them, else by OpenBLAS). */
+static double sgemm_peak(void)
+{
+	const int n = 1024;
+	float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n),
+	      *c = malloc(sizeof(float) * n * n);
+	double best = 1e30;
+	int own = snm_par_threads(1e12) > 1;    /* snm's threads, or OpenBLAS's */
+	if (a == NULL || b == NULL || c == NULL)
+		die("sgemm", NULL);
+	for (size_t i = 0; i < (size_t)n * n; ++i) {
+		a[i] = (float)(i % 7) * 0.25f - 0.5f;
+		b[i] = (float)(i % 5) * 0.25f - 0.5f;
+	}
+	for (int rep = 0; rep < 8; ++rep) {
+		double t0 = now();
+		if (own)
+			snm_par_sgemm(CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+		else
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
+			            c, n);
+		t0 = now() - t0;
+		if (rep > 0 && t0 < best)
+			best = t0;
+	}
+	free(a);
+	free(b);
+	free(c);
+	return 2.0 * n * n * n / best * 1e-9;
+}
+
+/* ---- main ------------------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	const char *dir = "/usr/share/datasets/fashion-mnist", *peer_path = getenv("SNM_BENCH_PEER");
+	const char *only_obj = NULL;
+	int steps = 20, reps = 5, warmup = 5, only = 0, n_threads = 0, thread_list[MAX_THREADS];
+	double eps[MAX_THREADS + 1][N_OBJ] = { { 0 } }, peak[MAX_THREADS + 1] = { 0 };
+	int found[N_OBJ] = { 0 }, have[N_OBJ] = { 0 };
+	snm_plugin_handle mh, dh, nh[N_OBJ];
+	snm_cfg *mopts, *dopts;
+	snm_error err;
+	data d;
+	peer pe;
+	char buf[4200];
+	for (int i = 1; i < argc; ++i) {
+		if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+			only = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--steps") && i + 1 < argc)
+			steps = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+			reps = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--warmup") && i + 1 < argc)
+			warmup = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+			only_obj = argv[++i];
+		else if (!strcmp(argv[i], "--data") && i + 1 < argc)
+			dir = argv[++i];
+		else if (!strcmp(argv[i], "--peer") && i + 1 < argc)
+			peer_path = argv[++i];
+		else {
+			fprintf(stderr, "usage: %s [--threads T] [--steps S] [--reps R] [--warmup W] "
+			        "[--only NAME] [--data DIR] [--peer FILE]\n", argv[0]);
+			return EXIT_FAILURE;
+		}
+	}
+	if (steps < 1 || reps < 1 || warmup < 0 || only < 0 || only > MAX_THREADS) {
+		fprintf(stderr, "bench_train: bad --steps, --reps, --warmup or --threads (1..%d)\n",
+		        MAX_THREADS);
+		return EXIT_FAILURE;
+	}
+	if (only > 0)
+		thread_list[n_threads++] = only;
+	else
+		for (int t = 1; t <= MAX_THREADS; ++t)
+			thread_list[n_threads++] = t;
+	peer_read(peer_path, &pe);
+
+	/* plugins and data */
+	if (snm_plugin_find(NULL, SNM_KIND_MODEL, "convnet", &mh, &err)
+	    || snm_plugin_find(NULL, SNM_KIND_DATA, "idx", &dh, &err))
+		die("plugins", &err);
+	for (int o = 0; o < N_OBJ; ++o) {
+		if (only_obj != NULL && strcmp(only_obj, objectives[o].name) != 0)
+			continue;
+		if (snm_plugin_find(NULL, SNM_KIND_NOISE, objectives[o].plugin, &nh[o], &err) == 0)
+			found[o] = have[o] = 1;
+		else
+			printf("%-10s skipped: no noise plugin '%s' found\n", objectives[o].name,
+			       objectives[o].plugin);
+	}
+	snprintf(buf, sizeof buf, "{dir: '%s'}", dir);
+	if (snm_cfg_parse(buf, strlen(buf), "bench_train", &dopts, &err)
+	    || snm_cfg_parse("{preset: mnist}", 15, "bench_train", &mopts, &err))
+		die("options", &err);
+	d.vt = dh.p->vtable;
+	if (d.vt->open(dopts, &d.state, &err))
+		die("data 'idx'", &err);
+	d.vt->info(d.state, &d.info);
+	d.dim = (size_t)d.info.d[0] * d.info.d[1] * d.info.d[2];
+	if (d.info.d[0] != 1 || d.info.d[1] != 28 || d.info.d[2] != 28 || d.info.n_classes != 10) {
+		fprintf(stderr, "bench_train: %s is not MNIST-shaped (1x28x28, 10 classes)\n", dir);
+		return EXIT_FAILURE;
+	}
+	/* the per-pixel mean of the first 10000 training examples (the trainer's is its subset's) */
+	{
+		enum { NM = 10000 };
+		long *idx = malloc(NM * sizeof *idx);
+		float *x = malloc(NM * d.dim * sizeof *x);
+		int32_t *y = malloc(NM * sizeof *y);
+		double *acc = calloc(d.dim, sizeof *acc);
+		d.mean = malloc(d.dim * sizeof *d.mean);
+		if (!idx || !x || !y || !acc || !d.mean)
+			die("mean", NULL);
+		for (long i = 0; i < NM; ++i)
+			idx[i] = i;
+		if (d.vt->read(d.state, SNM_SPLIT_TRAIN, idx, NM, NULL, x, y, &err))
+			die("read", &err);
+		for (long i = 0; i < NM; ++i)
+			for (size_t j = 0; j < d.dim; ++j)
+				acc[j] += x[(size_t)i * d.dim + j];
+		for (size_t j = 0; j < d.dim; ++j)
+			d.mean[j] = (float)(acc[j] / NM);
+		free(idx), free(x), free(y), free(acc);
+	}
+
+	printf("bench_train: convnet mnist, batch %d, Fashion-MNIST (%s), %d warm-up steps, best of %d x "
+	       "%d steps\n", BATCH, dir, warmup, reps, steps);
+	printf("OpenBLAS config: %s\nOpenBLAS core:   %s   (OPENBLAS_CORETYPE=%s)\n", snm_blas_config(),
+	       snm_blas_corename(), getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "unset");
+	for (int ti = 0; ti < n_threads; ++ti) {
+		int th = thread_list[ti];
+		snm_blas_set_threads(th);
+		peak[th] = sgemm_peak();
+		printf("\n-- %d thread%s (sgemm 1024^3: %.1f GFLOPS)\n", th, th > 1 ? "s" : "", peak[th]);
+		printf("%-10s %9s %9s %11s %8s %6s  %s\n", "objective", "MFLOP/ex", "ms/step", "examples/s",
+		       "GFLOPS", "%peak", "params hash");
+		for (int o = 0; o < N_OBJ; ++o) {
+			run r;
+			double best = 1e30, flop = 2 * macs(o);
+			uint32_t hash;
+			if (!have[o] || run_new(&r, &d, mh.p->vtable, &nh[o], o, mopts)) {
+				have[o] = 0;
+				continue;
+			}
+			for (int i = 0; i < warmup; ++i)
+				step(&r);
+			for (int k = 0; k < reps; ++k) {
+				double t0 = now();
+				for (int i = 0; i < steps; ++i)
+					step(&r);
+				t0 = (now() - t0) / steps;
+				if (t0 < best)
+					best = t0;
+			}
+			hash = params_hash(r.params);
+			run_free(&r);
+			eps[th][o] = BATCH / best;
+			printf("%-10s %9.2f %9.2f %11.0f %8.2f %5.1f%%  %08" PRIx32 "\n", objectives[o].name,
+			       flop * 1e-6, best * 1e3, eps[th][o], flop * eps[th][o] * 1e-9,
+			       100 * flop * eps[th][o] * 1e-9 / peak[th], hash);
+		}
+	}
+
+	printf("\n-- against the peer (torch_ref.py)");
+	if (!pe.have) {
+		printf(": no figures (%s)\n", peer_path ? peer_path : "set SNM_BENCH_PEER or --peer");
+	} else {
+		printf(", examples/s; at 1 thread vs the peer at 1, at 2 vs the peer's best\n");
+		printf("%-10s", "objective");
+		for (int ti = 0; ti < n_threads; ++ti)
+			printf("   snm@%d  peer@%d%s  ratio", thread_list[ti], thread_list[ti],
+			       thread_list[ti] > 1 ? "b" : " ");
+		printf("\n");
+		for (int o = 0; o < N_OBJ; ++o) {
+			if (!have[o])
+				continue;
+			printf("%-10s", objectives[o].name);
+			for (int ti = 0; ti < n_threads; ++ti) {
+				int th = thread_list[ti];
+				double p = peer_ref(&pe, th, o);
+				if (p > 0)
+					printf(" %7.0f %7.0f  %6.2f", eps[th][o], p, eps[th][o] / p);
+				else
+					printf(" %7.0f %7s  %6s", eps[th][o], "-", "-");
+			}
+			printf("\n");
+		}
+		printf("goals (issue 4): ratio >= 1 at 1 thread, >= 2 at 2 threads (peer@2b: best of 1, 2)\n");
+	}
+	for (int o = 0; o < N_OBJ; ++o)
+		if (found[o])
+			snm_plugin_close(&nh[o]);
+	d.vt->close(d.state);
+	free(d.mean);
+	snm_cfg_free(dopts);
+	snm_cfg_free(mopts);
+	snm_plugin_close(&dh);
+	snm_plugin_close(&mh);
+	return EXIT_SUCCESS;
+}
