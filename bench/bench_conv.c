@@ -25,6 +25,7 @@
 #include "snm/ops.h"
 #include "snm/tape.h"
 #include "op.h"
+#include "snm/blas.h"
 
 #define MAX_REPS 2000
 #define MIN_SECONDS 0.3
@@ -228,7 +229,7 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	if (threads > 0)
-		openblas_set_num_threads(threads);
+		snm_blas_set_threads(threads);
 	gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
 	gsl_rng_set(r, 1);
 	printf("bench_conv: batch %d, OpenBLAS threads %d (of %d procs)\n", batch,

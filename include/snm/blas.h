@@ -7,7 +7,9 @@
 extern "C" {
 #endif
 
-/* Sets OpenBLAS's thread count (n >= 1); part of a run's identity. */
+/* Sets the thread count of snm's products and loops (n >= 1; recorded with each run).  Built with
+ * OpenMP, snm runs n threads of its own over fixed blocks and keeps OpenBLAS single-threaded;
+ * otherwise n goes to OpenBLAS. */
 void snm_blas_set_threads(int n);
 int snm_blas_threads(void);
 
