@@ -12,8 +12,10 @@
  * r_var = (1 - momentum) r_var + momentum s2 M/(M-1) (UNBIASED), as torch.nn.BatchNorm does with
  * momentum given as a number.  NOTE: this update happens during the forward call, in training mode,
  * whether or not gradients are recorded (like PyTorch under torch.no_grad()); evaluate a model with
- * snm_tape_set_training(t, 0) to leave the buffers alone.  A group with a single value per channel
- * is SNM_EINVAL in training mode (PyTorch raises "Expected more than 1 value per channel").
+ * snm_tape_set_training(t, 0) to leave the buffers alone, or hold them with
+ * snm_tape_set_hold_stats(t, 1) to normalise with batch statistics without updating them.  A group
+ * with a single value per channel is SNM_EINVAL in training mode (PyTorch raises "Expected more
+ * than 1 value per channel").
  *
  * Evaluation mode: mu, s2 = r_mean, r_var for every row (split is ignored; the buffers are required
  * and left unchanged).
@@ -47,12 +49,13 @@ snm_tensor *snm_batchnorm(snm_tape *t, snm_tensor *x, snm_tensor *gamma, snm_ten
 	snm_tensor *in[3] = { x, gamma, beta }, *y;
 	snm_node *nd;
 	char sx[64];
-	int training, N, C, G;
+	int training, hold, N, C, G;
 	size_t S;
 	double *mean, *rstd;
 	if (!snm_op_inputs_ok(t, 1, in))
 		return NULL;
 	training = snm_tape_training(t);
+	hold = snm_tape_hold_stats(t);
 	if (x->n_d < 2)
 		return snm_op_fail(t, SNM_ESHAPE, "batchnorm: x %s needs a feature or channel dimension",
 		                   snm_tensor_shape_str(x, sx, sizeof sx));
@@ -113,7 +116,7 @@ snm_tensor *snm_batchnorm(snm_tape *t, snm_tensor *x, snm_tensor *gamma, snm_ten
 						ss += (xc[i] - mu) * (xc[i] - mu);
 				}
 				s2 = ss / M;
-				if (g == 0 && r_mean != NULL) {
+				if (g == 0 && r_mean != NULL && !hold) {
 					r_mean->x[c] = (float)((1.0 - momentum) * r_mean->x[c] + (double)momentum * mu);
 					r_var->x[c] = (float)((1.0 - momentum) * r_var->x[c] +
 					                      (double)momentum * ss / (M - 1.0));

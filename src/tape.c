@@ -30,7 +30,7 @@ struct snm_tape {
 	int n_nodes, m_nodes;
 	float *scratch;
 	size_t n_scratch;
-	int grad_on, training;
+	int grad_on, training, hold_stats;
 	snm_error err;
 };
 
@@ -126,6 +126,15 @@ int snm_tape_set_training(snm_tape *t, int training)
 }
 
 int snm_tape_training(const snm_tape *t) { return t->training; }
+
+int snm_tape_set_hold_stats(snm_tape *t, int hold)
+{
+	int old = t->hold_stats;
+	t->hold_stats = hold != 0;
+	return old;
+}
+
+int snm_tape_hold_stats(const snm_tape *t) { return t->hold_stats; }
 
 void *snm_tape_alloc(snm_tape *t, size_t n)
 {

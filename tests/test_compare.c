@@ -802,6 +802,87 @@ static void expect_error(fix *f, const char *name, const char *yaml, const char 
 	inst_free(&in);
 }
 
+/* With a batch-normalised model, only the clean pass moves the running statistics: after the
+ * objective (power-iteration probes and perturbed pass included) every buffer equals, bit for
+ * bit, that of a twin model after one clean training-mode pass over the same rows. */
+static void test_bn_running_stats(void)
+{
+	static const char *bn_cfg = "preset: custom\nbatchnorm: true\n"
+	                            "layers: [{conv: 4, k: 3, stride: 2, pad: 1}, {fc: 8}]\n";
+	static const struct { const char *name, *yaml; } c[] = {
+		{ "vat", "{power_iterations: 2, xi: 0.01}" },
+		{ "c2c", "{mode: adversarial, epsilon: 1}" },
+		{ "c2c", "{}" },
+	};
+	snm_data_info info = { 3, { 1, 8, 8 }, K, { 100, 10, 10 } };
+	const snm_plugin *p = plugin(SNM_KIND_MODEL, "convnet");
+	snm_cfg *cfg;
+	snm_error e;
+	fix f;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	const snm_model_vt *mvt = p->vtable;
+	fix_new(&f, 80);
+	CU_ASSERT_EQUAL_FATAL(snm_cfg_parse(bn_cfg, strlen(bn_cfg), "model.yaml", &cfg, &e), 0);
+	for (size_t k = 0; k < sizeof c / sizeof *c; ++k) {
+		snm_params *pp[2];
+		snm_model m[2];
+		snm_tape *t = snm_tape_new(0, NULL);
+		for (int i = 0; i < 2; ++i) {
+			gsl_rng *init = snm_rng_new(42, NULL);
+			pp[i] = snm_params_new(NULL);
+			m[i].vt = mvt;
+			CU_ASSERT_EQUAL_FATAL(mvt->create(cfg, &info, pp[i], init, &m[i].state, &e), 0);
+			gsl_rng_free(init);
+		}
+		/* the objective on model 0 */
+		inst in;
+		snm_objective o;
+		snm_batch b;
+		const snm_plugin *np = plugin(SNM_KIND_NOISE, c[k].name);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(np);
+		memset(&in, 0, sizeof in);
+		in.vt = np->vtable;
+		CU_ASSERT_EQUAL_FATAL(snm_cfg_parse(c[k].yaml, strlen(c[k].yaml), "noise.yaml", &in.cfg,
+		                                    &e), 0);
+		CU_ASSERT_EQUAL_FATAL(in.vt->create(in.cfg, &m[0], pp[0], NULL, &in.state, &e), 0);
+		gsl_rng *r = snm_rng_new(5, NULL);
+		b.x = snm_tape_const(t, 4, (int[]){ N, 1, 8, 8 }, f.x);
+		b.labels = f.labels;
+		b.xu = snm_tape_const(t, 4, (int[]){ M, 1, 8, 8 }, f.xu);
+		CU_ASSERT_EQUAL_FATAL(in.vt->objective(in.state, &m[0], t, &b, r, &o, &e), 0);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(o.loss);
+		CU_ASSERT_EQUAL(snm_tape_hold_stats(t), 0);
+		gsl_rng_free(r);
+		/* one clean pass on model 1 */
+		snm_tape_reset(t);
+		snm_tensor *xv = snm_concat_rows(t, snm_tape_const(t, 4, (int[]){ N, 1, 8, 8 }, f.x),
+		                                 snm_tape_const(t, 4, (int[]){ M, 1, 8, 8 }, f.xu));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(mvt->classify(m[1].state, t,
+		                                           mvt->encode(m[1].state, t, xv, NULL, NULL,
+		                                                       NULL)));
+		int n_buf = 0;
+		for (int i = 0; i < snm_params_count(pp[0]); ++i) {
+			snm_tensor *a = snm_params_at(pp[0], i), *z = snm_params_at(pp[1], i);
+			if (!(a->flags & SNM_T_BUFFER))
+				continue;
+			++n_buf;
+			CU_ASSERT(memcmp(a->x, z->x, snm_tensor_len(a) * sizeof(float)) == 0);
+		}
+		CU_ASSERT(n_buf >= 4);   /* mean and variance of at least two layers */
+		CU_ASSERT_PTR_NOT_NULL_FATAL(snm_params_find(pp[0], "cls.bn.mean"));
+		CU_ASSERT(snm_params_find(pp[0], "cls.bn.mean")->x[0] != 0.0f);   /* it did move */
+		in.vt->destroy(in.state);
+		snm_cfg_free(in.cfg);
+		for (int i = 0; i < 2; ++i) {
+			mvt->destroy(m[i].state);
+			snm_params_free(pp[i]);
+		}
+		snm_tape_free(t);
+	}
+	snm_cfg_free(cfg);
+	fix_free(&f);
+}
+
 static void test_options(void)
 {
 	fix f;
@@ -880,6 +961,7 @@ static CU_TestInfo c2c_tests[] = {
 static CU_TestInfo both_tests[] = {
 	{ "determinism", test_determinism },
 	{ "options", test_options },
+	{ "bn_running_stats", test_bn_running_stats },
 	CU_TEST_INFO_NULL
 };
 

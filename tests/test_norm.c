@@ -196,6 +196,51 @@ static void test_bn_modes_and_errors(void)
 	snm_tape_free(t);
 }
 
+/* Held statistics (snm_tape_set_hold_stats): training mode still normalises with the batch's own
+ * statistics -- the output and the gradient equal the updating pass's bit for bit -- but the
+ * running buffers stay as they were; the setting survives a reset, and releasing it updates
+ * again. */
+static void test_bn_hold_stats(void)
+{
+	enum { R = 6, F = 3 };
+	float x[R * F], dy[R * F], y1[R * F], g1[R * F];
+	gc_fill(x, R * F, -2, 2, 29);
+	gc_fill(dy, R * F, -1, 1, 30);
+	snm_tape *t = snm_tape_new(0, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_EQUAL(snm_tape_hold_stats(t), 0);
+	for (int held = 0; held < 2; ++held) {
+		snm_tape_reset(t);
+		CU_ASSERT_EQUAL(snm_tape_set_hold_stats(t, held), 0);
+		snm_tensor *tx = snm_tape_leaf(t, 2, (int[]){ R, F }, x);
+		snm_tensor *m = snm_tape_const(t, 1, (int[]){ F }, (float[]){ 0.5f, -0.5f, 0 });
+		snm_tensor *v = snm_tape_const(t, 1, (int[]){ F }, (float[]){ 2, 1, 3 });
+		snm_tensor *y = snm_batchnorm(t, tx, NULL, NULL, m, v, 0.1f, 1e-5f, 0);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+		CU_ASSERT_EQUAL_FATAL(snm_tape_backward_seed(t, y, dy, NULL), 0);
+		if (!held) {
+			memcpy(y1, y->x, sizeof y1);
+			memcpy(g1, tx->g, sizeof g1);
+			CU_ASSERT(m->x[0] != 0.5f && v->x[2] != 3.0f);
+			snm_tape_set_hold_stats(t, 0);
+			continue;
+		}
+		CU_ASSERT(memcmp(y->x, y1, sizeof y1) == 0);
+		CU_ASSERT(memcmp(tx->g, g1, sizeof g1) == 0);
+		CU_ASSERT(m->x[0] == 0.5f && m->x[1] == -0.5f && m->x[2] == 0.0f);
+		CU_ASSERT(v->x[0] == 2.0f && v->x[1] == 1.0f && v->x[2] == 3.0f);
+		snm_tape_reset(t);
+		CU_ASSERT_EQUAL(snm_tape_hold_stats(t), 1);
+		CU_ASSERT_EQUAL(snm_tape_set_hold_stats(t, 0), 1);
+		tx = snm_tape_const(t, 2, (int[]){ R, F }, x);
+		m = snm_tape_const(t, 1, (int[]){ F }, (float[]){ 0.5f, -0.5f, 0 });
+		v = snm_tape_const(t, 1, (int[]){ F }, (float[]){ 2, 1, 3 });
+		CU_ASSERT_PTR_NOT_NULL(snm_batchnorm(t, tx, NULL, NULL, m, v, 0.1f, 1e-5f, 0));
+		CU_ASSERT(m->x[0] != 0.5f && v->x[2] != 3.0f);
+	}
+	snm_tape_free(t);
+}
+
 /* ---- batch norm: gradient checks --------------------------------------------------------- */
 
 typedef struct bn_ctx {
@@ -698,6 +743,7 @@ static CU_TestInfo bn_tests[] = {
 	{ "bn_4d_vs_ref", test_bn_4d_vs_ref },
 	{ "bn_split", test_bn_split },
 	{ "bn_modes_and_errors", test_bn_modes_and_errors },
+	{ "bn_hold_stats", test_bn_hold_stats },
 	{ "bn_gradcheck", test_bn_gradcheck },
 	CU_TEST_INFO_NULL
 };

@@ -50,6 +50,14 @@ int snm_tape_grad_enabled(const snm_tape *t);
 int snm_tape_set_training(snm_tape *t, int training);
 int snm_tape_training(const snm_tape *t);
 
+/* Running statistics held (1) or updated (0, the default) by training-mode batch norm.  Held,
+ * batch norm still normalises with the batch's own statistics but leaves its running mean and
+ * variance alone: the extra forward passes of a regularizer (VAT's and c2c's probes and
+ * perturbed inputs) then leave the statistics as the clean pass set them, as takerum/vat's
+ * forward_no_update_batch_stat does.  Kept across snm_tape_reset.  Returns the previous setting. */
+int snm_tape_set_hold_stats(snm_tape *t, int hold);
+int snm_tape_hold_stats(const snm_tape *t);
+
 /* A constant tensor in the arena with shape d[0..n_d), values copied from data (zeros when data is
  * NULL).  No gradient flows to it. */
 snm_tensor *snm_tape_const(snm_tape *t, int n_d, const int *d, const float *data);

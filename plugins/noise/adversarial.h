@@ -21,7 +21,12 @@
  * Each gradient is taken with snm_tape_grad at a leaf r, so no parameter gradient is touched, and
  * r_adv is a constant: no gradient flows through the power iteration, as with vat_tf's
  * stop_gradient on d.  Gradient recording is switched on for the iteration (and restored), so the
- * objective can also be evaluated on a tape with gradients off (finite-difference checks). */
+ * objective can also be evaluated on a tape with gradients off (finite-difference checks).
+ *
+ * Batch norm: every pass of x + r (the probes here, and the plugins' perturbed pass through
+ * adv_logits_held) runs with the running statistics held (snm_tape_set_hold_stats), so only the
+ * plugin's clean pass moves them -- takerum/vat's forward_no_update_batch_stat.  The probes still
+ * normalise with their own batch statistics, as there. */
 #ifndef SNM_PLUGINS_NOISE_ADVERSARIAL_H
 #define SNM_PLUGINS_NOISE_ADVERSARIAL_H
 
@@ -36,6 +41,15 @@ static snm_tensor *adv_logits(const snm_model *model, snm_tape *t, snm_tensor *x
 {
 	snm_tensor *z = model->vt->encode(model->state, t, x, NULL, NULL, NULL);
 	return z != NULL ? model->vt->classify(model->state, t, z) : NULL;
+}
+
+/* adv_logits with batch norm's running statistics held (the setting is restored). */
+static snm_tensor *adv_logits_held(const snm_model *model, snm_tape *t, snm_tensor *x)
+{
+	int hold_was = snm_tape_set_hold_stats(t, 1);
+	snm_tensor *y = adv_logits(model, t, x);
+	snm_tape_set_hold_stats(t, hold_was);
+	return y;
 }
 
 /* unit(d) per row: d / (1e-12 + max|d|) / sqrt(1e-6 + sum d^2), vat_tf's constants. */
@@ -67,7 +81,7 @@ static snm_tensor *adv_perturbation(const snm_model *model, snm_tape *t, snm_ten
 		}
 		for (size_t i = 0, n = snm_tensor_len(r); i < n; ++i)
 			r->x[i] = xi * u->x[i];
-		dist = div(t, clean, adv_logits(model, t, snm_add(t, x, r)));
+		dist = div(t, clean, adv_logits_held(model, t, snm_add(t, x, r)));
 		if (dist == NULL) {
 			d = NULL;
 			break;

@@ -40,6 +40,9 @@
  *                   on 784 pixels has an L2 norm of about 8.4;
  *   xi 1e-6, power_iterations 1   as VAT (vat_tf vat.py l.10-12); only read in mode adversarial.
  *
+ * Batch norm: only the clean pass moves a batch-normalised model's running statistics; the
+ * perturbed pass (and the adversarial probes) hold them (adversarial.h).
+ *
  * Terms (unweighted): "ce", "c2c".  No parameters.  Randomness: the noise stream, D gaussians per
  * example of x_v per batch in either mode (D = elements of one example). */
 #include <stdlib.h>
@@ -136,7 +139,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	else
 		dx = xv != NULL ? snm_randn(t, xv->n_d, xv->d, c->epsilon, noise) : NULL;
 	pen = snm_sqerr(t, c->clean_fixed ? snm_stopgrad(t, y) : y,
-	                adv_logits(model, t, snm_add(t, xv, dx)));
+	                adv_logits_held(model, t, snm_add(t, xv, dx)));
 	loss = snm_add(t, ce, snm_scale(t, pen, c->alpha));
 	if (loss == NULL) {
 		rc = snm_tape_error(t, err);

@@ -39,6 +39,9 @@
  * which also runs in float32); a larger xi (1e-3 .. 10, as some reimplementations use) trades
  * that noise for a coarser finite difference.
  *
+ * Batch norm: the clean pass of x_v is the one that moves a batch-normalised model's running
+ * statistics; the power-iteration probes and the perturbed pass hold them (adversarial.h).
+ *
  * Terms (unweighted): "ce", "vat", and "ent" when entropy is on.  No parameters.  Randomness: the
  * noise stream, D gaussians per example of x_v per batch (D = elements of one example). */
 #include <stdlib.h>
@@ -123,7 +126,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	ce = snm_softmax_ce(t, yl, b->labels);
 	clean = snm_stopgrad(t, y);
 	r = adv_perturbation(model, t, xv, clean, snm_kl_cat, v->iters, v->xi, v->epsilon, noise);
-	kl = snm_kl_cat(t, clean, adv_logits(model, t, snm_add(t, xv, r)));
+	kl = snm_kl_cat(t, clean, adv_logits_held(model, t, snm_add(t, xv, r)));
 	loss = snm_add(t, ce, snm_scale(t, kl, v->alpha));
 	if (v->entropy) {
 		ent = mean_entropy(t, y);
