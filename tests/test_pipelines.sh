@@ -1,0 +1,53 @@
+#!/bin/sh
+# test_pipelines.sh: every shipped pipeline passes `snm check` (YAML, grid, every plugin option
+# against its table, every data set opened) with the number of runs its header promises.  It runs
+# in a scratch directory where data/mnist is Debian's Fashion-MNIST (the MNIST format) and
+# data/cifar10 holds sparse all-zero files of the binary distribution's exact sizes.
+# Prints "test_pipelines: N passed, N failed" and exits non-zero on any failure.
+set -u
+top=${SNM_TEST_TOPBUILDDIR:?}
+src=${SNM_TEST_SRCDIR:?}
+fashion=${SNM_TEST_FASHION:-/usr/share/datasets/fashion-mnist}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/snm-pipe-XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "PASS: $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
+
+if [ ! -f "$fashion/train-images-idx3-ubyte.gz" ] && [ ! -f "$fashion/train-images-idx3-ubyte" ]; then
+	fail "Fashion-MNIST not found in $fashion (./bootstrap installs dataset-fashion-mnist)"
+	echo "test_pipelines: $passed passed, $failed failed"
+	exit 1
+fi
+mkdir -p "$tmp/data/cifar10"
+ln -s "$fashion" "$tmp/data/mnist"
+for f in data_batch_1 data_batch_2 data_batch_3 data_batch_4 data_batch_5 test_batch; do
+	truncate -s 30730000 "$tmp/data/cifar10/$f.bin"    # 10000 records of 3073 bytes
+done
+
+# pipeline, runs: 9 rows x (8 sizes x 3 sets + full) = 225; pi-mnist 6 x (2 x 3 + 1);
+# ladder 2 x 25; the two semi-supervised files 2 or 4 rows x 3 sets; all = 225 + 225 + 42 + 50
+for spec in all:542 cifar10:225 fashion:225 fashion-semi:12 ladder:50 mnist:225 mnist-semi:6 \
+            pi-mnist:42 quick:18; do
+	name=${spec%%:*}
+	runs=${spec#*:}
+	file=$src/../pipelines/$name.yaml
+	if (cd "$tmp" && "$top/snm" check "$file") >"$tmp/out.log" 2>&1 \
+	   && tail -n 1 "$tmp/out.log" | grep -q ": ok, $runs runs\$"; then
+		pass "snm check pipelines/$name.yaml ($runs runs)"
+	else
+		fail "snm check pipelines/$name.yaml ($runs runs expected)"
+		sed 's/^/  | /' "$tmp/out.log" | tail -n 5
+	fi
+done
+# and no pipeline is left out of the list above
+for file in "$src"/../pipelines/*.yaml; do
+	name=$(basename "$file" .yaml)
+	case " all cifar10 fashion fashion-semi ladder mnist mnist-semi pi-mnist quick " in
+	*" $name "*) ;;
+	*) fail "pipelines/$name.yaml is not checked by this test" ;;
+	esac
+done
+echo "test_pipelines: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
