@@ -26,7 +26,7 @@
  * count, in this process, just before.  After the timed steps the bits of every parameter are
  * hashed: the same hash in every run shows that training is bitwise reproducible, and the same
  * hash at 1 and 2 threads that it does not depend on the thread count (so when snm runs its own
- * threads, src/im2col.h; OpenBLAS's own threading changes the last bits of some products).
+ * threads, src/par.h; OpenBLAS's own threading changes the last bits of some products).
  *
  * The peer: when $SNM_BENCH_PEER (or --peer FILE) names a file of lines "THREADS METHOD EX/S"
  * (bench/peer.sh writes it from torch_ref.py), the table adds the peer's figure and the ratio
@@ -49,7 +49,7 @@
 #include "snm/optim.h"
 #include "snm/plugin.h"
 #include "snm/rng.h"
-#include "im2col.h"
+#include "par.h"
 
 #define BATCH 100
 #define MAX_THREADS 2
@@ -277,7 +277,7 @@ static void run_free(run *r)
 
 /* ---- the machine's reference ------------------------------------------------------------- */
 
-/* GFLOPS of the best of several 1024^3 sgemms, threaded as snm threads its products (im2col.h:
+/* GFLOPS of the best of several 1024^3 sgemms, threaded as snm threads its products (par.h:
  * on snm's own threads when it runs them, else by OpenBLAS). */
 static double sgemm_peak(void)
 {

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "op.h"
-#include "im2col.h"
+#include "par.h"
 
 /* ---- element-wise -------------------------------------------------------------------------- */
 
@@ -20,7 +20,7 @@
  * The backward pass adds dy where x > 0 and -0.0f elsewhere, the choice made on the bits (a
  * floating-point select would be turned back into a branch): v + -0.0f == v bit for bit for every
  * v, so the result is exactly that of `if (x > 0) dx += dy`.  x, y, dy and dx never overlap
- * (distinct tape tensors).  Large tensors are split by rows among snm's threads (im2col.h); each
+ * (distinct tape tensors).  Large tensors are split by rows among snm's threads (par.h); each
  * element is computed alike on any thread. */
 #define RELU_BLOCK 8
 

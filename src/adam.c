@@ -15,11 +15,11 @@
  *
  * Speed: the check and the update run over blocks of BLOCK elements with restrict pointers, which
  * the compiler vectorises at -O2, and the update of a large registry is split among snm's threads
- * (im2col.h), each element computed alike on any thread. */
+ * (par.h), each element computed alike on any thread. */
 #include <math.h>
 #include <stdlib.h>
 #include "snm/optim.h"
-#include "im2col.h"
+#include "par.h"
 
 #define BLOCK 8
 

@@ -1,7 +1,7 @@
 /* blas.c: the thread count of snm's products and loops, and OpenBLAS's configuration (see
  * snm/blas.h).
  *
- * Built with OpenMP, snm runs its own threads (src/im2col.h): snm_blas_set_threads(n) keeps n for
+ * Built with OpenMP, snm runs its own threads (src/par.h): snm_blas_set_threads(n) keeps n for
  * them and leaves OpenBLAS single-threaded, each of snm's threads calling it on its own part of a
  * product.  Without OpenMP, n goes to OpenBLAS, which threads each product itself. */
 #include <cblas.h>

@@ -37,6 +37,7 @@
 #include <string.h>
 #include "op.h"
 #include "im2col.h"
+#include "par.h"
 
 /* ---- the three products ------------------------------------------------------------------ */
 

@@ -5,12 +5,12 @@
  * Backward, with dy (N, out):
  *   plain:  dx += dy w        dw += dy^T x     db += sum_n dy_n
  *   tied:   dx += dy w^T      dw += x^T dy     db += sum_n dy_n
- * The products run on snm's threads (snm_par_sgemm, im2col.h), each thread on its own rows or
+ * The products run on snm's threads (snm_par_sgemm, par.h), each thread on its own rows or
  * columns of the result. */
 #include <cblas.h>
 #include <string.h>
 #include "op.h"
-#include "im2col.h"
+#include "par.h"
 
 snm_tensor *snm_linear(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b, int trans_w)
 {

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "op.h"
-#include "im2col.h"
+#include "par.h"
 
 #define ARENA_ALIGN 64
 #define ARENA_DEFAULT (16u << 20)
@@ -222,7 +222,7 @@ int snm_op_inputs_ok(snm_tape *t, int n, snm_tensor *const *in)
 	return 1;
 }
 
-/* g[0..len) = 0, a large g split among snm's threads (im2col.h) by its `rows` rows (the first
+/* g[0..len) = 0, a large g split among snm's threads (par.h) by its `rows` rows (the first
  * dimension): each thread then zeroes, and so caches, the rows it will work on. */
 static void zero_grad(float *g, size_t len, int rows)
 {

@@ -1,0 +1,148 @@
+/* test_par.c: snm's own threads (src/par.h).
+ *
+ * snm_par_range cuts 0..n-1 into contiguous, ordered, aligned parts that cover it; and the claim
+ * the runner's reproducibility rests on: one training step of a small convnet -- conv 3x3/2 with
+ * 32 and 64 channels, ReLU, the tied transposed convolution back to the first layer, a fully
+ * connected classifier, cross-entropy plus reconstruction, backward, Adam -- gives bitwise the
+ * same loss, gradients and updated parameters at 1, 2 and 3 threads.  The shapes are large enough
+ * that every op is cut into blocks and run on several threads (built with OpenMP; without it every
+ * count runs the same serial code and the test holds trivially). */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "harness.h"
+#include "gradcheck.h"
+#include "snm/blas.h"
+#include "snm/ops.h"
+#include "snm/optim.h"
+#include "snm/param.h"
+#include "snm/tape.h"
+#include "par.h"
+
+static void test_range(void)
+{
+	static const int ns[] = { 0, 1, 7, 16, 100, 1000, 19600 };
+	for (size_t a = 0; a < sizeof ns / sizeof *ns; ++a)
+		for (int nt = 1; nt <= 5; ++nt)
+			for (int align = 1; align <= 16; align += 15) {
+				int n = ns[a], next = 0;
+				for (int id = 0; id < nt; ++id) {
+					int lo, hi;
+					snm_par_range(n, id, nt, align, &lo, &hi);
+					CU_ASSERT_EQUAL(lo, next);       /* contiguous, in order */
+					CU_ASSERT(hi >= lo);
+					if (id > 0 && lo < n)
+						CU_ASSERT_EQUAL(lo % align, 0);
+					next = hi;
+				}
+				CU_ASSERT_EQUAL(next, n);                /* covers 0..n-1 */
+			}
+	CU_ASSERT_EQUAL(snm_par_blocks(1000, 1.0), 1);          /* too small to cut */
+	CU_ASSERT_EQUAL(snm_par_blocks(3, 1e9), 3);
+	CU_ASSERT_EQUAL(snm_par_blocks(1000, 1e9), SNM_PAR_BLOCKS);
+}
+
+enum { B = 20, H = 28, C1 = 32, C2 = 64, K = 10 };
+
+typedef struct net {
+	snm_params *p;
+	snm_tensor *w1, *b1, *w2, *b2, *db1, *wf, *bf;
+} net;
+
+static void net_new(net *n)
+{
+	n->p = snm_params_new(NULL);
+	n->w1 = snm_params_add(n->p, "w1", 4, (int[]){ C1, 1, 3, 3 }, SNM_T_PARAM, NULL);
+	n->b1 = snm_params_add(n->p, "b1", 1, (int[]){ C1 }, SNM_T_PARAM, NULL);
+	n->w2 = snm_params_add(n->p, "w2", 4, (int[]){ C2, C1, 3, 3 }, SNM_T_PARAM, NULL);
+	n->b2 = snm_params_add(n->p, "b2", 1, (int[]){ C2 }, SNM_T_PARAM, NULL);
+	n->db1 = snm_params_add(n->p, "db1", 1, (int[]){ C1 }, SNM_T_PARAM, NULL);
+	n->wf = snm_params_add(n->p, "wf", 2, (int[]){ K, C2 * 7 * 7 }, SNM_T_PARAM, NULL);
+	n->bf = snm_params_add(n->p, "bf", 1, (int[]){ K }, SNM_T_PARAM, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(n->bf);
+	for (int i = 0; i < snm_params_count(n->p); ++i) {
+		snm_tensor *w = snm_params_at(n->p, i);
+		gc_fill(w->x, snm_tensor_len(w), -0.2, 0.2, 500 + (unsigned long)i);
+	}
+}
+
+/* One step at `threads`; returns the loss, leaves the updated parameters in n and their gradients
+ * (concatenated) in g. */
+static float step(net *n, int threads, const float *x, const int32_t *lab, float *g)
+{
+	snm_error e;
+	snm_blas_set_threads(threads);
+	snm_tape *t = snm_tape_new(0, NULL);
+	snm_adam *opt = snm_adam_new(n->p, 0.9, 0.999, 1e-8, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(opt);
+	snm_params_zero_grad(n->p);
+	snm_tensor *tx = snm_tape_const(t, 4, (int[]){ B, 1, H, H }, x);
+	snm_tensor *h1 = snm_relu(t, snm_conv2d(t, tx, n->w1, n->b1, 2, 1));          /* B,32,14,14 */
+	snm_tensor *h2 = snm_relu(t, snm_conv2d(t, h1, n->w2, n->b2, 2, 1));          /* B,64,7,7 */
+	snm_tensor *r1 = snm_conv2d_t(t, h2, n->w2, n->db1, 2, 1, 14, 14);            /* tied */
+	snm_tensor *y = snm_linear(t, snm_reshape(t, h2, 2, (int[]){ B, C2 * 7 * 7 }), n->wf, n->bf, 0);
+	snm_tensor *loss = snm_add(t, snm_softmax_ce(t, y, lab),
+	                           snm_scale(t, snm_sqerr(t, r1, snm_stopgrad(t, h1)), 0.03f));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(loss);
+	float l = loss->x[0];
+	CU_ASSERT_EQUAL_FATAL(snm_tape_backward(t, loss, &e), 0);
+	size_t off = 0;
+	for (int i = 0; i < snm_params_count(n->p); ++i) {
+		snm_tensor *w = snm_params_at(n->p, i);
+		memcpy(g + off, w->g, snm_tensor_len(w) * sizeof *g);
+		off += snm_tensor_len(w);
+	}
+	CU_ASSERT_EQUAL(snm_adam_step(opt, 0.005, &e), 0);
+	snm_adam_free(opt);
+	snm_tape_free(t);
+	return l;
+}
+
+static void test_step_bitwise(void)
+{
+	static float x[B * H * H];
+	int32_t lab[B];
+	net ref, other;
+	gc_fill(x, B * H * H, -0.5, 0.5, 77);
+	for (int i = 0; i < B; ++i)
+		lab[i] = (int32_t)(i * 7 % K);
+	net_new(&ref);
+	size_t np = snm_params_n_trainable(ref.p);
+	float *g1 = malloc(np * sizeof *g1), *gk = malloc(np * sizeof *gk);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(gk);
+	float l1 = step(&ref, 1, x, lab, g1);
+	CU_ASSERT(isfinite(l1) && l1 > 0);
+	for (int threads = 2; threads <= 3; ++threads) {
+		net_new(&other);
+		float lk = step(&other, threads, x, lab, gk);
+		CU_ASSERT(memcmp(&l1, &lk, sizeof l1) == 0);
+		CU_ASSERT(memcmp(g1, gk, np * sizeof *g1) == 0);
+		for (int i = 0; i < snm_params_count(ref.p); ++i) {
+			snm_tensor *a = snm_params_at(ref.p, i), *b = snm_params_at(other.p, i);
+			CU_ASSERT(memcmp(a->x, b->x, snm_tensor_len(a) * sizeof(float)) == 0);
+		}
+		snm_params_free(other.p);
+	}
+	snm_blas_set_threads(1);
+	free(g1);
+	free(gk);
+	snm_params_free(ref.p);
+}
+
+static CU_TestInfo tests[] = {
+	{ "range", test_range },
+	{ "step_bitwise_1_2_3_threads", test_step_bitwise },
+	CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+	{ "par", NULL, NULL, NULL, NULL, tests },
+	CU_SUITE_INFO_NULL,
+};
+
+int main(void)
+{
+	return snm_test_run("test_par", suites);
+}
