@@ -60,11 +60,12 @@ int snm_recon_check_model(const snm_model *model, int targets, const char *who, 
 /* Clean:  z = encode(x; h_1..h_L), y = classify(z), ce = softmax_ce(y, t).
  * Recon:  z_in, y_in = z, y, or encode(x_in; hook), classify(z_in);
  *         x_R = decode_z(z_in; h_1R..h_LR), z_R = decode_y(y_in).
- * Errors: recon_x = sqerr(x_R, x), recon_extra = sum_j sqerr(h_jR, h_j) or sqerr(z_R, z).
+ * Errors: recon_x = sqerr(x_R, x), recon_extra = sum_j sqerr(h_jR, h_j) or sqerr(z_R, z), the
+ *         targets h_j and z through snm_stopgrad when detach.
  * Loss:   ce + weight (recon_x + recon_extra). */
 snm_tensor *snm_recon_build(snm_tape *t, const snm_model *model, const snm_batch *b, int targets,
                             float weight, snm_tensor *x_in, snm_layer_hook hook, void *ctx,
-                            snm_recon *out)
+                            int detach, snm_recon *out)
 {
 	const snm_model_vt *m = model->vt;
 	void *s = model->state;
@@ -97,13 +98,14 @@ snm_tensor *snm_recon_build(snm_tape *t, const snm_model *model, const snm_batch
 	out->xr = m->decode_z(s, t, z_in, hr);
 	out->recon_x = snm_sqerr(t, out->xr, b->x);
 	if (all) {
-		extra = snm_sqerr(t, hr[0], h[0]);
-		for (int j = 1; j < L; ++j)
-			extra = snm_add(t, extra, snm_sqerr(t, hr[j], h[j]));
+		for (int j = 0; j < L; ++j) {
+			snm_tensor *e = snm_sqerr(t, hr[j], detach ? snm_stopgrad(t, h[j]) : h[j]);
+			extra = j == 0 ? e : snm_add(t, extra, e);
+		}
 		out->extra_name = "recon_h";
 	} else if (targets == SNM_RECON_XZ) {
 		out->zr = m->decode_y(s, t, y_in);
-		extra = snm_sqerr(t, out->zr, out->z);
+		extra = snm_sqerr(t, out->zr, detach ? snm_stopgrad(t, out->z) : out->z);
 		out->extra_name = "recon_z";
 	}
 	out->recon_extra = extra;

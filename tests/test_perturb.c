@@ -945,6 +945,113 @@ static void test_gradients_stop(void)
 	model_free(&f);
 }
 
+/* detach_targets: the analytic gradient is the derivative of the objective with the targets h_j
+ * (recon-all) or z (proposed-base) held at their values -- recon, and denoise at sd 0 (whose
+ * corrupted pass then equals the clean one); the loss itself is unchanged by the option, and the
+ * encoder's gradient changes with it. */
+enum { MAX_TG = 4 };
+
+typedef struct targets_ctx {
+	grad_ctx g;
+	int all;                         /* 1: h_1..h_L, 0: z */
+	double w;
+	int n;                           /* targets held */
+	float *held[MAX_TG];
+} targets_ctx;
+
+/* CE(y) + w (sqerr(x_R, x) + sum_j sqerr(h_jR, H_j)) or + w (sqerr(x_R, x) + sqerr(z_R, Z)), the
+ * capitals the held constants (taken at the first call: the current parameters). */
+static snm_tensor *held_targets_loss(grad_ctx *gc, snm_tape *t)
+{
+	targets_ctx *c = (targets_ctx *)gc;
+	const snm_model_vt *m = c->g.f->model.vt;
+	void *s = c->g.f->model.state;
+	snm_tensor *h[2 * MAX_TG] = { NULL }, *hr[MAX_TG] = { NULL };
+	int L = m->n_hidden(s), grad_was = snm_tape_set_grad(t, 1);
+	CU_ASSERT_FATAL(L <= MAX_TG);
+	snm_tape_reset(t);
+	snm_tensor *x = snm_tape_const(t, 4, (int[]){ SN, 1, 8, 8 }, c->g.x);
+	snm_tensor *z = m->encode(s, t, x, NULL, NULL, c->all ? h : NULL);
+	snm_tensor *y = m->classify(s, t, z);
+	snm_tensor *rec = snm_sqerr(t, m->decode_z(s, t, z, c->all ? hr : NULL), x);
+	int n = c->all ? L : 1;
+	for (int j = 0; j < n; ++j) {
+		snm_tensor *tg = c->all ? h[j] : z, *r = c->all ? hr[j] : m->decode_y(s, t, y);
+		if (c->held[j] == NULL) {
+			c->held[j] = malloc(snm_tensor_len(tg) * sizeof(float));
+			memcpy(c->held[j], tg->x, snm_tensor_len(tg) * sizeof(float));
+			c->n = j + 1;
+		}
+		rec = snm_add(t, rec, snm_sqerr(t, r, snm_tape_const(t, tg->n_d, tg->d, c->held[j])));
+	}
+	snm_tape_set_grad(t, grad_was);
+	return snm_add(t, snm_softmax_ce(t, y, labels), snm_scale(t, rec, (float)c->w));
+}
+
+static void test_detach_targets(void)
+{
+	static const struct { const char *name, *yaml, *plain; int all; } c[] = {
+		{ "recon", "{targets: all, weight: 0.5, detach_targets: true}",
+		  "{targets: all, weight: 0.5}", 1 },
+		{ "recon", "{targets: xz, weight: 0.5, detach_targets: true}",
+		  "{targets: xz, weight: 0.5}", 0 },
+		{ "denoise", "{targets: all, weight: 0.5, sd: 0, detach_targets: true}",
+		  "{targets: all, weight: 0.5, sd: 0}", 1 },
+	};
+	fixture f;
+	float x[SN * SX];
+	small_new(&f, 320);
+	gc_fill(x, SN * SX, 0, 1, 14);
+	snm_tape *t = snm_tape_new(0, NULL);
+	size_t np = snm_params_n_trainable(f.params);
+	float *g_plain = malloc(np * sizeof *g_plain);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g_plain);
+	for (size_t k = 0; k < sizeof c / sizeof *c; ++k) {
+		noise_fix det, plain;
+		snm_objective o;
+		noise_new(&det, c[k].name, c[k].yaml, &f);
+		noise_new(&plain, c[k].name, c[k].plain, &f);
+		CU_ASSERT_FATAL(det.rc == 0 && plain.rc == 0);
+		/* the same value with and without the option; the plain gradients kept */
+		snm_params_zero_grad(f.params);
+		snm_tensor *lp = build(&plain, &f, t, x, 91, &o);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(lp);
+		float v_plain = lp->x[0];
+		CU_ASSERT_EQUAL_FATAL(snm_tape_backward(t, lp, NULL), 0);
+		size_t off = 0;
+		for (int i = 0; i < snm_params_count(f.params); ++i) {
+			snm_tensor *p = snm_params_at(f.params, i);
+			memcpy(g_plain + off, p->g, snm_tensor_len(p) * sizeof *g_plain);
+			off += snm_tensor_len(p);
+		}
+		CU_ASSERT_EQUAL(build(&det, &f, t, x, 91, &o)->x[0], v_plain);
+		/* the detached gradient is that of the objective with the targets held */
+		targets_ctx tc = { { &det, &f, x, 91, NULL, 0, 0 }, c[k].all, 0.5, 0, { NULL } };
+		double lh = held_targets_loss(&tc.g, t)->x[0];
+		SNM_ASSERT_CLOSE(lh, v_plain, 1e-6, 1e-6);
+		grad_check(c[k].yaml, &tc.g, plugin_loss, held_targets_loss);
+		/* and differs from the plain one in the encoder */
+		snm_tensor *w1 = param(&f, "enc.c1.w");
+		double diff = 0;
+		off = 0;
+		for (int i = 0; i < snm_params_count(f.params); ++i) {
+			snm_tensor *p = snm_params_at(f.params, i);
+			if (p == w1)
+				for (size_t j = 0; j < snm_tensor_len(p); ++j)
+					diff = fmax(diff, fabs(p->g[j] - g_plain[off + j]));
+			off += snm_tensor_len(p);
+		}
+		CU_ASSERT(diff > 1e-5);
+		for (int j = 0; j < tc.n; ++j)
+			free(tc.held[j]);
+		noise_free(&det);
+		noise_free(&plain);
+	}
+	free(g_plain);
+	snm_tape_free(t);
+	model_free(&f);
+}
+
 /* ---- determinism and errors ---------------------------------------------------------------- */
 
 static void test_determinism(void)
@@ -1128,7 +1235,7 @@ static void test_mnist_fixture(void)
 	snm_tensor *tx = snm_tape_const(t, 4, (int[]){ N, 1, 28, 28 }, x);
 	snm_recon rec;
 	b.x = tx;
-	snm_tensor *base = snm_recon_build(t, &f.model, &b, SNM_RECON_XZ, 0.03f, NULL, NULL, NULL,
+	snm_tensor *base = snm_recon_build(t, &f.model, &b, SNM_RECON_XZ, 0.03f, NULL, NULL, NULL, 0,
 	                                   &rec);
 	snm_tensor *yp = snm_minmax_noise_with(t, rec.y, 0.2f, 1,
 	                                       snm_tape_const(t, 2, (int[]){ N, K }, noise));
@@ -1163,6 +1270,7 @@ static CU_TestInfo plugin_tests[] = {
 	{ "denoise_values", test_denoise_values },
 	{ "semantic_zero_noise", test_semantic_zero_noise },
 	{ "denoise_sd0_is_recon", test_denoise_sd0_is_recon },
+	{ "detach_targets", test_detach_targets },
 	{ "gradients_full", test_gradients_full },
 	{ "gradients_stop_gradient", test_gradients_stop },
 	{ "determinism", test_determinism },

@@ -87,12 +87,15 @@ typedef struct snm_recon {
  * z_in = encode(x_in ? x_in : b->x, hook, ctx) and y_in = classify(z_in) (the denoising
  * constraints: corrupted input, and/or corrupted layers through the hook).  Then
  * x_R = decode_z(z_in) (exposing h_jR), z_R = decode_y(y_in), and the reconstruction errors are
- * always taken against the CLEAN x, h_j and z.  Nothing is detached: gradients reach both sides
- * of every error.  The loss is assembled as ce + weight (recon_x + recon_extra) (one scale op),
- * the order peers/torch_ref.py uses. */
+ * always taken against the CLEAN x, h_j and z.  detach = 0 (Eq. 6 and 12 as printed): nothing is
+ * detached, gradients reach both sides of every error.  detach = 1: the hidden and latent targets
+ * h_j and z enter their errors through snm_stopgrad, so those errors train the decoders (and the
+ * encoder through the reconstructions) without pulling the targets towards them.  The loss is
+ * assembled as ce + weight (recon_x + recon_extra) (one scale op), the order peers/torch_ref.py
+ * uses. */
 snm_tensor *snm_recon_build(snm_tape *t, const snm_model *model, const snm_batch *b, int targets,
                             float weight, snm_tensor *x_in, snm_layer_hook hook, void *ctx,
-                            snm_recon *out);
+                            int detach, snm_recon *out);
 
 /* ---- objectives --------------------------------------------------------------------------- */
 

@@ -19,15 +19,16 @@
  * with sqerr(a, b) = (1/N) sum (a - b)^2 and the clean x, h_j, z as targets.  The classification
  * term stays on the clean input (the paper does not say otherwise, and the tables' rows differ
  * from their plain counterparts only by the constraint on the reconstructions).  As in recon,
- * nothing is detached: gradients reach the clean targets too.  With sd = 0 the objective is
- * exactly (bitwise) the recon plugin's.
+ * nothing is detached by default: gradients reach the clean targets too (detach_targets: true puts
+ * h_j and z behind a stop-gradient).  With sd = 0 the objective is exactly (bitwise) the recon
+ * plugin's.
  *
  * corrupt: all also adds N(0, sd^2) to every hidden pre-activation and to z's pre-activation of
  * the corrupted pass (through the model's encode hook, before the ReLU), the ladder network's
  * corrupted encoder; it is not what the paper's rows use and is there for comparison.
  *
  * Options: targets (x), weight (lambda, 0.03 = MNIST; 0.01 for CIFAR-10), sd (0.1), corrupt
- * (input).  Randomness per batch: the input's N*C*H*W draws of gsl_ran_gaussian(noise, 1) in
+ * (input), detach_targets (false).  Randomness per batch: the input's N*C*H*W draws of gsl_ran_gaussian(noise, 1) in
  * element order, then (corrupt: all) each corrupted layer's in encode's order.
  * Terms (unweighted): "ce", "recon_x", and "recon_h" (all) or "recon_z" (xz).  No parameters. */
 #include <stdlib.h>
@@ -39,6 +40,7 @@ typedef struct denoise {
 	int targets;              /* SNM_RECON_* */
 	float weight, sd;
 	int layers;               /* corrupt: all */
+	int detach;               /* detach_targets */
 } denoise;
 
 static const snm_option options[] = {
@@ -51,6 +53,8 @@ static const snm_option options[] = {
 	{ "corrupt", SNM_OPT_CHOICE, "input", "input|all",
 	  "input: the reconstruction path encodes x + noise (the paper's rows); all: also every "
 	  "hidden and z pre-activation of that pass", NULL },
+	{ "detach_targets", SNM_OPT_BOOL, "false", NULL,
+	  "stop-gradient on the hidden and latent targets h_j, z (false: Eq. 6/12 as printed)", NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
@@ -66,7 +70,7 @@ static int create(const snm_cfg *opts, const snm_model *model, snm_params *param
 	const char *targets, *corrupt;
 	double weight, sd;
 	denoise *d;
-	int rc;
+	int rc, detach;
 	(void)params, (void)init;
 	*state = NULL;
 	if ((rc = snm_cfg_check(opts, options, who, err)) != 0
@@ -74,6 +78,7 @@ static int create(const snm_cfg *opts, const snm_model *model, snm_params *param
 	    || (rc = snm_cfg_opt_double(opts, options, "weight", &weight, err)) != 0
 	    || (rc = snm_cfg_opt_double(opts, options, "sd", &sd, err)) != 0
 	    || (rc = snm_cfg_opt_str(opts, options, "corrupt", &corrupt, err)) != 0
+	    || (rc = snm_cfg_opt_bool(opts, options, "detach_targets", &detach, err)) != 0
 	    || (rc = snm_recon_check_model(model, snm_recon_targets_parse(targets), who, err)) != 0)
 		return rc;
 	if ((d = calloc(1, sizeof *d)) == NULL)
@@ -82,6 +87,7 @@ static int create(const snm_cfg *opts, const snm_model *model, snm_params *param
 	d->weight = (float)weight;
 	d->sd = (float)sd;
 	d->layers = !strcmp(corrupt, "all");
+	d->detach = detach;
 	*state = d;
 	return 0;
 }
@@ -108,7 +114,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	snm_recon rec;
 	snm_tensor *xn = snm_gauss_noise(t, b->x, d->sd, noise);
 	snm_recon_build(t, model, b, d->targets, d->weight, xn, d->layers ? corrupt_layer : NULL, &c,
-	                &rec);
+	                d->detach, &rec);
 	snm_recon_objective(&rec, out);
 	return snm_objective_check(t, out, "noise 'denoise'", err);
 }

@@ -78,7 +78,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	const perturb_random *r = state;
 	snm_recon rec;
 	snm_tensor *zp, *cep, *wcep;
-	snm_recon_build(t, model, b, SNM_RECON_XZ, r->weight, NULL, NULL, NULL, &rec);
+	snm_recon_build(t, model, b, SNM_RECON_XZ, r->weight, NULL, NULL, NULL, 0, &rec);
 	zp = snm_minmax_noise(t, rec.z, r->sd, r->per_example, noise);
 	cep = snm_softmax_ce(t, model->vt->classify(model->state, t, zp), b->labels);
 	wcep = r->perturbed_weight == 1.0f ? cep : snm_scale(t, cep, r->perturbed_weight);

@@ -10,7 +10,10 @@
  * w is option `weight` (default 0.03, the paper's lambda for MNIST; 0.01 for CIFAR-10).  Eq. 12
  * allows one lambda per layer; the paper uses one value for all, and so does this plugin.
  * Gradients flow into both sides of every reconstruction error (h_j, z included), as in
- * peers/torch_ref.py: nothing is detached.
+ * peers/torch_ref.py: nothing is detached.  Option detach_targets (default false) puts the hidden
+ * and latent targets h_j and z behind a stop-gradient instead: their errors then train the
+ * decoders, and the encoder only through the reconstructions, with no pull that shrinks the
+ * targets themselves (the collapse of recon-all with denoising on Fashion-MNIST, README).
  *
  * Terms (each UNweighted): "ce", "recon_x", and "recon_h" (targets all: the sum over j) or
  * "recon_z" (targets xz).  No parameters, no randomness.  The objective itself is
@@ -22,6 +25,7 @@
 typedef struct recon {
 	int targets;              /* SNM_RECON_* */
 	float weight;
+	int detach;               /* detach_targets */
 } recon;
 
 static const snm_option options[] = {
@@ -29,6 +33,8 @@ static const snm_option options[] = {
 	  "x: recon-one (Eq. 11), all: recon-all (Eq. 12), xz: proposed-base (Eq. 6)", NULL },
 	{ "weight", SNM_OPT_DOUBLE, "0.03", NULL, "lambda, the weight of the reconstruction errors",
 	  "[0, inf)" },
+	{ "detach_targets", SNM_OPT_BOOL, "false", NULL,
+	  "stop-gradient on the hidden and latent targets h_j, z (false: Eq. 6/12 as printed)", NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
@@ -43,12 +49,13 @@ static int create(const snm_cfg *opts, const snm_model *model, snm_params *param
 	const char *targets;
 	double weight;
 	recon *r;
-	int rc;
+	int rc, detach;
 	(void)params, (void)init;
 	*state = NULL;
 	if ((rc = snm_cfg_check(opts, options, "noise 'recon'", err)) != 0
 	    || (rc = snm_cfg_opt_str(opts, options, "targets", &targets, err)) != 0
 	    || (rc = snm_cfg_opt_double(opts, options, "weight", &weight, err)) != 0
+	    || (rc = snm_cfg_opt_bool(opts, options, "detach_targets", &detach, err)) != 0
 	    || (rc = snm_recon_check_model(model, snm_recon_targets_parse(targets), "noise 'recon'",
 	                                   err)) != 0)
 		return rc;
@@ -56,6 +63,7 @@ static int create(const snm_cfg *opts, const snm_model *model, snm_params *param
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory for noise 'recon'");
 	r->targets = snm_recon_targets_parse(targets);
 	r->weight = (float)weight;
+	r->detach = detach;
 	*state = r;
 	return 0;
 }
@@ -66,7 +74,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	const recon *r = state;
 	snm_recon rec;
 	(void)noise;
-	snm_recon_build(t, model, b, r->targets, r->weight, NULL, NULL, NULL, &rec);
+	snm_recon_build(t, model, b, r->targets, r->weight, NULL, NULL, NULL, r->detach, &rec);
 	snm_recon_objective(&rec, out);
 	return snm_objective_check(t, out, "noise 'recon'", err);
 }

@@ -144,7 +144,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	snm_recon rec;
 	snm_tensor *yp, *ze, *cep, *wcep;
 	int grad;
-	snm_recon_build(t, model, b, SNM_RECON_XZ, s->weight, NULL, NULL, NULL, &rec);
+	snm_recon_build(t, model, b, SNM_RECON_XZ, s->weight, NULL, NULL, NULL, 0, &rec);
 	/* z_e: with stop_gradient it is computed with recording off, which is the same as detaching
 	 * it (no node, no gradient) without keeping nodes that backward would skip */
 	grad = s->stop_gradient ? snm_tape_set_grad(t, 0) : snm_tape_grad_enabled(t);
