@@ -12,8 +12,9 @@
  * Gradients flow into both sides of every reconstruction error (h_j, z included), as in
  * peers/torch_ref.py: nothing is detached.  Option detach_targets (default false) puts the hidden
  * and latent targets h_j and z behind a stop-gradient instead: their errors then train the
- * decoders, and the encoder only through the reconstructions, with no pull that shrinks the
- * targets themselves (the collapse of recon-all with denoising on Fashion-MNIST, README).
+ * decoders, and the encoder only through the reconstructions and the tied weights, with no
+ * direct pull that shrinks the targets themselves.  (It does not cure the collapse of recon-all
+ * with denoising on Fashion-MNIST: see the README.)
  *
  * Terms (each UNweighted): "ce", "recon_x", and "recon_h" (targets all: the sum over j) or
  * "recon_z" (targets xz).  No parameters, no randomness.  The objective itself is
