@@ -90,7 +90,8 @@ typedef struct snm_recon {
  * always taken against the CLEAN x, h_j and z.  detach = 0 (Eq. 6 and 12 as printed): nothing is
  * detached, gradients reach both sides of every error.  detach = 1: the hidden and latent targets
  * h_j and z enter their errors through snm_stopgrad, so those errors train the decoders (and the
- * encoder through the reconstructions) without pulling the targets towards them.  The loss is
+ * encoder through the reconstructions and the tied weights) without pulling the targets towards
+ * the reconstructions.  The loss is
  * assembled as ce + weight (recon_x + recon_extra) (one scale op), the order peers/torch_ref.py
  * uses. */
 snm_tensor *snm_recon_build(snm_tape *t, const snm_model *model, const snm_batch *b, int targets,

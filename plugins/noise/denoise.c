@@ -28,8 +28,9 @@
  * corrupted encoder; it is not what the paper's rows use and is there for comparison.
  *
  * Options: targets (x), weight (lambda, 0.03 = MNIST; 0.01 for CIFAR-10), sd (0.1), corrupt
- * (input), detach_targets (false).  Randomness per batch: the input's N*C*H*W draws of gsl_ran_gaussian(noise, 1) in
- * element order, then (corrupt: all) each corrupted layer's in encode's order.
+ * (input), detach_targets (false).  Randomness per batch: the input's N*C*H*W draws of
+ * gsl_ran_gaussian(noise, 1) in element order, then (corrupt: all) each corrupted layer's in
+ * encode's order.
  * Terms (unweighted): "ce", "recon_x", and "recon_h" (all) or "recon_z" (xz).  No parameters. */
 #include <stdlib.h>
 #include <string.h>
