@@ -17,9 +17,11 @@ void snm_blas_set_threads(int n)
 }
 
 int snm_blas_threads(void) { return n_threads; }
+int snm_blas_thread_invariant(void) { return 1; }
 #else
 void snm_blas_set_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
 int snm_blas_threads(void) { return openblas_get_num_threads(); }
+int snm_blas_thread_invariant(void) { return 0; }
 #endif
 const char *snm_blas_config(void) { return openblas_get_config(); }
 const char *snm_blas_corename(void) { return openblas_get_corename(); }

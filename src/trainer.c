@@ -640,7 +640,8 @@ int snm_train(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result
 			free(hash);
 			return rc;
 		}
-		if (strcmp(hash, want_hash) != 0 || threads != o->threads) {
+		/* another thread count changes no bit where snm runs its own threads: resume then */
+		if (strcmp(hash, want_hash) != 0 || (threads != o->threads && !snm_blas_thread_invariant())) {
 			if (!o->force) {
 				rc = SNM_FAIL(err, SNM_ESTATE, "%s: made by another configuration (config hash %s, "
 				              "threads %" PRId64 "; now %s, threads %d): use --force to retrain it",

@@ -287,20 +287,22 @@ static double row_dist(const float *a, const float *b, int n)
 
 /* ---- vat ------------------------------------------------------------------------------------ */
 
-/* r_adv has L2 norm epsilon per example, the probes x + xi d norm xi; the clean inputs are x (and
- * xu when asked for); the terms match the formulas and add up to the loss. */
+/* r_adv has L2 norm epsilon per example, the probes x + xi d norm xi; the passes are those of
+ * takerum/vat (the labelled batch for the cross-entropy, then, with an unlabelled batch, its own
+ * clean pass, the probes and the adversarial pass on it alone); the terms match the formulas and
+ * add up to the loss. */
 static void test_vat_values(void)
 {
 	static const struct {
 		const char *yaml;
-		int with_u, rows, iters, entropy;
+		int with_u, rows, iters, entropy;   /* rows: of x_v, N (x_l) or M (x_u) */
 		double eps, xi, alpha;
 	} c[] = {
 		{ "{}", 0, N, 1, 0, 2.1, 1e-6, 1 },
 		{ "{xi: 1e-3}", 0, N, 1, 0, 2.1, 1e-3, 1 },
-		{ "{epsilon: 0.5, xi: 0.01, power_iterations: 2, alpha: 0.3}", 1, N + M, 2, 0, 0.5, 0.01,
+		{ "{epsilon: 0.5, xi: 0.01, power_iterations: 2, alpha: 0.3}", 1, M, 2, 0, 0.5, 0.01,
 		  0.3 },
-		{ "{epsilon: 1.5, power_iterations: 0, entropy: true}", 1, N + M, 0, 1, 1.5, 0, 1 },
+		{ "{epsilon: 1.5, power_iterations: 0, entropy: true}", 1, M, 0, 1, 1.5, 0, 1 },
 		{ "{unlabelled: false, xi: 0.1, entropy: yes}", 1, N, 1, 1, 2.1, 0.1, 1 },
 	};
 	fix f;
@@ -308,23 +310,26 @@ static void test_vat_values(void)
 	for (size_t k = 0; k < sizeof c / sizeof *c; ++k) {
 		inst in;
 		snm_objective o;
+		int sep = c[k].rows == M;            /* x_v is the unlabelled batch: a pass of its own */
 		inst_new(&in, "vat", c[k].yaml, &f);
 		CU_ASSERT_EQUAL_FATAL(in.rc, 0);
-		CU_ASSERT_EQUAL(in.vt->wants_unlabelled(in.state), c[k].rows > N || !c[k].with_u);
+		CU_ASSERT_EQUAL(in.vt->wants_unlabelled(in.state), sep || !c[k].with_u);
 		snm_tensor *loss = build(&f, &in, c[k].with_u, 7, &o);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(loss);
 		spy *s = &f.spy;
-		/* clean pass, one probe per power iteration, the adversarial pass */
-		CU_ASSERT_EQUAL_FATAL(s->n_x, c[k].iters + 2);
-		CU_ASSERT_EQUAL_FATAL(s->n_y, c[k].iters + 2);
-		for (int i = 0; i < s->n_x; ++i) {
+		/* the labelled pass, [the unlabelled clean pass,] one probe per power iteration, the
+		 * adversarial pass */
+		CU_ASSERT_EQUAL_FATAL(s->n_x, c[k].iters + 2 + sep);
+		CU_ASSERT_EQUAL_FATAL(s->n_y, c[k].iters + 2 + sep);
+		CU_ASSERT_EQUAL_FATAL(s->x_rows[0], N);
+		CU_ASSERT(memcmp(s->x[0], f.x, sizeof f.x) == 0);
+		for (int i = sep; i < s->n_x; ++i) {
 			CU_ASSERT_EQUAL_FATAL(s->x_rows[i], c[k].rows);
 			CU_ASSERT_EQUAL_FATAL(s->y_rows[i], c[k].rows);
 		}
-		const float *x0 = s->x[0], *xa = s->x[s->n_x - 1];
-		CU_ASSERT(memcmp(x0, f.x, sizeof f.x) == 0);
-		if (c[k].rows > N)
-			CU_ASSERT(memcmp(x0 + N * D, f.xu, sizeof f.xu) == 0);
+		const float *x0 = s->x[sep], *xa = s->x[s->n_x - 1];
+		if (sep)
+			CU_ASSERT(memcmp(x0, f.xu, sizeof f.xu) == 0);
 		for (int n = 0; n < c[k].rows; ++n) {
 			/* with the default xi 1e-6 the probe can vanish in float32 rounding for a row (its
 			 * logits come out identical), leaving a zero gradient and r_adv = 0 there, as in the
@@ -334,11 +339,11 @@ static void test_vat_values(void)
 				continue;
 			SNM_ASSERT_CLOSE(dist, c[k].eps, 0, 1e-4);
 			for (int i = 1; i <= c[k].iters && c[k].xi >= 1e-2; ++i)
-				SNM_ASSERT_CLOSE(row_dist(s->x[i], x0, n), c[k].xi, 0, 1e-3);
+				SNM_ASSERT_CLOSE(row_dist(s->x[sep + i], x0, n), c[k].xi, 0, 1e-3);
 		}
 		/* terms against the recorded logits */
-		const float *y0 = s->y[0], *ya = s->y[s->n_y - 1];
-		double kl = 0, ce = ce_naive(y0, f.labels, N);
+		const float *yl = s->y[0], *y0 = s->y[sep], *ya = s->y[s->n_y - 1];
+		double kl = 0, ce = ce_naive(yl, f.labels, N);
 		for (int n = 0; n < c[k].rows; ++n)
 			kl += kl_row(y0 + n * K, ya + n * K) / c[k].rows;
 		CU_ASSERT_EQUAL_FATAL(o.n_terms, c[k].entropy ? 3 : 2);
@@ -368,7 +373,7 @@ static void test_vat_values(void)
 static void kl_random(fix *f, const float *x, const float *y0, int rows, double eps, gsl_rng *r,
                       double *kl)
 {
-	static float xr[(N + M) * D];
+	static float xr[N * D];
 	snm_tape *t = snm_tape_new(0, NULL);
 	snm_tape_set_grad(t, 0);
 	for (int n = 0; n < rows; ++n) {
@@ -469,6 +474,7 @@ typedef struct ref_loss {
 	fix *f;
 	int rows;                /* rows of x_v */
 	const float *xv, *xp;    /* clean and perturbed inputs (rows x D) */
+	const float *xl;         /* the labelled rows' own pass (N x D) for the CE, or NULL: x_v's */
 	const float *y0;         /* recorded clean logits: the constant target, or NULL */
 	int kl;                  /* 1: KL (vat), 0: sqerr (c2c) */
 	int entropy;
@@ -483,8 +489,9 @@ static snm_tensor *ref_build(const ref_loss *rl, snm_tape *t)
 	yp = logits(rl->f, t, snm_tape_const(t, 4, d, rl->xp));
 	tgt = rl->y0 ? snm_tape_const(t, 2, (int[]){ rl->rows, K }, rl->y0) : y;
 	pen = rl->kl ? snm_kl_cat(t, tgt, yp) : snm_sqerr(t, tgt, yp);
-	loss = snm_add(t, snm_softmax_ce(t, rl->rows > N ? snm_slice_rows(t, y, 0, N) : y,
-	                                 rl->f->labels), snm_scale(t, pen, rl->alpha));
+	snm_tensor *yl = rl->xl ? logits(rl->f, t, snm_tape_const(t, 4, (int[]){ N, 1, 8, 8 }, rl->xl))
+	                        : y;
+	loss = snm_add(t, snm_softmax_ce(t, yl, rl->f->labels), snm_scale(t, pen, rl->alpha));
 	if (rl->entropy)
 		loss = snm_add(t, loss, snm_scale(t, snm_sum(t, snm_mul(t, snm_softmax(t, y),
 		                                  snm_log_softmax(t, y))), -1.0f / (float)rl->rows));
@@ -597,9 +604,9 @@ static void test_vat_gradients(void)
 		CU_ASSERT(grads_all_zero(f.params));
 		CU_ASSERT_EQUAL_FATAL(snm_tape_backward(f.t, loss, NULL), 0);
 		grads_copy(f.params, g);
-		int rows = c == 0 ? N + M : N;
-		ref_loss rl = { &f, rows, f.spy.x[0], f.spy.x[f.spy.n_x - 1], f.spy.y[0], 1, c == 0,
-		                c == 0 ? 0.7f : 1.0f };
+		int sep = c == 0;                /* with an unlabelled batch, x_v is that batch */
+		ref_loss rl = { &f, sep ? M : N, f.spy.x[sep], f.spy.x[f.spy.n_x - 1],
+		                sep ? f.spy.x[0] : NULL, f.spy.y[sep], 1, c == 0, c == 0 ? 0.7f : 1.0f };
 		check_against_ref(&rl, g, loss->x[0]);
 		inst_free(&in);
 	}
@@ -664,10 +671,10 @@ static void test_c2c_values(void)
 			double eps, alpha;
 		} k[] = {
 			{ "{}", 0, N, 0, 0, 0.3, 1 },
-			{ "{epsilon: 0.05, alpha: 2.5}", 1, N + M, 0, 0, 0.05, 2.5 },
+			{ "{epsilon: 0.05, alpha: 2.5}", 1, M, 0, 0, 0.05, 2.5 },
 			{ "{epsilon: 0, unlabelled: false}", 1, N, 0, 0, 0, 1 },
-			{ "{mode: adversarial, epsilon: 0}", 1, N + M, 1, 1, 0, 1 },
-			{ "{mode: adversarial, epsilon: 0.7, alpha: 0.5, clean_fixed: true}", 1, N + M, 1, 1,
+			{ "{mode: adversarial, epsilon: 0}", 1, M, 1, 1, 0, 1 },
+			{ "{mode: adversarial, epsilon: 0.7, alpha: 0.5, clean_fixed: true}", 1, M, 1, 1,
 			  0.7, 0.5 },
 			{ "{mode: adversarial, epsilon: 2, power_iterations: 3, xi: 0.01}", 0, N, 1, 3, 2, 1 },
 		};
@@ -679,12 +686,17 @@ static void test_c2c_values(void)
 		snm_tensor *loss = build(&f, &in, k[c].with_u, 5, &o);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(loss);
 		spy *s = &f.spy;
-		CU_ASSERT_EQUAL_FATAL(s->n_x, k[c].iters + 2);
-		CU_ASSERT_EQUAL_FATAL(s->n_y, k[c].iters + 2);
-		CU_ASSERT_EQUAL_FATAL(s->x_rows[0], k[c].rows);
-		const float *x0 = s->x[0], *xp = s->x[s->n_x - 1], *y0 = s->y[0];
+		int sep = k[c].rows == M;        /* x_v is the unlabelled batch: a pass of its own */
+		CU_ASSERT_EQUAL_FATAL(s->n_x, k[c].iters + 2 + sep);
+		CU_ASSERT_EQUAL_FATAL(s->n_y, k[c].iters + 2 + sep);
+		CU_ASSERT_EQUAL_FATAL(s->x_rows[0], N);
+		for (int i = sep; i < s->n_x; ++i)
+			CU_ASSERT_EQUAL_FATAL(s->x_rows[i], k[c].rows);
+		const float *x0 = s->x[sep], *xp = s->x[s->n_x - 1], *y0 = s->y[sep];
 		const float *yp = s->y[s->n_y - 1];
-		CU_ASSERT(memcmp(x0, f.x, sizeof f.x) == 0);
+		CU_ASSERT(memcmp(s->x[0], f.x, sizeof f.x) == 0);
+		if (sep)
+			CU_ASSERT(memcmp(x0, f.xu, sizeof f.xu) == 0);
 		if (!k[c].adv) {
 			gsl_rng *r = snm_rng_new(5, NULL);
 			int bad = 0;
@@ -701,7 +713,7 @@ static void test_c2c_values(void)
 		CU_ASSERT_EQUAL_FATAL(o.n_terms, 2);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(term(&o, "ce"));
 		CU_ASSERT_PTR_NOT_NULL_FATAL(term(&o, "c2c"));
-		double pen = sqerr_naive(y0, yp, k[c].rows), ce = ce_naive(y0, f.labels, N);
+		double pen = sqerr_naive(y0, yp, k[c].rows), ce = ce_naive(s->y[0], f.labels, N);
 		SNM_ASSERT_CLOSE(term(&o, "ce")->x[0], ce, 1e-6, 1e-5);
 		SNM_ASSERT_CLOSE(term(&o, "c2c")->x[0], pen, 1e-7, 1e-4);
 		SNM_ASSERT_CLOSE(loss->x[0], ce + k[c].alpha * pen, 1e-6, 1e-5);
@@ -743,8 +755,8 @@ static void test_c2c_gradients(void)
 		CU_ASSERT(grads_all_zero(f.params));
 		CU_ASSERT_EQUAL_FATAL(snm_tape_backward(f.t, loss, NULL), 0);
 		grads_copy(f.params, g[c]);
-		ref_loss rl = { &f, N + M, f.spy.x[0], f.spy.x[f.spy.n_x - 1], c == 1 ? f.spy.y[0] : NULL,
-		                0, 0, c == 2 ? 1.0f : 0.8f };
+		ref_loss rl = { &f, M, f.spy.x[1], f.spy.x[f.spy.n_x - 1], f.spy.x[0],
+		                c == 1 ? f.spy.y[1] : NULL, 0, 0, c == 2 ? 1.0f : 0.8f };
 		check_against_ref(&rl, g[c], loss->x[0]);
 		if (c == 0) {
 			/* the objective itself, re-seeded for every evaluation */
@@ -804,7 +816,8 @@ static void expect_error(fix *f, const char *name, const char *yaml, const char 
 
 /* With a batch-normalised model, only the clean pass moves the running statistics: after the
  * objective (power-iteration probes and perturbed pass included) every buffer equals, bit for
- * bit, that of a twin model after one clean training-mode pass over the same rows. */
+ * bit, that of a twin model after one clean training-mode pass over the labelled rows alone (the
+ * unlabelled batch's clean pass holds them too). */
 static void test_bn_running_stats(void)
 {
 	static const char *bn_cfg = "preset: custom\nbatchnorm: true\n"
@@ -855,8 +868,7 @@ static void test_bn_running_stats(void)
 		gsl_rng_free(r);
 		/* one clean pass on model 1 */
 		snm_tape_reset(t);
-		snm_tensor *xv = snm_concat_rows(t, snm_tape_const(t, 4, (int[]){ N, 1, 8, 8 }, f.x),
-		                                 snm_tape_const(t, 4, (int[]){ M, 1, 8, 8 }, f.xu));
+		snm_tensor *xv = snm_tape_const(t, 4, (int[]){ N, 1, 8, 8 }, f.x);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(mvt->classify(m[1].state, t,
 		                                           mvt->encode(m[1].state, t, xv, NULL, NULL,
 		                                                       NULL)));

@@ -9,6 +9,7 @@
 #include "harness.h"
 #include "snm/pipeline.h"
 #include "snm/store.h"
+#include "snm/blas.h"
 #include "snm/trainer.h"
 
 static char tmp[512];
@@ -51,10 +52,16 @@ static snm_pipeline *tiny(const char *results, const char *lr)
 	return p;
 }
 
+static int train_t(const snm_run_spec *r, int threads, int stop_after, int force,
+                   snm_run_result *res, snm_error *e)
+{
+	snm_trainer_opts o = { NULL, NULL, threads, force, stop_after, 0, "test" };
+	return snm_train(r, &o, res, e);
+}
+
 static int train(const snm_run_spec *r, int stop_after, int force, snm_run_result *res, snm_error *e)
 {
-	snm_trainer_opts o = { NULL, NULL, 1, force, stop_after, 0, "test" };
-	return snm_train(r, &o, res, e);
+	return train_t(r, 1, stop_after, force, res, e);
 }
 
 /* ---- comparing result files ------------------------------------------------------------------ */
@@ -173,6 +180,39 @@ static void test_determinism_and_resume(void)
 	snm_pipeline_free(a);
 	snm_pipeline_free(b);
 	snm_pipeline_free(c);
+}
+
+/* Stopped at 1 thread after 2 epochs and rerun at 2: where results do not depend on the thread
+ * count (snm's own threads) the run resumes and ends bitwise equal to the uninterrupted 1-thread
+ * run, recording 2 threads; otherwise it is refused, naming --force. */
+static void test_resume_other_threads(void)
+{
+	snm_pipeline *a = tiny("a", "0.01"), *t = tiny("t", "0.01");
+	snm_run_result ra, rt;
+	snm_error e;
+	int64_t threads = 0;
+	int n = 0;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_EQUAL_FATAL(train(&a->runs[0], 0, 0, &ra, &e), SNM_OK);   /* skipped if there */
+	CU_ASSERT_EQUAL_FATAL(train_t(&t->runs[0], 1, 2, 0, &rt, &e), SNM_OK);
+	CU_ASSERT_EQUAL(rt.status, SNM_RUN_STOPPED);
+	int rc = train_t(&t->runs[0], 2, 0, 0, &rt, &e);
+	if (snm_blas_thread_invariant()) {
+		CU_ASSERT_EQUAL_FATAL(rc, SNM_OK);
+		CU_ASSERT_EQUAL(rt.status, SNM_RUN_RESUMED);
+		CU_ASSERT_EQUAL(result_diffs(a->runs[0].result_path, t->runs[0].result_path, &n), 0);
+		CU_ASSERT(n >= 20);
+		CU_ASSERT_EQUAL(rt.test_at_best, ra.test_at_best);
+		CU_ASSERT_EQUAL(snm_store_get_int(t->runs[0].result_path, "threads", &threads, &e), SNM_OK);
+		CU_ASSERT_EQUAL(threads, 2);
+	} else {
+		CU_ASSERT_EQUAL(rc, SNM_ESTATE);
+		CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "--force"));
+	}
+	snm_blas_set_threads(1);
+	snm_pipeline_free(a);
+	snm_pipeline_free(t);
 }
 
 static void test_changed_config_refused(void)
@@ -395,6 +435,7 @@ static int suite_clean(void)
 
 static CU_TestInfo tests[] = {
 	{ "determinism_and_resume", test_determinism_and_resume },
+	{ "resume_other_threads", test_resume_other_threads },
 	{ "changed_config_refused", test_changed_config_refused },
 	{ "truncated_checkpoint", test_truncated_checkpoint },
 	{ "nonfinite_loss", test_nonfinite_loss },

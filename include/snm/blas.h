@@ -13,6 +13,12 @@ extern "C" {
 void snm_blas_set_threads(int n);
 int snm_blas_threads(void);
 
+/* 1 when results do not depend on the thread count (built with OpenMP: snm's threads work on
+ * blocks fixed by the shapes alone, src/par.h), 0 when OpenBLAS threads each product itself (its
+ * threading changes the last bits of some products).  The runner resumes a run at another thread
+ * count only in the first case. */
+int snm_blas_thread_invariant(void);
+
 /* OpenBLAS's build configuration ("OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64")
  * and the name of the kernel set in use ("Haswell"), for result files and benchmarks. */
 const char *snm_blas_config(void);

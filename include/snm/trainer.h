@@ -79,7 +79,8 @@ typedef struct snm_trainer_opts {
 	const char *plugin_path;   /* searched before $SNM_PLUGIN_PATH */
 	snm_data_cache *cache;     /* may be NULL: the dataset is opened and closed for this run */
 	int threads;               /* OpenBLAS threads in use (set by the caller; recorded) */
-	int force;                 /* retrain a run whose result file has another config or threads */
+	int force;                 /* retrain a run whose result file has another config (or another
+	                              thread count, where snm_blas_thread_invariant() is 0) */
 	int stop_after;            /* > 0: return after this many epochs as if killed (tests) */
 	int progress;              /* 1: a progress line on stderr */
 	const char *version;       /* snm's version string to record */

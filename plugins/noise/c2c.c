@@ -9,10 +9,9 @@
  *     loss = CE(f(x_l), t) + alpha sqerr(f(x_v), f(x_v + dx))
  *
  *   x_l   the labelled batch;
- *   x_v   x_l followed by the unlabelled batch when there is one and option `unlabelled` is true
- *         (section 3.2: "close-to-clean regularization is applicable even when the output is not
- *         available: We can compute the regularization penalty R_c2c based on the input alone"),
- *         else x_l;
+ *   x_v   the unlabelled batch when there is one and option `unlabelled` is true (section 3.2:
+ *         "close-to-clean regularization is applicable even when the output is not available: We
+ *         can compute the regularization penalty R_c2c based on the input alone"), else x_l;
  *   dx    mode gauss (the paper's default: "By default, the perturbation is implemented as
  *         additive white Gaussian noise dx ~ N(0, epsilon^2 I)"): epsilon e, e ~ N(0, I) from
  *         the noise stream -- epsilon is a standard deviation per element;
@@ -40,8 +39,9 @@
  *                   on 784 pixels has an L2 norm of about 8.4;
  *   xi 1e-6, power_iterations 1   as VAT (vat_tf vat.py l.10-12); only read in mode adversarial.
  *
- * Batch norm: only the clean pass moves a batch-normalised model's running statistics; the
- * perturbed pass (and the adversarial probes) hold them (adversarial.h).
+ * Forward passes as vat.c's: f(x_l) for the cross-entropy (and the clean side without an
+ * unlabelled batch), f(x_u), the probes, f(x_v + dx); labelled and unlabelled rows never share a
+ * batch-norm batch, and only f(x_l) moves the running statistics (vat.c says why).
  *
  * Terms (unweighted): "ce", "c2c".  No parameters.  Randomness: the noise stream, D gaussians per
  * example of x_v per batch in either mode (D = elements of one example). */
@@ -126,13 +126,18 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 {
 	c2c *c = state;
 	snm_tensor *xv, *y, *yl, *dx, *ce, *pen, *loss;
-	int n = b->x != NULL ? b->x->d[0] : 0, rc;
+	int rc;
 	if (noise == NULL)
 		return SNM_FAIL(err, SNM_EINVAL, "noise 'c2c': no noise stream given");
-	xv = c->unlabelled && b->xu != NULL ? snm_concat_rows(t, b->x, b->xu) : b->x;
-	y = adv_logits(model, t, xv);
-	yl = xv == b->x ? y : snm_slice_rows(t, y, 0, n);
+	yl = adv_logits(model, t, b->x);
 	ce = snm_softmax_ce(t, yl, b->labels);
+	if (c->unlabelled && b->xu != NULL) {
+		xv = b->xu;
+		y = adv_logits_held(model, t, xv);
+	} else {
+		xv = b->x;
+		y = yl;
+	}
 	if (c->mode == MODE_ADVERSARIAL)
 		dx = adv_perturbation(model, t, xv, snm_stopgrad(t, y), snm_sqerr, c->iters, c->xi,
 		                      c->epsilon, noise);
