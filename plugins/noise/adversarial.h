@@ -52,6 +52,25 @@ static snm_tensor *adv_logits_held(const snm_model *model, snm_tape *t, snm_tens
 	return y;
 }
 
+/* The clean passes of vat and c2c (as takerum/vat builds them): returns yl = f(x_l), the pass that
+ * moves batch norm's running statistics, and sets *xv to the inputs the regularizer sees and *y to
+ * their logits -- the unlabelled batch in a pass of its own with the statistics held when
+ * use_unlabelled and the batch has one, else x_l and yl.  Labelled and unlabelled rows never share
+ * a batch-norm batch. */
+static snm_tensor *adv_clean_passes(const snm_model *model, snm_tape *t, const snm_batch *b,
+                                    int use_unlabelled, snm_tensor **xv, snm_tensor **y)
+{
+	snm_tensor *yl = adv_logits(model, t, b->x);
+	if (use_unlabelled && b->xu != NULL) {
+		*xv = b->xu;
+		*y = adv_logits_held(model, t, b->xu);
+	} else {
+		*xv = b->x;
+		*y = yl;
+	}
+	return yl;
+}
+
 /* unit(d) per row: d / (1e-12 + max|d|) / sqrt(1e-6 + sum d^2), vat_tf's constants. */
 static snm_tensor *adv_unit_rows(snm_tape *t, snm_tensor *d)
 {

@@ -129,15 +129,8 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	int rc;
 	if (noise == NULL)
 		return SNM_FAIL(err, SNM_EINVAL, "noise 'c2c': no noise stream given");
-	yl = adv_logits(model, t, b->x);
+	yl = adv_clean_passes(model, t, b, c->unlabelled, &xv, &y);
 	ce = snm_softmax_ce(t, yl, b->labels);
-	if (c->unlabelled && b->xu != NULL) {
-		xv = b->xu;
-		y = adv_logits_held(model, t, xv);
-	} else {
-		xv = b->x;
-		y = yl;
-	}
 	if (c->mode == MODE_ADVERSARIAL)
 		dx = adv_perturbation(model, t, xv, snm_stopgrad(t, y), snm_sqerr, c->iters, c->xi,
 		                      c->epsilon, noise);

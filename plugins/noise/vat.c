@@ -124,15 +124,8 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	int rc;
 	if (noise == NULL)
 		return SNM_FAIL(err, SNM_EINVAL, "noise 'vat': no noise stream given");
-	yl = adv_logits(model, t, b->x);
+	yl = adv_clean_passes(model, t, b, v->unlabelled, &xv, &y);
 	ce = snm_softmax_ce(t, yl, b->labels);
-	if (v->unlabelled && b->xu != NULL) {
-		xv = b->xu;
-		y = adv_logits_held(model, t, xv);
-	} else {
-		xv = b->x;
-		y = yl;
-	}
 	clean = snm_stopgrad(t, y);
 	r = adv_perturbation(model, t, xv, clean, snm_kl_cat, v->iters, v->xi, v->epsilon, noise);
 	kl = snm_kl_cat(t, clean, adv_logits_held(model, t, snm_add(t, xv, r)));
