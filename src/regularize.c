@@ -114,6 +114,17 @@ snm_tensor *snm_recon_build(snm_tape *t, const snm_model *model, const snm_batch
 	return out->loss;
 }
 
+/* Loss: ce + weight (recon_x + hidden_scale recon_extra). */
+snm_tensor *snm_recon_scale_hidden(snm_tape *t, snm_recon *r, float weight, float hidden_scale)
+{
+	if (r->loss == NULL || r->recon_extra == NULL)
+		return r->loss = NULL;
+	r->loss = snm_add(t, r->ce, snm_scale(t, snm_add(t, r->recon_x,
+	                                                  snm_scale(t, r->recon_extra, hidden_scale)),
+	                                      weight));
+	return r->loss;
+}
+
 /* ---- objectives --------------------------------------------------------------------------- */
 
 int snm_objective_add(snm_objective *o, const char *name, snm_tensor *term)

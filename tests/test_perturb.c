@@ -1052,6 +1052,52 @@ static void test_detach_targets(void)
 	model_free(&f);
 }
 
+/* hidden_scale (recon-all with lambda_j = hidden_scale lambda_0): the same terms as without it,
+ * the loss ce + w (recon_x + hidden_scale recon_h), its gradient the derivative of that loss,
+ * and hidden_scale 1 bitwise the plain objective. */
+static void test_hidden_scale(void)
+{
+	static const struct { const char *name, *yaml, *plain, *one; } c[] = {
+		{ "recon", "{targets: all, weight: 0.5, hidden_scale: 0.1}", "{targets: all, weight: 0.5}",
+		  "{targets: all, weight: 0.5, hidden_scale: 1}" },
+		{ "denoise", "{targets: all, weight: 0.5, sd: 0.2, hidden_scale: 0.3}",
+		  "{targets: all, weight: 0.5, sd: 0.2}", "{targets: all, weight: 0.5, sd: 0.2, "
+		  "hidden_scale: 1}" },
+	};
+	static const double scale[] = { 0.1, 0.3 };
+	fixture f;
+	float x[SN * SX];
+	small_new(&f, 325);
+	gc_fill(x, SN * SX, 0, 1, 15);
+	snm_tape *t = snm_tape_new(0, NULL);
+	for (size_t k = 0; k < sizeof c / sizeof *c; ++k) {
+		noise_fix hs, plain, one;
+		snm_objective o;
+		noise_new(&hs, c[k].name, c[k].yaml, &f);
+		noise_new(&plain, c[k].name, c[k].plain, &f);
+		noise_new(&one, c[k].name, c[k].one, &f);
+		CU_ASSERT_FATAL(hs.rc == 0 && plain.rc == 0 && one.rc == 0);
+		float v_plain = build(&plain, &f, t, x, 93, &o)->x[0];
+		float ce = term(&o, "ce")->x[0], rx = term(&o, "recon_x")->x[0];
+		float rh = term(&o, "recon_h")->x[0];
+		CU_ASSERT(rh > 0);
+		CU_ASSERT_EQUAL(build(&one, &f, t, x, 93, &o)->x[0], v_plain);
+		float v = build(&hs, &f, t, x, 93, &o)->x[0];
+		CU_ASSERT_EQUAL(term(&o, "ce")->x[0], ce);
+		CU_ASSERT_EQUAL(term(&o, "recon_x")->x[0], rx);
+		CU_ASSERT_EQUAL(term(&o, "recon_h")->x[0], rh);
+		SNM_ASSERT_CLOSE(v, ce + 0.5 * (rx + scale[k] * rh), 1e-6, 1e-6);
+		CU_ASSERT(fabs(v - v_plain) > 1e-4);
+		grad_ctx g = { &hs, &f, x, 93, NULL, 0, 0 };
+		grad_check(c[k].yaml, &g, plugin_loss, plugin_loss);
+		noise_free(&hs);
+		noise_free(&plain);
+		noise_free(&one);
+	}
+	snm_tape_free(t);
+	model_free(&f);
+}
+
 /* ---- determinism and errors ---------------------------------------------------------------- */
 
 static void test_determinism(void)
@@ -1126,6 +1172,12 @@ static void test_options(void)
 	expect_noise_error(&f, "random", "{space: pre}", "unknown key 'space'");
 	expect_noise_error(&f, "denoise", "{targets: hidden}", "x|all|xz");
 	expect_noise_error(&f, "denoise", "{corrupt: hidden}", "input|all");
+	expect_noise_error(&f, "denoise", "{hidden_scale: 0.5}",
+	                   "noise.yaml:1:16: noise 'denoise': hidden_scale weighs the hidden layers of "
+	                   "targets: all, not of targets: x");
+	expect_noise_error(&f, "recon", "{targets: xz, hidden_scale: 2}",
+	                   "noise.yaml:1:29: noise 'recon': hidden_scale");
+	expect_noise_error(&f, "recon", "{targets: all, hidden_scale: -1}", "[0, inf)");
 	model_free(&f);
 	/* targets all needs hidden layers */
 	model_new(&f, "{preset: custom, layers: [{fc: 5}]}", 1, 8, 8, 3);
@@ -1271,6 +1323,7 @@ static CU_TestInfo plugin_tests[] = {
 	{ "semantic_zero_noise", test_semantic_zero_noise },
 	{ "denoise_sd0_is_recon", test_denoise_sd0_is_recon },
 	{ "detach_targets", test_detach_targets },
+	{ "hidden_scale", test_hidden_scale },
 	{ "gradients_full", test_gradients_full },
 	{ "gradients_stop_gradient", test_gradients_stop },
 	{ "determinism", test_determinism },

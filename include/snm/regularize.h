@@ -98,6 +98,13 @@ snm_tensor *snm_recon_build(snm_tape *t, const snm_model *model, const snm_batch
                             float weight, snm_tensor *x_in, snm_layer_hook hook, void *ctx,
                             int detach, snm_recon *out);
 
+/* Eq. 12 with a weight of its own for the hidden layers: r->loss (of snm_recon_build, targets
+ * all) rebuilt as ce + weight (recon_x + hidden_scale recon_extra), i.e. lambda_0 = weight and
+ * lambda_j = hidden_scale weight for every hidden layer j.  Returns the new r->loss (NULL on
+ * failure, or when r has no recon_extra).  Call it only for hidden_scale != 1: snm_recon_build's
+ * loss is that objective already, and the extra scale op would change its last bits. */
+snm_tensor *snm_recon_scale_hidden(snm_tape *t, snm_recon *r, float weight, float hidden_scale);
+
 /* ---- objectives --------------------------------------------------------------------------- */
 
 /* Appends the term (name, term) to o; SNM_EINVAL when o already holds SNM_MAX_TERMS terms. */

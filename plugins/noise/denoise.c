@@ -28,9 +28,10 @@
  * corrupted encoder; it is not what the paper's rows use and is there for comparison.
  *
  * Options: targets (x), weight (lambda, 0.03 = MNIST; 0.01 for CIFAR-10), sd (0.1), corrupt
- * (input), detach_targets (false).  Randomness per batch: the input's N*C*H*W draws of
- * gsl_ran_gaussian(noise, 1) in element order, then (corrupt: all) each corrupted layer's in
- * encode's order.
+ * (input), detach_targets (false), hidden_scale (targets all: the hidden layers' lambda_j as a
+ * multiple of weight; 1, as in the recon plugin).  Randomness per batch: the input's N*C*H*W
+ * draws of gsl_ran_gaussian(noise, 1) in element order, then (corrupt: all) each corrupted
+ * layer's in encode's order.
  * Terms (unweighted): "ce", "recon_x", and "recon_h" (all) or "recon_z" (xz).  No parameters. */
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ typedef struct denoise {
 	float weight, sd;
 	int layers;               /* corrupt: all */
 	int detach;               /* detach_targets */
+	float hidden_scale;       /* lambda_j / lambda_0 (targets all) */
 } denoise;
 
 static const snm_option options[] = {
@@ -56,6 +58,9 @@ static const snm_option options[] = {
 	  "hidden and z pre-activation of that pass", NULL },
 	{ "detach_targets", SNM_OPT_BOOL, "false", NULL,
 	  "stop-gradient on the hidden and latent targets h_j, z (false: Eq. 6/12 as printed)", NULL },
+	{ "hidden_scale", SNM_OPT_DOUBLE, "1", NULL,
+	  "targets all: lambda_j of the hidden layers' errors as a multiple of weight (1: one lambda "
+	  "for every layer)", "[0, inf)" },
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
@@ -69,7 +74,7 @@ static int create(const snm_cfg *opts, const snm_model *model, snm_params *param
 {
 	static const char who[] = "noise 'denoise'";
 	const char *targets, *corrupt;
-	double weight, sd;
+	double weight, sd, hscale;
 	denoise *d;
 	int rc, detach;
 	(void)params, (void)init;
@@ -80,8 +85,13 @@ static int create(const snm_cfg *opts, const snm_model *model, snm_params *param
 	    || (rc = snm_cfg_opt_double(opts, options, "sd", &sd, err)) != 0
 	    || (rc = snm_cfg_opt_str(opts, options, "corrupt", &corrupt, err)) != 0
 	    || (rc = snm_cfg_opt_bool(opts, options, "detach_targets", &detach, err)) != 0
+	    || (rc = snm_cfg_opt_double(opts, options, "hidden_scale", &hscale, err)) != 0
 	    || (rc = snm_recon_check_model(model, snm_recon_targets_parse(targets), who, err)) != 0)
 		return rc;
+	if (hscale != 1.0 && snm_recon_targets_parse(targets) != SNM_RECON_ALL)
+		return SNM_CFG_FAIL(err, SNM_ECONFIG, snm_cfg_get(opts, "hidden_scale"),
+		                    "%s: hidden_scale weighs the hidden layers of targets: all, not of "
+		                    "targets: %s", who, targets);
 	if ((d = calloc(1, sizeof *d)) == NULL)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory for %s", who);
 	d->targets = snm_recon_targets_parse(targets);
@@ -89,6 +99,7 @@ static int create(const snm_cfg *opts, const snm_model *model, snm_params *param
 	d->sd = (float)sd;
 	d->layers = !strcmp(corrupt, "all");
 	d->detach = detach;
+	d->hidden_scale = (float)hscale;
 	*state = d;
 	return 0;
 }
@@ -116,13 +127,15 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	snm_tensor *xn = snm_gauss_noise(t, b->x, d->sd, noise);
 	snm_recon_build(t, model, b, d->targets, d->weight, xn, d->layers ? corrupt_layer : NULL, &c,
 	                d->detach, &rec);
+	if (d->hidden_scale != 1.0f)
+		snm_recon_scale_hidden(t, &rec, d->weight, d->hidden_scale);
 	snm_recon_objective(&rec, out);
 	return snm_objective_check(t, out, "noise 'denoise'", err);
 }
 
 static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, NULL };
 
-SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "denoise", "1.0.0",
+SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "denoise", "1.1.0",
                   "recon-one, recon-all, proposed-base with denoising constraints (Tables 3, 4): "
                   "the reconstruction path encodes x + N(0, sd^2), the targets stay clean", &vt,
                   options);
