@@ -24,7 +24,7 @@ const snm_option snm_paper_spec_options[] = {
 	{ "labels", SNM_OPT_NODE, "{}", NULL, "row label of each experiment", NULL },
 	{ "tables", SNM_OPT_NODE, "[]", NULL, "the tables", NULL },
 	{ "figures", SNM_OPT_NODE, "{}", NULL, "the figures", NULL },
-	{ NULL }
+	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
 const snm_option snm_paper_table_options[] = {
@@ -37,14 +37,14 @@ const snm_option snm_paper_table_options[] = {
 	{ "best", SNM_OPT_CHOICE, "none", "none|bold", "mark the lowest mean of each column", NULL },
 	{ "mean_block", SNM_OPT_BOOL, "false", NULL, "layout sets: add a block of means over the sets", NULL },
 	{ "rows", SNM_OPT_NODE, NULL, NULL, "the rows", NULL },
-	{ NULL }
+	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
 const snm_option snm_paper_row_options[] = {
 	{ "run", SNM_OPT_STRING, NULL, NULL, "experiment name in the run keys", NULL },
 	{ "label", SNM_OPT_STRING, "", NULL, "row label (default: the labels map, else run)", NULL },
 	{ "paper", SNM_OPT_NODE, "~", NULL, "the paper's numbers", NULL },
-	{ NULL }
+	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
 const snm_option snm_paper_curves_options[] = {
@@ -54,7 +54,7 @@ const snm_option snm_paper_curves_options[] = {
 	{ "sets", SNM_OPT_INT, "3", NULL, "random sets per size", "[1, 100]" },
 	{ "runs", SNM_OPT_NODE, NULL, NULL, "experiments: one line each", NULL },
 	{ "size", SNM_OPT_NODE, "[1500, 1200]", NULL, "[width, height] in pixels", NULL },
-	{ NULL }
+	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
 const snm_option snm_paper_recon_options[] = {
@@ -65,7 +65,7 @@ const snm_option snm_paper_recon_options[] = {
 	{ "sd", SNM_OPT_DOUBLE, "0.2", NULL, "noise standard deviation (min-max scaled units)", "[0, inf)" },
 	{ "seed", SNM_OPT_INT, "1", NULL, "seed of the noise", "[0, inf)" },
 	{ "size", SNM_OPT_NODE, "[1200, 420]", NULL, "[width, height] in pixels", NULL },
-	{ NULL }
+	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
 const snm_option snm_paper_tsne_options[] = {
@@ -83,14 +83,14 @@ const snm_option snm_paper_tsne_options[] = {
 	{ "seed", SNM_OPT_INT, "1", NULL, "seed of the noise, the background sample and the embedding", "[0, inf)" },
 	{ "size", SNM_OPT_NODE, "[1800, 620]", NULL, "[width, height] of the overview in pixels", NULL },
 	{ "per_class_size", SNM_OPT_NODE, "[1200, 3600]", NULL, "[width, height] of the per-class figure", NULL },
-	{ NULL }
+	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
 static const snm_option figures_options[] = {
 	{ "curves", SNM_OPT_NODE, "[]", NULL, "learning curves", NULL },
 	{ "reconstructions", SNM_OPT_NODE, "[]", NULL, "Figures 5 and 7", NULL },
 	{ "tsne", SNM_OPT_NODE, "[]", NULL, "Figures 6 and 8", NULL },
-	{ NULL }
+	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
 /* ---- shared services ------------------------------------------------------------------------- */

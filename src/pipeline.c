@@ -31,7 +31,7 @@ const snm_option snm_train_options[] = {
 	{ "epoch", SNM_OPT_CHOICE, "labelled", "labelled|unlabelled",
 	  "what one epoch passes over once: the labelled subset, or the unlabelled stream (the "
 	  "semi-supervised papers' epochs; labelled batches then cycle through the subset)", NULL },
-	{ NULL }
+	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
 static const snm_option top_options[] = {
@@ -42,7 +42,7 @@ static const snm_option top_options[] = {
 	{ "defaults", SNM_OPT_NODE, "{}", NULL, "sections every experiment starts from", NULL },
 	{ "grid", SNM_OPT_NODE, "{}", NULL, "per-class sizes and sets", NULL },
 	{ "experiments", SNM_OPT_NODE, "[]", NULL, "the rows", NULL },
-	{ NULL }
+	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
 static const snm_option section_options[] = {
@@ -50,7 +50,7 @@ static const snm_option section_options[] = {
 	{ "model", SNM_OPT_NODE, "{}", NULL, "model plugin and its options", NULL },
 	{ "noise", SNM_OPT_NODE, "{}", NULL, "regularizer plugin and its options", NULL },
 	{ "train", SNM_OPT_NODE, "{}", NULL, "optimisation settings", NULL },
-	{ NULL }
+	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
 static const snm_option experiment_options[] = {
@@ -60,14 +60,14 @@ static const snm_option experiment_options[] = {
 	{ "noise", SNM_OPT_NODE, "{}", NULL, NULL, NULL },
 	{ "train", SNM_OPT_NODE, "{}", NULL, NULL, NULL },
 	{ "grid", SNM_OPT_NODE, "{}", NULL, NULL, NULL },
-	{ NULL }
+	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
 static const snm_option grid_options[] = {
 	{ "per_class", SNM_OPT_NODE, "[]", NULL, "training examples per class, a list", NULL },
 	{ "sets", SNM_OPT_INT, "3", NULL, "random training sets per size", "[1, inf)" },
 	{ "full", SNM_OPT_BOOL, "false", NULL, "also one run on the whole training split", NULL },
-	{ NULL }
+	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
 static const char *const section_names[4] = { "data", "model", "noise", "train" };

@@ -553,22 +553,24 @@ static void test_option_defaults(void)
 	snm_cfg_free(t);
 }
 
+#define TABLE_END { NULL, 0, NULL, NULL, NULL, NULL }
+
 static void test_option_table_errors(void)
 {
 	static const struct { snm_option opts[2]; const char *what; } bad[] = {
-		{ { { "n", SNM_OPT_INT, "1.5", NULL, NULL, NULL }, { NULL } },
+		{ { { "n", SNM_OPT_INT, "1.5", NULL, NULL, NULL }, TABLE_END },
 		  "'n': default '1.5' is not an integer" },
-		{ { { "x", SNM_OPT_DOUBLE, "abc", NULL, NULL, NULL }, { NULL } }, "'x'" },
-		{ { { "b", SNM_OPT_BOOL, "maybe", NULL, NULL, NULL }, { NULL } }, "'b'" },
-		{ { { "c", SNM_OPT_CHOICE, "adan", "adam|sgd", NULL, NULL }, { NULL } }, "'c'" },
-		{ { { "c", SNM_OPT_CHOICE, "adam", NULL, NULL, NULL }, { NULL } }, "needs choices" },
-		{ { { "c", SNM_OPT_CHOICE, "adam", "adam||sgd", NULL, NULL }, { NULL } }, "needs choices" },
-		{ { { "r", SNM_OPT_DOUBLE, "0", NULL, NULL, "(0, 1]" }, { NULL } }, "outside" },
-		{ { { "r", SNM_OPT_DOUBLE, "0.5", NULL, NULL, "0 to 1" }, { NULL } }, "unreadable range" },
-		{ { { "r", SNM_OPT_DOUBLE, "0.5", NULL, NULL, "[1, 0]" }, { NULL } }, "unreadable range" },
-		{ { { "r", SNM_OPT_STRING, "a", NULL, NULL, "[0, 1]" }, { NULL } }, "not a number" },
-		{ { { "t", 99, "1", NULL, NULL, NULL }, { NULL } }, "no valid type" },
-		{ { { "y", SNM_OPT_NODE, "[1, 2", NULL, NULL, NULL }, { NULL } },
+		{ { { "x", SNM_OPT_DOUBLE, "abc", NULL, NULL, NULL }, TABLE_END }, "'x'" },
+		{ { { "b", SNM_OPT_BOOL, "maybe", NULL, NULL, NULL }, TABLE_END }, "'b'" },
+		{ { { "c", SNM_OPT_CHOICE, "adan", "adam|sgd", NULL, NULL }, TABLE_END }, "'c'" },
+		{ { { "c", SNM_OPT_CHOICE, "adam", NULL, NULL, NULL }, TABLE_END }, "needs choices" },
+		{ { { "c", SNM_OPT_CHOICE, "adam", "adam||sgd", NULL, NULL }, TABLE_END }, "needs choices" },
+		{ { { "r", SNM_OPT_DOUBLE, "0", NULL, NULL, "(0, 1]" }, TABLE_END }, "outside" },
+		{ { { "r", SNM_OPT_DOUBLE, "0.5", NULL, NULL, "0 to 1" }, TABLE_END }, "unreadable range" },
+		{ { { "r", SNM_OPT_DOUBLE, "0.5", NULL, NULL, "[1, 0]" }, TABLE_END }, "unreadable range" },
+		{ { { "r", SNM_OPT_STRING, "a", NULL, NULL, "[0, 1]" }, TABLE_END }, "not a number" },
+		{ { { "t", 99, "1", NULL, NULL, NULL }, TABLE_END }, "no valid type" },
+		{ { { "y", SNM_OPT_NODE, "[1, 2", NULL, NULL, NULL }, TABLE_END },
 		  "'y': default: <default>:" },
 		{ { { "dup", SNM_OPT_INT, "1", NULL, NULL, NULL }, { "dup", SNM_OPT_INT, "2", NULL, NULL, NULL } },
 		  "'dup': listed twice" },

@@ -150,7 +150,8 @@ enum {
 	SNM_OPT_NODE      /* any YAML; the caller reads it (snm_cfg_opt_node) */
 };
 
-/* One accepted key.  A table is an array ending with an entry whose name is NULL ({NULL}).
+/* One accepted key.  A table is an array ending with an entry whose name is NULL, written out as
+ * { NULL, 0, NULL, NULL, NULL, NULL } (a bare { NULL } draws clang's -Wmissing-field-initializers).
  * Tables are usually static const arrays in the plugin or module that reads the section. */
 typedef struct snm_option {
 	const char *name;     /* the key */

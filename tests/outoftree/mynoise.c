@@ -6,7 +6,7 @@
 
 static const snm_option opts[] = {
 	{ "weight", SNM_OPT_DOUBLE, "0.1", NULL, "weight of the reconstruction term", "[0, inf)" },
-	{ NULL }
+	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
 static int create(const snm_cfg *o, const snm_model *m, snm_params *p, gsl_rng *init, void **st,

@@ -25,7 +25,7 @@ static int tn_objective(void *state, const snm_model *m, snm_tape *t, const snm_
 
 static const snm_option tn_options[] = {
 	{ "strength", SNM_OPT_DOUBLE, "0.5", NULL, "an option for the listing test", NULL },
-	{ NULL }
+	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
 static const snm_noise_vt tn_vt = { sizeof tn_vt, tn_create, tn_destroy, tn_objective, NULL };

@@ -6,7 +6,7 @@
 
 static const snm_option nan_options[] = {
 	{ "after", SNM_OPT_INT, "1", NULL, "objective calls before the loss becomes NaN", "[0, inf)" },
-	{ NULL }
+	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
 typedef struct nan_state { long after, calls; } nan_state;

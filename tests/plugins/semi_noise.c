@@ -6,7 +6,7 @@
 
 static const snm_option semi_options[] = {
 	{ "rows", SNM_OPT_INT, "5", NULL, "unlabelled rows expected per step", "[1, inf)" },
-	{ NULL }
+	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
 static int semi_create(const snm_cfg *opts, const snm_model *model, snm_params *params, gsl_rng *init,
