@@ -114,9 +114,11 @@ snm_tensor *snm_recon_build(snm_tape *t, const snm_model *model, const snm_batch
 	return out->loss;
 }
 
-/* Loss: ce + weight (recon_x + hidden_scale recon_extra). */
+/* Loss: ce + weight (recon_x + hidden_scale recon_extra); at hidden_scale 1 the loss as built. */
 snm_tensor *snm_recon_scale_hidden(snm_tape *t, snm_recon *r, float weight, float hidden_scale)
 {
+	if (hidden_scale == 1.0f)
+		return r->loss;
 	if (r->loss == NULL || r->recon_extra == NULL)
 		return r->loss = NULL;
 	r->loss = snm_add(t, r->ce, snm_scale(t, snm_add(t, r->recon_x,

@@ -101,8 +101,8 @@ snm_tensor *snm_recon_build(snm_tape *t, const snm_model *model, const snm_batch
 /* Eq. 12 with a weight of its own for the hidden layers: r->loss (of snm_recon_build, targets
  * all) rebuilt as ce + weight (recon_x + hidden_scale recon_extra), i.e. lambda_0 = weight and
  * lambda_j = hidden_scale weight for every hidden layer j.  Returns the new r->loss (NULL on
- * failure, or when r has no recon_extra).  Call it only for hidden_scale != 1: snm_recon_build's
- * loss is that objective already, and the extra scale op would change its last bits. */
+ * failure, or when r has no recon_extra).  At hidden_scale 1 it returns r->loss as built:
+ * snm_recon_build's loss is that objective already (a rebuild would only add ops to the tape). */
 snm_tensor *snm_recon_scale_hidden(snm_tape *t, snm_recon *r, float weight, float hidden_scale);
 
 /* ---- objectives --------------------------------------------------------------------------- */

@@ -127,8 +127,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	snm_tensor *xn = snm_gauss_noise(t, b->x, d->sd, noise);
 	snm_recon_build(t, model, b, d->targets, d->weight, xn, d->layers ? corrupt_layer : NULL, &c,
 	                d->detach, &rec);
-	if (d->hidden_scale != 1.0f)
-		snm_recon_scale_hidden(t, &rec, d->weight, d->hidden_scale);
+	snm_recon_scale_hidden(t, &rec, d->weight, d->hidden_scale);
 	snm_recon_objective(&rec, out);
 	return snm_objective_check(t, out, "noise 'denoise'", err);
 }

@@ -89,8 +89,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	snm_recon rec;
 	(void)noise;
 	snm_recon_build(t, model, b, r->targets, r->weight, NULL, NULL, NULL, r->detach, &rec);
-	if (r->hidden_scale != 1.0f)
-		snm_recon_scale_hidden(t, &rec, r->weight, r->hidden_scale);
+	snm_recon_scale_hidden(t, &rec, r->weight, r->hidden_scale);
 	snm_recon_objective(&rec, out);
 	return snm_objective_check(t, out, "noise 'recon'", err);
 }
