@@ -242,6 +242,27 @@ static void print_table(const cli *c, const snm_pipeline *p)
 		printf("(missing, * : some runs of the cell are missing or unfinished)\n");
 }
 
+/* Threads that wait for one another spin for a while first (libgomp's and OpenBLAS's default), so
+ * with more threads than processors every barrier can wait on a thread that is not running: on 2
+ * cores, two runs of --threads 2 at once took 5.3x as long as two of --threads 1 (README,
+ * "What a run does").  One line on stderr when the runs at a time times --threads exceed the
+ * processors; the bits are the same either way. */
+static void warn_oversubscribed(const cli *c, int n_sel)
+{
+#ifdef _OPENMP
+	const char *alt = getenv("OMP_WAIT_POLICY") ? NULL : ", or set OMP_WAIT_POLICY=passive";
+#else
+	const char *alt = "";
+#endif
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	long at_once = c->jobs < n_sel ? c->jobs : n_sel;
+	if (alt == NULL || c->threads < 2 || cpus < 1 || at_once * c->threads <= cpus)
+		return;                 /* (alt NULL: the user chose how OpenMP's threads wait) */
+	fprintf(stderr, "snm: warning: %ld run%s at a time x %d threads on %ld processors: waiting "
+	        "threads spin, so runs can take several times as long; use -j N --threads 1%s\n",
+	        at_once, at_once == 1 ? "" : "s", c->threads, cpus, alt);
+}
+
 static int cmd_run(const cli *c, const char *path)
 {
 	snm_pipeline *p;
@@ -259,6 +280,7 @@ static int cmd_run(const cli *c, const char *path)
 	snm_data_cache_clear(&cache);
 	for (int i = 0; i < p->n_runs; ++i)
 		n_sel += selected(c, &p->runs[i]);
+	warn_oversubscribed(c, n_sel);
 	snm_blas_set_threads(c->threads);
 	if (c->jobs <= 1) {
 		failures = run_share(c, p, 0, 1);

@@ -2,7 +2,9 @@
 # test_pipelines.sh: every shipped pipeline passes `snm check` (YAML, grid, every plugin option
 # against its table, every data set opened) with the number of runs its header promises.  It runs
 # in a scratch directory where data/mnist is Debian's Fashion-MNIST (the MNIST format) and
-# data/cifar10 holds sparse all-zero files of the binary distribution's exact sizes.
+# data/cifar10 holds sparse all-zero files of the binary distribution's exact sizes.  Last, `snm
+# run` on a one-run pipeline there: nothing on stderr at --threads 1, and one warning line when
+# the runs at a time times --threads exceed the processors (the run then found finished).
 # Prints "test_pipelines: N passed, N failed" and exits non-zero on any failure.
 set -u
 top=${SNM_TEST_TOPBUILDDIR:?}
@@ -49,5 +51,38 @@ for file in "$src"/../pipelines/*.yaml; do
 	*) fail "pipelines/$name.yaml is not checked by this test" ;;
 	esac
 done
+
+# snm run and the processors: one tiny run, trained at --threads 1, then found finished
+cat > "$tmp/tiny.yaml" <<EOF
+name: tiny
+defaults:
+  data: {type: idx, dir: data/mnist, valid: 100}
+  model: {type: convnet, preset: mnist}
+  train: {epochs: 1, batch: 10}
+grid: {per_class: [1], sets: 1}
+experiments:
+  - name: ff
+    noise: {type: none}
+EOF
+cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+over=$((cpus + 1))
+snm_run() {   # snm run tiny.yaml ARGS: stdout to out.log, stderr to err.log; its exit status
+	(cd "$tmp" && env -u OMP_WAIT_POLICY "$top/snm" run tiny.yaml "$@") \
+		>"$tmp/out.log" 2>"$tmp/err.log"
+}
+show() { sed 's/^/  | /' "$tmp/out.log" "$tmp/err.log" | tail -n 5; }
+if snm_run --threads 1 && grep -q "tiny/ff/n1/set1 .* trained:" "$tmp/out.log" \
+   && ! [ -s "$tmp/err.log" ]; then
+	pass "snm run --threads 1: trains, nothing on stderr"
+else
+	fail "snm run --threads 1: trains, nothing on stderr"; show
+fi
+warning="^snm: warning: 1 run at a time x $over threads on $cpus processors: "
+if snm_run --threads "$over" && grep -q "finished before" "$tmp/out.log" \
+   && [ "$(wc -l < "$tmp/err.log")" -eq 1 ] && grep -q "$warning" "$tmp/err.log"; then
+	pass "snm run --threads $over on $cpus processors: one warning line"
+else
+	fail "snm run --threads $over on $cpus processors: one warning line"; show
+fi
 echo "test_pipelines: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
