@@ -26,7 +26,8 @@ const snm_option snm_train_options[] = {
 	/* eval_batch: 100, not larger.  A convolution's column matrix grows with the batch (the MNIST
 	 * net's second layer: 56 MB for 1000 images, 5.6 MB for 100), and out of cache im2col became
 	 * a quarter of evaluation; 100 evaluates the MNIST and CIFAR-10 nets 1.2-1.4x faster than 1000
-	 * at 1 and 2 threads, and the fully connected ones at the same speed (README, "Measured"). */
+	 * at 1 thread (at 2 too, except in this VM's slow 2-thread mode), and the fully connected ones
+	 * at the same speed (README, "Measured"). */
 	{ "eval_batch", SNM_OPT_INT, "100", NULL, "examples per evaluation batch", "[1, inf)" },
 	{ "train_eval_max", SNM_OPT_INT, "10000", NULL,
 	  "training error is measured on at most this many training examples", "[0, inf)" },
