@@ -249,15 +249,17 @@ static void print_table(const cli *c, const snm_pipeline *p)
  * processors; the bits are the same either way. */
 static void warn_oversubscribed(const cli *c, int n_sel)
 {
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	long at_once = c->jobs < n_sel ? c->jobs : n_sel;
 #ifdef _OPENMP
-	const char *alt = getenv("OMP_WAIT_POLICY") ? NULL : ", or set OMP_WAIT_POLICY=passive";
+	const char *alt = ", or set OMP_WAIT_POLICY=passive";
+	if (getenv("OMP_WAIT_POLICY") != NULL)      /* the user chose how OpenMP's threads wait */
+		return;
 #else
 	const char *alt = "";
 #endif
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	long at_once = c->jobs < n_sel ? c->jobs : n_sel;
-	if (alt == NULL || c->threads < 2 || cpus < 1 || at_once * c->threads <= cpus)
-		return;                 /* (alt NULL: the user chose how OpenMP's threads wait) */
+	if (c->threads < 2 || cpus < 1 || at_once * c->threads <= cpus)
+		return;
 	fprintf(stderr, "snm: warning: %ld run%s at a time x %d threads on %ld processors: waiting "
 	        "threads spin, so runs can take several times as long; use -j N --threads 1%s\n",
 	        at_once, at_once == 1 ? "" : "s", c->threads, cpus, alt);

@@ -3,8 +3,8 @@
 # against its table, every data set opened) with the number of runs its header promises.  It runs
 # in a scratch directory where data/mnist is Debian's Fashion-MNIST (the MNIST format) and
 # data/cifar10 holds sparse all-zero files of the binary distribution's exact sizes.  Last, `snm
-# run` trains a one-run pipeline there: nothing on stderr at --threads 1, and one warning line
-# when the runs at a time times --threads exceed the processors.
+# run` trains a one-run pipeline there: nothing on stderr at --threads 1, one warning line when
+# the runs at a time times --threads exceed the processors, none when only -j would (one run).
 # Prints "test_pipelines: N passed, N failed" and exits non-zero on any failure.
 set -u
 top=${SNM_TEST_TOPBUILDDIR:?}
@@ -85,6 +85,14 @@ if snm_run --threads "$over" && grep -q "tiny/ff/n1/set1 .* trained:" "$tmp/out.
 	pass "snm run --threads $over on $cpus processors: one warning line"
 else
 	fail "snm run --threads $over on $cpus processors: one warning line"; show
+fi
+# -j counts only the runs there are: one run, -j $over, --threads $cpus fits the processors
+rm -rf "$tmp/results"
+if snm_run -j "$over" --threads "$cpus" && grep -q "tiny/ff/n1/set1 .* trained:" "$tmp/out.log" \
+   && ! [ -s "$tmp/err.log" ]; then
+	pass "snm run -j $over --threads $cpus with one run: nothing on stderr"
+else
+	fail "snm run -j $over --threads $cpus with one run: nothing on stderr"; show
 fi
 echo "test_pipelines: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
