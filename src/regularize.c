@@ -127,6 +127,19 @@ snm_tensor *snm_recon_scale_hidden(snm_tape *t, snm_recon *r, float weight, floa
 	return r->loss;
 }
 
+/* Loss: ce_weight ce + weight (recon_x + recon_extra); at ce_weight 1 the loss as built. */
+snm_tensor *snm_recon_scale_ce(snm_tape *t, snm_recon *r, float weight, float ce_weight)
+{
+	if (ce_weight == 1.0f)
+		return r->loss;
+	if (r->loss == NULL)
+		return NULL;
+	r->loss = snm_add(t, snm_scale(t, r->ce, ce_weight),
+	                  snm_scale(t, r->recon_extra ? snm_add(t, r->recon_x, r->recon_extra)
+	                                              : r->recon_x, weight));
+	return r->loss;
+}
+
 /* ---- objectives --------------------------------------------------------------------------- */
 
 int snm_objective_add(snm_objective *o, const char *name, snm_tensor *term)

@@ -520,10 +520,12 @@ static void ref_denoise(fixture *f, const float *x, uint64_t seed, double sd, in
 
 static void test_random_values(void)
 {
-	static const struct { const char *yaml; double w, w2, sd; int pe; } c[] = {
-		{ "{}", 0.03, 1, 0.2, 1 },
-		{ "{weight: 0.25, perturbed_weight: 0.5, sd: 0.3}", 0.25, 0.5, 0.3, 1 },
-		{ "{per_example: false, sd: 0.5}", 0.03, 1, 0.5, 0 },
+	static const struct { const char *yaml; double w, w2, sd; int pe; double w0; } c[] = {
+		{ "{}", 0.03, 1, 0.2, 1, 1 },
+		{ "{weight: 0.25, perturbed_weight: 0.5, sd: 0.3}", 0.25, 0.5, 0.3, 1, 1 },
+		{ "{per_example: false, sd: 0.5}", 0.03, 1, 0.5, 0, 1 },
+		{ "{clean_weight: 0.25, perturbed_weight: 2}", 0.03, 2, 0.2, 1, 0.25 },
+		{ "{clean_weight: 0, weight: 0.5}", 0.5, 1, 0.2, 1, 0 },
 	};
 	fixture f;
 	float x[SN * SX];
@@ -549,7 +551,7 @@ static void test_random_values(void)
 		CLOSE(o.terms[2]->x[0], r.rz);
 		CLOSE(o.terms[3]->x[0], r.cep);
 		CU_ASSERT(fabs(r.cep - r.ce) > 1e-3);   /* the noise did something */
-		CLOSE(loss->x[0], r.ce + c[k].w * (r.rx + r.rz) + c[k].w2 * r.cep);
+		CLOSE(loss->x[0], c[k].w0 * r.ce + c[k].w * (r.rx + r.rz) + c[k].w2 * r.cep);
 		CU_ASSERT_PTR_NULL(nf.vt->wants_unlabelled);
 		noise_free(&nf);
 	}
@@ -559,14 +561,16 @@ static void test_random_values(void)
 
 static void test_semantic_values(void)
 {
-	static const struct { const char *yaml; double w, w2, sd; int pe, post; } c[] = {
-		{ "{}", 0.03, 1, 0.2, 1, 0 },
-		{ "{weight: 0.25, perturbed_weight: 0.5, sd: 0.4}", 0.25, 0.5, 0.4, 1, 0 },
-		{ "{per_example: false}", 0.03, 1, 0.2, 0, 0 },
-		{ "{stop_gradient: false, sd: 0.3}", 0.03, 1, 0.3, 1, 0 },
-		{ "{space: post, sd: 0.3}", 0.03, 1, 0.3, 1, 1 },
-		{ "{space: post, per_example: false, perturbed_weight: 2}", 0.03, 2, 0.2, 0, 1 },
-		{ "{space: post, sd: 8}", 0.03, 1, 8, 1, 1 },   /* a third of p' clipped at 1e-6 */
+	static const struct { const char *yaml; double w, w2, sd; int pe, post; double w0; } c[] = {
+		{ "{}", 0.03, 1, 0.2, 1, 0, 1 },
+		{ "{weight: 0.25, perturbed_weight: 0.5, sd: 0.4}", 0.25, 0.5, 0.4, 1, 0, 1 },
+		{ "{per_example: false}", 0.03, 1, 0.2, 0, 0, 1 },
+		{ "{stop_gradient: false, sd: 0.3}", 0.03, 1, 0.3, 1, 0, 1 },
+		{ "{space: post, sd: 0.3}", 0.03, 1, 0.3, 1, 1, 1 },
+		{ "{space: post, per_example: false, perturbed_weight: 2}", 0.03, 2, 0.2, 0, 1, 1 },
+		{ "{space: post, sd: 8}", 0.03, 1, 8, 1, 1, 1 },   /* a third of p' clipped at 1e-6 */
+		{ "{clean_weight: 0.25, perturbed_weight: 2}", 0.03, 2, 0.2, 1, 0, 0.25 },
+		{ "{clean_weight: 3, stop_gradient: false, weight: 0.5}", 0.5, 1, 0.2, 1, 0, 3 },
 	};
 	fixture f;
 	float x[SN * SX];
@@ -590,7 +594,7 @@ static void test_semantic_values(void)
 		CLOSE(term(&o, "recon_z")->x[0], r.rz);
 		CLOSE(term(&o, "ce_perturbed")->x[0], r.cep);
 		CU_ASSERT(fabs(r.cep - r.ce) > 1e-4);
-		CLOSE(loss->x[0], r.ce + c[k].w * (r.rx + r.rz) + c[k].w2 * r.cep);
+		CLOSE(loss->x[0], c[k].w0 * r.ce + c[k].w * (r.rx + r.rz) + c[k].w2 * r.cep);
 		noise_free(&nf);
 	}
 	snm_tape_free(t);
@@ -864,6 +868,8 @@ static void test_gradients_full(void)
 		{ "semantic", "{stop_gradient: false, per_example: false, perturbed_weight: 2}" },
 		{ "denoise", "{targets: all, weight: 0.5, sd: 0.2}" },
 		{ "denoise", "{targets: xz, weight: 0.5, corrupt: all}" },
+		{ "random", "{clean_weight: 0.5, weight: 0.5}" },
+		{ "semantic", "{stop_gradient: false, clean_weight: 2, perturbed_weight: 0.5}" },
 	};
 	fixture f;
 	float x[SN * SX];
@@ -1169,6 +1175,8 @@ static void test_options(void)
 	expect_noise_error(&f, "semantic", "{space: post, stop_gradient: false}",
 	                   "noise.yaml:1:30: noise 'semantic': space 'post'");
 	expect_noise_error(&f, "semantic", "{perturbed_weight: -2}", "[0, inf)");
+	expect_noise_error(&f, "semantic", "{clean_weight: -1}", "[0, inf)");
+	expect_noise_error(&f, "random", "{clean_weight: x}", "clean_weight");
 	expect_noise_error(&f, "random", "{space: pre}", "unknown key 'space'");
 	expect_noise_error(&f, "denoise", "{targets: hidden}", "x|all|xz");
 	expect_noise_error(&f, "denoise", "{corrupt: hidden}", "input|all");

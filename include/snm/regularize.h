@@ -105,6 +105,11 @@ snm_tensor *snm_recon_build(snm_tape *t, const snm_model *model, const snm_batch
  * snm_recon_build's loss is that objective already (a rebuild would only add ops to the tape). */
 snm_tensor *snm_recon_scale_hidden(snm_tape *t, snm_recon *r, float weight, float hidden_scale);
 
+/* Eq. 8's lambda_2 on the clean cross-entropy: r->loss rebuilt as
+ * ce_weight ce + weight (recon_x + recon_extra) (recon_x alone for targets x).  Returns the new
+ * r->loss (NULL on failure); at ce_weight 1 it returns r->loss as built. */
+snm_tensor *snm_recon_scale_ce(snm_tape *t, snm_recon *r, float weight, float ce_weight);
+
 /* ---- objectives --------------------------------------------------------------------------- */
 
 /* Appends the term (name, term) to o; SNM_EINVAL when o already holds SNM_MAX_TERMS terms. */

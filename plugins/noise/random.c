@@ -6,7 +6,7 @@
  * cross-entropy and sqerr(a, b) = (1/N) sum (a - b)^2:
  *
  *     z' = minmax_noise(z, sd) = ((z - lo)/span + sd e) span + lo,   e ~ N(0, I)
- *     loss = CE(y, t) + w (sqerr(x_R, x) + sqerr(z_R, z)) + w2 CE(classify(z'), t)
+ *     loss = w0 CE(y, t) + w (sqerr(x_R, x) + sqerr(z_R, z)) + w2 CE(classify(z'), t)
  *
  * i.e. proposed-base (Eq. 6) plus the cross-entropy of the randomly perturbed latent vector
  * (Eq. 8 with z_e = z' - z).  lo and span are z's minimum and max - min per example (option
@@ -16,7 +16,8 @@
  * PyTorch reference: nothing is detached.
  *
  * Options: weight (lambda_1, default 0.03 = MNIST; the paper uses 0.01 for CIFAR-10), sd (0.2),
- * per_example (true), perturbed_weight (w2, default 1: torch_ref adds CE(classify(z'), t) with
+ * per_example (true), clean_weight (w0, Eq. 8's lambda_2 on the clean CE(y, t), default 1 as
+ * section 4.2 sets it), perturbed_weight (w2, default 1: torch_ref adds CE(classify(z'), t) with
  * weight 1, and Eq. 8 as printed weights it by 1 too).
  * Randomness: N*Z draws of gsl_ran_gaussian(noise, 1) per batch, in element order of z.
  * Terms (unweighted): "ce", "recon_x", "recon_z", "ce_perturbed".  No parameters. */
@@ -25,13 +26,15 @@
 #include "snm/regularize.h"
 
 typedef struct perturb_random {
-	float weight, perturbed_weight, sd;
+	float weight, clean_weight, perturbed_weight, sd;
 	int per_example;
 } perturb_random;
 
 static const snm_option options[] = {
 	{ "weight", SNM_OPT_DOUBLE, "0.03", NULL,
 	  "lambda_1, weight of the reconstruction errors sqerr(x_R, x) + sqerr(z_R, z)", "[0, inf)" },
+	{ "clean_weight", SNM_OPT_DOUBLE, "1", NULL,
+	  "lambda_2 of Eq. 8, weight of the clean CE(y, t) (1.0 in the paper)", "[0, inf)" },
 	{ "perturbed_weight", SNM_OPT_DOUBLE, "1", NULL,
 	  "weight of CE(classify(z'), t), the perturbed latent's cross-entropy (1 in the paper)",
 	  "[0, inf)" },
@@ -51,13 +54,14 @@ static int create(const snm_cfg *opts, const snm_model *model, snm_params *param
                   void **state, snm_error *err)
 {
 	static const char who[] = "noise 'random'";
-	double weight, pweight, sd;
+	double weight, cweight, pweight, sd;
 	int per_example, rc;
 	perturb_random *r;
 	(void)model, (void)params, (void)init;
 	*state = NULL;
 	if ((rc = snm_cfg_check(opts, options, who, err)) != 0
 	    || (rc = snm_cfg_opt_double(opts, options, "weight", &weight, err)) != 0
+	    || (rc = snm_cfg_opt_double(opts, options, "clean_weight", &cweight, err)) != 0
 	    || (rc = snm_cfg_opt_double(opts, options, "perturbed_weight", &pweight, err)) != 0
 	    || (rc = snm_cfg_opt_double(opts, options, "sd", &sd, err)) != 0
 	    || (rc = snm_cfg_opt_bool(opts, options, "per_example", &per_example, err)) != 0)
@@ -65,6 +69,7 @@ static int create(const snm_cfg *opts, const snm_model *model, snm_params *param
 	if ((r = calloc(1, sizeof *r)) == NULL)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory for %s", who);
 	r->weight = (float)weight;
+	r->clean_weight = (float)cweight;
 	r->perturbed_weight = (float)pweight;
 	r->sd = (float)sd;
 	r->per_example = per_example;
@@ -79,6 +84,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	snm_recon rec;
 	snm_tensor *zp, *cep, *wcep;
 	snm_recon_build(t, model, b, SNM_RECON_XZ, r->weight, NULL, NULL, NULL, 0, &rec);
+	snm_recon_scale_ce(t, &rec, r->weight, r->clean_weight);
 	zp = snm_minmax_noise(t, rec.z, r->sd, r->per_example, noise);
 	cep = snm_softmax_ce(t, model->vt->classify(model->state, t, zp), b->labels);
 	wcep = r->perturbed_weight == 1.0f ? cep : snm_scale(t, cep, r->perturbed_weight);

@@ -8,7 +8,7 @@
  *     y'   = minmax_noise(y, sd) = ((y - lo)/span + sd e) span + lo,   e ~ N(0, I)     (Eq. 9)
  *     z_e  = decode_y(y') - decode_y(y) = decode_y(y') - z_R                              (Eq. 9)
  *     z'   = z + z_e,   y^ = classify(z')                                                  (Eq. 7)
- *     loss = CE(y, t) + w1 (sqerr(x_R, x) + sqerr(z_R, z)) + w2 CE(y^, t)                  (Eq. 8)
+ *     loss = w0 CE(y, t) + w1 (sqerr(x_R, x) + sqerr(z_R, z)) + w2 CE(y^, t)               (Eq. 8)
  *
  * The noise is modelled on the output logits, where it keeps its meaning, and carried to the
  * latent space through the classifier's tied decoder: with sd = 0, z_e vanishes (to the rounding
@@ -23,19 +23,21 @@
  *                       probabilities p = softmax(y) instead: p' = minmax_noise(p, sd), and p' is
  *                       mapped back to logits with y's own normaliser,
  *                           y'_k = y_k + log max(p'_k, 1e-6) - log max(p_k, 1e-6)
- *                       (log p_k = y_k - logsumexp(y), in double), so softmax(y') is p' clipped
- *                       at 1e-6 and renormalised, and y' = y when p' = p.  A p'_k that the noise
- *                       pushes to or below 1e-6 counts as probability 1e-6.  The map back is
- *                       computed on values, so space post requires stop_gradient true.
+ *                       (log p_k = y_k - logsumexp(y), in double), so y' = y when p' = p, and
+ *                       softmax(y')_k is proportional to max(p'_k, 1e-6) where p_k >= 1e-6 (p'
+ *                       clipped at 1e-6 and renormalised) and to max(p'_k, 1e-6) p_k / 1e-6 where
+ *                       p_k < 1e-6: a class the clean output all but rules out keeps that much of
+ *                       its distance below the floor.  The map back is computed on values, so
+ *                       space post requires stop_gradient true.
  *   stop_gradient (true) z_e is detached, as torch_ref's `.detach()`: no gradient flows through
  *                       y' or decode_y into y, the classifier or b_z from CE(y^, t); z' passes
  *                       its gradient to z only.  false: z_e stays on the tape and CE(y^, t)
  *                       also trains the tied decoder (cls.w, dec.z.b) and reaches y through y'
  *                       and through z_R (with the min-max statistics' gradient, as PyTorch).
- *   perturbed_weight    w2, the weight of CE(y^, t), default 1.  Section 4.2 says "1.0 is used
- *                       for lambda_2"; Eq. 8 as printed attaches lambda_2 to the clean CE(y, t)
- *                       and weight 1 to CE(y^, t); with the paper's value both readings give the
- *                       same objective.  Here the clean CE always has weight 1.
+ *   clean_weight        w0 = lambda_2 of Eq. 8 as printed, the weight of the clean CE(y, t),
+ *                       default 1 ("1.0 is used for lambda_2", section 4.2).
+ *   perturbed_weight    w2, the weight of CE(y^, t), default 1 (Eq. 8 gives it no lambda; it is
+ *                       here to study the other reading of lambda_2, or to switch the term off).
  *   weight              w1 = lambda_1, default 0.03 (MNIST; the paper uses 0.01 for CIFAR-10).
  *
  * Randomness: N*K draws of gsl_ran_gaussian(noise, 1) per batch, in element order of y (of p
@@ -50,15 +52,17 @@
 #define POST_FLOOR 1e-6   /* probabilities are clipped here before the log of space post */
 
 typedef struct semantic {
-	float weight, perturbed_weight, sd;
+	float weight, clean_weight, perturbed_weight, sd;
 	int per_example, post, stop_gradient;
 } semantic;
 
 static const snm_option options[] = {
 	{ "weight", SNM_OPT_DOUBLE, "0.03", NULL,
 	  "lambda_1, weight of the reconstruction errors sqerr(x_R, x) + sqerr(z_R, z)", "[0, inf)" },
+	{ "clean_weight", SNM_OPT_DOUBLE, "1", NULL,
+	  "lambda_2 of Eq. 8, weight of the clean CE(y, t) (1.0 in the paper)", "[0, inf)" },
 	{ "perturbed_weight", SNM_OPT_DOUBLE, "1", NULL,
-	  "lambda_2, weight of CE(classify(z + z_e), t) (1.0 in the paper)", "[0, inf)" },
+	  "weight of CE(classify(z + z_e), t) (1 in Eq. 8)", "[0, inf)" },
 	{ "sd", SNM_OPT_DOUBLE, "0.2", NULL,
 	  "standard deviation of the Gaussian noise added to y scaled to [0, 1]", "[0, inf)" },
 	{ "per_example", SNM_OPT_BOOL, "true", NULL,
@@ -81,7 +85,7 @@ static int create(const snm_cfg *opts, const snm_model *model, snm_params *param
                   void **state, snm_error *err)
 {
 	static const char who[] = "noise 'semantic'";
-	double weight, pweight, sd;
+	double weight, cweight, pweight, sd;
 	int per_example, stop, rc;
 	const char *space;
 	semantic *s;
@@ -89,6 +93,7 @@ static int create(const snm_cfg *opts, const snm_model *model, snm_params *param
 	*state = NULL;
 	if ((rc = snm_cfg_check(opts, options, who, err)) != 0
 	    || (rc = snm_cfg_opt_double(opts, options, "weight", &weight, err)) != 0
+	    || (rc = snm_cfg_opt_double(opts, options, "clean_weight", &cweight, err)) != 0
 	    || (rc = snm_cfg_opt_double(opts, options, "perturbed_weight", &pweight, err)) != 0
 	    || (rc = snm_cfg_opt_double(opts, options, "sd", &sd, err)) != 0
 	    || (rc = snm_cfg_opt_bool(opts, options, "per_example", &per_example, err)) != 0
@@ -102,6 +107,7 @@ static int create(const snm_cfg *opts, const snm_model *model, snm_params *param
 	if ((s = calloc(1, sizeof *s)) == NULL)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory for %s", who);
 	s->weight = (float)weight;
+	s->clean_weight = (float)cweight;
 	s->perturbed_weight = (float)pweight;
 	s->sd = (float)sd;
 	s->per_example = per_example;
@@ -145,6 +151,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	snm_tensor *yp, *ze, *cep, *wcep;
 	int grad;
 	snm_recon_build(t, model, b, SNM_RECON_XZ, s->weight, NULL, NULL, NULL, 0, &rec);
+	snm_recon_scale_ce(t, &rec, s->weight, s->clean_weight);
 	/* z_e: with stop_gradient it is computed with recording off, which is the same as detaching
 	 * it (no node, no gradient) without keeping nodes that backward would skip */
 	grad = s->stop_gradient ? snm_tape_set_grad(t, 0) : snm_tape_grad_enabled(t);
