@@ -83,8 +83,8 @@ typedef struct cifar_state {
 
 /* ---- reading the files ---------------------------------------------------------------------- */
 
-/* Appends the records of the file at path to *buf (holding *n records so far).  On failure *buf
- * and *n are unchanged. */
+/* Appends the records of the file at path to *buf (holding *n records so far).  On failure *n is
+ * unchanged and so are the first *n records, though *buf may have been moved (reallocated). */
 static int cifar_load(const char *path, uint8_t **buf, long *n, snm_error *err)
 {
 	struct stat st;
