@@ -558,6 +558,7 @@ static void test_best_marks(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(md, "**20.17 (1.26)** · paper 20.11 (0.81) · Δ +0.06"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(md, "**0.70** · paper 0.62 · Δ +0.08"));
 	CU_ASSERT_PTR_NULL(strstr(md, "**10.50"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "std with n - 1, the sample standard deviation"));
 	free(md);
 }
 
@@ -609,6 +610,7 @@ static void test_population_std_and_digits(void)
 		char want[64];
 		snprintf(want, sizeof want, "| plain, net | %.3f (%.3f) |", ref_mean(ff10, 3), ref_std(ff10, 3, 1));
 		CU_ASSERT_PTR_NOT_NULL(strstr(md, want));
+		CU_ASSERT_PTR_NOT_NULL(strstr(md, "std with n, the population standard deviation"));
 	}
 	free(md);
 }
