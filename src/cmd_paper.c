@@ -2,6 +2,7 @@
  * snm/paper.h).  Prints every file written and every note, one per line; the exit status is 0
  * when everything was written or skipped for a stated reason (missing runs, no gnuplot), 1 on an
  * error, 2 on a usage error. */
+#include <errno.h>
 #include <getopt.h>
 #include <gsl/gsl_errno.h>
 #include <stdio.h>
@@ -56,7 +57,8 @@ int snm_cmd_paper(int argc, char **argv)
 #else
 	optind = 1;
 #endif
-	while ((opt = getopt_long(argc, argv, "+r:o:s:O:FTg:p:t:h", longs, NULL)) != -1) {
+	opterr = 0;                  /* one line of our own for a bad option, below */
+	while ((opt = getopt_long(argc, argv, "+:r:o:s:O:FTg:p:t:h", longs, NULL)) != -1) {
 		switch (opt) {
 		case 'r': o.results = optarg; break;
 		case 'o': o.out = optarg; break;
@@ -66,17 +68,30 @@ int snm_cmd_paper(int argc, char **argv)
 		case 'T': o.no_tables = 1; break;
 		case 'g': o.gnuplot = optarg; break;
 		case 'p': o.plugin_path = optarg; break;
-		case 't': threads = atoi(optarg); break;
+		case 't': {
+			char *end;
+			long v;
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 1 || v > 1024) {
+				fprintf(stderr, "snm paper: --threads: expected a whole number from 1 to 1024, got "
+				        "'%s'\n", optarg);
+				return 2;
+			}
+			threads = (int)v;
+			break;
+		}
 		case 'h': fputs(paper_usage, stdout); return 0;
-		default: fputs(paper_usage, stderr); return 2;
+		case ':':
+			fprintf(stderr, "snm paper: %s needs a value (snm paper --help)\n", argv[optind - 1]);
+			return 2;
+		default:
+			fprintf(stderr, "snm paper: unknown option '%s' (snm paper --help)\n", argv[optind - 1]);
+			return 2;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "snm paper: unexpected argument '%s'\n%s", argv[optind], paper_usage);
-		return 2;
-	}
-	if (threads < 1) {
-		fprintf(stderr, "snm paper: --threads takes a positive number\n");
+		fprintf(stderr, "snm paper: unexpected argument '%s' (snm paper --help)\n", argv[optind]);
 		return 2;
 	}
 	snm_blas_set_threads(threads);

@@ -537,6 +537,12 @@ int snm_cfg_load(const char *path, snm_cfg **out, snm_error *err)
 		len += got;
 		if (got == 0)
 			break;
+		if (len > (size_t)SNM_CFG_MAX_FILE) {
+			free(buf);
+			fclose(f);
+			return SNM_FAIL(err, SNM_EIO, "%s: larger than %ld MiB, not a pipeline", path,
+			                SNM_CFG_MAX_FILE >> 20);
+		}
 	}
 	if (ferror(f)) {
 		errno_text(errno, why, sizeof why);

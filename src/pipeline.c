@@ -11,6 +11,9 @@
 #include "snm/plugin.h"
 
 #define MAX_INCLUDE_DEPTH 16
+#define MAX_NAME 64          /* characters of a pipeline or experiment name */
+#define MAX_SETS 1000        /* random sets per size */
+#define MAX_RUNS 20000       /* runs of a pipeline, includes and all */
 
 const snm_option snm_train_options[] = {
 	{ "epochs", SNM_OPT_INT, "120", NULL, "training epochs", "[1, inf)" },
@@ -110,13 +113,22 @@ static int at(const snm_cfg *n, snm_error *err, int code, const char *fmt, ...)
 
 static int valid_name(const char *s)
 {
-	if (s == NULL || *s == '\0')
+	if (s == NULL || *s == '\0' || strlen(s) > MAX_NAME)
 		return 0;
 	for (; *s; ++s)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')
 		      || *s == '.' || *s == '_' || *s == '-'))
 			return 0;
 	return 1;
+}
+
+/* A section (defaults, grid, data, model, noise, train) is a mapping of options, or absent. */
+static int need_map(const snm_cfg *n, const char *what, snm_error *err)
+{
+	if (n == NULL || snm_cfg_kind(n) == SNM_CFG_MAP)
+		return SNM_OK;
+	return at(n, err, SNM_ECONFIG, "'%s': expected a mapping of options ({key: value, ...}), got "
+	          "a %s", what, snm_cfg_kind_name(snm_cfg_kind(n)));
 }
 
 static const snm_plugin *plugin_for(loader *L, int kind, const snm_cfg *type, snm_error *err)
@@ -278,6 +290,8 @@ static int add_run(loader *L, const char *prefix, const char *exp, int per_class
 	for (int i = 0; i < p->n_runs; ++i)
 		if (strcmp(p->runs[i].key, key) == 0)
 			return at(where, err, SNM_ECONFIG, "run '%s' is defined twice (same name and experiment)", key);
+	if (p->n_runs == MAX_RUNS)
+		return at(where, err, SNM_ECONFIG, "more than %d runs in the pipeline", MAX_RUNS);
 	if (p->n_runs == L->m_runs) {
 		int m = L->m_runs ? 2 * L->m_runs : 32;
 		snm_run_spec *v = realloc(p->runs, (size_t)m * sizeof *v);
@@ -366,7 +380,7 @@ static int load_tree(loader *L, const char *path, const snm_cfg *root, snm_error
 		for (size_t i = 0; i < snm_cfg_len(inc); ++i) {
 			const snm_cfg *f = snm_cfg_at(inc, i);
 			char *dup, full_path[PATH_MAX];
-			if (snm_cfg_kind(f) != SNM_CFG_SCALAR)
+			if (snm_cfg_kind(f) != SNM_CFG_SCALAR || snm_cfg_text(f)[0] == '\0')
 				return at(f, err, SNM_ECONFIG, "'include': expected a file name");
 			dup = strdup(path);
 			if (dup == NULL)
@@ -380,14 +394,19 @@ static int load_tree(loader *L, const char *path, const snm_cfg *root, snm_error
 				return rc;
 		}
 	}
+	if (exps != NULL && snm_cfg_kind(exps) != SNM_CFG_SEQ && snm_cfg_kind(exps) != SNM_CFG_NULL)
+		return at(exps, err, SNM_ECONFIG, "'experiments': expected a list");
+	if ((rc = need_map(defs, "defaults", err)) || (rc = need_map(grid, "grid", err)))
+		return rc;
+	for (int s = 0; s < 4; ++s)
+		if ((rc = need_map(snm_cfg_get(defs, section_names[s]), section_names[s], err)))
+			return rc;
 	if (snm_cfg_len(exps) == 0)
 		return SNM_OK;
-	if (snm_cfg_kind(exps) != SNM_CFG_SEQ)
-		return at(exps, err, SNM_ECONFIG, "'experiments': expected a list");
 	if (!valid_name(name))
 		return at(snm_cfg_get(root, "name") ? snm_cfg_get(root, "name") : root, err, SNM_ECONFIG,
-		          "'name': a pipeline with experiments needs a name of letters, digits, '.', '_' "
-		          "or '-' (got '%s')", name);
+		          "'name': a pipeline with experiments needs a name of up to %d letters, digits, "
+		          "'.', '_' or '-' (got '%.80s%s')", MAX_NAME, name, strlen(name) > 80 ? "..." : "");
 	if ((rc = snm_cfg_check(defs, section_options, "defaults", err)))
 		return rc;
 
@@ -403,7 +422,13 @@ static int load_tree(loader *L, const char *path, const snm_cfg *root, snm_error
 		snm_cfg_opt_str(ex, experiment_options, "name", &ename, err);
 		if (!valid_name(ename))
 			return at(snm_cfg_get(ex, "name"), err, SNM_ECONFIG,
-			          "'name': use letters, digits, '.', '_' or '-' (got '%s')", ename);
+			          "'name': use up to %d letters, digits, '.', '_' or '-' (got '%.80s%s')",
+			          MAX_NAME, ename, strlen(ename) > 80 ? "..." : "");
+		for (int s = 0; s < 4; ++s)
+			if ((rc = need_map(snm_cfg_get(ex, section_names[s]), section_names[s], err)))
+				return rc;
+		if ((rc = need_map(snm_cfg_get(ex, "grid"), "grid", err)))
+			return rc;
 		for (int s = 0; s < 4 && rc == SNM_OK; ++s) {
 			sec[s] = merge(snm_cfg_get(defs, section_names[s]), snm_cfg_get(ex, section_names[s]), err);
 			if (sec[s] == NULL)
@@ -418,6 +443,9 @@ static int load_tree(loader *L, const char *path, const snm_cfg *root, snm_error
 			rc = snm_cfg_check(egrid, grid_options, "grid", err);
 		if (rc == SNM_OK) {
 			snm_cfg_opt_int(egrid, grid_options, "sets", &sets, err);
+			if (sets > MAX_SETS)
+				rc = at(snm_cfg_get(egrid, "sets"), err, SNM_ECONFIG, "'sets': at most %d random "
+				        "sets", MAX_SETS);
 			snm_cfg_opt_bool(egrid, grid_options, "full", &full, err);
 			pcs = snm_cfg_opt_node(egrid, grid_options, "per_class");
 			if (pcs != NULL && snm_cfg_kind(pcs) != SNM_CFG_SEQ)
@@ -459,8 +487,12 @@ static int load_file(loader *L, const char *path, const snm_cfg *from, snm_error
 			return at(from, err, SNM_ECONFIG, "'%s' includes itself (directly or indirectly)", path);
 	if (L->depth == MAX_INCLUDE_DEPTH)
 		return at(from, err, SNM_ECONFIG, "includes nested more than 16 deep at '%s'", path);
-	if ((rc = snm_cfg_load(path, &root, err)))
+	if ((rc = snm_cfg_load(path, &root, err))) {
+		if (from != NULL && snm_cfg_line(from) > 0)
+			snm_error_prefix(err, "%s:%d:%d: included", snm_cfg_file(from), snm_cfg_line(from),
+			                 snm_cfg_col(from));
 		return rc;
+	}
 	L->stack[L->depth++] = real;
 	rc = load_tree(L, path, root, err);
 	L->depth--;

@@ -25,6 +25,31 @@ const char *snm_kind_name(int kind)
 	}
 }
 
+/* The first method of p's vtable that the runner calls and p leaves NULL, or NULL when there is
+ * none (the noise's wants_unlabelled may be NULL: it means 0). */
+static const char *missing_method(const snm_plugin *p)
+{
+	switch ((int)p->kind) {
+	case SNM_KIND_MODEL: {
+		const snm_model_vt *v = p->vtable;
+		return !v->create ? "create" : !v->destroy ? "destroy" : !v->n_hidden ? "n_hidden"
+		       : !v->encode ? "encode" : !v->classify ? "classify" : !v->decode_z ? "decode_z"
+		       : !v->decode_y ? "decode_y" : NULL;
+	}
+	case SNM_KIND_NOISE: {
+		const snm_noise_vt *v = p->vtable;
+		return !v->create ? "create" : !v->destroy ? "destroy" : !v->objective ? "objective" : NULL;
+	}
+	case SNM_KIND_DATA: {
+		const snm_data_vt *v = p->vtable;
+		return !v->open ? "open" : !v->close ? "close" : !v->info ? "info" : !v->read ? "read"
+		       : !v->labels ? "labels" : NULL;
+	}
+	default:
+		return NULL;
+	}
+}
+
 /* Size of this ABI's vtable for a kind, to refuse plugins compiled against an older, shorter one. */
 static size_t vtable_size(int kind)
 {
@@ -79,6 +104,11 @@ int snm_plugin_open(const char *path, int want, snm_plugin_handle *out, snm_erro
 		SNM_FAIL(err, SNM_EABI, "%s: %s vtable of plugin '%s' is %u bytes, ABI %u.%u needs %zu", path,
 		         snm_kind_name((int)p->kind), p->name, *(const uint32_t *)p->vtable,
 		         SNM_PLUGIN_ABI_MAJOR, SNM_PLUGIN_ABI_MINOR, vtable_size((int)p->kind));
+		goto fail;
+	}
+	if (missing_method(p) != NULL) {
+		SNM_FAIL(err, SNM_EPLUGIN, "%s: %s plugin '%s' has no %s method (NULL in its vtable)", path,
+		         snm_kind_name((int)p->kind), p->name, missing_method(p));
 		goto fail;
 	}
 	out->path = strdup(path);

@@ -6,6 +6,7 @@
  *   snm plugins                      list the plugins on the search path with their options
  * This is the only place that prints errors and chooses exit statuses. */
 #include "config.h"
+#include <errno.h>
 #include <fnmatch.h>
 #include <getopt.h>
 #include <gsl/gsl_errno.h>
@@ -32,6 +33,10 @@ static const char usage[] =
 	"       snm paper [--results DIR] [--out DIR] [options: snm paper --help]\n"
 	"       snm --version\n";
 
+#define ROW_MAX 512          /* a run key's room (pipeline.c) */
+#define MAX_THREADS 1024
+#define MAX_JOBS 256
+
 typedef struct cli {
 	const char *plugin_path, *only;
 	int threads, jobs, force;
@@ -46,6 +51,20 @@ static int fail(const snm_error *e)
 static int selected(const cli *c, const snm_run_spec *r)
 {
 	return c->only == NULL || fnmatch(c->only, r->key, 0) == 0;
+}
+
+/* An --only pattern that selects none of the pipeline's runs is an error (a typo would
+ * otherwise look like a run with nothing left to do).  Says so on stderr; returns 1. */
+static int no_match(const cli *c, const snm_pipeline *p, const char *path)
+{
+	if (c->only == NULL)
+		return 0;
+	for (int i = 0; i < p->n_runs; ++i)
+		if (selected(c, &p->runs[i]))
+			return 0;
+	fprintf(stderr, "snm: --only '%s' matches none of the %d runs of %s (`snm check %s` lists "
+	        "them)\n", c->only, p->n_runs, path, path);
+	return 1;
 }
 
 /* ---- snm plugins --------------------------------------------------------------------------- */
@@ -112,6 +131,10 @@ static int cmd_check(const cli *c, const char *path)
 	int n = 0;
 	if (snm_pipeline_load(path, c->plugin_path, &p, &e))
 		return fail(&e);
+	if (no_match(c, p, path)) {
+		snm_pipeline_free(p);
+		return 1;
+	}
 	if (open_datasets(c, p, &cache, &e)) {
 		snm_data_cache_clear(&cache);
 		snm_pipeline_free(p);
@@ -158,12 +181,23 @@ static int run_share(const cli *c, const snm_pipeline *p, int worker, int jobs)
 	return failures;
 }
 
+/* The table row of a run: its key less "/set<k>" and, for a per-class size, "/n<size>". */
+static void row_of(const snm_run_spec *r, char *row, size_t size)
+{
+	char *slash;
+	snprintf(row, size, "%s", r->key);
+	if ((slash = strrchr(row, '/')) != NULL)
+		*slash = '\0';
+	if (r->per_class && (slash = strrchr(row, '/')) != NULL)
+		*slash = '\0';
+}
+
 /* The results table: one row per experiment, one column per per-class size, mean (std) of the
  * test error at the best validation epoch over the sets. */
 static void print_table(const cli *c, const snm_pipeline *p)
 {
 	int sizes[64], n_sizes = 0;
-	char seen_row[256][128];
+	static char seen_row[256][ROW_MAX];
 	int n_rows = 0, any_missing = 0;
 	for (int i = 0; i < p->n_runs; ++i) {
 		int s = p->runs[i].per_class, have = 0;
@@ -192,13 +226,11 @@ static void print_table(const cli *c, const snm_pipeline *p)
 	printf("\n");
 	for (int i = 0; i < p->n_runs; ++i) {
 		const snm_run_spec *r = &p->runs[i];
-		char row[128];
+		char row[ROW_MAX];
 		int dup = 0;
 		if (!selected(c, r))
 			continue;
-		snprintf(row, sizeof row, "%.*s", (int)(strrchr(r->key, '/') - r->key), r->key);
-		if (r->per_class)
-			*strrchr(row, '/') = '\0';
+		row_of(r, row, sizeof row);
 		for (int k = 0; k < n_rows; ++k)
 			dup |= strcmp(seen_row[k], row) == 0;
 		if (dup || n_rows == 256)
@@ -211,14 +243,12 @@ static void print_table(const cli *c, const snm_pipeline *p)
 			char cell[40];
 			for (int j = 0; j < p->n_runs; ++j) {
 				const snm_run_spec *q = &p->runs[j];
-				char qrow[128];
+				char qrow[ROW_MAX];
 				snm_run_result res;
 				snm_error e;
 				if (!selected(c, q) || q->per_class != sizes[k])
 					continue;
-				snprintf(qrow, sizeof qrow, "%.*s", (int)(strrchr(q->key, '/') - q->key), q->key);
-				if (q->per_class)
-					*strrchr(qrow, '/') = '\0';
+				row_of(q, qrow, sizeof qrow);
 				if (strcmp(qrow, row) != 0)
 					continue;
 				if (snm_run_read_result(q->result_path, &res, &e) == SNM_OK && n < 64)
@@ -273,6 +303,10 @@ static int cmd_run(const cli *c, const char *path)
 	int failures = 0, n_sel = 0;
 	if (snm_pipeline_load(path, c->plugin_path, &p, &e))
 		return fail(&e);
+	if (no_match(c, p, path)) {
+		snm_pipeline_free(p);
+		return 1;
+	}
 	/* every dataset is opened (checked) before any training starts */
 	if (open_datasets(c, p, &cache, &e)) {
 		snm_data_cache_clear(&cache);
@@ -308,6 +342,21 @@ static int cmd_run(const cli *c, const char *path)
 	return failures ? 1 : 0;
 }
 
+/* A whole decimal number in [1, max] for option opt; else one line on stderr and -1. */
+static int parse_count(const char *opt, const char *text, long max, int *out)
+{
+	char *end;
+	long v;
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || v < 1 || v > max) {
+		fprintf(stderr, "snm: %s: expected a whole number from 1 to %ld, got '%s'\n", opt, max, text);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -326,41 +375,49 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "paper") == 0)
 		return snm_cmd_paper(argc - 1, argv + 1);
 	/* GNU getopt permutes: options may come before or after the command and the pipeline */
-	while ((opt = getopt_long(argc, argv, "t:j:o:fp:hV", longs, NULL)) != -1) {
+	opterr = 0;                  /* one line of our own for a bad option, below */
+	while ((opt = getopt_long(argc, argv, ":t:j:o:fp:hV", longs, NULL)) != -1) {
 		switch (opt) {
-		case 't': c.threads = atoi(optarg); break;
-		case 'j': c.jobs = atoi(optarg); break;
+		case 't':
+			if (parse_count("--threads", optarg, MAX_THREADS, &c.threads))
+				return 2;
+			break;
+		case 'j':
+			if (parse_count("-j", optarg, MAX_JOBS, &c.jobs))
+				return 2;
+			break;
 		case 'o': c.only = optarg; break;
 		case 'f': c.force = 1; break;
 		case 'p': c.plugin_path = optarg; break;
 		case 'V': printf("snm %s (plugin ABI %u.%u)\n", PACKAGE_VERSION, SNM_PLUGIN_ABI_MAJOR,
 		                 SNM_PLUGIN_ABI_MINOR); return 0;
 		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
+		case ':':
+			fprintf(stderr, "snm: %s needs a value (snm --help)\n", argv[optind - 1]);
+			return 2;
+		default:
+			fprintf(stderr, "snm: unknown option '%s' (snm --help)\n", argv[optind - 1]);
+			return 2;
 		}
 	}
-	if (optind >= argc) {
+	if (optind >= argc) {        /* no command at all: the usage */
 		fputs(usage, stderr);
-		return 2;
-	}
-	if (c.threads < 1 || c.jobs < 1) {
-		fprintf(stderr, "snm: --threads and -j take a positive number\n");
 		return 2;
 	}
 	cmd = argv[optind++];
 	pos = optind < argc ? argv[optind++] : NULL;
 	if (optind < argc) {
-		fprintf(stderr, "snm: unexpected argument '%s'\n%s", argv[optind], usage);
+		fprintf(stderr, "snm: unexpected argument '%s' (snm --help)\n", argv[optind]);
 		return 2;
 	}
 	if (strcmp(cmd, "plugins") == 0)
 		return cmd_plugins(&c);
 	if (strcmp(cmd, "check") != 0 && strcmp(cmd, "run") != 0) {
-		fprintf(stderr, "snm: unknown command '%s'\n%s", cmd, usage);
+		fprintf(stderr, "snm: unknown command '%s' (snm --help)\n", cmd);
 		return 2;
 	}
 	if (pos == NULL) {
-		fprintf(stderr, "snm: '%s' needs a pipeline file\n%s", cmd, usage);
+		fprintf(stderr, "snm: '%s' needs a pipeline file (snm --help)\n", cmd);
 		return 2;
 	}
 	return strcmp(cmd, "check") == 0 ? cmd_check(&c, pos) : cmd_run(&c, pos);

@@ -5,6 +5,7 @@
 #include <gsl/gsl_version.h>
 #include <hdf5.h>
 #include <inttypes.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -463,10 +464,15 @@ static int mkdirs(const char *path, snm_error *err)
 		if (*s != '/')
 			continue;
 		*s = '\0';
-		if (mkdir(p, 0777) != 0 && access(p, F_OK) != 0) {
-			SNM_FAIL(err, SNM_EIO, "%s: cannot create directory", p);
-			free(p);
-			return SNM_EIO;
+		if (mkdir(p, 0777) != 0) {
+			int e = errno;
+			struct stat st;
+			if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
+				SNM_FAIL(err, SNM_EIO, "%s: cannot create directory: %s", p,
+				         e == EEXIST ? "a file of that name is in the way" : strerror(e));
+				free(p);
+				return SNM_EIO;
+			}
 		}
 		*s = '/';
 	}

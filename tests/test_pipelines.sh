@@ -5,6 +5,8 @@
 # data/cifar10 holds sparse all-zero files of the binary distribution's exact sizes.  Last, `snm
 # run` trains a one-run pipeline there: nothing on stderr at --threads 1, one warning line when
 # the runs at a time times --threads exceed the processors, none when only -j would (one run).
+# Then bad command lines (a malformed count, an unknown option, an --only that matches nothing, a
+# missing results directory for `snm paper`): one line on stderr each, and nothing overwritten.
 # Prints "test_pipelines: N passed, N failed" and exits non-zero on any failure.
 set -u
 top=${SNM_TEST_TOPBUILDDIR:?}
@@ -93,6 +95,34 @@ if snm_run -j "$over" --threads "$cpus" && grep -q "tiny/ff/n1/set1 .* trained:"
 	pass "snm run -j $over --threads $cpus with one run: nothing on stderr"
 else
 	fail "snm run -j $over --threads $cpus with one run: nothing on stderr"; show
+fi
+# bad command lines: one line on stderr, status 2 (usage) or 1, nothing trained, nothing written
+one_line_err() {   # WANT_STATUS PATTERN ARGS...: snm ARGS in $tmp; status and one matching line
+	want=$1 pat=$2
+	shift 2
+	(cd "$tmp" && "$top/snm" "$@") >"$tmp/out.log" 2>"$tmp/err.log"
+	st=$?
+	if [ "$st" -eq "$want" ] && [ "$(wc -l < "$tmp/err.log")" -eq 1 ] && grep -q "$pat" "$tmp/err.log"
+	then
+		pass "snm $*: status $want, one line"
+	else
+		fail "snm $*: status $st (want $want), stderr:"; show
+	fi
+}
+one_line_err 2 "^snm: --threads: expected a whole number from 1 to 1024, got '1abc'$" \
+	run tiny.yaml --threads 1abc
+one_line_err 2 "^snm: -j: expected a whole number" run tiny.yaml -j 99999999999
+one_line_err 2 "^snm: unknown option '--bogus' (snm --help)$" run tiny.yaml --bogus
+one_line_err 1 "^snm: --only 'tiny/nomatch/\*' matches none of the 1 runs of tiny.yaml" \
+	run tiny.yaml --only 'tiny/nomatch/*'
+mkdir -p "$tmp/pout"
+echo keep > "$tmp/pout/table1-mnist.md"
+one_line_err 1 "^snm paper: results directory 'resluts': " \
+	paper --results resluts --out pout --no-figures --spec "$src/../paper/tables.yaml"
+if [ "$(cat "$tmp/pout/table1-mnist.md")" = keep ]; then
+	pass "snm paper with a missing results directory leaves the tables in --out alone"
+else
+	fail "snm paper with a missing results directory rewrote pout/table1-mnist.md"
 fi
 echo "test_pipelines: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

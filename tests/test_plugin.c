@@ -36,6 +36,7 @@ static void test_refusals(void)
 	refused("bad_size", SNM_KIND_NOISE, SNM_EABI, "plugin entry is");
 	refused("no_symbol", SNM_KIND_NOISE, SNM_EPLUGIN, "no symbol snm_plugin_entry");
 	refused("bad_vtable", SNM_KIND_NOISE, SNM_EABI, "vtable");
+	refused("null_method", SNM_KIND_NOISE, SNM_EPLUGIN, "noise plugin 'nullmethod' has no objective method");
 	refused("good_noise", SNM_KIND_MODEL, SNM_EPLUGIN, "is a noise plugin, not a model plugin");
 	refused("does_not_exist", SNM_KIND_NOISE, SNM_EPLUGIN, "cannot load plugin");
 }
@@ -103,7 +104,7 @@ static void test_each(void)
 	snprintf(twice, sizeof twice, "%s:%s", dir, dir);
 	CU_ASSERT_EQUAL(snm_plugin_each(twice, on_plugin, on_bad, &l), SNM_OK);
 	CU_ASSERT_EQUAL(l.testnoise, 1);
-	CU_ASSERT(l.bad >= 8);      /* bad_major, bad_size, no_symbol, bad_vtable, twice each */
+	CU_ASSERT(l.bad >= 10);     /* bad_major, bad_size, no_symbol, bad_vtable, null_method, twice each */
 	CU_ASSERT_STRING_EQUAL(snm_kind_name(SNM_KIND_DATA), "data");
 }
 

@@ -357,6 +357,25 @@ static void test_yaml_errors(void)
 		{ "include: [bad.yaml]\n", "bad.yaml:1:11:", "includes itself" },
 		{ "name: x\nexperiments: [{name: a, nois: {}}]\n", "bad.yaml:2:25:", "unknown key 'nois'" },
 		{ "name: x\n  seed: 1\n", "bad.yaml:2:", "" },
+		/* a section or grid that is not a mapping is an error, never the defaults in its place */
+		{ "name: x\ndefaults:\n  data: {type: synthetic}\n  model: {type: convnet}\n  noise: {type: none}\n"
+		  "  train: 1\ngrid: {per_class: [2]}\nexperiments: [{name: a}]\n", "bad.yaml:6:10:",
+		  "'train': expected a mapping" },
+		{ "name: x\ndefaults:\n  data: {type: synthetic}\n  model: {type: convnet}\n"
+		  "grid: {per_class: [2]}\nexperiments: [{name: a, noise: recon}]\n", "bad.yaml:6:32:",
+		  "'noise': expected a mapping" },
+		{ "name: x\ndefaults:\n  data: {type: synthetic}\n  model: {type: convnet}\n  noise: {type: none}\n"
+		  "grid: {per_class: [2]}\nexperiments: [{name: a, grid: 5}]\n", "bad.yaml:7:31:",
+		  "'grid': expected a mapping" },
+		{ "name: x\ndefaults: [1]\n", "bad.yaml:2:11:", "'defaults': expected a mapping" },
+		{ "name: x\nexperiments: foo\n", "bad.yaml:2:14:", "'experiments': expected a list" },
+		{ "name: x\ndefaults:\n  data: {type: synthetic}\n  model: {type: convnet}\n  noise: {type: none}\n"
+		  "grid: {per_class: [2], sets: 1001}\nexperiments: [{name: a}]\n", "bad.yaml:6:30:",
+		  "at most 1000 random sets" },
+		{ "name: nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn\n"
+		  "experiments: [{name: a}]\n", "bad.yaml:1:7:", "up to 64 letters" },
+		{ "include: ['']\n", "bad.yaml:1:11:", "expected a file name" },
+		{ "include: [.]\n", "bad.yaml:1:11: included: ", "Is a directory" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
 		snm_pipeline *p = NULL;

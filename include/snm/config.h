@@ -56,12 +56,15 @@ enum { SNM_CFG_NULL = 0, SNM_CFG_SCALAR, SNM_CFG_MAP, SNM_CFG_SEQ };
  * error, so a hostile file cannot exhaust the stack or memory ("billion laughs"). */
 #define SNM_CFG_MAX_DEPTH 64
 #define SNM_CFG_MAX_NODES 1000000
+/* snm_cfg_load reads at most this many bytes: a larger file (or /dev/zero) is an SNM_EIO error. */
+#define SNM_CFG_MAX_FILE (16L << 20)
 
 /* ---- Loading ---------------------------------------------------------------------------- */
 
 /* Reads and parses the YAML file at path into *out (a new tree the caller frees with
  * snm_cfg_free).  Node marks name `path` exactly as given.  Errors, with *out left NULL:
- *   SNM_EIO      "path: cannot open: <reason>" / "path: cannot read: <reason>"
+ *   SNM_EIO      "path: cannot open: <reason>" / "path: cannot read: <reason>" / "path: larger
+ *                than 16 MiB, not a pipeline" (SNM_CFG_MAX_FILE)
  *   SNM_ECONFIG  "path:line:col: <what is wrong>": a YAML syntax error (libyaml's problem and
  *                its context), a duplicate key (at the second one), a non-scalar key, an
  *                unknown tag, an anchor on a key, an alias to an undefined anchor or to a node

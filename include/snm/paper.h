@@ -65,7 +65,8 @@ typedef struct snm_paper_opts {
 
 /* Makes every table and figure of the spec (or only o->only).  Returns SNM_OK when every output
  * was written or skipped for a reason given in a note (missing runs, no gnuplot).  Errors: the
- * spec (SNM_EIO, SNM_ECONFIG with file:line:col), an output that cannot be written (SNM_EIO), a
+ * spec (SNM_EIO, SNM_ECONFIG with file:line:col), a results directory that does not exist or is
+ * no directory (SNM_EIO, before anything is written), an output that cannot be written (SNM_EIO), a
  * gnuplot that fails on its script (SNM_EIO with its first error line), a run file that cannot
  * be used for a figure (its error).  On an error in one table or figure the others are still
  * made; the first error is returned. */
