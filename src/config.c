@@ -1188,7 +1188,7 @@ int snm_cfg_error(snm_error *err, int code, const snm_cfg *n, const char *src_fi
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	if (n == NULL)
+	if (n == NULL || n->file == NULL || n->line <= 0)   /* a node built in memory has no mark */
 		return snm_error_set(err, code, src_file, src_line, "%s", msg);
 	return snm_error_set(err, code, src_file, src_line, "%s:%d:%d: %.400s", n->file, n->line, n->col,
 	                     msg);

@@ -165,7 +165,7 @@ static int check_plugin_section(loader *L, const snm_cfg *sec, int kind, const s
 	int n = 0, rc;
 	char what[128];
 	if (snm_cfg_kind(sec) != SNM_CFG_MAP || type == NULL)
-		return at(sec ? sec : where, err, SNM_ECONFIG,
+		return at(sec && snm_cfg_line(sec) > 0 ? sec : where, err, SNM_ECONFIG,
 		          "the %s section needs a 'type' naming a plugin (see `snm plugins`)", snm_kind_name(kind));
 	if (snm_cfg_kind(type) != SNM_CFG_SCALAR)
 		return at(type, err, SNM_ECONFIG, "'type': expected a plugin name, got a %s",

@@ -109,18 +109,56 @@ static int cmd_plugins(const cli *c)
 
 /* ---- snm check ----------------------------------------------------------------------------- */
 
-/* Opens every distinct dataset of the selected runs (files and formats are checked here, before
- * any training). */
-static int open_datasets(const cli *c, const snm_pipeline *p, snm_data_cache *cache, snm_error *e)
+/* What a run's check depends on: its data section, per-class size, model, regularizer and train
+ * section (not the set or the seed).  A new string, or NULL when out of memory. */
+static char *check_signature(const snm_run_spec *r)
 {
-	for (int i = 0; i < p->n_runs; ++i) {
-		snm_data_source *ds;
+	char *m = snm_cfg_dump_alloc(r->model, NULL), *n = snm_cfg_dump_alloc(r->noise, NULL);
+	char *t = snm_cfg_dump_alloc(r->train, NULL), *sig = NULL;
+	if (m && n && t) {
+		size_t len = strlen(r->data_key) + strlen(r->model_type) + strlen(m) + strlen(r->noise_type)
+		             + strlen(n) + strlen(t) + 32;
+		if ((sig = malloc(len)) != NULL)
+			snprintf(sig, len, "%s|%d|%s %s|%s %s|%s", r->data_key, r->per_class, r->model_type, m,
+			         r->noise_type, n, t);
+	}
+	free(m);
+	free(n);
+	free(t);
+	return sig;
+}
+
+/* Checks every selected run as far as it can be without training (snm_run_check: its dataset
+ * opened, the class sizes, the model and regularizer created on the data's shape), once per
+ * distinct configuration, before any run starts. */
+static int check_runs(const cli *c, const snm_pipeline *p, snm_data_cache *cache, snm_error *e)
+{
+	char **seen = calloc((size_t)p->n_runs + 1, sizeof *seen);
+	int n_seen = 0, rc = SNM_OK;
+	if (seen == NULL)
+		return SNM_FAIL(e, SNM_ENOMEM, "out of memory");
+	for (int i = 0; i < p->n_runs && rc == SNM_OK; ++i) {
+		char *sig;
+		int dup = 0;
 		if (!selected(c, &p->runs[i]))
 			continue;
-		if (snm_data_cache_get(cache, p->runs[i].data_type, p->runs[i].data, p->runs[i].data_key, &ds, e))
-			return e->code;
+		if ((sig = check_signature(&p->runs[i])) == NULL) {
+			rc = SNM_FAIL(e, SNM_ENOMEM, "out of memory");
+			break;
+		}
+		for (int k = 0; k < n_seen && !dup; ++k)
+			dup = strcmp(seen[k], sig) == 0;
+		if (dup) {
+			free(sig);
+			continue;
+		}
+		seen[n_seen++] = sig;
+		rc = snm_run_check(&p->runs[i], c->plugin_path, cache, e);
 	}
-	return SNM_OK;
+	for (int k = 0; k < n_seen; ++k)
+		free(seen[k]);
+	free(seen);
+	return rc;
 }
 
 static int cmd_check(const cli *c, const char *path)
@@ -135,7 +173,7 @@ static int cmd_check(const cli *c, const char *path)
 		snm_pipeline_free(p);
 		return 1;
 	}
-	if (open_datasets(c, p, &cache, &e)) {
+	if (check_runs(c, p, &cache, &e)) {
 		snm_data_cache_clear(&cache);
 		snm_pipeline_free(p);
 		return fail(&e);
@@ -307,8 +345,8 @@ static int cmd_run(const cli *c, const char *path)
 		snm_pipeline_free(p);
 		return 1;
 	}
-	/* every dataset is opened (checked) before any training starts */
-	if (open_datasets(c, p, &cache, &e)) {
+	/* every run is checked (datasets opened, models created) before any training starts */
+	if (check_runs(c, p, &cache, &e)) {
 		snm_data_cache_clear(&cache);
 		snm_pipeline_free(p);
 		return fail(&e);

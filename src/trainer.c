@@ -244,13 +244,63 @@ static int read_train_options(trainer *T, snm_error *err)
 	return SNM_OK;
 }
 
+/* The model and the regularizer, their parameters initialised from the run's "init" stream. */
+static int make_model_noise(trainer *T, snm_error *err)
+{
+	const snm_run_spec *r = T->run;
+	gsl_rng *init;
+	int rc;
+	T->seeds[1] = snm_seed_derive(r->seed, "init", r->key);
+	T->seeds[2] = snm_seed_derive(r->seed, "order", r->key);
+	T->seeds[3] = snm_seed_derive(r->seed, "noise", r->key);
+	if ((T->params = snm_params_new(err)) == NULL)
+		return SNM_ENOMEM;
+	if ((init = snm_rng_new(T->seeds[1], err)) == NULL)
+		return SNM_ENOMEM;
+	rc = snm_plugin_find(T->o->plugin_path, SNM_KIND_MODEL, r->model_type, &T->mh, err);
+	if (!rc) {
+		T->model.vt = T->mh.p->vtable;
+		rc = T->model.vt->create(r->model, &T->ds->info, T->params, init, &T->model.state, err);
+		if (rc) {
+			T->model.state = NULL;
+			snm_error_prefix(err, "%s: model '%s'", r->key, T->mh.p->name);
+		}
+	}
+	if (!rc)
+		rc = snm_plugin_find(T->o->plugin_path, SNM_KIND_NOISE, r->noise_type,
+		                     &T->nh, err);
+	if (!rc) {
+		T->nvt = T->nh.p->vtable;
+		rc = T->nvt->create(r->noise, &T->model, T->params, init, &T->noise, err);
+		if (rc) {
+			T->noise = NULL;
+			snm_error_prefix(err, "%s: noise '%s'", r->key, T->nh.p->name);
+		}
+	}
+	gsl_rng_free(init);
+	return rc;
+}
+
+/* train.epoch 'unlabelled' needs a regularizer that uses unlabelled data. */
+static int check_epoch_kind(trainer *T, snm_error *err)
+{
+	const char *epoch;
+	int wants = T->nvt->wants_unlabelled != NULL && T->nvt->wants_unlabelled(T->noise), rc;
+	if ((rc = snm_cfg_opt_str(T->run->train, snm_train_options, "epoch", &epoch, err)))
+		return rc;
+	T->epoch_unlabelled = strcmp(epoch, "unlabelled") == 0;
+	if (T->epoch_unlabelled && !wants)
+		return SNM_FAIL(err, SNM_ECONFIG, "%s: train.epoch is 'unlabelled' but noise '%s' uses no "
+		                "unlabelled data", T->run->key, T->run->noise_type);
+	return SNM_OK;
+}
+
 static int setup(trainer *T, snm_error *err)
 {
 	const snm_run_spec *r = T->run;
 	snm_data_cache *cache = T->o->cache ? T->o->cache : &T->own_cache;
 	double b1, b2, eps;
 	size_t nbuf;
-	gsl_rng *init;
 	int rc;
 	T->own_cache.plugin_path = T->o->plugin_path;
 	snm_blas_set_threads(T->o->threads > 0 ? T->o->threads : 1);
@@ -280,53 +330,15 @@ static int setup(trainer *T, snm_error *err)
 	}
 	if ((rc = choose_subset(T, err)) || (rc = compute_mean(T, err)))
 		return rc;
-
-	/* model and regularizer, initialised from the "init" stream */
-	T->seeds[1] = snm_seed_derive(r->seed, "init", r->key);
-	T->seeds[2] = snm_seed_derive(r->seed, "order", r->key);
-	T->seeds[3] = snm_seed_derive(r->seed, "noise", r->key);
-	if ((T->params = snm_params_new(err)) == NULL)
-		return SNM_ENOMEM;
-	if ((init = snm_rng_new(T->seeds[1], err)) == NULL)
-		return SNM_ENOMEM;
-	rc = snm_plugin_find(T->o->plugin_path, SNM_KIND_MODEL, r->model_type,
-	                     &T->mh, err);
-	if (!rc) {
-		T->model.vt = T->mh.p->vtable;
-		rc = T->model.vt->create(r->model, &T->ds->info, T->params, init, &T->model.state, err);
-		if (rc) {
-			T->model.state = NULL;
-			snm_error_prefix(err, "%s: model '%s'", r->key, T->mh.p->name);
-		}
-	}
-	if (!rc)
-		rc = snm_plugin_find(T->o->plugin_path, SNM_KIND_NOISE, r->noise_type,
-		                     &T->nh, err);
-	if (!rc) {
-		T->nvt = T->nh.p->vtable;
-		rc = T->nvt->create(r->noise, &T->model, T->params, init, &T->noise, err);
-		if (rc) {
-			T->noise = NULL;
-			snm_error_prefix(err, "%s: noise '%s'", r->key, T->nh.p->name);
-		}
-	}
-	gsl_rng_free(init);
-	if (rc)
+	if ((rc = make_model_noise(T, err)))
 		return rc;
 	if (T->nvt->wants_unlabelled != NULL && T->nvt->wants_unlabelled(T->noise)) {
 		if ((rc = snm_cfg_opt_int(r->train, snm_train_options, "unlabelled_batch", &T->batch_u, err))
 		    || (rc = make_pool(T, err)))
 			return rc;
 	}
-	{
-		const char *epoch;
-		if ((rc = snm_cfg_opt_str(r->train, snm_train_options, "epoch", &epoch, err)))
-			return rc;
-		T->epoch_unlabelled = strcmp(epoch, "unlabelled") == 0;
-		if (T->epoch_unlabelled && T->batch_u == 0)
-			return SNM_FAIL(err, SNM_ECONFIG, "%s: train.epoch is 'unlabelled' but noise '%s' uses no "
-			                "unlabelled data", r->key, r->noise_type);
-	}
+	if ((rc = check_epoch_kind(T, err)))
+		return rc;
 	if ((rc = snm_cfg_opt_double(r->train, snm_train_options, "beta1", &b1, err))
 	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "beta2", &b2, err))
 	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "eps", &eps, err)))
@@ -367,6 +379,31 @@ static void teardown(trainer *T)
 	free(T->valid_idx);
 	free(T->test_idx);
 	snm_data_cache_clear(&T->own_cache);
+}
+
+int snm_run_check(const snm_run_spec *r, const char *plugin_path, snm_data_cache *cache,
+                  snm_error *err)
+{
+	snm_trainer_opts o;
+	trainer T;
+	int rc;
+	memset(&o, 0, sizeof o);
+	memset(&T, 0, sizeof T);
+	o.plugin_path = plugin_path;
+	o.cache = cache;
+	T.run = r;
+	T.o = &o;
+	rc = read_train_options(&T, err);
+	if (!rc)
+		rc = snm_data_cache_get(cache, r->data_type, r->data, r->data_key, &T.ds, err);
+	if (!rc)
+		rc = choose_subset(&T, err);
+	if (!rc)
+		rc = make_model_noise(&T, err);
+	if (!rc)
+		rc = check_epoch_kind(&T, err);
+	teardown(&T);
+	return rc;
 }
 
 /* ---- the run file ---------------------------------------------------------------------------- */

@@ -1,9 +1,10 @@
 #!/bin/sh
 # test_pipelines.sh: every shipped pipeline passes `snm check` (YAML, grid, every plugin option
-# against its table, every data set opened) with the number of runs its header promises.  It runs
-# in a scratch directory where data/mnist is Debian's Fashion-MNIST (the MNIST format) and
-# data/cifar10 holds sparse all-zero files of the binary distribution's exact sizes.  Last, `snm
-# run` trains a one-run pipeline there: nothing on stderr at --threads 1, one warning line when
+# against its table, every data set opened, every class large enough, every model and regularizer
+# created) with the number of runs its header promises.  It runs in a scratch directory where
+# data/mnist is Debian's Fashion-MNIST (the MNIST format) and data/cifar10 holds files of the
+# binary distribution's exact sizes, zero but for the labels.  Last, `snm run` trains a one-run
+# pipeline there: nothing on stderr at --threads 1, one warning line when
 # the runs at a time times --threads exceed the processors, none when only -j would (one run).
 # Then bad command lines (a malformed count, an unknown option, an --only that matches nothing, a
 # missing results directory for `snm paper`): one line on stderr each, and nothing overwritten.
@@ -28,6 +29,10 @@ mkdir -p "$tmp/data/cifar10"
 ln -s "$fashion" "$tmp/data/mnist"
 for f in data_batch_1 data_batch_2 data_batch_3 data_batch_4 data_batch_5 test_batch; do
 	truncate -s 30730000 "$tmp/data/cifar10/$f.bin"    # 10000 records of 3073 bytes
+	# labels 0..9 in turn (the check finds a class smaller than per_class), pixels left zero
+	perl -e 'open(my $f, "+<", $ARGV[0]) or die "$ARGV[0]: $!";
+	         for my $i (0 .. 9999) { seek($f, $i * 3073, 0); print $f chr($i % 10) }' \
+		"$tmp/data/cifar10/$f.bin" || fail "cannot write labels into $f.bin"
 done
 
 # pipeline, runs: 9 rows x (8 sizes x 3 sets + full) = 225; pi-mnist 6 x (2 x 3 + 1);
@@ -115,6 +120,23 @@ one_line_err 2 "^snm: -j: expected a whole number" run tiny.yaml -j 99999999999
 one_line_err 2 "^snm: unknown option '--bogus' (snm --help)$" run tiny.yaml --bogus
 one_line_err 1 "^snm: --only 'tiny/nomatch/\*' matches none of the 1 runs of tiny.yaml" \
 	run tiny.yaml --only 'tiny/nomatch/*'
+# what only the plugins know is checked before any run trains: a class smaller than per_class,
+# a model option that its create method refuses (in the second experiment, after a good one)
+sed 's/^grid: {per_class: \[1\], sets: 1}/grid: {per_class: [1, 7000], sets: 1}/' \
+	"$tmp/tiny.yaml" > "$tmp/big.yaml"
+printf '  - name: bad\n    noise: {type: none}\n    model: {type: convnet, preset: custom, layers: [{fc: 0}]}\n' \
+	> "$tmp/badexp.yaml"
+sed 's/^name: tiny/name: tinybad/' "$tmp/tiny.yaml" | cat - "$tmp/badexp.yaml" > "$tmp/badlayer.yaml"
+rm -rf "$tmp/results"
+one_line_err 1 "^snm: tiny/ff/n7000/set1: class 0 has [0-9]* training examples, fewer than per_class 7000$" \
+	run big.yaml
+one_line_err 1 "^snm: tinybad/bad/n1/set1: model 'convnet': badlayer.yaml:12:58: layers\[0\]: " \
+	run badlayer.yaml
+if [ -e "$tmp/results" ]; then
+	fail "snm run trained before its check failed: $(find "$tmp/results" -type f | head -n 1)"
+else
+	pass "snm run with a run its check refuses trains nothing"
+fi
 mkdir -p "$tmp/pout"
 echo keep > "$tmp/pout/table1-mnist.md"
 one_line_err 1 "^snm paper: results directory 'resluts': " \

@@ -210,8 +210,8 @@ const snm_cfg *snm_cfg_opt_node(const snm_cfg *map, const snm_option *opts, cons
 /* The entry of the table named name, NULL when there is none. */
 const snm_option *snm_cfg_option_find(const snm_option *opts, const char *name);
 
-/* Fills err with code and "file:line:col: <message>" at n's mark (the message alone when n is NULL)
- * and returns code: how callers report problems the tree cannot see, such as a plugin that does
+/* Fills err with code and "file:line:col: <message>" at n's mark (the message alone when n is NULL
+ * or has no mark, as a node built in memory) and returns code: how callers report problems the tree cannot see, such as a plugin that does
  * not exist ("pipe.yaml:4:11: no noise plugin 'semntic' on the plugin path").  Use through
  * SNM_CFG_FAIL, which records the calling source file and line like SNM_FAIL. */
 int snm_cfg_error(snm_error *err, int code, const snm_cfg *n, const char *src_file, int src_line,

@@ -97,6 +97,15 @@ typedef struct snm_run_result {
 	double seconds;            /* training time in this call */
 } snm_run_result;
 
+/* What snm_train would refuse before its first step, found without reading an image or
+ * writing a file: the train section, the dataset (opened through cache), a class with fewer
+ * training examples than per_class, the model's and the regularizer's options as their create
+ * methods see them (both created on the dataset's shape and destroyed), and train.epoch
+ * 'unlabelled' with a regularizer that uses no unlabelled data.  Errors as snm_train's, naming
+ * the run key (and file:line:col where the option has one). */
+int snm_run_check(const snm_run_spec *r, const char *plugin_path, snm_data_cache *cache,
+                  snm_error *err);
+
 /* Trains (or resumes, or skips) one run.  res may be NULL. */
 int snm_train(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res, snm_error *err);
 

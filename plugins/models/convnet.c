@@ -141,8 +141,7 @@ static void destroy(void *state)
 /* "file:line:col: layers[i]: " prefix for a message about node n. */
 static int layer_fail(snm_error *err, const snm_cfg *n, size_t i, const char *what)
 {
-	return SNM_FAIL(err, SNM_ECONFIG, "%s:%d:%d: layers[%zu]: %s", snm_cfg_file(n), snm_cfg_line(n),
-	                snm_cfg_col(n), i, what);
+	return SNM_CFG_FAIL(err, SNM_ECONFIG, n, "layers[%zu]: %s", i, what);
 }
 
 /* Reads the integer under key in layer entry n, in [lo, 65536]; def when the key is absent. */
@@ -173,12 +172,10 @@ static int parse_layers(const snm_cfg *list, layer_spec **spec, int *n, snm_erro
 	int rc;
 	*spec = NULL;
 	if (snm_cfg_kind(list) != SNM_CFG_SEQ || len == 0)
-		return SNM_FAIL(err, SNM_ECONFIG, "%s:%d:%d: model 'convnet': preset custom needs a "
-		                "non-empty list 'layers' such as [{conv: 32, k: 3, stride: 2}, {fc: 128}]",
-		                snm_cfg_file(list), snm_cfg_line(list), snm_cfg_col(list));
+		return SNM_CFG_FAIL(err, SNM_ECONFIG, list, "model 'convnet': preset custom needs a "
+		                    "non-empty list 'layers' such as [{conv: 32, k: 3, stride: 2}, {fc: 128}]");
 	if (len > 64)
-		return SNM_FAIL(err, SNM_ECONFIG, "%s:%d:%d: model 'convnet': %zu layers (64 at most)",
-		                snm_cfg_file(list), snm_cfg_line(list), snm_cfg_col(list), len);
+		return SNM_CFG_FAIL(err, SNM_ECONFIG, list, "model 'convnet': %zu layers (64 at most)", len);
 	if ((s = calloc(len, sizeof *s)) == NULL)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory for %zu layers", len);
 	for (i = 0; i < len; ++i) {
@@ -382,9 +379,8 @@ static int create(const snm_cfg *opts, const snm_data_info *in, snm_params *para
 			return rc;
 		spec = custom;
 	} else if (snm_cfg_len(list) > 0) {
-		return SNM_FAIL(err, SNM_ECONFIG, "%s:%d:%d: model 'convnet': 'layers' is only read with "
-		                "preset custom (preset is '%s')", snm_cfg_file(list), snm_cfg_line(list),
-		                snm_cfg_col(list), preset);
+		return SNM_CFG_FAIL(err, SNM_ECONFIG, list, "model 'convnet': 'layers' is only read with "
+		                    "preset custom (preset is '%s')", preset);
 	} else if (!strcmp(preset, "mnist")) {
 		spec = preset_mnist, n = sizeof preset_mnist / sizeof *spec;
 	} else if (!strcmp(preset, "pi-mnist")) {
