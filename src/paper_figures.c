@@ -25,6 +25,7 @@
 #include <gsl/gsl_randist.h>
 #include "snm/paper.h"
 #include "snm/rng.h"
+#include "snm/store.h"
 #include "snm/tsne.h"
 
 /* Opens the run of a figure, or explains (a note) why the figure is not made: *m stays NULL then. */
@@ -43,7 +44,16 @@ static int open_run(const snm_paper_opts *o, const char *id, const char *run, sn
 		free(path);
 		return SNM_OK;
 	}
-	rc = snm_paper_model_open(path, o->plugin_path, m, err);
+	{
+		/* a file copied or renamed into place would draw another run's network */
+		char *key = NULL;
+		rc = snm_store_get_str(path, "run_key", &key, err);
+		if (rc == SNM_OK && strcmp(key, run) != 0)
+			rc = SNM_FAIL(err, SNM_EIO, "%s holds run '%s', not '%s'", path, key, run);
+		free(key);
+	}
+	if (rc == SNM_OK)
+		rc = snm_paper_model_open(path, o->plugin_path, m, err);
 	if (rc)
 		snm_error_prefix(err, "%s", id);
 	else if (!snm_paper_model_finished(*m))

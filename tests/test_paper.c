@@ -899,6 +899,48 @@ static void test_without_gnuplot(void)
 	CU_ASSERT_FALSE(exists(out2, "syn-recon.png"));
 }
 
+/* A run file copied to another run's place: the figure refuses it by its run_key, naming both. */
+static void test_figure_wrong_run(void)
+{
+	static const char spec[] =
+		"figures:\n"
+		"  reconstructions:\n"
+		"    - {id: syn-recon2, run: syn/proposed-base/n20/set2, per_class: 2, copies: 3, sd: 0.2,\n"
+		"       seed: 5, size: [400, 300]}\n";
+	char dst[900], spec_path[800];
+	snm_paper_opts o;
+	snm_error e;
+	log_t l;
+	size_t len;
+	char *bytes;
+	FILE *f;
+	CU_ASSERT_FATAL(trained);
+	if (!have_gnuplot())
+		return;
+	snprintf(dst, sizeof dst, "%s/syn/proposed-base/n20/set2.h5", fig_results);
+	bytes = slurp(run_path, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bytes);
+	f = fopen(dst, "wb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(fwrite(bytes, 1, len, f), len);
+	fclose(f);
+	free(bytes);
+	snprintf(spec_path, sizeof spec_path, "%s/wrong-run.yaml", tmp);
+	write_text(spec_path, spec);
+	memset(&l, 0, sizeof l);
+	memset(&o, 0, sizeof o);
+	o.spec = spec_path;
+	o.results = fig_results;
+	o.out = out;
+	o.note = collect;
+	o.ctx = &l;
+	CU_ASSERT_EQUAL(snm_paper_run(&o, &e), SNM_EIO);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "holds run 'syn/proposed-base/n20/set1', not "
+	                                     "'syn/proposed-base/n20/set2'"));
+	CU_ASSERT_PTR_NULL(strchr(e.msg, '\n'));
+	CU_ASSERT_EQUAL(remove(dst), 0);
+}
+
 /* ---- suite: t-SNE ---------------------------------------------------------------------------- */
 
 /* k Gaussian clusters of m points in d dimensions: centres 12 apart along the axes, sd 1. */
@@ -1103,6 +1145,7 @@ static CU_TestInfo figure_tests[] = {
 	{ "rebuilt network matches its run", test_model_rebuild },
 	{ "reconstruction, t-SNE and curve figures", test_figures },
 	{ "without gnuplot: one note per figure", test_without_gnuplot },
+	{ "a run file in another run's place is refused", test_figure_wrong_run },
 	CU_TEST_INFO_NULL
 };
 
