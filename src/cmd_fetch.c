@@ -63,13 +63,13 @@ int snm_cmd_fetch(int argc, char **argv)
 		else if ((v = opt_value(argc, argv, &i, "--data", &missing)) != NULL)
 			o.data = v;
 		else if (missing) {
-			fprintf(stderr, "snm fetch: %s needs a value\n%s", argv[i], fetch_usage);
+			fprintf(stderr, "snm fetch: %s needs a value (snm fetch --help)\n", argv[i]);
 			return 2;
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			fprintf(stderr, "snm fetch: unknown option '%s'\n%s", argv[i], fetch_usage);
+			fprintf(stderr, "snm fetch: unknown option '%s' (snm fetch --help)\n", argv[i]);
 			return 2;
 		} else if (name != NULL) {
-			fprintf(stderr, "snm fetch: unexpected argument '%s'\n%s", argv[i], fetch_usage);
+			fprintf(stderr, "snm fetch: unexpected argument '%s' (snm fetch --help)\n", argv[i]);
 			return 2;
 		} else
 			name = argv[i];
@@ -81,7 +81,7 @@ int snm_cmd_fetch(int argc, char **argv)
 	for (const char *const *n = snm_fetch_names(); *n; ++n)
 		known |= strcmp(*n, name) == 0;
 	if (!known) {
-		fprintf(stderr, "snm fetch: unknown dataset '%s'\n%s", name, fetch_usage);
+		fprintf(stderr, "snm fetch: unknown dataset '%s' (mnist, fashion-mnist or cifar10)\n", name);
 		return 2;
 	}
 	o.ctx = (void *)name;
