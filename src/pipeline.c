@@ -25,7 +25,7 @@ const snm_option snm_train_options[] = {
 	{ "lr_decay_start", SNM_OPT_INT, "0", NULL, "linear: epoch where the decay to zero starts", "[0, inf)" },
 	{ "beta1", SNM_OPT_DOUBLE, "0.9", NULL, "Adam beta1", "[0, 1)" },
 	{ "beta2", SNM_OPT_DOUBLE, "0.999", NULL, "Adam beta2", "[0, 1)" },
-	{ "eps", SNM_OPT_DOUBLE, "1e-8", NULL, "Adam epsilon", "(0, inf)" },
+	{ "eps", SNM_OPT_DOUBLE, "1e-8", NULL, "Adam epsilon (a float: 1e-30 at least)", "[1e-30, inf)" },
 	/* eval_batch: 100, not larger.  A convolution's column matrix grows with the batch (the MNIST
 	 * net's second layer: 56 MB for 1000 images, 5.6 MB for 100), and out of cache im2col became
 	 * a quarter of evaluation; 100 evaluates the MNIST and CIFAR-10 nets 1.2-1.4x faster than 1000

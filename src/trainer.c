@@ -646,6 +646,36 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 	return rc;
 }
 
+/* The name of the first entry of p with a NaN or infinity, or NULL when all are finite. */
+static const char *first_nonfinite(const snm_params *p)
+{
+	for (int i = 0; i < snm_params_count(p); ++i) {
+		const snm_tensor *x = snm_params_at(p, i);
+		for (size_t j = 0, n = snm_tensor_len(x); j < n; ++j)
+			if (!isfinite(x->x[j]))
+				return x->name;
+	}
+	return NULL;
+}
+
+/* After an epoch, before anything of it is saved: the loss was finite at every step, but a step
+ * can still overflow a parameter or one of Adam's moments (a huge learning rate, weight or noise;
+ * an infinite second moment silently stops its parameter).  Then the run stops, and the last
+ * good checkpoint -- the previous epoch's -- stays on disk. */
+static int check_state(const trainer *T, snm_error *err)
+{
+	static const char *const what[3] = { "parameter", "Adam's first moment of", "Adam's second moment of" };
+	const snm_params *p[3] = { T->params, snm_adam_m(T->adam), snm_adam_v(T->adam) };
+	for (int k = 0; k < 3; ++k) {
+		const char *bad = first_nonfinite(p[k]);
+		if (bad != NULL)
+			return SNM_FAIL(err, SNM_ENUMERIC, "%s: epoch %d: %s '%s' is not finite after step %"
+			                PRId64 " (the loss was finite); the last good checkpoint is kept",
+			                T->run->key, T->epoch + 1, what[k], bad, snm_adam_steps(T->adam));
+	}
+	return SNM_OK;
+}
+
 static void progress(const trainer *T, double loss, double valid, double t0, double t_start_epoch)
 {
 	double per = (now() - t0) / (double)(T->epoch - t_start_epoch);
@@ -718,7 +748,7 @@ int snm_train(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result
 		double row[9 + SNM_MAX_TERMS];
 		int k;
 		long n_tr = T.train_eval_max < T.n_sub ? T.train_eval_max : T.n_sub;
-		if ((rc = train_epoch(&T, &loss, terms, err)))
+		if ((rc = train_epoch(&T, &loss, terms, err)) || (rc = check_state(&T, err)))
 			goto done;
 		if (n_tr > 0 && (rc = eval_error(&T, SNM_SPLIT_TRAIN, T.subset, n_tr, &train_err, err)))
 			goto done;

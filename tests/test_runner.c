@@ -279,6 +279,27 @@ static void test_nonfinite_loss(void)
 	snm_pipeline_free(p);
 }
 
+/* A finite loss whose gradients overflow Adam's second moment (a reconstruction weight of 1e30:
+ * g^2 is infinite in float) would freeze those parameters for good; the run stops after the
+ * epoch instead, saving nothing of it, and is not marked finished. */
+static void test_nonfinite_state(void)
+{
+	char text[2048], dir[1024];
+	snm_pipeline *p = NULL;
+	snm_run_result r;
+	snm_error e;
+	snprintf(dir, sizeof dir, "%s/overflow", tmp);
+	snprintf(text, sizeof text, base_yaml, dir, "0.01");
+	strcpy(strstr(text, "{type: recon, targets: xz}"), "{type: recon, targets: xz, weight: 1e30}\n");
+	CU_ASSERT_EQUAL_FATAL(snm_pipeline_load(write_file("overflow.yaml", text), NULL, &p, &e), SNM_OK);
+	CU_ASSERT_EQUAL(train(&p->runs[0], 0, 0, &r, &e), SNM_ENUMERIC);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "tiny/base/n4/set1: epoch 1: Adam's second moment of '"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "is not finite after step 2 (the loss was finite)"));
+	CU_ASSERT_PTR_NULL(strchr(e.msg, '\n'));
+	CU_ASSERT_NOT_EQUAL(access(p->runs[0].result_path, F_OK), 0);   /* no epoch was saved */
+	snm_pipeline_free(p);
+}
+
 /* A semi-supervised regularizer gets `unlabelled_batch` unlabelled rows at every step (the plugin
  * refuses any other count), and the unlabelled stream is part of the checkpoint: a resumed run
  * equals an uninterrupted one. */
@@ -458,6 +479,7 @@ static CU_TestInfo tests[] = {
 	{ "changed_config_refused", test_changed_config_refused },
 	{ "truncated_checkpoint", test_truncated_checkpoint },
 	{ "nonfinite_loss", test_nonfinite_loss },
+	{ "nonfinite_state", test_nonfinite_state },
 	{ "unlabelled_stream", test_unlabelled_stream },
 	{ "unlabelled_epochs", test_unlabelled_epochs },
 	{ "yaml_errors", test_yaml_errors },

@@ -31,7 +31,8 @@
  * its checkpoint, and ends bitwise equal to an uninterrupted run; "finished" is skipped; another
  * hash or thread count is refused (SNM_ESTATE) unless force is set, which retrains from scratch.
  * A non-finite loss stops the run with SNM_ENUMERIC naming the epoch, step and term, leaving the
- * last good checkpoint on disk. */
+ * last good checkpoint on disk; so does a parameter or an Adam moment that is not finite at the
+ * end of an epoch (named, with the step count), before anything of that epoch is saved. */
 #ifndef SNM_TRAINER_H
 #define SNM_TRAINER_H
 
