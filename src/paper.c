@@ -140,6 +140,29 @@ int snm_paper_read_result(const char *path, int want_metrics, snm_paper_result *
 	}
 	r->state = strcmp(status, "finished") == 0 ? SNM_PAPER_FINISHED : SNM_PAPER_UNFINISHED;
 	free(status);
+	{
+		/* runs write <results>/<run key>.h5: a file whose key is not its path's is another
+		 * run's, copied or renamed into this place */
+		char *key = NULL;
+		size_t lp = strlen(path), lk;
+		if (snm_store_get_str(path, "run_key", &key, &e) != SNM_OK) {
+			if (e.code == SNM_ENOMEM)
+				return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+			r->state = SNM_PAPER_UNREADABLE;
+			snprintf(r->why, sizeof r->why, "%s", e.msg);
+			return SNM_OK;
+		}
+		lk = strlen(key);
+		if (lp < lk + 4 || strcmp(path + lp - 3, ".h5") != 0 || strncmp(path + lp - 3 - lk, key, lk) != 0
+		    || (lp > lk + 3 && path[lp - 4 - lk] != '/')) {
+			r->state = SNM_PAPER_UNREADABLE;
+			snprintf(r->why, sizeof r->why, "%.260s holds run '%.160s', not the one of its path",
+			         path, key);
+		}
+		free(key);
+		if (r->state == SNM_PAPER_UNREADABLE)
+			return SNM_OK;
+	}
 	if (r->state == SNM_PAPER_FINISHED || want_metrics) {
 		snm_metrics *m = NULL;
 		if (snm_store_read_metrics(path, &m, &e) != SNM_OK) {

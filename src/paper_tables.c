@@ -236,20 +236,23 @@ static void fmt_diff(const table *T, const cell *x, char *buf, size_t size)
 	snprintf(buf, size, "%+.*f", T->digits, d);
 }
 
-/* "missing 2/3", "unfinished 1/3", both, or "" when every run is finished; a cell of one run
- * says just "missing" or "unfinished". */
+/* "missing 2/3", "unreadable 1/3", "unfinished 1/3", those that apply joined by ", ", or "" when
+ * every run is finished; a cell of one run says just "missing", "unreadable" or "unfinished". */
 static void fmt_missing(const cell *x, char *buf, size_t size)
 {
-	int miss = x->absent + x->bad;
+	const char *name[3] = { "missing", "unreadable", "unfinished" };
+	int n[3] = { x->absent, x->bad, x->unfin };
+	size_t len = 0;
 	buf[0] = '\0';
-	if (x->runs == 1 && (miss || x->unfin))
-		snprintf(buf, size, "%s", miss ? "missing" : "unfinished");
-	else if (miss && x->unfin)
-		snprintf(buf, size, "missing %d/%d, unfinished %d/%d", miss, x->runs, x->unfin, x->runs);
-	else if (miss)
-		snprintf(buf, size, "missing %d/%d", miss, x->runs);
-	else if (x->unfin)
-		snprintf(buf, size, "unfinished %d/%d", x->unfin, x->runs);
+	for (int k = 0; k < 3; ++k) {
+		if (n[k] == 0 || len >= size)
+			continue;
+		if (x->runs == 1)
+			len += (size_t)snprintf(buf + len, size - len, "%s", name[k]);
+		else
+			len += (size_t)snprintf(buf + len, size - len, "%s%s %d/%d", len ? ", " : "", name[k],
+			                        n[k], x->runs);
+	}
 }
 
 static void col_head(const char *col, char *buf, size_t size)

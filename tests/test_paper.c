@@ -420,6 +420,15 @@ static int tables_init(void)
 	mkdirs(bad);
 	strcat(bad, "/set1.h5");
 	write_text(bad, "this is not an HDF5 file\n");
+	{
+		/* another run's file in the place of perturb-random/n20/set1 */
+		char from[1200], to[1200];
+		write_run("mnist/perturb-random/n20/set9", "finished", 5.0);
+		snprintf(from, sizeof from, "%s/mnist/perturb-random/n20/set9.h5", results);
+		snprintf(to, sizeof to, "%s/mnist/perturb-random/n20/set1.h5", results);
+		if (rename(from, to) != 0)
+			return 1;
+	}
 	memset(&o, 0, sizeof o);
 	o.spec = spec_real;
 	o.results = results;
@@ -510,7 +519,7 @@ static void test_missing_marks(void)
 	CU_ASSERT_EQUAL_FATAL(csv_cell("table1-mnist", "mean", "perturb-random", "10", f), 0);
 	CU_ASSERT_EQUAL(atoi(f[C_ABSENT]), 3);
 	CU_ASSERT(f[C_MEAN][0] == '\0');
-	/* the broken file counts as missing */
+	/* the broken file counts as unreadable */
 	CU_ASSERT_EQUAL_FATAL(csv_cell("table1-mnist", "mean", "recon-all", "50", f), 0);
 	CU_ASSERT_EQUAL(atoi(f[C_BAD]), 1);
 	CU_ASSERT_EQUAL(atoi(f[C_ABSENT]), 2);
@@ -523,6 +532,13 @@ static void test_missing_marks(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| proposed-1 | 10.50 (0.71) · paper 21.35 (1.16) · Δ -10.85 · *missing 1/3* |"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(md, "22.00 (1.41) · paper 21.67 (3.19) · Δ +0.33 · *unfinished 1/3*"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(md, "*missing 3/3*"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "*missing 2/3, unreadable 1/3*"));   /* recon-all, 50 */
+	/* a file whose run_key is not its path's is unreadable, not another run's result */
+	CU_ASSERT_EQUAL_FATAL(csv_cell("table1-mnist", "mean", "perturb-random", "20", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[C_BAD]), 1);
+	CU_ASSERT_EQUAL(atoi(f[C_FIN]), 0);
+	CU_ASSERT(log_count(&real_log, "holds run 'mnist/perturb-random/n20/set9', not the one of its "
+	                               "path") >= 1);             /* once per table that reads it */
 	CU_ASSERT_PTR_NOT_NULL(strstr(tex, "\\snmcell{10.50 (0.71) \\textit{missing 1/3}}{21.35 (1.16)}{$-10.85$}"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(tex, "\\toprule"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(tex, "\\bottomrule"));

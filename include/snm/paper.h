@@ -101,8 +101,8 @@ typedef struct snm_paper_result {
 	char why[SNM_ERROR_MSG_MAX]; /* UNREADABLE: the reason */
 } snm_paper_result;
 
-/* Reads the run file at path.  Never fails for a bad file (that is state UNREADABLE); returns
- * SNM_ENOMEM only.  With want_metrics the caller frees r->metrics with snm_metrics_free. */
+/* Reads the run file at path.  Never fails for a bad file (that is state UNREADABLE, also for a
+ * file whose run_key is not the one its path names: <results>/<key>.h5); returns SNM_ENOMEM only.  With want_metrics the caller frees r->metrics with snm_metrics_free. */
 int snm_paper_read_result(const char *path, int want_metrics, snm_paper_result *r, snm_error *err);
 
 /* Makes one table (an item of the spec's `tables` list) / one figure (an item of figures.curves,
