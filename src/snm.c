@@ -15,6 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <signal.h>
+#include <sys/prctl.h>
+#endif
 #include <sys/wait.h>
 #include <unistd.h>
 #include "snm/blas.h"
@@ -359,10 +363,18 @@ static int cmd_run(const cli *c, const char *path)
 	if (c->jobs <= 1) {
 		failures = run_share(c, p, 0, 1);
 	} else {
+		pid_t parent = getpid();
 		for (int w = 0; w < c->jobs; ++w) {
 			pid_t pid = fork();
-			if (pid == 0)
+			if (pid == 0) {
+#ifdef __linux__
+				/* workers end with the process that started them (a kill -9 of it would
+				 * otherwise leave them training); a checkpoint is never half written */
+				if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+					_exit(1);
+#endif
 				_exit(run_share(c, p, w, c->jobs) ? 1 : 0);
+			}
 			if (pid < 0) {
 				fprintf(stderr, "snm: cannot start worker %d\n", w);
 				++failures;

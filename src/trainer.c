@@ -4,12 +4,14 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_version.h>
 #include <hdf5.h>
-#include <inttypes.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -686,7 +688,54 @@ static void progress(const trainer *T, double loss, double valid, double t0, dou
 	fflush(stderr);
 }
 
+static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res,
+                        snm_error *err);
+
+/* One trainer of a run at a time, across processes: an advisory lock (flock) on
+ * "<result file>.lock", taken before the result file is looked at and held until snm_train
+ * returns; the kernel drops it if the process dies.  A second trainer of the same run (another
+ * `snm run` on the same results, or workers left over from a killed one) is refused at once.
+ * Once the run is finished the lock file is removed, under the lock. */
 int snm_train(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res, snm_error *err)
+{
+	size_t n = strlen(run->result_path) + 6;
+	char *lock = malloc(n);
+	snm_run_result dummy;
+	int fd, rc;
+	if (lock == NULL)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	if (res == NULL)
+		res = &dummy;
+	snprintf(lock, n, "%s.lock", run->result_path);
+	if ((rc = mkdirs(lock, err))) {
+		free(lock);
+		return rc;
+	}
+	if ((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0) {
+		rc = SNM_FAIL(err, SNM_EIO, "%s: cannot create: %s", lock, strerror(errno));
+		free(lock);
+		return rc;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		close(fd);
+		rc = e == EWOULDBLOCK
+		     ? SNM_FAIL(err, SNM_ESTATE, "%s: another process is training this run (it holds %s)",
+		                run->key, lock)
+		     : SNM_FAIL(err, SNM_EIO, "%s: cannot lock: %s", lock, strerror(e));
+		free(lock);
+		return rc;
+	}
+	rc = train_locked(run, o, res, err);
+	if (rc == SNM_OK && res->status != SNM_RUN_STOPPED)
+		unlink(lock);
+	close(fd);
+	free(lock);
+	return rc;
+}
+
+static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res,
+                        snm_error *err)
 {
 	trainer T;
 	snm_run_result dummy;

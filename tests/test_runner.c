@@ -1,10 +1,13 @@
 /* test_runner.c: pipelines and the trainer end to end on the synthetic data plugin: YAML errors at
  * the right file:line:col, bitwise determinism, resume after a simulated kill, skip and refusal,
  * a truncated checkpoint, a non-finite loss, and the result file as h5dump sees it. */
+#include <fcntl.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "harness.h"
 #include "snm/pipeline.h"
@@ -300,6 +303,50 @@ static void test_nonfinite_state(void)
 	snm_pipeline_free(p);
 }
 
+/* Creates the directories of path up to its last '/'; 0 or -1. */
+static int mkdirs_for(const char *path)
+{
+	char p[1200];
+	snprintf(p, sizeof p, "%s", path);
+	for (char *s = p + 1; *s; ++s) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0777) != 0 && access(p, F_OK) != 0)
+			return -1;
+		*s = '/';
+	}
+	return 0;
+}
+
+/* A run is trained by one process at a time: while another holds "<result>.lock", snm_train
+ * refuses at once and writes nothing; once the lock is free it trains, and a finished run leaves
+ * no lock file behind. */
+static void test_run_lock(void)
+{
+	char text[2048], dir[1024], lock[1200];
+	snm_pipeline *p = NULL;
+	snm_run_result r;
+	snm_error e;
+	int fd;
+	snprintf(dir, sizeof dir, "%s/locked", tmp);
+	snprintf(text, sizeof text, base_yaml, dir, "0.01");
+	CU_ASSERT_EQUAL_FATAL(snm_pipeline_load(write_file("locked.yaml", text), NULL, &p, &e), SNM_OK);
+	snprintf(lock, sizeof lock, "%s.lock", p->runs[0].result_path);
+	CU_ASSERT_EQUAL(mkdirs_for(lock), 0);
+	fd = open(lock, O_RDWR | O_CREAT, 0666);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(flock(fd, LOCK_EX | LOCK_NB), 0);      /* "another process" */
+	CU_ASSERT_EQUAL(train(&p->runs[0], 0, 0, &r, &e), SNM_ESTATE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "tiny/base/n4/set1: another process is training this run"));
+	CU_ASSERT_NOT_EQUAL(access(p->runs[0].result_path, F_OK), 0);
+	close(fd);
+	CU_ASSERT_EQUAL(train(&p->runs[0], 0, 0, &r, &e), SNM_OK);
+	CU_ASSERT_EQUAL(r.status, SNM_RUN_TRAINED);
+	CU_ASSERT_NOT_EQUAL(access(lock, F_OK), 0);
+	snm_pipeline_free(p);
+}
+
 /* A semi-supervised regularizer gets `unlabelled_batch` unlabelled rows at every step (the plugin
  * refuses any other count), and the unlabelled stream is part of the checkpoint: a resumed run
  * equals an uninterrupted one. */
@@ -480,6 +527,7 @@ static CU_TestInfo tests[] = {
 	{ "truncated_checkpoint", test_truncated_checkpoint },
 	{ "nonfinite_loss", test_nonfinite_loss },
 	{ "nonfinite_state", test_nonfinite_state },
+	{ "run_lock", test_run_lock },
 	{ "unlabelled_stream", test_unlabelled_stream },
 	{ "unlabelled_epochs", test_unlabelled_epochs },
 	{ "yaml_errors", test_yaml_errors },
