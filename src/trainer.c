@@ -246,6 +246,20 @@ static int read_train_options(trainer *T, snm_error *err)
 	return SNM_OK;
 }
 
+/* "<run key>: <kind> '<name>': " before a plugin's error, without the plugin part when the
+ * message names the plugin already. */
+static void plugin_prefix(snm_error *err, const char *key, const char *kind, const char *name)
+{
+	char self[160];
+	snprintf(self, sizeof self, "%s '%s'", kind, name);
+	if (err == NULL)
+		return;
+	if (strstr(err->msg, self) != NULL)
+		snm_error_prefix(err, "%s", key);
+	else
+		snm_error_prefix(err, "%s: %s", key, self);
+}
+
 /* The model and the regularizer, their parameters initialised from the run's "init" stream. */
 static int make_model_noise(trainer *T, snm_error *err)
 {
@@ -265,7 +279,7 @@ static int make_model_noise(trainer *T, snm_error *err)
 		rc = T->model.vt->create(r->model, &T->ds->info, T->params, init, &T->model.state, err);
 		if (rc) {
 			T->model.state = NULL;
-			snm_error_prefix(err, "%s: model '%s'", r->key, T->mh.p->name);
+			plugin_prefix(err, r->key, "model", T->mh.p->name);
 		}
 	}
 	if (!rc)
@@ -276,7 +290,7 @@ static int make_model_noise(trainer *T, snm_error *err)
 		rc = T->nvt->create(r->noise, &T->model, T->params, init, &T->noise, err);
 		if (rc) {
 			T->noise = NULL;
-			snm_error_prefix(err, "%s: noise '%s'", r->key, T->nh.p->name);
+			plugin_prefix(err, r->key, "noise", T->nh.p->name);
 		}
 	}
 	gsl_rng_free(init);

@@ -684,9 +684,10 @@ static void test_config_errors(void)
 {
 	expect_error("{preset: custom, layers: [{fc: 5}, {fc: 4}]}", "{lambdas: [1, 1, 1, 1]}",
 	             "batchnorm: true");
-	expect_error(TINY, "{}", "n.yaml:1:1: noise 'ladder': 'lambdas' needs 4 numbers");
+	expect_error(TINY, "{}", "n.yaml:1:1: noise 'ladder': 'lambdas' needs a list of 4 numbers");
 	expect_error(TINY, "{lambdas: [1, 2, -3, 4]}", "n.yaml:1:18: noise 'ladder': lambdas[2] is negative");
-	expect_error(TINY, "{lambdas: 3}", "needs 4 numbers");
+	expect_error(TINY, "{lambdas: 3}", "needs a list of 4 numbers");
+	expect_error(TINY, "{lambdas: abc}", "got a scalar");
 	expect_error(TINY, "{sigma: 3}", "unknown key 'sigma'");
 	expect_error("{preset: custom, layers: [{conv: 2}, {fc: 4}], batchnorm: true}",
 	             "{lambdas: [1, 1, 1, 1]}", "first layer must be fully connected");

@@ -176,11 +176,15 @@ static int read_lambdas(const snm_cfg *opts, ladder *ld, snm_error *err)
 	}
 	n = snm_cfg_len(node);
 	if (snm_cfg_kind(node) != SNM_CFG_SEQ || n != (size_t)ld->top + 1) {
-		rc = SNM_CFG_FAIL(err, SNM_ECONFIG, where, "%s: 'lambdas' needs %d numbers, one per layer "
-		                  "from the input to the classifier (this model has %d hidden layers and "
-		                  "z)%s, got %s of %zu", who, ld->top + 1, ld->top - 2,
-		                  def ? " and the default is for 784-1000-500-250-250-250-10" : "",
-		                  snm_cfg_kind(node) == SNM_CFG_SEQ ? "a list" : "not a list", n);
+		char got[48];
+		if (snm_cfg_kind(node) == SNM_CFG_SEQ)
+			snprintf(got, sizeof got, "a list of %zu", n);
+		else
+			snprintf(got, sizeof got, "a %s", snm_cfg_kind_name(snm_cfg_kind(node)));
+		rc = SNM_CFG_FAIL(err, SNM_ECONFIG, where, "%s: 'lambdas' needs a list of %d numbers, one "
+		                  "per layer from the input to the classifier (this model has %d hidden "
+		                  "layers and z)%s, got %s", who, ld->top + 1, ld->top - 2,
+		                  def ? " and the default is for 784-1000-500-250-250-250-10" : "", got);
 		goto done;
 	}
 	for (size_t i = 0; i < n; ++i) {
