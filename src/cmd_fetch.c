@@ -26,17 +26,23 @@ static void print_note(void *ctx, const char *line)
 	fflush(stdout);
 }
 
-/* The value of option opt at argv[*i] ("--opt V" or "--opt=V"); NULL when argv[*i] is not it. */
+/* The value of option opt at argv[*i] ("--opt V" or "--opt=V"); NULL when argv[*i] is not it, or
+ * with *missing set when the value is absent or empty. */
 static const char *opt_value(int argc, char **argv, int *i, const char *opt, int *missing)
 {
 	size_t len = strlen(opt);
 	if (strncmp(argv[*i], opt, len) != 0)
 		return NULL;
-	if (argv[*i][len] == '=')
+	if (argv[*i][len] == '=') {
+		if (argv[*i][len + 1] == '\0') {      /* --from= : an empty value, not the default */
+			*missing = 1;
+			return NULL;
+		}
 		return argv[*i] + len + 1;
+	}
 	if (argv[*i][len] != '\0')
 		return NULL;
-	if (*i + 1 >= argc) {
+	if (*i + 1 >= argc || argv[*i + 1][0] == '\0') {
 		*missing = 1;
 		return NULL;
 	}

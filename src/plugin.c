@@ -1,6 +1,7 @@
 /* plugin.c: the plugin loader (see snm/plugin.h): dlopen, ABI checks, the search path.
  *
  * Every failure path closes the handle it opened, and every message names the file. */
+#define _GNU_SOURCE        /* dladdr */
 #include <dirent.h>
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -13,6 +14,9 @@
 #endif
 #ifndef SNM_BUILD_PLUGIN_PATH
 #define SNM_BUILD_PLUGIN_PATH ""
+#endif
+#ifndef SNM_BUILD_DIR
+#define SNM_BUILD_DIR ""
 #endif
 
 const char *snm_kind_name(int kind)
@@ -133,16 +137,29 @@ void snm_plugin_close(snm_plugin_handle *h)
 	memset(h, 0, sizeof *h);
 }
 
+/* 1 when this libsnm is the one in its build tree (not an installed copy): only then does the
+ * search path include the build tree's plugins, so an installed snm never loads plugins from the
+ * tree it was built in (which a later build or edit would change under it). */
+static int in_build_tree(void)
+{
+	static const char anchor = 0;
+	size_t n = strlen(SNM_BUILD_DIR);
+	Dl_info info;
+	return n > 0 && dladdr(&anchor, &info) != 0 && info.dli_fname != NULL
+	       && strncmp(info.dli_fname, SNM_BUILD_DIR, n) == 0 && info.dli_fname[n] == '/';
+}
+
 /* The search path as one malloc'd colon-separated string. */
 static char *search_path(const char *extra)
 {
 	const char *env = getenv("SNM_PLUGIN_PATH");
-	size_t n = (extra ? strlen(extra) : 0) + (env ? strlen(env) : 0) + strlen(SNM_BUILD_PLUGIN_PATH)
+	const char *build = in_build_tree() ? SNM_BUILD_PLUGIN_PATH : "";
+	size_t n = (extra ? strlen(extra) : 0) + (env ? strlen(env) : 0) + strlen(build)
 	           + strlen(SNM_PKGLIBDIR) + 8;
 	char *s = malloc(n);
 	if (s == NULL)
 		return NULL;
-	snprintf(s, n, "%s:%s:%s:%s", extra ? extra : "", env ? env : "", SNM_BUILD_PLUGIN_PATH, SNM_PKGLIBDIR);
+	snprintf(s, n, "%s:%s:%s:%s", extra ? extra : "", env ? env : "", build, SNM_PKGLIBDIR);
 	return s;
 }
 

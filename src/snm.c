@@ -460,8 +460,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "snm: unexpected argument '%s' (snm --help)\n", argv[optind]);
 		return 2;
 	}
-	if (strcmp(cmd, "plugins") == 0)
+	if (strcmp(cmd, "plugins") == 0) {
+		if (pos != NULL) {
+			fprintf(stderr, "snm: unexpected argument '%s' ('plugins' takes none)\n", pos);
+			return 2;
+		}
 		return cmd_plugins(&c);
+	}
 	if (strcmp(cmd, "check") != 0 && strcmp(cmd, "run") != 0) {
 		fprintf(stderr, "snm: unknown command '%s' (snm --help)\n", cmd);
 		return 2;

@@ -297,6 +297,18 @@ static int make_model_noise(trainer *T, snm_error *err)
 	return rc;
 }
 
+/* The best-on-validation network is the one tested: a run needs validation and test examples
+ * (a data plugin may offer an empty split, as idx and cifar10 do with valid: 0). */
+static int need_splits(trainer *T, snm_error *err)
+{
+	if (T->ds->info.n[SNM_SPLIT_VALID] < 1 || T->ds->info.n[SNM_SPLIT_TEST] < 1)
+		return SNM_FAIL(err, SNM_ECONFIG, "%s: data '%s' has %ld validation and %ld test examples; "
+		                "training needs both (the network best on validation is the one tested)",
+		                T->run->key, T->run->data_type, T->ds->info.n[SNM_SPLIT_VALID],
+		                T->ds->info.n[SNM_SPLIT_TEST]);
+	return SNM_OK;
+}
+
 /* train.epoch 'unlabelled' needs a regularizer that uses unlabelled data. */
 static int check_epoch_kind(trainer *T, snm_error *err)
 {
@@ -325,7 +337,8 @@ static int setup(trainer *T, snm_error *err)
 	T->test_at_best = NAN;
 	if ((rc = read_train_options(T, err)))
 		return rc;
-	if ((rc = snm_data_cache_get(cache, r->data_type, r->data, r->data_key, &T->ds, err)))
+	if ((rc = snm_data_cache_get(cache, r->data_type, r->data, r->data_key, &T->ds, err))
+	    || (rc = need_splits(T, err)))
 		return rc;
 	T->dim = (size_t)T->ds->info.d[0] * (size_t)T->ds->info.d[1] * (size_t)T->ds->info.d[2];
 	nbuf = (size_t)(T->batch > T->eval_batch ? T->batch : T->eval_batch);
@@ -412,6 +425,8 @@ int snm_run_check(const snm_run_spec *r, const char *plugin_path, snm_data_cache
 	rc = read_train_options(&T, err);
 	if (!rc)
 		rc = snm_data_cache_get(cache, r->data_type, r->data, r->data_key, &T.ds, err);
+	if (!rc)
+		rc = need_splits(&T, err);
 	if (!rc)
 		rc = choose_subset(&T, err);
 	if (!rc)
