@@ -3,8 +3,9 @@
  *
  * The steps of one fetch:
  *   1. <data>/<name> exists: check it as a directory source, report it present, touch nothing.
- *   2. mkdtemp <data>/.<name>.part-XXXXXX (same file system as the destination, so the final
- *      rename is atomic).
+ *   2. mkdtemp <data>/.<name>.part-<pid>-XXXXXX (same file system as the destination, so the
+ *      final rename is atomic), after removing those of earlier fetches whose process is gone
+ *      (killed before they could clean up).
  *   3. bring the files in: download each with the `curl` program (posix_spawn, stdin and stdout on
  *      /dev/null, stderr into a log whose first line becomes the error message), or copy them from
  *      the mirror directory; the CIFAR tarball is unpacked with the `tar` program, naming the six
@@ -15,9 +16,11 @@
  * Any failure removes the .part directory (and <data> itself when this fetch created it and it is
  * empty again).  Library code: no printing (progress through opts->note), errors as SNM_EIO with
  * one line naming the file or URL. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -161,6 +164,36 @@ static void drop_tmp(job *j)
 	if (j->tmp[0] != '\0')
 		nftw(j->tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	j->tmp[0] = '\0';
+}
+
+/* Removes the .part directories of name under data that a fetch killed before it could clean up
+ * left behind: ".<name>.part-<pid>-XXXXXX" whose process <pid> no longer exists (a running
+ * fetch's directory is left alone).  Best effort: a failure changes nothing else. */
+static void sweep_stale(const char *data, const char *name)
+{
+	char prefix[300], path[PATH_MAX_];
+	size_t lp;
+	DIR *d;
+	struct dirent *e;
+	if ((size_t)snprintf(prefix, sizeof prefix, ".%s.part-", name) >= sizeof prefix
+	    || (d = opendir(data)) == NULL)
+		return;
+	lp = strlen(prefix);
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long pid;
+		if (strncmp(e->d_name, prefix, lp) != 0)
+			continue;
+		errno = 0;
+		pid = strtol(e->d_name + lp, &end, 10);
+		if (errno != 0 || end == e->d_name + lp || *end != '-' || pid <= 0 || pid == (long)getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if ((size_t)snprintf(path, sizeof path, "%s/%s", data, e->d_name) < sizeof path)
+			nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	closedir(d);
 }
 
 /* ---- MD5 (RFC 1321) ------------------------------------------------------------------------ */
@@ -917,7 +950,9 @@ int snm_fetch_dataset(const char *name, const snm_fetch_opts *opts, snm_fetch_re
 		goto out;
 	{
 		char tmpl[PATH_MAX_];
-		if ((size_t)snprintf(tmpl, sizeof tmpl, "%s/.%s.part-XXXXXX", data, name) >= sizeof tmpl) {
+		sweep_stale(data, name);
+		if ((size_t)snprintf(tmpl, sizeof tmpl, "%s/.%s.part-%ld-XXXXXX", data, name,
+		                     (long)getpid()) >= sizeof tmpl) {
 			rc = SNM_FAIL(err, SNM_EINVAL, "fetch: path too long: %s", data);
 			goto out;
 		}

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 #include "harness.h"
@@ -375,8 +376,25 @@ static void test_idx_dir(void)
 	listing(data, after, sizeof after);
 	CU_ASSERT_STRING_EQUAL(after, "mnist");
 
-	/* fashion-mnist from the raw mirror into the same data directory: raw names kept */
-	CU_ASSERT_EQUAL_FATAL(fetch("fashion-mnist", mirror2, data, &res, &e), SNM_OK);
+	/* fashion-mnist from the raw mirror into the same data directory: raw names kept.  Before it,
+	 * the .part directory of a fetch killed mid-way (its process gone) is removed, while that of
+	 * a fetch still running (the parent process here) is left alone */
+	{
+		char stale[500], live[500];
+		pid_t gone = fork();
+		if (gone == 0)
+			_exit(0);
+		CU_ASSERT_FATAL(gone > 0 && waitpid(gone, NULL, 0) == gone);
+		snprintf(stale, sizeof stale, "%s/.fashion-mnist.part-%ld-abcdef", data, (long)gone);
+		snprintf(live, sizeof live, "%s/.fashion-mnist.part-%ld-ghijkl", data, (long)getppid());
+		CU_ASSERT_EQUAL_FATAL(mkdir(stale, 0700), 0);
+		CU_ASSERT_EQUAL_FATAL(mkdir(live, 0700), 0);
+		write_idx(stale, 0, I_NONE, -1);
+		CU_ASSERT_EQUAL_FATAL(fetch("fashion-mnist", mirror2, data, &res, &e), SNM_OK);
+		CU_ASSERT_NOT_EQUAL(access(stale, F_OK), 0);
+		CU_ASSERT_EQUAL(access(live, F_OK), 0);
+		CU_ASSERT_EQUAL(rmdir(live), 0);
+	}
 	snprintf(dest, sizeof dest, "%s/fashion-mnist", data);
 	CU_ASSERT(same_files(dest, mirror2, idx_base, NULL, 4));
 	listing(data, after, sizeof after);

@@ -29,10 +29,11 @@
  *                   files of whole 3073-byte records with labels in range -- not the canonical
  *                   sizes, so that a small mirror (a test's, a subset) can be installed too.
  *
- * Atomicity: everything is written into a fresh <data>/.<name>.part-XXXXXX directory, checked
- * there, and renamed to <data>/<name> only when every check passed; on any failure the temporary
- * directory is removed, so <data>/<name> is either absent or complete.  (A fetch killed by a
- * signal can leave the .part directory behind, never a partial <data>/<name>.)  When <data>/<name>
+ * Atomicity: everything is written into a fresh <data>/.<name>.part-<pid>-XXXXXX directory,
+ * checked there, and renamed to <data>/<name> only when every check passed; on any failure the
+ * temporary directory is removed, so <data>/<name> is either absent or complete.  (A fetch killed
+ * by a signal can leave its .part directory behind, never a partial <data>/<name>; the next fetch
+ * of that name removes .part directories whose process is gone.)  When <data>/<name>
  * already exists it is checked as a directory source would be and left as it is: a fetch never
  * replaces or modifies an existing dataset.
  *
