@@ -898,7 +898,8 @@ static int make_dirs(const char *path, int *made, snm_error *err)
 	if (mkdir(buf, 0755) != 0) {
 		if (errno == EEXIST && is_dir(buf))
 			return SNM_OK;
-		return SNM_FAIL(err, SNM_EIO, "fetch: cannot create %s: %s", buf, strerror(errno));
+		return SNM_FAIL(err, SNM_EIO, "fetch: cannot create %s: %s", buf,
+		                errno == EEXIST ? "a file of that name is in the way" : strerror(errno));
 	}
 	*made = 1;
 	return SNM_OK;
@@ -943,7 +944,8 @@ int snm_fetch_dataset(const char *name, const snm_fetch_opts *opts, snm_fetch_re
 		goto out;
 	}
 	if (j->src == SRC_DIR && !is_dir(j->base) && !(j->ds->cifar && is_file(j->base))) {
-		rc = SNM_FAIL(err, SNM_EIO, "fetch %s: %s: no such directory", name, j->base);
+		rc = SNM_FAIL(err, SNM_EIO, "fetch %s: %s: %s", name, j->base,
+		              access(j->base, F_OK) == 0 ? "not a directory" : "no such directory");
 		goto out;
 	}
 	if ((rc = make_dirs(data, &made, err)) != SNM_OK)
