@@ -271,12 +271,14 @@ static void run_free(snm_run_spec *r)
 	free(r->data_key);
 	free(r->config_text);
 	free(r->result_path);
+	free(r->where);
 	memset(r, 0, sizeof *r);
 }
 
 /* Appends one run of experiment `name` with the merged sections sec[4]. */
 static int add_run(loader *L, const char *prefix, const char *exp, int per_class, int set, long seed,
-                   const char *results, snm_cfg *const sec[4], const snm_cfg *where, snm_error *err)
+                   const char *results, snm_cfg *const sec[4], const snm_cfg *where,
+                   const snm_cfg *size_node, snm_error *err)
 {
 	snm_pipeline *p = L->p;
 	snm_run_spec *r;
@@ -316,9 +318,16 @@ static int add_run(loader *L, const char *prefix, const char *exp, int per_class
 	r->noise_type = strdup(snm_cfg_text(snm_cfg_get(sec[2], "type")));
 	r->data_key = snm_cfg_dump_alloc(sec[0], err);
 	r->result_path = malloc(strlen(results) + strlen(key) + 8);
+	if ((r->where = malloc(strlen(snm_cfg_file(size_node) ? snm_cfg_file(size_node) : "") + 40)) != NULL) {
+		if (size_node != NULL && snm_cfg_line(size_node) > 0)
+			sprintf(r->where, "%s:%d:%d", snm_cfg_file(size_node), snm_cfg_line(size_node),
+			        snm_cfg_col(size_node));
+		else
+			r->where[0] = '\0';
+	}
 	if (!r->key || !r->experiment || !r->data || !r->model || !r->noise || !r->train || !r->data_key
 	    || !r->data_type || !r->model_type || !r->noise_type
-	    || !r->result_path) {
+	    || !r->result_path || !r->where) {
 		run_free(r);
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 	}
@@ -456,10 +465,12 @@ static int load_tree(loader *L, const char *path, const snm_cfg *root, snm_error
 				if (rc == SNM_OK && n < 1)
 					rc = at(snm_cfg_at(pcs, i), err, SNM_ECONFIG, "'per_class': sizes are >= 1");
 				for (long s = 1; rc == SNM_OK && s <= sets; ++s)
-					rc = add_run(L, name, ename, (int)n, (int)s, seed, results, sec, ex, err);
+					rc = add_run(L, name, ename, (int)n, (int)s, seed, results, sec, ex,
+					             snm_cfg_at(pcs, i), err);
 			}
 			if (rc == SNM_OK && full)
-				rc = add_run(L, name, ename, 0, 0, seed, results, sec, ex, err);
+				rc = add_run(L, name, ename, 0, 0, seed, results, sec, ex,
+				             snm_cfg_get(egrid, "full"), err);
 			if (rc == SNM_OK && snm_cfg_len(pcs) == 0 && !full)
 				rc = at(egrid ? egrid : ex, err, SNM_ECONFIG, "experiment '%s' has no runs: give "
 				        "grid.per_class sizes or grid.full: true", ename);

@@ -88,8 +88,12 @@ static int choose_subset(trainer *T, snm_error *err)
 	if (rc == SNM_OK)
 		rc = snm_subset_choose(lab, n, T->ds->info.n_classes, r->per_class, T->seeds[0], T->subset,
 		                       &T->n_sub, err);
-	if (rc == SNM_EINVAL)
-		snm_error_prefix(err, "%s", r->key);
+	if (rc == SNM_EINVAL) {
+		if (r->where != NULL && r->where[0] != '\0')
+			snm_error_prefix(err, "%s: %s", r->where, r->key);
+		else
+			snm_error_prefix(err, "%s", r->key);
+	}
 	free(lab);
 	return rc;
 }

@@ -128,7 +128,7 @@ printf '  - name: bad\n    noise: {type: none}\n    model: {type: convnet, prese
 	> "$tmp/badexp.yaml"
 sed 's/^name: tiny/name: tinybad/' "$tmp/tiny.yaml" | cat - "$tmp/badexp.yaml" > "$tmp/badlayer.yaml"
 rm -rf "$tmp/results"
-one_line_err 1 "^snm: tiny/ff/n7000/set1: class 0 has [0-9]* training examples, fewer than per_class 7000$" \
+one_line_err 1 "^snm: big.yaml:6:23: tiny/ff/n7000/set1: class 0 has [0-9]* training examples, fewer than per_class 7000$" \
 	run big.yaml
 one_line_err 1 "^snm: tinybad/bad/n1/set1: model 'convnet': badlayer.yaml:12:58: layers\[0\]: " \
 	run badlayer.yaml

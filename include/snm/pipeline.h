@@ -50,6 +50,9 @@ typedef struct snm_run_spec {
 	char *config_text;        /* canonical text of the run's whole effective configuration */
 	uint64_t config_hash;     /* snm_cfg_hash of it */
 	char *result_path;        /* "<results>/<key>.h5" */
+	char *where;              /* "file:line:col" of the grid entry that made the run (its
+	                           * per_class size, or `full`), for errors the plugins cannot place;
+	                           * "" when unknown */
 } snm_run_spec;
 
 typedef struct snm_pipeline {
