@@ -2,7 +2,6 @@
  * snm/paper.h).  Prints every file written and every note, one per line; the exit status is 0
  * when everything was written or skipped for a stated reason (missing runs, no gnuplot), 1 on an
  * error, 2 on a usage error. */
-#include <errno.h>
 #include <getopt.h>
 #include <gsl/gsl_errno.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include <string.h>
 #include "snm/blas.h"
 #include "snm/paper.h"
+#include "cmd_args.h"
 
 static const char paper_usage[] =
 	"usage: snm paper [--results DIR] [--out DIR] [--spec FILE] [--only ID] [--no-figures]\n"
@@ -68,19 +68,10 @@ int snm_cmd_paper(int argc, char **argv)
 		case 'T': o.no_tables = 1; break;
 		case 'g': o.gnuplot = optarg; break;
 		case 'p': o.plugin_path = optarg; break;
-		case 't': {
-			char *end;
-			long v;
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 1 || v > 1024) {
-				fprintf(stderr, "snm paper: --threads: expected a whole number from 1 to 1024, got "
-				        "'%s'\n", optarg);
+		case 't':
+			if (snm_cmd_count("snm paper", "--threads", optarg, 1024, &threads))
 				return 2;
-			}
-			threads = (int)v;
 			break;
-		}
 		case 'h': fputs(paper_usage, stdout); return 0;
 		case ':':
 			fprintf(stderr, "snm paper: %s needs a value (snm paper --help)\n", argv[optind - 1]);

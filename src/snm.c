@@ -6,7 +6,6 @@
  *   snm plugins                      list the plugins on the search path with their options
  * This is the only place that prints errors and chooses exit statuses. */
 #include "config.h"
-#include <errno.h>
 #include <fnmatch.h>
 #include <getopt.h>
 #include <gsl/gsl_errno.h>
@@ -25,6 +24,7 @@
 #include "snm/pipeline.h"
 #include "snm/plugin.h"
 #include "snm/trainer.h"
+#include "cmd_args.h"
 
 int snm_cmd_fetch(int argc, char **argv);   /* cmd_fetch.c */
 int snm_cmd_paper(int argc, char **argv);   /* cmd_paper.c */
@@ -392,21 +392,6 @@ static int cmd_run(const cli *c, const char *path)
 	return failures ? 1 : 0;
 }
 
-/* A whole decimal number in [1, max] for option opt; else one line on stderr and -1. */
-static int parse_count(const char *opt, const char *text, long max, int *out)
-{
-	char *end;
-	long v;
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || v < 1 || v > max) {
-		fprintf(stderr, "snm: %s: expected a whole number from 1 to %ld, got '%s'\n", opt, max, text);
-		return -1;
-	}
-	*out = (int)v;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -429,11 +414,11 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, ":t:j:o:fp:hV", longs, NULL)) != -1) {
 		switch (opt) {
 		case 't':
-			if (parse_count("--threads", optarg, MAX_THREADS, &c.threads))
+			if (snm_cmd_count("snm", "--threads", optarg, MAX_THREADS, &c.threads))
 				return 2;
 			break;
 		case 'j':
-			if (parse_count("-j", optarg, MAX_JOBS, &c.jobs))
+			if (snm_cmd_count("snm", "-j", optarg, MAX_JOBS, &c.jobs))
 				return 2;
 			break;
 		case 'o': c.only = optarg; break;
