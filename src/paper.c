@@ -121,6 +121,17 @@ char *snm_paper_run_path(const char *results, const char *pipeline, const char *
 	return p;
 }
 
+/* A run file that could not be read (e): state UNREADABLE with e's message and SNM_OK, except
+ * when memory ran out, which is an error. */
+static int unreadable(snm_paper_result *r, const snm_error *e, snm_error *err)
+{
+	if (e->code == SNM_ENOMEM)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	r->state = SNM_PAPER_UNREADABLE;
+	snprintf(r->why, sizeof r->why, "%s", e->msg);
+	return SNM_OK;
+}
+
 int snm_paper_read_result(const char *path, int want_metrics, snm_paper_result *r, snm_error *err)
 {
 	char *status = NULL;
@@ -131,13 +142,8 @@ int snm_paper_read_result(const char *path, int want_metrics, snm_paper_result *
 		r->state = SNM_PAPER_ABSENT;
 		return SNM_OK;
 	}
-	if (snm_store_get_str(path, "status", &status, &e) != SNM_OK) {
-		if (e.code == SNM_ENOMEM)
-			return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
-		r->state = SNM_PAPER_UNREADABLE;
-		snprintf(r->why, sizeof r->why, "%s", e.msg);
-		return SNM_OK;
-	}
+	if (snm_store_get_str(path, "status", &status, &e) != SNM_OK)
+		return unreadable(r, &e, err);
 	r->state = strcmp(status, "finished") == 0 ? SNM_PAPER_FINISHED : SNM_PAPER_UNFINISHED;
 	free(status);
 	{
@@ -145,13 +151,8 @@ int snm_paper_read_result(const char *path, int want_metrics, snm_paper_result *
 		 * run's, copied or renamed into this place */
 		char *key = NULL;
 		size_t lp = strlen(path), lk;
-		if (snm_store_get_str(path, "run_key", &key, &e) != SNM_OK) {
-			if (e.code == SNM_ENOMEM)
-				return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
-			r->state = SNM_PAPER_UNREADABLE;
-			snprintf(r->why, sizeof r->why, "%s", e.msg);
-			return SNM_OK;
-		}
+		if (snm_store_get_str(path, "run_key", &key, &e) != SNM_OK)
+			return unreadable(r, &e, err);
 		lk = strlen(key);
 		if (lp < lk + 4 || strcmp(path + lp - 3, ".h5") != 0 || strncmp(path + lp - 3 - lk, key, lk) != 0
 		    || (lp > lk + 3 && path[lp - 4 - lk] != '/')) {
@@ -165,15 +166,9 @@ int snm_paper_read_result(const char *path, int want_metrics, snm_paper_result *
 	}
 	if (r->state == SNM_PAPER_FINISHED || want_metrics) {
 		snm_metrics *m = NULL;
-		if (snm_store_read_metrics(path, &m, &e) != SNM_OK) {
-			if (e.code == SNM_ENOMEM)
-				return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
-			if (r->state == SNM_PAPER_FINISHED) {
-				r->state = SNM_PAPER_UNREADABLE;
-				snprintf(r->why, sizeof r->why, "%s", e.msg);
-			}
-			return SNM_OK;
-		}
+		if (snm_store_read_metrics(path, &m, &e) != SNM_OK)   /* an unfinished run may have none */
+			return e.code == SNM_ENOMEM || r->state == SNM_PAPER_FINISHED ? unreadable(r, &e, err)
+			                                                              : SNM_OK;
 		if (r->state == SNM_PAPER_FINISHED) {
 			int c = snm_metrics_find(m, "test_at_best");
 			size_t rows = snm_metrics_rows(m);
