@@ -822,8 +822,7 @@ static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_
 		goto done;
 	if (resumed && (rc = resume(&T, err)))
 		goto done;
-	if ((rc = mkdirs(run->result_path, err)))
-		goto done;
+	/* the result file's directory exists: snm_train made it for the lock file */
 	start_epoch = T.epoch;
 	while (T.epoch < T.epochs) {
 		double loss = 0, terms[SNM_MAX_TERMS], train_err = NAN, valid_err, test_err = NAN, te = now();
