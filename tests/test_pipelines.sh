@@ -118,6 +118,10 @@ one_line_err 2 "^snm: --threads: expected a whole number from 1 to 1024, got '1a
 	run tiny.yaml --threads 1abc
 one_line_err 2 "^snm: -j: expected a whole number" run tiny.yaml -j 99999999999
 one_line_err 2 "^snm: unknown option '--bogus' (snm --help)$" run tiny.yaml --bogus
+one_line_err 2 "^snm paper: --threads: expected a whole number from 1 to 1024, got '0'$" \
+	paper --threads 0
+one_line_err 2 "^snm: unexpected argument 'x' ('plugins' takes none)$" plugins x
+one_line_err 2 "^snm fetch: --from= needs a value" fetch cifar10 --from=
 one_line_err 1 "^snm: --only 'tiny/nomatch/\*' matches none of the 1 runs of tiny.yaml" \
 	run tiny.yaml --only 'tiny/nomatch/*'
 # what only the plugins know is checked before any run trains: a class smaller than per_class,
