@@ -289,9 +289,6 @@ static int add_run(loader *L, const char *prefix, const char *exp, int per_class
 		snprintf(key, sizeof key, "%s/%s/n%d/set%d", prefix, exp, per_class, set);
 	else
 		snprintf(key, sizeof key, "%s/%s/full", prefix, exp);
-	for (int i = 0; i < p->n_runs; ++i)
-		if (strcmp(p->runs[i].key, key) == 0)
-			return at(where, err, SNM_ECONFIG, "run '%s' is defined twice (same name and experiment)", key);
 	if (p->n_runs == MAX_RUNS)
 		return at(where, err, SNM_ECONFIG, "more than %d runs in the pipeline", MAX_RUNS);
 	if (p->n_runs == L->m_runs) {
@@ -358,6 +355,25 @@ static int add_run(loader *L, const char *prefix, const char *exp, int per_class
 		run_free(r);
 		return rc;
 	}
+	/* The same run written in two pipelines that one includes (mnist.yaml's sets 1..3 and
+	 * mnist-claim.yaml's) is one run; the same key with another configuration is an error. */
+	for (int i = 0; i < p->n_runs; ++i)
+		if (strcmp(p->runs[i].key, key) == 0) {
+			const char *file = snm_cfg_file(size_node) ? snm_cfg_file(size_node) : "";
+			const char *other = p->runs[i].where;
+			size_t n = strlen(file);
+			int same_file = n > 0 && strncmp(other, file, n) == 0 && other[n] == ':';
+			int same = p->runs[i].config_hash == r->config_hash
+			           && strcmp(p->runs[i].config_text, r->config_text) == 0;
+			run_free(r);
+			if (same && !same_file)
+				return SNM_OK;
+			if (same_file)
+				return at(where, err, SNM_ECONFIG, "run '%s' is defined twice (same name and "
+				          "experiment)", key);
+			return at(where, err, SNM_ECONFIG, "run '%s' is defined twice with different "
+			          "configurations (here and at %s)", key, other);
+		}
 	p->n_runs++;
 	return SNM_OK;
 }
@@ -551,4 +567,84 @@ void snm_pipeline_free(snm_pipeline *p)
 	snm_cfg_free(p->root);
 	free(p->path);
 	free(p);
+}
+
+/* ---- one run from its recorded configuration ------------------------------------------------- */
+
+/* The integer value of key in map, as recorded ("seed: 1"). */
+static int recorded_int(const snm_cfg *map, const char *key, const char *src, long *out, snm_error *err)
+{
+	const snm_cfg *n = snm_cfg_get(map, key);
+	if (n == NULL || snm_cfg_kind(n) != SNM_CFG_SCALAR)
+		return SNM_FAIL(err, SNM_ECONFIG, "%s: the recorded config has no '%s'", src, key);
+	return snm_cfg_to_int(n, out, err);
+}
+
+int snm_pipeline_from_config(const char *config_text, const char *source, const char *results,
+                             const char *plugin_path, snm_pipeline **out, snm_error *err)
+{
+	loader L;
+	snm_cfg *root = NULL;
+	snm_cfg *sec[4] = { NULL, NULL, NULL, NULL };
+	const snm_cfg *key_node;
+	char prefix[MAX_NAME + 2], exp[MAX_NAME + 2];
+	long seed = 0, per_class = 0, set = 0;
+	int rc;
+	*out = NULL;
+	memset(&L, 0, sizeof L);
+	L.plugin_path = plugin_path;
+	if ((rc = snm_cfg_parse(config_text, strlen(config_text), source, &root, err)))
+		return rc;
+	if (snm_cfg_kind(root) != SNM_CFG_MAP) {
+		snm_cfg_free(root);
+		return SNM_FAIL(err, SNM_ECONFIG, "%s: the recorded config is not a mapping", source);
+	}
+	key_node = snm_cfg_get(root, "run");
+	if (key_node == NULL || snm_cfg_kind(key_node) != SNM_CFG_SCALAR
+	    || sscanf(snm_cfg_text(key_node), "%65[^/]/%65[^/]", prefix, exp) != 2
+	    || !valid_name(prefix) || !valid_name(exp))
+		rc = SNM_FAIL(err, SNM_ECONFIG, "%s: the recorded config has no run key of the form "
+		              "name/experiment/...", source);
+	if (!rc)
+		rc = recorded_int(root, "seed", source, &seed, err);
+	if (!rc)
+		rc = recorded_int(root, "per_class", source, &per_class, err);
+	if (!rc)
+		rc = recorded_int(root, "set", source, &set, err);
+	if (!rc && (seed < 0 || per_class < 0 || per_class > INT_MAX || set < 0 || set > MAX_SETS))
+		rc = SNM_FAIL(err, SNM_ECONFIG, "%s: the recorded seed, per_class or set is out of range", source);
+	if (!rc && (L.p = calloc(1, sizeof *L.p)) == NULL)
+		rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	if (!rc && (L.p->path = strdup(source)) == NULL)
+		rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	for (int s = 0; s < 4 && !rc; ++s) {
+		const snm_cfg *n = snm_cfg_get(root, section_names[s]);
+		if (n == NULL || snm_cfg_kind(n) != SNM_CFG_MAP)
+			rc = SNM_FAIL(err, SNM_ECONFIG, "%s: the recorded config has no '%s' section", source,
+			              section_names[s]);
+		else if ((sec[s] = snm_cfg_dup(n, err)) == NULL)
+			rc = err ? err->code : SNM_ENOMEM;
+		else if (section_kinds[s])
+			rc = check_plugin_section(&L, sec[s], section_kinds[s], root, err);
+		else
+			rc = snm_cfg_check(sec[s], snm_train_options, "train", err);
+	}
+	if (!rc)
+		rc = add_run(&L, prefix, exp, (int)per_class, (int)set, seed, results, sec, root, NULL, err);
+	if (!rc && strcmp(L.p->runs[0].key, snm_cfg_text(key_node)) != 0)
+		rc = SNM_FAIL(err, SNM_ECONFIG, "%s: the recorded run key '%s' does not match its per_class "
+		              "and set", source, snm_cfg_text(key_node));
+	for (int s = 0; s < 4; ++s)
+		snm_cfg_free(sec[s]);
+	for (int i = 0; i < L.n_h; ++i)
+		snm_plugin_close(&L.h[i]);
+	free(L.h);
+	if (rc) {
+		snm_pipeline_free(L.p);
+		snm_cfg_free(root);
+		return rc;
+	}
+	L.p->root = root;
+	*out = L.p;
+	return SNM_OK;
 }

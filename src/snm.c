@@ -4,6 +4,8 @@
  *   snm run PIPELINE [options]       train every run (resuming, skipping finished ones), then
  *                                    print the results table
  *   snm plugins                      list the plugins on the search path with their options
+ *   snm compact, snm verify          compact run files, retrain and compare them (cmd_compact.c,
+ *                                    cmd_verify.c); snm fetch, snm paper (cmd_fetch.c, cmd_paper.c)
  * This is the only place that prints errors and chooses exit statuses. */
 #include "config.h"
 #include <fnmatch.h>
@@ -28,6 +30,8 @@
 
 int snm_cmd_fetch(int argc, char **argv);   /* cmd_fetch.c */
 int snm_cmd_paper(int argc, char **argv);   /* cmd_paper.c */
+int snm_cmd_compact(int argc, char **argv); /* cmd_compact.c */
+int snm_cmd_verify(int argc, char **argv);  /* cmd_verify.c */
 
 static const char usage[] =
 	"usage: snm check PIPELINE [--plugin-path DIRS]\n"
@@ -35,6 +39,8 @@ static const char usage[] =
 	"       snm plugins [--plugin-path DIRS]\n"
 	"       snm fetch mnist|fashion-mnist|cifar10 [--from URL|DIR] [--data DIR]\n"
 	"       snm paper [--results DIR] [--out DIR] [options: snm paper --help]\n"
+	"       snm compact [--out DIR] [--keep-best PATTERN]... RUNFILE...\n"
+	"       snm verify [--threads T] [--keep DIR] [--plugin-path DIRS] RUNFILE...\n"
 	"       snm --version\n";
 
 #define ROW_MAX 512          /* a run key's room (pipeline.c) */
@@ -409,6 +415,10 @@ int main(int argc, char **argv)
 		return snm_cmd_fetch(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "paper") == 0)
 		return snm_cmd_paper(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "compact") == 0)
+		return snm_cmd_compact(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "verify") == 0)
+		return snm_cmd_verify(argc - 1, argv + 1);
 	/* GNU getopt permutes: options may come before or after the command and the pipeline */
 	opterr = 0;                  /* one line of our own for a bad option, below */
 	while ((opt = getopt_long(argc, argv, ":t:j:o:fp:hV", longs, NULL)) != -1) {

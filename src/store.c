@@ -1190,3 +1190,223 @@ out:
 	ctx_end(&c);
 	return rc;
 }
+
+/* ---- whole-file reads for tools (compact copies, verification) ------------------------------ */
+
+void snm_store_attrs_free(snm_store_attrs *a)
+{
+	if (a == NULL)
+		return;
+	for (int i = 0; i < a->n_str; ++i) {
+		free(a->str_names[i]);
+		free(a->str_values[i]);
+	}
+	for (int i = 0; i < a->n_int; ++i)
+		free(a->int_names[i]);
+	free(a->str_names);
+	free(a->str_values);
+	free(a->int_names);
+	free(a->int_values);
+	memset(a, 0, sizeof *a);
+}
+
+typedef struct attr_walk {
+	ctx *c;
+	snm_store_attrs *a;
+	int m_str, m_int;
+	int rc;
+} attr_walk;
+
+/* Grows one of the two lists by one slot. */
+static int attrs_room(void **names, void **values, size_t vsize, int n, int *m)
+{
+	void *nv, *vv;
+	int k;
+	if (n < *m)
+		return 0;
+	k = *m ? 2 * *m : 16;
+	if ((nv = realloc(*names, (size_t)k * sizeof(char *))) == NULL)
+		return -1;
+	*names = nv;
+	if ((vv = realloc(*values, (size_t)k * vsize)) == NULL)
+		return -1;
+	*values = vv;
+	*m = k;
+	return 0;
+}
+
+static herr_t attrs_walk(hid_t obj, const char *name, const H5A_info_t *info, void *data)
+{
+	attr_walk *w = data;
+	snm_store_attrs *a = w->a;
+	hid_t at, t;
+	H5T_class_t cls;
+	(void)info;
+	if (strcmp(name, "format") == 0 || strcmp(name, "format_version") == 0)
+		return 0;
+	if ((at = H5Aopen(obj, name, H5P_DEFAULT)) < 0 || (t = H5Aget_type(at)) < 0) {
+		h5close(at);
+		w->rc = h5fail(w->c, "cannot open attribute '%s' on '/'", name);
+		return -1;
+	}
+	cls = H5Tget_class(t);
+	H5Tclose(t);
+	H5Aclose(at);
+	if (cls == H5T_STRING) {
+		char *v = NULL;
+		if ((w->rc = attr_read_str(w->c, obj, "/", name, &v)) != SNM_OK)
+			return -1;
+		if (attrs_room((void **)&a->str_names, (void **)&a->str_values, sizeof(char *), a->n_str,
+		               &w->m_str) != 0 || (a->str_names[a->n_str] = strdup(name)) == NULL) {
+			free(v);
+			w->rc = fail(w->c, SNM_ENOMEM, "out of memory");
+			return -1;
+		}
+		a->str_values[a->n_str++] = v;
+	} else if (cls == H5T_INTEGER) {
+		int64_t v;
+		if ((w->rc = attr_read_i64(w->c, obj, "/", name, &v)) != SNM_OK)
+			return -1;
+		if (attrs_room((void **)&a->int_names, (void **)&a->int_values, sizeof(int64_t), a->n_int,
+		               &w->m_int) != 0 || (a->int_names[a->n_int] = strdup(name)) == NULL) {
+			w->rc = fail(w->c, SNM_ENOMEM, "out of memory");
+			return -1;
+		}
+		a->int_values[a->n_int++] = v;
+	} else {
+		w->rc = fail(w->c, SNM_EIO, "root attribute '%s' is neither a string nor an integer", name);
+		return -1;
+	}
+	return 0;
+}
+
+int snm_store_read_attrs(const char *path, snm_store_attrs *out, snm_error *err)
+{
+	ctx c;
+	hid_t fid;
+	attr_walk w = { 0 };
+	snm_store_attrs a = { 0 };
+	int rc;
+	if (path == NULL || out == NULL)
+		return SNM_FAIL(err, SNM_EINVAL, "snm_store_read_attrs: no path or out");
+	memset(out, 0, sizeof *out);
+	ctx_begin(&c, path, err);
+	if ((rc = run_open(&c, &fid)) == SNM_OK) {
+		w.c = &c;
+		w.a = &a;
+		if (H5Aiterate2(fid, H5_INDEX_NAME, H5_ITER_INC, NULL, attrs_walk, &w) < 0)
+			rc = w.rc != SNM_OK ? w.rc : h5fail(&c, "cannot list the root attributes");
+		H5Fclose(fid);
+	}
+	ctx_end(&c);
+	if (rc == SNM_OK)
+		*out = a;
+	else
+		snm_store_attrs_free(&a);
+	return rc;
+}
+
+int snm_store_read_group(const char *path, const char *gpath, snm_params **out, snm_error *err)
+{
+	ctx c;
+	hid_t fid = H5I_INVALID_HID, g = H5I_INVALID_HID, d = H5I_INVALID_HID;
+	names l = { 0 };
+	snm_params *p = NULL;
+	char *kind = NULL;
+	snm_error e = { 0 };
+	int rc;
+	if (out != NULL)
+		*out = NULL;
+	if (path == NULL || gpath == NULL || out == NULL)
+		return SNM_FAIL(err, SNM_EINVAL, "snm_store_read_group: no path, group or out");
+	ctx_begin(&c, path, err);
+	if ((rc = run_open(&c, &fid)) != SNM_OK || (rc = group_open(&c, fid, gpath, &g)) != SNM_OK
+	    || (rc = names_list(&c, g, gpath, &l)) != SNM_OK)
+		goto out;
+	if ((p = snm_params_new(&e)) == NULL) {
+		rc = fail(&c, e.code, "%s", e.msg);
+		goto out;
+	}
+	for (int i = 0; i < l.n; ++i) {
+		hsize_t dims[H5S_MAX_RANK];
+		int rank, d32[SNM_MAX_DIM];
+		double len = 1;
+		unsigned k = SNM_T_PARAM;
+		htri_t has_kind;
+		snm_tensor *t;
+		if ((rc = dataset_open(&c, g, gpath, l.v[i], H5T_FLOAT, "floating point", &d, &rank, dims))
+		    != SNM_OK)
+			goto out;
+		if (rank < 1 || rank > SNM_MAX_DIM) {
+			rc = fail(&c, SNM_EIO, "group '%s' entry '%s' has rank %d (1..%d)", gpath, l.v[i], rank,
+			          SNM_MAX_DIM);
+			goto out;
+		}
+		for (int j = 0; j < rank; ++j) {
+			len *= (double)dims[j];
+			if (dims[j] < 1 || len > (double)(1u << 30)) {
+				rc = fail(&c, SNM_EIO, "group '%s' entry '%s' has a dimension of %llu", gpath,
+				          l.v[i], (unsigned long long)dims[j]);
+				goto out;
+			}
+			d32[j] = (int)dims[j];
+		}
+		if ((has_kind = H5Aexists(d, "kind")) < 0) {
+			rc = h5fail(&c, "cannot look up attribute 'kind' of '%s/%s'", gpath, l.v[i]);
+			goto out;
+		}
+		if (has_kind > 0) {
+			if ((rc = attr_read_str(&c, d, l.v[i], "kind", &kind)) != SNM_OK)
+				goto out;
+			if (strcmp(kind, "buffer") == 0)
+				k = SNM_T_BUFFER;
+			else if (strcmp(kind, "param") != 0) {
+				rc = fail(&c, SNM_EIO, "group '%s' entry '%s' has kind '%.20s'", gpath, l.v[i], kind);
+				goto out;
+			}
+			free(kind);
+			kind = NULL;
+		}
+		if ((t = snm_params_add(p, l.v[i], rank, d32, k, &e)) == NULL) {
+			rc = fail(&c, e.code, "%s", e.msg);
+			goto out;
+		}
+		if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->x) < 0) {
+			rc = h5fail(&c, "cannot read '%s/%s'", gpath, l.v[i]);
+			goto out;
+		}
+		h5close(d);
+		d = H5I_INVALID_HID;
+	}
+	*out = p;
+	p = NULL;
+out:
+	free(kind);
+	snm_params_free(p);
+	h5close(d);
+	h5close(g);
+	h5close(fid);
+	names_free(&l);
+	ctx_end(&c);
+	return rc;
+}
+
+int snm_store_has_group(const char *path, const char *gpath, int *out, snm_error *err)
+{
+	ctx c;
+	hid_t fid;
+	int rc;
+	if (path == NULL || gpath == NULL || out == NULL)
+		return SNM_FAIL(err, SNM_EINVAL, "snm_store_has_group: no path, group or out");
+	ctx_begin(&c, path, err);
+	if ((rc = run_open(&c, &fid)) == SNM_OK) {
+		htri_t e = path_exists(fid, gpath);
+		if (e < 0)
+			rc = h5fail(&c, "cannot look up '%s'", gpath);
+		else
+			*out = e > 0;
+		H5Fclose(fid);
+	}
+	ctx_end(&c);
+	return rc;
+}

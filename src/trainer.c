@@ -474,7 +474,7 @@ static int col(const trainer *T, const char *name)
 	return snm_metrics_find(T->metrics, name);
 }
 
-static void library_versions(char *buf, size_t size)
+void snm_trainer_libraries(char *buf, size_t size)
 {
 	unsigned maj, min, rel;
 	H5get_libversion(&maj, &min, &rel);
@@ -499,7 +499,7 @@ static int save(trainer *T, const char *status, snm_error *err)
 	snprintf(hash, sizeof hash, "%016" PRIx64, r->config_hash);
 	snprintf(plugins, sizeof plugins, "data %s %s; model %s %s; noise %s %s", T->ds->h.p->name,
 	         T->ds->h.p->version, T->mh.p->name, T->mh.p->version, T->nh.p->name, T->nh.p->version);
-	library_versions(libs, sizeof libs);
+	snm_trainer_libraries(libs, sizeof libs);
 	str_values[0] = r->key;
 	str_values[1] = r->config_text;
 	str_values[2] = hash;

@@ -73,6 +73,17 @@ extern const snm_option snm_train_options[];
 int snm_pipeline_load(const char *path, const char *plugin_path, snm_pipeline **out, snm_error *err);
 void snm_pipeline_free(snm_pipeline *p);
 
+/* The one-run pipeline of a recorded configuration: config_text is a run file's `config`
+ * attribute (run, seed, per_class, set and the four effective sections), source names it in
+ * messages (the run file's path).  The run gets the recorded key and its result path under
+ * results; its config_text and config_hash are rebuilt from the sections exactly as a pipeline
+ * would make them, so a caller compares config_hash with the recorded one to know that the text
+ * is the one that was hashed.  The plugin sections are checked against the plugins found on
+ * plugin_path.  Errors: SNM_ECONFIG naming source (not YAML, a missing or malformed entry),
+ * SNM_EPLUGIN / SNM_EABI as snm_pipeline_load. */
+int snm_pipeline_from_config(const char *config_text, const char *source, const char *results,
+                             const char *plugin_path, snm_pipeline **out, snm_error *err);
+
 #ifdef __cplusplus
 }
 #endif

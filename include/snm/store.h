@@ -173,6 +173,35 @@ int snm_store_get_int(const char *path, const char *name, int64_t *out, snm_erro
  * A file without /metrics, or whose columns differ in length, is SNM_EIO. */
 int snm_store_read_metrics(const char *path, snm_metrics **out, snm_error *err);
 
+
+/* ---- whole-file reads for tools --------------------------------------------------------------- */
+
+/* Every root attribute of a run file but format and format_version, in HDF5's name order:
+ * strings (variable- or fixed-length) and integers (as int64).  For tools that copy a run file
+ * or compare two without knowing their writer.  Free with snm_store_attrs_free. */
+typedef struct snm_store_attrs {
+	int n_str;
+	char **str_names, **str_values;
+	int n_int;
+	char **int_names;
+	int64_t *int_values;
+} snm_store_attrs;
+
+/* Reads the root attributes of the run file at path into *out (zeroed on error).  An attribute
+ * that is neither a string nor an integer is SNM_EIO; otherwise errors as snm_store_get_str. */
+int snm_store_read_attrs(const char *path, snm_store_attrs *out, snm_error *err);
+void snm_store_attrs_free(snm_store_attrs *a);   /* zeroes *a; NULL is a no-op */
+
+/* Reads every dataset of group gpath ("/best") into a new registry: one entry per dataset in
+ * HDF5's name order, with the dataset's name and shape (rank 1..SNM_MAX_DIM, at most 2^30
+ * elements), kind from its "kind" attribute (param when absent), values converted to float.
+ * For tools that carry weights without the model that made them.  On error *out is NULL: a
+ * missing group, an entry that is not floating point or has a bad shape or kind is SNM_EIO. */
+int snm_store_read_group(const char *path, const char *gpath, snm_params **out, snm_error *err);
+
+/* *out = 1 when the run file at path has an object at gpath, else 0 (unchanged on error). */
+int snm_store_has_group(const char *path, const char *gpath, int *out, snm_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -107,6 +107,10 @@ typedef struct snm_run_result {
 int snm_run_check(const snm_run_spec *r, const char *plugin_path, snm_data_cache *cache,
                   snm_error *err);
 
+/* The `libraries` text a run file records: "GSL v; HDF5 v; libyaml v; OpenBLAS <its configuration,
+ * with the core it runs>" of this process. */
+void snm_trainer_libraries(char *buf, size_t size);
+
 /* Trains (or resumes, or skips) one run.  res may be NULL. */
 int snm_train(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res, snm_error *err);
 

@@ -1,0 +1,108 @@
+/* cmd_compact.c: `snm compact`, the compact form of finished run files (runfile.h), for keeping
+ * results in a repository.  One line per file; a file that cannot be compacted is one error line
+ * and the others go on; exit 0 when every file was written, 1 otherwise, 2 on a usage error. */
+#include <fnmatch.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "snm/store.h"
+#include "cmd_fs.h"
+#include "runfile.h"
+
+#define MAX_KEEP 64
+
+static const char compact_usage[] =
+	"usage: snm compact [--out DIR] [--keep-best PATTERN]... RUNFILE...\n"
+	"  writes each finished run file again as DIR/<run key>.h5 (DIR: results) with its attributes\n"
+	"  and metrics, without the checkpoint and the best weights (a best_sha256 attribute names\n"
+	"  them); --keep-best keeps the best weights of the runs whose key matches the shell pattern\n"
+	"  (repeatable; the paper's figures need them).\n";
+
+static long file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Compacts one file; 0 or 1 (one line on stderr). */
+static int compact_one(const char *src, const char *out, const char *const *keep, int n_keep)
+{
+	snm_error e;
+	char *key = NULL, *dst = NULL;
+	long before = file_size(src);
+	int keep_best = 0, rc = 1;
+	if (snm_store_get_str(src, "run_key", &key, &e) != SNM_OK)
+		goto out;
+	if (!snm_cmd_safe_key(key)) {
+		SNM_FAIL(&e, SNM_EIO, "%s: run_key '%.80s' is not a path inside a results directory", src, key);
+		goto out;
+	}
+	for (int i = 0; i < n_keep; ++i)
+		keep_best |= fnmatch(keep[i], key, 0) == 0;
+	if ((dst = malloc(strlen(out) + strlen(key) + 8)) == NULL) {
+		SNM_FAIL(&e, SNM_ENOMEM, "out of memory");
+		goto out;
+	}
+	sprintf(dst, "%s/%s.h5", out, key);
+	if (snm_cmd_mkparents(dst, &e) != SNM_OK || snm_runfile_compact(src, dst, keep_best, &e) != SNM_OK)
+		goto out;
+	printf("%s: %s (%ld -> %ld bytes%s)\n", key, dst, before, file_size(dst),
+	       keep_best ? ", best weights kept" : "");
+	rc = 0;
+out:
+	if (rc)
+		fprintf(stderr, "snm compact: %s\n", e.msg);
+	free(key);
+	free(dst);
+	return rc;
+}
+
+int snm_cmd_compact(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "out", required_argument, 0, 'o' }, { "keep-best", required_argument, 0, 'k' },
+		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+	};
+	const char *out = "results", *keep[MAX_KEEP];
+	int opt, n_keep = 0, failed = 0;
+#ifdef __GLIBC__
+	optind = 0;
+#else
+	optind = 1;
+#endif
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":o:k:h", longs, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			if (optarg[0] == '\0') {
+				fprintf(stderr, "snm compact: --out needs a directory\n");
+				return 2;
+			}
+			out = optarg;
+			break;
+		case 'k':
+			if (n_keep == MAX_KEEP) {
+				fprintf(stderr, "snm compact: at most %d --keep-best patterns\n", MAX_KEEP);
+				return 2;
+			}
+			keep[n_keep++] = optarg;
+			break;
+		case 'h': fputs(compact_usage, stdout); return 0;
+		case ':':
+			fprintf(stderr, "snm compact: %s needs a value (snm compact --help)\n", argv[optind - 1]);
+			return 2;
+		default:
+			fprintf(stderr, "snm compact: unknown option '%s' (snm compact --help)\n", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "snm compact: no run file given (snm compact --help)\n");
+		return 2;
+	}
+	for (int i = optind; i < argc; ++i)
+		failed += compact_one(argv[i], out, keep, n_keep);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,405 @@
+/* test_runfile.c: compact run files, the best-weight digest, the comparison of two runs, a run
+ * rebuilt from its recorded configuration, `snm compact` and `snm verify` end to end on the
+ * synthetic data plugin, and one run defined by two pipelines of an include. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "harness.h"
+#include "snm/pipeline.h"
+#include "snm/store.h"
+#include "snm/trainer.h"
+#include "runfile.h"
+
+static char tmp[512];
+
+static const char tiny_yaml[] =
+	"name: tiny\n"
+	"seed: 3\n"
+	"results: %s/%s\n"
+	"defaults:\n"
+	"  data: {type: synthetic, classes: 3, per_class: 30, size: 8}\n"
+	"  model: {type: convnet, preset: custom, layers: [{conv: 3, k: 3, stride: 2, pad: 1}, {fc: 6}]}\n"
+	"  train: {epochs: 4, batch: 8, lr: 0.01, eval_batch: 16}\n"
+	"grid: {per_class: [4], sets: 1}\n"
+	"experiments:\n"
+	"  - name: base\n"
+	"    noise: {type: recon, targets: xz}\n";
+
+static char *path_in(char *buf, size_t size, const char *rel)
+{
+	snprintf(buf, size, "%s/%s", tmp, rel);
+	return buf;
+}
+
+static void write_text(const char *rel, const char *text)
+{
+	char p[1024];
+	FILE *f = fopen(path_in(p, sizeof p, rel), "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The tiny pipeline with results under tmp/<results>, trained once (stop_after > 0: left running
+ * after that many epochs). */
+static snm_pipeline *tiny(const char *results, int stop_after)
+{
+	char text[2048], p[1024];
+	snm_pipeline *pl = NULL;
+	snm_error e;
+	snm_trainer_opts o = { NULL, NULL, 1, 0, stop_after, 0, "test" };
+	snprintf(text, sizeof text, tiny_yaml, tmp, results);
+	write_text("tiny.yaml", text);
+	if (snm_pipeline_load(path_in(p, sizeof p, "tiny.yaml"), NULL, &pl, &e) != SNM_OK) {
+		fprintf(stderr, "load: %s\n", e.msg);
+		return NULL;
+	}
+	if (snm_train(&pl->runs[0], &o, NULL, &e) != SNM_OK) {
+		fprintf(stderr, "train: %s\n", e.msg);
+		snm_pipeline_free(pl);
+		return NULL;
+	}
+	return pl;
+}
+
+static long size_of(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static int has_group(const char *path, const char *g)
+{
+	int yes = -1;
+	snm_error e;
+	return snm_store_has_group(path, g, &yes, &e) == SNM_OK ? yes : -1;
+}
+
+/* A copy of the compact file src at dst with test_at_best of epoch `row` + 1 changed, or (when
+ * sha is not NULL) best_sha256 replaced by sha, or (config not NULL) the config text replaced. */
+static int tampered_copy(const char *src, const char *dst, int row, const char *sha, const char *config)
+{
+	snm_store_attrs a;
+	snm_metrics *m = NULL;
+	snm_error e;
+	const char **sv;
+	int rc;
+	if (snm_store_read_attrs(src, &a, &e) || snm_store_read_metrics(src, &m, &e))
+		return -1;
+	sv = malloc((size_t)a.n_str * sizeof *sv);
+	for (int i = 0; i < a.n_str; ++i) {
+		sv[i] = a.str_values[i];
+		if (sha && strcmp(a.str_names[i], "best_sha256") == 0)
+			sv[i] = sha;
+		if (config && strcmp(a.str_names[i], "config") == 0)
+			sv[i] = config;
+	}
+	if (row >= 0) {
+		snm_metrics *c = NULL;
+		int col = snm_metrics_find(m, "test_at_best");
+		const char *names[64];
+		double vals[64];
+		int n = snm_metrics_cols(m);
+		for (int k = 0; k < n; ++k)
+			names[k] = snm_metrics_name(m, k);
+		c = snm_metrics_new(n, names, &e);
+		for (size_t r = 0; r < snm_metrics_rows(m); ++r) {
+			for (int k = 0; k < n; ++k)
+				vals[k] = snm_metrics_get(m, r, k);
+			if ((int)r == row)
+				vals[col] += 0.25;
+			snm_metrics_append(c, vals, &e);
+		}
+		snm_metrics_free(m);
+		m = c;
+	}
+	rc = snm_store_save(dst, &(snm_store_run){ a.n_str, (const char *const *)a.str_names, sv, a.n_int,
+	                                           (const char *const *)a.int_names, a.int_values, m, 0, NULL,
+	                                           NULL, 0, NULL, NULL }, &e);
+	free(sv);
+	snm_metrics_free(m);
+	snm_store_attrs_free(&a);
+	return rc;
+}
+
+/* ---- digest ---------------------------------------------------------------------------------- */
+
+static void test_digest(void)
+{
+	snm_error e;
+	snm_params *p = snm_params_new(&e), *q = snm_params_new(&e);
+	int d2[1] = { 2 }, d3[2] = { 1, 3 };
+	char h1[SNM_SHA256_HEX], h2[SNM_SHA256_HEX];
+	snm_tensor *w = snm_params_add(p, "w", 1, d2, SNM_T_PARAM, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+	w->x[0] = 1.0f;
+	w->x[1] = -2.5f;
+	/* the format of runfile.h, by a known answer: SHA-256 of "w\0" 01000000 02000000 0000803f 000020c0 */
+	CU_ASSERT_EQUAL(snm_runfile_digest(p, h1, &e), SNM_OK);
+	CU_ASSERT_STRING_EQUAL(h1, "e2ed9259c6a9d432af41dbd0254a37f404805747d3f39f7a00f8789d81b138c8");
+	/* name order, whatever the registry's */
+	snm_params_add(p, "a", 2, d3, SNM_T_BUFFER, &e)->x[2] = 0.5f;
+	snm_params_add(q, "a", 2, d3, SNM_T_BUFFER, &e)->x[2] = 0.5f;
+	w = snm_params_add(q, "w", 1, d2, SNM_T_PARAM, &e);
+	w->x[0] = 1.0f;
+	w->x[1] = -2.5f;
+	CU_ASSERT_EQUAL(snm_runfile_digest(p, h1, &e), SNM_OK);
+	CU_ASSERT_EQUAL(snm_runfile_digest(q, h2, &e), SNM_OK);
+	CU_ASSERT_STRING_EQUAL(h1, h2);
+	/* one ulp */
+	w->x[1] = nextafterf(-2.5f, 0.0f);
+	CU_ASSERT_EQUAL(snm_runfile_digest(q, h2, &e), SNM_OK);
+	CU_ASSERT_STRING_NOT_EQUAL(h1, h2);
+	snm_params_free(p);
+	snm_params_free(q);
+}
+
+/* ---- compact form ---------------------------------------------------------------------------- */
+
+static void test_compact(void)
+{
+	snm_pipeline *pl = tiny("r-compact", 0);
+	snm_runfile_diff d;
+	snm_error e;
+	char c1[1024], c2[1024], c3[1024], full_hex[SNM_SHA256_HEX], hex[SNM_SHA256_HEX];
+	char *form = NULL;
+	const char *full;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pl);
+	full = pl->runs[0].result_path;
+	path_in(c1, sizeof c1, "c1.h5");
+	path_in(c2, sizeof c2, "c2.h5");
+	path_in(c3, sizeof c3, "c3.h5");
+	CU_ASSERT_EQUAL_FATAL(snm_runfile_compact(full, c1, 0, &e), SNM_OK);
+	/* what it holds and lacks */
+	CU_ASSERT_EQUAL(has_group(full, "/checkpoint"), 1);
+	CU_ASSERT_EQUAL(has_group(c1, "/checkpoint"), 0);
+	CU_ASSERT_EQUAL(has_group(c1, "/best"), 0);
+	CU_ASSERT_EQUAL(has_group(c1, "/metrics"), 1);
+	CU_ASSERT(size_of(c1) > 0 && size_of(c1) < size_of(full));
+	CU_ASSERT_EQUAL(snm_store_get_str(c1, "form", &form, &e), SNM_OK);
+	CU_ASSERT_STRING_EQUAL(form, "compact");
+	free(form);
+	CU_ASSERT_EQUAL(snm_runfile_best_digest(full, full_hex, &e), SNM_OK);
+	CU_ASSERT_EQUAL(snm_runfile_best_digest(c1, hex, &e), SNM_OK);
+	CU_ASSERT_STRING_EQUAL(hex, full_hex);
+	/* the same run: every metric, integer and the digest */
+	CU_ASSERT_EQUAL(snm_runfile_compare(full, c1, &d, &e), SNM_OK);
+	CU_ASSERT(d.equal);
+	CU_ASSERT_EQUAL(d.rows, 4);
+	CU_ASSERT(d.metrics >= 8);
+	/* deterministic, and idempotent on a compact file */
+	CU_ASSERT_EQUAL(snm_runfile_compact(full, c2, 0, &e), SNM_OK);
+	CU_ASSERT(snm_test_files_equal(c1, c2));
+	CU_ASSERT_EQUAL(snm_runfile_compact(c1, c2, 0, &e), SNM_OK);
+	CU_ASSERT(snm_test_files_equal(c1, c2));
+	/* keeping the best weights (a figure's run); a compact file without them cannot give them */
+	CU_ASSERT_EQUAL(snm_runfile_compact(full, c3, 1, &e), SNM_OK);
+	CU_ASSERT_EQUAL(has_group(c3, "/best"), 1);
+	CU_ASSERT_EQUAL(has_group(c3, "/checkpoint"), 0);
+	CU_ASSERT_EQUAL(snm_runfile_best_digest(c3, hex, &e), SNM_OK);
+	CU_ASSERT_STRING_EQUAL(hex, full_hex);
+	CU_ASSERT_EQUAL(snm_runfile_compact(c1, c2, 1, &e), SNM_EIO);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "no /best"));
+	/* /best that does not match the recorded digest */
+	CU_ASSERT_EQUAL(tampered_copy(c1, c2, -1, "00", NULL), SNM_OK);
+	CU_ASSERT_EQUAL(snm_runfile_best_digest(c2, hex, &e), SNM_EIO);
+	/* a run is skipped by the trainer as finished when its file is compact */
+	{
+		snm_run_result r;
+		snm_trainer_opts o = { NULL, NULL, 1, 0, 0, 0, "test" };
+		CU_ASSERT_EQUAL(snm_runfile_compact(full, full, 0, &e), SNM_OK);
+		CU_ASSERT_EQUAL(snm_train(&pl->runs[0], &o, &r, &e), SNM_OK);
+		CU_ASSERT_EQUAL(r.status, SNM_RUN_SKIPPED);
+	}
+	snm_pipeline_free(pl);
+}
+
+static void test_compact_refuses_running(void)
+{
+	snm_pipeline *pl = tiny("r-running", 2);
+	snm_error e;
+	char c[1024];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pl);
+	path_in(c, sizeof c, "running-compact.h5");
+	CU_ASSERT_EQUAL(snm_runfile_compact(pl->runs[0].result_path, c, 0, &e), SNM_ESTATE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "not finished"));
+	CU_ASSERT_EQUAL(size_of(c), -1);
+	snm_pipeline_free(pl);
+}
+
+/* ---- comparison -------------------------------------------------------------------------------- */
+
+static void test_compare_differences(void)
+{
+	snm_pipeline *pl = tiny("r-compare", 0);
+	snm_runfile_diff d;
+	snm_error e;
+	char c1[1024], c2[1024];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pl);
+	path_in(c1, sizeof c1, "d1.h5");
+	path_in(c2, sizeof c2, "d2.h5");
+	CU_ASSERT_EQUAL_FATAL(snm_runfile_compact(pl->runs[0].result_path, c1, 0, &e), SNM_OK);
+	CU_ASSERT_EQUAL_FATAL(tampered_copy(c1, c2, 2, NULL, NULL), SNM_OK);
+	CU_ASSERT_EQUAL(snm_runfile_compare(c1, c2, &d, &e), SNM_OK);
+	CU_ASSERT_FALSE(d.equal);
+	CU_ASSERT_STRING_EQUAL(d.worst, "test_at_best");
+	CU_ASSERT_EQUAL(d.worst_epoch, 3);
+	SNM_ASSERT_CLOSE(d.worst_abs, 0.25, 1e-9, 0);
+	CU_ASSERT(d.digest_equal);
+	CU_ASSERT_EQUAL_FATAL(tampered_copy(c1, c2, -1,
+	        "0000000000000000000000000000000000000000000000000000000000000000", NULL), SNM_OK);
+	CU_ASSERT_EQUAL(snm_runfile_compare(c1, c2, &d, &e), SNM_OK);
+	CU_ASSERT_FALSE(d.equal);
+	CU_ASSERT_FALSE(d.digest_equal);
+	CU_ASSERT_STRING_EQUAL(d.worst, "");
+	snm_pipeline_free(pl);
+}
+
+/* ---- a run from its recorded configuration ------------------------------------------------------ */
+
+static void test_from_config(void)
+{
+	snm_pipeline *pl = tiny("r-config", 0), *one = NULL;
+	snm_error e;
+	char *config = NULL, dir[1024];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pl);
+	CU_ASSERT_EQUAL_FATAL(snm_store_get_str(pl->runs[0].result_path, "config", &config, &e), SNM_OK);
+	path_in(dir, sizeof dir, "elsewhere");
+	CU_ASSERT_EQUAL_FATAL(snm_pipeline_from_config(config, "f.h5", dir, NULL, &one, &e), SNM_OK);
+	CU_ASSERT_EQUAL(one->n_runs, 1);
+	CU_ASSERT_STRING_EQUAL(one->runs[0].key, pl->runs[0].key);
+	CU_ASSERT_STRING_EQUAL(one->runs[0].config_text, pl->runs[0].config_text);
+	CU_ASSERT_EQUAL(one->runs[0].config_hash, pl->runs[0].config_hash);
+	CU_ASSERT_STRING_EQUAL(one->runs[0].data_key, pl->runs[0].data_key);
+	CU_ASSERT_PTR_NOT_NULL(strstr(one->runs[0].result_path, "elsewhere/tiny/base/n4/set1.h5"));
+	snm_pipeline_free(one);
+	/* not a configuration */
+	CU_ASSERT_EQUAL(snm_pipeline_from_config("[1, 2]", "f.h5", dir, NULL, &one, &e), SNM_ECONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "f.h5"));
+	CU_ASSERT_EQUAL(snm_pipeline_from_config("{run: x, seed: 1}", "f.h5", dir, NULL, &one, &e), SNM_ECONFIG);
+	CU_ASSERT_PTR_NULL(one);
+	free(config);
+	snm_pipeline_free(pl);
+}
+
+/* ---- the commands ---------------------------------------------------------------------------- */
+
+/* Runs `snm ARGS` (the build tree's) with output into tmp/out.txt; its exit status, and whether
+ * the output contains want. */
+static int snm_cmd(const char *args, const char *want, int *found)
+{
+	char cmd[4096], out[1024], line[1024];
+	const char *top = getenv("SNM_TEST_TOPBUILDDIR");
+	FILE *f;
+	int st;
+	path_in(out, sizeof out, "out.txt");
+	snprintf(cmd, sizeof cmd, "%s/snm %s > %s 2>&1", top ? top : ".", args, out);
+	st = system(cmd);
+	*found = 0;
+	if ((f = fopen(out, "r")) != NULL) {
+		while (fgets(line, sizeof line, f))
+			*found |= strstr(line, want) != NULL;
+		fclose(f);
+	}
+	if (!*found) {
+		fprintf(stderr, "`snm %s` did not print '%s'\n", args, want);
+		system((snprintf(cmd, sizeof cmd, "cat %s >&2", out), cmd));
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_commands(void)
+{
+	snm_pipeline *pl = tiny("r-commands", 0);
+	char args[4096], dir[1024], c[1024], t[1024], *config = NULL;
+	snm_error e;
+	int found;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pl);
+	path_in(dir, sizeof dir, "kept");
+	/* snm compact writes <out>/<run key>.h5 */
+	snprintf(args, sizeof args, "compact --out %s %s --keep-best 'tiny/*'", dir, pl->runs[0].result_path);
+	CU_ASSERT_EQUAL(snm_cmd(args, "best weights kept", &found), 0);
+	CU_ASSERT(found);
+	path_in(c, sizeof c, "kept/tiny/base/n4/set1.h5");
+	CU_ASSERT_EQUAL(has_group(c, "/best"), 1);
+	/* verify: the committed form retrains to the same bits */
+	snprintf(args, sizeof args, "verify %s", c);
+	CU_ASSERT_EQUAL(snm_cmd(args, "bitwise equal", &found), 0);
+	CU_ASSERT(found);
+	/* a changed metric is found, named and makes the exit status 1 */
+	path_in(t, sizeof t, "tampered.h5");
+	CU_ASSERT_EQUAL_FATAL(tampered_copy(c, t, 1, NULL, NULL), SNM_OK);
+	snprintf(args, sizeof args, "verify %s", t);
+	CU_ASSERT_EQUAL(snm_cmd(args, "DIFFERS: largest difference test_at_best 0.25 at epoch 2", &found), 1);
+	CU_ASSERT(found);
+	/* a changed configuration text no longer has its hash */
+	CU_ASSERT_EQUAL_FATAL(snm_store_get_str(c, "config", &config, &e), SNM_OK);
+	config[strlen(config) - 3] = '9';    /* "...eval_batch: 16}}" -> "...eval_batch: 19}}" */
+	CU_ASSERT_EQUAL_FATAL(tampered_copy(c, t, -1, NULL, config), SNM_OK);
+	CU_ASSERT_EQUAL(snm_cmd(args, "was changed", &found), 1);
+	CU_ASSERT(found);
+	/* usage and unreadable files */
+	CU_ASSERT_EQUAL(snm_cmd("verify", "no run file given", &found), 2);
+	CU_ASSERT_EQUAL(snm_cmd("compact /nonexistent.h5", "/nonexistent.h5", &found), 1);
+	CU_ASSERT(found);
+	free(config);
+	snm_pipeline_free(pl);
+}
+
+/* ---- one run in two pipelines --------------------------------------------------------------------- */
+
+static void test_same_run_twice(void)
+{
+	char p[1024], text[2048];
+	snm_pipeline *pl = NULL;
+	snm_error e;
+	snprintf(text, sizeof text, tiny_yaml, tmp, "r-twice");
+	write_text("one.yaml", text);
+	write_text("both.yaml", "include: [one.yaml, two.yaml]\n");
+	/* the same run, written again in another file: one run */
+	write_text("two.yaml", text);
+	CU_ASSERT_EQUAL(snm_pipeline_load(path_in(p, sizeof p, "both.yaml"), NULL, &pl, &e), SNM_OK);
+	CU_ASSERT_EQUAL(pl ? pl->n_runs : -1, 1);
+	snm_pipeline_free(pl);
+	/* the same key with another configuration: an error naming both places */
+	snprintf(text, sizeof text, tiny_yaml, tmp, "r-twice");
+	strstr(text, "lr: 0.01")[7] = '2';
+	write_text("two.yaml", text);
+	CU_ASSERT_EQUAL(snm_pipeline_load(path_in(p, sizeof p, "both.yaml"), NULL, &pl, &e), SNM_ECONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "different configurations"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "one.yaml"));
+}
+
+static int suite_init(void)
+{
+	return snm_test_tmpdir(tmp, sizeof tmp, "runfile") == NULL;
+}
+
+static int suite_clean(void)
+{
+	return snm_test_rmtree(tmp) != 0;
+}
+
+static CU_TestInfo tests[] = {
+	{ "digest", test_digest },
+	{ "compact", test_compact },
+	{ "compact_refuses_running", test_compact_refuses_running },
+	{ "compare_differences", test_compare_differences },
+	{ "from_config", test_from_config },
+	{ "commands", test_commands },
+	{ "same_run_twice", test_same_run_twice },
+	CU_TEST_INFO_NULL
+};
+
+static CU_SuiteInfo suites[] = {
+	{ "runfile", suite_init, suite_clean, NULL, NULL, tests },
+	CU_SUITE_INFO_NULL
+};
+
+int main(void)
+{
+	return snm_test_run("test_runfile", suites);
+}
