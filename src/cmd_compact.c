@@ -1,7 +1,10 @@
 /* cmd_compact.c: `snm compact`, the compact form of finished run files (runfile.h), for keeping
- * results in a repository.  One line per file; a file that cannot be compacted is one error line
- * and the others go on; exit 0 when every file was written, 1 otherwise, 2 on a usage error. */
+ * results in a repository.  An argument that is a directory stands for every *.h5 file under it,
+ * of which unfinished runs are passed over (counted in the last line); a file named directly must
+ * be finished.  One line per file; a file that cannot be compacted is one error line and the
+ * others go on; exit 0 when every file was written, 1 otherwise, 2 on a usage error. */
 #include <fnmatch.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +17,9 @@
 #define MAX_KEEP 64
 
 static const char compact_usage[] =
-	"usage: snm compact [--out DIR] [--keep-best PATTERN]... RUNFILE...\n"
-	"  writes each finished run file again as DIR/<run key>.h5 (DIR: results) with its attributes\n"
+	"usage: snm compact [--out DIR] [--keep-best PATTERN]... RUNFILE|DIR...\n"
+	"  writes each finished run file (every one under a DIR given) again as DIR/<run key>.h5\n"
+	"  (--out, default results) with its attributes\n"
 	"  and metrics, without the checkpoint and the best weights (a best_sha256 attribute names\n"
 	"  them); --keep-best keeps the best weights of the runs whose key matches the shell pattern\n"
 	"  (repeatable; the paper's figures need them).\n";
@@ -57,6 +61,32 @@ out:
 	free(key);
 	free(dst);
 	return rc;
+}
+
+/* The walk over a directory argument (nftw has no user pointer). */
+static struct {
+	const char *out, *const *keep;
+	int n_keep, failed, written, unfinished;
+} walk;
+
+static int walk_one(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	size_t n = strlen(path);
+	char *status = NULL;
+	snm_error e;
+	(void)st;
+	(void)f;
+	if (type != FTW_F || n < 3 || strcmp(path + n - 3, ".h5") != 0)
+		return 0;
+	if (snm_store_get_str(path, "status", &status, &e) == SNM_OK && strcmp(status, "finished") != 0) {
+		walk.unfinished++;
+	} else {
+		int bad = compact_one(path, walk.out, walk.keep, walk.n_keep);
+		walk.failed += bad;
+		walk.written += !bad;
+	}
+	free(status);
+	return 0;
 }
 
 int snm_cmd_compact(int argc, char **argv)
@@ -102,7 +132,24 @@ int snm_cmd_compact(int argc, char **argv)
 		fprintf(stderr, "snm compact: no run file given (snm compact --help)\n");
 		return 2;
 	}
-	for (int i = optind; i < argc; ++i)
-		failed += compact_one(argv[i], out, keep, n_keep);
+	walk.out = out;
+	walk.keep = keep;
+	walk.n_keep = n_keep;
+	for (int i = optind; i < argc; ++i) {
+		struct stat st;
+		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (nftw(argv[i], walk_one, 16, FTW_PHYS) != 0) {
+				fprintf(stderr, "snm compact: %s: cannot walk the directory\n", argv[i]);
+				failed++;
+			}
+		} else {
+			int bad = compact_one(argv[i], out, keep, n_keep);
+			failed += bad;
+			walk.written += !bad;
+		}
+	}
+	failed += walk.failed;
+	printf("snm compact: %d written, %d failed, %d unfinished passed over\n", walk.written, failed,
+	       walk.unfinished);
 	return failed ? 1 : 0;
 }
