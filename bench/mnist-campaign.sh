@@ -1,0 +1,37 @@
+#!/bin/bash
+# mnist-campaign.sh: the MNIST replication (the MNIST issue) in priority order, resumable: every
+# step is an `snm run` that skips finished runs and resumes unfinished ones from their checkpoints,
+# so rerunning this script after any stop continues where it stopped.
+#
+#   cd WORKDIR && SNM=/path/to/snm P=/path/to/pipelines nohup bash mnist-campaign.sh > campaign.log 2>&1 &
+#
+# WORKDIR holds data/mnist (`snm fetch mnist`) and gets results/.  Keep what finished with
+#   snm compact --out REPO/results WORKDIR/results --keep-best 'mnist/proposed-base/n100/set1' \
+#                --keep-best 'mnist/proposed-base/n2000/set1'
+# then `make paper-tables` in the repository.  JOBS (default 2) runs at a time, 1 thread each.
+SNM=${SNM:-snm}
+P=${P:-pipelines}
+JOBS=${JOBS:-2}
+run() { echo "== $(date -u +%FT%TZ) $*"; "$SNM" run "$@" --threads 1 -j "$JOBS"; echo "== rc=$? $(date -u +%FT%TZ)"; }
+# 1. the rows of the claim at 10 and 100 per class, sets 1..3 (mnist.yaml), with proposed-base-denoise
+run "$P/mnist.yaml" --only 'mnist/[fp]*/n10/*'
+run "$P/mnist.yaml" --only 'mnist/[fp]*/n100/*'
+# 2. the claim on ten sets, set by set, so that a stop leaves every row on the same sets
+for k in 4 5 6 7 8 9 10; do run "$P/mnist-claim.yaml" --only "mnist/*/n100/set$k"; done
+# 3. the ablation of semantic's open choices at 100 per class
+for k in 1 2 3 4 5; do run "$P/mnist-ablation.yaml" --only "mnist/*/n100/set$k"; done
+for k in 4 5 6 7 8 9 10; do run "$P/mnist-claim.yaml" --only "mnist/*/n10/set$k"; done
+# 4. the figures' network (Figures 5, 7), then the rest of Table 1/3 at 20..200
+run "$P/mnist.yaml" --only 'mnist/proposed-base/n2000/set1'
+for n in 20 50 200; do run "$P/mnist.yaml" --only "mnist/[fp]*/n$n/*"; done
+for n in 10 20 50 100 200; do run "$P/mnist.yaml" --only "mnist/recon-*/n$n/*"; done
+# 5. Table 2 (ladder) and PI-MNIST
+for n in 10 20 50 100 200; do run "$P/ladder.yaml" --only "ladder/*/n$n/*"; done
+run "$P/pi-mnist.yaml"
+# 6. the large sizes of the claim's rows, then everything else
+for n in 500 1000 2000; do for e in feed-forward proposed-base perturb-random perturb-semantic; do
+	run "$P/mnist.yaml" --only "mnist/$e/n$n/*"; done; done
+run "$P/mnist.yaml" --only 'mnist/p*/full'
+run "$P/mnist.yaml" --only 'mnist/feed-forward/full'
+run "$P/mnist.yaml"
+run "$P/ladder.yaml"
