@@ -1,8 +1,9 @@
 /* paper.c: the paper stage's driver (see snm/paper.h): loads and checks the spec, makes every
  * table and figure it lists, and the small services the stage's modules share (notes, run-file
- * paths and results, the spec's option tables).  The tables are in paper_tables.c, gnuplot and
- * the learning curves in paper_plot.c, the rebuilt networks in paper_model.c, the reconstruction
- * and t-SNE figures in paper_figures.c. */
+ * paths and results, the spec's option tables).  The tables are in paper_tables.c (layouts mean
+ * and sets) and paper_paired.c (layouts paired and ablation), gnuplot and the learning curves in
+ * paper_plot.c, the rebuilt networks in paper_model.c, the reconstruction and t-SNE figures in
+ * paper_figures.c. */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -44,6 +45,37 @@ const snm_option snm_paper_row_options[] = {
 	{ "run", SNM_OPT_STRING, NULL, NULL, "experiment name in the run keys", NULL },
 	{ "label", SNM_OPT_STRING, "", NULL, "row label (default: the labels map, else run)", NULL },
 	{ "paper", SNM_OPT_NODE, "~", NULL, "the paper's numbers", NULL },
+	{ NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+const snm_option snm_paper_paired_options[] = {
+	{ "id", SNM_OPT_STRING, NULL, NULL, "output file name", NULL },
+	{ "caption", SNM_OPT_STRING, "", NULL, "caption", NULL },
+	{ "layout", SNM_OPT_CHOICE, "paired", "paired", "paired differences a - b per pair and column", NULL },
+	{ "pipeline", SNM_OPT_STRING, NULL, NULL, "first component of the run keys", NULL },
+	{ "columns", SNM_OPT_NODE, NULL, NULL, "per-class sizes and `full`", NULL },
+	{ "sets", SNM_OPT_INT, "3", NULL, "random sets per size (those present are read)", "[1, 100]" },
+	{ "level", SNM_OPT_DOUBLE, "0.95", NULL, "confidence level of the paired t interval", "(0, 1)" },
+	{ "pairs", SNM_OPT_NODE, NULL, NULL, "pairs [a, b] of experiment names", NULL },
+	{ NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+const snm_option snm_paper_ablation_options[] = {
+	{ "id", SNM_OPT_STRING, NULL, NULL, "output file name", NULL },
+	{ "caption", SNM_OPT_STRING, "", NULL, "caption", NULL },
+	{ "layout", SNM_OPT_CHOICE, "ablation", "ablation", "a baseline and its variants at one column", NULL },
+	{ "pipeline", SNM_OPT_STRING, NULL, NULL, "first component of the run keys", NULL },
+	{ "column", SNM_OPT_STRING, NULL, NULL, "one per-class size or `full`", NULL },
+	{ "sets", SNM_OPT_INT, "3", NULL, "random sets (those present are read)", "[1, 100]" },
+	{ "level", SNM_OPT_DOUBLE, "0.95", NULL, "confidence level of the paired t interval", "(0, 1)" },
+	{ "baseline", SNM_OPT_STRING, NULL, NULL, "experiment name of the baseline", NULL },
+	{ "variants", SNM_OPT_NODE, NULL, NULL, "the variants: {run, label}", NULL },
+	{ NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+const snm_option snm_paper_variant_options[] = {
+	{ "run", SNM_OPT_STRING, NULL, NULL, "experiment name in the run keys", NULL },
+	{ "label", SNM_OPT_STRING, "", NULL, "what changed (default: the labels map, else run)", NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
@@ -277,12 +309,57 @@ static int list_of(const snm_cfg *map, const snm_option *opts, const char *key, 
 
 typedef int (*make_fn)(const snm_paper_opts *, const snm_cfg *, const snm_cfg *, snm_error *);
 
+typedef int (*check_fn)(const snm_cfg *, const snm_cfg *, snm_error *);
+
+/* The layouts of a table, its key `layout` (default mean): the keys its entry accepts, a check
+ * of what those keys hold made before any table is (NULL: the maker checks), and the maker.
+ * The choices of layout_option are these names. */
+typedef struct layout {
+	const char *name;
+	const snm_option *opts;
+	check_fn check;
+	make_fn make;
+} layout;
+
+static const layout table_layouts[] = {
+	{ "mean", snm_paper_table_options, NULL, snm_paper_table },
+	{ "sets", snm_paper_table_options, NULL, snm_paper_table },
+	{ "paired", snm_paper_paired_options, snm_paper_paired_check, snm_paper_paired },
+	{ "ablation", snm_paper_ablation_options, snm_paper_paired_check, snm_paper_ablation },
+	{ NULL, NULL, NULL, NULL }
+};
+
+static const snm_option layout_option[] = {
+	{ "layout", SNM_OPT_CHOICE, "mean", "mean|sets|paired|ablation", "the kind of table", NULL },
+	{ NULL, 0, NULL, NULL, NULL, NULL }
+};
+
 typedef struct part {
 	const char *what;            /* "table", "curves figure", ... */
 	const snm_option *opts;
 	make_fn make;
 	const snm_cfg *list;
+	const layout *layouts;       /* tables: the layouts, which choose opts and make; else NULL */
 } part;
+
+/* The layout of entry e of part p (NULL for a part without layouts); an unknown layout is an
+ * SNM_ECONFIG error at its value. */
+static int layout_of(const part *p, const snm_cfg *e, const layout **out, snm_error *err)
+{
+	const char *name;
+	int rc;
+	*out = NULL;
+	if (p->layouts == NULL)
+		return SNM_OK;
+	if ((rc = snm_cfg_opt_str(e, layout_option, "layout", &name, err)))
+		return rc;
+	for (const layout *l = p->layouts; l->name; ++l)
+		if (strcmp(l->name, name) == 0) {
+			*out = l;
+			return SNM_OK;
+		}
+	return SNM_CFG_FAIL(err, SNM_ECONFIG, snm_cfg_get(e, "layout"), "no table layout '%s'", name);
+}
 
 /* Checks every entry of every part (keys, types, columns, ids unique) before anything is made. */
 static int check_spec(const snm_cfg *spec, part *parts, int n_parts, snm_error *err)
@@ -305,10 +382,13 @@ static int check_spec(const snm_cfg *spec, part *parts, int n_parts, snm_error *
 		for (size_t i = 0; i < snm_cfg_len(parts[p].list); ++i) {
 			const snm_cfg *e = snm_cfg_at(parts[p].list, i);
 			const char *id, *id2 = "";
+			const layout *l;
 			if (snm_cfg_kind(e) != SNM_CFG_MAP)
 				return SNM_CFG_FAIL(err, SNM_ECONFIG, e, "a %s is a mapping", parts[p].what);
-			if ((rc = snm_cfg_check(e, parts[p].opts, parts[p].what, err))
-			    || (rc = snm_cfg_opt_str(e, parts[p].opts, "id", &id, err)))
+			if ((rc = layout_of(&parts[p], e, &l, err))
+			    || (rc = snm_cfg_check(e, l ? l->opts : parts[p].opts, parts[p].what, err))
+			    || (rc = snm_cfg_opt_str(e, parts[p].opts, "id", &id, err))
+			    || (l && l->check && (rc = l->check(spec, e, err))))
 				return rc;
 			if (parts[p].opts == snm_paper_tsne_options
 			    && (rc = snm_cfg_opt_str(e, parts[p].opts, "per_class_id", &id2, err)))
@@ -352,10 +432,10 @@ int snm_paper_run(const snm_paper_opts *opts, snm_error *err)
 	snm_cfg *spec = NULL;
 	const snm_cfg *figs;
 	part parts[4] = {
-		{ "table", snm_paper_table_options, snm_paper_table, NULL },
-		{ "curves figure", snm_paper_curves_options, snm_paper_curves, NULL },
-		{ "reconstruction figure", snm_paper_recon_options, snm_paper_reconstructions, NULL },
-		{ "t-SNE figure", snm_paper_tsne_options, snm_paper_tsne, NULL },
+		{ "table", snm_paper_table_options, snm_paper_table, NULL, table_layouts },
+		{ "curves figure", snm_paper_curves_options, snm_paper_curves, NULL, NULL },
+		{ "reconstruction figure", snm_paper_recon_options, snm_paper_reconstructions, NULL, NULL },
+		{ "t-SNE figure", snm_paper_tsne_options, snm_paper_tsne, NULL, NULL },
 	};
 	snm_error first;
 	int rc, made = 0, failed = 0;
@@ -400,11 +480,13 @@ int snm_paper_run(const snm_paper_opts *opts, snm_error *err)
 			continue;
 		for (size_t i = 0; i < snm_cfg_len(parts[p].list); ++i) {
 			const snm_cfg *e = snm_cfg_at(parts[p].list, i);
+			const layout *l;
 			snm_error e1;
 			if (!matches(&o, e, parts[p].opts))
 				continue;
 			++made;
-			if (parts[p].make(&o, spec, e, &e1) != SNM_OK) {
+			layout_of(&parts[p], e, &l, NULL);   /* checked by check_spec */
+			if ((l ? l->make : parts[p].make)(&o, spec, e, &e1) != SNM_OK) {
 				snm_paper_note(&o, SNM_PAPER_NOTE, "error: %s", e1.msg);
 				if (failed++ == 0)
 					first = e1;

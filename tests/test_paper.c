@@ -3,6 +3,10 @@
  * CSV and compared with means and standard deviations computed here by plain loops; the
  * "missing k/n" and "unfinished k/n" marks, the best-in-column mark (ties, incomplete cells
  * excluded), the per-set layout, the population std, spec errors at file:line:col, the command.
+ * Paired comparisons: runs with known errors, the paired t interval against closed-form t
+ * quantiles, the verdict only where it excludes 0, n over the sets where both runs are finished
+ * (n = 1 without an interval, n = 0 naming the missing runs), the summary sentences, the
+ * ablation rows, and their spec errors.
  * Figures: one tiny proposed-base run trained on the synthetic data plugin; the rebuilt network
  * reproduces the run's recorded training error (so the subset, its mean and the weights are the
  * trainer's), the perturbations have the noise they should; every PNG is decoded here (zlib +
@@ -116,9 +120,10 @@ static void write_run(const char *key, const char *status, double result)
 }
 
 /* Notes and written files of one stage run. */
+enum { LOG_MAX = 128 };
 typedef struct log {
 	int wrote, notes;
-	char text[64][400];
+	char text[LOG_MAX][400];
 	int n;
 } log_t;
 
@@ -129,7 +134,7 @@ static void collect(void *ctx, int kind, const char *text)
 		l->wrote++;
 	else
 		l->notes++;
-	if (l->n < 64)
+	if (l->n < LOG_MAX)
 		snprintf(l->text[l->n++], sizeof l->text[0], "%s %s", kind == SNM_PAPER_WROTE ? "wrote" : "note", text);
 }
 
@@ -146,9 +151,10 @@ static int log_count(const log_t *l, const char *needle)
 enum { C_TABLE, C_BLOCK, C_ROW, C_LABEL, C_COLUMN, C_RUNS, C_FIN, C_ABSENT, C_UNFIN, C_BAD, C_MEAN,
        C_STD, C_PMEAN, C_PSTD, C_DIFF, C_BEST, C_N };
 
-/* The fields of the CSV line of (block, row, column) of out/<id>.csv, split into f[C_N][64];
- * 0 when found. */
-static int csv_cell(const char *id, const char *block, const char *row, const char *column, char f[C_N][128])
+/* The line of out/<id>.csv with n_fields fields whose field cols[i] is vals[i] for every i < n,
+ * split into f (quotes as the stage writes them); 0 when found. */
+static int csv_find(const char *id, int n_fields, int n, const int *cols, const char *const *vals,
+                    char f[][128])
 {
 	char path[1200], line[2048];
 	FILE *fp;
@@ -156,7 +162,7 @@ static int csv_cell(const char *id, const char *block, const char *row, const ch
 	if ((fp = fopen(path, "r")) == NULL)
 		return -1;
 	while (fgets(line, sizeof line, fp)) {
-		int k = 0, q = 0;
+		int k = 0, q = 0, match = 1;
 		size_t j = 0;
 		line[strcspn(line, "\n")] = '\0';
 		for (char *s = line;; ++s) {
@@ -169,20 +175,30 @@ static int csv_cell(const char *id, const char *block, const char *row, const ch
 			if ((*s == ',' && !q) || *s == '\0') {
 				f[k][j] = '\0';
 				j = 0;
-				if (++k == C_N || *s == '\0')
+				if (++k == n_fields || *s == '\0')
 					break;
 				continue;
 			}
 			if (j < 127)
 				f[k][j++] = *s;
 		}
-		if (k == C_N && !strcmp(f[C_BLOCK], block) && !strcmp(f[C_ROW], row) && !strcmp(f[C_COLUMN], column)) {
+		for (int i = 0; i < n && k == n_fields; ++i)
+			match = match && strcmp(f[cols[i]], vals[i]) == 0;
+		if (k == n_fields && match) {
 			fclose(fp);
 			return 0;
 		}
 	}
 	fclose(fp);
 	return -1;
+}
+
+/* The fields of the CSV line of (block, row, column) of a mean/sets table; 0 when found. */
+static int csv_cell(const char *id, const char *block, const char *row, const char *column, char f[C_N][128])
+{
+	const int cols[3] = { C_BLOCK, C_ROW, C_COLUMN };
+	const char *const vals[3] = { block, row, column };
+	return csv_find(id, C_N, 3, cols, vals, f);
 }
 
 static double num(const char *s)
@@ -455,7 +471,8 @@ static int tables_clean(void)
 static void test_every_table_written(void)
 {
 	static const char *const ids[] = { "table1-mnist", "table1-cifar10", "table2-ladder", "table3-mnist",
-	                                   "table4-cifar10", "pi-mnist", "table1-fashion", "table3-fashion" };
+	                                   "table4-cifar10", "pi-mnist", "table1-fashion", "table3-fashion",
+	                                   "claim-mnist", "claim-fashion", "ablation-mnist" };
 	static const char *const ext[] = { "tex", "md", "csv" };
 	char name[128];
 	CU_ASSERT_EQUAL(real_rc, SNM_OK);
@@ -685,6 +702,367 @@ static void test_learning_curves(void)
 	/* no cifar10 runs: a note, no figure */
 	CU_ASSERT(log_count(&real_log, "curves-cifar10: no run") == 1);
 	CU_ASSERT_FALSE(exists(out, "curves-cifar10.png"));
+}
+
+/* ---- suite: paired comparisons (layouts paired and ablation) ---------------------------------- */
+
+/* Pipeline pt, three sets: errors chosen so that the paired differences alpha - beta are
+ *   10: {1, 2, 3}          mean 2, sd 1: the 95% interval holds 0 (not resolved), the 90% not
+ *   20: {2, 2.5, 3}        mean 2.5, sd 0.5: excludes 0 (alpha higher)
+ *   50: {-1, 1}            alpha's set 2 absent: n = 2 (gamma - beta there has n = 3, lower)
+ *  200: {1, 2}             alpha's set 1 running: n = 2
+ * full: -0.25              one run each: no interval
+ *  100: nothing            n = 0
+ * Reference quantiles in closed form (not GSL): t_{1,p} = tan(pi (p - 1/2)) and
+ * t_{2,p} = (2p - 1) / sqrt(2 p (1 - p)); t_{2,0.975} = 4.30265272974946. */
+static const double al10[3] = { 11, 12, 13 }, be10[3] = { 10, 10, 10 };
+static const double al20[3] = { 20, 20.5, 21 }, be20[3] = { 18, 18, 18 };
+static const double al50[3] = { 7, NAN, 9 }, be50[3] = { 8, 8, 8 }, ga50[3] = { 6, 6.5, 7 };
+static const double al200[3] = { 99, 5, 6 }, be200[3] = { 4, 4, 4 };
+static const double de20[3] = { 17, NAN, 19 }, ep20[3] = { NAN, 18.5, NAN };
+static log_t pt_log;
+static int pt_rc;
+
+enum { P_TABLE, P_A, P_B, P_COLUMN, P_RUNS, P_AFIN, P_BFIN, P_NPAIRS, P_MEAN, P_SD, P_LO, P_HI, P_LEVEL,
+       P_VERDICT, P_MISSING, P_N };
+enum { A_TABLE, A_ROLE, A_RUN, A_LABEL, A_COLUMN, A_RUNS, A_FIN, A_ABSENT, A_UNFIN, A_BAD, A_MEAN, A_STD,
+       A_NPAIRS, A_DMEAN, A_DSD, A_LO, A_HI, A_LEVEL, A_VERDICT, A_N };
+
+static int csv_pair(const char *id, const char *a, const char *b, const char *column, char f[P_N][128])
+{
+	const int cols[3] = { P_A, P_B, P_COLUMN };
+	const char *const vals[3] = { a, b, column };
+	return csv_find(id, P_N, 3, cols, vals, f);
+}
+
+static int csv_ablation(const char *id, const char *run, char f[A_N][128])
+{
+	const int cols[1] = { A_RUN };
+	const char *const vals[1] = { run };
+	return csv_find(id, A_N, 1, cols, vals, f);
+}
+
+static double t1(double p) { return tan(M_PI * (p - 0.5)); }
+static double t2(double p) { return (2 * p - 1) / sqrt(2 * p * (1 - p)); }
+
+/* Runs "pt/<exp>/n<col>/set<k>" for the finite values of v (99: a running run). */
+static void write_sets(const char *exp, const char *col, const double v[3])
+{
+	char key[256];
+	for (int s = 1; s <= 3; ++s) {
+		if (isnan(v[s - 1]))
+			continue;
+		snprintf(key, sizeof key, "pt/%s/n%s/set%d", exp, col, s);
+		write_run(key, v[s - 1] == 99 ? "running" : "finished", v[s - 1]);
+	}
+}
+
+static const char pt_spec[] =
+	"labels: {gamma: gamma from the labels map}\n"
+	"tables:\n"
+	"  - {id: pt-claim, layout: paired, pipeline: pt, columns: [10, 20, 50, 100, 200, full], sets: 3,\n"
+	"     pairs: [[alpha, beta], [gamma, beta]]}\n"
+	"  - {id: pt-claim90, layout: paired, pipeline: pt, columns: [10], sets: 3, level: 0.9,\n"
+	"     pairs: [[alpha, beta]]}\n"
+	"  - {id: pt-ablation, layout: ablation, pipeline: pt, column: 20, sets: 3, baseline: beta,\n"
+	"     variants: [{run: alpha, label: changed a}, {run: gamma}, {run: delta, label: two sets},\n"
+	"                {run: epsilon, label: one set}]}\n";
+
+static int paired_init(void)
+{
+	char spec[1200];
+	snm_paper_opts o;
+	snm_error e;
+	write_sets("alpha", "10", al10);
+	write_sets("beta", "10", be10);
+	write_sets("alpha", "20", al20);
+	write_sets("beta", "20", be20);
+	write_sets("alpha", "50", al50);
+	write_sets("beta", "50", be50);
+	write_sets("gamma", "50", ga50);
+	write_sets("alpha", "200", al200);
+	write_sets("beta", "200", be200);
+	write_sets("delta", "20", de20);
+	write_sets("epsilon", "20", ep20);
+	write_run("pt/alpha/full", "finished", 1.0);
+	write_run("pt/beta/full", "finished", 1.25);
+	snprintf(spec, sizeof spec, "%s/pt.yaml", tmp);
+	write_text(spec, pt_spec);
+	memset(&o, 0, sizeof o);
+	o.spec = spec;
+	o.results = results;
+	o.out = out;
+	o.note = collect;
+	o.ctx = &pt_log;
+	pt_rc = snm_paper_run(&o, &e);
+	if (pt_rc)
+		fprintf(stderr, "pt stage: %s\n", e.msg);
+	return 0;
+}
+
+static char *read_out(const char *name)
+{
+	char path[1200];
+	snprintf(path, sizeof path, "%s/%s", out, name);
+	return slurp(path, NULL);
+}
+
+/* d = {1, 2, 3}: mean 2, sd 1, the interval 2 -/+ t_{2,0.975} / sqrt(3) holds 0: no verdict words;
+ * d = {2, 2.5, 3} excludes 0; at level 0.9, d = {1, 2, 3} excludes 0 too. */
+static void test_paired_interval(void)
+{
+	char f[P_N][128], *md;
+	double hw = t2(0.975) * 1 / sqrt(3);
+	CU_ASSERT_EQUAL(pt_rc, SNM_OK);
+	CU_ASSERT_EQUAL(pt_log.wrote, 9);
+	SNM_ASSERT_CLOSE(hw, 2.48413771175033, 1e-12, 0);     /* the hand value */
+	CU_ASSERT_EQUAL_FATAL(csv_pair("pt-claim", "alpha", "beta", "10", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[P_NPAIRS]), 3);
+	CU_ASSERT_EQUAL(atoi(f[P_AFIN]), 3);
+	SNM_ASSERT_CLOSE(num(f[P_MEAN]), 2.0, 1e-12, 0);
+	SNM_ASSERT_CLOSE(num(f[P_SD]), 1.0, 1e-12, 0);
+	SNM_ASSERT_CLOSE(num(f[P_LO]), 2.0 - hw, 1e-9, 1e-9);
+	SNM_ASSERT_CLOSE(num(f[P_HI]), 2.0 + hw, 1e-9, 1e-9);
+	CU_ASSERT_STRING_EQUAL(f[P_VERDICT], "not resolved");
+	CU_ASSERT_STRING_EQUAL(f[P_LEVEL], "0.95");
+	CU_ASSERT_STRING_EQUAL(f[P_MISSING], "");
+	/* {2, 2.5, 3}: [2.5 - 1.242, 2.5 + 1.242], above 0 */
+	CU_ASSERT_EQUAL_FATAL(csv_pair("pt-claim", "alpha", "beta", "20", f), 0);
+	SNM_ASSERT_CLOSE(num(f[P_MEAN]), 2.5, 1e-12, 0);
+	SNM_ASSERT_CLOSE(num(f[P_LO]), 2.5 - t2(0.975) * 0.5 / sqrt(3), 1e-9, 1e-9);
+	SNM_ASSERT_CLOSE(num(f[P_HI]), 2.5 + t2(0.975) * 0.5 / sqrt(3), 1e-9, 1e-9);
+	CU_ASSERT_STRING_EQUAL(f[P_VERDICT], "higher");
+	/* level 0.9: t_{2,0.95} = 2.91999 */
+	CU_ASSERT_EQUAL_FATAL(csv_pair("pt-claim90", "alpha", "beta", "10", f), 0);
+	SNM_ASSERT_CLOSE(num(f[P_LO]), 2.0 - t2(0.95) / sqrt(3), 1e-9, 1e-9);
+	CU_ASSERT_STRING_EQUAL(f[P_VERDICT], "higher");
+	md = read_out("pt-claim.md");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(md);
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| alpha − beta | 10 | +2.00 [-0.48, +4.48] | 3 | not resolved |\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| alpha − beta | 20 | +2.50 [+1.26, +3.74] | 3 | alpha higher (worse) "
+	                                  "than beta |\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| gamma − beta | 50 | -1.50 [-2.74, -0.26] | 3 | gamma lower (better) "
+	                                  "than beta |\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "mean d [95% interval]"));
+	/* verdict words only where the interval excludes 0: once each */
+	CU_ASSERT_PTR_NULL(strstr(strstr(md, "alpha higher (worse) than beta") + 1, "alpha higher (worse) than beta"));
+	CU_ASSERT_PTR_NULL(strstr(md, "alpha lower"));
+	free(md);
+	md = read_out("pt-claim90.md");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(md);
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| alpha − beta | 10 | +2.00 [+0.31, +3.69] | 3 | alpha higher (worse) "
+	                                  "than beta |\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "[90% interval]"));
+	free(md);
+}
+
+/* n counts only the sets where both runs are finished; n = 1 has no interval; n = 0 says what is
+ * missing; the summary sentence of each pair. */
+static void test_paired_counts(void)
+{
+	char f[P_N][128], *md, *tex;
+	/* 50: alpha's set 2 absent -> n = 2, d = {-1, 1}, t_{1,0.975} */
+	CU_ASSERT_EQUAL_FATAL(csv_pair("pt-claim", "alpha", "beta", "50", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[P_NPAIRS]), 2);
+	CU_ASSERT_EQUAL(atoi(f[P_AFIN]), 2);
+	CU_ASSERT_EQUAL(atoi(f[P_BFIN]), 3);
+	SNM_ASSERT_CLOSE(num(f[P_MEAN]), 0.0, 1e-12, 0);
+	SNM_ASSERT_CLOSE(num(f[P_HI]), t1(0.975) * sqrt(2) / sqrt(2), 1e-9, 1e-9);
+	CU_ASSERT_STRING_EQUAL(f[P_VERDICT], "not resolved");
+	CU_ASSERT_STRING_EQUAL(f[P_MISSING], "alpha missing 1/3");
+	/* ... and the other row of that column has all three */
+	CU_ASSERT_EQUAL_FATAL(csv_pair("pt-claim", "gamma", "beta", "50", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[P_NPAIRS]), 3);
+	CU_ASSERT_STRING_EQUAL(f[P_VERDICT], "lower");
+	/* 200: alpha's set 1 is running (its 99 is not used) */
+	CU_ASSERT_EQUAL_FATAL(csv_pair("pt-claim", "alpha", "beta", "200", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[P_NPAIRS]), 2);
+	SNM_ASSERT_CLOSE(num(f[P_MEAN]), 1.5, 1e-12, 0);
+	SNM_ASSERT_CLOSE(num(f[P_LO]), 1.5 - t1(0.975) * sqrt(0.5) / sqrt(2), 1e-9, 1e-9);
+	CU_ASSERT_STRING_EQUAL(f[P_MISSING], "alpha unfinished 1/3");
+	/* full: one run each, the difference alone */
+	CU_ASSERT_EQUAL_FATAL(csv_pair("pt-claim", "alpha", "beta", "full", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[P_RUNS]), 1);
+	CU_ASSERT_EQUAL(atoi(f[P_NPAIRS]), 1);
+	SNM_ASSERT_CLOSE(num(f[P_MEAN]), -0.25, 1e-12, 0);
+	CU_ASSERT(f[P_SD][0] == '\0' && f[P_LO][0] == '\0' && f[P_HI][0] == '\0' && f[P_VERDICT][0] == '\0');
+	/* 100: nothing */
+	CU_ASSERT_EQUAL_FATAL(csv_pair("pt-claim", "alpha", "beta", "100", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[P_NPAIRS]), 0);
+	CU_ASSERT(f[P_MEAN][0] == '\0' && f[P_VERDICT][0] == '\0');
+	CU_ASSERT_STRING_EQUAL(f[P_MISSING], "alpha missing 3/3; beta missing 3/3");
+	CU_ASSERT_EQUAL_FATAL(csv_pair("pt-claim", "gamma", "beta", "full", f), 0);
+	CU_ASSERT_STRING_EQUAL(f[P_MISSING], "gamma missing");
+	md = read_out("pt-claim.md");
+	tex = read_out("pt-claim.tex");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(md);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tex);
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| alpha − beta | 50 | +0.00 [-12.71, +12.71] · *alpha missing 1/3* | 2 | "
+	                                  "not resolved |\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| alpha − beta | all | -0.25 | 1 | – |\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| alpha − beta | 100 | *alpha missing 3/3; beta missing 3/3* | 0 | – |\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "\n- alpha − beta: higher (worse) at 20; not resolved at 10, 50, 200 "
+	                                  "(interval includes 0); n = 1 at all (one run each, no interval); "
+	                                  "no data at 100.\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "\n- gamma − beta: lower (better) at 50; no data at 10, 20, 100, 200, all.\n"));
+	/* the LaTeX float: the same cells, the summary as a note under the tabular */
+	CU_ASSERT_PTR_NOT_NULL(strstr(tex, "alpha $-$ beta & 10 & $+2.00$ [$-0.48$, $+4.48$] & 3 & not resolved \\\\\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(tex, " & 20 & $+2.50$ [$+1.26$, $+3.74$] & 3 & alpha higher (worse) than beta \\\\\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(tex, " & all & $-0.25$ & 1 & -- \\\\\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(tex, " & 100 & \\textit{alpha missing 3/3; beta missing 3/3} & 0 & -- \\\\\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(tex, "\\end{tabular}}\n\n\\smallskip\n\\begin{minipage}"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(tex, "gamma $-$ beta: lower (better) at 50; no data at 10, 20, 100, 200, all.\n"
+	                                   "\\end{minipage}\n\\end{table}\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(tex, "95\\% interval"));
+	free(md);
+	free(tex);
+}
+
+/* Ablation at column 20, baseline beta {18, 18, 18}: alpha higher (d = {2, 2.5, 3}); gamma has no
+ * run; delta {17, -, 19}: n = 2, not resolved; epsilon one set: n = 1, no interval. */
+static void test_ablation(void)
+{
+	char f[A_N][128], *md, *tex;
+	CU_ASSERT_EQUAL_FATAL(csv_ablation("pt-ablation", "beta", f), 0);
+	CU_ASSERT_STRING_EQUAL(f[A_ROLE], "baseline");
+	CU_ASSERT_EQUAL(atoi(f[A_FIN]), 3);
+	SNM_ASSERT_CLOSE(num(f[A_MEAN]), 18.0, 1e-12, 0);
+	CU_ASSERT(f[A_NPAIRS][0] == '\0' && f[A_VERDICT][0] == '\0');
+	CU_ASSERT_EQUAL_FATAL(csv_ablation("pt-ablation", "alpha", f), 0);
+	CU_ASSERT_STRING_EQUAL(f[A_ROLE], "variant");
+	CU_ASSERT_STRING_EQUAL(f[A_LABEL], "changed a");
+	SNM_ASSERT_CLOSE(num(f[A_MEAN]), ref_mean(al20, 3), 1e-12, 0);
+	SNM_ASSERT_CLOSE(num(f[A_STD]), ref_std(al20, 3, 0), 1e-12, 0);
+	CU_ASSERT_EQUAL(atoi(f[A_NPAIRS]), 3);
+	SNM_ASSERT_CLOSE(num(f[A_DMEAN]), 2.5, 1e-12, 0);
+	SNM_ASSERT_CLOSE(num(f[A_LO]), 2.5 - t2(0.975) * 0.5 / sqrt(3), 1e-9, 1e-9);
+	CU_ASSERT_STRING_EQUAL(f[A_VERDICT], "higher");
+	CU_ASSERT_EQUAL_FATAL(csv_ablation("pt-ablation", "gamma", f), 0);
+	CU_ASSERT_STRING_EQUAL(f[A_LABEL], "gamma from the labels map");
+	CU_ASSERT_EQUAL(atoi(f[A_ABSENT]), 3);
+	CU_ASSERT_EQUAL(atoi(f[A_NPAIRS]), 0);
+	CU_ASSERT(f[A_MEAN][0] == '\0' && f[A_DMEAN][0] == '\0' && f[A_VERDICT][0] == '\0');
+	CU_ASSERT_EQUAL_FATAL(csv_ablation("pt-ablation", "delta", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[A_FIN]), 2);
+	CU_ASSERT_EQUAL(atoi(f[A_NPAIRS]), 2);
+	SNM_ASSERT_CLOSE(num(f[A_HI]), t1(0.975) * sqrt(2) / sqrt(2), 1e-9, 1e-9);
+	CU_ASSERT_STRING_EQUAL(f[A_VERDICT], "not resolved");
+	CU_ASSERT_EQUAL_FATAL(csv_ablation("pt-ablation", "epsilon", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[A_NPAIRS]), 1);
+	SNM_ASSERT_CLOSE(num(f[A_DMEAN]), 0.5, 1e-12, 0);
+	CU_ASSERT(f[A_LO][0] == '\0' && f[A_VERDICT][0] == '\0');
+	md = read_out("pt-ablation.md");
+	tex = read_out("pt-ablation.tex");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(md);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tex);
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| baseline: beta | beta | 18.00 (0.00) | 3 | – | – | – |\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| changed a | alpha | 20.50 (0.50) | 3 | +2.50 [+1.26, +3.74] | 3 | "
+	                                  "alpha higher (worse) than beta |\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| gamma from the labels map | gamma | *missing 3/3* | 0 | – | 0 | – |\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| two sets | delta | 18.00 (1.41) · *missing 1/3* | 2 | +0.00 [-12.71, "
+	                                  "+12.71] | 2 | not resolved |\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| one set | epsilon | 18.50 · *missing 2/3* | 1 | +0.50 | 1 | – |\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "Δ vs beta [95% interval]"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(tex, "changed a & alpha & 20.50 (0.50) & 3 & $+2.50$ [$+1.26$, $+3.74$] & 3 & "
+	                                   "alpha higher (worse) than beta \\\\\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(tex, "gamma from the labels map & gamma & \\textit{missing 3/3} & 0 & -- & 0 & -- \\\\\n"));
+	free(md);
+	free(tex);
+}
+
+/* The real spec's claim and ablation tables over the table suite's runs (sets 1..3 of 10, or
+ * none at all). */
+static void test_claims_real_spec(void)
+{
+	char f[P_N][128], g[A_N][128], *md;
+	double sd = 1.5 / sqrt(2);          /* of d = {10 - 25, 11 - 27.5} */
+	CU_ASSERT_EQUAL_FATAL(csv_pair("claim-mnist", "proposed-base", "feed-forward", "10", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[P_RUNS]), 10);
+	CU_ASSERT_EQUAL(atoi(f[P_NPAIRS]), 2);
+	SNM_ASSERT_CLOSE(num(f[P_MEAN]), -15.75, 1e-12, 0);
+	SNM_ASSERT_CLOSE(num(f[P_HI]), -15.75 + t1(0.975) * sd / sqrt(2), 1e-9, 1e-9);
+	CU_ASSERT_STRING_EQUAL(f[P_VERDICT], "lower");
+	CU_ASSERT_STRING_EQUAL(f[P_MISSING], "proposed-base missing 8/10; feed-forward missing 7/10");
+	/* another run's file in perturb-random/n20/set1 */
+	CU_ASSERT_EQUAL_FATAL(csv_pair("claim-mnist", "perturb-semantic", "perturb-random", "20", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[P_NPAIRS]), 0);
+	CU_ASSERT_STRING_EQUAL(f[P_MISSING], "perturb-semantic missing 7/10; perturb-random missing 9/10, unreadable 1/10");
+	CU_ASSERT(log_count(&real_log, "claim-mnist: skipped") == 1);      /* read once, though in two pairs */
+	/* no Fashion-MNIST runs, no ablation runs: every cell says so */
+	CU_ASSERT_EQUAL_FATAL(csv_pair("claim-fashion", "proposed-base", "feed-forward", "full", f), 0);
+	CU_ASSERT_STRING_EQUAL(f[P_MISSING], "proposed-base missing; feed-forward missing");
+	CU_ASSERT_EQUAL_FATAL(csv_ablation("ablation-mnist", "semantic-pw0.3", g), 0);
+	CU_ASSERT_STRING_EQUAL(g[A_LABEL], "perturbed weight 0.3");
+	CU_ASSERT_EQUAL(atoi(g[A_ABSENT]), 5);
+	CU_ASSERT_EQUAL(atoi(g[A_NPAIRS]), 0);
+	md = read_out("ablation-mnist.md");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(md);
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| baseline: proposed-perturb (semantic); Figure 1(c) | perturb-semantic | "
+	                                  "*missing 5/5* | 0 | – | – | – |\n"));
+	free(md);
+	md = read_out("claim-fashion.md");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(md);
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "- perturb-semantic − perturb-random: no data at 10, 20, 50, 100, 200, 500, "
+	                                  "1k, 2k, all.\n"));
+	free(md);
+}
+
+/* A spec of the test's own, with the expected one-line message (its start). */
+static void spec_error(const char *text, const char *want)
+{
+	char spec[1200];
+	snm_paper_opts o;
+	snm_error e;
+	memset(&o, 0, sizeof o);
+	snprintf(spec, sizeof spec, "%s/bad.yaml", tmp);
+	write_text(spec, text);
+	o.spec = spec;
+	o.results = results;
+	o.out = out;
+	CU_ASSERT_EQUAL(snm_paper_run(&o, &e), SNM_ECONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, want));
+	CU_ASSERT_PTR_NULL(strchr(e.msg, '\n'));
+	if (strstr(e.msg, want) == NULL)
+		fprintf(stderr, "\n  got: %s\n  want: %s\n", e.msg, want);
+}
+
+static void test_paired_spec_errors(void)
+{
+	const char *head = "tables:\n  - id: x\n    layout: paired\n    pipeline: pt\n    columns: [10]\n";
+	char text[1024];
+	snprintf(text, sizeof text, "%s    pairs: [[alpha, beta, gamma]]\n", head);
+	spec_error(text, "bad.yaml:6:13: table x: a pair is a list of two experiment names [a, b]");
+	snprintf(text, sizeof text, "%s    pairs: [alpha, beta]\n", head);
+	spec_error(text, "bad.yaml:6:13: table x: a pair is a list of two experiment names [a, b]");
+	snprintf(text, sizeof text, "%s    pairs: [[alpha, {run: beta}]]\n", head);
+	spec_error(text, "bad.yaml:6:13: table x: a pair is a list of two experiment names [a, b]");
+	snprintf(text, sizeof text, "%s    pairs: [[alpha, alpha]]\n", head);
+	spec_error(text, "bad.yaml:6:13: table x: a pair compares two different experiments, not 'alpha' with itself");
+	snprintf(text, sizeof text, "%s    pairs: alpha\n", head);
+	spec_error(text, "bad.yaml:6:12: table x: 'pairs' must be a non-empty list of pairs [a, b]");
+	snprintf(text, sizeof text, "%s", head);
+	spec_error(text, "bad.yaml:2:5: missing required key 'pairs' in table");
+	/* a key of another layout */
+	snprintf(text, sizeof text, "%s    pairs: [[alpha, beta]]\n    rows: [{run: alpha}]\n", head);
+	spec_error(text, "bad.yaml:7:5: unknown key 'rows' in table");
+	spec_error("tables:\n  - id: x\n    pipeline: pt\n    columns: [10]\n    rows: [{run: a}]\n"
+	           "    pairs: [[a, b]]\n", "bad.yaml:6:5: unknown key 'pairs' in table");
+	snprintf(text, sizeof text, "%s    pairs: [[alpha, beta]]\n    level: 1.5\n", head);
+	spec_error(text, "bad.yaml:7:12: 'level': expected a number in (0, 1), got '1.5'");
+	spec_error("tables:\n  - id: x\n    layout: pared\n", "bad.yaml:3:13: 'layout': expected one of "
+	           "mean|sets|paired|ablation, got 'pared'");
+	/* ablation */
+	spec_error("tables:\n  - id: y\n    layout: ablation\n    pipeline: pt\n    column: 20\n    baseline: beta\n"
+	           "    variants: [{run: alpha}, {run: beta, label: same}]\n",
+	           "bad.yaml:7:36: table y: the variant 'beta' is the baseline itself");
+	spec_error("tables:\n  - id: y\n    layout: ablation\n    pipeline: pt\n    column: 20\n    baseline: beta\n"
+	           "    variants: [{run: alpha, lable: a}]\n", "bad.yaml:7:29: unknown key 'lable' in ablation variant");
+	spec_error("tables:\n  - id: y\n    layout: ablation\n    pipeline: pt\n    column: [20]\n    baseline: beta\n"
+	           "    variants: [{run: alpha}]\n", "bad.yaml:5:13: 'column': expected a string");
+	spec_error("tables:\n  - id: y\n    layout: ablation\n    pipeline: pt\n    column: 0\n    baseline: beta\n"
+	           "    variants: [{run: alpha}]\n", "bad.yaml:5:13: table y: 'column' is one per-class size");
+	spec_error("tables:\n  - id: y\n    layout: ablation\n    pipeline: pt\n    columns: [20]\n    baseline: beta\n"
+	           "    variants: [{run: alpha}]\n", "bad.yaml:5:5: unknown key 'columns' in table");
 }
 
 /* ---- suite: figures from a trained network --------------------------------------------------- */
@@ -1157,6 +1535,15 @@ static CU_TestInfo table_tests[] = {
 	CU_TEST_INFO_NULL
 };
 
+static CU_TestInfo paired_tests[] = {
+	{ "paired t interval against closed-form quantiles", test_paired_interval },
+	{ "paired n, n = 1, n = 0, summary sentences", test_paired_counts },
+	{ "ablation rows and paired differences", test_ablation },
+	{ "claim and ablation tables of the real spec", test_claims_real_spec },
+	{ "spec errors of paired and ablation at file:line:col", test_paired_spec_errors },
+	CU_TEST_INFO_NULL
+};
+
 static CU_TestInfo figure_tests[] = {
 	{ "rebuilt network matches its run", test_model_rebuild },
 	{ "reconstruction, t-SNE and curve figures", test_figures },
@@ -1176,6 +1563,7 @@ static CU_TestInfo tsne_tests[] = {
 static CU_SuiteInfo suites[] = {
 	{ "tsne", NULL, NULL, NULL, NULL, tsne_tests },
 	{ "tables", tables_init, NULL, NULL, NULL, table_tests },
+	{ "paired", paired_init, NULL, NULL, NULL, paired_tests },
 	{ "figures", figures_init, tables_clean, NULL, NULL, figure_tests },
 	CU_SUITE_INFO_NULL
 };

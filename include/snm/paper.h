@@ -12,7 +12,8 @@
  *   <table>.tex   a booktabs `table` float (caption from the spec), for \input
  *   <table>.md    a Markdown table
  *   <table>.csv   one line per cell: counts of runs, our mean and std, the paper's numbers, the
- *                 difference, the best-in-column mark
+ *                 difference, the best-in-column mark (layouts paired and ablation: one line per
+ *                 pair and column / per row, with the paired differences, below)
  *   <figure>.png, <figure>.pdf   drawn by gnuplot (pngcairo, pdfcairo), run as a child process
  *                 on a script and data written to a temporary directory
  * Each reproduced cell shows the paper's number beside it and the difference (ours - paper, in
@@ -20,6 +21,13 @@
  * k/n" (a one-run cell just "missing" / "unfinished") and is never filled in by hand; tables whose spec says best: bold bold the lowest mean of
  * each column among complete cells.  Statistics: GSL's gsl_stats_mean, and the sample standard
  * deviation gsl_stats_sd (or the population one, spec key std: population).
+ *
+ * Paired comparisons (layouts paired and ablation): for two experiments a and b at one column,
+ * the differences d_k = err_a(set k) - err_b(set k) over the sets k where both runs are finished,
+ * their mean, and for n >= 2 the interval of the paired t test, mean -/+ t * sd / sqrt(n) with t
+ * = gsl_cdf_tdist_Pinv((1 + level) / 2, n - 1) and sd = gsl_stats_sd; a verdict in words ("a
+ * lower (better) than b", "a higher (worse) than b") only where that interval excludes 0, "not
+ * resolved" where it holds 0.  Each paired table ends with one summary sentence per pair.
  *
  * Figures that need a trained network (the reconstructions of Figures 5/7 and the t-SNE of
  * Figures 6/8) rebuild it from its run file: the root attribute "config" gives the data, model
@@ -107,8 +115,17 @@ int snm_paper_read_result(const char *path, int want_metrics, snm_paper_result *
 
 /* Makes one table (an item of the spec's `tables` list) / one figure (an item of figures.curves,
  * figures.reconstructions, figures.tsne).  spec is the whole spec (global keys: std, digits,
- * labels). */
+ * labels).  snm_paper_table makes the layouts mean and sets (paper_tables.c), snm_paper_paired
+ * and snm_paper_ablation the layouts paired and ablation (paper_paired.c); snm_paper_run picks
+ * the one of each table's `layout`. */
 int snm_paper_table(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *table, snm_error *err);
+int snm_paper_paired(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *table, snm_error *err);
+int snm_paper_ablation(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *table,
+                       snm_error *err);
+/* Checks a table of layout paired or ablation without reading a run: its keys, columns, pairs
+ * (a non-empty list of [a, b], two different experiment names), column, baseline and variants
+ * (a non-empty list of {run, label}, none the baseline).  SNM_ECONFIG with file:line:col. */
+int snm_paper_paired_check(const snm_cfg *spec, const snm_cfg *table, snm_error *err);
 int snm_paper_curves(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *fig, snm_error *err);
 int snm_paper_reconstructions(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *fig,
                               snm_error *err);
@@ -118,6 +135,9 @@ int snm_paper_tsne(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *
 extern const snm_option snm_paper_spec_options[];
 extern const snm_option snm_paper_table_options[];
 extern const snm_option snm_paper_row_options[];
+extern const snm_option snm_paper_paired_options[];
+extern const snm_option snm_paper_ablation_options[];
+extern const snm_option snm_paper_variant_options[];
 extern const snm_option snm_paper_curves_options[];
 extern const snm_option snm_paper_recon_options[];
 extern const snm_option snm_paper_tsne_options[];
