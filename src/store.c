@@ -608,8 +608,10 @@ static int attr_read_str(ctx *c, hid_t obj, const char *where, const char *name,
 	} else {
 		size_t n = H5Tget_size(ft);
 		H5T_str_t pad = H5Tget_strpad(ft);
-		if ((*out = calloc(n + 1, 1)) == NULL)
+		if ((*out = calloc(n + 1, 1)) == NULL) {
+			rc = fail(c, SNM_ENOMEM, "out of memory for attribute '%s'", name);
 			goto out;
+		}
 		if (H5Tset_size(mt, n) < 0 || H5Tset_strpad(mt, pad) < 0 || H5Aread(a, mt, *out) < 0) {
 			free(*out);
 			*out = NULL;
