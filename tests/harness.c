@@ -8,9 +8,23 @@
 #include <unistd.h>
 #include "harness.h"
 
+static unsigned n_skipped;          /* tests that called snm_test_skip */
+static CU_pTest last_skipped;
+
+void snm_test_skip(const char *why)
+{
+	CU_pTest t = CU_get_current_test();
+	if (t == NULL || t != last_skipped) {
+		++n_skipped;
+		last_skipped = t;
+	}
+	printf("\n    SKIPPED: %s\n    ", why);
+	fflush(stdout);
+}
+
 int snm_test_run(const char *prog, CU_SuiteInfo *suites)
 {
-	unsigned run, failed;
+	unsigned run, failed, passed;
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		fprintf(stderr, "%s: cannot initialise CUnit: %s\n", prog, CU_get_error_msg());
 		return 1;
@@ -28,7 +42,12 @@ int snm_test_run(const char *prog, CU_SuiteInfo *suites)
 	}
 	run = CU_get_number_of_tests_run();
 	failed = CU_get_number_of_tests_failed() + CU_get_number_of_suites_failed();
-	printf("\n%s: %u passed, %u failed\n", prog, run - CU_get_number_of_tests_failed(), failed);
+	passed = run - CU_get_number_of_tests_failed();
+	passed = passed > n_skipped ? passed - n_skipped : 0;
+	if (n_skipped > 0)
+		printf("\n%s: %u passed, %u failed, %u skipped\n", prog, passed, failed, n_skipped);
+	else
+		printf("\n%s: %u passed, %u failed\n", prog, passed, failed);
 	CU_cleanup_registry();
 	return failed != 0;
 }

@@ -1,9 +1,10 @@
 /* harness.h: the shared CUnit runner of snm's test programs.
  *
  * Every test program ends with `return snm_test_run("test_tape", suites);`: it runs the suites
- * verbosely, prints one closing line "test_tape: N passed, N failed" (tests, not asserts), and
- * returns non-zero when any test failed -- CU_basic_run_tests() itself only reports framework
- * errors, so the exit status is taken from the failure count. */
+ * verbosely, prints one closing line "test_tape: N passed, N failed" (tests, not asserts; with
+ * ", N skipped" appended when a test skipped), and returns non-zero when any test failed --
+ * CU_basic_run_tests() itself only reports framework errors, so the exit status is taken from the
+ * failure count.  Skipped tests do not change the exit status. */
 #ifndef SNM_TEST_HARNESS_H
 #define SNM_TEST_HARNESS_H
 
@@ -11,6 +12,11 @@
 #include <stddef.h>
 
 int snm_test_run(const char *prog, CU_SuiteInfo *suites);
+
+/* Marks the running test as skipped and prints "SKIPPED: why".  Call it before any assertion and
+ * return: snm_test_run counts the test as skipped, not passed (CUnit 2.1's own verbose line still
+ * ends in "passed"; the closing line is the count). */
+void snm_test_skip(const char *why);
 
 /* Path of a file under tests/ in the source tree ($SNM_TEST_SRCDIR, or "tests" when unset),
  * written into buf; returns buf. */

