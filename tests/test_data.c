@@ -597,7 +597,7 @@ static void test_idx_fashion_mnist(void)
 	uint8_t lab0, lab50k[32], px0[784], px50k[784];
 	const snm_data_vt *vt = vt_of(&h_idx);
 	if (stat(FASHION_DIR, &sb) != 0) {
-		printf("\n    note: %s not present, real-data check skipped\n", FASHION_DIR);
+		snm_test_skip(FASHION_DIR " not present: the real-data check (./bootstrap installs dataset-fashion-mnist)");
 		return;
 	}
 	CU_ASSERT_EQUAL_FATAL(open_with(&h_idx, "{dir: " FASHION_DIR "}", SNM_OK, &st, &e), SNM_OK);

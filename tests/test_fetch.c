@@ -654,7 +654,7 @@ static void test_download(void)
 	CU_ASSERT_FALSE(exists(data));
 
 	if (!have_curl()) {
-		printf("\n    note: curl not installed, download checks skipped\n");
+		snm_test_skip("curl not installed: the download checks");
 		free(saved);
 		CU_ASSERT_EQUAL(snm_test_rmtree(dir), 0);
 		return;

@@ -387,7 +387,7 @@ static int have_gnuplot(void)
 	memset(&o, 0, sizeof o);
 	if (snm_paper_gnuplot_found(&o))
 		return 1;
-	printf("\n  (gnuplot is not installed: figure checks skipped; ./bootstrap installs gnuplot-nox)\n");
+	snm_test_skip("gnuplot is not installed: the figure checks (./bootstrap installs gnuplot-nox)");
 	return 0;
 }
 

@@ -769,7 +769,7 @@ static void test_h5dump(void)
 	snm_error e = { 0 };
 	int status = -1;
 	if (!on_path("h5dump")) {
-		printf("\n  h5dump not found on PATH: check skipped\n");
+		snm_test_skip("h5dump not found on PATH (./bootstrap installs hdf5-tools)");
 		return;
 	}
 	CU_ASSERT_PTR_NOT_NULL_FATAL(snm_test_tmpdir(dir, sizeof dir, "store-dump"));
