@@ -1,9 +1,10 @@
 /* paper.c: the paper stage's driver (see snm/paper.h): loads and checks the spec, makes every
  * table and figure it lists, and the small services the stage's modules share (notes, run-file
  * paths and results, the spec's option tables).  The tables are in paper_tables.c (layouts mean
- * and sets) and paper_paired.c (layouts paired and ablation), gnuplot and the learning curves in
- * paper_plot.c, the rebuilt networks in paper_model.c, the reconstruction and t-SNE figures in
- * paper_figures.c. */
+ * and sets) and paper_paired.c (layouts paired and ablation), both printing through
+ * paper_write.c (escaping, column heads, the notes of missing runs, writing a file); gnuplot and
+ * the learning curves in paper_plot.c, the rebuilt networks in paper_model.c, the reconstruction
+ * and t-SNE figures in paper_figures.c. */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
