@@ -1,6 +1,7 @@
 /* paper_paired.c: the paired comparisons of the paper stage (see snm/paper.h and the header of
  * paper/tables.yaml).  Layout `paired`: for each pair [a, b] of experiments and each column, the
- * differences d_k = err_a(set k) - err_b(set k) over the sets k where both runs are finished.
+ * differences d_k = err_a(set k) - err_b(set k) over the sets k where both runs are finished and
+ * trained on the same training subset (equal root attribute seed_subset).
  * Layout `ablation`: a baseline and its variants at one column, each row's mean (std) over its
  * sets and, for a variant, the paired differences variant - baseline.  Both are written as .md,
  * .tex and .csv beside the other tables.
@@ -15,10 +16,16 @@
  * difference the same) gives the interval [m, m].
  *
  * Runs: every (experiment, column, set) file is read once per table with snm_paper_read_result
- * (finished runs only; one note per unreadable file).
+ * (finished runs only; one note per unreadable file), and of a finished one its seed_subset
+ * (snm_store_get_int; a file without it is unreadable).  Two finished runs of set k whose
+ * seed_subset differs were trained on other subsets, so their difference is no paired one: the
+ * set is left out of n, the cell says so ("set 3: other training subsets": in a paired table
+ * after what is missing, also in the CSV's missing field; in an ablation beside the differences,
+ * whose CSV has no text field for it) and a note names both seeds.
  *
  * Escaping, column heads, the notes of what is missing and the writing of files are
  * paper_write.c's, which paper_tables.c prints through too. */
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,12 +33,14 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_statistics_double.h>
 #include "snm/paper.h"
+#include "snm/store.h"
 
 enum { V_NONE = 0, V_LOWER, V_HIGHER, V_OPEN };   /* verdicts: no interval, lower, higher, holds 0 */
 
 /* The paired differences of one cell. */
 typedef struct diff {
-	int n;                     /* sets where both runs are finished */
+	int n;                     /* sets where both runs are finished, on the same subset */
+	int other;                 /* sets where both are finished on other subsets (not in n) */
 	double mean, sd, t, lo, hi;  /* NaN where there is none: mean (n = 0), the others (n < 2) */
 	int verdict;               /* V_* */
 } diff;
@@ -58,6 +67,7 @@ typedef struct ptab {
 	const char **exp;          /* the distinct experiments of the table */
 	int *state;                /* [exp][col][set]: SNM_PAPER_* */
 	double *err;               /* [exp][col][set]: test_at_best of the finished ones */
+	int64_t *seed;             /* [exp][col][set]: seed_subset of the finished ones */
 	int n_pairs, *pa, *pb;     /* paired: experiment indices of each pair */
 	pcell *pc;                 /* paired: [pair][col] */
 	int n_rows, *row_exp;      /* ablation: 1 + variants, experiment index of each row */
@@ -167,6 +177,21 @@ int snm_paper_paired_check(const snm_cfg *spec, const snm_cfg *e, snm_error *err
 
 /* ---- reading the runs -------------------------------------------------------------------------- */
 
+/* The seed_subset of a finished run; a file without it is UNREADABLE (r->why), an error only for
+ * want of memory. */
+static int read_seed(const char *path, snm_paper_result *r, int64_t *seed, snm_error *err)
+{
+	snm_error e;
+	if (snm_store_get_int(path, "seed_subset", seed, &e) == SNM_OK)
+		return SNM_OK;
+	if (e.code == SNM_ENOMEM)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	r->state = SNM_PAPER_UNREADABLE;
+	r->test_at_best = NAN;
+	snprintf(r->why, sizeof r->why, "%s", e.msg);
+	return SNM_OK;
+}
+
 static int read_runs(ptab *T, snm_error *err)
 {
 	for (int e = 0; e < T->n_exp; ++e)
@@ -178,6 +203,8 @@ static int read_runs(ptab *T, snm_error *err)
 				if (path == NULL)
 					return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 				rc = snm_paper_read_result(path, 0, &res, err);
+				if (rc == SNM_OK && res.state == SNM_PAPER_FINISHED)
+					rc = read_seed(path, &res, &T->seed[run_at(T, e, c, s)], err);
 				free(path);
 				if (rc)
 					return rc;
@@ -203,16 +230,46 @@ static void count_side(const ptab *T, int e, int c, snm_paper_count *x)
 	}
 }
 
-/* The paired differences err_a - err_b at column c over the sets where both are finished. */
+/* Set s (from 0) of a and b at column c: 0 when either run is not finished, 1 when both are and
+ * trained on the same subset, -1 when both are but on other subsets. */
+static int pairing(const ptab *T, int a, int b, int c, int s)
+{
+	if (T->state[run_at(T, a, c, s)] != SNM_PAPER_FINISHED || T->state[run_at(T, b, c, s)] != SNM_PAPER_FINISHED)
+		return 0;
+	return T->seed[run_at(T, a, c, s)] == T->seed[run_at(T, b, c, s)] ? 1 : -1;
+}
+
+/* "set 3" (from 0: s = 2), or "the full runs". */
+static void set_name(const ptab *T, int c, int s, char *buf, size_t size)
+{
+	if (is_full(T->col[c]))
+		snprintf(buf, size, "the full runs");
+	else
+		snprintf(buf, size, "set %d", s + 1);
+}
+
+/* The paired differences err_a - err_b at column c over the sets where both are finished on the
+ * same subset; a note for each set where both are finished on other subsets. */
 static void paired_diff(const ptab *T, int a, int b, int c, diff *d)
 {
 	double v[100];
-	d->n = 0;
+	char where[32];
+	d->n = d->other = 0;
 	d->mean = d->sd = d->t = d->lo = d->hi = NAN;
 	d->verdict = V_NONE;
-	for (int s = 0; s < n_sets(T, c); ++s)
-		if (T->state[run_at(T, a, c, s)] == SNM_PAPER_FINISHED && T->state[run_at(T, b, c, s)] == SNM_PAPER_FINISHED)
+	for (int s = 0; s < n_sets(T, c); ++s) {
+		int k = pairing(T, a, b, c, s);
+		if (k > 0) {
 			v[d->n++] = T->err[run_at(T, a, c, s)] - T->err[run_at(T, b, c, s)];
+		} else if (k < 0) {
+			d->other++;
+			set_name(T, c, s, where, sizeof where);
+			snm_paper_note(T->o, SNM_PAPER_NOTE, "%s: %s and %s at %s, %s: other training subsets "
+			               "(seed_subset %" PRId64 " and %" PRId64 "), not paired", T->id, T->exp[a],
+			               T->exp[b], T->col[c], where, T->seed[run_at(T, a, c, s)],
+			               T->seed[run_at(T, b, c, s)]);
+		}
+	}
 	if (d->n == 0)
 		return;
 	d->mean = gsl_stats_mean(v, 1, (size_t)d->n);
@@ -251,6 +308,29 @@ static void fmt_sides(const char *a, const snm_paper_count *sa, const char *b, c
 	snm_paper_fmt_missing(a, sa, x, sizeof x);
 	snm_paper_fmt_missing(b, sb, y, sizeof y);
 	snprintf(buf, size, "%s%s%s", x, *x && *y ? "; " : "", y);
+}
+
+/* The sets of a and b at column c left out of d for other training subsets: "set 3: other
+ * training subsets", "sets 1, 3: ..." (the full column: "other training subsets"); "" when none. */
+static void fmt_other(const ptab *T, int a, int b, int c, const diff *d, char *buf, size_t size)
+{
+	size_t len = 0;
+	int first = 1;
+	buf[0] = '\0';
+	if (d->other == 0)
+		return;
+	if (!is_full(T->col[c])) {
+		len += (size_t)snprintf(buf, size, "set%s", d->other > 1 ? "s" : "");
+		for (int s = 0; s < n_sets(T, c) && len < size; ++s)
+			if (pairing(T, a, b, c, s) < 0) {
+				len += (size_t)snprintf(buf + len, size - len, "%s%d", first ? " " : ", ", s + 1);
+				first = 0;
+			}
+		if (len < size)
+			len += (size_t)snprintf(buf + len, size - len, ": ");
+	}
+	if (len < size)
+		snprintf(buf + len, size - len, "other training subsets");
 }
 
 /* "<mean> [<lo>, <hi>]" signed, the mean alone for n = 1, "" for n = 0. */
@@ -388,7 +468,9 @@ typedef struct line {
 	char ms[64];               /* ablation: the row's mean (std), fmt_mean_std */
 	char d[96];                /* the differences, fmt_diff ("" for the baseline) */
 	char v[300];               /* the verdict in words, fmt_verdict */
-	char miss[400];            /* the runs not used: fmt_sides, or the row's fmt_missing */
+	char other[400];           /* the sets not paired for other subsets, fmt_other */
+	char miss[800];            /* paired: fmt_sides and other joined by "; "; ablation: the row's
+	                            * fmt_missing */
 } line;
 
 /* Pair p at column c. */
@@ -400,6 +482,11 @@ static void pair_line(const ptab *T, int p, int c, line *t)
 	fmt_diff(T, &x->d, t->d, sizeof t->d);
 	fmt_verdict(&x->d, pair_a(T, p), pair_b(T, p), t->v, sizeof t->v);
 	fmt_sides(pair_a(T, p), &x->a, pair_b(T, p), &x->b, t->miss, sizeof t->miss);
+	fmt_other(T, T->pa[p], T->pb[p], c, &x->d, t->other, sizeof t->other);
+	if (*t->other) {
+		size_t len = strlen(t->miss);
+		snprintf(t->miss + len, sizeof t->miss - len, "%s%s", len ? "; " : "", t->other);
+	}
 }
 
 static void paired_md(const void *arg, FILE *f)
@@ -526,6 +613,7 @@ static void ablation_line(const ptab *T, int r, line *t)
 	snm_paper_fmt_missing(NULL, &x->s, t->miss, sizeof t->miss);
 	fmt_diff(T, &x->d, t->d, sizeof t->d);
 	fmt_verdict(&x->d, T->exp[T->row_exp[r]], T->exp[T->row_exp[0]], t->v, sizeof t->v);
+	fmt_other(T, T->row_exp[r], T->row_exp[0], 0, &x->d, t->other, sizeof t->other);
 }
 
 static void ablation_md(const void *arg, FILE *f)
@@ -566,7 +654,15 @@ static void ablation_md(const void *arg, FILE *f)
 			fputs("– | – | – |\n", f);
 			continue;
 		}
-		fputs(*t.d ? t.d : "–", f);
+		if (*t.d)
+			fputs(t.d, f);
+		if (*t.other) {
+			fprintf(f, "%s*", *t.d ? " · " : "");
+			snm_paper_md_text(f, t.other);
+			fputs("*", f);
+		}
+		if (!*t.d && !*t.other)
+			fputs("–", f);
 		md_tail(f, x->d.n, t.v);
 	}
 }
@@ -602,9 +698,13 @@ static void ablation_tex(const void *arg, FILE *f)
 			fputs("-- & -- & -- \\\\\n\\midrule\n", f);
 			continue;
 		}
-		if (*t.d)
-			tex_diff(T, f, &x->d);
-		else
+		tex_diff(T, f, &x->d);
+		if (*t.other) {
+			fputs(*t.d ? " \\textit{" : "\\textit{", f);
+			snm_paper_tex_escape(f, t.other);
+			fputs("}", f);
+		}
+		if (!*t.d && !*t.other)
 			fputs("--", f);
 		tex_tail(f, x->d.n, t.v);
 	}
@@ -667,14 +767,15 @@ static int begin(ptab *T, const snm_paper_opts *o, const snm_cfg *spec, const sn
 	T->exp = calloc(n_names, sizeof *T->exp);
 	T->state = calloc(n_names * n_cols * (size_t)T->sets, sizeof *T->state);
 	T->err = calloc(n_names * n_cols * (size_t)T->sets, sizeof *T->err);
-	if (!T->col || !T->exp || !T->state || !T->err)
+	T->seed = calloc(n_names * n_cols * (size_t)T->sets, sizeof *T->seed);
+	if (!T->col || !T->exp || !T->state || !T->err || !T->seed)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 	return SNM_OK;
 }
 
 static void end(ptab *T)
 {
-	free(T->col), free(T->exp), free(T->state), free(T->err);
+	free(T->col), free(T->exp), free(T->state), free(T->err), free(T->seed);
 	free(T->pa), free(T->pb), free(T->pc);
 	free(T->row_exp), free(T->label), free(T->ar);
 }

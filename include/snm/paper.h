@@ -23,8 +23,10 @@
  * deviation gsl_stats_sd (or the population one, spec key std: population).
  *
  * Paired comparisons (layouts paired and ablation): for two experiments a and b at one column,
- * the differences d_k = err_a(set k) - err_b(set k) over the sets k where both runs are finished,
- * their mean, and for n >= 2 the interval of the paired t test, mean -/+ t * sd / sqrt(n) with t
+ * the differences d_k = err_a(set k) - err_b(set k) over the sets k where both runs are finished
+ * and trained on the same subset (equal root attribute seed_subset; a set where it differs is
+ * left out of n and the cell says "set k: other training subsets", and a finished run without
+ * it counts as unreadable there), their mean, and for n >= 2 the interval of the paired t test, mean -/+ t * sd / sqrt(n) with t
  * = gsl_cdf_tdist_Pinv((1 + level) / 2, n - 1) and sd = gsl_stats_sd; a verdict in words ("a
  * lower (better) than b", "a higher (worse) than b") only where that interval excludes 0, "not
  * resolved" where it holds 0.  Each paired table ends with one summary sentence per pair.
