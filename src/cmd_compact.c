@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include "snm/store.h"
 #include "cmd_fs.h"
+#include "fs.h"
 #include "runfile.h"
 
 #define MAX_KEEP 64
@@ -50,7 +51,7 @@ static int compact_one(const char *src, const char *out, const char *const *keep
 		goto out;
 	}
 	sprintf(dst, "%s/%s.h5", out, key);
-	if (snm_cmd_mkparents(dst, &e) != SNM_OK || snm_runfile_compact(src, dst, keep_best, &e) != SNM_OK)
+	if (snm_mkparents(dst, &e) != SNM_OK || snm_runfile_compact(src, dst, keep_best, &e) != SNM_OK)
 		goto out;
 	printf("%s: %s (%ld -> %ld bytes%s)\n", key, dst, before, file_size(dst),
 	       keep_best ? ", best weights kept" : "");

@@ -1,35 +1,9 @@
 /* cmd_fs.c: filesystem helpers of the `snm` command (cmd_fs.h). */
-#include <errno.h>
 #include <ftw.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cmd_fs.h"
-
-int snm_cmd_mkparents(const char *path, snm_error *err)
-{
-	char *p = strdup(path);
-	if (p == NULL)
-		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
-	for (char *s = p + 1; *s; ++s) {
-		struct stat st;
-		int e;
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0777) != 0 && ((e = errno) != EEXIST || stat(p, &st) != 0 || !S_ISDIR(st.st_mode))) {
-			SNM_FAIL(err, SNM_EIO, "%s: cannot create directory: %s", p,
-			         e == EEXIST ? "a file of that name is in the way" : strerror(e));
-			free(p);
-			return SNM_EIO;
-		}
-		*s = '/';
-	}
-	free(p);
-	return SNM_OK;
-}
 
 static int rm_one(const char *path, const struct stat *st, int type, struct FTW *f)
 {

@@ -1,12 +1,7 @@
-/* cmd_fs.h (the `snm` command, not libsnm): the filesystem helpers its subcommands share. */
+/* cmd_fs.h (the `snm` command, not libsnm): the filesystem helpers its subcommands share (making
+ * directories is libsnm's: fs.h). */
 #ifndef SNM_CMD_FS_H
 #define SNM_CMD_FS_H
-
-#include "snm/error.h"
-
-/* Creates the missing directories above the file `path` ("a/b/c.h5": a and a/b), mode 0777 less
- * the umask.  SNM_EIO naming the directory that cannot be made (a file in the way, permissions). */
-int snm_cmd_mkparents(const char *path, snm_error *err);
 
 /* Removes the directory tree dir (files, links and directories, not following links), best
  * effort; for scratch directories this command made itself. */

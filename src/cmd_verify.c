@@ -20,6 +20,7 @@
 #include "snm/trainer.h"
 #include "cmd_args.h"
 #include "cmd_fs.h"
+#include "fs.h"
 #include "runfile.h"
 
 static const char verify_usage[] =
@@ -69,7 +70,7 @@ static int verify_one(const char *path, const char *dir, const verify_opts *vo)
 	snm_blas_set_threads((int)threads);
 	fprintf(stderr, "snm verify: %s: retraining (%" PRId64 " thread%s)\n", key, threads,
 	        threads == 1 ? "" : "s");
-	if (snm_cmd_mkparents(p->runs[0].result_path, &e)
+	if (snm_mkparents(p->runs[0].result_path, &e)
 	    || snm_train(&p->runs[0], &(snm_trainer_opts){ vo->plugin_path, NULL, (int)threads, 0, 0,
 	                                                   isatty(2), PACKAGE_VERSION }, &res, &e))
 		goto fail;

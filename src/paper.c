@@ -1,9 +1,10 @@
 /* paper.c: the paper stage's driver (see snm/paper.h): loads and checks the spec, makes every
  * table and figure it lists, and the small services the stage's modules share (notes, run-file
  * paths and results, the spec's option tables).  The tables are in paper_tables.c (layouts mean
- * and sets) and paper_paired.c (layouts paired and ablation), gnuplot and the learning curves in
- * paper_plot.c, the rebuilt networks in paper_model.c, the reconstruction and t-SNE figures in
- * paper_figures.c. */
+ * and sets) and paper_paired.c (layouts paired and ablation), both printing through
+ * paper_write.c (escaping, column heads, the notes of missing runs, writing a file); gnuplot and
+ * the learning curves in paper_plot.c, the rebuilt networks in paper_model.c, the reconstruction
+ * and t-SNE figures in paper_figures.c. */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #define SNM_PKGDATADIR "/usr/local/share/snm"
 #endif
 #include "snm/paper.h"
+#include "fs.h"
 
 const snm_option snm_paper_spec_options[] = {
 	{ "std", SNM_OPT_CHOICE, "sample", "sample|population",
@@ -267,31 +269,6 @@ int snm_paper_size(const snm_cfg *entry, const snm_option *opts, const char *nam
 
 /* ---- the driver ------------------------------------------------------------------------------ */
 
-static int mkdirs(const char *path, snm_error *err)
-{
-	char *p;
-	if (*path == '\0')
-		return SNM_FAIL(err, SNM_EINVAL, "empty output directory name");
-	if ((p = strdup(path)) == NULL)
-		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
-	for (char *s = p + 1;; ++s) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-			SNM_FAIL(err, SNM_EIO, "%s: cannot create directory: %s", p, strerror(errno));
-			free(p);
-			return SNM_EIO;
-		}
-		if (c == '\0')
-			break;
-		*s = c;
-	}
-	free(p);
-	return SNM_OK;
-}
-
 /* A list option of the spec: a sequence (or an absent key / null, meaning empty). */
 static int list_of(const snm_cfg *map, const snm_option *opts, const char *key, const snm_cfg **out,
                    snm_error *err)
@@ -473,7 +450,11 @@ int snm_paper_run(const snm_paper_opts *opts, snm_error *err)
 	    || (rc = list_of(figs, figures_options, "tsne", &parts[3].list, err))
 	    || (rc = check_spec(spec, parts, 4, err)))
 		goto done;
-	if ((rc = mkdirs(o.out, err)))
+	if (*o.out == '\0') {
+		rc = SNM_FAIL(err, SNM_EINVAL, "empty output directory name");
+		goto done;
+	}
+	if ((rc = snm_mkdirs(o.out, err)))
 		goto done;
 	for (int p = 0; p < 4; ++p) {
 		if ((p == 0 && o.no_tables) || (p > 0 && o.no_figures))

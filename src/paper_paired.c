@@ -1,6 +1,7 @@
 /* paper_paired.c: the paired comparisons of the paper stage (see snm/paper.h and the header of
  * paper/tables.yaml).  Layout `paired`: for each pair [a, b] of experiments and each column, the
- * differences d_k = err_a(set k) - err_b(set k) over the sets k where both runs are finished.
+ * differences d_k = err_a(set k) - err_b(set k) over the sets k where both runs are finished and
+ * trained on the same training subset (equal root attribute seed_subset).
  * Layout `ablation`: a baseline and its variants at one column, each row's mean (std) over its
  * sets and, for a variant, the paired differences variant - baseline.  Both are written as .md,
  * .tex and .csv beside the other tables.
@@ -15,11 +16,16 @@
  * difference the same) gives the interval [m, m].
  *
  * Runs: every (experiment, column, set) file is read once per table with snm_paper_read_result
- * (finished runs only; one note per unreadable file).
+ * (finished runs only; one note per unreadable file), and of a finished one its seed_subset
+ * (snm_store_get_int; a file without it is unreadable).  Two finished runs of set k whose
+ * seed_subset differs were trained on other subsets, so their difference is no paired one: the
+ * set is left out of n, the cell says so ("set 3: other training subsets": in a paired table
+ * after what is missing, also in the CSV's missing field; in an ablation beside the differences,
+ * whose CSV has no text field for it) and a note names both seeds.
  *
- * The small writers below (tex_escape, md_text, csv_text, col_head, write_file) print as
- * paper_tables.c's do; those are static there. */
-#include <errno.h>
+ * Escaping, column heads, the notes of what is missing and the writing of files are
+ * paper_write.c's, which paper_tables.c prints through too. */
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,28 +33,25 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_statistics_double.h>
 #include "snm/paper.h"
+#include "snm/store.h"
 
 enum { V_NONE = 0, V_LOWER, V_HIGHER, V_OPEN };   /* verdicts: no interval, lower, higher, holds 0 */
 
-/* How the runs of one experiment in one cell went (over sets 1..sets, or the one full run). */
-typedef struct side {
-	int runs, fin, absent, unfin, bad;
-} side;
-
 /* The paired differences of one cell. */
 typedef struct diff {
-	int n;                     /* sets where both runs are finished */
+	int n;                     /* sets where both runs are finished, on the same subset */
+	int other;                 /* sets where both are finished on other subsets (not in n) */
 	double mean, sd, t, lo, hi;  /* NaN where there is none: mean (n = 0), the others (n < 2) */
 	int verdict;               /* V_* */
 } diff;
 
 typedef struct pcell {         /* layout paired: pair p, column c */
-	side a, b;
+	snm_paper_count a, b;      /* how the runs of a and b went (sets 1..sets, or the full run) */
 	diff d;
 } pcell;
 
 typedef struct arow {          /* layout ablation: row r (0: the baseline) */
-	side s;
+	snm_paper_count s;         /* how its runs went */
 	double mean, std;          /* over the finished runs; NaN when there are none (std: < 2) */
 	diff d;                    /* variants: variant - baseline */
 } arow;
@@ -64,6 +67,7 @@ typedef struct ptab {
 	const char **exp;          /* the distinct experiments of the table */
 	int *state;                /* [exp][col][set]: SNM_PAPER_* */
 	double *err;               /* [exp][col][set]: test_at_best of the finished ones */
+	int64_t *seed;             /* [exp][col][set]: seed_subset of the finished ones */
 	int n_pairs, *pa, *pb;     /* paired: experiment indices of each pair */
 	pcell *pc;                 /* paired: [pair][col] */
 	int n_rows, *row_exp;      /* ablation: 1 + variants, experiment index of each row */
@@ -173,6 +177,21 @@ int snm_paper_paired_check(const snm_cfg *spec, const snm_cfg *e, snm_error *err
 
 /* ---- reading the runs -------------------------------------------------------------------------- */
 
+/* The seed_subset of a finished run; a file without it is UNREADABLE (r->why), an error only for
+ * want of memory. */
+static int read_seed(const char *path, snm_paper_result *r, int64_t *seed, snm_error *err)
+{
+	snm_error e;
+	if (snm_store_get_int(path, "seed_subset", seed, &e) == SNM_OK)
+		return SNM_OK;
+	if (e.code == SNM_ENOMEM)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	r->state = SNM_PAPER_UNREADABLE;
+	r->test_at_best = NAN;
+	snprintf(r->why, sizeof r->why, "%s", e.msg);
+	return SNM_OK;
+}
+
 static int read_runs(ptab *T, snm_error *err)
 {
 	for (int e = 0; e < T->n_exp; ++e)
@@ -184,6 +203,8 @@ static int read_runs(ptab *T, snm_error *err)
 				if (path == NULL)
 					return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 				rc = snm_paper_read_result(path, 0, &res, err);
+				if (rc == SNM_OK && res.state == SNM_PAPER_FINISHED)
+					rc = read_seed(path, &res, &T->seed[run_at(T, e, c, s)], err);
 				free(path);
 				if (rc)
 					return rc;
@@ -195,7 +216,7 @@ static int read_runs(ptab *T, snm_error *err)
 	return SNM_OK;
 }
 
-static void count_side(const ptab *T, int e, int c, side *x)
+static void count_side(const ptab *T, int e, int c, snm_paper_count *x)
 {
 	memset(x, 0, sizeof *x);
 	for (int s = 0; s < n_sets(T, c); ++s) {
@@ -209,16 +230,46 @@ static void count_side(const ptab *T, int e, int c, side *x)
 	}
 }
 
-/* The paired differences err_a - err_b at column c over the sets where both are finished. */
+/* Set s (from 0) of a and b at column c: 0 when either run is not finished, 1 when both are and
+ * trained on the same subset, -1 when both are but on other subsets. */
+static int pairing(const ptab *T, int a, int b, int c, int s)
+{
+	if (T->state[run_at(T, a, c, s)] != SNM_PAPER_FINISHED || T->state[run_at(T, b, c, s)] != SNM_PAPER_FINISHED)
+		return 0;
+	return T->seed[run_at(T, a, c, s)] == T->seed[run_at(T, b, c, s)] ? 1 : -1;
+}
+
+/* "set 3" (from 0: s = 2), or "the full runs". */
+static void set_name(const ptab *T, int c, int s, char *buf, size_t size)
+{
+	if (is_full(T->col[c]))
+		snprintf(buf, size, "the full runs");
+	else
+		snprintf(buf, size, "set %d", s + 1);
+}
+
+/* The paired differences err_a - err_b at column c over the sets where both are finished on the
+ * same subset; a note for each set where both are finished on other subsets. */
 static void paired_diff(const ptab *T, int a, int b, int c, diff *d)
 {
 	double v[100];
-	d->n = 0;
+	char where[32];
+	d->n = d->other = 0;
 	d->mean = d->sd = d->t = d->lo = d->hi = NAN;
 	d->verdict = V_NONE;
-	for (int s = 0; s < n_sets(T, c); ++s)
-		if (T->state[run_at(T, a, c, s)] == SNM_PAPER_FINISHED && T->state[run_at(T, b, c, s)] == SNM_PAPER_FINISHED)
+	for (int s = 0; s < n_sets(T, c); ++s) {
+		int k = pairing(T, a, b, c, s);
+		if (k > 0) {
 			v[d->n++] = T->err[run_at(T, a, c, s)] - T->err[run_at(T, b, c, s)];
+		} else if (k < 0) {
+			d->other++;
+			set_name(T, c, s, where, sizeof where);
+			snm_paper_note(T->o, SNM_PAPER_NOTE, "%s: %s and %s at %s, %s: other training subsets "
+			               "(seed_subset %" PRId64 " and %" PRId64 "), not paired", T->id, T->exp[a],
+			               T->exp[b], T->col[c], where, T->seed[run_at(T, a, c, s)],
+			               T->seed[run_at(T, b, c, s)]);
+		}
+	}
 	if (d->n == 0)
 		return;
 	d->mean = gsl_stats_mean(v, 1, (size_t)d->n);
@@ -249,47 +300,37 @@ static void mean_std(const ptab *T, int e, int c, double *mean, double *std)
 
 /* ---- text ------------------------------------------------------------------------------------ */
 
-static void col_head(const char *col, char *buf, size_t size)
-{
-	long v = atol(col);
-	if (is_full(col))
-		snprintf(buf, size, "all");
-	else if (v >= 1000 && v % 1000 == 0)
-		snprintf(buf, size, "%ldk", v / 1000);
-	else
-		snprintf(buf, size, "%s", col);
-}
-
-/* "missing 2/10, unfinished 1/10" (those that apply), a one-run cell just "missing"; "" when
- * every run is finished.  With a name: "b missing 2/10". */
-static void fmt_side(const char *name, const side *x, char *buf, size_t size)
-{
-	const char *word[3] = { "missing", "unreadable", "unfinished" };
-	int n[3] = { x->absent, x->bad, x->unfin };
-	size_t len = 0;
-	buf[0] = '\0';
-	for (int k = 0; k < 3; ++k) {
-		if (n[k] == 0 || len >= size)
-			continue;
-		if (len == 0 && name)
-			len += (size_t)snprintf(buf + len, size - len, "%s ", name);
-		if (len >= size)
-			break;
-		if (x->runs == 1)
-			len += (size_t)snprintf(buf + len, size - len, "%s", word[k]);
-		else
-			len += (size_t)snprintf(buf + len, size - len, "%s%s %d/%d", len && buf[len - 1] != ' ' ? ", " : "",
-			                        word[k], n[k], x->runs);
-	}
-}
-
 /* What is not used in a paired cell: "a missing 1/10; b unfinished 2/10", "" when nothing. */
-static void fmt_sides(const char *a, const side *sa, const char *b, const side *sb, char *buf, size_t size)
+static void fmt_sides(const char *a, const snm_paper_count *sa, const char *b, const snm_paper_count *sb,
+                      char *buf, size_t size)
 {
 	char x[160], y[160];
-	fmt_side(a, sa, x, sizeof x);
-	fmt_side(b, sb, y, sizeof y);
+	snm_paper_fmt_missing(a, sa, x, sizeof x);
+	snm_paper_fmt_missing(b, sb, y, sizeof y);
 	snprintf(buf, size, "%s%s%s", x, *x && *y ? "; " : "", y);
+}
+
+/* The sets of a and b at column c left out of d for other training subsets: "set 3: other
+ * training subsets", "sets 1, 3: ..." (the full column: "other training subsets"); "" when none. */
+static void fmt_other(const ptab *T, int a, int b, int c, const diff *d, char *buf, size_t size)
+{
+	size_t len = 0;
+	int first = 1;
+	buf[0] = '\0';
+	if (d->other == 0)
+		return;
+	if (!is_full(T->col[c])) {
+		len += (size_t)snprintf(buf, size, "set%s", d->other > 1 ? "s" : "");
+		for (int s = 0; s < n_sets(T, c) && len < size; ++s)
+			if (pairing(T, a, b, c, s) < 0) {
+				len += (size_t)snprintf(buf + len, size - len, "%s%d", first ? " " : ", ", s + 1);
+				first = 0;
+			}
+		if (len < size)
+			len += (size_t)snprintf(buf + len, size - len, ": ");
+	}
+	if (len < size)
+		snprintf(buf + len, size - len, "other training subsets");
 }
 
 /* "<mean> [<lo>, <hi>]" signed, the mean alone for n = 1, "" for n = 0. */
@@ -346,7 +387,7 @@ static void fmt_summary(const ptab *T, int p, char *buf, size_t size)
 			        : d->n == 1 ? 3 : 4;
 			if (k != g)
 				continue;
-			col_head(T->col[c], h, sizeof h);
+			snm_paper_col_head(T->col[c], h, sizeof h);
 			len += (size_t)snprintf(buf + len, size - len, "%s%s %s", first ? (len ? "; " : "") : ",",
 			                        first ? what[g] : "", h);
 			first = 0;
@@ -360,20 +401,6 @@ static void fmt_summary(const ptab *T, int p, char *buf, size_t size)
 
 /* ---- writers ------------------------------------------------------------------------------------ */
 
-static void tex_escape(FILE *f, const char *s)
-{
-	for (; *s; ++s)
-		switch (*s) {
-		case '%': case '&': case '_': case '#': case '$': case '{': case '}':
-			fprintf(f, "\\%c", *s);
-			break;
-		case '~': fputs("\\textasciitilde{}", f); break;
-		case '^': fputs("\\textasciicircum{}", f); break;
-		case '\\': fputs("\\textbackslash{}", f); break;
-		default: fputc(*s, f);
-		}
-}
-
 /* A cell of differences in LaTeX: "$-0.52$ [$-0.90$, $-0.14$]", "$+0.03$" for n = 1, nothing
  * for n = 0. */
 static void tex_diff(const ptab *T, FILE *f, const diff *d)
@@ -384,73 +411,50 @@ static void tex_diff(const ptab *T, FILE *f, const diff *d)
 		fprintf(f, "$%+.*f$", T->digits, d->mean);
 }
 
-static const char tex_fit[] =
-	"\\ifdefined\\snmfitbox\\else\\newsavebox{\\snmfitbox}\\fi\n"
-	"\\providecommand{\\snmfit}[1]{\\begingroup\\sbox{\\snmfitbox}{#1}%\n"
-	"  \\ifdim\\wd\\snmfitbox>\\textwidth\\sbox{\\snmfitbox}{\\resizebox{\\textwidth}{!}{\\usebox{\\snmfitbox}}}\\fi\n"
-	"  \\ifdim\\dimexpr\\ht\\snmfitbox+\\dp\\snmfitbox\\relax>0.85\\textheight\n"
-	"    \\sbox{\\snmfitbox}{\\resizebox*{!}{0.85\\textheight}{\\usebox{\\snmfitbox}}}\\fi\n"
-	"  \\usebox{\\snmfitbox}\\endgroup}\n";
-
 static void tex_head(const ptab *T, FILE *f, const char *cols)
 {
-	fprintf(f, "%% %s.tex: generated by `snm paper` from %s and the runs under %s; do not edit.\n",
-	        T->id, T->o->spec, T->o->results);
-	fputs(tex_fit, f);
+	snm_paper_tex_banner(f, T->o, T->id);
+	snm_paper_tex_fit(f);
 	fputs("\\begin{table}[htbp]\n\\centering\n\\caption{", f);
-	tex_escape(f, T->caption);
+	snm_paper_tex_escape(f, T->caption);
 	fprintf(f, "}\n\\label{tab:%s}\n\\snmfit{\\begin{tabular}{%s}\n\\toprule\n", T->id, cols);
-}
-
-static void md_text(FILE *f, const char *s)
-{
-	for (; *s; ++s)
-		if (*s == '|')
-			fputs("\\|", f);
-		else
-			fputc(*s, f);
 }
 
 static void md_head(const ptab *T, FILE *f)
 {
-	fprintf(f, "<!-- %s.md: generated by `snm paper` from %s and the runs under %s; do not edit. -->\n\n",
-	        T->id, T->o->spec, T->o->results);
-	md_text(f, T->caption);
+	snm_paper_md_banner(f, T->o, T->id);
+	snm_paper_md_text(f, T->caption);
 	fputs("\n\n", f);
-}
-
-static void csv_text(FILE *f, const char *s)
-{
-	if (strpbrk(s, ",\"\n") == NULL) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; ++s) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-static void csv_num(FILE *f, double v)
-{
-	if (isfinite(v))
-		fprintf(f, ",%.10g", v);
-	else
-		fputs(",", f);
 }
 
 /* The diff fields of a CSV line: n, mean, sd, lo, hi, level, verdict. */
 static void csv_diff(const ptab *T, FILE *f, const diff *d)
 {
 	fprintf(f, ",%d", d->n);
-	csv_num(f, d->mean);
-	csv_num(f, d->sd);
-	csv_num(f, d->lo);
-	csv_num(f, d->hi);
+	snm_paper_csv_num(f, d->mean);
+	snm_paper_csv_num(f, d->sd);
+	snm_paper_csv_num(f, d->lo);
+	snm_paper_csv_num(f, d->hi);
 	fprintf(f, ",%g,%s", T->level, verdict_key(d));
+}
+
+/* The end of a line of differences: " & <n> & <verdict> \\\\" / " | <n> | <verdict> |", a dash
+ * for no verdict. */
+static void tex_tail(FILE *f, int n, const char *verdict)
+{
+	fprintf(f, " & %d & ", n);
+	if (*verdict)
+		snm_paper_tex_escape(f, verdict);
+	else
+		fputs("--", f);
+	fputs(" \\\\\n", f);
+}
+
+static void md_tail(FILE *f, int n, const char *verdict)
+{
+	fprintf(f, " | %d | ", n);
+	snm_paper_md_text(f, *verdict ? verdict : "–");
+	fputs(" |\n", f);
 }
 
 /* -- layout paired -- */
@@ -458,9 +462,38 @@ static void csv_diff(const ptab *T, FILE *f, const diff *d)
 static const char *pair_a(const ptab *T, int p) { return T->exp[T->pa[p]]; }
 static const char *pair_b(const ptab *T, int p) { return T->exp[T->pb[p]]; }
 
-static void paired_md(const ptab *T, FILE *f)
+/* The texts of one line of a paired or ablation table, which each writer prints in its syntax. */
+typedef struct line {
+	char h[32];                /* paired: the column head */
+	char ms[64];               /* ablation: the row's mean (std), fmt_mean_std */
+	char d[96];                /* the differences, fmt_diff ("" for the baseline) */
+	char v[300];               /* the verdict in words, fmt_verdict */
+	char other[400];           /* the sets not paired for other subsets, fmt_other */
+	char miss[800];            /* paired: fmt_sides and other joined by "; "; ablation: the row's
+	                            * fmt_missing */
+} line;
+
+/* Pair p at column c. */
+static void pair_line(const ptab *T, int p, int c, line *t)
 {
-	char lv[16], h[32], d[96], v[300], miss[400], sum[2048];
+	const pcell *x = &T->pc[(size_t)p * T->n_cols + c];
+	snm_paper_col_head(T->col[c], t->h, sizeof t->h);
+	t->ms[0] = '\0';
+	fmt_diff(T, &x->d, t->d, sizeof t->d);
+	fmt_verdict(&x->d, pair_a(T, p), pair_b(T, p), t->v, sizeof t->v);
+	fmt_sides(pair_a(T, p), &x->a, pair_b(T, p), &x->b, t->miss, sizeof t->miss);
+	fmt_other(T, T->pa[p], T->pb[p], c, &x->d, t->other, sizeof t->other);
+	if (*t->other) {
+		size_t len = strlen(t->miss);
+		snprintf(t->miss + len, sizeof t->miss - len, "%s%s", len ? "; " : "", t->other);
+	}
+}
+
+static void paired_md(const void *arg, FILE *f)
+{
+	const ptab *T = arg;
+	char lv[16], sum[2048];
+	line t;
 	fmt_level(T, lv, sizeof lv);
 	md_head(T, f);
 	fprintf(f, "Each row: the paired differences d = a − b of the test error (percentage points) over "
@@ -473,278 +506,237 @@ static void paired_md(const ptab *T, FILE *f)
 	for (int p = 0; p < T->n_pairs; ++p)
 		for (int c = 0; c < T->n_cols; ++c) {
 			const pcell *x = &T->pc[(size_t)p * T->n_cols + c];
-			col_head(T->col[c], h, sizeof h);
-			fmt_diff(T, &x->d, d, sizeof d);
-			fmt_verdict(&x->d, pair_a(T, p), pair_b(T, p), v, sizeof v);
-			fmt_sides(pair_a(T, p), &x->a, pair_b(T, p), &x->b, miss, sizeof miss);
+			pair_line(T, p, c, &t);
 			fputs("| ", f);
-			md_text(f, pair_a(T, p));
+			snm_paper_md_text(f, pair_a(T, p));
 			fputs(" − ", f);
-			md_text(f, pair_b(T, p));
-			fprintf(f, " | %s | ", h);
-			if (*d)
-				fputs(d, f);
-			if (*miss) {
-				fprintf(f, "%s*", *d ? " · " : "");
-				md_text(f, miss);
+			snm_paper_md_text(f, pair_b(T, p));
+			fprintf(f, " | %s | ", t.h);
+			if (*t.d)
+				fputs(t.d, f);
+			if (*t.miss) {
+				fprintf(f, "%s*", *t.d ? " · " : "");
+				snm_paper_md_text(f, t.miss);
 				fputs("*", f);
 			}
-			fprintf(f, " | %d | ", x->d.n);
-			md_text(f, *v ? v : "–");
-			fputs(" |\n", f);
+			md_tail(f, x->d.n, t.v);
 		}
 	fputs("\n", f);
 	for (int p = 0; p < T->n_pairs; ++p) {
 		fmt_summary(T, p, sum, sizeof sum);
 		fputs("- ", f);
-		md_text(f, pair_a(T, p));
+		snm_paper_md_text(f, pair_a(T, p));
 		fputs(" − ", f);
-		md_text(f, pair_b(T, p));
+		snm_paper_md_text(f, pair_b(T, p));
 		fputs(": ", f);
-		md_text(f, sum);
+		snm_paper_md_text(f, sum);
 		fputs("\n", f);
 	}
 }
 
-static void paired_tex(const ptab *T, FILE *f)
+static void paired_tex(const void *arg, FILE *f)
 {
-	char lv[16], h[32], d[96], v[300], miss[400], sum[2048];
+	const ptab *T = arg;
+	char lv[16], sum[2048];
+	line t;
 	fmt_level(T, lv, sizeof lv);
 	tex_head(T, f, "llrrl");
 	fputs("$a - b$ & per-class examples & mean $d$ [", f);
-	tex_escape(f, lv);
+	snm_paper_tex_escape(f, lv);
 	fputs(" interval] & $n$ & verdict \\\\\n", f);
 	for (int p = 0; p < T->n_pairs; ++p) {
 		fputs("\\midrule\n", f);
 		for (int c = 0; c < T->n_cols; ++c) {
 			const pcell *x = &T->pc[(size_t)p * T->n_cols + c];
-			col_head(T->col[c], h, sizeof h);
-			fmt_diff(T, &x->d, d, sizeof d);
-			fmt_verdict(&x->d, pair_a(T, p), pair_b(T, p), v, sizeof v);
-			fmt_sides(pair_a(T, p), &x->a, pair_b(T, p), &x->b, miss, sizeof miss);
+			pair_line(T, p, c, &t);
 			if (c == 0) {
-				tex_escape(f, pair_a(T, p));
+				snm_paper_tex_escape(f, pair_a(T, p));
 				fputs(" $-$ ", f);
-				tex_escape(f, pair_b(T, p));
+				snm_paper_tex_escape(f, pair_b(T, p));
 			}
-			fprintf(f, " & %s & ", h);
+			fprintf(f, " & %s & ", t.h);
 			tex_diff(T, f, &x->d);
-			if (*miss) {
-				fputs(*d ? " \\textit{" : "\\textit{", f);
-				tex_escape(f, miss);
+			if (*t.miss) {
+				fputs(*t.d ? " \\textit{" : "\\textit{", f);
+				snm_paper_tex_escape(f, t.miss);
 				fputs("}", f);
 			}
-			fprintf(f, " & %d & ", x->d.n);
-			if (*v)
-				tex_escape(f, v);
-			else
-				fputs("--", f);
-			fputs(" \\\\\n", f);
+			tex_tail(f, x->d.n, t.v);
 		}
 	}
 	fputs("\\bottomrule\n\\end{tabular}}\n\n\\smallskip\n\\begin{minipage}{\\textwidth}\\footnotesize\n", f);
 	fputs("Paired differences $d = a - b$ of the test error (percentage points) over the sets where "
 	      "both runs are finished: mean, ", f);
-	tex_escape(f, lv);
+	snm_paper_tex_escape(f, lv);
 	fputs(" interval of the paired $t$ test, $n$; a verdict only where the interval excludes 0.\\\\\n", f);
 	for (int p = 0; p < T->n_pairs; ++p) {
 		fmt_summary(T, p, sum, sizeof sum);
-		tex_escape(f, pair_a(T, p));
+		snm_paper_tex_escape(f, pair_a(T, p));
 		fputs(" $-$ ", f);
-		tex_escape(f, pair_b(T, p));
+		snm_paper_tex_escape(f, pair_b(T, p));
 		fputs(": ", f);
-		tex_escape(f, sum);
+		snm_paper_tex_escape(f, sum);
 		fputs(p + 1 < T->n_pairs ? "\\\\\n" : "\n", f);
 	}
 	fputs("\\end{minipage}\n\\end{table}\n", f);
 }
 
-static void paired_csv(const ptab *T, FILE *f)
+static void paired_csv(const void *arg, FILE *f)
 {
-	char miss[400];
+	const ptab *T = arg;
+	line t;
 	fputs("table,a,b,column,runs,a_finished,b_finished,n,mean,sd,lo,hi,level,verdict,missing\n", f);
 	for (int p = 0; p < T->n_pairs; ++p)
 		for (int c = 0; c < T->n_cols; ++c) {
 			const pcell *x = &T->pc[(size_t)p * T->n_cols + c];
 			fprintf(f, "%s,", T->id);
-			csv_text(f, pair_a(T, p));
+			snm_paper_csv_text(f, pair_a(T, p));
 			fputc(',', f);
-			csv_text(f, pair_b(T, p));
+			snm_paper_csv_text(f, pair_b(T, p));
 			fprintf(f, ",%s,%d,%d,%d", T->col[c], x->a.runs, x->a.fin, x->b.fin);
 			csv_diff(T, f, &x->d);
-			fmt_sides(pair_a(T, p), &x->a, pair_b(T, p), &x->b, miss, sizeof miss);
+			pair_line(T, p, c, &t);
 			fputc(',', f);
-			csv_text(f, miss);
+			snm_paper_csv_text(f, t.miss);
 			fputc('\n', f);
 		}
 }
 
 /* -- layout ablation -- */
 
-/* A row's own cell: "3.79 (0.23)", with "missing 1/5" etc. as the second part; "" when none. */
-static void fmt_mean_std(const ptab *T, const arow *x, char *buf, size_t size)
+/* Row r (0: the baseline, whose d has n = 0: no differences, no verdict). */
+static void ablation_line(const ptab *T, int r, line *t)
 {
-	buf[0] = '\0';
-	if (x->s.fin == 0)
-		return;
-	if (isfinite(x->std))
-		snprintf(buf, size, "%.*f (%.*f)", T->digits, x->mean, T->digits, x->std);
-	else
-		snprintf(buf, size, "%.*f", T->digits, x->mean);
+	const arow *x = &T->ar[r];
+	t->h[0] = '\0';
+	snm_paper_fmt_mean_std(T->digits, x->mean, x->std, t->ms, sizeof t->ms);
+	snm_paper_fmt_missing(NULL, &x->s, t->miss, sizeof t->miss);
+	fmt_diff(T, &x->d, t->d, sizeof t->d);
+	fmt_verdict(&x->d, T->exp[T->row_exp[r]], T->exp[T->row_exp[0]], t->v, sizeof t->v);
+	fmt_other(T, T->row_exp[r], T->row_exp[0], 0, &x->d, t->other, sizeof t->other);
 }
 
-static const char *std_kind(const ptab *T)
+static void ablation_md(const void *arg, FILE *f)
 {
-	return T->population ? "with n, the population standard deviation"
-	                     : "with n - 1, the sample standard deviation";
-}
-
-static void ablation_md(const ptab *T, FILE *f)
-{
+	const ptab *T = arg;
 	const char *base = T->exp[T->row_exp[0]];
-	char lv[16], h[32], ms[64], miss[200], d[96], v[300];
+	char lv[16], h[32];
+	line t;
 	fmt_level(T, lv, sizeof lv);
-	col_head(T->col[0], h, sizeof h);
+	snm_paper_col_head(T->col[0], h, sizeof h);
 	md_head(T, f);
 	fprintf(f, "Each row: the test error (%%) at %s per-class examples, mean (std) over the sets (std %s) "
 	        "and n, its finished runs; Δ: the paired differences row − baseline (percentage points) over "
 	        "the sets where both runs are finished: their mean, the %s interval of the paired t test and "
 	        "n. The verdict names the lower error only where the interval excludes 0; \"not resolved\": "
-	        "it includes 0; –: no interval.\n\n", h, std_kind(T), lv);
+	        "it includes 0; –: no interval.\n\n", h, snm_paper_std_kind(T->population), lv);
 	fputs("| row | run | test error (%) | n | Δ vs ", f);
-	md_text(f, base);
+	snm_paper_md_text(f, base);
 	fprintf(f, " [%s interval] | pairs | verdict |\n", lv);
 	fputs("| --- | --- | ---: | ---: | ---: | ---: | --- |\n", f);
 	for (int r = 0; r < T->n_rows; ++r) {
 		const arow *x = &T->ar[r];
 		const char *run = T->exp[T->row_exp[r]];
-		fmt_mean_std(T, x, ms, sizeof ms);
-		fmt_side(NULL, &x->s, miss, sizeof miss);
+		ablation_line(T, r, &t);
 		fputs("| ", f);
 		if (r == 0)
 			fputs("baseline: ", f);
-		md_text(f, T->label[r]);
+		snm_paper_md_text(f, T->label[r]);
 		fputs(" | ", f);
-		md_text(f, run);
+		snm_paper_md_text(f, run);
 		fputs(" | ", f);
-		if (*ms)
-			fputs(ms, f);
-		if (*miss)
-			fprintf(f, "%s*%s*", *ms ? " · " : "", miss);
+		if (*t.ms)
+			fputs(t.ms, f);
+		if (*t.miss)
+			fprintf(f, "%s*%s*", *t.ms ? " · " : "", t.miss);
 		fprintf(f, " | %d | ", x->s.fin);
 		if (r == 0) {
 			fputs("– | – | – |\n", f);
 			continue;
 		}
-		fmt_diff(T, &x->d, d, sizeof d);
-		fmt_verdict(&x->d, run, base, v, sizeof v);
-		fprintf(f, "%s | %d | ", *d ? d : "–", x->d.n);
-		md_text(f, *v ? v : "–");
-		fputs(" |\n", f);
+		if (*t.d)
+			fputs(t.d, f);
+		if (*t.other) {
+			fprintf(f, "%s*", *t.d ? " · " : "");
+			snm_paper_md_text(f, t.other);
+			fputs("*", f);
+		}
+		if (!*t.d && !*t.other)
+			fputs("–", f);
+		md_tail(f, x->d.n, t.v);
 	}
 }
 
-static void ablation_tex(const ptab *T, FILE *f)
+static void ablation_tex(const void *arg, FILE *f)
 {
+	const ptab *T = arg;
 	const char *base = T->exp[T->row_exp[0]];
-	char lv[16], h[32], ms[64], miss[200], d[96], v[300];
+	char lv[16], h[32];
+	line t;
 	fmt_level(T, lv, sizeof lv);
-	col_head(T->col[0], h, sizeof h);
+	snm_paper_col_head(T->col[0], h, sizeof h);
 	tex_head(T, f, "llrrrrl");
 	fputs("row & run & test error (\\%) & $n$ & $\\Delta$ vs ", f);
-	tex_escape(f, base);
+	snm_paper_tex_escape(f, base);
 	fputs(" [", f);
-	tex_escape(f, lv);
+	snm_paper_tex_escape(f, lv);
 	fputs(" interval] & pairs & verdict \\\\\n\\midrule\n", f);
 	for (int r = 0; r < T->n_rows; ++r) {
 		const arow *x = &T->ar[r];
 		const char *run = T->exp[T->row_exp[r]];
-		fmt_mean_std(T, x, ms, sizeof ms);
-		fmt_side(NULL, &x->s, miss, sizeof miss);
+		ablation_line(T, r, &t);
 		if (r == 0)
 			fputs("baseline: ", f);
-		tex_escape(f, T->label[r]);
+		snm_paper_tex_escape(f, T->label[r]);
 		fputs(" & ", f);
-		tex_escape(f, run);
-		fprintf(f, " & %s", ms);
-		if (*miss)
-			fprintf(f, "%s\\textit{%s}", *ms ? " " : "", miss);
+		snm_paper_tex_escape(f, run);
+		fprintf(f, " & %s", t.ms);
+		if (*t.miss)
+			fprintf(f, "%s\\textit{%s}", *t.ms ? " " : "", t.miss);
 		fprintf(f, " & %d & ", x->s.fin);
 		if (r == 0) {
 			fputs("-- & -- & -- \\\\\n\\midrule\n", f);
 			continue;
 		}
-		fmt_diff(T, &x->d, d, sizeof d);
-		fmt_verdict(&x->d, run, base, v, sizeof v);
-		if (*d)
-			tex_diff(T, f, &x->d);
-		else
+		tex_diff(T, f, &x->d);
+		if (*t.other) {
+			fputs(*t.d ? " \\textit{" : "\\textit{", f);
+			snm_paper_tex_escape(f, t.other);
+			fputs("}", f);
+		}
+		if (!*t.d && !*t.other)
 			fputs("--", f);
-		fprintf(f, " & %d & ", x->d.n);
-		if (*v)
-			tex_escape(f, v);
-		else
-			fputs("--", f);
-		fputs(" \\\\\n", f);
+		tex_tail(f, x->d.n, t.v);
 	}
 	fprintf(f, "\\bottomrule\n\\end{tabular}}\n\n\\smallskip\n\\begin{minipage}{\\textwidth}\\footnotesize\n"
 	        "Test error (\\%%) at %s per-class examples: mean (std) over the sets (std %s), $n$ finished "
 	        "runs; $\\Delta$: paired differences row $-$ baseline over the sets where both runs are "
-	        "finished, mean and ", h, std_kind(T));
-	tex_escape(f, lv);
+	        "finished, mean and ", h, snm_paper_std_kind(T->population));
+	snm_paper_tex_escape(f, lv);
 	fputs(" interval of the paired $t$ test; a verdict only where the interval excludes 0.\n"
 	      "\\end{minipage}\n\\end{table}\n", f);
 }
 
-static void ablation_csv(const ptab *T, FILE *f)
+static void ablation_csv(const void *arg, FILE *f)
 {
+	const ptab *T = arg;
 	fputs("table,role,run,label,column,runs,finished,absent,unfinished,unreadable,mean,std,"
 	      "n,diff_mean,diff_sd,lo,hi,level,verdict\n", f);
 	for (int r = 0; r < T->n_rows; ++r) {
 		const arow *x = &T->ar[r];
 		fprintf(f, "%s,%s,", T->id, r == 0 ? "baseline" : "variant");
-		csv_text(f, T->exp[T->row_exp[r]]);
+		snm_paper_csv_text(f, T->exp[T->row_exp[r]]);
 		fputc(',', f);
-		csv_text(f, T->label[r]);
+		snm_paper_csv_text(f, T->label[r]);
 		fprintf(f, ",%s,%d,%d,%d,%d,%d", T->col[0], x->s.runs, x->s.fin, x->s.absent, x->s.unfin, x->s.bad);
-		csv_num(f, x->mean);
-		csv_num(f, x->std);
+		snm_paper_csv_num(f, x->mean);
+		snm_paper_csv_num(f, x->std);
 		if (r == 0)
 			fputs(",,,,,,,", f);
 		else
 			csv_diff(T, f, &x->d);
 		fputc('\n', f);
 	}
-}
-
-/* Writes <out>/<id>.<ext> through a temporary name and a rename. */
-static int write_file(const ptab *T, const char *ext, void (*fn)(const ptab *, FILE *), snm_error *err)
-{
-	size_t n = strlen(T->o->out) + strlen(T->id) + 16;
-	char *path = malloc(n), *tmp = malloc(n + 8);
-	FILE *f;
-	int rc = SNM_OK;
-	if (path == NULL || tmp == NULL) {
-		free(path), free(tmp);
-		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
-	}
-	snprintf(path, n, "%s/%s.%s", T->o->out, T->id, ext);
-	snprintf(tmp, n + 8, "%s.tmp", path);
-	if ((f = fopen(tmp, "w")) == NULL) {
-		rc = SNM_FAIL(err, SNM_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-	} else {
-		fn(T, f);
-		if (ferror(f) | fclose(f))
-			rc = SNM_FAIL(err, SNM_EIO, "%s: write error", tmp);
-		else if (rename(tmp, path) != 0)
-			rc = SNM_FAIL(err, SNM_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
-		if (rc)
-			remove(tmp);
-		else
-			snm_paper_note(T->o, SNM_PAPER_WROTE, "%s", path);
-	}
-	free(path), free(tmp);
-	return rc;
 }
 
 /* ---- the tables -------------------------------------------------------------------------------- */
@@ -775,14 +767,15 @@ static int begin(ptab *T, const snm_paper_opts *o, const snm_cfg *spec, const sn
 	T->exp = calloc(n_names, sizeof *T->exp);
 	T->state = calloc(n_names * n_cols * (size_t)T->sets, sizeof *T->state);
 	T->err = calloc(n_names * n_cols * (size_t)T->sets, sizeof *T->err);
-	if (!T->col || !T->exp || !T->state || !T->err)
+	T->seed = calloc(n_names * n_cols * (size_t)T->sets, sizeof *T->seed);
+	if (!T->col || !T->exp || !T->state || !T->err || !T->seed)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 	return SNM_OK;
 }
 
 static void end(ptab *T)
 {
-	free(T->col), free(T->exp), free(T->state), free(T->err);
+	free(T->col), free(T->exp), free(T->state), free(T->err), free(T->seed);
 	free(T->pa), free(T->pb), free(T->pc);
 	free(T->row_exp), free(T->label), free(T->ar);
 }
@@ -819,9 +812,10 @@ int snm_paper_paired(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg
 			count_side(&T, T.pb[p], c, &x->b);
 			paired_diff(&T, T.pa[p], T.pb[p], c, &x->d);
 		}
-	if ((rc = write_file(&T, "tex", paired_tex, err)) || (rc = write_file(&T, "md", paired_md, err)))
+	if ((rc = snm_paper_write_file(o, T.id, "tex", paired_tex, &T, err))
+	    || (rc = snm_paper_write_file(o, T.id, "md", paired_md, &T, err)))
 		goto done;
-	rc = write_file(&T, "csv", paired_csv, err);
+	rc = snm_paper_write_file(o, T.id, "csv", paired_csv, &T, err);
 done:
 	end(&T);
 	return rc;
@@ -870,9 +864,10 @@ int snm_paper_ablation(const snm_paper_opts *o, const snm_cfg *spec, const snm_c
 		if (r > 0)
 			paired_diff(&T, T.row_exp[r], T.row_exp[0], 0, &x->d);
 	}
-	if ((rc = write_file(&T, "tex", ablation_tex, err)) || (rc = write_file(&T, "md", ablation_md, err)))
+	if ((rc = snm_paper_write_file(o, T.id, "tex", ablation_tex, &T, err))
+	    || (rc = snm_paper_write_file(o, T.id, "md", ablation_md, &T, err)))
 		goto done;
-	rc = write_file(&T, "csv", ablation_csv, err);
+	rc = snm_paper_write_file(o, T.id, "csv", ablation_csv, &T, err);
 done:
 	end(&T);
 	return rc;

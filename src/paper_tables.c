@@ -10,7 +10,6 @@
  * absent, unfinished, unreadable.  The best mark (best: bold) goes to the lowest mean of a
  * column within a block, compared at the printed precision (ties all marked), among the cells
  * whose runs are all finished. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +18,7 @@
 #include "snm/paper.h"
 
 typedef struct cell {
-	int runs, fin, absent, unfin, bad;
+	snm_paper_count n;         /* its runs by state */
 	double mean, std;          /* over the finished runs; NaN when there are none (std: < 2) */
 	double pmean, pstd;        /* the paper's numbers; NaN when it prints none */
 	int blank;                 /* not a cell of this block (the full column outside set 1) */
@@ -150,26 +149,26 @@ static int fill_cell(table *T, int b, int r, int c, snm_error *err)
 			return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 		rc = snm_paper_read_result(path, 0, &res, err);
 		if (rc == SNM_OK) {
-			x->runs++;
+			x->n.runs++;
 			switch (res.state) {
-			case SNM_PAPER_ABSENT: x->absent++; break;
-			case SNM_PAPER_UNFINISHED: x->unfin++; break;
+			case SNM_PAPER_ABSENT: x->n.absent++; break;
+			case SNM_PAPER_UNFINISHED: x->n.unfin++; break;
 			case SNM_PAPER_UNREADABLE:
-				x->bad++;
+				x->n.bad++;
 				snm_paper_note(T->o, SNM_PAPER_NOTE, "%s: skipped %s", T->id, res.why);
 				break;
-			default: v[x->fin++] = res.test_at_best; break;
+			default: v[x->n.fin++] = res.test_at_best; break;
 			}
 		}
 		free(path);
 		if (rc)
 			return rc;
 	}
-	if (x->fin > 0)
-		x->mean = gsl_stats_mean(v, 1, (size_t)x->fin);
-	if (x->fin > 1)
-		x->std = T->population ? gsl_stats_sd_with_fixed_mean(v, 1, (size_t)x->fin, x->mean)
-		                       : gsl_stats_sd(v, 1, (size_t)x->fin);
+	if (x->n.fin > 0)
+		x->mean = gsl_stats_mean(v, 1, (size_t)x->n.fin);
+	if (x->n.fin > 1)
+		x->std = T->population ? gsl_stats_sd_with_fixed_mean(v, 1, (size_t)x->n.fin, x->mean)
+		                       : gsl_stats_sd(v, 1, (size_t)x->n.fin);
 	return SNM_OK;
 }
 
@@ -185,43 +184,21 @@ static void mark_best(table *T)
 			double lo = INFINITY;
 			for (int r = 0; r < T->n_rows; ++r) {
 				cell *x = at(T, b, r, c);
-				if (!x->blank && x->runs > 0 && x->fin == x->runs && rounded(x->mean, T->digits) < lo)
+				if (!x->blank && x->n.runs > 0 && x->n.fin == x->n.runs && rounded(x->mean, T->digits) < lo)
 					lo = rounded(x->mean, T->digits);
 			}
 			for (int r = 0; r < T->n_rows; ++r) {
 				cell *x = at(T, b, r, c);
-				x->best = !x->blank && x->runs > 0 && x->fin == x->runs && rounded(x->mean, T->digits) == lo;
+				x->best = !x->blank && x->n.runs > 0 && x->n.fin == x->n.runs && rounded(x->mean, T->digits) == lo;
 			}
 		}
 }
 
 /* ---- text of a cell -------------------------------------------------------------------------- */
 
-static void fmt_ours(const table *T, const cell *x, char *buf, size_t size)
-{
-	buf[0] = '\0';
-	if (x->fin == 0)
-		return;
-	if (isfinite(x->std))
-		snprintf(buf, size, "%.*f (%.*f)", T->digits, x->mean, T->digits, x->std);
-	else
-		snprintf(buf, size, "%.*f", T->digits, x->mean);
-}
-
-static void fmt_paper(const table *T, const cell *x, char *buf, size_t size)
-{
-	buf[0] = '\0';
-	if (!isfinite(x->pmean))
-		return;
-	if (isfinite(x->pstd))
-		snprintf(buf, size, "%.*f (%.*f)", T->digits, x->pmean, T->digits, x->pstd);
-	else
-		snprintf(buf, size, "%.*f", T->digits, x->pmean);
-}
-
 static double diff(const cell *x)
 {
-	return x->fin > 0 && isfinite(x->pmean) ? x->mean - x->pmean : NAN;
+	return x->n.fin > 0 && isfinite(x->pmean) ? x->mean - x->pmean : NAN;
 }
 
 /* "+0.45" / "-1.20", "" when there is no difference to show; never "-0.00". */
@@ -236,51 +213,7 @@ static void fmt_diff(const table *T, const cell *x, char *buf, size_t size)
 	snprintf(buf, size, "%+.*f", T->digits, d);
 }
 
-/* "missing 2/3", "unreadable 1/3", "unfinished 1/3", those that apply joined by ", ", or "" when
- * every run is finished; a cell of one run says just "missing", "unreadable" or "unfinished". */
-static void fmt_missing(const cell *x, char *buf, size_t size)
-{
-	const char *name[3] = { "missing", "unreadable", "unfinished" };
-	int n[3] = { x->absent, x->bad, x->unfin };
-	size_t len = 0;
-	buf[0] = '\0';
-	for (int k = 0; k < 3; ++k) {
-		if (n[k] == 0 || len >= size)
-			continue;
-		if (x->runs == 1)
-			len += (size_t)snprintf(buf + len, size - len, "%s", name[k]);
-		else
-			len += (size_t)snprintf(buf + len, size - len, "%s%s %d/%d", len ? ", " : "", name[k],
-			                        n[k], x->runs);
-	}
-}
-
-static void col_head(const char *col, char *buf, size_t size)
-{
-	long v = atol(col);
-	if (is_full(col))
-		snprintf(buf, size, "all");
-	else if (v >= 1000 && v % 1000 == 0)
-		snprintf(buf, size, "%ldk", v / 1000);
-	else
-		snprintf(buf, size, "%s", col);
-}
-
 /* ---- writers --------------------------------------------------------------------------------- */
-
-static void tex_escape(FILE *f, const char *s)
-{
-	for (; *s; ++s)
-		switch (*s) {
-		case '%': case '&': case '_': case '#': case '$': case '{': case '}':
-			fprintf(f, "\\%c", *s);
-			break;
-		case '~': fputs("\\textasciitilde{}", f); break;
-		case '^': fputs("\\textasciicircum{}", f); break;
-		case '\\': fputs("\\textbackslash{}", f); break;
-		default: fputc(*s, f);
-		}
-}
 
 /* The head of one LaTeX float: caption (with a block name for the per-set layout), label, the
  * column heads. */
@@ -288,7 +221,7 @@ static void tex_head(const table *T, FILE *f, int b)
 {
 	char h[32];
 	fputs("\\begin{table}[htbp]\n\\centering\n\\caption{", f);
-	tex_escape(f, T->caption);
+	snm_paper_tex_escape(f, T->caption);
 	if (T->sets_layout && b == T->sets)
 		fprintf(f, " Mean over the %d random sets.}\n\\label{tab:%s-mean}\n", T->sets, T->id);
 	else if (T->sets_layout)
@@ -298,52 +231,40 @@ static void tex_head(const table *T, FILE *f, int b)
 	fprintf(f, "\\snmfit{\\begin{tabular}{l*{%d}{r}}\n\\toprule\n", T->n_cols);
 	fputs(T->sets_layout && b < T->sets ? "per-class examples (one run)" : "per-class examples", f);
 	for (int c = 0; c < T->n_cols; ++c) {
-		col_head(T->col[c], h, sizeof h);
+		snm_paper_col_head(T->col[c], h, sizeof h);
 		fprintf(f, " & %s", h);
 	}
 	fputs(" \\\\\n\\midrule\n", f);
 }
 
-/* Which standard deviation the cells hold, for the notes of the .md and .tex files. */
-static const char *std_kind(const table *T)
-{
-	return T->population ? "with n, the population standard deviation"
-	                     : "with n - 1, the sample standard deviation";
-}
-
 /* One float per block (a per-set table of nine rows already fills a page), each shrunk to the
  * text width and height when it is larger, never enlarged. */
-static void write_tex(const table *T, FILE *f)
+static void write_tex(const void *arg, FILE *f)
 {
+	const table *T = arg;
 	char ours[64], paper[64], d[32], miss[64];
-	fprintf(f, "%% %s.tex: generated by `snm paper` from %s and the runs under %s; do not edit.\n",
-	        T->id, T->o->spec, T->o->results);
+	snm_paper_tex_banner(f, T->o, T->id);
 	fprintf(f, "%% A cell: ours (mean (std) over sets, or the single run; std %s); below it,\n"
 	        "%% small, the paper's number and in parentheses ours minus the paper's, in percentage "
-	        "points.\n", std_kind(T));
+	        "points.\n", snm_paper_std_kind(T->population));
 	fputs("\\providecommand{\\snmcell}[3]{\\begin{tabular}[t]{@{}r@{}}#1\\\\[-2pt]"
-	      "{\\scriptsize #2\\if\\relax\\detokenize{#3}\\relax\\else\\ (#3)\\fi}\\end{tabular}}\n"
-	      "\\ifdefined\\snmfitbox\\else\\newsavebox{\\snmfitbox}\\fi\n"
-	      "\\providecommand{\\snmfit}[1]{\\begingroup\\sbox{\\snmfitbox}{#1}%\n"
-	      "  \\ifdim\\wd\\snmfitbox>\\textwidth\\sbox{\\snmfitbox}{\\resizebox{\\textwidth}{!}{\\usebox{\\snmfitbox}}}\\fi\n"
-	      "  \\ifdim\\dimexpr\\ht\\snmfitbox+\\dp\\snmfitbox\\relax>0.85\\textheight\n"
-	      "    \\sbox{\\snmfitbox}{\\resizebox*{!}{0.85\\textheight}{\\usebox{\\snmfitbox}}}\\fi\n"
-	      "  \\usebox{\\snmfitbox}\\endgroup}\n", f);
+	      "{\\scriptsize #2\\if\\relax\\detokenize{#3}\\relax\\else\\ (#3)\\fi}\\end{tabular}}\n", f);
+	snm_paper_tex_fit(f);
 	for (int b = 0; b < T->n_blocks; ++b) {
 		if (b == 0 || T->sets_layout)
 			tex_head(T, f, b);
 		for (int r = 0; r < T->n_rows; ++r) {
-			tex_escape(f, T->label[r]);
+			snm_paper_tex_escape(f, T->label[r]);
 			for (int c = 0; c < T->n_cols; ++c) {
 				const cell *x = &T->c[((size_t)b * T->n_rows + r) * T->n_cols + c];
 				if (x->blank) {
 					fputs(" &", f);
 					continue;
 				}
-				fmt_ours(T, x, ours, sizeof ours);
-				fmt_paper(T, x, paper, sizeof paper);
+				snm_paper_fmt_mean_std(T->digits, x->mean, x->std, ours, sizeof ours);
+				snm_paper_fmt_mean_std(T->digits, x->pmean, x->pstd, paper, sizeof paper);
 				fmt_diff(T, x, d, sizeof d);
-				fmt_missing(x, miss, sizeof miss);
+				snm_paper_fmt_missing(NULL, &x->n, miss, sizeof miss);
 				fputs(" & \\snmcell{", f);
 				if (*ours)
 					fprintf(f, x->best ? "\\textbf{%s}" : "%s", ours);
@@ -362,28 +283,19 @@ static void write_tex(const table *T, FILE *f)
 	}
 }
 
-static void md_text(FILE *f, const char *s)
+static void write_md(const void *arg, FILE *f)
 {
-	for (; *s; ++s)
-		if (*s == '|')
-			fputs("\\|", f);
-		else
-			fputc(*s, f);
-}
-
-static void write_md(const table *T, FILE *f)
-{
+	const table *T = arg;
 	char ours[64], paper[64], d[32], miss[64], h[32];
-	fprintf(f, "<!-- %s.md: generated by `snm paper` from %s and the runs under %s; do not edit. -->\n\n",
-	        T->id, T->o->spec, T->o->results);
-	md_text(f, T->caption);
+	snm_paper_md_banner(f, T->o, T->id);
+	snm_paper_md_text(f, T->caption);
 	fprintf(f, "\n\nEach cell: ours (mean (std) over the sets, or the single run; std %s) · the "
-	        "paper's number · Δ = ours − paper (percentage points).", std_kind(T));
+	        "paper's number · Δ = ours − paper (percentage points).", snm_paper_std_kind(T->population));
 	if (T->bold)
 		fputs(" Bold: the lowest mean of the column among cells whose runs are all finished.", f);
 	fputs("\n\n| per-class examples |", f);
 	for (int c = 0; c < T->n_cols; ++c) {
-		col_head(T->col[c], h, sizeof h);
+		snm_paper_col_head(T->col[c], h, sizeof h);
 		fprintf(f, " %s |", h);
 	}
 	fputs("\n| --- |", f);
@@ -402,7 +314,7 @@ static void write_md(const table *T, FILE *f)
 		}
 		for (int r = 0; r < T->n_rows; ++r) {
 			fputs("| ", f);
-			md_text(f, T->label[r]);
+			snm_paper_md_text(f, T->label[r]);
 			fputs(" |", f);
 			for (int c = 0; c < T->n_cols; ++c) {
 				const cell *x = &T->c[((size_t)b * T->n_rows + r) * T->n_cols + c];
@@ -411,10 +323,10 @@ static void write_md(const table *T, FILE *f)
 					fputs(" |", f);
 					continue;
 				}
-				fmt_ours(T, x, ours, sizeof ours);
-				fmt_paper(T, x, paper, sizeof paper);
+				snm_paper_fmt_mean_std(T->digits, x->mean, x->std, ours, sizeof ours);
+				snm_paper_fmt_mean_std(T->digits, x->pmean, x->pstd, paper, sizeof paper);
 				fmt_diff(T, x, d, sizeof d);
-				fmt_missing(x, miss, sizeof miss);
+				snm_paper_fmt_missing(NULL, &x->n, miss, sizeof miss);
 				fputs(" ", f);
 				if (*ours) {
 					fprintf(f, x->best ? "**%s**" : "%s", ours);
@@ -445,31 +357,9 @@ static void write_md(const table *T, FILE *f)
 	}
 }
 
-static void csv_text(FILE *f, const char *s)
+static void write_csv(const void *arg, FILE *f)
 {
-	if (strpbrk(s, ",\"\n") == NULL) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; ++s) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-static void csv_num(FILE *f, double v)
-{
-	if (isfinite(v))
-		fprintf(f, ",%.10g", v);
-	else
-		fputs(",", f);
-}
-
-static void write_csv(const table *T, FILE *f)
-{
+	const table *T = arg;
 	char bn[16];
 	fputs("table,block,row,label,column,runs,finished,absent,unfinished,unreadable,mean,std,"
 	      "paper_mean,paper_std,diff,best\n", f);
@@ -481,48 +371,18 @@ static void write_csv(const table *T, FILE *f)
 				if (x->blank)
 					continue;
 				fprintf(f, "%s,%s,", T->id, bn);
-				csv_text(f, T->run[r]);
+				snm_paper_csv_text(f, T->run[r]);
 				fputc(',', f);
-				csv_text(f, T->label[r]);
-				fprintf(f, ",%s,%d,%d,%d,%d,%d", T->col[c], x->runs, x->fin, x->absent, x->unfin, x->bad);
-				csv_num(f, x->mean);
-				csv_num(f, x->std);
-				csv_num(f, x->pmean);
-				csv_num(f, x->pstd);
-				csv_num(f, diff(x));
+				snm_paper_csv_text(f, T->label[r]);
+				fprintf(f, ",%s,%d,%d,%d,%d,%d", T->col[c], x->n.runs, x->n.fin, x->n.absent, x->n.unfin, x->n.bad);
+				snm_paper_csv_num(f, x->mean);
+				snm_paper_csv_num(f, x->std);
+				snm_paper_csv_num(f, x->pmean);
+				snm_paper_csv_num(f, x->pstd);
+				snm_paper_csv_num(f, diff(x));
 				fprintf(f, ",%d\n", x->best);
 			}
 	}
-}
-
-/* Writes <out>/<id>.<ext> through a temporary name and a rename. */
-static int write_file(const table *T, const char *ext, void (*fn)(const table *, FILE *), snm_error *err)
-{
-	size_t n = strlen(T->o->out) + strlen(T->id) + 16;
-	char *path = malloc(n), *tmp = malloc(n + 8);
-	FILE *f;
-	int rc = SNM_OK;
-	if (path == NULL || tmp == NULL) {
-		free(path), free(tmp);
-		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
-	}
-	snprintf(path, n, "%s/%s.%s", T->o->out, T->id, ext);
-	snprintf(tmp, n + 8, "%s.tmp", path);
-	if ((f = fopen(tmp, "w")) == NULL) {
-		rc = SNM_FAIL(err, SNM_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-	} else {
-		fn(T, f);
-		if (ferror(f) | fclose(f))
-			rc = SNM_FAIL(err, SNM_EIO, "%s: write error", tmp);
-		else if (rename(tmp, path) != 0)
-			rc = SNM_FAIL(err, SNM_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
-		if (rc)
-			remove(tmp);
-		else
-			snm_paper_note(T->o, SNM_PAPER_WROTE, "%s", path);
-	}
-	free(path), free(tmp);
-	return rc;
 }
 
 /* ---- the table ------------------------------------------------------------------------------- */
@@ -602,8 +462,9 @@ int snm_paper_table(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg 
 					goto done;
 	if (T.bold)
 		mark_best(&T);
-	if ((rc = write_file(&T, "tex", write_tex, err)) || (rc = write_file(&T, "md", write_md, err))
-	    || (rc = write_file(&T, "csv", write_csv, err)))
+	if ((rc = snm_paper_write_file(o, T.id, "tex", write_tex, &T, err))
+	    || (rc = snm_paper_write_file(o, T.id, "md", write_md, &T, err))
+	    || (rc = snm_paper_write_file(o, T.id, "csv", write_csv, &T, err)))
 		goto done;
 done:
 	free(T.col);

@@ -21,6 +21,7 @@
 #include "snm/rng.h"
 #include "snm/store.h"
 #include "snm/trainer.h"
+#include "fs.h"
 
 enum { RNG_ORDER, RNG_AUGMENT, RNG_NOISE, RNG_UNLABELLED, N_RNG };
 static const char *const rng_names[N_RNG] = { "order", "augment", "noise", "unlabelled" };
@@ -527,31 +528,6 @@ static int save(trainer *T, const char *status, snm_error *err)
 	return snm_store_save(r->result_path, &run, err);
 }
 
-static int mkdirs(const char *path, snm_error *err)
-{
-	char *p = strdup(path);
-	if (p == NULL)
-		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
-	for (char *s = p + 1; *s; ++s) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0777) != 0) {
-			int e = errno;
-			struct stat st;
-			if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
-				SNM_FAIL(err, SNM_EIO, "%s: cannot create directory: %s", p,
-				         e == EEXIST ? "a file of that name is in the way" : strerror(e));
-				free(p);
-				return SNM_EIO;
-			}
-		}
-		*s = '/';
-	}
-	free(p);
-	return SNM_OK;
-}
-
 /* Loads the checkpoint of a "running" file: parameters, moments, best weights, streams, metrics. */
 static int resume(trainer *T, snm_error *err)
 {
@@ -740,7 +716,7 @@ int snm_train(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result
 	if (res == NULL)
 		res = &dummy;
 	snprintf(lock, n, "%s.lock", run->result_path);
-	if ((rc = mkdirs(lock, err))) {
+	if ((rc = snm_mkparents(lock, err))) {
 		free(lock);
 		return rc;
 	}

@@ -90,13 +90,16 @@ static int exists(const char *dir, const char *name)
 	return access(p, F_OK) == 0;
 }
 
-/* A run file in the trainer's layout: status, config, run_key; metrics with epochs 1..3, a valid
- * error per epoch, best_valid_error, test_error and test_at_best (the result at the last row). */
-static void write_run(const char *key, const char *status, double result)
+/* A run file in the trainer's layout: status, config, run_key, seed_subset (none when it is < 0);
+ * metrics with epochs 1..3, a valid error per epoch, best_valid_error, test_error and
+ * test_at_best (the result at the last row). */
+static void write_run_seed(const char *key, const char *status, double result, int64_t seed_subset)
 {
 	const char *cols[] = { "epoch", "valid_error", "best_valid_error", "test_error", "test_at_best" };
 	const char *sn[] = { "status", "config", "run_key" };
 	const char *sv[3] = { status, "{}", key };
+	const char *in[] = { "seed_subset" };
+	const int64_t iv[1] = { seed_subset };
 	char path[1200], dir[1200];
 	snm_metrics *m = snm_metrics_new(5, cols, NULL);
 	snm_store_run run;
@@ -113,10 +116,21 @@ static void write_run(const char *key, const char *status, double result)
 	run.n_str = 3;
 	run.str_names = sn;
 	run.str_values = sv;
+	run.n_int = seed_subset < 0 ? 0 : 1;
+	run.int_names = in;
+	run.int_values = iv;
 	run.metrics = m;
 	if (snm_store_save(path, &run, &e) != SNM_OK)
 		fprintf(stderr, "write_run %s: %s\n", key, e.msg);
 	snm_metrics_free(m);
+}
+
+/* As the trainer draws it, the training subset of a run depends on its set, not its experiment:
+ * every fabricated run of set k has seed_subset 1000 + k (a full run 0). */
+static void write_run(const char *key, const char *status, double result)
+{
+	const char *set = strstr(key, "/set");
+	write_run_seed(key, status, result, set ? 1000 + atoi(set + 4) : 0);
 }
 
 /* Notes and written files of one stage run. */
@@ -1007,6 +1021,110 @@ static void test_claims_real_spec(void)
 	free(md);
 }
 
+/* A pair is two runs of one set trained on the same subset (equal seed_subset).  Here zeta and
+ * beta are finished at every set, but
+ *   10: zeta's set 3 has another seed_subset: n = 2, d = {2, 3}, "set 3: other training subsets"
+ *   20: zeta's set 1 another seed, beta's set 3 none (unreadable): n = 1, d = 1.5
+ *   50: zeta's sets 1 and 3 other seeds: n = 1, d = -0.5, "sets 1, 3: ..."
+ * with a note for each set not paired; the ablation of zeta against beta at 10 drops set 3 too. */
+static const char sub_spec[] =
+	"tables:\n"
+	"  - {id: sub-claim, layout: paired, pipeline: sub, columns: [10, 20, 50], sets: 3,\n"
+	"     pairs: [[zeta, beta]]}\n"
+	"  - {id: sub-ablation, layout: ablation, pipeline: sub, column: 10, sets: 3, baseline: beta,\n"
+	"     variants: [{run: zeta, label: other subset at set 3}]}\n";
+
+static void test_paired_subsets(void)
+{
+	static const double z10[3] = { 12, 13, 14 }, z20[3] = { 19, 19.5, 20 }, z50[3] = { 7, 7.5, 6 };
+	static const double b10 = 10, b20 = 18, b50 = 8;
+	static const int64_t other = 7;
+	char spec[1200], key[256], f[P_N][128], g[A_N][128], *md, *tex;
+	log_t lg;
+	snm_paper_opts o;
+	snm_error e;
+	for (int s = 1; s <= 3; ++s) {
+		snprintf(key, sizeof key, "sub/beta/n10/set%d", s);
+		write_run(key, "finished", b10);
+		snprintf(key, sizeof key, "sub/beta/n20/set%d", s);
+		write_run_seed(key, "finished", b20, s == 3 ? -1 : 1000 + s);
+		snprintf(key, sizeof key, "sub/beta/n50/set%d", s);
+		write_run(key, "finished", b50);
+		snprintf(key, sizeof key, "sub/zeta/n10/set%d", s);
+		write_run_seed(key, "finished", z10[s - 1], s == 3 ? other : 1000 + s);
+		snprintf(key, sizeof key, "sub/zeta/n20/set%d", s);
+		write_run_seed(key, "finished", z20[s - 1], s == 1 ? other : 1000 + s);
+		snprintf(key, sizeof key, "sub/zeta/n50/set%d", s);
+		write_run_seed(key, "finished", z50[s - 1], s != 2 ? other : 1000 + s);
+	}
+	snprintf(spec, sizeof spec, "%s/sub.yaml", tmp);
+	write_text(spec, sub_spec);
+	memset(&o, 0, sizeof o);
+	memset(&lg, 0, sizeof lg);
+	o.spec = spec;
+	o.results = results;
+	o.out = out;
+	o.note = collect;
+	o.ctx = &lg;
+	CU_ASSERT_EQUAL_FATAL(snm_paper_run(&o, &e), SNM_OK);
+	CU_ASSERT_EQUAL(lg.wrote, 6);
+	/* 10: both finished at all three sets, one pair fewer */
+	CU_ASSERT_EQUAL_FATAL(csv_pair("sub-claim", "zeta", "beta", "10", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[P_AFIN]), 3);
+	CU_ASSERT_EQUAL(atoi(f[P_BFIN]), 3);
+	CU_ASSERT_EQUAL(atoi(f[P_NPAIRS]), 2);
+	SNM_ASSERT_CLOSE(num(f[P_MEAN]), 2.5, 1e-12, 0);
+	SNM_ASSERT_CLOSE(num(f[P_LO]), 2.5 - t1(0.975) * sqrt(0.5) / sqrt(2), 1e-9, 1e-9);
+	CU_ASSERT_STRING_EQUAL(f[P_MISSING], "set 3: other training subsets");
+	CU_ASSERT_EQUAL(log_count(&lg, "note sub-claim: zeta and beta at 10, set 3: other training subsets "
+	                               "(seed_subset 7 and 1003), not paired"), 1);
+	/* 20: what is missing first, then the other subsets */
+	CU_ASSERT_EQUAL_FATAL(csv_pair("sub-claim", "zeta", "beta", "20", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[P_NPAIRS]), 1);
+	SNM_ASSERT_CLOSE(num(f[P_MEAN]), 1.5, 1e-12, 0);
+	CU_ASSERT_STRING_EQUAL(f[P_MISSING], "beta unreadable 1/3; set 1: other training subsets");
+	CU_ASSERT_EQUAL(log_count(&lg, "sub/beta/n20/set3.h5: no attribute 'seed_subset'"), 1);
+	CU_ASSERT_EQUAL(log_count(&lg, "zeta and beta at 20, set 1: other training subsets (seed_subset 7 and "
+	                               "1001), not paired"), 1);
+	/* 50: two sets left out */
+	CU_ASSERT_EQUAL_FATAL(csv_pair("sub-claim", "zeta", "beta", "50", f), 0);
+	CU_ASSERT_EQUAL(atoi(f[P_NPAIRS]), 1);
+	SNM_ASSERT_CLOSE(num(f[P_MEAN]), -0.5, 1e-12, 0);
+	CU_ASSERT_STRING_EQUAL(f[P_MISSING], "sets 1, 3: other training subsets");
+	CU_ASSERT_EQUAL(log_count(&lg, "zeta and beta at 50, set"), 2);
+	md = read_out("sub-claim.md");
+	tex = read_out("sub-claim.tex");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(md);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tex);
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| zeta − beta | 10 | +2.50 [-3.85, +8.85] · *set 3: other training "
+	                                  "subsets* | 2 | not resolved |\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| zeta − beta | 20 | +1.50 · *beta unreadable 1/3; set 1: other "
+	                                  "training subsets* | 1 | – |\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| zeta − beta | 50 | -0.50 · *sets 1, 3: other training subsets* | 1 "
+	                                  "| – |\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(tex, " & 10 & $+2.50$ [$-3.85$, $+8.85$] \\textit{set 3: other training "
+	                                   "subsets} & 2 & not resolved \\\\\n"));
+	free(md);
+	free(tex);
+	/* the ablation: the variant's own cell counts all its runs, its differences two sets */
+	CU_ASSERT_EQUAL_FATAL(csv_ablation("sub-ablation", "zeta", g), 0);
+	CU_ASSERT_EQUAL(atoi(g[A_FIN]), 3);
+	CU_ASSERT_EQUAL(atoi(g[A_NPAIRS]), 2);
+	SNM_ASSERT_CLOSE(num(g[A_DMEAN]), 2.5, 1e-12, 0);
+	CU_ASSERT_EQUAL(log_count(&lg, "note sub-ablation: zeta and beta at 10, set 3: other training subsets "
+	                               "(seed_subset 7 and 1003), not paired"), 1);
+	md = read_out("sub-ablation.md");
+	tex = read_out("sub-ablation.tex");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(md);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tex);
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| other subset at set 3 | zeta | 13.00 (1.00) | 3 | +2.50 [-3.85, +8.85] "
+	                                  "· *set 3: other training subsets* | 2 | not resolved |\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(tex, "zeta & 13.00 (1.00) & 3 & $+2.50$ [$-3.85$, $+8.85$] \\textit{set 3: "
+	                                   "other training subsets} & 2 & not resolved \\\\\n"));
+	free(md);
+	free(tex);
+}
+
 /* A spec of the test's own, with the expected one-line message (its start). */
 static void spec_error(const char *text, const char *want)
 {
@@ -1540,6 +1658,7 @@ static CU_TestInfo paired_tests[] = {
 	{ "paired n, n = 1, n = 0, summary sentences", test_paired_counts },
 	{ "ablation rows and paired differences", test_ablation },
 	{ "claim and ablation tables of the real spec", test_claims_real_spec },
+	{ "a pair trains on one subset: seed_subset", test_paired_subsets },
 	{ "spec errors of paired and ablation at file:line:col", test_paired_spec_errors },
 	CU_TEST_INFO_NULL
 };

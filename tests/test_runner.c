@@ -14,6 +14,7 @@
 #include "snm/store.h"
 #include "snm/blas.h"
 #include "snm/trainer.h"
+#include "fs.h"
 
 static char tmp[512];
 
@@ -303,20 +304,57 @@ static void test_nonfinite_state(void)
 	snm_pipeline_free(p);
 }
 
-/* Creates the directories of path up to its last '/'; 0 or -1. */
-static int mkdirs_for(const char *path)
+/* The directories of a run file (fs.h): snm_mkparents makes those above a file, snm_mkdirs a
+ * directory and those above it, both again without complaint; a file in the way is named, and
+ * so is it when the trainer meets one above a run's file (nothing is trained). */
+static void test_directories(void)
 {
-	char p[1200];
-	snprintf(p, sizeof p, "%s", path);
-	for (char *s = p + 1; *s; ++s) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0777) != 0 && access(p, F_OK) != 0)
-			return -1;
-		*s = '/';
-	}
-	return 0;
+	char base[1024], path[1200], text[2048];
+	snm_pipeline *p = NULL;
+	snm_run_result r;
+	snm_error e;
+	struct stat st;
+	FILE *f;
+	snprintf(base, sizeof base, "%s/fs", tmp);
+	snprintf(path, sizeof path, "%s/a/b/c.h5", base);
+	CU_ASSERT_EQUAL(snm_mkparents(path, &e), SNM_OK);
+	CU_ASSERT_EQUAL(snm_mkparents(path, &e), SNM_OK);
+	snprintf(path, sizeof path, "%s/a/b", base);
+	CU_ASSERT(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
+	snprintf(path, sizeof path, "%s/a/b/c.h5", base);
+	CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);                 /* the file itself is not made */
+	snprintf(path, sizeof path, "%s/d/e/", base);
+	CU_ASSERT_EQUAL(snm_mkdirs(path, &e), SNM_OK);
+	CU_ASSERT_EQUAL(snm_mkdirs(path, &e), SNM_OK);
+	snprintf(path, sizeof path, "%s/d/e", base);
+	CU_ASSERT(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
+	CU_ASSERT_EQUAL(snm_mkparents("plain.h5", &e), SNM_OK);     /* no directory above it */
+	CU_ASSERT_EQUAL(snm_mkdirs("", &e), SNM_EINVAL);
+	snprintf(path, sizeof path, "%s/a/b/c.h5", base);
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fclose(f);
+	snprintf(path, sizeof path, "%s/a/b/c.h5/x/y.h5", base);
+	CU_ASSERT_EQUAL(snm_mkparents(path, &e), SNM_EIO);
+	snprintf(text, sizeof text, "%s/a/b/c.h5: cannot create directory: a file of that name is in the way",
+	         base);
+	CU_ASSERT_STRING_EQUAL(e.msg, text);
+	snprintf(path, sizeof path, "%s/a/b/c.h5/x", base);
+	CU_ASSERT_EQUAL(snm_mkdirs(path, &e), SNM_EIO);
+	CU_ASSERT_STRING_EQUAL(e.msg, text);
+	/* the trainer: results/tiny is a file */
+	snprintf(path, sizeof path, "%s/blocked/tiny", tmp);
+	CU_ASSERT_EQUAL_FATAL(snm_mkparents(path, &e), SNM_OK);
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fclose(f);
+	p = tiny("blocked", "0.01");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(train(&p->runs[0], 0, 0, &r, &e), SNM_EIO);
+	snprintf(text, sizeof text, "%s: cannot create directory: a file of that name is in the way", path);
+	CU_ASSERT_STRING_EQUAL(e.msg, text);
+	CU_ASSERT_NOT_EQUAL(access(p->runs[0].result_path, F_OK), 0);
+	snm_pipeline_free(p);
 }
 
 /* A run is trained by one process at a time: while another holds "<result>.lock", snm_train
@@ -333,7 +371,7 @@ static void test_run_lock(void)
 	snprintf(text, sizeof text, base_yaml, dir, "0.01");
 	CU_ASSERT_EQUAL_FATAL(snm_pipeline_load(write_file("locked.yaml", text), NULL, &p, &e), SNM_OK);
 	snprintf(lock, sizeof lock, "%s.lock", p->runs[0].result_path);
-	CU_ASSERT_EQUAL(mkdirs_for(lock), 0);
+	CU_ASSERT_EQUAL(snm_mkparents(lock, &e), SNM_OK);
 	fd = open(lock, O_RDWR | O_CREAT, 0666);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL_FATAL(flock(fd, LOCK_EX | LOCK_NB), 0);      /* "another process" */
@@ -528,6 +566,7 @@ static CU_TestInfo tests[] = {
 	{ "nonfinite_loss", test_nonfinite_loss },
 	{ "nonfinite_state", test_nonfinite_state },
 	{ "run_lock", test_run_lock },
+	{ "directories", test_directories },
 	{ "unlabelled_stream", test_unlabelled_stream },
 	{ "unlabelled_epochs", test_unlabelled_epochs },
 	{ "yaml_errors", test_yaml_errors },

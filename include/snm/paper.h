@@ -23,8 +23,10 @@
  * deviation gsl_stats_sd (or the population one, spec key std: population).
  *
  * Paired comparisons (layouts paired and ablation): for two experiments a and b at one column,
- * the differences d_k = err_a(set k) - err_b(set k) over the sets k where both runs are finished,
- * their mean, and for n >= 2 the interval of the paired t test, mean -/+ t * sd / sqrt(n) with t
+ * the differences d_k = err_a(set k) - err_b(set k) over the sets k where both runs are finished
+ * and trained on the same subset (equal root attribute seed_subset; a set where it differs is
+ * left out of n and the cell says "set k: other training subsets", and a finished run without
+ * it counts as unreadable there), their mean, and for n >= 2 the interval of the paired t test, mean -/+ t * sd / sqrt(n) with t
  * = gsl_cdf_tdist_Pinv((1 + level) / 2, n - 1) and sd = gsl_stats_sd; a verdict in words ("a
  * lower (better) than b", "a higher (worse) than b") only where that interval excludes 0, "not
  * resolved" where it holds 0.  Each paired table ends with one summary sentence per pair.
@@ -42,6 +44,7 @@
 #define SNM_PAPER_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <gsl/gsl_rng.h>
 #include "snm/config.h"
 #include "snm/error.h"
@@ -174,6 +177,53 @@ int snm_paper_gnuplot_found(const snm_paper_opts *o);
 
 /* Escapes a string for a gnuplot single-quoted string (doubles each '). Writes into buf. */
 const char *snm_paper_gp_quote(const char *s, char *buf, size_t size);
+
+/* ---- the text of the tables (paper_write.c; paper_tables.c and paper_paired.c print through it) */
+
+/* How the runs of one cell (or one experiment's side of a paired cell) went: runs read, and of
+ * those the finished (used), absent, unfinished and unreadable ones. */
+typedef struct snm_paper_count {
+	int runs, fin, absent, unfin, bad;
+} snm_paper_count;
+
+/* A column's head: "all" for full, "10k" for 10000 (a multiple of 1000), else the column text. */
+void snm_paper_col_head(const char *col, char *buf, size_t size);
+
+/* "3.79 (0.23)" at `digits` decimals, the mean alone when std is not finite, "" when mean is not
+ * finite (no finished run, no published number). */
+void snm_paper_fmt_mean_std(int digits, double mean, double std, char *buf, size_t size);
+
+/* The runs of x that are not used: "missing 2/10, unreadable 1/10, unfinished 1/10" (those that
+ * apply), a one-run cell just "missing"; "" when every run is finished.  With a name (not NULL)
+ * it leads: "b missing 2/10". */
+void snm_paper_fmt_missing(const char *name, const snm_paper_count *x, char *buf, size_t size);
+
+/* The words for the standard deviation the cells hold (spec key std), for the tables' notes. */
+const char *snm_paper_std_kind(int population);
+
+/* s escaped for LaTeX text (% & _ # $ { } ~ ^ \) / for a Markdown table cell (|) / as one CSV
+ * field (quoted, its quotes doubled, when it holds a comma, a quote or a newline). */
+void snm_paper_tex_escape(FILE *f, const char *s);
+void snm_paper_md_text(FILE *f, const char *s);
+void snm_paper_csv_text(FILE *f, const char *s);
+/* ",<v>" (%.10g), or "," alone when v is not finite. */
+void snm_paper_csv_num(FILE *f, double v);
+
+/* The first line of <id>.tex / the first line and a blank one of <id>.md: generated from o->spec
+ * and o->results, do not edit. */
+void snm_paper_tex_banner(FILE *f, const snm_paper_opts *o, const char *id);
+void snm_paper_md_banner(FILE *f, const snm_paper_opts *o, const char *id);
+
+/* The LaTeX preamble of \snmfit{...}: its argument shrunk to the text width and to 0.85 of the
+ * text height when it is larger, never enlarged (\providecommand: once per document). */
+void snm_paper_tex_fit(FILE *f);
+
+/* Writes <o->out>/<id>.<ext>: fn(arg, f) prints it into "<path>.tmp", renamed to the path when
+ * the writes succeeded (else removed); a WROTE note names the path.  SNM_EIO (cannot create,
+ * write error, cannot rename), SNM_ENOMEM. */
+typedef void (*snm_paper_write_fn)(const void *arg, FILE *f);
+int snm_paper_write_file(const snm_paper_opts *o, const char *id, const char *ext, snm_paper_write_fn fn,
+                         const void *arg, snm_error *err);
 
 /* ---- a trained network rebuilt from its run file -------------------------------------------- */
 
