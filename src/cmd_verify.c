@@ -63,6 +63,11 @@ static int verify_one(const char *path, const char *dir, const verify_opts *vo)
 		         p->runs[0].key);
 		goto fail;
 	}
+	if (access(p->runs[0].result_path, F_OK) == 0) {
+		SNM_FAIL(&e, SNM_EIO, "%s: already exists: --keep needs a directory without this run",
+		         p->runs[0].result_path);
+		goto fail;
+	}
 	if (threads < 1 || threads > 1024)
 		threads = 1;
 	if (vo->threads > 0)
