@@ -24,7 +24,7 @@
 #include <time.h>
 #include "snm/ops.h"
 #include "snm/tape.h"
-#include "op.h"
+#include "core/op.h"
 #include "snm/blas.h"
 
 #define MAX_REPS 2000

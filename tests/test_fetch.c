@@ -1,4 +1,4 @@
-/* test_fetch.c: `snm fetch` (src/fetch.c and the subcommand in src/cmd_fetch.c), offline.
+/* test_fetch.c: `snm fetch` (src/cmd/fetcher.c and the subcommand in src/cmd/fetch.c), offline.
  *
  * The machine has no network, so every source is a mirror made here: IDX files written through
  * zlib, CIFAR-10 binary files and a tarball made with the `tar` program.  Checked:

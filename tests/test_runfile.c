@@ -11,7 +11,7 @@
 #include "snm/pipeline.h"
 #include "snm/store.h"
 #include "snm/trainer.h"
-#include "runfile.h"
+#include "cmd/runfile.h"
 
 static char tmp[512];
 

@@ -14,7 +14,7 @@
 #include "snm/store.h"
 #include "snm/blas.h"
 #include "snm/trainer.h"
-#include "fs.h"
+#include "run/fs.h"
 
 static char tmp[512];
 

@@ -14,7 +14,7 @@ void snm_blas_set_threads(int n);
 int snm_blas_threads(void);
 
 /* 1 when results do not depend on the thread count (built with OpenMP: snm's threads work on
- * blocks fixed by the shapes alone, src/par.h), 0 when OpenBLAS threads each product itself (its
+ * blocks fixed by the shapes alone, src/core/par.h), 0 when OpenBLAS threads each product itself (its
  * threading changes the last bits of some products).  The runner resumes a run at another thread
  * count only in the first case. */
 int snm_blas_thread_invariant(void);

@@ -118,8 +118,8 @@ int snm_paper_read_result(const char *path, int want_metrics, snm_paper_result *
 
 /* Makes one table (an item of the spec's `tables` list) / one figure (an item of figures.curves,
  * figures.reconstructions, figures.tsne).  spec is the whole spec (global keys: std, digits,
- * labels).  snm_paper_table makes the layouts mean and sets (paper_tables.c), snm_paper_paired
- * and snm_paper_ablation the layouts paired and ablation (paper_paired.c); snm_paper_run picks
+ * labels).  snm_paper_table makes the layouts mean and sets (table.c), snm_paper_paired
+ * and snm_paper_ablation the layouts paired and ablation (paired.c); snm_paper_run picks
  * the one of each table's `layout`. */
 int snm_paper_table(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *table, snm_error *err);
 int snm_paper_paired(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *table, snm_error *err);
@@ -178,7 +178,7 @@ int snm_paper_gnuplot_found(const snm_paper_opts *o);
 /* Escapes a string for a gnuplot single-quoted string (doubles each '). Writes into buf. */
 const char *snm_paper_gp_quote(const char *s, char *buf, size_t size);
 
-/* ---- the text of the tables (paper_write.c; paper_tables.c and paper_paired.c print through it) */
+/* ---- the text of the tables (write.c; table.c and paired.c print through it) */
 
 /* How the runs of one cell (or one experiment's side of a paired cell) went: runs read, and of
  * those the finished (used), absent, unfinished and unreadable ones. */

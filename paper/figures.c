@@ -1,0 +1,533 @@
+/* figures.c: the figures that look inside a trained network (see snm/paper.h):
+ *
+ *   reconstructions (Figures 5 and 7)  for the first per_class training examples of each class of
+ *       the run's subset: the input, then decode_z(z') for `copies` random perturbations
+ *       z' = mmn(z) (left panel) and `copies` semantic ones z' = z + decode_y(mmn(y)) - decode_y(y)
+ *       (right panel), mmn being the min-max-scaled Gaussian noise of section 4.2.  Each panel is
+ *       one RGB image assembled here (examples side by side, one class per column; per_class
+ *       blocks stacked) and drawn by gnuplot `with rgbimage`.
+ *   t-SNE (Figures 6 and 8)  one embedding (paper/tsne.c) of the latent z of `background` training-
+ *       split examples not used for training, of the training subset, and of `copies` random and
+ *       `copies` semantic perturbations of every training example; the overview shows the
+ *       training examples of the chosen classes, the per-class figure one row per class, each in
+ *       three panels: training examples, + random-perturbed, + semantic-perturbed samples.
+ *
+ * Randomness: the random and the semantic perturbations and the background sample each have their
+ * own stream, snm_rng_stream(seed, "paper-random" / "paper-semantic" / "paper-background", id), and
+ * the embedding starts from `seed`: the figures are the same every time. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <gsl/gsl_randist.h>
+#include "snm/paper.h"
+#include "snm/rng.h"
+#include "snm/store.h"
+#include "snm/tsne.h"
+
+/* Opens the run of a figure, or explains (a note) why the figure is not made: *m stays NULL then. */
+static int open_run(const snm_paper_opts *o, const char *id, const char *run, snm_paper_model **m,
+                    snm_error *err)
+{
+	size_t n = strlen(o->results) + strlen(run) + 8;
+	char *path = malloc(n);
+	int rc;
+	*m = NULL;
+	if (path == NULL)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	snprintf(path, n, "%s/%s.h5", o->results, run);
+	if (access(path, F_OK) != 0) {
+		snm_paper_note(o, SNM_PAPER_NOTE, "%s: run %s is missing (%s); figure not made", id, run, path);
+		free(path);
+		return SNM_OK;
+	}
+	{
+		/* a file copied or renamed into place would draw another run's network */
+		char *key = NULL;
+		rc = snm_store_get_str(path, "run_key", &key, err);
+		if (rc == SNM_OK && strcmp(key, run) != 0)
+			rc = SNM_FAIL(err, SNM_EIO, "%s holds run '%s', not '%s'", path, key, run);
+		free(key);
+	}
+	if (rc == SNM_OK)
+		rc = snm_paper_model_open(path, o->plugin_path, m, err);
+	if (rc)
+		snm_error_prefix(err, "%s", id);
+	else if (!snm_paper_model_finished(*m))
+		snm_paper_note(o, SNM_PAPER_NOTE, "%s: run %s is not finished; drawn from its best weights so far",
+		               id, run);
+	free(path);
+	return rc;
+}
+
+static int written(const snm_paper_opts *o, const char *id, const char *path, snm_error *err)
+{
+	struct stat sb;
+	if (stat(path, &sb) != 0 || sb.st_size == 0)
+		return SNM_FAIL(err, SNM_EIO, "%s: gnuplot exited normally but wrote no %s", id, path);
+	snm_paper_note(o, SNM_PAPER_WROTE, "%s", path);
+	return SNM_OK;
+}
+
+static FILE *create(const char *path, snm_error *err)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		SNM_FAIL(err, SNM_EIO, "%s: cannot create: %s", path, strerror(errno));
+	return f;
+}
+
+static int finish(FILE *f, const char *path, snm_error *err)
+{
+	if ((ferror(f) | fclose(f)) != 0)
+		return SNM_FAIL(err, SNM_EIO, "%s: write error", path);
+	return SNM_OK;
+}
+
+/* ---- reconstructions ------------------------------------------------------------------------- */
+
+/* Pastes example image x (C,H,W in [0,1]) with its top-left corner at (px, py) of an RGB canvas of
+ * width cw.  One channel is grey; three are RGB; otherwise the first channel, grey. */
+static void paste(unsigned char *canvas, int cw, int px, int py, const float *x, int C, int H, int W)
+{
+	for (int r = 0; r < H; ++r)
+		for (int c = 0; c < W; ++c) {
+			unsigned char *p = canvas + 3 * ((size_t)(py + r) * cw + px + c);
+			for (int k = 0; k < 3; ++k) {
+				float v = x[(size_t)(C == 3 ? k : 0) * H * W + (size_t)r * W + c];
+				p[k] = (unsigned char)lrintf(255.0f * (v < 0 ? 0 : v > 1 ? 1 : v));
+			}
+		}
+}
+
+int snm_paper_reconstructions(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *e, snm_error *err)
+{
+	const snm_option *op = snm_paper_recon_options;
+	const char *id, *run, *panel[2], *script;
+	char png[1024], pdf[1024], q[1024], q2[512];
+	long per_class, copies, seed;
+	double sd;
+	int w, h, rc, ran = 0, K, C, H, W, gap, pw, ph, block_h;
+	snm_paper_model *m = NULL;
+	snm_paper_tmp t;
+	long *idx = NULL, n_ex = 0, *pos = NULL;
+	float *x = NULL, *z = NULL, *zp = NULL, *xr = NULL;
+	unsigned char *canvas = NULL;
+	gsl_rng *rng = NULL;
+	FILE *f;
+	(void)spec;
+	memset(&t, 0, sizeof t);
+	if ((rc = snm_cfg_opt_str(e, op, "id", &id, err)) || (rc = snm_cfg_opt_str(e, op, "run", &run, err))
+	    || (rc = snm_cfg_opt_int(e, op, "per_class", &per_class, err))
+	    || (rc = snm_cfg_opt_int(e, op, "copies", &copies, err))
+	    || (rc = snm_cfg_opt_int(e, op, "seed", &seed, err)) || (rc = snm_cfg_opt_double(e, op, "sd", &sd, err))
+	    || (rc = snm_paper_size(e, op, "size", &w, &h, err)))
+		return rc;
+	if (!snm_paper_gnuplot_found(o)) {
+		snm_paper_note(o, SNM_PAPER_NOTE, "%s: gnuplot not found; figure not made (Debian: apt-get install "
+		               "gnuplot-nox; ./bootstrap installs it)", id);
+		return SNM_OK;
+	}
+	if ((rc = open_run(o, id, run, &m, err)) || m == NULL)
+		return rc;
+	{
+		const snm_data_info *in = snm_paper_model_info(m);
+		const int32_t *lab = snm_paper_model_labels(m);
+		const long *sub;
+		long n_sub = snm_paper_model_subset(m, &sub);
+		K = in->n_classes;
+		C = in->d[0];
+		H = in->d[1];
+		W = in->d[2];
+		/* pos[b*K + c]: the example of block b and class c, an index into idx, or -1 */
+		pos = malloc((size_t)per_class * K * sizeof *pos);
+		idx = malloc((size_t)per_class * K * sizeof *idx);
+		if (pos == NULL || idx == NULL) {
+			rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+			goto done;
+		}
+		for (long k = 0; k < per_class * K; ++k)
+			pos[k] = -1;
+		for (int c = 0; c < K; ++c) {
+			long b = 0;
+			for (long i = 0; i < n_sub && b < per_class; ++i)
+				if (lab[sub[i]] == c) {
+					pos[b * K + c] = n_ex;
+					idx[n_ex++] = sub[i];
+					++b;
+				}
+		}
+	}
+	{
+		size_t dim = (size_t)C * H * W, zd = (size_t)snm_paper_model_zdim(m);
+		x = malloc((size_t)n_ex * dim * sizeof *x);
+		xr = malloc((size_t)n_ex * copies * dim * sizeof *xr);
+		z = malloc((size_t)n_ex * zd * sizeof *z);
+		zp = malloc((size_t)n_ex * zd * sizeof *zp);
+		if (!x || !xr || !z || !zp) {
+			rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+			goto done;
+		}
+		if ((rc = snm_paper_model_read(m, idx, n_ex, x, err)) || (rc = snm_paper_model_encode(m, idx, n_ex, z, err)))
+			goto done;
+		gap = W / 14 > 1 ? W / 14 : 1;
+		block_h = (int)(1 + copies) * (H + gap) + 3 * gap;
+		pw = K * (W + gap) + gap;
+		ph = (int)per_class * block_h + gap;
+		canvas = malloc((size_t)pw * ph * 3);
+		if ((rc = snm_paper_tmp_open(&t, err)))
+			goto done;
+		panel[0] = snm_paper_tmp_file(&t, "random.rgb");
+		panel[1] = snm_paper_tmp_file(&t, "semantic.rgb");
+		script = snm_paper_tmp_file(&t, "recon.gp");
+		if (canvas == NULL || !panel[0] || !panel[1] || !script) {
+			rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+			goto done;
+		}
+		for (int kind = 0; kind < 2; ++kind) {
+			rng = snm_rng_stream((uint64_t)seed, kind == 0 ? "paper-random" : "paper-semantic", id, err);
+			if (rng == NULL) {
+				rc = SNM_ENOMEM;
+				goto done;
+			}
+			for (long r = 0; r < copies; ++r)
+				if ((rc = snm_paper_model_perturb(m, z, n_ex, kind == 0 ? SNM_PAPER_RANDOM : SNM_PAPER_SEMANTIC,
+				                                  sd, rng, zp, err))
+				    || (rc = snm_paper_model_decode(m, zp, n_ex, xr + (size_t)r * n_ex * dim, err)))
+					goto done;
+			gsl_rng_free(rng);
+			rng = NULL;
+			memset(canvas, 255, (size_t)pw * ph * 3);
+			for (long b = 0; b < per_class; ++b)
+				for (int c = 0; c < K; ++c) {
+					long k = pos[b * K + c];
+					int px = gap + c * (W + gap), py = gap + (int)b * block_h;
+					if (k < 0)
+						continue;
+					paste(canvas, pw, px, py, x + (size_t)k * dim, C, H, W);
+					for (long r = 0; r < copies; ++r)
+						paste(canvas, pw, px, py + 2 * gap + (int)(1 + r) * (H + gap),
+						      xr + ((size_t)r * n_ex + k) * dim, C, H, W);
+				}
+			if ((f = create(panel[kind], err)) == NULL) {
+				rc = SNM_EIO;
+				goto done;
+			}
+			fwrite(canvas, 3, (size_t)pw * ph, f);
+			if ((rc = finish(f, panel[kind], err)))
+				goto done;
+		}
+	}
+	snprintf(png, sizeof png, "%s/%s.png", o->out, id);
+	snprintf(pdf, sizeof pdf, "%s/%s.pdf", o->out, id);
+	if ((f = create(script, err)) == NULL) {
+		rc = SNM_EIO;
+		goto done;
+	}
+	for (int term = 0; term < 2; ++term) {
+		if (term == 0)
+			fprintf(f, "set terminal pngcairo noenhanced size %d,%d font 'sans,11'\n", w, h);
+		else
+			fprintf(f, "set terminal pdfcairo noenhanced size %g,%g font 'sans,8'\n", w / 100.0, h / 100.0);
+		fprintf(f, "set output '%s'\n", snm_paper_gp_quote(term == 0 ? png : pdf, q, sizeof q));
+		fprintf(f, "set multiplot layout 1,2 title '%s: run %s. Top row of each block: training "
+		        "examples; below: decode_z(z'') of %ld perturbations of their z (sd %g)'\n", id,
+		        snm_paper_gp_quote(run, q2, sizeof q2), copies, sd);
+		fprintf(f, "unset key\nunset tics\nunset border\nset size ratio -1\n"
+		        "set lmargin 1\nset rmargin 1\nset bmargin 1\nset tmargin 3\n"
+		        "set xrange [-0.5:%d]\nset yrange [-0.5:%d]\n", pw, ph);
+		for (int k = 0; k < 2; ++k)
+			fprintf(f, "set title '(%c) %s perturbation'\nplot '%s' binary array=(%d,%d) flipy "
+			        "format='%%uchar%%uchar%%uchar' with rgbimage\n", 'a' + k, k ? "semantic" : "random",
+			        snm_paper_gp_quote(panel[k], q, sizeof q), pw, ph);
+		fputs("unset multiplot\nset output\n", f);
+	}
+	if ((rc = finish(f, script, err)))
+		goto done;
+	if ((rc = snm_paper_gnuplot(o, &t, id, script, &ran, err)) || !ran)
+		goto done;
+	if ((rc = written(o, id, png, err)) == SNM_OK)
+		rc = written(o, id, pdf, err);
+done:
+	gsl_rng_free(rng);
+	snm_paper_tmp_close(&t);
+	snm_paper_model_close(m);
+	free(idx), free(pos), free(x), free(z), free(zp), free(xr), free(canvas);
+	return rc;
+}
+
+/* ---- t-SNE ----------------------------------------------------------------------------------- */
+
+/* Light colours for the background examples, strong ones are for the marks on top. */
+static const unsigned bg_colours[10] = {
+	0x9ecae1, 0xfdae6b, 0xa1d99b, 0xfc9272, 0xbcbddc, 0xd9b38c, 0xf7b6d2, 0xbdbdbd, 0xdbdb8d, 0x9edae5
+};
+
+/* The gnuplot function sel(c): 1 for the overview's classes. */
+static void sel_function(FILE *f, const snm_cfg *classes)
+{
+	fputs("sel(c) = ", f);
+	if (snm_cfg_len(classes) == 0) {
+		fputs("1\n", f);
+		return;
+	}
+	for (size_t i = 0; i < snm_cfg_len(classes); ++i)
+		fprintf(f, "%s(c == %s)", i ? " || " : "", snm_cfg_text(snm_cfg_at(classes, i)));
+	fputs("\n", f);
+}
+
+typedef struct tsne_files {
+	const char *bg, *train, *rnd, *sem;
+} tsne_files;
+
+/* One panel: the background, the training examples passing `filter` (a gnuplot expression of the
+ * class $3), and the perturbed ones (which = 0 none, 1 random, 2 semantic). */
+static void tsne_panel(FILE *f, const tsne_files *tf, const char *filter, int which, int overview)
+{
+	char q[1024];
+	const char *circle = which ? "#d4a000" : "black";
+	fprintf(f, "plot '%s' using 1:2:4 with points pt 7 ps 0.3 lc rgb variable title 'not used for training'",
+	        snm_paper_gp_quote(tf->bg, q, sizeof q));
+	if (which)
+		fprintf(f, ", \\\n     '%s' using (%s ? $1 : 1/0):2 with points pt 2 ps 0.7 lw 1 lc rgb '#1f3fbf' "
+		        "title '%s-perturbed'", snm_paper_gp_quote(which == 1 ? tf->rnd : tf->sem, q, sizeof q), filter,
+		        which == 1 ? "random" : "semantic");
+	fprintf(f, ", \\\n     '%s' using (%s ? $1 : 1/0):2 with points pt 6 ps %s lw 1.2 lc rgb '%s' "
+	        "title 'training examples'\n", snm_paper_gp_quote(tf->train, q, sizeof q), filter,
+	        overview ? "1.0" : "0.8", circle);
+}
+
+static int write_points(const char *path, const double *y, const long *rows, long n, const int32_t *cls,
+                        int with_colour, snm_error *err)
+{
+	FILE *f = create(path, err);
+	if (f == NULL)
+		return SNM_EIO;
+	for (long i = 0; i < n; ++i) {
+		long r = rows ? rows[i] : i;
+		if (with_colour)
+			fprintf(f, "%.8g %.8g %d %u\n", y[2 * r], y[2 * r + 1], (int)cls[i], bg_colours[cls[i] % 10]);
+		else
+			fprintf(f, "%.8g %.8g %d\n", y[2 * r], y[2 * r + 1], (int)cls[i]);
+	}
+	return finish(f, path, err);
+}
+
+int snm_paper_tsne(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *e, snm_error *err)
+{
+	const snm_option *op = snm_paper_tsne_options;
+	const snm_cfg *classes = snm_cfg_opt_node(e, op, "classes");
+	const char *id, *id8, *run, *script;
+	char path[2][2][1024], q[1024], label[300];
+	long background, copies, seed, pca, iterations;
+	double sd, perplexity, theta, lo[2] = { INFINITY, INFINITY }, hi[2] = { -INFINITY, -INFINITY };
+	int w, h, w8, h8, rc, ran = 0, K, zd;
+	snm_paper_model *m = NULL;
+	snm_paper_tmp t;
+	tsne_files tf;
+	long *bg = NULL, n_bg = 0, n_sub, N = 0;
+	const long *sub;
+	int32_t *cls = NULL;
+	float *z = NULL;
+	double *X = NULL, *Y = NULL;
+	gsl_rng *rng = NULL;
+	snm_tsne_opts to;
+	FILE *f;
+	(void)spec;
+	memset(&t, 0, sizeof t);
+	if ((rc = snm_cfg_opt_str(e, op, "id", &id, err)) || (rc = snm_cfg_opt_str(e, op, "per_class_id", &id8, err))
+	    || (rc = snm_cfg_opt_str(e, op, "run", &run, err))
+	    || (rc = snm_cfg_opt_int(e, op, "background", &background, err))
+	    || (rc = snm_cfg_opt_int(e, op, "copies", &copies, err))
+	    || (rc = snm_cfg_opt_int(e, op, "seed", &seed, err)) || (rc = snm_cfg_opt_int(e, op, "pca", &pca, err))
+	    || (rc = snm_cfg_opt_int(e, op, "iterations", &iterations, err))
+	    || (rc = snm_cfg_opt_double(e, op, "sd", &sd, err))
+	    || (rc = snm_cfg_opt_double(e, op, "perplexity", &perplexity, err))
+	    || (rc = snm_cfg_opt_double(e, op, "theta", &theta, err))
+	    || (rc = snm_paper_size(e, op, "size", &w, &h, err))
+	    || (rc = snm_paper_size(e, op, "per_class_size", &w8, &h8, err)))
+		return rc;
+	if (classes && snm_cfg_kind(classes) != SNM_CFG_SEQ && snm_cfg_kind(classes) != SNM_CFG_NULL)
+		return SNM_CFG_FAIL(err, SNM_ECONFIG, classes, "%s: 'classes' is a list of class numbers", id);
+	for (size_t i = 0; i < snm_cfg_len(classes); ++i) {
+		long c;
+		if ((rc = snm_cfg_to_int(snm_cfg_at(classes, i), &c, err)))
+			return rc;
+	}
+	snprintf(label, sizeof label, "%s%s%s", id, *id8 ? ", " : "", id8);
+	if (!snm_paper_gnuplot_found(o)) {
+		snm_paper_note(o, SNM_PAPER_NOTE, "%s: gnuplot not found; figure not made (Debian: apt-get install "
+		               "gnuplot-nox; ./bootstrap installs it)", label);
+		return SNM_OK;
+	}
+	if ((rc = open_run(o, label, run, &m, err)) || m == NULL)
+		return rc;
+	K = snm_paper_model_info(m)->n_classes;
+	zd = snm_paper_model_zdim(m);
+	n_sub = snm_paper_model_subset(m, &sub);
+	{
+		/* the background: a sample (in index order) of the train split outside the subset */
+		long n_train = snm_paper_model_info(m)->n[SNM_SPLIT_TRAIN], n_pool = 0, *pool;
+		pool = malloc((size_t)(n_train > 0 ? n_train : 1) * sizeof *pool);
+		if (pool == NULL) {
+			rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+			goto done;
+		}
+		for (long i = 0, k = 0; i < n_train; ++i) {
+			while (k < n_sub && sub[k] < i)
+				++k;
+			if (k == n_sub || sub[k] != i)
+				pool[n_pool++] = i;
+		}
+		n_bg = background < n_pool ? background : n_pool;
+		bg = malloc((size_t)(n_bg > 0 ? n_bg : 1) * sizeof *bg);
+		rng = snm_rng_stream((uint64_t)seed, "paper-background", id, err);
+		if (bg == NULL || rng == NULL) {
+			free(pool);
+			rc = rng ? SNM_FAIL(err, SNM_ENOMEM, "out of memory") : SNM_ENOMEM;
+			goto done;
+		}
+		if (n_bg > 0)
+			gsl_ran_choose(rng, bg, (size_t)n_bg, pool, (size_t)n_pool, sizeof *pool);
+		free(pool);
+		gsl_rng_free(rng);
+		rng = NULL;
+	}
+	/* rows: background, training subset, copies x random, copies x semantic */
+	N = n_bg + n_sub + 2 * copies * n_sub;
+	z = malloc((size_t)N * zd * sizeof *z);
+	X = malloc((size_t)N * zd * sizeof *X);
+	Y = malloc((size_t)N * 2 * sizeof *Y);
+	cls = malloc((size_t)N * sizeof *cls);
+	if (!z || !X || !Y || !cls) {
+		rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory (%ld points)", N);
+		goto done;
+	}
+	if ((n_bg && (rc = snm_paper_model_encode(m, bg, n_bg, z, err)))
+	    || (rc = snm_paper_model_encode(m, sub, n_sub, z + (size_t)n_bg * zd, err)))
+		goto done;
+	for (int kind = 0; kind < 2; ++kind) {
+		rng = snm_rng_stream((uint64_t)seed, kind == 0 ? "paper-random" : "paper-semantic", id, err);
+		if (rng == NULL) {
+			rc = SNM_ENOMEM;
+			goto done;
+		}
+		for (long r = 0; r < copies; ++r) {
+			long row = n_bg + n_sub + ((long)kind * copies + r) * n_sub;
+			if ((rc = snm_paper_model_perturb(m, z + (size_t)n_bg * zd, n_sub,
+			                                  kind == 0 ? SNM_PAPER_RANDOM : SNM_PAPER_SEMANTIC, sd, rng,
+			                                  z + (size_t)row * zd, err)))
+				goto done;
+		}
+		gsl_rng_free(rng);
+		rng = NULL;
+	}
+	{
+		const int32_t *lab = snm_paper_model_labels(m);
+		for (long i = 0; i < n_bg; ++i)
+			cls[i] = lab[bg[i]];
+		for (long r = 0; r < 1 + 2 * copies; ++r)
+			for (long i = 0; i < n_sub; ++i)
+				cls[n_bg + r * n_sub + i] = lab[sub[i]];
+	}
+	for (size_t i = 0; i < (size_t)N * zd; ++i)
+		X[i] = z[i];
+	snm_tsne_defaults(&to);
+	to.perplexity = perplexity;
+	to.pca_dims = (int)pca;
+	to.theta = theta;
+	to.iterations = (int)iterations;
+	to.seed = (uint64_t)seed;
+	if ((rc = snm_tsne(X, N, zd, &to, Y, err))) {
+		snm_error_prefix(err, "%s", id);
+		goto done;
+	}
+	for (long i = 0; i < N; ++i)
+		for (int k = 0; k < 2; ++k) {
+			lo[k] = fmin(lo[k], Y[2 * i + k]);
+			hi[k] = fmax(hi[k], Y[2 * i + k]);
+		}
+	if ((rc = snm_paper_tmp_open(&t, err)))
+		goto done;
+	tf.bg = snm_paper_tmp_file(&t, "background.dat");
+	tf.train = snm_paper_tmp_file(&t, "train.dat");
+	tf.rnd = snm_paper_tmp_file(&t, "random.dat");
+	tf.sem = snm_paper_tmp_file(&t, "semantic.dat");
+	script = snm_paper_tmp_file(&t, "tsne.gp");
+	if (!tf.bg || !tf.train || !tf.rnd || !tf.sem || !script) {
+		rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+		goto done;
+	}
+	{
+		long base = n_bg + n_sub;
+		/* random and semantic rows are consecutive blocks of n_sub; write them with their classes */
+		if ((rc = write_points(tf.bg, Y, NULL, n_bg, cls, 1, err))
+		    || (rc = write_points(tf.train, Y + 2 * n_bg, NULL, n_sub, cls + n_bg, 0, err))
+		    || (rc = write_points(tf.rnd, Y + 2 * base, NULL, copies * n_sub, cls + base, 0, err))
+		    || (rc = write_points(tf.sem, Y + 2 * (base + copies * n_sub), NULL, copies * n_sub,
+		                          cls + base + copies * n_sub, 0, err)))
+			goto done;
+	}
+	for (int fig = 0; fig < 2; ++fig)
+		for (int term = 0; term < 2; ++term)
+			snprintf(path[fig][term], sizeof path[fig][term], "%s/%s.%s", o->out, fig ? id8 : id,
+			         term ? "pdf" : "png");
+	if ((f = create(script, err)) == NULL) {
+		rc = SNM_EIO;
+		goto done;
+	}
+	sel_function(f, classes);
+	for (int fig = 0; fig < (*id8 ? 2 : 1); ++fig)
+		for (int term = 0; term < 2; ++term) {
+			int fw = fig ? w8 : w, fh = fig ? h8 : h;
+			double mx = 0.03 * (hi[0] - lo[0]) + 1e-9, my = 0.03 * (hi[1] - lo[1]) + 1e-9;
+			if (term == 0)
+				fprintf(f, "set terminal pngcairo noenhanced size %d,%d font 'sans,10'\n", fw, fh);
+			else
+				fprintf(f, "set terminal pdfcairo noenhanced size %g,%g font 'sans,7'\n", fw / 100.0, fh / 100.0);
+			fprintf(f, "set output '%s'\n", snm_paper_gp_quote(path[fig][term], q, sizeof q));
+			fprintf(f, "set xrange [%.8g:%.8g]\nset yrange [%.8g:%.8g]\nset size ratio -1\n"
+			        "unset tics\nset key %s font ',8' samplen 1\n",
+			        lo[0] - mx, hi[0] + mx, lo[1] - my, hi[1] + my, fig ? "off" : "below horizontal");
+			if (fig == 0) {
+				fprintf(f, "set multiplot layout 1,3 title 't-SNE of z (%s): %ld examples not used for "
+				        "training, %ld training examples, %ldx random and %ldx semantic perturbations'\n",
+				        snm_paper_gp_quote(run, q, sizeof q), n_bg, n_sub, copies, copies);
+				for (int k = 0; k < 3; ++k) {
+					fprintf(f, "set title '(%c) %s'\n", 'a' + k, k == 0 ? "training examples"
+					        : k == 1 ? "+ random perturbation" : "+ semantic perturbation");
+					tsne_panel(f, &tf, "sel($3)", k, 1);
+				}
+			} else {
+				fprintf(f, "set multiplot layout %d,3 title 't-SNE of z per class (%s): training examples "
+				        "(circles), random (middle) and semantic (right) perturbations (crosses)'\n", K,
+				        snm_paper_gp_quote(run, q, sizeof q));
+				fputs("set lmargin 1\nset rmargin 1\nset tmargin 2.5\nset bmargin 0.5\n", f);
+				for (int c = 0; c < K; ++c)
+					for (int k = 0; k < 3; ++k) {
+						char filter[32];
+						snprintf(filter, sizeof filter, "($3 == %d)", c);
+						fprintf(f, "set title 'class %d%s'\n", c, k == 0 ? "" : k == 1 ? ", random" : ", semantic");
+						tsne_panel(f, &tf, filter, k, 0);
+					}
+				fputs("unset lmargin\nunset rmargin\nunset tmargin\nunset bmargin\n", f);
+			}
+			fputs("unset multiplot\nset output\n", f);
+		}
+	if ((rc = finish(f, script, err)))
+		goto done;
+	if ((rc = snm_paper_gnuplot(o, &t, label, script, &ran, err)) || !ran)
+		goto done;
+	for (int fig = 0; rc == SNM_OK && fig < (*id8 ? 2 : 1); ++fig)
+		for (int term = 0; rc == SNM_OK && term < 2; ++term)
+			rc = written(o, fig ? id8 : id, path[fig][term], err);
+done:
+	gsl_rng_free(rng);
+	snm_paper_tmp_close(&t);
+	snm_paper_model_close(m);
+	free(bg), free(cls), free(z), free(X), free(Y);
+	return rc;
+}
