@@ -25,7 +25,7 @@
 #include "snm/ops.h"
 #include "snm/tape.h"
 #include "core/op.h"
-#include "snm/blas.h"
+#include "core/blas.h"
 
 #define MAX_REPS 2000
 #define MIN_SECONDS 0.3

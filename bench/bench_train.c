@@ -47,8 +47,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "snm/blas.h"
-#include "snm/optim.h"
+#include "core/blas.h"
+#include "core/optim.h"
+#include "run/loader.h"
 #include "snm/plugin.h"
 #include "snm/rng.h"
 #include "core/par.h"

@@ -18,8 +18,12 @@
 # at the evaluation batch sizes EVAL_BATCHES and thread counts EVAL_THREADS (about a minute).
 BENCHMARKS = bench/bench_conv bench/bench_train
 EXTRA_PROGRAMS += $(BENCHMARKS)
-BENCH_LDADD = src/core/libsnm.la $(GSL_LIBS) $(OPENBLAS_LIBS) $(LIBM)
-bench_bench_conv_LDADD = $(BENCH_LDADD)
+BENCH_LDADD = $(RUN_LIBS)
+# bench_conv times the ops' backward functions (core/op.h, internal to libsnm): libsnm's objects.
+bench_bench_conv_LDADD = $(CORE_LIBS)
+# bench_train times snm_par_sgemm (core/par.h), compiled in, beside libsnm and the plugins.
+bench_bench_train_SOURCES = bench/bench_train.c src/core/par.c
+bench_bench_train_CPPFLAGS = $(AM_CPPFLAGS)
 bench_bench_train_LDADD = $(BENCH_LDADD)
 EXTRA_bench_bench_train_DEPENDENCIES = plugins/models/convnet.la plugins/data/idx.la \
 	plugins/noise/none.la plugins/noise/recon.la plugins/noise/random.la plugins/noise/semantic.la

@@ -1,4 +1,4 @@
-/* figures.c: the figures that look inside a trained network (see snm/paper.h):
+/* figures.c: the figures that look inside a trained network (see paper.h):
  *
  *   reconstructions (Figures 5 and 7)  for the first per_class training examples of each class of
  *       the run's subset: the input, then decode_z(z') for `copies` random perturbations
@@ -23,10 +23,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <gsl/gsl_randist.h>
-#include "snm/paper.h"
+#include "paper.h"
 #include "snm/rng.h"
-#include "snm/store.h"
-#include "snm/tsne.h"
+#include "run/store.h"
+#include "tsne.h"
 
 /* Opens the run of a figure, or explains (a note) why the figure is not made: *m stays NULL then. */
 static int open_run(const snm_paper_opts *o, const char *id, const char *run, snm_paper_model **m,

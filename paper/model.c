@@ -1,5 +1,5 @@
 /* model.c: a trained network rebuilt from its run file, for the figures that look inside it
- * (see snm/paper.h).
+ * (see paper.h).
  *
  * From the file: the root attribute "config" (the run's effective configuration, canonical YAML)
  * names the data, model and noise plugins with their options; the stored sections include the
@@ -22,9 +22,11 @@
 #include <string.h>
 #include <gsl/gsl_randist.h>
 #include "snm/ops.h"
-#include "snm/paper.h"
+#include "paper.h"
 #include "snm/rng.h"
-#include "snm/trainer.h"
+#include "run/dataset.h"
+#include "run/store.h"
+#include "run/subset.h"
 
 enum { BATCH = 500 };
 

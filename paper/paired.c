@@ -1,4 +1,4 @@
-/* paired.c: the paired comparisons of the paper stage (see snm/paper.h and the header of
+/* paired.c: the paired comparisons of the paper stage (see paper.h and the header of
  * paper/tables.yaml).  Layout `paired`: for each pair [a, b] of experiments and each column, the
  * differences d_k = err_a(set k) - err_b(set k) over the sets k where both runs are finished and
  * trained on the same training subset (equal root attribute seed_subset).
@@ -32,8 +32,8 @@
 #include <string.h>
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_statistics_double.h>
-#include "snm/paper.h"
-#include "snm/store.h"
+#include "paper.h"
+#include "run/store.h"
 
 enum { V_NONE = 0, V_LOWER, V_HIGHER, V_OPEN };   /* verdicts: no interval, lower, higher, holds 0 */
 

@@ -1,4 +1,4 @@
-/* paper.c: the paper stage's driver (see snm/paper.h): loads and checks the spec, makes every
+/* paper.c: the paper stage's driver (see paper.h): loads and checks the spec, makes every
  * table and figure it lists, and the small services the stage's modules share (notes, run-file
  * paths and results, the spec's option tables).  The tables are in table.c (layouts mean
  * and sets) and paired.c (layouts paired and ablation), both printing through
@@ -17,7 +17,7 @@
 #ifndef SNM_PKGDATADIR
 #define SNM_PKGDATADIR "/usr/local/share/snm"
 #endif
-#include "snm/paper.h"
+#include "paper.h"
 #include "run/fs.h"
 
 const snm_option snm_paper_spec_options[] = {

@@ -1,4 +1,4 @@
-/* plot.c: gnuplot for the paper stage (see snm/paper.h) -- a temporary directory per figure
+/* plot.c: gnuplot for the paper stage (see paper.h) -- a temporary directory per figure
  * for its script and data, the gnuplot child process (posix_spawnp, output into a log), and the
  * learning-curve figures (validation error per epoch from /metrics, one panel per training-set
  * size, one line per experiment, the mean over the sets that have metrics).
@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "snm/paper.h"
+#include "paper.h"
 
 extern char **environ;
 

@@ -1,4 +1,4 @@
-/* table.c: one table of the paper stage (see snm/paper.h and paper/tables.yaml): gathers
+/* table.c: one table of the paper stage (see paper.h and paper/tables.yaml): gathers
  * the runs of every cell, computes mean and standard deviation over the finished ones with GSL,
  * marks the best of each column, and writes the table as LaTeX (booktabs), Markdown and CSV with
  * the paper's number and the difference beside each reproduced cell.
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <gsl/gsl_statistics_double.h>
-#include "snm/paper.h"
+#include "paper.h"
 
 typedef struct cell {
 	snm_paper_count n;         /* its runs by state */

@@ -1,4 +1,4 @@
-/* tsne.c: principal component analysis and t-SNE, exact and Barnes-Hut (see snm/tsne.h for the
+/* tsne.c: principal component analysis and t-SNE, exact and Barnes-Hut (see tsne.h for the
  * definitions and the optimisation schedule).
  *
  * Layout of the work:
@@ -21,7 +21,7 @@
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_randist.h>
 #include "snm/rng.h"
-#include "snm/tsne.h"
+#include "tsne.h"
 
 void snm_tsne_defaults(snm_tsne_opts *o)
 {

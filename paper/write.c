@@ -1,4 +1,4 @@
-/* write.c: the output helpers the paper's table modules share (see snm/paper.h) --
+/* write.c: the output helpers the paper's table modules share (see paper.h) --
  * table.c (layouts mean and sets) and paired.c (layouts paired and ablation) print
  * their .tex, .md and .csv files through these, so that every table escapes, heads its columns,
  * names what is missing and writes its files the same way. */
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "snm/paper.h"
+#include "paper.h"
 
 /* ---- text of cells --------------------------------------------------------------------------- */
 

@@ -3,8 +3,7 @@
 # the shell tests: the committed results regenerate and verify, every shipped pipeline checks, and
 # a plugin builds out of tree against the installed SDK alone.  A test that cannot run here (no
 # gnuplot, no curl, no dataset) says why and counts as skipped (exit 77), never as passed.
-TEST_LDADD = tests/libharness.la src/core/libsnm.la $(CUNIT_LIBS) $(GSL_LIBS) $(OPENBLAS_LIBS) \
-	$(HDF5_LIBS) $(YAML_LIBS) $(LIBM)
+TEST_LDADD = tests/libharness.la $(RUN_LIBS) $(CUNIT_LIBS)
 TEST_CPPFLAGS = $(AM_CPPFLAGS) $(CUNIT_CFLAGS)
 check_LTLIBRARIES += tests/libharness.la
 tests_libharness_la_SOURCES = tests/harness.c tests/harness.h tests/gradcheck.c tests/gradcheck.h
@@ -19,7 +18,8 @@ check_PROGRAMS += tests/test_tape tests/test_par tests/test_conv tests/test_ops 
 	tests/test_config tests/test_optim tests/test_fixture
 tests_test_tape_LDADD = $(TEST_LDADD)
 tests_test_tape_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_test_par_LDADD = $(TEST_LDADD)
+# test_par checks par.h, internal to libsnm: it links libsnm's objects (CORE_LIBS), not libsnm.
+tests_test_par_LDADD = tests/libharness.la $(CORE_LIBS) $(CUNIT_LIBS)
 tests_test_par_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_conv_LDADD = $(TEST_LDADD)
 tests_test_conv_CPPFLAGS = $(TEST_CPPFLAGS)
@@ -115,11 +115,11 @@ TESTS += tests/test_store tests/test_runner
 # cifar10 plugins; test_runfile: compact run files, `snm compact` and `snm verify`.
 check_PROGRAMS += tests/test_paper tests/test_fetch tests/test_runfile
 tests_test_paper_SOURCES = tests/test_paper.c src/cmd/paper.c src/cmd/args.c
-tests_test_paper_LDADD = $(TEST_LDADD) $(ZLIB_LIBS)
+tests_test_paper_LDADD = tests/libharness.la paper/libpaper.la $(RUN_LIBS) $(CUNIT_LIBS) $(ZLIB_LIBS)
 tests_test_paper_CPPFLAGS = $(TEST_CPPFLAGS)
 EXTRA_tests_test_paper_DEPENDENCIES = plugins/data/synthetic.la plugins/models/convnet.la \
 	plugins/noise/recon.la
-tests_test_fetch_SOURCES = tests/test_fetch.c src/cmd/fetch.c
+tests_test_fetch_SOURCES = tests/test_fetch.c src/cmd/fetch.c src/cmd/fetcher.c
 tests_test_fetch_LDADD = $(TEST_LDADD) $(ZLIB_LIBS)
 tests_test_fetch_CPPFLAGS = $(TEST_CPPFLAGS)
 EXTRA_tests_test_fetch_DEPENDENCIES = plugins/data/idx.la plugins/data/cifar10.la
@@ -135,6 +135,9 @@ TESTS += tests/test_paper tests/test_fetch tests/test_runfile
 # shipped pipeline passes `snm check`, with its number of runs.
 TESTS += tests/test_results.sh tests/test_verify.sh tests/test_pipelines.sh
 EXTRA_DIST += tests/test_results.sh tests/test_verify.sh tests/test_pipelines.sh
+# libsnm exports what its headers declare, and nothing else.
+TESTS += tests/test_exports.sh
+EXTRA_DIST += tests/test_exports.sh
 
 # Out of tree: install into a staging dir, build a plugin with pkg-config only, run it.
 TESTS += tests/test_out_of_tree.sh

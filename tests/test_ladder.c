@@ -18,12 +18,13 @@
 #include <string.h>
 #include <gsl/gsl_randist.h>
 #include "harness.h"
+#include "run/loader.h"
 #include "gradcheck.h"
 #include "snm/plugin.h"
-#include "snm/pipeline.h"
+#include "run/pipeline.h"
 #include "snm/rng.h"
-#include "snm/store.h"
-#include "snm/trainer.h"
+#include "run/store.h"
+#include "run/trainer.h"
 
 /* ---- the tiny network: input 1x2x3 (6), fc 5, fc 4 (z), 3 classes: ladder layers 6-5-4-3 ---- */
 

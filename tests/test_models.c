@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
+#include "run/loader.h"
 #include "gradcheck.h"
 #include "snm/plugin.h"
 #include "snm/rng.h"

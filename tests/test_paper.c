@@ -25,12 +25,12 @@
 #include <zlib.h>
 #include <gsl/gsl_randist.h>
 #include "harness.h"
-#include "snm/paper.h"
-#include "snm/pipeline.h"
+#include "paper/paper.h"
+#include "run/pipeline.h"
 #include "snm/rng.h"
-#include "snm/store.h"
-#include "snm/trainer.h"
-#include "snm/tsne.h"
+#include "run/store.h"
+#include "run/trainer.h"
+#include "paper/tsne.h"
 
 int snm_cmd_paper(int argc, char **argv);
 

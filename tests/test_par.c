@@ -16,9 +16,9 @@
 #include <string.h>
 #include "harness.h"
 #include "gradcheck.h"
-#include "snm/blas.h"
+#include "core/blas.h"
 #include "snm/ops.h"
-#include "snm/optim.h"
+#include "core/optim.h"
 #include "snm/param.h"
 #include "snm/tape.h"
 #include "core/par.h"

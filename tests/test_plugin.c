@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
+#include "run/loader.h"
 #include "snm/plugin.h"
 
 static char *module(char *buf, size_t size, const char *name)

@@ -59,9 +59,6 @@ extern "C" {
 
 typedef enum { SNM_KIND_MODEL = 1, SNM_KIND_NOISE = 2, SNM_KIND_DATA = 3 } snm_kind;
 
-/* "model", "noise", "data", or "unknown". */
-const char *snm_kind_name(int kind);
-
 /* ---- data ------------------------------------------------------------------------------------ */
 
 enum { SNM_SPLIT_TRAIN = 0, SNM_SPLIT_VALID = 1, SNM_SPLIT_TEST = 2 };
@@ -190,31 +187,6 @@ typedef struct snm_plugin {
 	SNM_EXPORT const snm_plugin snm_plugin_entry = { \
 		SNM_PLUGIN_ABI_MAJOR, SNM_PLUGIN_ABI_MINOR, sizeof(snm_plugin), (kind_), (name_), \
 		(version_), (desc_), (vt_), (opts_) }
-
-/* ---- the loader (used by the runner and tests) ----------------------------------------------- */
-
-typedef struct snm_plugin_handle {
-	void *dl;                       /* dlopen handle, closed by snm_plugin_close */
-	const snm_plugin *p;
-	char *path;                     /* the file it came from */
-} snm_plugin_handle;
-
-/* Opens the shared object at path and checks its entry: SNM_EPLUGIN (not loadable, no symbol,
- * wrong kind -- want = 0 accepts any kind) or SNM_EABI (other major, short struct or vtable),
- * each with one line naming the file. */
-int snm_plugin_open(const char *path, int want, snm_plugin_handle *out, snm_error *err);
-void snm_plugin_close(snm_plugin_handle *h);
-
-/* The search path: dirs from `extra` (colon-separated, may be NULL), then $SNM_PLUGIN_PATH,
- * then the install directory.  Finds the plugin of kind `kind` named `name` by opening each
- * candidate *.so; SNM_EPLUGIN "no noise plugin named 'x' (searched: ...)" when none. */
-int snm_plugin_find(const char *extra, int kind, const char *name, snm_plugin_handle *out,
-                    snm_error *err);
-
-/* Calls fn for every loadable plugin on the search path (first of each kind/name wins); files
- * that are not snm plugins are reported through bad (may be NULL) and skipped. */
-int snm_plugin_each(const char *extra, void (*fn)(void *ctx, const snm_plugin_handle *h),
-                    void (*bad)(void *ctx, const char *path, const snm_error *e), void *ctx);
 
 #ifdef __cplusplus
 }

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "snm/store.h"
+#include "run/store.h"
 #include "args.h"
 #include "run/fs.h"
 #include "runfile.h"

@@ -1,4 +1,4 @@
-/* fetch.c: the `snm fetch` subcommand -- fetch a dataset into data/<name>/ (see snm/fetch.h
+/* fetch.c: the `snm fetch` subcommand -- fetch a dataset into data/<name>/ (see fetcher.h
  * for the sources, the checks and the layout).
  *
  *   snm fetch mnist|fashion-mnist|cifar10 [--from URL|DIR] [--data DIR]
@@ -8,7 +8,7 @@
  * parsed here by hand (not getopt), so the command keeps no global parsing state between calls. */
 #include <stdio.h>
 #include <string.h>
-#include "snm/fetch.h"
+#include "fetcher.h"
 
 static const char fetch_usage[] =
 	"usage: snm fetch mnist|fashion-mnist|cifar10 [--from URL|DIR] [--data DIR]\n"

@@ -1,4 +1,4 @@
-/* fetcher.c: fetching datasets into <data>/<name>/ (see snm/fetch.h for the layout, the sources and
+/* fetcher.c: fetching datasets into <data>/<name>/ (see fetcher.h for the layout, the sources and
  * what is checked for each).
  *
  * The steps of one fetch:
@@ -36,7 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
-#include "snm/fetch.h"
+#include "fetcher.h"
 #include "run/fs.h"
 
 extern char **environ;

@@ -1,5 +1,5 @@
 /* paper.c (the subcommand): `snm paper`, the paper stage on the command line (the library part is
- * snm/paper.h).  Prints every file written and every note, one per line; the exit status is 0
+ * paper/paper.h).  Prints every file written and every note, one per line; the exit status is 0
  * when everything was written or skipped for a stated reason (missing runs, no gnuplot), 1 on an
  * error, 2 on a usage error. */
 #include <getopt.h>
@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "snm/blas.h"
-#include "snm/paper.h"
+#include "core/blas.h"
+#include "paper/paper.h"
 #include "args.h"
 
 static const char paper_usage[] =

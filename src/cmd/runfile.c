@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
-#include "snm/store.h"
+#include "run/store.h"
 #include "runfile.h"
 
 /* ---- digest ---------------------------------------------------------------------------------- */

@@ -2,7 +2,7 @@
  * digest that names their best weights, and the comparison of two runs of one configuration.
  * For `snm compact` and `snm verify`.
  *
- * Compact form: a run file (snm/store.h, snm/trainer.h) of status "finished" written again with
+ * Compact form: a run file (src/run/store.h, src/run/trainer.h) of status "finished" written again with
  * every root attribute and /metrics as they were, without /checkpoint (parameters, Adam moments,
  * random streams) and, unless the caller keeps it, without /best.  Two root strings are added:
  *   form         "compact"

@@ -22,10 +22,11 @@
 #endif
 #include <sys/wait.h>
 #include <unistd.h>
-#include "snm/blas.h"
-#include "snm/pipeline.h"
+#include "core/blas.h"
+#include "run/pipeline.h"
+#include "run/loader.h"
 #include "snm/plugin.h"
-#include "snm/trainer.h"
+#include "run/trainer.h"
 #include "args.h"
 
 int snm_cmd_fetch(int argc, char **argv);   /* fetch.c */

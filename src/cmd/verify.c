@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "snm/blas.h"
-#include "snm/pipeline.h"
-#include "snm/store.h"
-#include "snm/trainer.h"
+#include "core/blas.h"
+#include "run/pipeline.h"
+#include "run/store.h"
+#include "run/trainer.h"
 #include "args.h"
 #include "run/fs.h"
 #include "runfile.h"

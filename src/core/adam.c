@@ -1,4 +1,4 @@
-/* adam.c: the Adam optimizer over a parameter registry (see snm/optim.h).
+/* adam.c: the Adam optimizer over a parameter registry (see optim.h).
  *
  * The update mirrors torch.optim.Adam's single-tensor path (PyTorch 1.13, no weight decay, no
  * amsgrad) operation by operation, each in float32 with float coefficients, so that one step
@@ -18,7 +18,7 @@
  * (par.h), each element computed alike on any thread. */
 #include <math.h>
 #include <stdlib.h>
-#include "snm/optim.h"
+#include "optim.h"
 #include "par.h"
 
 #define BLOCK 8

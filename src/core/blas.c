@@ -1,11 +1,11 @@
 /* blas.c: the thread count of snm's products and loops, and OpenBLAS's configuration (see
- * snm/blas.h).
+ * blas.h).
  *
  * Built with OpenMP, snm runs its own threads (src/core/par.h): snm_blas_set_threads(n) keeps n for
  * them and leaves OpenBLAS single-threaded, each of snm's threads calling it on its own part of a
  * product.  Without OpenMP, n goes to OpenBLAS, which threads each product itself. */
 #include <cblas.h>
-#include "snm/blas.h"
+#include "blas.h"
 
 #ifdef _OPENMP
 static int n_threads = 1;

@@ -1,6 +1,6 @@
 /* par.c: snm's own threads (par.h): how many for a job, its blocks, and the row or column blocks
  * of a product that make it bitwise the same at every thread count. */
-#include "snm/blas.h"
+#include "blas.h"
 #include "par.h"
 
 int snm_par_threads(double work)

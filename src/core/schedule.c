@@ -1,4 +1,4 @@
-/* schedule.c: learning-rate schedules, epoch -> learning rate (see snm/optim.h).
+/* schedule.c: learning-rate schedules, epoch -> learning rate (see optim.h).
  *
  *   SNM_LR_CONST:   lr
  *   SNM_LR_STEP:    lr factor^floor(epoch / every)      (the paper: 0.005, factor 0.2, every 40)
@@ -7,7 +7,7 @@
  *                   0                                   for epoch >= total
  * Epochs are 0-based; everything is computed in double. */
 #include <math.h>
-#include "snm/optim.h"
+#include "optim.h"
 
 double snm_schedule_lr(const snm_schedule *s, int epoch)
 {

@@ -1,7 +1,7 @@
-/* dataset.c: the open-dataset cache of the trainer (see snm/trainer.h). */
+/* dataset.c: the open-dataset cache of the trainer (see trainer.h). */
 #include <stdlib.h>
 #include <string.h>
-#include "snm/trainer.h"
+#include "dataset.h"
 
 static void source_free(snm_data_source *s)
 {

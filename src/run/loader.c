@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "snm/plugin.h"
+#include <unistd.h>
+#include "loader.h"
 
 #ifndef SNM_PKGLIBDIR
 #define SNM_PKGLIBDIR "/usr/local/lib/snm"
@@ -137,16 +138,32 @@ void snm_plugin_close(snm_plugin_handle *h)
 	memset(h, 0, sizeof *h);
 }
 
-/* 1 when this libsnm is the one in its build tree (not an installed copy): only then does the
+/* 1 when this program is the one in its build tree (not an installed copy): only then does the
  * search path include the build tree's plugins, so an installed snm never loads plugins from the
- * tree it was built in (which a later build or edit would change under it). */
+ * tree it was built in (which a later build or edit would change under it).  The program's file
+ * is /proc/self/exe where there is one; elsewhere the object dladdr names for this code (the
+ * program, as the loader is linked into it). */
 static int in_build_tree(void)
 {
 	static const char anchor = 0;
-	size_t n = strlen(SNM_BUILD_DIR);
+	char exe[4096], *dir, *prog = NULL;
+	size_t n;
+	int in = 0;
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	Dl_info info;
-	return n > 0 && dladdr(&anchor, &info) != 0 && info.dli_fname != NULL
-	       && strncmp(info.dli_fname, SNM_BUILD_DIR, n) == 0 && info.dli_fname[n] == '/';
+	if (SNM_BUILD_DIR[0] == '\0' || (dir = realpath(SNM_BUILD_DIR, NULL)) == NULL)
+		return 0;
+	if (len > 0) {
+		exe[len] = '\0';
+		prog = realpath(exe, NULL);
+	} else if (dladdr(&anchor, &info) != 0 && info.dli_fname != NULL) {
+		prog = realpath(info.dli_fname, NULL);
+	}
+	n = strlen(dir);
+	in = prog != NULL && strncmp(prog, dir, n) == 0 && prog[n] == '/';
+	free(prog);
+	free(dir);
+	return in;
 }
 
 /* The search path as one malloc'd colon-separated string. */

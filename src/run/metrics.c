@@ -1,11 +1,11 @@
-/* metrics.c: the per-epoch metrics table (see snm/store.h).
+/* metrics.c: the per-epoch metrics table (see store.h).
  *
  * Column-major: column c is the array col[c] of `rows` doubles with room for `cap`.  All columns
  * grow together, so an append either extends every column or none. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "snm/store.h"
+#include "metrics.h"
 
 struct snm_metrics {
 	int n_cols;

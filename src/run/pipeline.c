@@ -1,14 +1,14 @@
 /* pipeline.c: loads a YAML pipeline, checks every section against its option table (the
  * plugins' own tables for data/model/noise), and expands the experiments x grid into runs (see
- * snm/pipeline.h). */
+ * pipeline.h). */
 #include <libgen.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "snm/pipeline.h"
-#include "snm/plugin.h"
+#include "pipeline.h"
+#include "loader.h"
 
 #define MAX_INCLUDE_DEPTH 16
 #define MAX_NAME 64          /* characters of a pipeline or experiment name */

@@ -1,5 +1,5 @@
 /* store.c: the HDF5 run file: atomic save, all-or-nothing load, quick attribute reads (see
- * snm/store.h for the file layout and the contracts).
+ * store.h for the file layout and the contracts).
  *
  * Every public function switches HDF5's error printing off for its duration, opens its own
  * property lists, types and spaces, and closes every hid_t it opened on every path (goto cleanup).
@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <hdf5.h>
 #include "snm/rng.h"
-#include "snm/store.h"
+#include "store.h"
 
 #define STORE_FORMAT         "snm-run"
 #define STORE_FORMAT_VERSION 1

@@ -1,11 +1,11 @@
-/* subset.c: the balanced training subset of a run (see snm/trainer.h), shared by the trainer and
+/* subset.c: the balanced training subset of a run (see trainer.h), shared by the trainer and
  * by the paper stage, which recomputes a finished run's subset to rebuild its network. */
 #include <gsl/gsl_randist.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "snm/rng.h"
-#include "snm/trainer.h"
+#include "subset.h"
 
 static int by_long(const void *a, const void *b)
 {

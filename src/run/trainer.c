@@ -1,5 +1,5 @@
 /* trainer.c: trains one run deterministically, with per-epoch checkpoints and resume (see
- * snm/trainer.h for the contract and the result file's contents). */
+ * trainer.h for the contract and the result file's contents). */
 #include "config.h"
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_version.h>
@@ -16,11 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 #include <yaml.h>
-#include "snm/blas.h"
-#include "snm/optim.h"
+#include "core/blas.h"
+#include "core/optim.h"
 #include "snm/rng.h"
-#include "snm/store.h"
-#include "snm/trainer.h"
+#include "store.h"
+#include "subset.h"
+#include "trainer.h"
 #include "fs.h"
 
 enum { RNG_ORDER, RNG_AUGMENT, RNG_NOISE, RNG_UNLABELLED, N_RNG };

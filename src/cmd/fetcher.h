@@ -1,4 +1,4 @@
-/* snm/fetch.h: fetching the datasets the pipelines read (`snm fetch`), checked and installed
+/* fetcher.h: fetching the datasets the pipelines read (`snm fetch`), checked and installed
  * atomically.
  *
  * Datasets and what a fetch leaves in <data>/<name>/ (default <data> = "data", relative to the

@@ -1,4 +1,4 @@
-/* snm/blas.h: the BLAS snm runs on (OpenBLAS): its thread count and configuration.
+/* blas.h: the BLAS snm runs on (OpenBLAS): its thread count and configuration.
  * (A separate module because OpenBLAS's cblas.h and GSL's gsl_cblas.h cannot be included together.) */
 #ifndef SNM_BLAS_H
 #define SNM_BLAS_H

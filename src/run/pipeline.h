@@ -1,4 +1,4 @@
-/* snm/pipeline.h: a YAML pipeline, expanded into the list of runs it defines.
+/* pipeline.h: a YAML pipeline, expanded into the list of runs it defines.
  *
  * Schema (every key is checked; an unknown key, a wrong type, a missing plugin or file is one
  * line "file:line:col: ..." before any training starts):

@@ -1,4 +1,4 @@
-/* snm/paper.h: the paper stage -- every table and figure of the semantic-noise paper regenerated
+/* paper.h: the paper stage -- every table and figure of the semantic-noise paper regenerated
  * from the run files under results/.
  *
  * What to make is data, not code: a spec file (paper/tables.yaml) lists the tables (layout, rows,
@@ -6,7 +6,7 @@
  * which examples, t-SNE settings, sizes).  The stage reads, for a cell of pipeline P, experiment E
  * and column C, the files <results>/P/E/n<C>/set<k>.h5 (or <results>/P/E/full.h5 for C = full),
  * and uses a run only when its root attribute status is "finished": its result is
- * /metrics/test_at_best at the last row (snm/trainer.h).
+ * /metrics/test_at_best at the last row (src/run/trainer.h).
  *
  * Output, into the output directory (created when missing):
  *   <table>.tex   a booktabs `table` float (caption from the spec), for \input
@@ -49,7 +49,7 @@
 #include "snm/config.h"
 #include "snm/error.h"
 #include "snm/plugin.h"
-#include "snm/store.h"
+#include "run/store.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,4 +1,4 @@
-/* snm/optim.h: the Adam optimizer and the learning-rate schedules.
+/* optim.h: the Adam optimizer and the learning-rate schedules.
  *
  * Adam follows torch.optim.Adam (no weight decay, amsgrad off) step for step, so a run and its
  * PyTorch reference stay within rounding of each other.  For every trainable entry p of a

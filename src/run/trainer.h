@@ -1,6 +1,6 @@
-/* snm/trainer.h: trains one run of a pipeline, deterministically, with checkpoints and resume.
+/* trainer.h: trains one run of a pipeline, deterministically, with checkpoints and resume.
  *
- * For a run (snm/pipeline.h) the trainer opens its dataset (through a cache shared by the runs of
+ * For a run (pipeline.h) the trainer opens its dataset (through a cache shared by the runs of
  * one process), draws the balanced training subset from the "subset" stream (seeded by master
  * seed, data section, per-class size and set only), scales inputs to [0,1] and subtracts the
  * subset's per-pixel mean, creates the model and the regularizer (parameters from the "init"
@@ -10,7 +10,7 @@
  * `unlabelled_batch` examples drawn without replacement from the "unlabelled" stream out of the
  * training examples outside the labelled subset (the whole training split for a full run).  After every epoch it measures training error (on at most
  * train_eval_max subset examples), validation error, and -- when validation improved -- test
- * error, keeps the best-on-validation weights, and saves the whole run file (snm/store.h) through
+ * error, keeps the best-on-validation weights, and saves the whole run file (store.h) through
  * a temporary file and a rename.
  *
  * Result file (results/<key>.h5), besides the store's own layout:
@@ -33,48 +33,16 @@
  * A non-finite loss stops the run with SNM_ENUMERIC naming the epoch, step and term, leaving the
  * last good checkpoint on disk; so does a parameter or an Adam moment that is not finite at the
  * end of an epoch (named, with the step count), before anything of that epoch is saved. */
-#ifndef SNM_TRAINER_H
-#define SNM_TRAINER_H
+#ifndef SNM_RUN_TRAINER_H
+#define SNM_RUN_TRAINER_H
 
 #include <stdint.h>
-#include "snm/pipeline.h"
-#include "snm/plugin.h"
+#include "dataset.h"
+#include "pipeline.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Open datasets, keyed by the canonical text of their data section. */
-typedef struct snm_data_source {
-	char *key;
-	snm_plugin_handle h;
-	const snm_data_vt *vt;
-	void *state;
-	snm_data_info info;
-} snm_data_source;
-
-typedef struct snm_data_cache {
-	const char *plugin_path;
-	int n, m;
-	snm_data_source **v;
-} snm_data_cache;
-
-/* The open dataset of a data plugin `type` with options `data` whose canonical section text is
- * key (opening it on first use).  Errors of the plugin's open are
- * prefixed with the section's file:line:col. */
-int snm_data_cache_get(snm_data_cache *c, const char *type, const snm_cfg *data, const char *key,
-                       snm_data_source **out, snm_error *err);
-void snm_data_cache_clear(snm_data_cache *c);
-
-/* The training subset of a run: per_class examples of each of n_classes classes (0: all n
- * examples), chosen from the n labels by shuffling each class's indices with an mt19937 seeded
- * with seed, and returned sorted in out (room for n).  SNM_EINVAL when a class is too small. */
-int snm_subset_choose(const int32_t *labels, long n, int n_classes, int per_class, uint64_t seed,
-                      long *out, long *n_out, snm_error *err);
-
-/* The subset's seed: the "subset" stream of (master, "<data_key>/n<per_class>/set<set>"), so every
- * method of a set trains on the same examples.  0 only when out of memory. */
-uint64_t snm_subset_seed(uint64_t master, const char *data_key, int per_class, int set);
 
 typedef struct snm_trainer_opts {
 	const char *plugin_path;   /* searched before $SNM_PLUGIN_PATH */

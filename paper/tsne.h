@@ -1,4 +1,4 @@
-/* snm/tsne.h: principal component analysis and t-SNE, for the paper stage's pictures of the latent
+/* tsne.h: principal component analysis and t-SNE, for the paper stage's pictures of the latent
  * space (Figures 6 and 8 of the semantic-noise paper).
  *
  * t-SNE (van der Maaten and Hinton, 2008) places n points in the plane so that the Student-t
