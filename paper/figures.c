@@ -370,18 +370,13 @@ int snm_paper_tsne(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *
 	n_sub = snm_paper_model_subset(m, &sub);
 	{
 		/* the background: a sample (in index order) of the train split outside the subset */
-		long n_train = snm_paper_model_info(m)->n[SNM_SPLIT_TRAIN], n_pool = 0, *pool;
+		long n_train = snm_paper_model_info(m)->n[SNM_SPLIT_TRAIN], n_pool, *pool;
 		pool = malloc((size_t)(n_train > 0 ? n_train : 1) * sizeof *pool);
 		if (pool == NULL) {
 			rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 			goto done;
 		}
-		for (long i = 0, k = 0; i < n_train; ++i) {
-			while (k < n_sub && sub[k] < i)
-				++k;
-			if (k == n_sub || sub[k] != i)
-				pool[n_pool++] = i;
-		}
+		n_pool = snm_run_outside(snm_paper_model_run(m), pool);
 		n_bg = background < n_pool ? background : n_pool;
 		bg = malloc((size_t)(n_bg > 0 ? n_bg : 1) * sizeof *bg);
 		rng = snm_rng_stream((uint64_t)seed, "paper-background", id, err);

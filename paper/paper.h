@@ -33,9 +33,9 @@
  *
  * Figures that need a trained network (the reconstructions of Figures 5/7 and the t-SNE of
  * Figures 6/8) rebuild it from its run file: the root attribute "config" gives the data, model
- * and noise plugins and their options, the /best group the weights, and the run's training subset
- * and its per-pixel mean are recomputed exactly as the trainer drew them (checked against the
- * file's n_train and seed_subset).  A missing run, a missing gnuplot, or a figure with no data is
+ * and noise plugins and their options, the /best group the weights, and the run is opened by the
+ * trainer's own code (src/run/run.h), so its training subset and per-pixel mean are the ones it
+ * trained on (checked against the file's n_train and seed_subset).  A missing run, a missing gnuplot, or a figure with no data is
  * one note and no figure; the tables are written regardless.
  *
  * Library code: nothing here prints or exits.  Progress and notes go through the caller's note
@@ -49,6 +49,7 @@
 #include "snm/config.h"
 #include "snm/error.h"
 #include "snm/plugin.h"
+#include "run/run.h"
 #include "run/store.h"
 
 #ifdef __cplusplus
@@ -238,6 +239,8 @@ int snm_paper_model_open(const char *path, const char *plugin_path, snm_paper_mo
                          snm_error *err);
 void snm_paper_model_close(snm_paper_model *m);
 
+/* The opened run (src/run/run.h): its dataset, subset, mean, model and regularizer. */
+const snm_run *snm_paper_model_run(const snm_paper_model *m);
 const snm_data_info *snm_paper_model_info(const snm_paper_model *m);
 int snm_paper_model_finished(const snm_paper_model *m);       /* status is "finished" */
 int snm_paper_model_zdim(const snm_paper_model *m);           /* length of z */

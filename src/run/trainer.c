@@ -20,7 +20,7 @@
 #include "core/optim.h"
 #include "snm/rng.h"
 #include "store.h"
-#include "subset.h"
+#include "run.h"
 #include "trainer.h"
 #include "fs.h"
 
@@ -30,26 +30,17 @@ static const char *const rng_names[N_RNG] = { "order", "augment", "noise", "unla
 typedef struct trainer {
 	const snm_run_spec *run;
 	const snm_trainer_opts *o;
-	snm_data_cache own_cache;
-	snm_data_source *ds;
-	size_t dim;                        /* C*H*W */
-	long *subset, n_sub;               /* training examples (indices into the train split) */
+	snm_run R;                         /* data, subset, mean, model, regularizer (run.h) */
 	long *pool, n_pool;                /* the unlabelled stream's examples (semi-supervised) */
 	long batch_u;                      /* unlabelled examples per step; 0: supervised only */
 	int epoch_unlabelled;              /* an epoch is one pass over the unlabelled stream */
 	float *xu;                         /* batch_u unlabelled examples */
 	long *idx_u;
-	float *mean;                       /* per-pixel mean of the subset */
-	snm_plugin_handle mh, nh;
-	snm_model model;
-	const snm_noise_vt *nvt;
-	void *noise;
-	snm_params *params, *best;
+	snm_params *best;
 	snm_adam *adam;
 	snm_schedule sched;
 	long epochs, batch, eval_batch, train_eval_max;
 	gsl_rng *rng[N_RNG];
-	uint64_t seeds[4];                 /* subset, init, order, noise */
 	snm_metrics *metrics;
 	int n_terms;                       /* this epoch's regularizer terms, in the objective's order */
 	const char *term_names[SNM_MAX_TERMS];
@@ -72,53 +63,24 @@ static double now(void)
 
 /* ---- data ------------------------------------------------------------------------------------ */
 
-/* Balanced subset: per_class examples of each class, from the "subset" stream (snm_subset_choose). */
+/* The run's training subset (run.h), a too-small class named with the run's grid entry. */
 static int choose_subset(trainer *T, snm_error *err)
 {
 	const snm_run_spec *r = T->run;
-	long n = T->ds->info.n[SNM_SPLIT_TRAIN];
-	int32_t *lab = malloc((size_t)(n > 0 ? n : 1) * sizeof *lab);
-	int rc;
-	T->subset = malloc((size_t)(n > 0 ? n : 1) * sizeof *T->subset);
-	if (lab == NULL || T->subset == NULL) {
-		free(lab);
-		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
-	}
-	if (r->per_class > 0)
-		T->seeds[0] = snm_subset_seed(r->seed, r->data_key, r->per_class, r->set);
-	rc = T->ds->vt->labels(T->ds->state, SNM_SPLIT_TRAIN, lab, err);
-	if (rc == SNM_OK)
-		rc = snm_subset_choose(lab, n, T->ds->info.n_classes, r->per_class, T->seeds[0], T->subset,
-		                       &T->n_sub, err);
+	int rc = snm_run_subset(&T->R, err);
 	if (rc == SNM_EINVAL) {
 		if (r->where != NULL && r->where[0] != '\0')
 			snm_error_prefix(err, "%s: %s", r->where, r->key);
 		else
 			snm_error_prefix(err, "%s", r->key);
 	}
-	free(lab);
 	return rc;
 }
 
-/* Reads n examples of a split into x (minus the mean) and y (may be NULL for unlabelled reads). */
-static int read_into(trainer *T, int split, const long *idx, long n, gsl_rng *aug, float *x, int32_t *y,
-                     snm_error *err)
-{
-	int rc = T->ds->vt->read(T->ds->state, split, idx, (int)n, aug, x, y, err);
-	if (rc)
-		return rc;
-	for (long i = 0; i < n; ++i) {
-		float *xi = x + (size_t)i * T->dim;
-		for (size_t j = 0; j < T->dim; ++j)
-			xi[j] -= T->mean[j];
-	}
-	return SNM_OK;
-}
-
-/* Reads n examples of a split into T->x and T->y. */
+/* Reads n examples of a split into T->x and T->y, minus the mean. */
 static int read_batch(trainer *T, int split, const long *idx, long n, gsl_rng *aug, snm_error *err)
 {
-	return read_into(T, split, idx, n, aug, T->x, T->y, err);
+	return snm_run_inputs(&T->R, split, idx, n, aug, T->x, T->y, err);
 }
 
 /* The unlabelled stream: every training-split example outside the labelled subset (the whole
@@ -126,20 +88,13 @@ static int read_batch(trainer *T, int split, const long *idx, long n, gsl_rng *a
  * step from the "unlabelled" stream. */
 static int make_pool(trainer *T, snm_error *err)
 {
-	long n = T->ds->info.n[SNM_SPLIT_TRAIN], k = 0;
+	long n = T->R.ds->info.n[SNM_SPLIT_TRAIN], k;
 	T->pool = malloc((size_t)n * sizeof *T->pool);
-	T->xu = malloc((size_t)T->batch_u * T->dim * sizeof *T->xu);
+	T->xu = malloc((size_t)T->batch_u * T->R.dim * sizeof *T->xu);
 	T->idx_u = malloc((size_t)T->batch_u * sizeof *T->idx_u);
 	if (T->pool == NULL || T->xu == NULL || T->idx_u == NULL)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
-	for (long i = 0, j = 0; i < n; ++i) {       /* subset is sorted */
-		if (j < T->n_sub && T->subset[j] == i) {
-			++j;
-			continue;
-		}
-		T->pool[k++] = i;
-	}
-	if (k == 0)
+	if ((k = snm_run_outside(&T->R, T->pool)) == 0)
 		for (; k < n; ++k)
 			T->pool[k] = k;
 	T->n_pool = k;
@@ -148,29 +103,9 @@ static int make_pool(trainer *T, snm_error *err)
 	return SNM_OK;
 }
 
-static int compute_mean(trainer *T, snm_error *err)
-{
-	double *acc = calloc(T->dim, sizeof *acc);
-	int rc = SNM_OK;
-	if (acc == NULL)
-		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
-	memset(T->mean, 0, T->dim * sizeof *T->mean);
-	for (long s = 0; s < T->n_sub && rc == SNM_OK; s += T->eval_batch) {
-		long n = T->n_sub - s < T->eval_batch ? T->n_sub - s : T->eval_batch;
-		rc = read_batch(T, SNM_SPLIT_TRAIN, T->subset + s, n, NULL, err);   /* mean is still 0 */
-		for (long i = 0; rc == SNM_OK && i < n; ++i)
-			for (size_t j = 0; j < T->dim; ++j)
-				acc[j] += T->x[(size_t)i * T->dim + j];
-	}
-	for (size_t j = 0; j < T->dim; ++j)
-		T->mean[j] = (float)(acc[j] / (double)T->n_sub);
-	free(acc);
-	return rc;
-}
-
 static snm_tensor *input(trainer *T, long n)
 {
-	const snm_data_info *in = &T->ds->info;
+	const snm_data_info *in = &T->R.ds->info;
 	return snm_tape_const(T->tape, 4, (int[]){ (int)n, in->d[0], in->d[1], in->d[2] }, T->x);
 }
 
@@ -178,7 +113,7 @@ static snm_tensor *input(trainer *T, long n)
 static int eval_error(trainer *T, int split, const long *idx, long n, double *out, snm_error *err)
 {
 	long wrong = 0;
-	int K = T->ds->info.n_classes, rc = SNM_OK;
+	int K = T->R.ds->info.n_classes, rc = SNM_OK;
 	int g = snm_tape_set_grad(T->tape, 0), tr = snm_tape_set_training(T->tape, 0);
 	for (long s = 0; s < n && rc == SNM_OK; s += T->eval_batch) {
 		long b = n - s < T->eval_batch ? n - s : T->eval_batch;
@@ -186,20 +121,14 @@ static int eval_error(trainer *T, int split, const long *idx, long n, double *ou
 		snm_tape_reset(T->tape);
 		if ((rc = read_batch(T, split, idx + s, b, NULL, err)))
 			break;
-		y = T->model.vt->classify(T->model.state, T->tape,
-		                          T->model.vt->encode(T->model.state, T->tape, input(T, b), NULL, NULL, NULL));
+		y = T->R.model.vt->classify(T->R.model.state, T->tape,
+		                          T->R.model.vt->encode(T->R.model.state, T->tape, input(T, b), NULL, NULL, NULL));
 		if (y == NULL) {
 			rc = snm_tape_error(T->tape, err);
 			break;
 		}
-		for (long i = 0; i < b; ++i) {
-			const float *yi = y->x + (size_t)i * K;
-			int best = 0;
-			for (int k = 1; k < K; ++k)
-				if (yi[k] > yi[best])
-					best = k;
-			wrong += best != T->y[i];
-		}
+		for (long i = 0; i < b; ++i)
+			wrong += snm_argmax(y->x + (size_t)i * K, K) != T->y[i];
 	}
 	snm_tape_reset(T->tape);
 	snm_tape_set_grad(T->tape, g);
@@ -252,66 +181,15 @@ static int read_train_options(trainer *T, snm_error *err)
 	return SNM_OK;
 }
 
-/* "<run key>: <kind> '<name>': " before a plugin's error, without the plugin part when the
- * message names the plugin already. */
-static void plugin_prefix(snm_error *err, const char *key, const char *kind, const char *name)
-{
-	char self[160];
-	snprintf(self, sizeof self, "%s '%s'", kind, name);
-	if (err == NULL)
-		return;
-	if (strstr(err->msg, self) != NULL)
-		snm_error_prefix(err, "%s", key);
-	else
-		snm_error_prefix(err, "%s: %s", key, self);
-}
-
-/* The model and the regularizer, their parameters initialised from the run's "init" stream. */
-static int make_model_noise(trainer *T, snm_error *err)
-{
-	const snm_run_spec *r = T->run;
-	gsl_rng *init;
-	int rc;
-	T->seeds[1] = snm_seed_derive(r->seed, "init", r->key);
-	T->seeds[2] = snm_seed_derive(r->seed, "order", r->key);
-	T->seeds[3] = snm_seed_derive(r->seed, "noise", r->key);
-	if ((T->params = snm_params_new(err)) == NULL)
-		return SNM_ENOMEM;
-	if ((init = snm_rng_new(T->seeds[1], err)) == NULL)
-		return SNM_ENOMEM;
-	rc = snm_plugin_find(T->o->plugin_path, SNM_KIND_MODEL, r->model_type, &T->mh, err);
-	if (!rc) {
-		T->model.vt = T->mh.p->vtable;
-		rc = T->model.vt->create(r->model, &T->ds->info, T->params, init, &T->model.state, err);
-		if (rc) {
-			T->model.state = NULL;
-			plugin_prefix(err, r->key, "model", T->mh.p->name);
-		}
-	}
-	if (!rc)
-		rc = snm_plugin_find(T->o->plugin_path, SNM_KIND_NOISE, r->noise_type,
-		                     &T->nh, err);
-	if (!rc) {
-		T->nvt = T->nh.p->vtable;
-		rc = T->nvt->create(r->noise, &T->model, T->params, init, &T->noise, err);
-		if (rc) {
-			T->noise = NULL;
-			plugin_prefix(err, r->key, "noise", T->nh.p->name);
-		}
-	}
-	gsl_rng_free(init);
-	return rc;
-}
-
 /* The best-on-validation network is the one tested: a run needs validation and test examples
  * (a data plugin may offer an empty split, as idx and cifar10 do with valid: 0). */
 static int need_splits(trainer *T, snm_error *err)
 {
-	if (T->ds->info.n[SNM_SPLIT_VALID] < 1 || T->ds->info.n[SNM_SPLIT_TEST] < 1)
+	if (T->R.ds->info.n[SNM_SPLIT_VALID] < 1 || T->R.ds->info.n[SNM_SPLIT_TEST] < 1)
 		return SNM_FAIL(err, SNM_ECONFIG, "%s: data '%s' has %ld validation and %ld test examples; "
 		                "training needs both (the network best on validation is the one tested)",
-		                T->run->key, T->run->data_type, T->ds->info.n[SNM_SPLIT_VALID],
-		                T->ds->info.n[SNM_SPLIT_TEST]);
+		                T->run->key, T->run->data_type, T->R.ds->info.n[SNM_SPLIT_VALID],
+		                T->R.ds->info.n[SNM_SPLIT_TEST]);
 	return SNM_OK;
 }
 
@@ -319,7 +197,7 @@ static int need_splits(trainer *T, snm_error *err)
 static int check_epoch_kind(trainer *T, snm_error *err)
 {
 	const char *epoch;
-	int wants = T->nvt->wants_unlabelled != NULL && T->nvt->wants_unlabelled(T->noise), rc;
+	int wants = T->R.nvt->wants_unlabelled != NULL && T->R.nvt->wants_unlabelled(T->R.noise), rc;
 	if ((rc = snm_cfg_opt_str(T->run->train, snm_train_options, "epoch", &epoch, err)))
 		return rc;
 	T->epoch_unlabelled = strcmp(epoch, "unlabelled") == 0;
@@ -332,42 +210,37 @@ static int check_epoch_kind(trainer *T, snm_error *err)
 static int setup(trainer *T, snm_error *err)
 {
 	const snm_run_spec *r = T->run;
-	snm_data_cache *cache = T->o->cache ? T->o->cache : &T->own_cache;
 	double b1, b2, eps;
 	size_t nbuf;
 	int rc;
-	T->own_cache.plugin_path = T->o->plugin_path;
 	snm_blas_set_threads(T->o->threads > 0 ? T->o->threads : 1);
 	T->best_epoch = -1;
 	T->best_valid = INFINITY;
 	T->test_at_best = NAN;
 	if ((rc = read_train_options(T, err)))
 		return rc;
-	if ((rc = snm_data_cache_get(cache, r->data_type, r->data, r->data_key, &T->ds, err))
-	    || (rc = need_splits(T, err)))
+	if ((rc = snm_run_data(&T->R, r, T->o->plugin_path, T->o->cache, err)) || (rc = need_splits(T, err)))
 		return rc;
-	T->dim = (size_t)T->ds->info.d[0] * (size_t)T->ds->info.d[1] * (size_t)T->ds->info.d[2];
 	nbuf = (size_t)(T->batch > T->eval_batch ? T->batch : T->eval_batch);
-	T->x = malloc(nbuf * T->dim * sizeof *T->x);
+	T->x = malloc(nbuf * T->R.dim * sizeof *T->x);
 	T->y = malloc(nbuf * sizeof *T->y);
 	T->idx = malloc(nbuf * sizeof *T->idx);
-	T->mean = malloc(T->dim * sizeof *T->mean);
 	T->tape = snm_tape_new(0, err);
-	if (!T->x || !T->y || !T->idx || !T->mean || !T->tape)
+	if (!T->x || !T->y || !T->idx || !T->tape)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 	for (int s = SNM_SPLIT_VALID; s <= SNM_SPLIT_TEST; ++s) {
-		long n = T->ds->info.n[s], *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
+		long n = T->R.ds->info.n[s], *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
 		if (v == NULL)
 			return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 		for (long i = 0; i < n; ++i)
 			v[i] = i;
 		if (s == SNM_SPLIT_VALID) T->valid_idx = v; else T->test_idx = v;
 	}
-	if ((rc = choose_subset(T, err)) || (rc = compute_mean(T, err)))
+	if ((rc = choose_subset(T, err)) || (rc = snm_run_mean(&T->R, T->eval_batch, err)))
 		return rc;
-	if ((rc = make_model_noise(T, err)))
+	if ((rc = snm_run_build(&T->R, r->key, err)))
 		return rc;
-	if (T->nvt->wants_unlabelled != NULL && T->nvt->wants_unlabelled(T->noise)) {
+	if (T->R.nvt->wants_unlabelled != NULL && T->R.nvt->wants_unlabelled(T->R.noise)) {
 		if ((rc = snm_cfg_opt_int(r->train, snm_train_options, "unlabelled_batch", &T->batch_u, err))
 		    || (rc = make_pool(T, err)))
 			return rc;
@@ -378,9 +251,9 @@ static int setup(trainer *T, snm_error *err)
 	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "beta2", &b2, err))
 	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "eps", &eps, err)))
 		return rc;
-	if ((T->adam = snm_adam_new(T->params, b1, b2, eps, err)) == NULL)
+	if ((T->adam = snm_adam_new(T->R.params, b1, b2, eps, err)) == NULL)
 		return err ? err->code : SNM_ENOMEM;
-	if ((T->best = mirror(T->params, err)) == NULL)
+	if ((T->best = mirror(T->R.params, err)) == NULL)
 		return err ? err->code : SNM_ENOMEM;
 	for (int i = 0; i < N_RNG; ++i)
 		if ((T->rng[i] = snm_rng_stream(r->seed, rng_names[i], r->key, err)) == NULL)
@@ -390,21 +263,12 @@ static int setup(trainer *T, snm_error *err)
 
 static void teardown(trainer *T)
 {
-	if (T->noise != NULL)
-		T->nvt->destroy(T->noise);
-	if (T->model.state != NULL)
-		T->model.vt->destroy(T->model.state);
-	snm_plugin_close(&T->nh);
-	snm_plugin_close(&T->mh);
 	snm_adam_free(T->adam);
-	snm_params_free(T->params);
 	snm_params_free(T->best);
 	snm_metrics_free(T->metrics);
 	snm_tape_free(T->tape);
 	for (int i = 0; i < N_RNG; ++i)
 		gsl_rng_free(T->rng[i]);
-	free(T->subset);
-	free(T->mean);
 	free(T->x);
 	free(T->y);
 	free(T->pool);
@@ -413,7 +277,7 @@ static void teardown(trainer *T)
 	free(T->idx);
 	free(T->valid_idx);
 	free(T->test_idx);
-	snm_data_cache_clear(&T->own_cache);
+	snm_run_close(&T->R);
 }
 
 int snm_run_check(const snm_run_spec *r, const char *plugin_path, snm_data_cache *cache,
@@ -430,13 +294,13 @@ int snm_run_check(const snm_run_spec *r, const char *plugin_path, snm_data_cache
 	T.o = &o;
 	rc = read_train_options(&T, err);
 	if (!rc)
-		rc = snm_data_cache_get(cache, r->data_type, r->data, r->data_key, &T.ds, err);
+		rc = snm_run_data(&T.R, r, plugin_path, cache, err);
 	if (!rc)
 		rc = need_splits(&T, err);
 	if (!rc)
 		rc = choose_subset(&T, err);
 	if (!rc)
-		rc = make_model_noise(&T, err);
+		rc = snm_run_build(&T.R, r->key, err);
 	if (!rc)
 		rc = check_epoch_kind(&T, err);
 	teardown(&T);
@@ -499,8 +363,8 @@ static int save(trainer *T, const char *status, snm_error *err)
 	snm_params *groups[4];
 	snm_store_run run;
 	snprintf(hash, sizeof hash, "%016" PRIx64, r->config_hash);
-	snprintf(plugins, sizeof plugins, "data %s %s; model %s %s; noise %s %s", T->ds->h.p->name,
-	         T->ds->h.p->version, T->mh.p->name, T->mh.p->version, T->nh.p->name, T->nh.p->version);
+	snprintf(plugins, sizeof plugins, "data %s %s; model %s %s; noise %s %s", T->R.ds->h.p->name,
+	         T->R.ds->h.p->version, T->R.mh.p->name, T->R.mh.p->version, T->R.nh.p->name, T->R.nh.p->version);
 	snm_trainer_libraries(libs, sizeof libs);
 	str_values[0] = r->key;
 	str_values[1] = r->config_text;
@@ -517,10 +381,10 @@ static int save(trainer *T, const char *status, snm_error *err)
 	ints[5] = T->best_epoch;
 	ints[6] = r->per_class;
 	ints[7] = r->set;
-	ints[8] = T->n_sub;
+	ints[8] = T->R.n_sub;
 	for (int i = 0; i < 4; ++i)
-		ints[9 + i] = (int64_t)(T->seeds[i] & INT64_MAX);
-	groups[0] = T->params;
+		ints[9 + i] = (int64_t)(T->R.seeds[i] & INT64_MAX);
+	groups[0] = T->R.params;
 	groups[1] = snm_adam_m(T->adam);
 	groups[2] = snm_adam_v(T->adam);
 	groups[3] = T->best;
@@ -535,7 +399,7 @@ static int resume(trainer *T, snm_error *err)
 	const char *int_names[] = { "epoch", "step", "best_epoch" };
 	int64_t ints[3];
 	const char *groups_p[] = { "/checkpoint/params", "/checkpoint/adam_m", "/checkpoint/adam_v", "/best" };
-	snm_params *groups[4] = { T->params, snm_adam_m(T->adam), snm_adam_v(T->adam), T->best };
+	snm_params *groups[4] = { T->R.params, snm_adam_m(T->adam), snm_adam_v(T->adam), T->best };
 	snm_store_run run;
 	snm_metrics *file = NULL;
 	const char *terms[SNM_MAX_TERMS];
@@ -571,15 +435,15 @@ static int resume(trainer *T, snm_error *err)
 
 static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_error *err)
 {
-	const snm_data_info *in = &T->ds->info;
-	long *perm = malloc((size_t)T->n_sub * sizeof *perm);
+	const snm_data_info *in = &T->R.ds->info;
+	long *perm = malloc((size_t)T->R.n_sub * sizeof *perm);
 	double lr = snm_schedule_lr(&T->sched, T->epoch);
 	long n_batches = 0, n_steps;
 	int rc = SNM_OK;
 	if (perm == NULL)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
-	memcpy(perm, T->subset, (size_t)T->n_sub * sizeof *perm);
-	gsl_ran_shuffle(T->rng[RNG_ORDER], perm, (size_t)T->n_sub, sizeof *perm);
+	memcpy(perm, T->R.subset, (size_t)T->R.n_sub * sizeof *perm);
+	gsl_ran_shuffle(T->rng[RNG_ORDER], perm, (size_t)T->R.n_sub, sizeof *perm);
 	*sum_loss = 0;
 	for (int i = 0; i < SNM_MAX_TERMS; ++i)
 		sum_terms[i] = 0;
@@ -587,15 +451,15 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 	 * unlabelled, one pass over the unlabelled stream with full labelled batches cycling through
 	 * the subset (reshuffled from the order stream when it runs out). */
 	n_steps = T->epoch_unlabelled ? (T->n_pool + T->batch_u - 1) / T->batch_u
-	                              : (T->n_sub + T->batch - 1) / T->batch;
+	                              : (T->R.n_sub + T->batch - 1) / T->batch;
 	for (long step = 0, pos = 0; step < n_steps && rc == SNM_OK; ++step) {
-		long b = T->n_sub - pos < T->batch ? T->n_sub - pos : T->batch;
+		long b = T->R.n_sub - pos < T->batch ? T->R.n_sub - pos : T->batch;
 		snm_objective obj;
 		snm_batch batch;
 		if (T->epoch_unlabelled) {
-			b = T->batch < T->n_sub ? T->batch : T->n_sub;
-			if (pos + b > T->n_sub) {
-				gsl_ran_shuffle(T->rng[RNG_ORDER], perm, (size_t)T->n_sub, sizeof *perm);
+			b = T->batch < T->R.n_sub ? T->batch : T->R.n_sub;
+			if (pos + b > T->R.n_sub) {
+				gsl_ran_shuffle(T->rng[RNG_ORDER], perm, (size_t)T->R.n_sub, sizeof *perm);
 				pos = 0;
 			}
 		}
@@ -610,11 +474,11 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 		if (T->batch_u > 0) {
 			gsl_ran_choose(T->rng[RNG_UNLABELLED], T->idx_u, (size_t)T->batch_u, T->pool, (size_t)T->n_pool,
 			               sizeof *T->idx_u);
-			if ((rc = read_into(T, SNM_SPLIT_TRAIN, T->idx_u, T->batch_u, T->rng[RNG_AUGMENT], T->xu, NULL, err)))
+			if ((rc = snm_run_inputs(&T->R, SNM_SPLIT_TRAIN, T->idx_u, T->batch_u, T->rng[RNG_AUGMENT], T->xu, NULL, err)))
 				break;
 			batch.xu = snm_tape_const(T->tape, 4, (int[]){ (int)T->batch_u, in->d[0], in->d[1], in->d[2] }, T->xu);
 		}
-		rc = T->nvt->objective(T->noise, &T->model, T->tape, &batch, T->rng[RNG_NOISE], &obj, err);
+		rc = T->R.nvt->objective(T->R.noise, &T->R.model, T->tape, &batch, T->rng[RNG_NOISE], &obj, err);
 		if (rc == SNM_OK && obj.loss == NULL)
 			rc = snm_tape_error(T->tape, err) ? err->code : SNM_FAIL(err, SNM_EINVAL, "objective returned no loss");
 		if (rc) {
@@ -642,7 +506,7 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 			snm_error_prefix(err, "%s: epoch %d", T->run->key, T->epoch + 1);
 			break;
 		}
-		snm_params_zero_grad(T->params);
+		snm_params_zero_grad(T->R.params);
 		*sum_loss += obj.loss->x[0];
 		for (int i = 0; i < obj.n_terms && i < T->n_terms; ++i)
 			sum_terms[i] += obj.terms[i]->x[0];
@@ -677,7 +541,7 @@ static const char *first_nonfinite(const snm_params *p)
 static int check_state(const trainer *T, snm_error *err)
 {
 	static const char *const what[3] = { "parameter", "Adam's first moment of", "Adam's second moment of" };
-	const snm_params *p[3] = { T->params, snm_adam_m(T->adam), snm_adam_v(T->adam) };
+	const snm_params *p[3] = { T->R.params, snm_adam_m(T->adam), snm_adam_v(T->adam) };
 	for (int k = 0; k < 3; ++k) {
 		const char *bad = first_nonfinite(p[k]);
 		if (bad != NULL)
@@ -805,16 +669,16 @@ static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_
 		double loss = 0, terms[SNM_MAX_TERMS], train_err = NAN, valid_err, test_err = NAN, te = now();
 		double row[9 + SNM_MAX_TERMS];
 		int k;
-		long n_tr = T.train_eval_max < T.n_sub ? T.train_eval_max : T.n_sub;
+		long n_tr = T.train_eval_max < T.R.n_sub ? T.train_eval_max : T.R.n_sub;
 		if ((rc = train_epoch(&T, &loss, terms, err)) || (rc = check_state(&T, err)))
 			goto done;
-		if (n_tr > 0 && (rc = eval_error(&T, SNM_SPLIT_TRAIN, T.subset, n_tr, &train_err, err)))
+		if (n_tr > 0 && (rc = eval_error(&T, SNM_SPLIT_TRAIN, T.R.subset, n_tr, &train_err, err)))
 			goto done;
-		if ((rc = eval_error(&T, SNM_SPLIT_VALID, T.valid_idx, T.ds->info.n[SNM_SPLIT_VALID], &valid_err, err)))
+		if ((rc = eval_error(&T, SNM_SPLIT_VALID, T.valid_idx, T.R.ds->info.n[SNM_SPLIT_VALID], &valid_err, err)))
 			goto done;
 		if (valid_err < T.best_valid) {
-			if ((rc = eval_error(&T, SNM_SPLIT_TEST, T.test_idx, T.ds->info.n[SNM_SPLIT_TEST], &test_err, err))
-			    || (rc = snm_params_copy(T.best, T.params, err)))
+			if ((rc = eval_error(&T, SNM_SPLIT_TEST, T.test_idx, T.R.ds->info.n[SNM_SPLIT_TEST], &test_err, err))
+			    || (rc = snm_params_copy(T.best, T.R.params, err)))
 				goto done;
 			T.best_valid = valid_err;
 			T.test_at_best = test_err;
