@@ -3,7 +3,9 @@
  *   reconstructions (Figures 5 and 7)  for the first per_class training examples of each class of
  *       the run's subset: the input, then decode_z(z') for `copies` random perturbations
  *       z' = mmn(z) (left panel) and `copies` semantic ones z' = z + decode_y(mmn(y)) - decode_y(y)
- *       (right panel), mmn being the min-max-scaled Gaussian noise of section 4.2.  Each panel is
+ *       (right panel), mmn being the min-max-scaled Gaussian noise of section 4.2 -- as the
+ *       random and semantic noise plugins draw them (their perturb entries), with the options
+ *       of the entry's `random` and `semantic` sections (sd defaulting to the entry's sd).  Each panel is
  *       one RGB image assembled here (examples side by side, one class per column; per_class
  *       blocks stacked) and drawn by gnuplot `with rgbimage`.
  *   t-SNE (Figures 6 and 8)  one embedding (paper/tsne.c) of the latent z of `background` training-
@@ -63,6 +65,50 @@ static int open_run(const snm_paper_opts *o, const char *id, const char *run, sn
 	return rc;
 }
 
+int snm_paper_figure_perturbations(snm_paper_model *m, const snm_cfg *e, const snm_option *op,
+                                   snm_paper_perturb *p[2], snm_error *err)
+{
+	static const char *const names[2] = { "random", "semantic" };
+	const char *id;
+	double sd;
+	int rc;
+	p[0] = p[1] = NULL;
+	if ((rc = snm_cfg_opt_str(e, op, "id", &id, err)) || (rc = snm_cfg_opt_double(e, op, "sd", &sd, err)))
+		return rc;
+	for (int k = 0; k < 2 && rc == SNM_OK; ++k) {
+		const snm_cfg *sec = snm_cfg_opt_node(e, op, names[k]);
+		snm_cfg *opts, *v = NULL;
+		char text[40];
+		if (sec != NULL && snm_cfg_kind(sec) != SNM_CFG_MAP && snm_cfg_kind(sec) != SNM_CFG_NULL) {
+			rc = SNM_CFG_FAIL(err, SNM_ECONFIG, sec, "%s: '%s' is a map of the %s noise plugin's "
+			                  "options", id, names[k], names[k]);
+			break;
+		}
+		opts = sec != NULL && snm_cfg_kind(sec) == SNM_CFG_MAP ? snm_cfg_dup(sec, err)
+		                                                       : snm_cfg_new(SNM_CFG_MAP, NULL, NULL, 0, 0, err);
+		if (opts == NULL) {
+			rc = err ? err->code : SNM_ENOMEM;
+			break;
+		}
+		snprintf(text, sizeof text, "%.17g", sd);
+		if (snm_cfg_get(opts, "sd") == NULL
+		    && ((v = snm_cfg_new(SNM_CFG_SCALAR, text, NULL, 0, 0, err)) == NULL
+		        || snm_cfg_map_set(opts, "sd", v, err) != SNM_OK)) {
+			snm_cfg_free(v);
+			rc = err ? err->code : SNM_ENOMEM;
+		}
+		if (rc == SNM_OK && (rc = snm_paper_perturb_open(m, names[k], opts, &p[k], err)))
+			snm_error_prefix(err, "%s", id);
+		snm_cfg_free(opts);
+	}
+	if (rc) {
+		snm_paper_perturb_close(p[0]);
+		snm_paper_perturb_close(p[1]);
+		p[0] = p[1] = NULL;
+	}
+	return rc;
+}
+
 static int written(const snm_paper_opts *o, const char *id, const char *path, snm_error *err)
 {
 	struct stat sb;
@@ -112,6 +158,7 @@ int snm_paper_reconstructions(const snm_paper_opts *o, const snm_cfg *spec, cons
 	double sd;
 	int w, h, rc, ran = 0, K, C, H, W, gap, pw, ph, block_h;
 	snm_paper_model *m = NULL;
+	snm_paper_perturb *pert[2] = { NULL, NULL };
 	snm_paper_tmp t;
 	long *idx = NULL, n_ex = 0, *pos = NULL;
 	float *x = NULL, *z = NULL, *zp = NULL, *xr = NULL;
@@ -133,6 +180,8 @@ int snm_paper_reconstructions(const snm_paper_opts *o, const snm_cfg *spec, cons
 	}
 	if ((rc = open_run(o, id, run, &m, err)) || m == NULL)
 		return rc;
+	if ((rc = snm_paper_figure_perturbations(m, e, op, pert, err)))
+		goto done;
 	{
 		const snm_data_info *in = snm_paper_model_info(m);
 		const int32_t *lab = snm_paper_model_labels(m);
@@ -194,8 +243,7 @@ int snm_paper_reconstructions(const snm_paper_opts *o, const snm_cfg *spec, cons
 				goto done;
 			}
 			for (long r = 0; r < copies; ++r)
-				if ((rc = snm_paper_model_perturb(m, z, n_ex, kind == 0 ? SNM_PAPER_RANDOM : SNM_PAPER_SEMANTIC,
-				                                  sd, rng, zp, err))
+				if ((rc = snm_paper_model_perturb(m, pert[kind], z, n_ex, rng, zp, err))
 				    || (rc = snm_paper_model_decode(m, zp, n_ex, xr + (size_t)r * n_ex * dim, err)))
 					goto done;
 			gsl_rng_free(rng);
@@ -254,6 +302,8 @@ int snm_paper_reconstructions(const snm_paper_opts *o, const snm_cfg *spec, cons
 done:
 	gsl_rng_free(rng);
 	snm_paper_tmp_close(&t);
+	snm_paper_perturb_close(pert[0]);
+	snm_paper_perturb_close(pert[1]);
 	snm_paper_model_close(m);
 	free(idx), free(pos), free(x), free(z), free(zp), free(xr), free(canvas);
 	return rc;
@@ -326,6 +376,7 @@ int snm_paper_tsne(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *
 	double sd, perplexity, theta, lo[2] = { INFINITY, INFINITY }, hi[2] = { -INFINITY, -INFINITY };
 	int w, h, w8, h8, rc, ran = 0, K, zd;
 	snm_paper_model *m = NULL;
+	snm_paper_perturb *pert[2] = { NULL, NULL };
 	snm_paper_tmp t;
 	tsne_files tf;
 	long *bg = NULL, n_bg = 0, n_sub, N = 0;
@@ -365,6 +416,8 @@ int snm_paper_tsne(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *
 	}
 	if ((rc = open_run(o, label, run, &m, err)) || m == NULL)
 		return rc;
+	if ((rc = snm_paper_figure_perturbations(m, e, op, pert, err)))
+		goto done;
 	K = snm_paper_model_info(m)->n_classes;
 	zd = snm_paper_model_zdim(m);
 	n_sub = snm_paper_model_subset(m, &sub);
@@ -412,8 +465,7 @@ int snm_paper_tsne(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *
 		}
 		for (long r = 0; r < copies; ++r) {
 			long row = n_bg + n_sub + ((long)kind * copies + r) * n_sub;
-			if ((rc = snm_paper_model_perturb(m, z + (size_t)n_bg * zd, n_sub,
-			                                  kind == 0 ? SNM_PAPER_RANDOM : SNM_PAPER_SEMANTIC, sd, rng,
+			if ((rc = snm_paper_model_perturb(m, pert[kind], z + (size_t)n_bg * zd, n_sub, rng,
 			                                  z + (size_t)row * zd, err)))
 				goto done;
 		}
@@ -522,6 +574,8 @@ int snm_paper_tsne(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *
 done:
 	gsl_rng_free(rng);
 	snm_paper_tmp_close(&t);
+	snm_paper_perturb_close(pert[0]);
+	snm_paper_perturb_close(pert[1]);
 	snm_paper_model_close(m);
 	free(bg), free(cls), free(z), free(X), free(Y);
 	return rc;

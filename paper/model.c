@@ -10,6 +10,11 @@
  * seed_subset, so a change in how runs draw it shows up here as an error rather than as a
  * silently different picture.
  *
+ * Perturbations of the latent space are the noise plugins' own (their perturb entry, ABI 1.1):
+ * the plugin is created with the figure's options on the run's model, and z' is what its
+ * objective would draw, in batches of the run's training batch size (so that statistics over a
+ * batch, per_example: false, are over as many examples as in training).
+ *
  * Inference runs on one tape with gradients and training mode off, in batches of at most 500. */
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +22,7 @@
 #include <string.h>
 #include "snm/ops.h"
 #include "paper.h"
+#include "snm/rng.h"
 #include "run/run.h"
 #include "run/store.h"
 
@@ -29,6 +35,7 @@ struct snm_paper_model {
 	snm_run R;                 /* data, subset, mean, model and regularizer */
 	snm_tape *tape;
 	int zdim;
+	long batch;                /* the run's training batch: the perturbations' batches */
 	int32_t *labels;           /* the whole train split */
 	float *x;                  /* BATCH inputs */
 };
@@ -125,6 +132,7 @@ int snm_paper_model_open(const char *path, const char *plugin_path, snm_paper_mo
 		if ((rc = snm_store_get_int(path, int_names[i], &ints[i], err)))
 			goto done;
 	if ((rc = snm_pipeline_from_config(text, path, ".", plugin_path, &m->pipeline, err))
+	    || (rc = snm_cfg_opt_int(m->pipeline->runs[0].train, snm_train_options, "batch", &m->batch, err))
 	    || (rc = snm_run_data(&m->R, &m->pipeline->runs[0], plugin_path, NULL, err)))
 		goto done;
 	n_train = m->R.ds->info.n[SNM_SPLIT_TRAIN];
@@ -207,32 +215,66 @@ int snm_paper_model_classify(snm_paper_model *m, const float *z, long n, int32_t
 	return SNM_OK;
 }
 
-/* mmn(v) = descale(scale(v) + N(0, sd^2)) per example. */
-static snm_tensor *minmax_noise(snm_tape *t, snm_tensor *v, double sd, gsl_rng *rng)
+/* ---- perturbations ---------------------------------------------------------------------------- */
+
+void snm_paper_perturb_close(snm_paper_perturb *p)
 {
-	snm_tensor *st = snm_minmax_stats(t, v, 1);
-	return snm_minmax_descale(t, snm_gauss_noise(t, snm_minmax_scale(t, v, st), (float)sd, rng), st);
+	if (p == NULL)
+		return;
+	if (p->state != NULL)
+		p->vt->destroy(p->state);
+	snm_plugin_close(&p->h);
+	snm_params_free(p->params);
+	free(p);
 }
 
-int snm_paper_model_perturb(snm_paper_model *m, const float *z, long n, int kind, double sd, gsl_rng *rng,
+int snm_paper_perturb_open(snm_paper_model *m, const char *type, const snm_cfg *opts, snm_paper_perturb **out,
+                           snm_error *err)
+{
+	snm_paper_perturb *p = calloc(1, sizeof *p);
+	snm_cfg *none = NULL;
+	gsl_rng *init = NULL;
+	int rc;
+	*out = NULL;
+	if (p == NULL || (p->params = snm_params_new(err)) == NULL || (init = snm_rng_new(1, err)) == NULL
+	    || (opts == NULL && (opts = none = snm_cfg_new(SNM_CFG_MAP, NULL, NULL, 0, 0, err)) == NULL)) {
+		rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = snm_plugin_find(m->R.plugin_path, SNM_KIND_NOISE, type, &p->h, err)))
+		goto done;
+	p->vt = p->h.p->vtable;
+	if ((p->perturb = snm_noise_perturb(p->vt)) == NULL) {
+		rc = SNM_FAIL(err, SNM_EPLUGIN, "noise '%s' (%s) has no perturb entry: it perturbs no latent "
+		              "vector", type, p->h.path);
+		goto done;
+	}
+	p->model = &m->R.model;
+	if ((rc = p->vt->create(opts, p->model, p->params, init, &p->state, err))) {
+		p->state = NULL;
+		if (strstr(err ? err->msg : "", "noise '") == NULL)
+			snm_error_prefix(err, "noise '%s'", type);
+	}
+done:
+	gsl_rng_free(init);
+	snm_cfg_free(none);
+	if (rc)
+		snm_paper_perturb_close(p);
+	else
+		*out = p;
+	return rc;
+}
+
+int snm_paper_model_perturb(snm_paper_model *m, const snm_paper_perturb *p, const float *z, long n, gsl_rng *rng,
                             float *zp, snm_error *err)
 {
-	if (kind != SNM_PAPER_RANDOM && kind != SNM_PAPER_SEMANTIC)
-		return SNM_FAIL(err, SNM_EINVAL, "perturb: unknown kind %d", kind);
-	for (long s = 0; s < n; s += BATCH) {
-		long b = n - s < BATCH ? n - s : BATCH;
-		snm_tensor *zt, *out;
+	long batch = m->batch;
+	for (long s = 0; s < n; s += batch) {
+		long b = n - s < batch ? n - s : batch;
+		snm_tensor *out;
 		snm_tape_reset(m->tape);
-		zt = snm_tape_const(m->tape, 2, (int[]){ (int)b, m->zdim }, z + (size_t)s * m->zdim);
-		if (kind == SNM_PAPER_RANDOM) {
-			out = minmax_noise(m->tape, zt, sd, rng);
-		} else {
-			const snm_model_vt *vt = m->R.model.vt;
-			snm_tensor *y = vt->classify(m->R.model.state, m->tape, zt);
-			snm_tensor *zr = vt->decode_y(m->R.model.state, m->tape, y);
-			snm_tensor *zr2 = vt->decode_y(m->R.model.state, m->tape, minmax_noise(m->tape, y, sd, rng));
-			out = snm_add(m->tape, zt, snm_sub(m->tape, zr2, zr));
-		}
+		out = p->perturb(p->state, p->model, m->tape,
+		                 snm_tape_const(m->tape, 2, (int[]){ (int)b, m->zdim }, z + (size_t)s * m->zdim), rng);
 		if (out == NULL)
 			return snm_tape_error(m->tape, err);
 		memcpy(zp + (size_t)s * m->zdim, out->x, (size_t)b * m->zdim * sizeof *zp);

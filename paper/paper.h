@@ -35,7 +35,9 @@
  * Figures 6/8) rebuild it from its run file: the root attribute "config" gives the data, model
  * and noise plugins and their options, the /best group the weights, and the run is opened by the
  * trainer's own code (src/run/run.h), so its training subset and per-pixel mean are the ones it
- * trained on (checked against the file's n_train and seed_subset).  A missing run, a missing gnuplot, or a figure with no data is
+ * trained on (checked against the file's n_train and seed_subset).  Their random and semantic
+ * perturbations are those noise plugins' own (the perturb entry of the plugin ABI), with the
+ * options of the figure's `random` and `semantic` sections.  A missing run, a missing gnuplot, or a figure with no data is
  * one note and no figure; the tables are written regardless.
  *
  * Library code: nothing here prints or exits.  Progress and notes go through the caller's note
@@ -258,12 +260,34 @@ int snm_paper_model_encode(snm_paper_model *m, const long *idx, long n, float *z
 /* The predicted class argmax classify(z) of n latent vectors: pred (n). */
 int snm_paper_model_classify(snm_paper_model *m, const float *z, long n, int32_t *pred, snm_error *err);
 
-enum { SNM_PAPER_RANDOM = 1, SNM_PAPER_SEMANTIC = 2 };
-/* Perturbs n latent vectors z into zp (n * zdim), drawing from rng in element order:
- *   SNM_PAPER_RANDOM    zp = mmn(z)
- *   SNM_PAPER_SEMANTIC  zp = z + decode_y(mmn(y)) - decode_y(y),  y = classify(z)
- * with mmn(v) = descale(scale(v) + N(0, sd^2)), scale/descale the per-example min-max maps. */
-int snm_paper_model_perturb(snm_paper_model *m, const float *z, long n, int kind, double sd,
+/* A perturbation of latent vectors as a regularizer draws it in training: noise plugin `type`
+ * created with options opts (a map of the plugin's options, checked by the plugin; NULL = its
+ * defaults) on m's model, and its perturb entry (snm_noise_vt.perturb, ABI 1.1).  The figures
+ * open the `random` and `semantic` plugins so, and show exactly the perturbations those
+ * regularizers train with, every option included.  SNM_EPLUGIN when the plugin has no perturb
+ * entry (or is not found); the plugin's errors about its options. */
+typedef struct snm_paper_perturb {
+	snm_plugin_handle h;
+	const snm_noise_vt *vt;
+	snm_noise_perturb_fn perturb;
+	void *state;               /* the plugin instance */
+	snm_params *params;        /* what it registers, if anything (untrained; unused) */
+	const snm_model *model;    /* the run's model */
+} snm_paper_perturb;
+int snm_paper_perturb_open(snm_paper_model *m, const char *type, const snm_cfg *opts, snm_paper_perturb **out,
+                           snm_error *err);
+void snm_paper_perturb_close(snm_paper_perturb *p);     /* NULL is a no-op */
+
+/* The two perturbations of a reconstruction or t-SNE figure, out[0] random and out[1] semantic:
+ * those noise plugins created with the spec entry's sections `random` and `semantic` (maps of the
+ * plugins' options, opts being the entry's option table), sd defaulting to the entry's sd.
+ * Errors are prefixed with the entry's id. */
+int snm_paper_figure_perturbations(snm_paper_model *m, const snm_cfg *entry, const snm_option *opts,
+                                   snm_paper_perturb *out[2], snm_error *err);
+
+/* zp (n * zdim) = p's perturbation of n latent vectors z, drawing from rng as the plugin's
+ * objective draws, in batches of the run's training batch size. */
+int snm_paper_model_perturb(snm_paper_model *m, const snm_paper_perturb *p, const float *z, long n,
                             gsl_rng *rng, float *zp, snm_error *err);
 /* x = decode_z(z) + mean, clipped to [0, 1]: x (n * C*H*W), an image one can show. */
 int snm_paper_model_decode(snm_paper_model *m, const float *z, long n, float *x, snm_error *err);

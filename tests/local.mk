@@ -43,7 +43,7 @@ EXTRA_DIST += tests/fixtures/yaml tests/fixtures/gen_mnist_step.py tests/fixture
 TEST_PLUGIN_LDFLAGS = -module -avoid-version -no-undefined -rpath $(abs_builddir)/tests
 check_LTLIBRARIES += tests/plugins/bad_major.la tests/plugins/bad_size.la tests/plugins/no_symbol.la \
 	tests/plugins/bad_vtable.la tests/plugins/good_noise.la tests/plugins/nan_noise.la \
-	tests/plugins/semi_noise.la tests/plugins/null_method.la
+	tests/plugins/semi_noise.la tests/plugins/null_method.la tests/plugins/old_minor.la
 tests_plugins_bad_major_la_SOURCES = tests/plugins/bad_major.c
 tests_plugins_bad_major_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_bad_size_la_SOURCES = tests/plugins/bad_size.c
@@ -63,6 +63,9 @@ tests_plugins_nan_noise_la_LIBADD = src/core/libsnm.la
 tests_plugins_semi_noise_la_SOURCES = tests/plugins/semi_noise.c
 tests_plugins_semi_noise_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_semi_noise_la_LIBADD = src/core/libsnm.la
+tests_plugins_old_minor_la_SOURCES = tests/plugins/old_minor.c
+tests_plugins_old_minor_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_old_minor_la_LIBADD = src/core/libsnm.la
 check_PROGRAMS += tests/test_plugin
 tests_test_plugin_LDADD = $(TEST_LDADD)
 tests_test_plugin_CPPFLAGS = $(TEST_CPPFLAGS)

@@ -9,7 +9,8 @@
  *
  * Compatibility: members of snm_plugin and of the vtables are only ever APPENDED.  A new member
  * raises SNM_PLUGIN_ABI_MINOR; the runner reads a member only when the plugin's `size` (or the
- * vtable's `size`) says it is there.  Removing or reordering members raises the major.
+ * vtable's `size`) says it is there, so a plugin built for an older minor still loads.  Removing
+ * or reordering members raises the major.  ABI 1.1 appended snm_noise_vt.perturb.
  *
  * Options: create/open receive the plugin's section of the pipeline WITHOUT its `type` key,
  * already checked against the plugin's option table (unknown keys, types, ranges), so they read
@@ -27,7 +28,7 @@
  *
  * Example (a complete regularizer; see plugins/noise/none.c):
  *
- *     static const snm_noise_vt vt = { sizeof vt, my_create, my_destroy, my_objective, NULL };
+ *     static const snm_noise_vt vt = { sizeof vt, my_create, my_destroy, my_objective, NULL, NULL };
  *     SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "mynoise", "1.0.0", "one-line description", &vt, my_options);
  *
  * Threading: the runner calls a plugin instance from one thread at a time.  Plugins keep no global
@@ -49,7 +50,7 @@ extern "C" {
 #endif
 
 #define SNM_PLUGIN_ABI_MAJOR 1u
-#define SNM_PLUGIN_ABI_MINOR 0u
+#define SNM_PLUGIN_ABI_MINOR 1u
 
 #if defined(__GNUC__)
 #  define SNM_EXPORT __attribute__((visibility("default")))
@@ -166,6 +167,16 @@ typedef struct snm_noise_vt {
 	/* 1 when the objective uses b->xu (semi-supervised): the runner then batches an unlabelled
 	 * stream beside the labelled one.  NULL means 0. */
 	int (*wants_unlabelled)(void *state);
+	/* ABI 1.1: the perturbation of latent vectors that the objective trains with, z (N,Z) ->
+	 * z' (N,Z), drawn exactly as the objective draws it: the same ops on the same values and
+	 * the same draws from noise in the same order, so that z' is bitwise the objective's for
+	 * the same z and the same stream position.  For the paper stage's figures, which show a
+	 * trained network's latent space perturbed as a regularizer perturbs it; called on a tape
+	 * in any mode.  Returns z' on t, or NULL with the reason recorded on the tape.  NULL (or a
+	 * plugin built for ABI 1.0, whose vtable ends before it): the regularizer perturbs no
+	 * latent vector. */
+	snm_tensor *(*perturb)(void *state, const snm_model *model, snm_tape *t, snm_tensor *z,
+	                       gsl_rng *noise);
 } snm_noise_vt;
 
 /* ---- the entry ------------------------------------------------------------------------------- */

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE        /* dladdr */
 #include <dirent.h>
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -55,15 +56,21 @@ static const char *missing_method(const snm_plugin *p)
 	}
 }
 
-/* Size of this ABI's vtable for a kind, to refuse plugins compiled against an older, shorter one. */
+/* The smallest vtable of a kind this ABI loads: ABI 1.0's (members appended since are read only
+ * when a vtable's size says they are there, as snm_noise_perturb does). */
 static size_t vtable_size(int kind)
 {
 	switch (kind) {
 	case SNM_KIND_MODEL: return sizeof(snm_model_vt);
-	case SNM_KIND_NOISE: return sizeof(snm_noise_vt);
+	case SNM_KIND_NOISE: return offsetof(snm_noise_vt, perturb);
 	case SNM_KIND_DATA: return sizeof(snm_data_vt);
 	default: return 0;
 	}
+}
+
+snm_noise_perturb_fn snm_noise_perturb(const snm_noise_vt *vt)
+{
+	return vt->size >= offsetof(snm_noise_vt, perturb) + sizeof vt->perturb ? vt->perturb : NULL;
 }
 
 int snm_plugin_open(const char *path, int want, snm_plugin_handle *out, snm_error *err)

@@ -40,6 +40,12 @@ int snm_plugin_find(const char *extra, int kind, const char *name, snm_plugin_ha
 int snm_plugin_each(const char *extra, void (*fn)(void *ctx, const snm_plugin_handle *h),
                     void (*bad)(void *ctx, const char *path, const snm_error *e), void *ctx);
 
+/* The perturb entry of a noise plugin (snm_noise_vt.perturb, ABI 1.1), or NULL when the plugin
+ * has none or was built for ABI 1.0 (its vtable ends before the member). */
+typedef snm_tensor *(*snm_noise_perturb_fn)(void *state, const snm_model *model, snm_tape *t,
+                                            snm_tensor *z, gsl_rng *noise);
+snm_noise_perturb_fn snm_noise_perturb(const snm_noise_vt *vt);
+
 #ifdef __cplusplus
 }
 #endif
