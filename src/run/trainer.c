@@ -608,15 +608,102 @@ int snm_train(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result
 	return rc;
 }
 
+/* What to do with a run whose result file may exist: train it from scratch (the file is absent,
+ * or made by another configuration and force is set), resume it (*resumed = 1: same
+ * configuration, status "running"), or skip it (*skipped = 1, res filled from the file: same
+ * configuration, "finished").  Another configuration without force is SNM_ESTATE. */
+static int check_existing(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res,
+                          int *resumed, int *skipped, snm_error *err)
+{
+	char *status = NULL, *hash = NULL;
+	char want_hash[32];
+	int64_t threads = -1;
+	int rc = SNM_OK;
+	*resumed = *skipped = 0;
+	snprintf(want_hash, sizeof want_hash, "%016" PRIx64, run->config_hash);
+	if (access(run->result_path, F_OK) != 0)
+		return SNM_OK;
+	if ((rc = snm_store_get_str(run->result_path, "status", &status, err))
+	    || (rc = snm_store_get_str(run->result_path, "config_hash", &hash, err))
+	    || (rc = snm_store_get_int(run->result_path, "threads", &threads, err))) {
+		free(status);
+		free(hash);
+		return rc;
+	}
+	/* another thread count changes no bit where snm runs its own threads: resume then */
+	if (strcmp(hash, want_hash) != 0 || (threads != o->threads && !snm_blas_thread_invariant())) {
+		if (!o->force)
+			rc = SNM_FAIL(err, SNM_ESTATE, "%s: made by another configuration (config hash %s, "
+			              "threads %" PRId64 "; now %s, threads %d): use --force to retrain it",
+			              run->result_path, hash, threads, want_hash, o->threads);
+	} else if (strcmp(status, "finished") == 0) {
+		rc = snm_run_read_result(run->result_path, res, err);
+		res->status = SNM_RUN_SKIPPED;
+		*skipped = 1;
+	} else if (strcmp(status, "running") == 0) {
+		*resumed = 1;
+	}
+	free(status);
+	free(hash);
+	return rc;
+}
+
+/* The epoch's evaluation: training error on at most train_eval_max subset examples, validation
+ * error, and -- when validation improved -- test error and a copy of the weights as the best. */
+static int evaluate(trainer *T, double *train_err, double *valid_err, double *test_err, snm_error *err)
+{
+	long n_tr = T->train_eval_max < T->R.n_sub ? T->train_eval_max : T->R.n_sub;
+	int rc;
+	*train_err = *test_err = NAN;
+	if (n_tr > 0 && (rc = eval_error(T, SNM_SPLIT_TRAIN, T->R.subset, n_tr, train_err, err)))
+		return rc;
+	if ((rc = eval_error(T, SNM_SPLIT_VALID, T->valid_idx, T->R.ds->info.n[SNM_SPLIT_VALID], valid_err, err)))
+		return rc;
+	if (*valid_err < T->best_valid) {
+		if ((rc = eval_error(T, SNM_SPLIT_TEST, T->test_idx, T->R.ds->info.n[SNM_SPLIT_TEST], test_err, err))
+		    || (rc = snm_params_copy(T->best, T->R.params, err)))
+			return rc;
+		T->best_valid = *valid_err;
+		T->test_at_best = *test_err;
+		T->best_epoch = T->epoch;
+	}
+	return SNM_OK;
+}
+
+/* Appends the epoch's row to the metrics table (NaN in the columns this epoch has no value for). */
+static int append_row(trainer *T, double loss, const double *terms, double train_err, double valid_err,
+                      double test_err, double seconds, snm_error *err)
+{
+	double row[9 + SNM_MAX_TERMS];
+	int k;
+	for (k = 0; k < snm_metrics_cols(T->metrics); ++k)
+		row[k] = NAN;
+	row[col(T, "epoch")] = T->epoch;
+	row[col(T, "lr")] = snm_schedule_lr(&T->sched, T->epoch);
+	row[col(T, "loss")] = loss;
+	for (int i = 0; i < T->n_terms; ++i) {
+		char name[80];
+		snprintf(name, sizeof name, "loss.%s", T->term_names[i]);
+		if ((k = col(T, name)) < 0)
+			return SNM_FAIL(err, SNM_ESTATE, "%s: the regularizer reports term '%s', unknown to "
+			                "the run file", T->run->key, T->term_names[i]);
+		row[k] = terms[i];
+	}
+	row[col(T, "train_error")] = train_err;
+	row[col(T, "valid_error")] = valid_err;
+	row[col(T, "test_error")] = test_err;
+	row[col(T, "best_valid_error")] = T->best_valid;
+	row[col(T, "test_at_best")] = T->test_at_best;
+	row[col(T, "seconds")] = seconds;
+	return snm_metrics_append(T->metrics, row, err);
+}
+
 static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res,
                         snm_error *err)
 {
 	trainer T;
 	snm_run_result dummy;
-	char *status = NULL, *hash = NULL;
-	char want_hash[32];
-	int64_t threads = -1;
-	int rc, resumed = 0, start_epoch;
+	int rc, resumed, skipped, start_epoch;
 	double t0 = now();
 	if (res == NULL)
 		res = &dummy;
@@ -625,40 +712,8 @@ static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_
 	memset(&T, 0, sizeof T);
 	T.run = run;
 	T.o = o;
-
-	/* identity of an existing result file */
-	snprintf(want_hash, sizeof want_hash, "%016" PRIx64, run->config_hash);
-	if (access(run->result_path, F_OK) == 0) {
-		if ((rc = snm_store_get_str(run->result_path, "status", &status, err))
-		    || (rc = snm_store_get_str(run->result_path, "config_hash", &hash, err))
-		    || (rc = snm_store_get_int(run->result_path, "threads", &threads, err))) {
-			free(status);
-			free(hash);
-			return rc;
-		}
-		/* another thread count changes no bit where snm runs its own threads: resume then */
-		if (strcmp(hash, want_hash) != 0 || (threads != o->threads && !snm_blas_thread_invariant())) {
-			if (!o->force) {
-				rc = SNM_FAIL(err, SNM_ESTATE, "%s: made by another configuration (config hash %s, "
-				              "threads %" PRId64 "; now %s, threads %d): use --force to retrain it",
-				              run->result_path, hash, threads, want_hash, o->threads);
-				free(status);
-				free(hash);
-				return rc;
-			}
-		} else if (strcmp(status, "finished") == 0) {
-			free(status);
-			free(hash);
-			rc = snm_run_read_result(run->result_path, res, err);
-			res->status = SNM_RUN_SKIPPED;
-			return rc;
-		} else if (strcmp(status, "running") == 0) {
-			resumed = 1;
-		}
-		free(status);
-		free(hash);
-	}
-
+	if ((rc = check_existing(run, o, res, &resumed, &skipped, err)) || skipped)
+		return rc;
 	if ((rc = setup(&T, err)))
 		goto done;
 	if (resumed && (rc = resume(&T, err)))
@@ -666,46 +721,10 @@ static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_
 	/* the result file's directory exists: snm_train made it for the lock file */
 	start_epoch = T.epoch;
 	while (T.epoch < T.epochs) {
-		double loss = 0, terms[SNM_MAX_TERMS], train_err = NAN, valid_err, test_err = NAN, te = now();
-		double row[9 + SNM_MAX_TERMS];
-		int k;
-		long n_tr = T.train_eval_max < T.R.n_sub ? T.train_eval_max : T.R.n_sub;
-		if ((rc = train_epoch(&T, &loss, terms, err)) || (rc = check_state(&T, err)))
-			goto done;
-		if (n_tr > 0 && (rc = eval_error(&T, SNM_SPLIT_TRAIN, T.R.subset, n_tr, &train_err, err)))
-			goto done;
-		if ((rc = eval_error(&T, SNM_SPLIT_VALID, T.valid_idx, T.R.ds->info.n[SNM_SPLIT_VALID], &valid_err, err)))
-			goto done;
-		if (valid_err < T.best_valid) {
-			if ((rc = eval_error(&T, SNM_SPLIT_TEST, T.test_idx, T.R.ds->info.n[SNM_SPLIT_TEST], &test_err, err))
-			    || (rc = snm_params_copy(T.best, T.R.params, err)))
-				goto done;
-			T.best_valid = valid_err;
-			T.test_at_best = test_err;
-			T.best_epoch = T.epoch;
-		}
-		for (k = 0; k < snm_metrics_cols(T.metrics); ++k)
-			row[k] = NAN;
-		row[col(&T, "epoch")] = T.epoch;
-		row[col(&T, "lr")] = snm_schedule_lr(&T.sched, T.epoch);
-		row[col(&T, "loss")] = loss;
-		for (int i = 0; i < T.n_terms; ++i) {
-			char name[80];
-			snprintf(name, sizeof name, "loss.%s", T.term_names[i]);
-			if ((k = col(&T, name)) < 0) {
-				rc = SNM_FAIL(err, SNM_ESTATE, "%s: the regularizer reports term '%s', unknown to "
-				              "the run file", run->key, T.term_names[i]);
-				goto done;
-			}
-			row[k] = terms[i];
-		}
-		row[col(&T, "train_error")] = train_err;
-		row[col(&T, "valid_error")] = valid_err;
-		row[col(&T, "test_error")] = test_err;
-		row[col(&T, "best_valid_error")] = T.best_valid;
-		row[col(&T, "test_at_best")] = T.test_at_best;
-		row[col(&T, "seconds")] = now() - te;
-		if ((rc = snm_metrics_append(T.metrics, row, err)))
+		double loss = 0, terms[SNM_MAX_TERMS], train_err, valid_err, test_err, te = now();
+		if ((rc = train_epoch(&T, &loss, terms, err)) || (rc = check_state(&T, err))
+		    || (rc = evaluate(&T, &train_err, &valid_err, &test_err, err))
+		    || (rc = append_row(&T, loss, terms, train_err, valid_err, test_err, now() - te, err)))
 			goto done;
 		T.epoch++;
 		if ((rc = save(&T, T.epoch == T.epochs ? "finished" : "running", err)))
