@@ -188,13 +188,13 @@ static snm_tensor *rec_hook(void *ctx, snm_tape *t, int layer, snm_tensor *pre)
 	if (r->n_calls < 16)
 		r->calls[r->n_calls] = layer;
 	r->n_calls++;
-	if (layer < 0) {
-		r->raw[-layer] = pre;
+	if (SNM_HOOK_PHASE(layer) == SNM_HOOK_RAW) {
+		r->raw[SNM_HOOK_LAYER(layer) + 1] = pre;
 		return pre;
 	}
 	if (r->rng != NULL)
 		pre = snm_gauss_noise(t, pre, r->sd, r->rng);
-	r->z[layer + 1] = pre;
+	r->z[SNM_HOOK_LAYER(layer) + 1] = pre;
 	return pre;
 }
 

@@ -92,17 +92,27 @@ typedef struct snm_data_vt {
 
 /* ---- model ----------------------------------------------------------------------------------- */
 
-/* Called by encode on each hidden layer's pre-activation (layer 0 = first hidden layer) and may
- * return a replacement (e.g. with noise added) -- the ladder and denoising constraints need it.
- * Returning pre unchanged is the identity; NULL aborts the build (record why with snm_tape_fail).
+/* Called by encode on each hidden layer's pre-activation (and z's) and may return a replacement
+ * (e.g. with noise added) -- the ladder and denoising constraints need it.  Returning pre
+ * unchanged is the identity; NULL aborts the build (record why with snm_tape_fail).
  *
- * Convention for batch-normalising models (convnet with `batchnorm: true`): layer i is called
- * twice, first with layer = -1 - i and the raw pre-activation a = W h (what the hook returns is
- * what gets normalised), then with layer = i and the normalised z = (a - mean)/sqrt(var + eps),
- * before the learned shift and the activation (where the ladder network adds its noise).  A hook
- * that only corrupts should return the raw calls' pre unchanged (test layer < 0).  The classifier
- * is layer n_hidden + 1 (raw: -2 - n_hidden), seen from classify when it is called on the z that
- * encode returned on the same tape, once; without batch normalisation classify calls no hook. */
+ * `layer` says which layer and which phase of it: SNM_HOOK_LAYER(layer) is the layer (0 = the
+ * first hidden layer, n_hidden = z, n_hidden + 1 = the classifier) and SNM_HOOK_PHASE(layer) one of
+ *   SNM_HOOK_PRE  the pre-activation right before the layer's nonlinearity.  For a batch-
+ *                 normalising model (convnet with `batchnorm: true`) that is the normalised
+ *                 z = (a - mean)/sqrt(var + eps), before the learned shift and the activation
+ *                 (where the ladder network adds its noise).
+ *   SNM_HOOK_RAW  batch-normalising models only, called first for each layer with the raw
+ *                 pre-activation a = W h: what the hook returns is what gets normalised.  A hook
+ *                 that only corrupts returns these unchanged.
+ * A model passes SNM_HOOK_ARG(i, phase).  The classifier's calls come from classify when it is
+ * called on the z that encode returned on the same tape, once; without batch normalisation
+ * classify calls no hook.  (The encoding is ABI 1's: the layer itself for SNM_HOOK_PRE, -1 - layer
+ * for SNM_HOOK_RAW; use the macros, not the sign.) */
+typedef enum { SNM_HOOK_PRE = 0, SNM_HOOK_RAW = 1 } snm_hook_phase;
+#define SNM_HOOK_ARG(i, phase) ((phase) == SNM_HOOK_RAW ? -1 - (i) : (i))
+#define SNM_HOOK_PHASE(layer) ((layer) < 0 ? SNM_HOOK_RAW : SNM_HOOK_PRE)
+#define SNM_HOOK_LAYER(layer) ((layer) < 0 ? -1 - (layer) : (layer))
 typedef snm_tensor *(*snm_layer_hook)(void *ctx, snm_tape *t, int layer, snm_tensor *pre);
 
 typedef struct snm_model_vt {

@@ -113,7 +113,7 @@ typedef struct corrupt_ctx {
 static snm_tensor *corrupt_layer(void *ctx, snm_tape *t, int layer, snm_tensor *pre)
 {
 	const corrupt_ctx *c = ctx;
-	if (layer < 0)      /* a batch-normalising model's raw pre-activation: noise goes after the BN */
+	if (SNM_HOOK_PHASE(layer) == SNM_HOOK_RAW)   /* a batch-normalising model's: noise goes after the BN */
 		return pre;
 	return snm_gauss_noise(t, pre, c->sd, c->rng);
 }

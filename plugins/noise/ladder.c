@@ -129,16 +129,16 @@ typedef struct pass {
 	int n_raw, n_z;           /* calls seen */
 } pass;
 
-/* Layer i of the model is ladder layer i + 1; raw calls come as -1 - i. */
+/* Layer i of the model is ladder layer i + 1. */
 static snm_tensor *hook(void *ctx, snm_tape *t, int layer, snm_tensor *pre)
 {
 	pass *p = ctx;
-	int l = layer < 0 ? -layer : layer + 1;
+	int l = SNM_HOOK_LAYER(layer) + 1;
 	if (l >= LADDER_MAX) {
 		snm_tape_fail(t, SNM_EINVAL, "%s: more than %d layers", who, LADDER_MAX - 2);
 		return NULL;
 	}
-	if (layer < 0) {
+	if (SNM_HOOK_PHASE(layer) == SNM_HOOK_RAW) {
 		p->n_raw++;
 		if (p->raw != NULL)
 			p->raw[l] = pre;
