@@ -1,6 +1,6 @@
-/* plot.c: gnuplot for the paper stage (see paper.h) -- a temporary directory per figure
- * for its script and data, the gnuplot child process (posix_spawnp, output into a log), and the
- * learning-curve figures (validation error per epoch from /metrics, one panel per training-set
+/* plot.c: gnuplot for the paper stage (see paper.h) -- a temporary directory per figure for its
+ * script and data, the gnuplot child process (src/run/spawn.h: found on PATH, its output into a
+ * log), and the learning-curve figures (validation error per epoch from /metrics, one panel per training-set
  * size, one line per experiment, the mean over the sets that have metrics).
  *
  * Every figure is drawn twice by one script: pngcairo at the spec's size in pixels and pdfcairo
@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "paper.h"
-
-extern char **environ;
+#include "run/spawn.h"
 
 /* ---- temporary files ------------------------------------------------------------------------- */
 
@@ -104,35 +102,26 @@ static const char *gnuplot_program(const snm_paper_opts *o)
 	return prog == NULL || *prog == '\0' ? "gnuplot" : prog;
 }
 
+/* The search path of gnuplot: $PATH, or /usr/bin:/bin when it is unset or empty. */
+static const char *search_path(void)
+{
+	const char *path = getenv("PATH");
+	return path == NULL || *path == '\0' ? "/usr/bin:/bin" : path;
+}
+
 int snm_paper_gnuplot_found(const snm_paper_opts *o)
 {
-	const char *prog = gnuplot_program(o), *path = getenv("PATH");
 	char buf[4096];
-	if (strchr(prog, '/'))
-		return access(prog, X_OK) == 0;
-	if (path == NULL || *path == '\0')
-		path = "/usr/bin:/bin";
-	while (*path) {
-		size_t n = strcspn(path, ":");
-		snprintf(buf, sizeof buf, "%.*s/%s", (int)(n ? n : 1), n ? path : ".", prog);
-		if (access(buf, X_OK) == 0)
-			return 1;
-		path += n;
-		if (*path == ':')
-			++path;
-	}
-	return 0;
+	return snm_find_program(gnuplot_program(o), search_path(), buf, sizeof buf);
 }
 
 int snm_paper_gnuplot(const snm_paper_opts *o, snm_paper_tmp *t, const char *id, const char *script,
                       int *ran, snm_error *err)
 {
 	const char *prog = gnuplot_program(o);
-	const char *log = snm_paper_tmp_file(t, "gnuplot.log");
-	posix_spawn_file_actions_t fa;
+	const char *log = snm_paper_tmp_file(t, "gnuplot.log"), *failed;
 	char *argv[3];
-	char why[400];
-	pid_t pid;
+	char why[400], exe[4096];
 	int st = 0, rc;
 	*ran = 0;
 	if (log == NULL)
@@ -140,31 +129,17 @@ int snm_paper_gnuplot(const snm_paper_opts *o, snm_paper_tmp *t, const char *id,
 	argv[0] = (char *)prog;
 	argv[1] = (char *)script;
 	argv[2] = NULL;
-	if (posix_spawn_file_actions_init(&fa) != 0)
-		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
-	rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	if (rc == 0)
-		rc = posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (rc == 0)
-		rc = posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	if (rc == 0)
-		rc = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc == ENOENT || rc == EACCES) {
+	rc = snm_find_program(prog, search_path(), exe, sizeof exe)
+	     ? snm_spawn(exe, argv, NULL, log, 0644, 1, &st, &failed) : ENOENT;
+	if (rc == ENOENT || rc == EACCES || (rc == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 127)) {
 		snm_paper_note(o, SNM_PAPER_NOTE, "%s: gnuplot not found ('%s'); figure not made (Debian: "
 		               "apt-get install gnuplot-nox; ./bootstrap installs it)", id, prog);
 		return SNM_OK;
 	}
 	if (rc != 0)
-		return SNM_FAIL(err, SNM_EIO, "%s: cannot start %s: %s", id, prog, strerror(rc));
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return SNM_FAIL(err, SNM_EIO, "%s: waiting for %s: %s", id, prog, strerror(errno));
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 127) {
-		snm_paper_note(o, SNM_PAPER_NOTE, "%s: gnuplot not found ('%s'); figure not made (Debian: "
-		               "apt-get install gnuplot-nox; ./bootstrap installs it)", id, prog);
-		return SNM_OK;
-	}
+		return strcmp(failed, "wait") == 0
+		       ? SNM_FAIL(err, SNM_EIO, "%s: waiting for %s: %s", id, prog, strerror(rc))
+		       : SNM_FAIL(err, SNM_EIO, "%s: cannot start %s: %s", id, prog, strerror(rc));
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		log_reason(log, why, sizeof why);
 		return SNM_FAIL(err, SNM_EIO, "%s: %s failed (%s %d): %s", id, prog,

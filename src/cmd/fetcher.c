@@ -20,12 +20,10 @@
  * Any failure removes the .part directory (and <data> itself when this fetch created it and it is
  * empty again).  Library code: no printing (progress through opts->note), errors as SNM_EIO with
  * one line naming the file or URL. */
-#define _GNU_SOURCE        /* posix_spawn_file_actions_addchdir_np (glibc >= 2.29, musl, BSDs, macOS) */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,8 +36,7 @@
 #include <zlib.h>
 #include "fetcher.h"
 #include "run/fs.h"
-
-extern char **environ;
+#include "run/spawn.h"
 
 #define PATH_MAX_ 4096
 
@@ -350,23 +347,11 @@ int snm_fetch_md5(const char *path, char hex[33], snm_error *err)
 
 /* ---- running curl and tar ------------------------------------------------------------------- */
 
-/* Full path of program prog on $PATH (or "/usr/bin:/bin" when PATH is unset) into out; 0 when
- * there is none. */
+/* prog on PATH (unset: /usr/bin:/bin), into out: spawn.h's snm_find_program. */
 static int find_program(const char *prog, char *out, size_t size)
 {
 	const char *path = getenv("PATH");
-	if (path == NULL)
-		path = "/usr/bin:/bin";
-	while (*path != '\0') {
-		const char *end = strchr(path, ':');
-		size_t len = end ? (size_t)(end - path) : strlen(path);
-		struct stat st;
-		if ((size_t)snprintf(out, size, "%.*s/%s", (int)len, len ? path : ".", prog) < size
-		    && stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
-			return 1;
-		path += len + (end != NULL);
-	}
-	return 0;
+	return snm_find_program(prog, path != NULL ? path : "/usr/bin:/bin", out, size);
 }
 
 /* The first non-empty line of the file at path (without its newline) into out, "" when none. */
@@ -393,8 +378,7 @@ static int run_program(char *const argv[], const char *cwd, const char *log, int
                        snm_error *err)
 {
 	char exe[PATH_MAX_];
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
+	const char *failed;
 	int rc, ws;
 	if (!find_program(argv[0], exe, sizeof exe))
 		return 1;
@@ -406,20 +390,10 @@ static int run_program(char *const argv[], const char *cwd, const char *log, int
 			return SNM_FAIL(err, SNM_EIO, "fetch: cannot run %s: path of the working directory: %s",
 			                rel, strerror(errno));
 	}
-	if (posix_spawn_file_actions_init(&fa) != 0)
-		return SNM_FAIL(err, SNM_ENOMEM, "fetch: out of memory");
-	if ((rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) != 0
-	    || (rc = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0)) != 0
-	    || (rc = posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0600)) != 0
-	    || (cwd != NULL && (rc = posix_spawn_file_actions_addchdir_np(&fa, cwd)) != 0)
-	    || (rc = posix_spawn(&pid, exe, &fa, NULL, argv, environ)) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		return SNM_FAIL(err, SNM_EIO, "fetch: cannot run %s: %s", exe, strerror(rc));
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	while (waitpid(pid, &ws, 0) < 0)
-		if (errno != EINTR)
-			return SNM_FAIL(err, SNM_EIO, "fetch: waiting for %s: %s", exe, strerror(errno));
+	if ((rc = snm_spawn(exe, argv, cwd, log, 0600, 0, &ws, &failed)) != 0)
+		return strcmp(failed, "wait") == 0
+		       ? SNM_FAIL(err, SNM_EIO, "fetch: waiting for %s: %s", exe, strerror(rc))
+		       : SNM_FAIL(err, SNM_EIO, "fetch: cannot run %s: %s", exe, strerror(rc));
 	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
 	return SNM_OK;
 }
