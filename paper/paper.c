@@ -99,8 +99,10 @@ const snm_option snm_paper_recon_options[] = {
 	{ "sd", SNM_OPT_DOUBLE, "0.2", NULL, "noise standard deviation (min-max scaled units)", "[0, inf)" },
 	{ "seed", SNM_OPT_INT, "1", NULL, "seed of the noise", "[0, inf)" },
 	{ "size", SNM_OPT_NODE, "[1200, 420]", NULL, "[width, height] in pixels", NULL },
-	{ "random", SNM_OPT_NODE, "{}", NULL, "options of the random noise plugin, whose perturbation is drawn (sd: this entry's sd)", NULL },
-	{ "semantic", SNM_OPT_NODE, "{}", NULL, "options of the semantic noise plugin, whose perturbation is drawn (sd: this entry's sd)", NULL },
+	{ "random", SNM_OPT_NODE, "{}", NULL,
+	  "options of the random noise plugin, whose perturbation is drawn (sd: this entry's sd)", NULL },
+	{ "semantic", SNM_OPT_NODE, "{}", NULL,
+	  "options of the semantic noise plugin, whose perturbation is drawn (sd: this entry's sd)", NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
@@ -119,8 +121,10 @@ const snm_option snm_paper_tsne_options[] = {
 	{ "seed", SNM_OPT_INT, "1", NULL, "seed of the noise, the background sample and the embedding", "[0, inf)" },
 	{ "size", SNM_OPT_NODE, "[1800, 620]", NULL, "[width, height] of the overview in pixels", NULL },
 	{ "per_class_size", SNM_OPT_NODE, "[1200, 3600]", NULL, "[width, height] of the per-class figure", NULL },
-	{ "random", SNM_OPT_NODE, "{}", NULL, "options of the random noise plugin, whose perturbation is drawn (sd: this entry's sd)", NULL },
-	{ "semantic", SNM_OPT_NODE, "{}", NULL, "options of the semantic noise plugin, whose perturbation is drawn (sd: this entry's sd)", NULL },
+	{ "random", SNM_OPT_NODE, "{}", NULL,
+	  "options of the random noise plugin, whose perturbation is drawn (sd: this entry's sd)", NULL },
+	{ "semantic", SNM_OPT_NODE, "{}", NULL,
+	  "options of the semantic noise plugin, whose perturbation is drawn (sd: this entry's sd)", NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 

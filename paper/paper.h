@@ -37,8 +37,8 @@
  * trainer's own code (src/run/run.h), so its training subset and per-pixel mean are the ones it
  * trained on (checked against the file's n_train and seed_subset).  Their random and semantic
  * perturbations are those noise plugins' own (the perturb entry of the plugin ABI), with the
- * options of the figure's `random` and `semantic` sections.  A missing run, a missing gnuplot, or a figure with no data is
- * one note and no figure; the tables are written regardless.
+ * options of the figure's `random` and `semantic` sections.  A missing run, a missing gnuplot, or
+ * a figure with no data is one note and no figure; the tables are written regardless.
  *
  * Library code: nothing here prints or exits.  Progress and notes go through the caller's note
  * callback (the `snm paper` command prints them). */

@@ -1,7 +1,7 @@
 /* plot.c: gnuplot for the paper stage (see paper.h) -- a temporary directory per figure for its
  * script and data, the gnuplot child process (src/run/spawn.h: found on PATH, its output into a
- * log), and the learning-curve figures (validation error per epoch from /metrics, one panel per training-set
- * size, one line per experiment, the mean over the sets that have metrics).
+ * log), and the learning-curve figures (validation error per epoch from /metrics, one panel per
+ * training-set size, one line per experiment, the mean over the sets that have metrics).
  *
  * Every figure is drawn twice by one script: pngcairo at the spec's size in pixels and pdfcairo
  * at the same size in inches / 100; text is `noenhanced` so run names print as written. */

@@ -1,4 +1,4 @@
-/* runfile.h (the `snm` command, not libsnm): whole finished run files -- their compact form, the
+/* runfile.h (the `snm` command): whole finished run files -- their compact form, the
  * digest that names their best weights, and the comparison of two runs of one configuration.
  * For `snm compact` and `snm verify`.
  *

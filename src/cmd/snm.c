@@ -322,9 +322,8 @@ static void print_table(const cli *c, const snm_pipeline *p)
 }
 
 /* Threads that wait for one another spin for a while first (libgomp's and OpenBLAS's default), so
- * with more threads than processors every barrier can wait on a thread that is not running: on 2
- * cores, two runs of --threads 2 at once took 5.3x as long as two of --threads 1 (README,
- * "What a run does").  One line on stderr when the runs at a time times --threads exceed the
+ * with more threads than processors every barrier can wait on a thread that is not running, and
+ * runs take several times as long (README, "What a run does", has the timings).  One line on stderr when the runs at a time times --threads exceed the
  * processors; the bits are the same either way. */
 static void warn_oversubscribed(const cli *c, int n_sel)
 {

@@ -15,9 +15,8 @@
  * side and A is the output side packed channel-major (K, N*P*Q), and an op direction makes its
  * product in snm_par_blocks (<= 4) blocks of images -- for batch 100, four sgemms of 25 images'
  * columns each.  The MNIST model's per-image products (32x196x9 .. 96x16x576) are too small for
- * OpenBLAS: at batch 100 on 2 threads, im2col + sgemm image by image took about 3x as long as the
- * batched form for the 32->64 and 64->96 layers, while 4 blocks cost 2-5% against one product.
- * Packing A from and unpacking it to NCHW is a copy of P*Q floats per (n,k).  A and B live in the
+ * OpenBLAS to run well one image at a time, and a few blocks cost little against one product
+ * (bench/bench_conv times both).  Packing A from and unpacking it to NCHW is a copy of P*Q floats per (n,k).  A and B live in the
  * tape's one scratch buffer (A first, B after it), so the scratch holds one op's matrices at a
  * time.  A 1x1 kernel with stride 1 and pad 0 needs no columns: then B and A of image n ARE its
  * (C, H*W) and (K, H*W) slices, and the same three products run once per image straight on the
@@ -27,7 +26,7 @@
  * conv2d's columns B, conv2d_t's packed input A -- in the arena (keep_new), so that the backward
  * pass does not make them again.
  *
- * Threads (im2col.h): each block of images is a whole pipeline -- im2col or pack, its columns of
+ * Threads (par.h): each block of images is a whole pipeline -- im2col or pack, its columns of
  * the product, unpack or col2im -- touching only its own columns of A and B and its own images,
  * and the threads share out the blocks.  The weight gradient, a sum over every column, waits for
  * all of them and is then cut into blocks of rows or columns of dW; bias gradients are cut by

@@ -1,15 +1,15 @@
-/* im2col.c: batch im2col and its adjoint col2im for the convolution ops, and the thread helpers
- * of the op modules (see im2col.h).
+/* im2col.c: batch im2col and its adjoint col2im for the convolution ops (see im2col.h; the
+ * threads that run ranges of images at once are par.h's).
  *
  * Both walk col row by row (one kernel tap (c,r,s) per row), so col is written or read
  * sequentially, over the columns of a range of images.  For a tap, the output positions whose
  * input pixel lies inside the image form one range [lo,hi) of p and one of q, computed once per
  * tap; the rest is padding, which im2col zeroes with one memset of the row's columns before it
  * copies the inside.  The inner loops have no branch, and strides 1 and 2 get loops of their own:
- * with the MNIST model's shapes (rows of 7 to 14 elements) a constant stride makes im2col about
- * 1.4x faster than a variable one, and the memset-then-copy order about 1.5x faster than zeroing
- * the borders of each row.  (Walking image by image instead, writing the P*Q columns of all
- * C*R*S rows per image, made im2col about 2x slower: too many rows written at once.) */
+ * with the MNIST model's short rows (7 to 14 elements) a constant stride addresses faster than a
+ * variable one, and memset-then-copy beats zeroing the borders of each row.  (Walking image by
+ * image instead, writing the P*Q columns of all C*R*S rows per image, was slower: too many rows
+ * written at once.  bench/bench_conv times these ops.) */
 #include <string.h>
 #include "im2col.h"
 

@@ -30,9 +30,8 @@
  *
  * Waiting threads spin (libgomp's default), which is fastest on cores of one's own; where other
  * processes compete for the cores, OMP_WAIT_POLICY=passive or GOMP_SPINCOUNT=1000 keeps a waiting
- * thread from holding a core the one it waits for needs (measured on the 2-core machine with a
- * busy loop beside a 2-thread run: 69 ms a step by default, 41 and 37 ms with those, 79 ms with
- * OpenBLAS's own threads; 17-19 ms on idle cores). */
+ * thread from holding a core the one it waits for needs (README, "What a run does"; `make bench`
+ * times the products at each thread count). */
 #ifndef SNM_PAR_H
 #define SNM_PAR_H
 

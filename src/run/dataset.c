@@ -1,4 +1,4 @@
-/* dataset.c: the open-dataset cache of the trainer (see trainer.h). */
+/* dataset.c: the open-dataset cache of a process (see dataset.h). */
 #include <stdlib.h>
 #include <string.h>
 #include "dataset.h"

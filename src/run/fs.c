@@ -1,5 +1,6 @@
-/* fs.c: making directories (fs.h), for the trainer (the directories of a run file), the paper
- * stage (its output directory) and the `snm` command (compact and verify outputs). */
+/* fs.c: making directories and removing scratch trees (fs.h), for the trainer (the directories of
+ * a run file), the paper stage (its output directory) and the `snm` command (compact and verify
+ * outputs, verify's and fetch's scratch directories). */
 #include <errno.h>
 #include <ftw.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
-/* fs.h (internal to libsnm; the `snm` command uses it too): making directories.
+/* fs.h: making directories and removing scratch trees (fs.c), for the trainer (the directories of
+ * a run file), the paper stage (its output directory) and the `snm` command.
  *
  * Directories are made with mode 0777 less the umask, one component at a time from the first;
  * a component that already exists as a directory (or a link to one) is fine.  An error names the

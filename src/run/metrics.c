@@ -1,4 +1,4 @@
-/* metrics.c: the per-epoch metrics table (see store.h).
+/* metrics.c: the per-epoch metrics table (see metrics.h).
  *
  * Column-major: column c is the array col[c] of `rows` doubles with room for `cap`.  All columns
  * grow together, so an append either extends every column or none. */

@@ -27,10 +27,8 @@ const snm_option snm_train_options[] = {
 	{ "beta2", SNM_OPT_DOUBLE, "0.999", NULL, "Adam beta2", "[0, 1)" },
 	{ "eps", SNM_OPT_DOUBLE, "1e-8", NULL, "Adam epsilon (a float: 1e-30 at least)", "[1e-30, inf)" },
 	/* eval_batch: 100, not larger.  A convolution's column matrix grows with the batch (the MNIST
-	 * net's second layer: 56 MB for 1000 images, 5.6 MB for 100), and out of cache im2col became
-	 * a quarter of evaluation; 100 evaluates the MNIST and CIFAR-10 nets 1.2-1.4x faster than 1000
-	 * at 1 thread (at 2 too, except in this VM's slow 2-thread mode), and the fully connected ones
-	 * at the same speed (README, "Measured"). */
+	 * net's second layer: 56 MB for 1000 images, 5.6 MB for 100), and out of cache im2col slows
+	 * evaluation down; the timings are in the README ("Measured", bench/eval_batch.sh). */
 	{ "eval_batch", SNM_OPT_INT, "100", NULL, "examples per evaluation batch", "[1, inf)" },
 	{ "train_eval_max", SNM_OPT_INT, "10000", NULL,
 	  "training error is measured on at most this many training examples", "[0, inf)" },

@@ -1,5 +1,6 @@
-/* subset.c: the balanced training subset of a run (see trainer.h), shared by the trainer and
- * by the paper stage, which recomputes a finished run's subset to rebuild its network. */
+/* subset.c: the balanced training subset of a run (see subset.h), drawn through run.c for the
+ * trainer and for the paper stage, which recomputes a finished run's subset to rebuild its
+ * network. */
 #include <gsl/gsl_randist.h>
 #include <stdio.h>
 #include <stdlib.h>

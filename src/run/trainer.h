@@ -1,17 +1,17 @@
 /* trainer.h: trains one run of a pipeline, deterministically, with checkpoints and resume.
  *
- * For a run (pipeline.h) the trainer opens its dataset (through a cache shared by the runs of
- * one process), draws the balanced training subset from the "subset" stream (seeded by master
- * seed, data section, per-class size and set only), scales inputs to [0,1] and subtracts the
- * subset's per-pixel mean, creates the model and the regularizer (parameters from the "init"
- * stream), and trains with Adam: batch order from the "order" stream, augmentation from
+ * For a run (pipeline.h) the trainer opens it as run.h does for every user of a run: its dataset
+ * (through a cache shared by the runs of one process), the balanced training subset from the
+ * "subset" stream (seeded by master seed, data section, per-class size and set only), inputs in
+ * [0,1] minus the subset's per-pixel mean, the model and the regularizer (parameters from the
+ * "init" stream).  It trains with Adam: batch order from the "order" stream, augmentation from
  * "augment", the regularizer's noise from "noise" (all keyed by the run key, so a new consumer
  * never shifts another).  A regularizer whose wants_unlabelled() says so also gets, at every step,
  * `unlabelled_batch` examples drawn without replacement from the "unlabelled" stream out of the
- * training examples outside the labelled subset (the whole training split for a full run).  After every epoch it measures training error (on at most
- * train_eval_max subset examples), validation error, and -- when validation improved -- test
- * error, keeps the best-on-validation weights, and saves the whole run file (store.h) through
- * a temporary file and a rename.
+ * training examples outside the labelled subset (the whole training split for a full run).
+ * After every epoch it measures training error (on at most train_eval_max subset examples),
+ * validation error, and -- when validation improved -- test error, keeps the best-on-validation
+ * weights, and saves the whole run file (store.h) through a temporary file and a rename.
  *
  * Result file (results/<key>.h5), besides the store's own layout:
  *   root strings: run_key, config (canonical text), config_hash (16 hex digits), status
@@ -47,7 +47,8 @@ extern "C" {
 typedef struct snm_trainer_opts {
 	const char *plugin_path;   /* searched before $SNM_PLUGIN_PATH */
 	snm_data_cache *cache;     /* may be NULL: the dataset is opened and closed for this run */
-	int threads;               /* OpenBLAS threads in use (set by the caller; recorded) */
+	int threads;               /* snm's thread count (core/blas.h: its own threads over a single-
+	                              threaded OpenBLAS, or OpenBLAS's without OpenMP); recorded */
 	int force;                 /* retrain a run whose result file has another config (or another
 	                              thread count, where snm_blas_thread_invariant() is 0) */
 	int stop_after;            /* > 0: return after this many epochs as if killed (tests) */
