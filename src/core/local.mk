@@ -16,8 +16,8 @@ src_core_libsnmcore_la_SOURCES = src/core/error.c src/core/tensor.c src/core/tap
 	src/core/optab.c src/core/linear.c src/core/conv.c src/core/im2col.c src/core/im2col.h \
 	src/core/act.c src/core/loss.c src/core/arith.c src/core/batchnorm.c src/core/noise.c \
 	src/core/scaling.c src/core/param.c src/core/rng.c src/core/par.c src/core/par.h \
-	src/core/blas.c src/core/blas.h src/core/config.c src/core/regularize.c src/core/adam.c \
-	src/core/schedule.c src/core/optim.h
+	src/core/blas.c src/core/blas.h src/core/config.c src/core/regularize.c src/core/objective.c \
+	src/core/adam.c src/core/schedule.c src/core/optim.h
 lib_LTLIBRARIES += src/core/libsnm.la
 src_core_libsnm_la_SOURCES =
 src_core_libsnm_la_LDFLAGS = -version-info $(SNM_LT_VERSION) -no-undefined \

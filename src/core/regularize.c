@@ -140,18 +140,7 @@ snm_tensor *snm_recon_scale_ce(snm_tape *t, snm_recon *r, float weight, float ce
 	return r->loss;
 }
 
-/* ---- objectives --------------------------------------------------------------------------- */
-
-int snm_objective_add(snm_objective *o, const char *name, snm_tensor *term)
-{
-	if (o->n_terms >= SNM_MAX_TERMS)
-		return SNM_EINVAL;
-	o->term_names[o->n_terms] = name;
-	o->terms[o->n_terms] = term;
-	o->n_terms++;
-	return 0;
-}
-
+/* The recon plugin's whole objective: r's loss and terms (snm_objective_add is objective.c's). */
 void snm_recon_objective(const snm_recon *r, snm_objective *o)
 {
 	o->loss = r->loss;
@@ -160,15 +149,4 @@ void snm_recon_objective(const snm_recon *r, snm_objective *o)
 	snm_objective_add(o, "recon_x", r->recon_x);
 	if (r->extra_name != NULL)
 		snm_objective_add(o, r->extra_name, r->recon_extra);
-}
-
-int snm_objective_check(snm_tape *t, const snm_objective *o, const char *who, snm_error *err)
-{
-	int ok = o->loss != NULL, rc;
-	for (int i = 0; i < o->n_terms; ++i)
-		ok &= o->terms[i] != NULL;
-	if (ok)
-		return 0;
-	rc = snm_tape_error(t, err);
-	return rc != 0 ? rc : SNM_FAIL(err, SNM_EINVAL, "%s: the model returned no output", who);
 }
