@@ -24,8 +24,8 @@
 #include <time.h>
 #include "snm/ops.h"
 #include "snm/tape.h"
-#include "op.h"
-#include "snm/blas.h"
+#include "core/op.h"
+#include "core/blas.h"
 
 #define MAX_REPS 2000
 #define MIN_SECONDS 0.3

@@ -11,7 +11,7 @@
  *     random      random, sd 0.2                     proposed-perturb, random noise on z
  *     semantic    semantic, sd 0.2                   proposed-perturb, semantic noise (Eq. 8)
  *
- * (a plugin not found is skipped with a message).  A timed step is exactly what src/trainer.c's
+ * (a plugin not found is skipped with a message).  A timed step is exactly what src/run/trainer.c's
  * train_epoch does per batch: tape reset, read the batch (plugin read + mean subtraction), the
  * objective, the finiteness check of the loss, backward, the Adam step, zeroing the gradients.
  * Batches are consecutive slices of the training split, like the peer's.  After W warm-up steps,
@@ -27,7 +27,7 @@
  * 2-vCPU machine's speed drifts, at 2 threads by up to 2x within minutes).  After the timed
  * steps the bits of every parameter are hashed: the same hash in every run shows that training is
  * bitwise reproducible, and the same hash at 1 and 2 threads that it does not depend on the
- * thread count (so when snm runs its own threads, src/par.h; OpenBLAS's own threading changes the
+ * thread count (so when snm runs its own threads, src/core/par.h; OpenBLAS's own threading changes the
  * last bits of some products).
  *
  * The peer: when $SNM_BENCH_PEER (or --peer FILE) names a file of lines "THREADS METHOD EX/S"
@@ -47,11 +47,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "snm/blas.h"
-#include "snm/optim.h"
+#include "core/blas.h"
+#include "core/optim.h"
+#include "run/loader.h"
 #include "snm/plugin.h"
 #include "snm/rng.h"
-#include "par.h"
+#include "core/par.h"
 
 #define BATCH 100
 #define MAX_THREADS 2
@@ -201,7 +202,7 @@ typedef struct run {
 	long next;               /* first example of the next batch */
 } run;
 
-/* One step of src/trainer.c's train_epoch. */
+/* One step of src/run/trainer.c's train_epoch. */
 static void step(run *r)
 {
 	const snm_data_info *in = &r->d->info;

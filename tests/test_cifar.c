@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <gsl/gsl_rng.h>
 #include "harness.h"
+#include "run/loader.h"
 #include "snm/plugin.h"
 
 static snm_plugin_handle h_cifar;

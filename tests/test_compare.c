@@ -24,6 +24,7 @@
 #include <string.h>
 #include <gsl/gsl_randist.h>
 #include "harness.h"
+#include "run/loader.h"
 #include "gradcheck.h"
 #include "snm/plugin.h"
 #include "snm/rng.h"

@@ -21,6 +21,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include "harness.h"
+#include "run/loader.h"
 #include "snm/plugin.h"
 
 /* ---- the plugins under test ------------------------------------------------------------------ */

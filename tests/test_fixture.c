@@ -23,7 +23,7 @@
 #include <string.h>
 #include "harness.h"
 #include "snm/ops.h"
-#include "snm/optim.h"
+#include "core/optim.h"
 #include "snm/param.h"
 #include "snm/tape.h"
 

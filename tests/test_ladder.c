@@ -18,12 +18,13 @@
 #include <string.h>
 #include <gsl/gsl_randist.h>
 #include "harness.h"
+#include "run/loader.h"
 #include "gradcheck.h"
 #include "snm/plugin.h"
-#include "snm/pipeline.h"
+#include "run/pipeline.h"
 #include "snm/rng.h"
-#include "snm/store.h"
-#include "snm/trainer.h"
+#include "run/store.h"
+#include "run/trainer.h"
 
 /* ---- the tiny network: input 1x2x3 (6), fc 5, fc 4 (z), 3 classes: ladder layers 6-5-4-3 ---- */
 
@@ -187,13 +188,13 @@ static snm_tensor *rec_hook(void *ctx, snm_tape *t, int layer, snm_tensor *pre)
 	if (r->n_calls < 16)
 		r->calls[r->n_calls] = layer;
 	r->n_calls++;
-	if (layer < 0) {
-		r->raw[-layer] = pre;
+	if (SNM_HOOK_PHASE(layer) == SNM_HOOK_RAW) {
+		r->raw[SNM_HOOK_LAYER(layer) + 1] = pre;
 		return pre;
 	}
 	if (r->rng != NULL)
 		pre = snm_gauss_noise(t, pre, r->sd, r->rng);
-	r->z[layer + 1] = pre;
+	r->z[SNM_HOOK_LAYER(layer) + 1] = pre;
 	return pre;
 }
 

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
+#include "run/loader.h"
 #include "gradcheck.h"
 #include "snm/plugin.h"
 #include "snm/rng.h"
@@ -705,10 +706,15 @@ static void test_bn_forward(void)
 	CU_ASSERT_EQUAL(log.n, 4);
 	snm_tensor *ty = m->classify(s, t, z);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ty);
+	/* raw then normalised, per layer; the numbers pin ABI 1's encoding of the phase */
 	static const int calls[6] = { -1, 0, -2, 1, -3, 2 };
 	CU_ASSERT_EQUAL_FATAL(log.n, 6);
-	for (int i = 0; i < 6; ++i)
+	for (int i = 0; i < 6; ++i) {
 		CU_ASSERT_EQUAL(log.layer[i], calls[i]);
+		CU_ASSERT_EQUAL(SNM_HOOK_LAYER(log.layer[i]), i / 2);
+		CU_ASSERT_EQUAL(SNM_HOOK_PHASE(log.layer[i]), i % 2 ? SNM_HOOK_PRE : SNM_HOOK_RAW);
+		CU_ASSERT_EQUAL(SNM_HOOK_ARG(i / 2, i % 2 ? SNM_HOOK_PRE : SNM_HOOK_RAW), calls[i]);
+	}
 	CU_ASSERT(SHAPE_IS(log.pre[0], BN_N, 2, 2, 2));
 	CU_ASSERT(SHAPE_IS(log.pre[5], BN_N, SK));
 	bnsmall_naive(&f, x, 0, a1, z1, y, mu, uv);

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 #include "harness.h"
-#include "snm/optim.h"
+#include "core/optim.h"
 #include "snm/param.h"
 #include "snm/rng.h"
 

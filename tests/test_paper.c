@@ -25,12 +25,13 @@
 #include <zlib.h>
 #include <gsl/gsl_randist.h>
 #include "harness.h"
-#include "snm/paper.h"
-#include "snm/pipeline.h"
+#include "paper/paper.h"
+#include "run/pipeline.h"
+#include "run/run.h"
 #include "snm/rng.h"
-#include "snm/store.h"
-#include "snm/trainer.h"
-#include "snm/tsne.h"
+#include "run/store.h"
+#include "run/trainer.h"
+#include "paper/tsne.h"
 
 int snm_cmd_paper(int argc, char **argv);
 
@@ -1210,7 +1211,7 @@ static const char syn_spec[] =
 	"    - {id: syn-curves, pipeline: syn, columns: [20], sets: 1, runs: [proposed-base], size: [480, 320]}\n"
 	"  reconstructions:\n"
 	"    - {id: syn-recon, run: syn/proposed-base/n20/set1, per_class: 2, copies: 3, sd: 0.2, seed: 5,\n"
-	"       size: [400, 300]}\n"
+	"       size: [400, 300], semantic: {space: post, per_example: false}}\n"
 	"  tsne:\n"
 	"    - {id: syn-tsne, per_class_id: syn-tsne-classes, run: syn/proposed-base/n20/set1, background: 90,\n"
 	"       copies: 2, classes: [0, 2], perplexity: 10, iterations: 250, seed: 6, size: [600, 240],\n"
@@ -1285,47 +1286,63 @@ static void test_model_rebuild(void)
 		SNM_ASSERT_CLOSE(100.0 * (double)wrong / (double)n, recorded, 1e-9, 0);
 		printf("\n  rebuilt network: training error %.2f%%, recorded %.2f%% (best epoch %d)\n",
 		       100.0 * (double)wrong / (double)n, recorded, (int)best + 1);
-		/* sd 0: both perturbations give z back (up to the scaling's rounding) */
-		for (int kind = SNM_PAPER_RANDOM; kind <= SNM_PAPER_SEMANTIC; ++kind) {
-			double worst = 0;
-			CU_ASSERT_EQUAL(snm_paper_model_perturb(m, z, n, kind, 0.0, r1, zp, &e), SNM_OK);
-			for (long i = 0; i < n * zd; ++i)
-				worst = fmax(worst, fabs((double)zp[i] - z[i]));
-			CU_ASSERT(worst < 1e-4);
-		}
-		/* random, sd 0.2: (z' - z) / (max z - min z) per example has standard deviation 0.2, and
-		 * the same stream gives the same perturbation */
-		gsl_rng_set(r1, 11);
-		gsl_rng_set(r2, 11);
-		CU_ASSERT_EQUAL(snm_paper_model_perturb(m, z, n, SNM_PAPER_RANDOM, 0.2, r1, zp, &e), SNM_OK);
-		CU_ASSERT_EQUAL(snm_paper_model_perturb(m, z, n, SNM_PAPER_RANDOM, 0.2, r2, zq, &e), SNM_OK);
-		CU_ASSERT_EQUAL(memcmp(zp, zq, (size_t)n * zd * sizeof *zp), 0);
+		/* the figures' perturbations (the random and semantic plugins' perturb entries) */
 		{
-			double s2 = 0;
-			long cnt = 0;
-			for (long i = 0; i < n; ++i) {
-				float lo = z[i * zd], hi = z[i * zd];
-				for (int j = 1; j < zd; ++j)
-					lo = fminf(lo, z[i * zd + j]), hi = fmaxf(hi, z[i * zd + j]);
-				if (hi - lo < 1e-6f)
-					continue;
-				for (int j = 0; j < zd; ++j) {
-					double d = (zp[i * zd + j] - z[i * zd + j]) / (hi - lo);
-					s2 += d * d;
-					++cnt;
-				}
+			snm_paper_perturb *p0[2], *p2[2];
+			snm_cfg *e0 = NULL, *e2 = NULL;
+			static const char sd0[] = "{id: f, run: r, sd: 0}", sd2[] = "{id: f, run: r, sd: 0.2}";
+			CU_ASSERT_EQUAL_FATAL(snm_cfg_parse(sd0, strlen(sd0), "<test>", &e0, &e), SNM_OK);
+			CU_ASSERT_EQUAL_FATAL(snm_cfg_parse(sd2, strlen(sd2), "<test>", &e2, &e), SNM_OK);
+			CU_ASSERT_EQUAL_FATAL(snm_paper_figure_perturbations(m, e0, snm_paper_recon_options, p0, &e), SNM_OK);
+			CU_ASSERT_EQUAL_FATAL(snm_paper_figure_perturbations(m, e2, snm_paper_recon_options, p2, &e), SNM_OK);
+			/* sd 0: both perturbations give z back (up to the scaling's rounding) */
+			for (int kind = 0; kind < 2; ++kind) {
+				double worst = 0;
+				CU_ASSERT_EQUAL(snm_paper_model_perturb(m, p0[kind], z, n, r1, zp, &e), SNM_OK);
+				for (long i = 0; i < n * zd; ++i)
+					worst = fmax(worst, fabs((double)zp[i] - z[i]));
+				CU_ASSERT(worst < 1e-4);
 			}
-			CU_ASSERT(cnt > 100);
-			CU_ASSERT(sqrt(s2 / (double)cnt) > 0.17 && sqrt(s2 / (double)cnt) < 0.23);
-		}
-		/* semantic, sd 0.2: moves z, deterministically */
-		gsl_rng_set(r1, 12);
-		CU_ASSERT_EQUAL(snm_paper_model_perturb(m, z, n, SNM_PAPER_SEMANTIC, 0.2, r1, zp, &e), SNM_OK);
-		{
-			double moved = 0;
-			for (long i = 0; i < n * zd; ++i)
-				moved += fabs((double)zp[i] - z[i]);
-			CU_ASSERT(moved > 1e-3);
+			/* random, sd 0.2: (z' - z) / (max z - min z) per example has standard deviation 0.2,
+			 * and the same stream gives the same perturbation */
+			gsl_rng_set(r1, 11);
+			gsl_rng_set(r2, 11);
+			CU_ASSERT_EQUAL(snm_paper_model_perturb(m, p2[0], z, n, r1, zp, &e), SNM_OK);
+			CU_ASSERT_EQUAL(snm_paper_model_perturb(m, p2[0], z, n, r2, zq, &e), SNM_OK);
+			CU_ASSERT_EQUAL(memcmp(zp, zq, (size_t)n * zd * sizeof *zp), 0);
+			{
+				double s2 = 0;
+				long cnt = 0;
+				for (long i = 0; i < n; ++i) {
+					float lo = z[i * zd], hi = z[i * zd];
+					for (int j = 1; j < zd; ++j)
+						lo = fminf(lo, z[i * zd + j]), hi = fmaxf(hi, z[i * zd + j]);
+					if (hi - lo < 1e-6f)
+						continue;
+					for (int j = 0; j < zd; ++j) {
+						double d = (zp[i * zd + j] - z[i * zd + j]) / (hi - lo);
+						s2 += d * d;
+						++cnt;
+					}
+				}
+				CU_ASSERT(cnt > 100);
+				CU_ASSERT(sqrt(s2 / (double)cnt) > 0.17 && sqrt(s2 / (double)cnt) < 0.23);
+			}
+			/* semantic, sd 0.2: moves z, deterministically */
+			gsl_rng_set(r1, 12);
+			CU_ASSERT_EQUAL(snm_paper_model_perturb(m, p2[1], z, n, r1, zp, &e), SNM_OK);
+			{
+				double moved = 0;
+				for (long i = 0; i < n * zd; ++i)
+					moved += fabs((double)zp[i] - z[i]);
+				CU_ASSERT(moved > 1e-3);
+			}
+			for (int kind = 0; kind < 2; ++kind) {
+				snm_paper_perturb_close(p0[kind]);
+				snm_paper_perturb_close(p2[kind]);
+			}
+			snm_cfg_free(e0);
+			snm_cfg_free(e2);
 		}
 		/* decoded images are images: in [0, 1], one per example */
 		{
@@ -1342,6 +1359,103 @@ static void test_model_rebuild(void)
 		free(z), free(zp), free(zq), free(pred);
 	}
 	snm_metrics_free(met);
+	snm_paper_model_close(m);
+}
+
+/* A figure's perturbation is the plugin's: for every option value of the random and semantic
+ * plugins, the z' a figure draws (its spec entry -> snm_paper_figure_perturbations ->
+ * snm_paper_model_perturb) is the z' the plugin's objective trains with.  The objective does not
+ * hand out z', but its term ce_perturbed is CE(classify(z'), t): computed from the figure's z'
+ * for the same examples (one training batch, so that per_example: false takes its statistics
+ * over the same rows) and the same noise stream, it must come out bitwise equal. */
+static void test_perturb_is_the_plugins(void)
+{
+	static const char *const entries[] = {
+		"{id: f, run: r}",
+		"{id: f, run: r, sd: 0.3, random: {per_example: false}, semantic: {per_example: false}}",
+		"{id: f, run: r, sd: 0, random: {per_example: true}, semantic: {per_example: true}}",
+		"{id: f, run: r, random: {sd: 0.5}, semantic: {space: post}}",
+		"{id: f, run: r, semantic: {space: post, per_example: false, sd: 0.1}}",
+		"{id: f, run: r, semantic: {space: pre, stop_gradient: false}}",
+		"{id: f, run: r, semantic: {stop_gradient: false, per_example: false, perturbed_weight: 0.5,\n"
+		"  clean_weight: 2, weight: 0.1}, random: {per_example: false, perturbed_weight: 0, weight: 0}}",
+	};
+	snm_paper_model *m;
+	snm_error e;
+	const long *sub;
+	long n;
+	int zd, cases = 0;
+	CU_ASSERT_FATAL(trained);
+	CU_ASSERT_EQUAL_FATAL(snm_paper_model_open(run_path, NULL, &m, &e), SNM_OK);
+	snm_paper_model_subset(m, &sub);
+	n = 10;                                   /* the run's training batch */
+	zd = snm_paper_model_zdim(m);
+	{
+		const snm_run *R = snm_paper_model_run(m);
+		const snm_data_info *in = &R->ds->info;
+		float *z = malloc((size_t)n * zd * sizeof *z), *zp = malloc((size_t)n * zd * sizeof *zp);
+		float *x = malloc((size_t)n * R->dim * sizeof *x);
+		int32_t *y = malloc((size_t)n * sizeof *y);
+		snm_tape *t = snm_tape_new(0, &e);
+		CU_ASSERT_FATAL(z && zp && x && y && t);
+		CU_ASSERT_EQUAL_FATAL(snm_paper_model_encode(m, sub, n, z, &e), SNM_OK);
+		CU_ASSERT_EQUAL_FATAL(snm_run_inputs(R, SNM_SPLIT_TRAIN, sub, n, NULL, x, y, &e), SNM_OK);
+		snm_tape_set_training(t, 0);
+		for (size_t c = 0; c < sizeof entries / sizeof *entries; ++c) {
+			snm_cfg *entry = NULL;
+			snm_paper_perturb *p[2];
+			CU_ASSERT_EQUAL_FATAL(snm_cfg_parse(entries[c], strlen(entries[c]), "<test>", &entry, &e), SNM_OK);
+			if (snm_paper_figure_perturbations(m, entry, snm_paper_recon_options, p, &e) != SNM_OK) {
+				CU_FAIL("figure perturbations");
+				fprintf(stderr, "\n  %s: %s\n", entries[c], e.msg);
+				snm_cfg_free(entry);
+				continue;
+			}
+			for (int k = 0; k < 2; ++k) {
+				gsl_rng *r1 = snm_rng_new(40 + c, NULL), *r2 = snm_rng_new(40 + c, NULL);
+				snm_objective obj;
+				snm_batch b;
+				snm_tensor *ce = NULL, *zt = NULL;
+				float trained_ce = NAN, figure_ce = NAN;
+				double moved = 0;
+				/* the figure's z' */
+				CU_ASSERT_EQUAL(snm_paper_model_perturb(m, p[k], z, n, r1, zp, &e), SNM_OK);
+				/* the objective on the same examples and stream */
+				memset(&obj, 0, sizeof obj);
+				snm_tape_reset(t);
+				b.x = snm_tape_const(t, 4, (int[]){ (int)n, in->d[0], in->d[1], in->d[2] }, x);
+				b.labels = y;
+				b.xu = NULL;
+				CU_ASSERT_EQUAL(p[k]->vt->objective(p[k]->state, p[k]->model, t, &b, r2, &obj, &e), SNM_OK);
+				for (int i = 0; i < obj.n_terms; ++i)
+					if (strcmp(obj.term_names[i], "ce_perturbed") == 0)
+						trained_ce = obj.terms[i]->x[0];
+				/* CE(classify(z'), t) of the figure's z' */
+				zt = snm_tape_const(t, 2, (int[]){ (int)n, zd }, zp);
+				ce = snm_softmax_ce(t, p[k]->model->vt->classify(p[k]->model->state, t, zt), y);
+				CU_ASSERT_PTR_NOT_NULL_FATAL(ce);
+				figure_ce = ce->x[0];
+				CU_ASSERT_EQUAL(memcmp(&figure_ce, &trained_ce, sizeof figure_ce), 0);
+				/* and it is a perturbation (sd > 0 moves z) */
+				for (long i = 0; i < n * zd; ++i)
+					moved += fabs((double)zp[i] - z[i]);
+				CU_ASSERT(strstr(entries[c], "sd: 0,") ? moved < 1e-3 * n * zd : moved > 1e-4);
+				if (memcmp(&figure_ce, &trained_ce, sizeof figure_ce) != 0)
+					fprintf(stderr, "\n  %s, %s: figure %.9g, trained %.9g\n", entries[c],
+					        k ? "semantic" : "random", figure_ce, trained_ce);
+				gsl_rng_free(r1);
+				gsl_rng_free(r2);
+				++cases;
+			}
+			snm_paper_perturb_close(p[0]);
+			snm_paper_perturb_close(p[1]);
+			snm_cfg_free(entry);
+		}
+		snm_tape_reset(t);
+		snm_tape_free(t);
+		free(z), free(zp), free(x), free(y);
+	}
+	printf("\n  %d figure perturbations equal to their plugin's objective\n", cases);
 	snm_paper_model_close(m);
 }
 
@@ -1665,6 +1779,7 @@ static CU_TestInfo paired_tests[] = {
 
 static CU_TestInfo figure_tests[] = {
 	{ "rebuilt network matches its run", test_model_rebuild },
+	{ "a figure's perturbation is its plugin's, every option", test_perturb_is_the_plugins },
 	{ "reconstruction, t-SNE and curve figures", test_figures },
 	{ "without gnuplot: one note per figure", test_without_gnuplot },
 	{ "a run file in another run's place is refused", test_figure_wrong_run },

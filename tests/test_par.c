@@ -1,4 +1,4 @@
-/* test_par.c: snm's own threads (src/par.h).
+/* test_par.c: snm's own threads (src/core/par.h).
  *
  * snm_par_range cuts 0..n-1 into contiguous, ordered, aligned parts that cover it; and the claim
  * the runner's reproducibility rests on: one training step of a small convnet -- conv 3x3/2 with
@@ -16,12 +16,12 @@
 #include <string.h>
 #include "harness.h"
 #include "gradcheck.h"
-#include "snm/blas.h"
+#include "core/blas.h"
 #include "snm/ops.h"
-#include "snm/optim.h"
+#include "core/optim.h"
 #include "snm/param.h"
 #include "snm/tape.h"
-#include "par.h"
+#include "core/par.h"
 
 static void test_range(void)
 {

@@ -23,6 +23,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_statistics_double.h>
 #include "harness.h"
+#include "run/loader.h"
 #include "gradcheck.h"
 #include "snm/plugin.h"
 #include "snm/regularize.h"

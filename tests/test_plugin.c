@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
+#include "run/loader.h"
 #include "snm/plugin.h"
 
 static char *module(char *buf, size_t size, const char *name)
@@ -54,6 +55,26 @@ static void test_open_good(void)
 	CU_ASSERT_STRING_EQUAL(h.p->options[0].name, "strength");
 	snm_plugin_close(&h);
 	CU_ASSERT_PTR_NULL(h.dl);
+}
+
+/* A plugin built for ABI 1.0 (minor 0, the shorter noise vtable) loads; the member 1.1 appended
+ * (perturb) reads as absent.  A 1.1 plugin that leaves perturb NULL has none either. */
+static void test_old_minor(void)
+{
+	char path[1024];
+	snm_plugin_handle h;
+	snm_error e;
+	module(path, sizeof path, "old_minor");
+	CU_ASSERT_EQUAL_FATAL(snm_plugin_open(path, SNM_KIND_NOISE, &h, &e), SNM_OK);
+	CU_ASSERT_EQUAL(h.p->abi_minor, 0);
+	CU_ASSERT(*(const uint32_t *)h.p->vtable < sizeof(snm_noise_vt));
+	CU_ASSERT_PTR_NULL(snm_noise_perturb(h.p->vtable));
+	snm_plugin_close(&h);
+	module(path, sizeof path, "good_noise");
+	CU_ASSERT_EQUAL_FATAL(snm_plugin_open(path, SNM_KIND_NOISE, &h, &e), SNM_OK);
+	CU_ASSERT_EQUAL(h.p->abi_minor, SNM_PLUGIN_ABI_MINOR);
+	CU_ASSERT_PTR_NULL(snm_noise_perturb(h.p->vtable));
+	snm_plugin_close(&h);
 }
 
 static void test_find(void)
@@ -111,6 +132,7 @@ static void test_each(void)
 static CU_TestInfo tests[] = {
 	{ "refusals", test_refusals },
 	{ "open_good", test_open_good },
+	{ "old_minor", test_old_minor },
 	{ "find_by_entry_name", test_find },
 	{ "each", test_each },
 	CU_TEST_INFO_NULL

@@ -8,10 +8,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "harness.h"
-#include "snm/pipeline.h"
-#include "snm/store.h"
-#include "snm/trainer.h"
-#include "runfile.h"
+#include "run/pipeline.h"
+#include "run/store.h"
+#include "run/trainer.h"
+#include "cmd/runfile.h"
 
 static char tmp[512];
 

@@ -10,11 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "harness.h"
-#include "snm/pipeline.h"
-#include "snm/store.h"
-#include "snm/blas.h"
-#include "snm/trainer.h"
-#include "fs.h"
+#include "run/pipeline.h"
+#include "run/store.h"
+#include "core/blas.h"
+#include "run/trainer.h"
+#include "run/fs.h"
 
 static char tmp[512];
 

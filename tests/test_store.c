@@ -14,7 +14,7 @@
 #include <hdf5.h>
 #include "harness.h"
 #include "snm/rng.h"
-#include "snm/store.h"
+#include "run/store.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 

@@ -9,7 +9,8 @@
  *
  * Compatibility: members of snm_plugin and of the vtables are only ever APPENDED.  A new member
  * raises SNM_PLUGIN_ABI_MINOR; the runner reads a member only when the plugin's `size` (or the
- * vtable's `size`) says it is there.  Removing or reordering members raises the major.
+ * vtable's `size`) says it is there, so a plugin built for an older minor still loads.  Removing
+ * or reordering members raises the major.  ABI 1.1 appended snm_noise_vt.perturb.
  *
  * Options: create/open receive the plugin's section of the pipeline WITHOUT its `type` key,
  * already checked against the plugin's option table (unknown keys, types, ranges), so they read
@@ -27,7 +28,7 @@
  *
  * Example (a complete regularizer; see plugins/noise/none.c):
  *
- *     static const snm_noise_vt vt = { sizeof vt, my_create, my_destroy, my_objective, NULL };
+ *     static const snm_noise_vt vt = { sizeof vt, my_create, my_destroy, my_objective, NULL, NULL };
  *     SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "mynoise", "1.0.0", "one-line description", &vt, my_options);
  *
  * Threading: the runner calls a plugin instance from one thread at a time.  Plugins keep no global
@@ -49,7 +50,7 @@ extern "C" {
 #endif
 
 #define SNM_PLUGIN_ABI_MAJOR 1u
-#define SNM_PLUGIN_ABI_MINOR 0u
+#define SNM_PLUGIN_ABI_MINOR 1u
 
 #if defined(__GNUC__)
 #  define SNM_EXPORT __attribute__((visibility("default")))
@@ -58,9 +59,6 @@ extern "C" {
 #endif
 
 typedef enum { SNM_KIND_MODEL = 1, SNM_KIND_NOISE = 2, SNM_KIND_DATA = 3 } snm_kind;
-
-/* "model", "noise", "data", or "unknown". */
-const char *snm_kind_name(int kind);
 
 /* ---- data ------------------------------------------------------------------------------------ */
 
@@ -94,17 +92,27 @@ typedef struct snm_data_vt {
 
 /* ---- model ----------------------------------------------------------------------------------- */
 
-/* Called by encode on each hidden layer's pre-activation (layer 0 = first hidden layer) and may
- * return a replacement (e.g. with noise added) -- the ladder and denoising constraints need it.
- * Returning pre unchanged is the identity; NULL aborts the build (record why with snm_tape_fail).
+/* Called by encode on each hidden layer's pre-activation (and z's) and may return a replacement
+ * (e.g. with noise added) -- the ladder and denoising constraints need it.  Returning pre
+ * unchanged is the identity; NULL aborts the build (record why with snm_tape_fail).
  *
- * Convention for batch-normalising models (convnet with `batchnorm: true`): layer i is called
- * twice, first with layer = -1 - i and the raw pre-activation a = W h (what the hook returns is
- * what gets normalised), then with layer = i and the normalised z = (a - mean)/sqrt(var + eps),
- * before the learned shift and the activation (where the ladder network adds its noise).  A hook
- * that only corrupts should return the raw calls' pre unchanged (test layer < 0).  The classifier
- * is layer n_hidden + 1 (raw: -2 - n_hidden), seen from classify when it is called on the z that
- * encode returned on the same tape, once; without batch normalisation classify calls no hook. */
+ * `layer` says which layer and which phase of it: SNM_HOOK_LAYER(layer) is the layer (0 = the
+ * first hidden layer, n_hidden = z, n_hidden + 1 = the classifier) and SNM_HOOK_PHASE(layer) one of
+ *   SNM_HOOK_PRE  the pre-activation right before the layer's nonlinearity.  For a batch-
+ *                 normalising model (convnet with `batchnorm: true`) that is the normalised
+ *                 z = (a - mean)/sqrt(var + eps), before the learned shift and the activation
+ *                 (where the ladder network adds its noise).
+ *   SNM_HOOK_RAW  batch-normalising models only, called first for each layer with the raw
+ *                 pre-activation a = W h: what the hook returns is what gets normalised.  A hook
+ *                 that only corrupts returns these unchanged.
+ * A model passes SNM_HOOK_ARG(i, phase).  The classifier's calls come from classify when it is
+ * called on the z that encode returned on the same tape, once; without batch normalisation
+ * classify calls no hook.  (The encoding is ABI 1's: the layer itself for SNM_HOOK_PRE, -1 - layer
+ * for SNM_HOOK_RAW; use the macros, not the sign.) */
+typedef enum { SNM_HOOK_PRE = 0, SNM_HOOK_RAW = 1 } snm_hook_phase;
+#define SNM_HOOK_ARG(i, phase) ((phase) == SNM_HOOK_RAW ? -1 - (i) : (i))
+#define SNM_HOOK_PHASE(layer) ((layer) < 0 ? SNM_HOOK_RAW : SNM_HOOK_PRE)
+#define SNM_HOOK_LAYER(layer) ((layer) < 0 ? -1 - (layer) : (layer))
 typedef snm_tensor *(*snm_layer_hook)(void *ctx, snm_tape *t, int layer, snm_tensor *pre);
 
 typedef struct snm_model_vt {
@@ -169,6 +177,16 @@ typedef struct snm_noise_vt {
 	/* 1 when the objective uses b->xu (semi-supervised): the runner then batches an unlabelled
 	 * stream beside the labelled one.  NULL means 0. */
 	int (*wants_unlabelled)(void *state);
+	/* ABI 1.1: the perturbation of latent vectors that the objective trains with, z (N,Z) ->
+	 * z' (N,Z), drawn exactly as the objective draws it: the same ops on the same values and
+	 * the same draws from noise in the same order, so that z' is bitwise the objective's for
+	 * the same z and the same stream position.  For the paper stage's figures, which show a
+	 * trained network's latent space perturbed as a regularizer perturbs it; called on a tape
+	 * in any mode.  Returns z' on t, or NULL with the reason recorded on the tape.  NULL (or a
+	 * plugin built for ABI 1.0, whose vtable ends before it): the regularizer perturbs no
+	 * latent vector. */
+	snm_tensor *(*perturb)(void *state, const snm_model *model, snm_tape *t, snm_tensor *z,
+	                       gsl_rng *noise);
 } snm_noise_vt;
 
 /* ---- the entry ------------------------------------------------------------------------------- */
@@ -190,31 +208,6 @@ typedef struct snm_plugin {
 	SNM_EXPORT const snm_plugin snm_plugin_entry = { \
 		SNM_PLUGIN_ABI_MAJOR, SNM_PLUGIN_ABI_MINOR, sizeof(snm_plugin), (kind_), (name_), \
 		(version_), (desc_), (vt_), (opts_) }
-
-/* ---- the loader (used by the runner and tests) ----------------------------------------------- */
-
-typedef struct snm_plugin_handle {
-	void *dl;                       /* dlopen handle, closed by snm_plugin_close */
-	const snm_plugin *p;
-	char *path;                     /* the file it came from */
-} snm_plugin_handle;
-
-/* Opens the shared object at path and checks its entry: SNM_EPLUGIN (not loadable, no symbol,
- * wrong kind -- want = 0 accepts any kind) or SNM_EABI (other major, short struct or vtable),
- * each with one line naming the file. */
-int snm_plugin_open(const char *path, int want, snm_plugin_handle *out, snm_error *err);
-void snm_plugin_close(snm_plugin_handle *h);
-
-/* The search path: dirs from `extra` (colon-separated, may be NULL), then $SNM_PLUGIN_PATH,
- * then the install directory.  Finds the plugin of kind `kind` named `name` by opening each
- * candidate *.so; SNM_EPLUGIN "no noise plugin named 'x' (searched: ...)" when none. */
-int snm_plugin_find(const char *extra, int kind, const char *name, snm_plugin_handle *out,
-                    snm_error *err);
-
-/* Calls fn for every loadable plugin on the search path (first of each kind/name wins); files
- * that are not snm plugins are reported through bad (may be NULL) and skipped. */
-int snm_plugin_each(const char *extra, void (*fn)(void *ctx, const snm_plugin_handle *h),
-                    void (*bad)(void *ctx, const char *path, const snm_error *e), void *ctx);
 
 #ifdef __cplusplus
 }

@@ -110,14 +110,14 @@ snm_tensor *snm_recon_scale_hidden(snm_tape *t, snm_recon *r, float weight, floa
  * r->loss (NULL on failure); at ce_weight 1 it returns r->loss as built. */
 snm_tensor *snm_recon_scale_ce(snm_tape *t, snm_recon *r, float weight, float ce_weight);
 
-/* ---- objectives --------------------------------------------------------------------------- */
-
-/* Appends the term (name, term) to o; SNM_EINVAL when o already holds SNM_MAX_TERMS terms. */
-int snm_objective_add(snm_objective *o, const char *name, snm_tensor *term);
-
 /* Fills o from r: loss = r->loss and the terms "ce", "recon_x" and r->extra_name (when set), in
  * that order, replacing whatever o held.  The recon plugin's whole objective. */
 void snm_recon_objective(const snm_recon *r, snm_objective *o);
+
+/* ---- objectives (objective.c) --------------------------------------------------------------- */
+
+/* Appends the term (name, term) to o; SNM_EINVAL when o already holds SNM_MAX_TERMS terms. */
+int snm_objective_add(snm_objective *o, const char *name, snm_tensor *term);
 
 /* 0 when o->loss and every term are non-NULL.  Otherwise the tape's error (its code, copied into
  * err), or, when the tape holds none, SNM_EINVAL "<who>: the model returned no output".  The one

@@ -60,10 +60,10 @@
  *   enc.<c|f><i>.bn.mean, enc.<c|f><i>.bn.var (K or O)          buffers
  *   cls.g (K) after cls.b, then cls.bn.mean, cls.bn.var (K)      parameter, buffers
  * The hook then follows the batch-normalisation convention of snm/plugin.h: for layer i it is
- * called first with layer = -1 - i and the raw a = W u (what it returns is normalised), then with
- * layer = i and the normalised z (before beta: what the ladder corrupts and records).  The
- * classifier is layer L + 1 (raw: -2 - L): classify calls the hook of the encode that returned
- * its input z (same tensor, same tape), once.  Without batchnorm nothing of this exists and
+ * called first in phase SNM_HOOK_RAW with the raw a = W u (what it returns is normalised), then in
+ * phase SNM_HOOK_PRE with the normalised z (before beta: what the ladder corrupts and records).
+ * The classifier is layer L + 1: classify calls the hook of the encode that returned its input z
+ * (same tensor, same tape), once.  Without batchnorm nothing of this exists and
  * classify calls no hook. */
 #include <math.h>
 #include <stdio.h>
@@ -451,15 +451,15 @@ static snm_tensor *shift(snm_tape *t, snm_tensor *x, snm_tensor *v)
 }
 
 /* batchnorm: z = BN(a) with the running statistics rm, rv, seen by the hook as documented at the
- * top (raw first at -1 - i, then normalised at i). */
+ * top (raw first, then normalised). */
 static snm_tensor *normalise(const convnet *m, snm_tape *t, snm_tensor *a, snm_tensor *rm,
                              snm_tensor *rv, int i, snm_layer_hook hook, void *ctx)
 {
 	if (a != NULL && hook != NULL)
-		a = hook(ctx, t, -1 - i, a);
+		a = hook(ctx, t, SNM_HOOK_ARG(i, SNM_HOOK_RAW), a);
 	a = snm_batchnorm(t, a, NULL, NULL, rm, rv, m->bn_momentum, m->bn_eps, 0);
 	if (a != NULL && hook != NULL)
-		a = hook(ctx, t, i, a);
+		a = hook(ctx, t, SNM_HOOK_ARG(i, SNM_HOOK_PRE), a);
 	return a;
 }
 
@@ -478,7 +478,7 @@ static snm_tensor *encode(void *state, snm_tape *t, snm_tensor *x, snm_layer_hoo
 		if (m->bn)
 			pre = shift(t, normalise(m, t, pre, l->rm, l->rv, i, hook, ctx), l->b);
 		else if (pre != NULL && hook != NULL)
-			pre = hook(ctx, t, i, pre);
+			pre = hook(ctx, t, SNM_HOOK_ARG(i, SNM_HOOK_PRE), pre);
 		h = snm_relu(t, pre);
 		if (i < m->n_layers - 1 && hidden != NULL)
 			hidden[i] = h;

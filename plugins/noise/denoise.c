@@ -113,7 +113,7 @@ typedef struct corrupt_ctx {
 static snm_tensor *corrupt_layer(void *ctx, snm_tape *t, int layer, snm_tensor *pre)
 {
 	const corrupt_ctx *c = ctx;
-	if (layer < 0)      /* a batch-normalising model's raw pre-activation: noise goes after the BN */
+	if (SNM_HOOK_PHASE(layer) == SNM_HOOK_RAW)   /* a batch-normalising model's: noise goes after the BN */
 		return pre;
 	return snm_gauss_noise(t, pre, c->sd, c->rng);
 }
@@ -132,7 +132,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	return snm_objective_check(t, out, "noise 'denoise'", err);
 }
 
-static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, NULL };
+static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, NULL, NULL };
 
 SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "denoise", "1.1.0",
                   "recon-one, recon-all, proposed-base with denoising constraints (Tables 3, 4): "

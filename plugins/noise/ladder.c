@@ -34,9 +34,9 @@
  * Without one (unlabelled: false, or a supervised pipeline: the paper's Table 2 setting) the
  * decoder runs on the labelled rows.  The running statistics the evaluation uses (the model's
  * buffers) are those of the clean pass over the labelled rows only, as in the reference: every
- * other pass of the step leaves them as they were (they are saved after that pass and put back
- * at the end); in semi-supervised steps that clean labelled pass runs without gradients, only
- * for them.  Evaluation (the trainer's: encode + classify in evaluation mode, no hook) is then
+ * other pass of the step runs with them held (snm_tape_set_hold_stats, as VAT's and c2c's extra
+ * passes); in semi-supervised steps that clean labelled pass runs without gradients, only for
+ * them.  Evaluation (the trainer's: encode + classify in evaluation mode, no hook) is then
  * the clean encoder with those statistics, the ladder's test-time network.
  *
  * The cost's zhat_BN needs 1/sigma_l with its gradient, and snm/ops.h has no square root: it is
@@ -86,9 +86,6 @@ typedef struct ladder {
 	int gamma, unlabelled;
 	snm_tensor *g[LADDER_MAX];   /* ladder.g<l>, NULL where there is no combinator */
 	snm_tensor *v[LADDER_MAX];   /* ladder.v<l>, l >= 1, NULL in the Gamma-model */
-	int n_buf;
-	snm_tensor **buf;         /* the model's buffers (running statistics) */
-	float *saved;             /* their values after the clean labelled pass */
 } ladder;
 
 static const snm_option options[] = {
@@ -113,8 +110,6 @@ static void destroy(void *state)
 	ladder *ld = state;
 	if (ld == NULL)
 		return;
-	free(ld->buf);
-	free(ld->saved);
 	free(ld);
 }
 
@@ -129,16 +124,16 @@ typedef struct pass {
 	int n_raw, n_z;           /* calls seen */
 } pass;
 
-/* Layer i of the model is ladder layer i + 1; raw calls come as -1 - i. */
+/* Layer i of the model is ladder layer i + 1. */
 static snm_tensor *hook(void *ctx, snm_tape *t, int layer, snm_tensor *pre)
 {
 	pass *p = ctx;
-	int l = layer < 0 ? -layer : layer + 1;
+	int l = SNM_HOOK_LAYER(layer) + 1;
 	if (l >= LADDER_MAX) {
 		snm_tape_fail(t, SNM_EINVAL, "%s: more than %d layers", who, LADDER_MAX - 2);
 		return NULL;
 	}
-	if (layer < 0) {
+	if (SNM_HOOK_PHASE(layer) == SNM_HOOK_RAW) {
 		p->n_raw++;
 		if (p->raw != NULL)
 			p->raw[l] = pre;
@@ -281,29 +276,6 @@ static int register_params(ladder *ld, snm_params *params, gsl_rng *init, snm_er
 	return 0;
 }
 
-/* Remembers the model's buffers (everything registered as SNM_T_BUFFER so far). */
-static int find_buffers(ladder *ld, snm_params *params, snm_error *err)
-{
-	size_t total = 0;
-	int n = 0;
-	for (int i = 0; i < snm_params_count(params); ++i)
-		if (snm_params_at(params, i)->flags & SNM_T_BUFFER)
-			++n;
-	ld->buf = calloc((size_t)n + 1, sizeof *ld->buf);
-	if (ld->buf == NULL)
-		return SNM_FAIL(err, SNM_ENOMEM, "out of memory for %s", who);
-	for (int i = 0; i < snm_params_count(params); ++i) {
-		snm_tensor *e = snm_params_at(params, i);
-		if (e->flags & SNM_T_BUFFER) {
-			ld->buf[ld->n_buf++] = e;
-			total += snm_tensor_len(e);
-		}
-	}
-	if ((ld->saved = malloc((total + 1) * sizeof *ld->saved)) == NULL)
-		return SNM_FAIL(err, SNM_ENOMEM, "out of memory for %s", who);
-	return 0;
-}
-
 static int create(const snm_cfg *opts, const snm_model *model, snm_params *params, gsl_rng *init,
                   void **state, snm_error *err)
 {
@@ -324,8 +296,7 @@ static int create(const snm_cfg *opts, const snm_model *model, snm_params *param
 	ld->sd = (float)sd;
 	ld->sd_input = (float)sd_input;
 	ld->eps = (float)eps;
-	if ((rc = probe(model, params, ld, err)) != 0 || (rc = read_lambdas(opts, ld, err)) != 0
-	    || (rc = find_buffers(ld, params, err)) != 0)
+	if ((rc = probe(model, params, ld, err)) != 0 || (rc = read_lambdas(opts, ld, err)) != 0)
 		goto fail;
 	if (init == NULL && !ld->gamma) {
 		rc = SNM_FAIL(err, SNM_EINVAL, "%s: no init stream for the decoder's weights", who);
@@ -438,19 +409,6 @@ static snm_tensor *denoise(const ladder *ld, snm_tape *t, snm_tensor **raw, snm_
 
 /* ---- the objective ------------------------------------------------------------------------ */
 
-static void copy_buffers(ladder *ld, int save)
-{
-	float *s = ld->saved;
-	for (int i = 0; i < ld->n_buf; ++i) {
-		size_t n = snm_tensor_len(ld->buf[i]);
-		if (save)
-			memcpy(s, ld->buf[i]->x, n * sizeof *s);
-		else
-			memcpy(ld->buf[i]->x, s, n * sizeof *s);
-		s += n;
-	}
-}
-
 static int objective(void *state, const snm_model *model, snm_tape *t, const snm_batch *b,
                      gsl_rng *noise, snm_objective *out, snm_error *err)
 {
@@ -461,6 +419,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	pass clean = { 0.0f, NULL, raw, zc, 0, 0 };
 	pass corr_l = { ld->sd, noise, NULL, semi ? NULL : zn, 0, 0 };
 	pass corr_u = { ld->sd, noise, NULL, zn, 0, 0 };
+	int hold;
 
 	/* the clean labelled pass: the running statistics (and, supervised, the targets) */
 	if (semi) {
@@ -471,7 +430,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	} else {
 		forward(model, t, b->x, &clean);
 	}
-	copy_buffers(ld, 1);
+	hold = snm_tape_set_hold_stats(t, 1);      /* the other passes leave the statistics alone */
 	xn = snm_gauss_noise(t, b->x, ld->sd_input, noise);
 	logits = logits_l = forward(model, t, xn, &corr_l);
 	ce = snm_softmax_ce(t, logits_l, b->labels);
@@ -482,7 +441,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 		forward(model, t, b->xu, &clean);
 		x0 = b->xu;
 	}
-	copy_buffers(ld, 0);
+	snm_tape_set_hold_stats(t, hold);
 
 	N = x0->d[0];
 	zc[0] = snm_reshape(t, x0, 2, (int[]){ N, ld->width[0] });
@@ -496,7 +455,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	return snm_objective_check(t, out, who, err);
 }
 
-static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, wants_unlabelled };
+static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, wants_unlabelled, NULL };
 
 SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "ladder", "1.0.0",
                   "ladder network (Rasmus et al. 2015; CuriousAI/ladder): denoising costs at every "

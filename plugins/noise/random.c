@@ -20,7 +20,8 @@
  * section 4.2 sets it), perturbed_weight (w2, default 1: torch_ref adds CE(classify(z'), t) with
  * weight 1, and Eq. 8 as printed weights it by 1 too).
  * Randomness: N*Z draws of gsl_ran_gaussian(noise, 1) per batch, in element order of z.
- * Terms (unweighted): "ce", "recon_x", "recon_z", "ce_perturbed".  No parameters. */
+ * Terms (unweighted): "ce", "recon_x", "recon_z", "ce_perturbed".  No parameters.
+ * The perturb entry (ABI 1.1) is z -> z' above, the very function the objective calls. */
 #include <stdlib.h>
 #include "snm/plugin.h"
 #include "snm/regularize.h"
@@ -77,6 +78,15 @@ static int create(const snm_cfg *opts, const snm_model *model, snm_params *param
 	return 0;
 }
 
+/* z' = minmax_noise(z, sd): the perturbation the objective trains with (the perturb entry). */
+static snm_tensor *perturb(void *state, const snm_model *model, snm_tape *t, snm_tensor *z,
+                           gsl_rng *noise)
+{
+	const perturb_random *r = state;
+	(void)model;
+	return snm_minmax_noise(t, z, r->sd, r->per_example, noise);
+}
+
 static int objective(void *state, const snm_model *model, snm_tape *t, const snm_batch *b,
                      gsl_rng *noise, snm_objective *out, snm_error *err)
 {
@@ -85,7 +95,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	snm_tensor *zp, *cep, *wcep;
 	snm_recon_build(t, model, b, SNM_RECON_XZ, r->weight, NULL, NULL, NULL, 0, &rec);
 	snm_recon_scale_ce(t, &rec, r->weight, r->clean_weight);
-	zp = snm_minmax_noise(t, rec.z, r->sd, r->per_example, noise);
+	zp = perturb(state, model, t, rec.z, noise);
 	cep = snm_softmax_ce(t, model->vt->classify(model->state, t, zp), b->labels);
 	wcep = r->perturbed_weight == 1.0f ? cep : snm_scale(t, cep, r->perturbed_weight);
 	snm_recon_objective(&rec, out);
@@ -94,7 +104,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	return snm_objective_check(t, out, "noise 'random'", err);
 }
 
-static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, NULL };
+static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, NULL, perturb };
 
 SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "random", "1.0.0",
                   "proposed-perturb (random): proposed-base (Eq. 6) plus the cross-entropy of z "

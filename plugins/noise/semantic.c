@@ -42,7 +42,8 @@
  *
  * Randomness: N*K draws of gsl_ran_gaussian(noise, 1) per batch, in element order of y (of p
  * for space post).  Terms (unweighted): "ce", "recon_x", "recon_z", "ce_perturbed".
- * No parameters. */
+ * No parameters.  The perturb entry (ABI 1.1) is z -> z' = z + z_e of Eq. 7 with every option
+ * above, built by the same function the objective calls. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,23 +143,40 @@ static snm_tensor *perturb_post(const semantic *s, snm_tape *t, snm_tensor *y, g
 	return yp;
 }
 
+/* z_e = decode_y(y') - z_R of logits y and their z_R = decode_y(y), y' drawn from noise.  With
+ * stop_gradient it is computed with recording off, which is the same as detaching it (no node,
+ * no gradient) without keeping nodes that backward would skip. */
+static snm_tensor *semantic_noise(const semantic *s, const snm_model *model, snm_tape *t, snm_tensor *y,
+                                  snm_tensor *zr, gsl_rng *noise)
+{
+	int grad = s->stop_gradient ? snm_tape_set_grad(t, 0) : snm_tape_grad_enabled(t);
+	snm_tensor *yp = s->post ? perturb_post(s, t, y, noise)
+	                         : snm_minmax_noise(t, y, s->sd, s->per_example, noise);
+	snm_tensor *ze = snm_sub(t, model->vt->decode_y(model->state, t, yp), zr);
+	snm_tape_set_grad(t, grad);
+	return ze;
+}
+
+/* z' = z + z_e with y = classify(z), z_R = decode_y(y): the perturbation the objective trains
+ * with (the perturb entry), built by the same calls on the same values. */
+static snm_tensor *perturb(void *state, const snm_model *model, snm_tape *t, snm_tensor *z,
+                           gsl_rng *noise)
+{
+	snm_tensor *y = model->vt->classify(model->state, t, z);
+	snm_tensor *zr = model->vt->decode_y(model->state, t, y);
+	return snm_add(t, z, semantic_noise(state, model, t, y, zr, noise));
+}
+
 static int objective(void *state, const snm_model *model, snm_tape *t, const snm_batch *b,
                      gsl_rng *noise, snm_objective *out, snm_error *err)
 {
 	const semantic *s = state;
 	const snm_model_vt *m = model->vt;
 	snm_recon rec;
-	snm_tensor *yp, *ze, *cep, *wcep;
-	int grad;
+	snm_tensor *ze, *cep, *wcep;
 	snm_recon_build(t, model, b, SNM_RECON_XZ, s->weight, NULL, NULL, NULL, 0, &rec);
 	snm_recon_scale_ce(t, &rec, s->weight, s->clean_weight);
-	/* z_e: with stop_gradient it is computed with recording off, which is the same as detaching
-	 * it (no node, no gradient) without keeping nodes that backward would skip */
-	grad = s->stop_gradient ? snm_tape_set_grad(t, 0) : snm_tape_grad_enabled(t);
-	yp = s->post ? perturb_post(s, t, rec.y, noise)
-	             : snm_minmax_noise(t, rec.y, s->sd, s->per_example, noise);
-	ze = snm_sub(t, m->decode_y(model->state, t, yp), rec.zr);
-	snm_tape_set_grad(t, grad);
+	ze = semantic_noise(s, model, t, rec.y, rec.zr, noise);
 	cep = snm_softmax_ce(t, m->classify(model->state, t, snm_add(t, rec.z, ze)), b->labels);
 	wcep = s->perturbed_weight == 1.0f ? cep : snm_scale(t, cep, s->perturbed_weight);
 	snm_recon_objective(&rec, out);
@@ -167,7 +185,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	return snm_objective_check(t, out, "noise 'semantic'", err);
 }
 
-static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, NULL };
+static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, NULL, perturb };
 
 SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "semantic", "1.0.0",
                   "proposed-perturb (semantic): proposed-base (Eq. 6) plus the cross-entropy of z "

@@ -38,6 +38,6 @@ static int objective(void *st, const snm_model *m, snm_tape *t, const snm_batch 
 	return out->loss ? SNM_OK : snm_tape_error(t, err);
 }
 
-static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, NULL };
+static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, NULL, NULL };
 SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "mynoise", "1.0.0", "CE plus weighted reconstruction (out of tree)",
                   &vt, opts);

@@ -1,0 +1,111 @@
+/* check.c: `snm check`, a pipeline validated and its runs listed without training anything; the
+ * check of every selected run that `snm run` makes too before it starts (snm_cmd_check_runs);
+ * the --only selection and the one error line the subcommands share. */
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "run/trainer.h"
+#include "cmd.h"
+
+int snm_cmd_fail(const snm_error *e)
+{
+	fprintf(stderr, "snm: %s\n", e->msg);
+	return 1;
+}
+
+int snm_cmd_selected(const cli *c, const snm_run_spec *r)
+{
+	return c->only == NULL || fnmatch(c->only, r->key, 0) == 0;
+}
+
+int snm_cmd_no_match(const cli *c, const snm_pipeline *p, const char *path)
+{
+	if (c->only == NULL)
+		return 0;
+	for (int i = 0; i < p->n_runs; ++i)
+		if (snm_cmd_selected(c, &p->runs[i]))
+			return 0;
+	fprintf(stderr, "snm: --only '%s' matches none of the %d runs of %s (`snm check %s` lists "
+	        "them)\n", c->only, p->n_runs, path, path);
+	return 1;
+}
+
+/* What a run's check depends on: its data section, per-class size, model, regularizer and train
+ * section (not the set or the seed).  A new string, or NULL when out of memory. */
+static char *check_signature(const snm_run_spec *r)
+{
+	char *m = snm_cfg_dump_alloc(r->model, NULL), *n = snm_cfg_dump_alloc(r->noise, NULL);
+	char *t = snm_cfg_dump_alloc(r->train, NULL), *sig = NULL;
+	if (m && n && t) {
+		size_t len = strlen(r->data_key) + strlen(r->model_type) + strlen(m) + strlen(r->noise_type)
+		             + strlen(n) + strlen(t) + 32;
+		if ((sig = malloc(len)) != NULL)
+			snprintf(sig, len, "%s|%d|%s %s|%s %s|%s", r->data_key, r->per_class, r->model_type, m,
+			         r->noise_type, n, t);
+	}
+	free(m);
+	free(n);
+	free(t);
+	return sig;
+}
+
+/* snm_run_check for every selected run (its dataset opened, the class sizes, the model and
+ * regularizer created on the data's shape), once per distinct configuration (check_signature). */
+int snm_cmd_check_runs(const cli *c, const snm_pipeline *p, snm_data_cache *cache, snm_error *e)
+{
+	char **seen = calloc((size_t)p->n_runs + 1, sizeof *seen);
+	int n_seen = 0, rc = SNM_OK;
+	if (seen == NULL)
+		return SNM_FAIL(e, SNM_ENOMEM, "out of memory");
+	for (int i = 0; i < p->n_runs && rc == SNM_OK; ++i) {
+		char *sig;
+		int dup = 0;
+		if (!snm_cmd_selected(c, &p->runs[i]))
+			continue;
+		if ((sig = check_signature(&p->runs[i])) == NULL) {
+			rc = SNM_FAIL(e, SNM_ENOMEM, "out of memory");
+			break;
+		}
+		for (int k = 0; k < n_seen && !dup; ++k)
+			dup = strcmp(seen[k], sig) == 0;
+		if (dup) {
+			free(sig);
+			continue;
+		}
+		seen[n_seen++] = sig;
+		rc = snm_run_check(&p->runs[i], c->plugin_path, cache, e);
+	}
+	for (int k = 0; k < n_seen; ++k)
+		free(seen[k]);
+	free(seen);
+	return rc;
+}
+
+int snm_cmd_check(const cli *c, const char *path)
+{
+	snm_pipeline *p;
+	snm_data_cache cache = { c->plugin_path, 0, 0, NULL };
+	snm_error e;
+	int n = 0;
+	if (snm_pipeline_load(path, c->plugin_path, &p, &e))
+		return snm_cmd_fail(&e);
+	if (snm_cmd_no_match(c, p, path)) {
+		snm_pipeline_free(p);
+		return 1;
+	}
+	if (snm_cmd_check_runs(c, p, &cache, &e)) {
+		snm_data_cache_clear(&cache);
+		snm_pipeline_free(p);
+		return snm_cmd_fail(&e);
+	}
+	for (int i = 0; i < p->n_runs; ++i)
+		if (snm_cmd_selected(c, &p->runs[i])) {
+			printf("%-48s %s\n", p->runs[i].key, p->runs[i].result_path);
+			++n;
+		}
+	printf("%s: ok, %d runs\n", path, n);
+	snm_data_cache_clear(&cache);
+	snm_pipeline_free(p);
+	return 0;
+}

@@ -1,0 +1,106 @@
+/* snm.c: the `snm` command -- its options and the dispatch to one file per subcommand:
+ *
+ *   snm check PIPELINE               validate everything and list the runs (check.c)
+ *   snm run PIPELINE [options]       train every run (resuming, skipping finished ones), then
+ *                                    print the results table (run.c)
+ *   snm plugins                      list the plugins on the search path with their options
+ *                                    (plugins.c)
+ *   snm compact, snm verify          compact run files, retrain and compare them (compact.c,
+ *                                    verify.c); snm fetch, snm paper (fetch.c, paper.c)
+ * The command is the only place that prints errors and chooses exit statuses. */
+#include "config.h"
+#include <getopt.h>
+#include <gsl/gsl_errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "snm/plugin.h"
+#include "args.h"
+#include "cmd.h"
+
+static const char usage[] =
+	"usage: snm check PIPELINE [--plugin-path DIRS]\n"
+	"       snm run PIPELINE [--threads T] [-j N] [--only PATTERN] [--force] [--plugin-path DIRS]\n"
+	"       snm plugins [--plugin-path DIRS]\n"
+	"       snm fetch mnist|fashion-mnist|cifar10 [--from URL|DIR] [--data DIR]\n"
+	"       snm paper [--results DIR] [--out DIR] [options: snm paper --help]\n"
+	"       snm compact [--out DIR] [--keep-best PATTERN]... RUNFILE...\n"
+	"       snm verify [--threads T] [--keep DIR] [--plugin-path DIRS] RUNFILE...\n"
+	"       snm --version\n";
+
+#define MAX_THREADS 1024
+#define MAX_JOBS 256
+
+int main(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "threads", required_argument, 0, 't' }, { "jobs", required_argument, 0, 'j' },
+		{ "only", required_argument, 0, 'o' }, { "force", no_argument, 0, 'f' },
+		{ "plugin-path", required_argument, 0, 'p' }, { "help", no_argument, 0, 'h' },
+		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 }
+	};
+	cli c = { NULL, NULL, 1, 1, 0 };
+	const char *cmd, *pos;
+	int opt;
+	gsl_set_error_handler_off();
+	/* subcommands with options of their own */
+	if (argc > 1 && strcmp(argv[1], "fetch") == 0)
+		return snm_cmd_fetch(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "paper") == 0)
+		return snm_cmd_paper(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "compact") == 0)
+		return snm_cmd_compact(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "verify") == 0)
+		return snm_cmd_verify(argc - 1, argv + 1);
+	/* GNU getopt permutes: options may come before or after the command and the pipeline */
+	opterr = 0;                  /* one line of our own for a bad option, below */
+	while ((opt = getopt_long(argc, argv, ":t:j:o:fp:hV", longs, NULL)) != -1) {
+		switch (opt) {
+		case 't':
+			if (snm_cmd_count("snm", "--threads", optarg, MAX_THREADS, &c.threads))
+				return 2;
+			break;
+		case 'j':
+			if (snm_cmd_count("snm", "-j", optarg, MAX_JOBS, &c.jobs))
+				return 2;
+			break;
+		case 'o': c.only = optarg; break;
+		case 'f': c.force = 1; break;
+		case 'p': c.plugin_path = optarg; break;
+		case 'V': printf("snm %s (plugin ABI %u.%u)\n", PACKAGE_VERSION, SNM_PLUGIN_ABI_MAJOR,
+		                 SNM_PLUGIN_ABI_MINOR); return 0;
+		case 'h': fputs(usage, stdout); return 0;
+		case ':':
+			fprintf(stderr, "snm: %s needs a value (snm --help)\n", argv[optind - 1]);
+			return 2;
+		default:
+			fprintf(stderr, "snm: unknown option '%s' (snm --help)\n", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind >= argc) {        /* no command at all: the usage */
+		fputs(usage, stderr);
+		return 2;
+	}
+	cmd = argv[optind++];
+	pos = optind < argc ? argv[optind++] : NULL;
+	if (optind < argc) {
+		fprintf(stderr, "snm: unexpected argument '%s' (snm --help)\n", argv[optind]);
+		return 2;
+	}
+	if (strcmp(cmd, "plugins") == 0) {
+		if (pos != NULL) {
+			fprintf(stderr, "snm: unexpected argument '%s' ('plugins' takes none)\n", pos);
+			return 2;
+		}
+		return snm_cmd_plugins(&c);
+	}
+	if (strcmp(cmd, "check") != 0 && strcmp(cmd, "run") != 0) {
+		fprintf(stderr, "snm: unknown command '%s' (snm --help)\n", cmd);
+		return 2;
+	}
+	if (pos == NULL) {
+		fprintf(stderr, "snm: '%s' needs a pipeline file (snm --help)\n", cmd);
+		return 2;
+	}
+	return strcmp(cmd, "check") == 0 ? snm_cmd_check(&c, pos) : snm_cmd_run(&c, pos);
+}

@@ -1,0 +1,167 @@
+/* verify.c: `snm verify`, retraining runs from the configuration recorded in their files and
+ * comparing the results bit for bit (runfile.h).  Per run one line: "bitwise equal", or where
+ * and by how much the runs differ, with the build and OpenBLAS of both sides.  Exit 0 when every
+ * run is bitwise equal, 1 when one differs or cannot be verified, 2 on a usage error.
+ *
+ * The retraining writes into a scratch directory under $TMPDIR (removed afterwards, unless
+ * --keep names a directory to keep the retrained files in); dataset paths in the configuration
+ * are taken relative to the working directory, as `snm run` takes them. */
+#include "config.h"
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "core/blas.h"
+#include "run/pipeline.h"
+#include "run/store.h"
+#include "run/trainer.h"
+#include "args.h"
+#include "run/fs.h"
+#include "runfile.h"
+
+static const char verify_usage[] =
+	"usage: snm verify [--threads T] [--keep DIR] [--plugin-path DIRS] RUNFILE...\n"
+	"  retrains each run from the configuration recorded in its file (threads: the recorded count\n"
+	"  unless --threads) and reports whether every metric but seconds, and the best weights'\n"
+	"  SHA-256, came out bitwise equal, or the largest difference; --keep DIR keeps the retrained\n"
+	"  files under DIR.\n";
+
+typedef struct verify_opts {
+	int threads;               /* 0: the recorded count */
+	const char *keep, *plugin_path;
+} verify_opts;
+
+/* Retrains the run of `path` into results dir `dir` and compares; 0 equal, 1 otherwise. */
+static int verify_one(const char *path, const char *dir, const verify_opts *vo)
+{
+	snm_error e;
+	snm_pipeline *p = NULL;
+	snm_run_result res;
+	snm_runfile_diff d;
+	char *config = NULL, *hash = NULL, *key = NULL, *version = NULL, *libs = NULL, ours[512], rebuilt[32];
+	int64_t threads = 1;
+	int rc = 1, same_build;
+	if (snm_store_get_str(path, "config", &config, &e) || snm_store_get_str(path, "config_hash", &hash, &e)
+	    || snm_store_get_str(path, "run_key", &key, &e) || snm_store_get_int(path, "threads", &threads, &e))
+		goto fail;
+	snm_store_get_str(path, "snm_version", &version, NULL);
+	snm_store_get_str(path, "libraries", &libs, NULL);
+	if (snm_pipeline_from_config(config, path, dir, vo->plugin_path, &p, &e))
+		goto fail;
+	snprintf(rebuilt, sizeof rebuilt, "%016" PRIx64, p->runs[0].config_hash);
+	if (strcmp(rebuilt, hash) != 0) {
+		SNM_FAIL(&e, SNM_EIO, "%s: the recorded config does not have the recorded config_hash (%.40s, "
+		         "rebuilt %s): the file was changed", path, hash, rebuilt);
+		goto fail;
+	}
+	if (strcmp(p->runs[0].key, key) != 0) {
+		SNM_FAIL(&e, SNM_EIO, "%s: run_key '%.80s' is not the key of its config ('%s')", path, key,
+		         p->runs[0].key);
+		goto fail;
+	}
+	if (access(p->runs[0].result_path, F_OK) == 0) {
+		SNM_FAIL(&e, SNM_EIO, "%s: already exists: --keep needs a directory without this run",
+		         p->runs[0].result_path);
+		goto fail;
+	}
+	if (threads < 1 || threads > 1024)
+		threads = 1;
+	if (vo->threads > 0)
+		threads = vo->threads;
+	snm_blas_set_threads((int)threads);
+	fprintf(stderr, "snm verify: %s: retraining (%" PRId64 " thread%s)\n", key, threads,
+	        threads == 1 ? "" : "s");
+	if (snm_mkparents(p->runs[0].result_path, &e)
+	    || snm_train(&p->runs[0], &(snm_trainer_opts){ vo->plugin_path, NULL, (int)threads, 0, 0,
+	                                                   isatty(2), PACKAGE_VERSION }, &res, &e))
+		goto fail;
+	if (snm_runfile_compare(path, p->runs[0].result_path, &d, &e))
+		goto fail;
+	snm_trainer_libraries(ours, sizeof ours);
+	if (d.equal) {
+		printf("%s: bitwise equal (%d metrics x %d epochs, best weights sha256 %.16s...)\n", key, d.metrics,
+		       d.rows, d.digest_a);
+		rc = 0;
+		goto out;
+	}
+	same_build = version != NULL && libs != NULL && strcmp(version, PACKAGE_VERSION) == 0
+	             && strcmp(libs, ours) == 0;
+	printf("%s: DIFFERS:", key);
+	if (d.worst[0] != '\0')
+		printf(" largest difference %s %.6g at epoch %d;", d.worst, d.worst_abs, d.worst_epoch);
+	if (d.detail[0] != '\0')
+		printf(" %s;", d.detail);
+	printf(" best weights %s; %s: recorded by snm %s (%s), retrained by snm %s (%s)\n",
+	       d.digest_equal ? "equal" : "differ", same_build ? "same build" : "other build",
+	       version ? version : "?", libs ? libs : "?", PACKAGE_VERSION, ours);
+	goto out;
+fail:
+	fprintf(stderr, "snm verify: %s\n", e.msg);
+out:
+	snm_pipeline_free(p);
+	free(config);
+	free(hash);
+	free(key);
+	free(version);
+	free(libs);
+	return rc;
+}
+
+int snm_cmd_verify(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "threads", required_argument, 0, 't' }, { "keep", required_argument, 0, 'k' },
+		{ "plugin-path", required_argument, 0, 'p' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+	};
+	verify_opts vo = { 0, NULL, NULL };
+	int opt, failed = 0;
+#ifdef __GLIBC__
+	optind = 0;
+#else
+	optind = 1;
+#endif
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":t:k:p:h", longs, NULL)) != -1) {
+		switch (opt) {
+		case 't':
+			if (snm_cmd_count("snm verify", "--threads", optarg, 1024, &vo.threads))
+				return 2;
+			break;
+		case 'k': vo.keep = optarg; break;
+		case 'p': vo.plugin_path = optarg; break;
+		case 'h': fputs(verify_usage, stdout); return 0;
+		case ':':
+			fprintf(stderr, "snm verify: %s needs a value (snm verify --help)\n", argv[optind - 1]);
+			return 2;
+		default:
+			fprintf(stderr, "snm verify: unknown option '%s' (snm verify --help)\n", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "snm verify: no run file given (snm verify --help)\n");
+		return 2;
+	}
+	for (int i = optind; i < argc; ++i) {
+		char scratch[4096];
+		const char *tmp = getenv("TMPDIR");
+		const char *dir = vo.keep;
+		if (dir == NULL) {
+			snprintf(scratch, sizeof scratch, "%s/snm-verify.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+			if (mkdtemp(scratch) == NULL) {
+				fprintf(stderr, "snm verify: %s: cannot make a scratch directory\n", scratch);
+				return 1;
+			}
+			dir = scratch;
+		}
+		failed += verify_one(argv[i], dir, &vo);
+		if (vo.keep == NULL)
+			snm_rmtree(scratch);
+	}
+	if (argc - optind > 1)
+		printf("snm verify: %d of %d runs bitwise equal\n", argc - optind - failed, argc - optind);
+	return failed ? 1 : 0;
+}

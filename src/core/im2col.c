@@ -1,0 +1,265 @@
+/* im2col.c: batch im2col and its adjoint col2im for the convolution ops (see im2col.h; the
+ * threads that run ranges of images at once are par.h's).
+ *
+ * Both walk col row by row (one kernel tap (c,r,s) per row), so col is written or read
+ * sequentially, over the columns of a range of images.  For a tap, the output positions whose
+ * input pixel lies inside the image form one range [lo,hi) of p and one of q, computed once per
+ * tap; the rest is padding, which im2col zeroes with one memset of the row's columns before it
+ * copies the inside.  The inner loops have no branch, and strides 1 and 2 get loops of their own:
+ * with the MNIST model's short rows (7 to 14 elements) a constant stride addresses faster than a
+ * variable one, and memset-then-copy beats zeroing the borders of each row.  (Walking image by
+ * image instead, writing the P*Q columns of all C*R*S rows per image, was slower: too many rows
+ * written at once.  bench/bench_conv times these ops.) */
+#include <string.h>
+#include "im2col.h"
+
+int snm_conv_geom_init(snm_conv_geom *g)
+{
+	if (g->stride < 1 || g->pad < 0 || g->R < 1 || g->S < 1)
+		return -1;
+	if (g->H + 2 * g->pad < g->R || g->W + 2 * g->pad < g->S)
+		return -1;
+	g->P = (g->H + 2 * g->pad - g->R) / g->stride + 1;
+	g->Q = (g->W + 2 * g->pad - g->S) / g->stride + 1;
+	return 0;
+}
+
+/* The output positions o in [0, n_out) whose input coordinate o*stride - pad + k lies in [0, n_in):
+ * the range [*lo, *hi), empty when *lo >= *hi. */
+static void valid_range(int k, int n_in, int n_out, int stride, int pad, int *lo, int *hi)
+{
+	int a = pad - k, b = n_in - 1 + pad - k;
+	*lo = a <= 0 ? 0 : (a + stride - 1) / stride;
+	*hi = b < 0 ? 0 : b / stride + 1;
+	if (*hi > n_out)
+		*hi = n_out;
+	if (*lo > *hi)
+		*lo = *hi;
+}
+
+/* ---- 3-wide kernels at stride 2, pad 1 ---------------------------------------------------------
+ *
+ * Every convolution of the paper's models but CIFAR-10's first has S = 3, stride 2 and pad 1.
+ * Then the three taps s = 0, 1, 2 of a kernel row read the same input row, at columns 2q - 1, 2q
+ * and 2q + 1, and im2col makes their three rows of col in one pass over it; col2im adds them back
+ * in one pass, each pixel loaded and stored once: an even pixel 2j takes tap 1's column j, an odd
+ * pixel 2j + 1 tap 0's column j + 1 and then tap 2's column j -- the order of s, in which the
+ * general loops add them, so that the results are the same to the bit.  lo[s], hi[s] bound the
+ * columns q of tap s that fall inside the image; [a, b) is where all three do. */
+
+static int taps3_stride2(const snm_conv_geom *g)
+{
+	return g->S == 3 && g->stride == 2 && g->pad == 1;
+}
+
+/* Three rows d0, d1, d2 (Q columns) of taps s = 0, 1, 2 from the input row src. */
+static void im2col_row3(const float *src, float *d0, float *d1, float *d2, int Q, const int *lo,
+                        const int *hi, int a, int b)
+{
+	for (int q = 0; q < a; ++q) {
+		d0[q] = q >= lo[0] && q < hi[0] ? src[2 * q - 1] : 0.0f;
+		d1[q] = q >= lo[1] && q < hi[1] ? src[2 * q] : 0.0f;
+		d2[q] = q >= lo[2] && q < hi[2] ? src[2 * q + 1] : 0.0f;
+	}
+	for (int q = a; q < b; ++q) {
+		d0[q] = src[2 * q - 1];
+		d1[q] = src[2 * q];
+		d2[q] = src[2 * q + 1];
+	}
+	for (int q = b; q < Q; ++q) {
+		d0[q] = q >= lo[0] && q < hi[0] ? src[2 * q - 1] : 0.0f;
+		d1[q] = q >= lo[1] && q < hi[1] ? src[2 * q] : 0.0f;
+		d2[q] = q >= lo[2] && q < hi[2] ? src[2 * q + 1] : 0.0f;
+	}
+}
+
+/* The image row d (W pixels) += the rows v0, v1, v2 of taps s = 0, 1, 2. */
+static void col2im_row3(float *d, const float *v0, const float *v1, const float *v2, int W,
+                        const int *lo, const int *hi, int a, int b)
+{
+	for (int j = 0; 2 * j < W; ++j) {
+		if (j >= a && j < b) {          /* the inside: every tap present */
+			float t = d[2 * j + 1] + v0[j + 1];
+			d[2 * j] += v1[j];
+			d[2 * j + 1] = t + v2[j];
+			continue;
+		}
+		if (j >= lo[1] && j < hi[1])
+			d[2 * j] += v1[j];
+		if (2 * j + 1 < W) {
+			float t = d[2 * j + 1];
+			if (j + 1 >= lo[0] && j + 1 < hi[0])
+				t += v0[j + 1];
+			if (j >= lo[2] && j < hi[2])
+				t += v2[j];
+			d[2 * j + 1] = t;
+		}
+	}
+}
+
+/* The tap columns' bounds for taps3_stride2: lo, hi per tap, and [*a, *b) where all three are
+ * inside, for im2col (which = 0: q with all of 2q - 1, 2q, 2q + 1 inside) or col2im (which = 1:
+ * j with pixel 2j + 1 inside and tap 0's column j + 1, tap 1's j and tap 2's j all valid). */
+static void taps3_bounds(const snm_conv_geom *g, int which, int *lo, int *hi, int *a, int *b)
+{
+	for (int s = 0; s < 3; ++s)
+		valid_range(s, g->W, g->Q, 2, 1, &lo[s], &hi[s]);
+	if (which == 0) {
+		*a = lo[0] > lo[1] ? lo[0] : lo[1];
+		*a = *a > lo[2] ? *a : lo[2];
+		*b = hi[0] < hi[1] ? hi[0] : hi[1];
+		*b = *b < hi[2] ? *b : hi[2];
+	} else {
+		*a = lo[0] - 1 > lo[1] ? lo[0] - 1 : lo[1];
+		*a = *a > lo[2] ? *a : lo[2];
+		*b = hi[0] - 1 < hi[1] ? hi[0] - 1 : hi[1];
+		*b = *b < hi[2] ? *b : hi[2];
+		*b = *b < g->W / 2 ? *b : g->W / 2;               /* 2j + 1 <= W - 1 */
+	}
+	if (*a < 0)
+		*a = 0;
+	if (*b < *a)
+		*b = *a;
+}
+
+static void im2col_taps3(const snm_conv_geom *g, const float *x, float *col, int n0, int n1)
+{
+	const int N = g->N, C = g->C, H = g->H, W = g->W, R = g->R, P = g->P, Q = g->Q;
+	const size_t HW = (size_t)H * W, PQ = (size_t)P * Q, npq = PQ * N;
+	int lo[3], hi[3], a, b;
+	taps3_bounds(g, 0, lo, hi, &a, &b);
+	for (int c = 0; c < C; ++c)
+		for (int r = 0; r < R; ++r) {
+			float *c0 = col + ((size_t)c * R + r) * 3 * npq, *c1 = c0 + npq, *c2 = c1 + npq;
+			int p0, p1;
+			valid_range(r, H, P, 2, 1, &p0, &p1);
+			for (int n = n0; n < n1; ++n) {
+				const float *xi = x + ((size_t)n * C + c) * HW;
+				size_t o = PQ * n;
+				for (int p = 0; p < P; ++p, o += Q) {
+					if (p < p0 || p >= p1) {
+						memset(c0 + o, 0, (size_t)Q * sizeof *col);
+						memset(c1 + o, 0, (size_t)Q * sizeof *col);
+						memset(c2 + o, 0, (size_t)Q * sizeof *col);
+					} else {
+						im2col_row3(xi + (size_t)(2 * p - 1 + r) * W, c0 + o, c1 + o, c2 + o, Q,
+						            lo, hi, a, b);
+					}
+				}
+			}
+		}
+}
+
+static void col2im_taps3(const snm_conv_geom *g, const float *col, float *dx, int n0, int n1)
+{
+	const int N = g->N, C = g->C, H = g->H, W = g->W, R = g->R, P = g->P, Q = g->Q;
+	const size_t HW = (size_t)H * W, PQ = (size_t)P * Q, npq = PQ * N;
+	int lo[3], hi[3], a, b;
+	taps3_bounds(g, 1, lo, hi, &a, &b);
+	for (int c = 0; c < C; ++c)
+		for (int r = 0; r < R; ++r) {
+			const float *c0 = col + ((size_t)c * R + r) * 3 * npq, *c1 = c0 + npq, *c2 = c1 + npq;
+			int p0, p1;
+			valid_range(r, H, P, 2, 1, &p0, &p1);
+			for (int n = n0; n < n1; ++n) {
+				float *xi = dx + ((size_t)n * C + c) * HW;
+				for (int p = p0; p < p1; ++p) {
+					size_t o = PQ * n + (size_t)p * Q;
+					col2im_row3(xi + (size_t)(2 * p - 1 + r) * W, c0 + o, c1 + o, c2 + o, W, lo, hi,
+					            a, b);
+				}
+			}
+		}
+}
+
+/* ---- any geometry ------------------------------------------------------------------------------ */
+
+void snm_im2col_range(const snm_conv_geom *g, const float *x, float *col, int n0, int n1)
+{
+	const int N = g->N, C = g->C, H = g->H, W = g->W, R = g->R, S = g->S;
+	const int P = g->P, Q = g->Q, st = g->stride, pad = g->pad;
+	const size_t HW = (size_t)H * W, PQ = (size_t)P * Q;
+	if (n0 >= n1)
+		return;
+	if (taps3_stride2(g)) {
+		im2col_taps3(g, x, col, n0, n1);
+		return;
+	}
+	for (int c = 0; c < C; ++c)
+		for (int r = 0; r < R; ++r) {
+			int p0, p1;
+			valid_range(r, H, P, st, pad, &p0, &p1);
+			for (int s = 0; s < S; ++s) {
+				int q0, q1, off = s - pad;     /* input column of q is q*stride + off */
+				valid_range(s, W, Q, st, pad, &q0, &q1);
+				if (p0 > 0 || p1 < P || q0 > 0 || q1 < Q)   /* the row touches the padding */
+					memset(col + PQ * n0, 0, PQ * (size_t)(n1 - n0) * sizeof *col);
+				for (int n = n0; n < n1; ++n) {
+					const float *xi = x + ((size_t)n * C + c) * HW;
+					float *dst = col + PQ * n;
+					for (int p = p0; p < p1; ++p) {
+						const float *src = xi + (size_t)(p * st - pad + r) * W;
+						float *d = dst + (size_t)p * Q;
+						if (st == 1)
+							for (int q = q0; q < q1; ++q)
+								d[q] = src[q + off];
+						else if (st == 2)       /* a constant stride: much faster addressing */
+							for (int q = q0; q < q1; ++q)
+								d[q] = src[2 * q + off];
+						else
+							for (int q = q0; q < q1; ++q)
+								d[q] = src[q * st + off];
+					}
+				}
+				col += PQ * N;
+			}
+		}
+}
+
+void snm_col2im_range(const snm_conv_geom *g, const float *col, float *dx, int n0, int n1)
+{
+	const int N = g->N, C = g->C, H = g->H, W = g->W, R = g->R, S = g->S;
+	const int P = g->P, Q = g->Q, st = g->stride, pad = g->pad;
+	const size_t HW = (size_t)H * W, PQ = (size_t)P * Q;
+	if (taps3_stride2(g)) {
+		col2im_taps3(g, col, dx, n0, n1);
+		return;
+	}
+	for (int c = 0; c < C; ++c)
+		for (int r = 0; r < R; ++r) {
+			int p0, p1;
+			valid_range(r, H, P, st, pad, &p0, &p1);
+			for (int s = 0; s < S; ++s) {
+				int q0, q1, off = s - pad;     /* input column of q is q*stride + off */
+				valid_range(s, W, Q, st, pad, &q0, &q1);
+				for (int n = n0; n < n1; ++n) {
+					float *xi = dx + ((size_t)n * C + c) * HW;
+					const float *src = col + PQ * n;
+					for (int p = p0; p < p1; ++p) {
+						float *d = xi + (size_t)(p * st - pad + r) * W;
+						const float *v = src + (size_t)p * Q;
+						if (st == 1)
+							for (int q = q0; q < q1; ++q)
+								d[q + off] += v[q];
+						else if (st == 2)
+							for (int q = q0; q < q1; ++q)
+								d[2 * q + off] += v[q];
+						else
+							for (int q = q0; q < q1; ++q)
+								d[q * st + off] += v[q];
+					}
+				}
+				col += PQ * N;
+			}
+		}
+}
+
+void snm_im2col(const snm_conv_geom *g, const float *x, float *col)
+{
+	snm_im2col_range(g, x, col, 0, g->N);
+}
+
+void snm_col2im(const snm_conv_geom *g, const float *col, float *dx)
+{
+	snm_col2im_range(g, col, dx, 0, g->N);
+}

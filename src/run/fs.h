@@ -1,0 +1,27 @@
+/* fs.h: making directories and removing scratch trees (fs.c), for the trainer (the directories of
+ * a run file), the paper stage (its output directory) and the `snm` command.
+ *
+ * Directories are made with mode 0777 less the umask, one component at a time from the first;
+ * a component that already exists as a directory (or a link to one) is fine.  An error names the
+ * directory that cannot be made, in one line:
+ *   "<dir>: cannot create directory: a file of that name is in the way"   (a non-directory there)
+ *   "<dir>: cannot create directory: <strerror>"                         (permissions, ...)
+ * Errors: SNM_EIO as above, SNM_ENOMEM; nothing is printed. */
+#ifndef SNM_FS_H
+#define SNM_FS_H
+
+#include "snm/error.h"
+
+/* Creates the missing directories above the file `path` ("a/b/c.h5": a and a/b); nothing for a
+ * path without a '/' (or the empty path). */
+int snm_mkparents(const char *path, snm_error *err);
+
+/* Creates the directory `dir` and the missing ones above it ("a/b": a and a/b).  The empty name
+ * is SNM_EINVAL. */
+int snm_mkdirs(const char *dir, snm_error *err);
+
+/* Removes the directory tree dir (files, links and directories, not following links), best
+ * effort; for scratch directories snm made itself. */
+void snm_rmtree(const char *dir);
+
+#endif

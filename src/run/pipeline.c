@@ -1,0 +1,648 @@
+/* pipeline.c: loads a YAML pipeline, checks every section against its option table (the
+ * plugins' own tables for data/model/noise), and expands the experiments x grid into runs (see
+ * pipeline.h). */
+#include <libgen.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "pipeline.h"
+#include "loader.h"
+
+#define MAX_INCLUDE_DEPTH 16
+#define MAX_NAME 64          /* characters of a pipeline or experiment name */
+#define MAX_SETS 1000        /* random sets per size */
+#define MAX_RUNS 20000       /* runs of a pipeline, includes and all */
+
+const snm_option snm_train_options[] = {
+	{ "epochs", SNM_OPT_INT, "120", NULL, "training epochs", "[1, inf)" },
+	{ "batch", SNM_OPT_INT, "100", NULL, "labelled examples per step", "[1, inf)" },
+	{ "lr", SNM_OPT_DOUBLE, "0.005", NULL, "Adam learning rate", "(0, inf)" },
+	{ "schedule", SNM_OPT_CHOICE, "step", "const|step|linear", "learning-rate schedule", NULL },
+	{ "lr_factor", SNM_OPT_DOUBLE, "0.2", NULL, "step: multiply the rate by this ...", "(0, 1]" },
+	{ "lr_every", SNM_OPT_INT, "40", NULL, "step: ... every this many epochs", "[1, inf)" },
+	{ "lr_decay_start", SNM_OPT_INT, "0", NULL, "linear: epoch where the decay to zero starts", "[0, inf)" },
+	{ "beta1", SNM_OPT_DOUBLE, "0.9", NULL, "Adam beta1", "[0, 1)" },
+	{ "beta2", SNM_OPT_DOUBLE, "0.999", NULL, "Adam beta2", "[0, 1)" },
+	{ "eps", SNM_OPT_DOUBLE, "1e-8", NULL, "Adam epsilon (a float: 1e-30 at least)", "[1e-30, inf)" },
+	/* eval_batch: 100, not larger.  A convolution's column matrix grows with the batch (the MNIST
+	 * net's second layer: 56 MB for 1000 images, 5.6 MB for 100), and out of cache im2col slows
+	 * evaluation down; the timings are in the README ("Measured", bench/eval_batch.sh). */
+	{ "eval_batch", SNM_OPT_INT, "100", NULL, "examples per evaluation batch", "[1, inf)" },
+	{ "train_eval_max", SNM_OPT_INT, "10000", NULL,
+	  "training error is measured on at most this many training examples", "[0, inf)" },
+	{ "unlabelled_batch", SNM_OPT_INT, "100", NULL,
+	  "unlabelled examples per step (semi-supervised regularizers only)", "[1, inf)" },
+	{ "epoch", SNM_OPT_CHOICE, "labelled", "labelled|unlabelled",
+	  "what one epoch passes over once: the labelled subset, or the unlabelled stream (the "
+	  "semi-supervised papers' epochs; labelled batches then cycle through the subset)", NULL },
+	{ NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+static const snm_option top_options[] = {
+	{ "name", SNM_OPT_STRING, "", NULL, "prefix of every run key", NULL },
+	{ "seed", SNM_OPT_INT, "1", NULL, "master seed", "[0, inf)" },
+	{ "results", SNM_OPT_STRING, "results", NULL, "directory of the result files", NULL },
+	{ "include", SNM_OPT_NODE, "[]", NULL, "pipelines whose runs are added", NULL },
+	{ "defaults", SNM_OPT_NODE, "{}", NULL, "sections every experiment starts from", NULL },
+	{ "grid", SNM_OPT_NODE, "{}", NULL, "per-class sizes and sets", NULL },
+	{ "experiments", SNM_OPT_NODE, "[]", NULL, "the rows", NULL },
+	{ NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+static const snm_option section_options[] = {
+	{ "data", SNM_OPT_NODE, "{}", NULL, "data plugin and its options", NULL },
+	{ "model", SNM_OPT_NODE, "{}", NULL, "model plugin and its options", NULL },
+	{ "noise", SNM_OPT_NODE, "{}", NULL, "regularizer plugin and its options", NULL },
+	{ "train", SNM_OPT_NODE, "{}", NULL, "optimisation settings", NULL },
+	{ NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+static const snm_option experiment_options[] = {
+	{ "name", SNM_OPT_STRING, NULL, NULL, "row name", NULL },
+	{ "data", SNM_OPT_NODE, "{}", NULL, NULL, NULL },
+	{ "model", SNM_OPT_NODE, "{}", NULL, NULL, NULL },
+	{ "noise", SNM_OPT_NODE, "{}", NULL, NULL, NULL },
+	{ "train", SNM_OPT_NODE, "{}", NULL, NULL, NULL },
+	{ "grid", SNM_OPT_NODE, "{}", NULL, NULL, NULL },
+	{ NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+static const snm_option grid_options[] = {
+	{ "per_class", SNM_OPT_NODE, "[]", NULL, "training examples per class, a list", NULL },
+	{ "sets", SNM_OPT_INT, "3", NULL, "random training sets per size", "[1, inf)" },
+	{ "full", SNM_OPT_BOOL, "false", NULL, "also one run on the whole training split", NULL },
+	{ NULL, 0, NULL, NULL, NULL, NULL }
+};
+
+static const char *const section_names[4] = { "data", "model", "noise", "train" };
+static const int section_kinds[4] = { SNM_KIND_DATA, SNM_KIND_MODEL, SNM_KIND_NOISE, 0 };
+
+/* Plugins looked up while loading, kept open until the end of the load. */
+typedef struct loader {
+	const char *plugin_path;
+	snm_plugin_handle *h;
+	int n_h, m_h;
+	snm_pipeline *p;
+	int m_runs;
+	char *stack[MAX_INCLUDE_DEPTH];   /* real paths of the files being loaded (cycles) */
+	int depth;
+} loader;
+
+/* An error at n's file:line:col (the message alone for a node built in memory, which has none). */
+static int at(const snm_cfg *n, snm_error *err, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 4, 5)))
+#endif
+	;
+
+static int at(const snm_cfg *n, snm_error *err, int code, const char *fmt, ...)
+{
+	char msg[SNM_ERROR_MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (n != NULL && snm_cfg_line(n) > 0)
+		return SNM_FAIL(err, code, "%s:%d:%d: %s", snm_cfg_file(n), snm_cfg_line(n), snm_cfg_col(n), msg);
+	return SNM_FAIL(err, code, "%s", msg);
+}
+
+static int valid_name(const char *s)
+{
+	if (s == NULL || *s == '\0' || strlen(s) > MAX_NAME)
+		return 0;
+	for (; *s; ++s)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')
+		      || *s == '.' || *s == '_' || *s == '-'))
+			return 0;
+	return 1;
+}
+
+/* A section (defaults, grid, data, model, noise, train) is a mapping of options, or absent. */
+static int need_map(const snm_cfg *n, const char *what, snm_error *err)
+{
+	if (n == NULL || snm_cfg_kind(n) == SNM_CFG_MAP)
+		return SNM_OK;
+	return at(n, err, SNM_ECONFIG, "'%s': expected a mapping of options ({key: value, ...}), got "
+	          "a %s", what, snm_cfg_kind_name(snm_cfg_kind(n)));
+}
+
+static const snm_plugin *plugin_for(loader *L, int kind, const snm_cfg *type, snm_error *err)
+{
+	const char *name = snm_cfg_text(type);
+	for (int i = 0; i < L->n_h; ++i)
+		if ((int)L->h[i].p->kind == kind && strcmp(L->h[i].p->name, name) == 0)
+			return L->h[i].p;
+	if (L->n_h == L->m_h) {
+		int m = L->m_h ? 2 * L->m_h : 8;
+		snm_plugin_handle *h = realloc(L->h, (size_t)m * sizeof *h);
+		if (h == NULL) {
+			SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+			return NULL;
+		}
+		L->h = h;
+		L->m_h = m;
+	}
+	if (snm_plugin_find(L->plugin_path, kind, name, &L->h[L->n_h], err) != SNM_OK) {
+		snm_error_prefix(err, "%s:%d:%d", snm_cfg_file(type), snm_cfg_line(type), snm_cfg_col(type));
+		return NULL;
+	}
+	return L->h[L->n_h++].p;
+}
+
+/* Checks a data/model/noise section: a map with a `type` naming a plugin of that kind, and the
+ * other keys valid for that plugin's option table. */
+static int check_plugin_section(loader *L, const snm_cfg *sec, int kind, const snm_cfg *where,
+                                snm_error *err)
+{
+	const snm_cfg *type = snm_cfg_get(sec, "type");
+	const snm_plugin *pl;
+	snm_option *table;
+	int n = 0, rc;
+	char what[128];
+	if (snm_cfg_kind(sec) != SNM_CFG_MAP || type == NULL)
+		return at(sec && snm_cfg_line(sec) > 0 ? sec : where, err, SNM_ECONFIG,
+		          "the %s section needs a 'type' naming a plugin (see `snm plugins`)", snm_kind_name(kind));
+	if (snm_cfg_kind(type) != SNM_CFG_SCALAR)
+		return at(type, err, SNM_ECONFIG, "'type': expected a plugin name, got a %s",
+		          snm_cfg_kind_name(snm_cfg_kind(type)));
+	pl = plugin_for(L, kind, type, err);
+	if (pl == NULL)
+		return err ? err->code : SNM_EPLUGIN;
+	while (pl->options && pl->options[n].name)
+		++n;
+	table = calloc((size_t)n + 2, sizeof *table);
+	if (table == NULL)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	table[0] = (snm_option){ "type", SNM_OPT_STRING, NULL, NULL, "plugin name", NULL };
+	if (n)
+		memcpy(table + 1, pl->options, (size_t)n * sizeof *table);
+	snprintf(what, sizeof what, "%s '%s'", snm_kind_name(kind), pl->name);
+	rc = snm_cfg_check(sec, table, what, err);
+	free(table);
+	return rc;
+}
+
+/* The default section under the experiment's: key by key, unless the experiment names another
+ * plugin type (then it replaces the default). */
+static snm_cfg *merge(const snm_cfg *base, const snm_cfg *over, snm_error *err)
+{
+	const char *tb = snm_cfg_text(snm_cfg_get(base, "type"));
+	const char *to = snm_cfg_text(snm_cfg_get(over, "type"));
+	snm_cfg *m;
+	if (snm_cfg_kind(over) != SNM_CFG_MAP || snm_cfg_len(over) == 0)
+		return snm_cfg_kind(base) == SNM_CFG_MAP ? snm_cfg_dup(base, err)
+		                                          : snm_cfg_new(SNM_CFG_MAP, NULL, NULL, 0, 0, err);
+	if (snm_cfg_kind(base) != SNM_CFG_MAP || (to != NULL && (tb == NULL || strcmp(tb, to) != 0)))
+		return snm_cfg_dup(over, err);
+	m = snm_cfg_dup(base, err);
+	for (size_t i = 0; m != NULL && i < snm_cfg_len(over); ++i) {
+		snm_cfg *v = snm_cfg_dup(snm_cfg_value_at(over, i), err);
+		if (v == NULL && snm_cfg_value_at(over, i) != NULL) {
+			snm_cfg_free(m);
+			return NULL;
+		}
+		if (v == NULL)
+			v = snm_cfg_new(SNM_CFG_NULL, NULL, NULL, 0, 0, err);
+		if (v == NULL || snm_cfg_map_set(m, snm_cfg_key_at(over, i), v, err) != SNM_OK) {
+			snm_cfg_free(v);
+			snm_cfg_free(m);
+			return NULL;
+		}
+	}
+	return m;
+}
+
+static int set_scalar(snm_cfg *map, const char *key, const char *text, snm_error *err)
+{
+	snm_cfg *v = snm_cfg_new(SNM_CFG_SCALAR, text, NULL, 0, 0, err);
+	if (v == NULL || snm_cfg_map_set(map, key, v, err) != SNM_OK) {
+		snm_cfg_free(v);
+		return err ? err->code : SNM_ENOMEM;
+	}
+	return SNM_OK;
+}
+
+static int set_node(snm_cfg *map, const char *key, const snm_cfg *node, snm_error *err)
+{
+	snm_cfg *v = snm_cfg_dup(node, err);
+	if (v == NULL || snm_cfg_map_set(map, key, v, err) != SNM_OK) {
+		snm_cfg_free(v);
+		return err ? err->code : SNM_ENOMEM;
+	}
+	return SNM_OK;
+}
+
+/* The plugin's options: the section without its `type` key (marks kept). */
+static snm_cfg *plugin_options(const snm_cfg *sec, snm_error *err)
+{
+	snm_cfg *m = snm_cfg_new(SNM_CFG_MAP, NULL, snm_cfg_file(sec), snm_cfg_line(sec), snm_cfg_col(sec), err);
+	for (size_t i = 0; m != NULL && i < snm_cfg_len(sec); ++i) {
+		snm_cfg *v;
+		if (strcmp(snm_cfg_key_at(sec, i), "type") == 0)
+			continue;
+		v = snm_cfg_dup(snm_cfg_value_at(sec, i), err);
+		if (v == NULL)
+			v = snm_cfg_new(SNM_CFG_NULL, NULL, NULL, 0, 0, err);
+		if (v == NULL || snm_cfg_map_set(m, snm_cfg_key_at(sec, i), v, err) != SNM_OK) {
+			snm_cfg_free(v);
+			snm_cfg_free(m);
+			return NULL;
+		}
+	}
+	return m;
+}
+
+static void run_free(snm_run_spec *r)
+{
+	free(r->key);
+	free(r->experiment);
+	snm_cfg_free(r->data);
+	snm_cfg_free(r->model);
+	snm_cfg_free(r->noise);
+	snm_cfg_free(r->train);
+	free(r->data_type);
+	free(r->model_type);
+	free(r->noise_type);
+	free(r->data_key);
+	free(r->config_text);
+	free(r->result_path);
+	free(r->where);
+	memset(r, 0, sizeof *r);
+}
+
+/* Appends one run of experiment `name` with the merged sections sec[4]. */
+static int add_run(loader *L, const char *prefix, const char *exp, int per_class, int set, long seed,
+                   const char *results, snm_cfg *const sec[4], const snm_cfg *where,
+                   const snm_cfg *size_node, snm_error *err)
+{
+	snm_pipeline *p = L->p;
+	snm_run_spec *r;
+	snm_cfg *id;
+	char buf[64], key[512];
+	int rc = SNM_OK;
+	if (per_class > 0)
+		snprintf(key, sizeof key, "%s/%s/n%d/set%d", prefix, exp, per_class, set);
+	else
+		snprintf(key, sizeof key, "%s/%s/full", prefix, exp);
+	if (p->n_runs == MAX_RUNS)
+		return at(where, err, SNM_ECONFIG, "more than %d runs in the pipeline", MAX_RUNS);
+	if (p->n_runs == L->m_runs) {
+		int m = L->m_runs ? 2 * L->m_runs : 32;
+		snm_run_spec *v = realloc(p->runs, (size_t)m * sizeof *v);
+		if (v == NULL)
+			return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+		p->runs = v;
+		L->m_runs = m;
+	}
+	r = &p->runs[p->n_runs];
+	memset(r, 0, sizeof *r);
+	r->key = strdup(key);
+	r->experiment = strdup(exp);
+	r->per_class = per_class;
+	r->set = set;
+	r->seed = (uint64_t)seed;
+	r->data = plugin_options(sec[0], err);
+	r->model = plugin_options(sec[1], err);
+	r->noise = plugin_options(sec[2], err);
+	r->train = snm_cfg_dup(sec[3], err);
+	r->data_type = strdup(snm_cfg_text(snm_cfg_get(sec[0], "type")));
+	r->model_type = strdup(snm_cfg_text(snm_cfg_get(sec[1], "type")));
+	r->noise_type = strdup(snm_cfg_text(snm_cfg_get(sec[2], "type")));
+	r->data_key = snm_cfg_dump_alloc(sec[0], err);
+	r->result_path = malloc(strlen(results) + strlen(key) + 8);
+	if ((r->where = malloc(strlen(snm_cfg_file(size_node) ? snm_cfg_file(size_node) : "") + 40)) != NULL) {
+		if (size_node != NULL && snm_cfg_line(size_node) > 0)
+			sprintf(r->where, "%s:%d:%d", snm_cfg_file(size_node), snm_cfg_line(size_node),
+			        snm_cfg_col(size_node));
+		else
+			r->where[0] = '\0';
+	}
+	if (!r->key || !r->experiment || !r->data || !r->model || !r->noise || !r->train || !r->data_key
+	    || !r->data_type || !r->model_type || !r->noise_type
+	    || !r->result_path || !r->where) {
+		run_free(r);
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	}
+	sprintf(r->result_path, "%s/%s.h5", results, key);
+	/* The recorded identity: everything that determines the run's numbers. */
+	id = snm_cfg_new(SNM_CFG_MAP, NULL, NULL, 0, 0, err);
+	if (id == NULL) {
+		run_free(r);
+		return err ? err->code : SNM_ENOMEM;
+	}
+	rc = set_scalar(id, "run", key, err);
+	snprintf(buf, sizeof buf, "%ld", seed);
+	if (!rc) rc = set_scalar(id, "seed", buf, err);
+	snprintf(buf, sizeof buf, "%d", per_class);
+	if (!rc) rc = set_scalar(id, "per_class", buf, err);
+	snprintf(buf, sizeof buf, "%d", set);
+	if (!rc) rc = set_scalar(id, "set", buf, err);
+	for (int s = 0; s < 4 && !rc; ++s)
+		rc = set_node(id, section_names[s], sec[s], err);
+	if (!rc) {
+		r->config_text = snm_cfg_dump_alloc(id, err);
+		r->config_hash = snm_cfg_hash(id);
+		if (r->config_text == NULL)
+			rc = SNM_ENOMEM;
+	}
+	snm_cfg_free(id);
+	if (rc) {
+		run_free(r);
+		return rc;
+	}
+	/* The same run written in two pipelines that one includes (mnist.yaml's sets 1..3 and
+	 * mnist-claim.yaml's) is one run; the same key with another configuration is an error. */
+	for (int i = 0; i < p->n_runs; ++i)
+		if (strcmp(p->runs[i].key, key) == 0) {
+			const char *file = snm_cfg_file(size_node) ? snm_cfg_file(size_node) : "";
+			const char *other = p->runs[i].where;
+			size_t n = strlen(file);
+			int same_file = n > 0 && strncmp(other, file, n) == 0 && other[n] == ':';
+			int same = p->runs[i].config_hash == r->config_hash
+			           && strcmp(p->runs[i].config_text, r->config_text) == 0;
+			run_free(r);
+			if (same && !same_file)
+				return SNM_OK;
+			if (same_file)
+				return at(where, err, SNM_ECONFIG, "run '%s' is defined twice (same name and "
+				          "experiment)", key);
+			return at(where, err, SNM_ECONFIG, "run '%s' is defined twice with different "
+			          "configurations (here and at %s)", key, other);
+		}
+	p->n_runs++;
+	return SNM_OK;
+}
+
+static int load_file(loader *L, const char *path, const snm_cfg *from, snm_error *err);
+
+static int load_tree(loader *L, const char *path, const snm_cfg *root, snm_error *err)
+{
+	const char *name, *results;
+	long seed, sets;
+	int full, rc;
+	const snm_cfg *inc, *defs, *grid, *exps;
+	if (snm_cfg_kind(root) != SNM_CFG_MAP)
+		return at(root, err, SNM_ECONFIG, "a pipeline is a mapping (name, seed, defaults, grid, "
+		          "experiments, include), got a %s", snm_cfg_kind_name(snm_cfg_kind(root)));
+	if ((rc = snm_cfg_check(root, top_options, "the pipeline", err)))
+		return rc;
+	snm_cfg_opt_str(root, top_options, "name", &name, err);
+	snm_cfg_opt_str(root, top_options, "results", &results, err);
+	snm_cfg_opt_int(root, top_options, "seed", &seed, err);
+	inc = snm_cfg_opt_node(root, top_options, "include");
+	defs = snm_cfg_opt_node(root, top_options, "defaults");
+	grid = snm_cfg_opt_node(root, top_options, "grid");
+	exps = snm_cfg_opt_node(root, top_options, "experiments");
+
+	if (inc != NULL) {
+		if (snm_cfg_kind(inc) != SNM_CFG_SEQ)
+			return at(inc, err, SNM_ECONFIG, "'include': expected a list of files");
+		for (size_t i = 0; i < snm_cfg_len(inc); ++i) {
+			const snm_cfg *f = snm_cfg_at(inc, i);
+			char *dup, full_path[PATH_MAX];
+			if (snm_cfg_kind(f) != SNM_CFG_SCALAR || snm_cfg_text(f)[0] == '\0')
+				return at(f, err, SNM_ECONFIG, "'include': expected a file name");
+			dup = strdup(path);
+			if (dup == NULL)
+				return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+			if (snm_cfg_text(f)[0] == '/')
+				snprintf(full_path, sizeof full_path, "%s", snm_cfg_text(f));
+			else
+				snprintf(full_path, sizeof full_path, "%s/%s", dirname(dup), snm_cfg_text(f));
+			free(dup);
+			if ((rc = load_file(L, full_path, f, err)))
+				return rc;
+		}
+	}
+	if (exps != NULL && snm_cfg_kind(exps) != SNM_CFG_SEQ && snm_cfg_kind(exps) != SNM_CFG_NULL)
+		return at(exps, err, SNM_ECONFIG, "'experiments': expected a list");
+	if ((rc = need_map(defs, "defaults", err)) || (rc = need_map(grid, "grid", err)))
+		return rc;
+	for (int s = 0; s < 4; ++s)
+		if ((rc = need_map(snm_cfg_get(defs, section_names[s]), section_names[s], err)))
+			return rc;
+	if (snm_cfg_len(exps) == 0)
+		return SNM_OK;
+	if (!valid_name(name))
+		return at(snm_cfg_get(root, "name") ? snm_cfg_get(root, "name") : root, err, SNM_ECONFIG,
+		          "'name': a pipeline with experiments needs a name of up to %d letters, digits, "
+		          "'.', '_' or '-' (got '%.80s%s')", MAX_NAME, name, strlen(name) > 80 ? "..." : "");
+	if ((rc = snm_cfg_check(defs, section_options, "defaults", err)))
+		return rc;
+
+	for (size_t e = 0; e < snm_cfg_len(exps); ++e) {
+		const snm_cfg *ex = snm_cfg_at(exps, e), *egrid, *pcs;
+		const char *ename;
+		snm_cfg *sec[4] = { NULL, NULL, NULL, NULL };
+		if (snm_cfg_kind(ex) != SNM_CFG_MAP)
+			return at(ex, err, SNM_ECONFIG, "an experiment is a mapping with a name, got a %s",
+			          snm_cfg_kind_name(snm_cfg_kind(ex)));
+		if ((rc = snm_cfg_check(ex, experiment_options, "an experiment", err)))
+			return rc;
+		snm_cfg_opt_str(ex, experiment_options, "name", &ename, err);
+		if (!valid_name(ename))
+			return at(snm_cfg_get(ex, "name"), err, SNM_ECONFIG,
+			          "'name': use up to %d letters, digits, '.', '_' or '-' (got '%.80s%s')",
+			          MAX_NAME, ename, strlen(ename) > 80 ? "..." : "");
+		for (int s = 0; s < 4; ++s)
+			if ((rc = need_map(snm_cfg_get(ex, section_names[s]), section_names[s], err)))
+				return rc;
+		if ((rc = need_map(snm_cfg_get(ex, "grid"), "grid", err)))
+			return rc;
+		for (int s = 0; s < 4 && rc == SNM_OK; ++s) {
+			sec[s] = merge(snm_cfg_get(defs, section_names[s]), snm_cfg_get(ex, section_names[s]), err);
+			if (sec[s] == NULL)
+				rc = err ? err->code : SNM_ENOMEM;
+			else if (section_kinds[s])
+				rc = check_plugin_section(L, sec[s], section_kinds[s], ex, err);
+			else
+				rc = snm_cfg_check(sec[s], snm_train_options, "train", err);
+		}
+		egrid = snm_cfg_get(ex, "grid") && snm_cfg_len(snm_cfg_get(ex, "grid")) ? snm_cfg_get(ex, "grid") : grid;
+		if (rc == SNM_OK)
+			rc = snm_cfg_check(egrid, grid_options, "grid", err);
+		if (rc == SNM_OK) {
+			snm_cfg_opt_int(egrid, grid_options, "sets", &sets, err);
+			if (sets > MAX_SETS)
+				rc = at(snm_cfg_get(egrid, "sets"), err, SNM_ECONFIG, "'sets': at most %d random "
+				        "sets", MAX_SETS);
+			snm_cfg_opt_bool(egrid, grid_options, "full", &full, err);
+			pcs = snm_cfg_opt_node(egrid, grid_options, "per_class");
+			if (pcs != NULL && snm_cfg_kind(pcs) != SNM_CFG_SEQ)
+				rc = at(pcs, err, SNM_ECONFIG, "'per_class': expected a list of sizes");
+			for (size_t i = 0; rc == SNM_OK && i < snm_cfg_len(pcs); ++i) {
+				long n;
+				rc = snm_cfg_to_int(snm_cfg_at(pcs, i), &n, err);
+				if (rc == SNM_OK && n < 1)
+					rc = at(snm_cfg_at(pcs, i), err, SNM_ECONFIG, "'per_class': sizes are >= 1");
+				for (long s = 1; rc == SNM_OK && s <= sets; ++s)
+					rc = add_run(L, name, ename, (int)n, (int)s, seed, results, sec, ex,
+					             snm_cfg_at(pcs, i), err);
+			}
+			if (rc == SNM_OK && full)
+				rc = add_run(L, name, ename, 0, 0, seed, results, sec, ex,
+				             snm_cfg_get(egrid, "full"), err);
+			if (rc == SNM_OK && snm_cfg_len(pcs) == 0 && !full)
+				rc = at(egrid ? egrid : ex, err, SNM_ECONFIG, "experiment '%s' has no runs: give "
+				        "grid.per_class sizes or grid.full: true", ename);
+		}
+		for (int s = 0; s < 4; ++s)
+			snm_cfg_free(sec[s]);
+		if (rc)
+			return rc;
+	}
+	return SNM_OK;
+}
+
+static int load_file(loader *L, const char *path, const snm_cfg *from, snm_error *err)
+{
+	snm_cfg *root = NULL;
+	char real[PATH_MAX];
+	int rc;
+	if (realpath(path, real) == NULL) {
+		if (from != NULL)
+			return at(from, err, SNM_EIO, "cannot open included pipeline '%s'", path);
+		return SNM_FAIL(err, SNM_EIO, "%s: cannot open: no such file", path);
+	}
+	for (int i = 0; i < L->depth; ++i)
+		if (strcmp(L->stack[i], real) == 0)
+			return at(from, err, SNM_ECONFIG, "'%s' includes itself (directly or indirectly)", path);
+	if (L->depth == MAX_INCLUDE_DEPTH)
+		return at(from, err, SNM_ECONFIG, "includes nested more than 16 deep at '%s'", path);
+	if ((rc = snm_cfg_load(path, &root, err))) {
+		if (from != NULL && snm_cfg_line(from) > 0)
+			snm_error_prefix(err, "%s:%d:%d: included", snm_cfg_file(from), snm_cfg_line(from),
+			                 snm_cfg_col(from));
+		return rc;
+	}
+	L->stack[L->depth++] = real;
+	rc = load_tree(L, path, root, err);
+	L->depth--;
+	if (L->depth == 0 && rc == SNM_OK)
+		L->p->root = root;
+	else
+		snm_cfg_free(root);
+	return rc;
+}
+
+int snm_pipeline_load(const char *path, const char *plugin_path, snm_pipeline **out, snm_error *err)
+{
+	loader L;
+	int rc;
+	memset(&L, 0, sizeof L);
+	*out = NULL;
+	L.plugin_path = plugin_path;
+	L.p = calloc(1, sizeof *L.p);
+	if (L.p == NULL || (L.p->path = strdup(path)) == NULL) {
+		free(L.p);
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	}
+	rc = load_file(&L, path, NULL, err);
+	for (int i = 0; i < L.n_h; ++i)
+		snm_plugin_close(&L.h[i]);
+	free(L.h);
+	if (rc == SNM_OK && L.p->n_runs == 0)
+		rc = SNM_FAIL(err, SNM_ECONFIG, "%s: the pipeline defines no runs (no experiments, "
+		              "nothing included)", path);
+	if (rc) {
+		snm_pipeline_free(L.p);
+		return rc;
+	}
+	*out = L.p;
+	return SNM_OK;
+}
+
+void snm_pipeline_free(snm_pipeline *p)
+{
+	if (p == NULL)
+		return;
+	for (int i = 0; i < p->n_runs; ++i)
+		run_free(&p->runs[i]);
+	free(p->runs);
+	snm_cfg_free(p->root);
+	free(p->path);
+	free(p);
+}
+
+/* ---- one run from its recorded configuration ------------------------------------------------- */
+
+/* The integer value of key in map, as recorded ("seed: 1"). */
+static int recorded_int(const snm_cfg *map, const char *key, const char *src, long *out, snm_error *err)
+{
+	const snm_cfg *n = snm_cfg_get(map, key);
+	if (n == NULL || snm_cfg_kind(n) != SNM_CFG_SCALAR)
+		return SNM_FAIL(err, SNM_ECONFIG, "%s: the recorded config has no '%s'", src, key);
+	return snm_cfg_to_int(n, out, err);
+}
+
+int snm_pipeline_from_config(const char *config_text, const char *source, const char *results,
+                             const char *plugin_path, snm_pipeline **out, snm_error *err)
+{
+	loader L;
+	snm_cfg *root = NULL;
+	snm_cfg *sec[4] = { NULL, NULL, NULL, NULL };
+	const snm_cfg *key_node;
+	char prefix[MAX_NAME + 2], exp[MAX_NAME + 2];
+	long seed = 0, per_class = 0, set = 0;
+	int rc;
+	*out = NULL;
+	memset(&L, 0, sizeof L);
+	L.plugin_path = plugin_path;
+	if ((rc = snm_cfg_parse(config_text, strlen(config_text), source, &root, err)))
+		return rc;
+	if (snm_cfg_kind(root) != SNM_CFG_MAP) {
+		snm_cfg_free(root);
+		return SNM_FAIL(err, SNM_ECONFIG, "%s: the recorded config is not a mapping", source);
+	}
+	key_node = snm_cfg_get(root, "run");
+	if (key_node == NULL || snm_cfg_kind(key_node) != SNM_CFG_SCALAR
+	    || sscanf(snm_cfg_text(key_node), "%65[^/]/%65[^/]", prefix, exp) != 2
+	    || !valid_name(prefix) || !valid_name(exp))
+		rc = SNM_FAIL(err, SNM_ECONFIG, "%s: the recorded config has no run key of the form "
+		              "name/experiment/...", source);
+	if (!rc)
+		rc = recorded_int(root, "seed", source, &seed, err);
+	if (!rc)
+		rc = recorded_int(root, "per_class", source, &per_class, err);
+	if (!rc)
+		rc = recorded_int(root, "set", source, &set, err);
+	if (!rc && (seed < 0 || per_class < 0 || per_class > INT_MAX || set < 0 || set > MAX_SETS))
+		rc = SNM_FAIL(err, SNM_ECONFIG, "%s: the recorded seed, per_class or set is out of range", source);
+	if (!rc && (L.p = calloc(1, sizeof *L.p)) == NULL)
+		rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	if (!rc && (L.p->path = strdup(source)) == NULL)
+		rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	for (int s = 0; s < 4 && !rc; ++s) {
+		const snm_cfg *n = snm_cfg_get(root, section_names[s]);
+		if (n == NULL || snm_cfg_kind(n) != SNM_CFG_MAP)
+			rc = SNM_FAIL(err, SNM_ECONFIG, "%s: the recorded config has no '%s' section", source,
+			              section_names[s]);
+		else if ((sec[s] = snm_cfg_dup(n, err)) == NULL)
+			rc = err ? err->code : SNM_ENOMEM;
+		else if (section_kinds[s])
+			rc = check_plugin_section(&L, sec[s], section_kinds[s], root, err);
+		else
+			rc = snm_cfg_check(sec[s], snm_train_options, "train", err);
+	}
+	if (!rc)
+		rc = add_run(&L, prefix, exp, (int)per_class, (int)set, seed, results, sec, root, NULL, err);
+	if (!rc && strcmp(L.p->runs[0].key, snm_cfg_text(key_node)) != 0)
+		rc = SNM_FAIL(err, SNM_ECONFIG, "%s: the recorded run key '%s' does not match its per_class "
+		              "and set", source, snm_cfg_text(key_node));
+	for (int s = 0; s < 4; ++s)
+		snm_cfg_free(sec[s]);
+	for (int i = 0; i < L.n_h; ++i)
+		snm_plugin_close(&L.h[i]);
+	free(L.h);
+	if (rc) {
+		snm_pipeline_free(L.p);
+		snm_cfg_free(root);
+		return rc;
+	}
+	L.p->root = root;
+	*out = L.p;
+	return SNM_OK;
+}

@@ -1,0 +1,785 @@
+/* trainer.c: trains one run deterministically, with per-epoch checkpoints and resume (see
+ * trainer.h for the contract and the result file's contents). */
+#include "config.h"
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_version.h>
+#include <hdf5.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <yaml.h>
+#include "core/blas.h"
+#include "core/optim.h"
+#include "snm/rng.h"
+#include "store.h"
+#include "run.h"
+#include "trainer.h"
+#include "fs.h"
+
+enum { RNG_ORDER, RNG_AUGMENT, RNG_NOISE, RNG_UNLABELLED, N_RNG };
+static const char *const rng_names[N_RNG] = { "order", "augment", "noise", "unlabelled" };
+
+typedef struct trainer {
+	const snm_run_spec *run;
+	const snm_trainer_opts *o;
+	snm_run R;                         /* data, subset, mean, model, regularizer (run.h) */
+	long *pool, n_pool;                /* the unlabelled stream's examples (semi-supervised) */
+	long batch_u;                      /* unlabelled examples per step; 0: supervised only */
+	int epoch_unlabelled;              /* an epoch is one pass over the unlabelled stream */
+	float *xu;                         /* batch_u unlabelled examples */
+	long *idx_u;
+	snm_params *best;
+	snm_adam *adam;
+	snm_schedule sched;
+	long epochs, batch, eval_batch, train_eval_max;
+	gsl_rng *rng[N_RNG];
+	snm_metrics *metrics;
+	int n_terms;                       /* this epoch's regularizer terms, in the objective's order */
+	const char *term_names[SNM_MAX_TERMS];
+	snm_tape *tape;
+	float *x;                          /* max(batch, eval_batch) examples */
+	int32_t *y;
+	long *idx;
+	long *valid_idx, *test_idx;        /* 0..n-1 of each split */
+	int epoch;                         /* epochs done */
+	int best_epoch;
+	double best_valid, test_at_best;
+} trainer;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- data ------------------------------------------------------------------------------------ */
+
+/* The run's training subset (run.h), a too-small class named with the run's grid entry. */
+static int choose_subset(trainer *T, snm_error *err)
+{
+	const snm_run_spec *r = T->run;
+	int rc = snm_run_subset(&T->R, err);
+	if (rc == SNM_EINVAL) {
+		if (r->where != NULL && r->where[0] != '\0')
+			snm_error_prefix(err, "%s: %s", r->where, r->key);
+		else
+			snm_error_prefix(err, "%s", r->key);
+	}
+	return rc;
+}
+
+/* Reads n examples of a split into T->x and T->y, minus the mean. */
+static int read_batch(trainer *T, int split, const long *idx, long n, gsl_rng *aug, snm_error *err)
+{
+	return snm_run_inputs(&T->R, split, idx, n, aug, T->x, T->y, err);
+}
+
+/* The unlabelled stream: every training-split example outside the labelled subset (the whole
+ * split when the subset is all of it), sampled batch_u at a time without replacement within a
+ * step from the "unlabelled" stream. */
+static int make_pool(trainer *T, snm_error *err)
+{
+	long n = T->R.ds->info.n[SNM_SPLIT_TRAIN], k;
+	T->pool = malloc((size_t)n * sizeof *T->pool);
+	T->xu = malloc((size_t)T->batch_u * T->R.dim * sizeof *T->xu);
+	T->idx_u = malloc((size_t)T->batch_u * sizeof *T->idx_u);
+	if (T->pool == NULL || T->xu == NULL || T->idx_u == NULL)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	if ((k = snm_run_outside(&T->R, T->pool)) == 0)
+		for (; k < n; ++k)
+			T->pool[k] = k;
+	T->n_pool = k;
+	if (T->n_pool < T->batch_u)
+		T->batch_u = T->n_pool;
+	return SNM_OK;
+}
+
+static snm_tensor *input(trainer *T, long n)
+{
+	const snm_data_info *in = &T->R.ds->info;
+	return snm_tape_const(T->tape, 4, (int[]){ (int)n, in->d[0], in->d[1], in->d[2] }, T->x);
+}
+
+/* Classification error (%) over n examples idx of a split, in evaluation mode. */
+static int eval_error(trainer *T, int split, const long *idx, long n, double *out, snm_error *err)
+{
+	long wrong = 0;
+	int K = T->R.ds->info.n_classes, rc = SNM_OK;
+	int g = snm_tape_set_grad(T->tape, 0), tr = snm_tape_set_training(T->tape, 0);
+	for (long s = 0; s < n && rc == SNM_OK; s += T->eval_batch) {
+		long b = n - s < T->eval_batch ? n - s : T->eval_batch;
+		snm_tensor *y;
+		snm_tape_reset(T->tape);
+		if ((rc = read_batch(T, split, idx + s, b, NULL, err)))
+			break;
+		y = T->R.model.vt->classify(T->R.model.state, T->tape,
+		                          T->R.model.vt->encode(T->R.model.state, T->tape, input(T, b), NULL, NULL, NULL));
+		if (y == NULL) {
+			rc = snm_tape_error(T->tape, err);
+			break;
+		}
+		for (long i = 0; i < b; ++i)
+			wrong += snm_argmax(y->x + (size_t)i * K, K) != T->y[i];
+	}
+	snm_tape_reset(T->tape);
+	snm_tape_set_grad(T->tape, g);
+	snm_tape_set_training(T->tape, tr);
+	*out = n > 0 ? 100.0 * (double)wrong / (double)n : NAN;
+	return rc;
+}
+
+/* ---- setup ----------------------------------------------------------------------------------- */
+
+static snm_params *mirror(const snm_params *p, snm_error *err)
+{
+	snm_params *m = snm_params_new(err);
+	for (int i = 0; m != NULL && i < snm_params_count(p); ++i) {
+		snm_tensor *e = snm_params_at(p, i);
+		if (snm_params_add(m, e->name, e->n_d, e->d, e->flags & (SNM_T_PARAM | SNM_T_BUFFER), err) == NULL) {
+			snm_params_free(m);
+			return NULL;
+		}
+	}
+	return m;
+}
+
+static int read_train_options(trainer *T, snm_error *err)
+{
+	const snm_cfg *tr = T->run->train;
+	const char *sched;
+	long every, start;
+	double lr, factor;
+	int rc = snm_cfg_opt_int(tr, snm_train_options, "epochs", &T->epochs, err);
+	if (!rc) rc = snm_cfg_opt_int(tr, snm_train_options, "batch", &T->batch, err);
+	if (!rc) rc = snm_cfg_opt_int(tr, snm_train_options, "eval_batch", &T->eval_batch, err);
+	if (!rc) rc = snm_cfg_opt_int(tr, snm_train_options, "train_eval_max", &T->train_eval_max, err);
+	if (!rc) rc = snm_cfg_opt_double(tr, snm_train_options, "lr", &lr, err);
+	if (!rc) rc = snm_cfg_opt_double(tr, snm_train_options, "lr_factor", &factor, err);
+	if (!rc) rc = snm_cfg_opt_int(tr, snm_train_options, "lr_every", &every, err);
+	if (!rc) rc = snm_cfg_opt_int(tr, snm_train_options, "lr_decay_start", &start, err);
+	if (!rc) rc = snm_cfg_opt_str(tr, snm_train_options, "schedule", &sched, err);
+	if (rc)
+		return rc;
+	T->sched.kind = strcmp(sched, "const") == 0 ? SNM_LR_CONST
+	              : strcmp(sched, "step") == 0 ? SNM_LR_STEP : SNM_LR_LINEAR;
+	T->sched.lr = lr;
+	T->sched.factor = factor;
+	T->sched.every = (int)every;
+	T->sched.start = (int)start;
+	T->sched.total = (int)T->epochs;
+	if ((rc = snm_schedule_check(&T->sched, err)))
+		return snm_error_prefix(err, "%s: train", T->run->key);
+	return SNM_OK;
+}
+
+/* The best-on-validation network is the one tested: a run needs validation and test examples
+ * (a data plugin may offer an empty split, as idx and cifar10 do with valid: 0). */
+static int need_splits(trainer *T, snm_error *err)
+{
+	if (T->R.ds->info.n[SNM_SPLIT_VALID] < 1 || T->R.ds->info.n[SNM_SPLIT_TEST] < 1)
+		return SNM_FAIL(err, SNM_ECONFIG, "%s: data '%s' has %ld validation and %ld test examples; "
+		                "training needs both (the network best on validation is the one tested)",
+		                T->run->key, T->run->data_type, T->R.ds->info.n[SNM_SPLIT_VALID],
+		                T->R.ds->info.n[SNM_SPLIT_TEST]);
+	return SNM_OK;
+}
+
+/* train.epoch 'unlabelled' needs a regularizer that uses unlabelled data. */
+static int check_epoch_kind(trainer *T, snm_error *err)
+{
+	const char *epoch;
+	int wants = T->R.nvt->wants_unlabelled != NULL && T->R.nvt->wants_unlabelled(T->R.noise), rc;
+	if ((rc = snm_cfg_opt_str(T->run->train, snm_train_options, "epoch", &epoch, err)))
+		return rc;
+	T->epoch_unlabelled = strcmp(epoch, "unlabelled") == 0;
+	if (T->epoch_unlabelled && !wants)
+		return SNM_FAIL(err, SNM_ECONFIG, "%s: train.epoch is 'unlabelled' but noise '%s' uses no "
+		                "unlabelled data", T->run->key, T->run->noise_type);
+	return SNM_OK;
+}
+
+static int setup(trainer *T, snm_error *err)
+{
+	const snm_run_spec *r = T->run;
+	double b1, b2, eps;
+	size_t nbuf;
+	int rc;
+	snm_blas_set_threads(T->o->threads > 0 ? T->o->threads : 1);
+	T->best_epoch = -1;
+	T->best_valid = INFINITY;
+	T->test_at_best = NAN;
+	if ((rc = read_train_options(T, err)))
+		return rc;
+	if ((rc = snm_run_data(&T->R, r, T->o->plugin_path, T->o->cache, err)) || (rc = need_splits(T, err)))
+		return rc;
+	nbuf = (size_t)(T->batch > T->eval_batch ? T->batch : T->eval_batch);
+	T->x = malloc(nbuf * T->R.dim * sizeof *T->x);
+	T->y = malloc(nbuf * sizeof *T->y);
+	T->idx = malloc(nbuf * sizeof *T->idx);
+	T->tape = snm_tape_new(0, err);
+	if (!T->x || !T->y || !T->idx || !T->tape)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	for (int s = SNM_SPLIT_VALID; s <= SNM_SPLIT_TEST; ++s) {
+		long n = T->R.ds->info.n[s], *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
+		if (v == NULL)
+			return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+		for (long i = 0; i < n; ++i)
+			v[i] = i;
+		if (s == SNM_SPLIT_VALID) T->valid_idx = v; else T->test_idx = v;
+	}
+	if ((rc = choose_subset(T, err)) || (rc = snm_run_mean(&T->R, T->eval_batch, err)))
+		return rc;
+	if ((rc = snm_run_build(&T->R, r->key, err)))
+		return rc;
+	if (T->R.nvt->wants_unlabelled != NULL && T->R.nvt->wants_unlabelled(T->R.noise)) {
+		if ((rc = snm_cfg_opt_int(r->train, snm_train_options, "unlabelled_batch", &T->batch_u, err))
+		    || (rc = make_pool(T, err)))
+			return rc;
+	}
+	if ((rc = check_epoch_kind(T, err)))
+		return rc;
+	if ((rc = snm_cfg_opt_double(r->train, snm_train_options, "beta1", &b1, err))
+	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "beta2", &b2, err))
+	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "eps", &eps, err)))
+		return rc;
+	if ((T->adam = snm_adam_new(T->R.params, b1, b2, eps, err)) == NULL)
+		return err ? err->code : SNM_ENOMEM;
+	if ((T->best = mirror(T->R.params, err)) == NULL)
+		return err ? err->code : SNM_ENOMEM;
+	for (int i = 0; i < N_RNG; ++i)
+		if ((T->rng[i] = snm_rng_stream(r->seed, rng_names[i], r->key, err)) == NULL)
+			return SNM_ENOMEM;
+	return SNM_OK;
+}
+
+static void teardown(trainer *T)
+{
+	snm_adam_free(T->adam);
+	snm_params_free(T->best);
+	snm_metrics_free(T->metrics);
+	snm_tape_free(T->tape);
+	for (int i = 0; i < N_RNG; ++i)
+		gsl_rng_free(T->rng[i]);
+	free(T->x);
+	free(T->y);
+	free(T->pool);
+	free(T->xu);
+	free(T->idx_u);
+	free(T->idx);
+	free(T->valid_idx);
+	free(T->test_idx);
+	snm_run_close(&T->R);
+}
+
+int snm_run_check(const snm_run_spec *r, const char *plugin_path, snm_data_cache *cache,
+                  snm_error *err)
+{
+	snm_trainer_opts o;
+	trainer T;
+	int rc;
+	memset(&o, 0, sizeof o);
+	memset(&T, 0, sizeof T);
+	o.plugin_path = plugin_path;
+	o.cache = cache;
+	T.run = r;
+	T.o = &o;
+	rc = read_train_options(&T, err);
+	if (!rc)
+		rc = snm_run_data(&T.R, r, plugin_path, cache, err);
+	if (!rc)
+		rc = need_splits(&T, err);
+	if (!rc)
+		rc = choose_subset(&T, err);
+	if (!rc)
+		rc = snm_run_build(&T.R, r->key, err);
+	if (!rc)
+		rc = check_epoch_kind(&T, err);
+	teardown(&T);
+	return rc;
+}
+
+/* ---- the run file ---------------------------------------------------------------------------- */
+
+/* The metrics table: fixed columns around one "loss.<term>" column per regularizer term. */
+static int make_metrics(trainer *T, int n_terms, const char *const *terms, snm_error *err)
+{
+	const char *names[8 + SNM_MAX_TERMS];
+	char term[SNM_MAX_TERMS][64];
+	int n = 0;
+	if (n_terms > SNM_MAX_TERMS)
+		return SNM_FAIL(err, SNM_EINVAL, "%s: more than %d loss terms", T->run->key, SNM_MAX_TERMS);
+	names[n++] = "epoch";
+	names[n++] = "lr";
+	names[n++] = "loss";
+	for (int i = 0; i < n_terms; ++i) {
+		snprintf(term[i], sizeof term[i], "loss.%s", terms[i]);
+		names[n++] = term[i];
+	}
+	names[n++] = "train_error";
+	names[n++] = "valid_error";
+	names[n++] = "test_error";
+	names[n++] = "best_valid_error";
+	names[n++] = "test_at_best";
+	names[n++] = "seconds";
+	T->metrics = snm_metrics_new(n, names, err);
+	return T->metrics ? SNM_OK : (err ? err->code : SNM_ENOMEM);
+}
+
+/* Column of a metric, by name (the file may list columns in another order than a fresh table). */
+static int col(const trainer *T, const char *name)
+{
+	return snm_metrics_find(T->metrics, name);
+}
+
+void snm_trainer_libraries(char *buf, size_t size)
+{
+	unsigned maj, min, rel;
+	H5get_libversion(&maj, &min, &rel);
+	snprintf(buf, size, "GSL %s; HDF5 %u.%u.%u; libyaml %s; OpenBLAS %s", GSL_VERSION, maj, min, rel,
+	         yaml_get_version_string(), snm_blas_config());
+}
+
+static int save(trainer *T, const char *status, snm_error *err)
+{
+	const snm_run_spec *r = T->run;
+	char hash[32], plugins[512], libs[512];
+	const char *str_names[] = { "run_key", "config", "config_hash", "status", "snm_version", "plugins",
+	                            "libraries" };
+	const char *str_values[7];
+	const char *int_names[] = { "master_seed", "threads", "epoch", "epochs", "step", "best_epoch",
+	                            "per_class", "set", "n_train", "seed_subset", "seed_init", "seed_order",
+	                            "seed_noise" };
+	int64_t ints[13];
+	const char *groups_p[] = { "/checkpoint/params", "/checkpoint/adam_m", "/checkpoint/adam_v", "/best" };
+	snm_params *groups[4];
+	snm_store_run run;
+	snprintf(hash, sizeof hash, "%016" PRIx64, r->config_hash);
+	snprintf(plugins, sizeof plugins, "data %s %s; model %s %s; noise %s %s", T->R.ds->h.p->name,
+	         T->R.ds->h.p->version, T->R.mh.p->name, T->R.mh.p->version, T->R.nh.p->name, T->R.nh.p->version);
+	snm_trainer_libraries(libs, sizeof libs);
+	str_values[0] = r->key;
+	str_values[1] = r->config_text;
+	str_values[2] = hash;
+	str_values[3] = status;
+	str_values[4] = T->o->version ? T->o->version : PACKAGE_VERSION;
+	str_values[5] = plugins;
+	str_values[6] = libs;
+	ints[0] = (int64_t)r->seed;
+	ints[1] = T->o->threads;
+	ints[2] = T->epoch;
+	ints[3] = T->epochs;
+	ints[4] = snm_adam_steps(T->adam);
+	ints[5] = T->best_epoch;
+	ints[6] = r->per_class;
+	ints[7] = r->set;
+	ints[8] = T->R.n_sub;
+	for (int i = 0; i < 4; ++i)
+		ints[9 + i] = (int64_t)(T->R.seeds[i] & INT64_MAX);
+	groups[0] = T->R.params;
+	groups[1] = snm_adam_m(T->adam);
+	groups[2] = snm_adam_v(T->adam);
+	groups[3] = T->best;
+	run = (snm_store_run){ 7, str_names, str_values, 13, int_names, ints, T->metrics, 4, groups_p, groups,
+	                       N_RNG, rng_names, T->rng };
+	return snm_store_save(r->result_path, &run, err);
+}
+
+/* Loads the checkpoint of a "running" file: parameters, moments, best weights, streams, metrics. */
+static int resume(trainer *T, snm_error *err)
+{
+	const char *int_names[] = { "epoch", "step", "best_epoch" };
+	int64_t ints[3];
+	const char *groups_p[] = { "/checkpoint/params", "/checkpoint/adam_m", "/checkpoint/adam_v", "/best" };
+	snm_params *groups[4] = { T->R.params, snm_adam_m(T->adam), snm_adam_v(T->adam), T->best };
+	snm_store_run run;
+	snm_metrics *file = NULL;
+	const char *terms[SNM_MAX_TERMS];
+	int n_terms = 0;
+	int rc = snm_store_read_metrics(T->run->result_path, &file, err);
+	if (rc)
+		return rc;
+	for (int c = 0; c < snm_metrics_cols(file) && n_terms < SNM_MAX_TERMS; ++c)
+		if (strncmp(snm_metrics_name(file, c), "loss.", 5) == 0)
+			terms[n_terms++] = snm_metrics_name(file, c) + 5;
+	rc = make_metrics(T, n_terms, terms, err);
+	snm_metrics_free(file);
+	if (rc)
+		return rc;
+	run = (snm_store_run){ 0, NULL, NULL, 3, int_names, NULL, T->metrics, 4, groups_p, groups,
+	                       N_RNG, rng_names, T->rng };
+	if ((rc = snm_store_load(T->run->result_path, &run, ints, err)))
+		return rc;
+	T->epoch = (int)ints[0];
+	snm_adam_set_steps(T->adam, ints[1]);
+	T->best_epoch = (int)ints[2];
+	if (snm_metrics_rows(T->metrics) != (size_t)T->epoch)
+		return SNM_FAIL(err, SNM_EIO, "%s: checkpoint at epoch %d has %zu metric rows",
+		                T->run->result_path, T->epoch, snm_metrics_rows(T->metrics));
+	if (T->epoch > 0) {
+		T->best_valid = snm_metrics_get(T->metrics, (size_t)T->epoch - 1, col(T, "best_valid_error"));
+		T->test_at_best = snm_metrics_get(T->metrics, (size_t)T->epoch - 1, col(T, "test_at_best"));
+	}
+	return SNM_OK;
+}
+
+/* ---- training -------------------------------------------------------------------------------- */
+
+static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_error *err)
+{
+	const snm_data_info *in = &T->R.ds->info;
+	long *perm = malloc((size_t)T->R.n_sub * sizeof *perm);
+	double lr = snm_schedule_lr(&T->sched, T->epoch);
+	long n_batches = 0, n_steps;
+	int rc = SNM_OK;
+	if (perm == NULL)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	memcpy(perm, T->R.subset, (size_t)T->R.n_sub * sizeof *perm);
+	gsl_ran_shuffle(T->rng[RNG_ORDER], perm, (size_t)T->R.n_sub, sizeof *perm);
+	*sum_loss = 0;
+	for (int i = 0; i < SNM_MAX_TERMS; ++i)
+		sum_terms[i] = 0;
+	/* Steps: one pass over the labelled subset (the last batch may be short), or, with epoch:
+	 * unlabelled, one pass over the unlabelled stream with full labelled batches cycling through
+	 * the subset (reshuffled from the order stream when it runs out). */
+	n_steps = T->epoch_unlabelled ? (T->n_pool + T->batch_u - 1) / T->batch_u
+	                              : (T->R.n_sub + T->batch - 1) / T->batch;
+	for (long step = 0, pos = 0; step < n_steps && rc == SNM_OK; ++step) {
+		long b = T->R.n_sub - pos < T->batch ? T->R.n_sub - pos : T->batch;
+		snm_objective obj;
+		snm_batch batch;
+		if (T->epoch_unlabelled) {
+			b = T->batch < T->R.n_sub ? T->batch : T->R.n_sub;
+			if (pos + b > T->R.n_sub) {
+				gsl_ran_shuffle(T->rng[RNG_ORDER], perm, (size_t)T->R.n_sub, sizeof *perm);
+				pos = 0;
+			}
+		}
+		memset(&obj, 0, sizeof obj);
+		snm_tape_reset(T->tape);
+		if ((rc = read_batch(T, SNM_SPLIT_TRAIN, perm + pos, b, T->rng[RNG_AUGMENT], err)))
+			break;
+		pos += b;
+		batch.x = input(T, b);
+		batch.labels = T->y;
+		batch.xu = NULL;
+		if (T->batch_u > 0) {
+			gsl_ran_choose(T->rng[RNG_UNLABELLED], T->idx_u, (size_t)T->batch_u, T->pool, (size_t)T->n_pool,
+			               sizeof *T->idx_u);
+			if ((rc = snm_run_inputs(&T->R, SNM_SPLIT_TRAIN, T->idx_u, T->batch_u, T->rng[RNG_AUGMENT], T->xu, NULL, err)))
+				break;
+			batch.xu = snm_tape_const(T->tape, 4, (int[]){ (int)T->batch_u, in->d[0], in->d[1], in->d[2] }, T->xu);
+		}
+		rc = T->R.nvt->objective(T->R.noise, &T->R.model, T->tape, &batch, T->rng[RNG_NOISE], &obj, err);
+		if (rc == SNM_OK && obj.loss == NULL)
+			rc = snm_tape_error(T->tape, err) ? err->code : SNM_FAIL(err, SNM_EINVAL, "objective returned no loss");
+		if (rc) {
+			snm_error_prefix(err, "%s: epoch %d", T->run->key, T->epoch + 1);
+			break;
+		}
+		if (T->metrics == NULL && (rc = make_metrics(T, obj.n_terms, obj.term_names, err)))
+			break;
+		if (n_batches == 0) {
+			T->n_terms = obj.n_terms;
+			for (int i = 0; i < obj.n_terms; ++i)
+				T->term_names[i] = obj.term_names[i];
+		}
+		if (!isfinite(obj.loss->x[0])) {
+			const char *bad = "loss";
+			for (int i = 0; i < obj.n_terms; ++i)
+				if (!isfinite(obj.terms[i]->x[0]))
+					bad = obj.term_names[i];
+			rc = SNM_FAIL(err, SNM_ENUMERIC, "%s: epoch %d step %" PRId64 ": term '%s' is not finite; "
+			              "the last good checkpoint is kept", T->run->key, T->epoch + 1,
+			              snm_adam_steps(T->adam) + 1, bad);
+			break;
+		}
+		if ((rc = snm_tape_backward(T->tape, obj.loss, err)) || (rc = snm_adam_step(T->adam, lr, err))) {
+			snm_error_prefix(err, "%s: epoch %d", T->run->key, T->epoch + 1);
+			break;
+		}
+		snm_params_zero_grad(T->R.params);
+		*sum_loss += obj.loss->x[0];
+		for (int i = 0; i < obj.n_terms && i < T->n_terms; ++i)
+			sum_terms[i] += obj.terms[i]->x[0];
+		++n_batches;
+	}
+	free(perm);
+	snm_tape_reset(T->tape);
+	if (n_batches > 0) {
+		*sum_loss /= (double)n_batches;
+		for (int i = 0; i < T->n_terms; ++i)
+			sum_terms[i] /= (double)n_batches;
+	}
+	return rc;
+}
+
+/* The name of the first entry of p with a NaN or infinity, or NULL when all are finite. */
+static const char *first_nonfinite(const snm_params *p)
+{
+	for (int i = 0; i < snm_params_count(p); ++i) {
+		const snm_tensor *x = snm_params_at(p, i);
+		for (size_t j = 0, n = snm_tensor_len(x); j < n; ++j)
+			if (!isfinite(x->x[j]))
+				return x->name;
+	}
+	return NULL;
+}
+
+/* After an epoch, before anything of it is saved: the loss was finite at every step, but a step
+ * can still overflow a parameter or one of Adam's moments (a huge learning rate, weight or noise;
+ * an infinite second moment silently stops its parameter).  Then the run stops, and the last
+ * good checkpoint -- the previous epoch's -- stays on disk. */
+static int check_state(const trainer *T, snm_error *err)
+{
+	static const char *const what[3] = { "parameter", "Adam's first moment of", "Adam's second moment of" };
+	const snm_params *p[3] = { T->R.params, snm_adam_m(T->adam), snm_adam_v(T->adam) };
+	for (int k = 0; k < 3; ++k) {
+		const char *bad = first_nonfinite(p[k]);
+		if (bad != NULL)
+			return SNM_FAIL(err, SNM_ENUMERIC, "%s: epoch %d: %s '%s' is not finite after step %"
+			                PRId64 " (the loss was finite); the last good checkpoint is kept",
+			                T->run->key, T->epoch + 1, what[k], bad, snm_adam_steps(T->adam));
+	}
+	return SNM_OK;
+}
+
+static void progress(const trainer *T, double loss, double valid, double t0, double t_start_epoch)
+{
+	double per = (now() - t0) / (double)(T->epoch - t_start_epoch);
+	double eta = per * (double)(T->epochs - T->epoch);
+	fprintf(stderr, "\r\033[K%s  epoch %d/%ld  loss %.4f  valid %.2f%%  best %.2f%% (test %.2f%%)  ETA %dm%02ds",
+	        T->run->key, T->epoch, T->epochs, loss, valid, T->best_valid, T->test_at_best,
+	        (int)(eta / 60), (int)eta % 60);
+	fflush(stderr);
+}
+
+static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res,
+                        snm_error *err);
+
+/* One trainer of a run at a time, across processes: an advisory lock (flock) on
+ * "<result file>.lock", taken before the result file is looked at and held until snm_train
+ * returns; the kernel drops it if the process dies.  A second trainer of the same run (another
+ * `snm run` on the same results, or workers left over from a killed one) is refused at once.
+ * Once the run is finished the lock file is removed, under the lock. */
+int snm_train(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res, snm_error *err)
+{
+	size_t n = strlen(run->result_path) + 6;
+	char *lock = malloc(n);
+	snm_run_result dummy;
+	int fd, rc;
+	if (lock == NULL)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	if (res == NULL)
+		res = &dummy;
+	snprintf(lock, n, "%s.lock", run->result_path);
+	if ((rc = snm_mkparents(lock, err))) {
+		free(lock);
+		return rc;
+	}
+	if ((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0) {
+		rc = SNM_FAIL(err, SNM_EIO, "%s: cannot create: %s", lock, strerror(errno));
+		free(lock);
+		return rc;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		close(fd);
+		rc = e == EWOULDBLOCK
+		     ? SNM_FAIL(err, SNM_ESTATE, "%s: another process is training this run (it holds %s)",
+		                run->key, lock)
+		     : SNM_FAIL(err, SNM_EIO, "%s: cannot lock: %s", lock, strerror(e));
+		free(lock);
+		return rc;
+	}
+	rc = train_locked(run, o, res, err);
+	if (rc == SNM_OK && res->status != SNM_RUN_STOPPED)
+		unlink(lock);
+	close(fd);
+	free(lock);
+	return rc;
+}
+
+/* What to do with a run whose result file may exist: train it from scratch (the file is absent,
+ * or made by another configuration and force is set), resume it (*resumed = 1: same
+ * configuration, status "running"), or skip it (*skipped = 1, res filled from the file: same
+ * configuration, "finished").  Another configuration without force is SNM_ESTATE. */
+static int check_existing(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res,
+                          int *resumed, int *skipped, snm_error *err)
+{
+	char *status = NULL, *hash = NULL;
+	char want_hash[32];
+	int64_t threads = -1;
+	int rc = SNM_OK;
+	*resumed = *skipped = 0;
+	snprintf(want_hash, sizeof want_hash, "%016" PRIx64, run->config_hash);
+	if (access(run->result_path, F_OK) != 0)
+		return SNM_OK;
+	if ((rc = snm_store_get_str(run->result_path, "status", &status, err))
+	    || (rc = snm_store_get_str(run->result_path, "config_hash", &hash, err))
+	    || (rc = snm_store_get_int(run->result_path, "threads", &threads, err))) {
+		free(status);
+		free(hash);
+		return rc;
+	}
+	/* another thread count changes no bit where snm runs its own threads: resume then */
+	if (strcmp(hash, want_hash) != 0 || (threads != o->threads && !snm_blas_thread_invariant())) {
+		if (!o->force)
+			rc = SNM_FAIL(err, SNM_ESTATE, "%s: made by another configuration (config hash %s, "
+			              "threads %" PRId64 "; now %s, threads %d): use --force to retrain it",
+			              run->result_path, hash, threads, want_hash, o->threads);
+	} else if (strcmp(status, "finished") == 0) {
+		rc = snm_run_read_result(run->result_path, res, err);
+		res->status = SNM_RUN_SKIPPED;
+		*skipped = 1;
+	} else if (strcmp(status, "running") == 0) {
+		*resumed = 1;
+	}
+	free(status);
+	free(hash);
+	return rc;
+}
+
+/* The epoch's evaluation: training error on at most train_eval_max subset examples, validation
+ * error, and -- when validation improved -- test error and a copy of the weights as the best. */
+static int evaluate(trainer *T, double *train_err, double *valid_err, double *test_err, snm_error *err)
+{
+	long n_tr = T->train_eval_max < T->R.n_sub ? T->train_eval_max : T->R.n_sub;
+	int rc;
+	*train_err = *test_err = NAN;
+	if (n_tr > 0 && (rc = eval_error(T, SNM_SPLIT_TRAIN, T->R.subset, n_tr, train_err, err)))
+		return rc;
+	if ((rc = eval_error(T, SNM_SPLIT_VALID, T->valid_idx, T->R.ds->info.n[SNM_SPLIT_VALID], valid_err, err)))
+		return rc;
+	if (*valid_err < T->best_valid) {
+		if ((rc = eval_error(T, SNM_SPLIT_TEST, T->test_idx, T->R.ds->info.n[SNM_SPLIT_TEST], test_err, err))
+		    || (rc = snm_params_copy(T->best, T->R.params, err)))
+			return rc;
+		T->best_valid = *valid_err;
+		T->test_at_best = *test_err;
+		T->best_epoch = T->epoch;
+	}
+	return SNM_OK;
+}
+
+/* Appends the epoch's row to the metrics table (NaN in the columns this epoch has no value for). */
+static int append_row(trainer *T, double loss, const double *terms, double train_err, double valid_err,
+                      double test_err, double seconds, snm_error *err)
+{
+	double row[9 + SNM_MAX_TERMS];
+	int k;
+	for (k = 0; k < snm_metrics_cols(T->metrics); ++k)
+		row[k] = NAN;
+	row[col(T, "epoch")] = T->epoch;
+	row[col(T, "lr")] = snm_schedule_lr(&T->sched, T->epoch);
+	row[col(T, "loss")] = loss;
+	for (int i = 0; i < T->n_terms; ++i) {
+		char name[80];
+		snprintf(name, sizeof name, "loss.%s", T->term_names[i]);
+		if ((k = col(T, name)) < 0)
+			return SNM_FAIL(err, SNM_ESTATE, "%s: the regularizer reports term '%s', unknown to "
+			                "the run file", T->run->key, T->term_names[i]);
+		row[k] = terms[i];
+	}
+	row[col(T, "train_error")] = train_err;
+	row[col(T, "valid_error")] = valid_err;
+	row[col(T, "test_error")] = test_err;
+	row[col(T, "best_valid_error")] = T->best_valid;
+	row[col(T, "test_at_best")] = T->test_at_best;
+	row[col(T, "seconds")] = seconds;
+	return snm_metrics_append(T->metrics, row, err);
+}
+
+static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res,
+                        snm_error *err)
+{
+	trainer T;
+	snm_run_result dummy;
+	int rc, resumed, skipped, start_epoch;
+	double t0 = now();
+	if (res == NULL)
+		res = &dummy;
+	memset(res, 0, sizeof *res);
+	res->best_epoch = -1;
+	memset(&T, 0, sizeof T);
+	T.run = run;
+	T.o = o;
+	if ((rc = check_existing(run, o, res, &resumed, &skipped, err)) || skipped)
+		return rc;
+	if ((rc = setup(&T, err)))
+		goto done;
+	if (resumed && (rc = resume(&T, err)))
+		goto done;
+	/* the result file's directory exists: snm_train made it for the lock file */
+	start_epoch = T.epoch;
+	while (T.epoch < T.epochs) {
+		double loss = 0, terms[SNM_MAX_TERMS], train_err, valid_err, test_err, te = now();
+		if ((rc = train_epoch(&T, &loss, terms, err)) || (rc = check_state(&T, err))
+		    || (rc = evaluate(&T, &train_err, &valid_err, &test_err, err))
+		    || (rc = append_row(&T, loss, terms, train_err, valid_err, test_err, now() - te, err)))
+			goto done;
+		T.epoch++;
+		if ((rc = save(&T, T.epoch == T.epochs ? "finished" : "running", err)))
+			goto done;
+		if (o->progress)
+			progress(&T, loss, valid_err, t0, start_epoch);
+		if (o->stop_after > 0 && T.epoch - start_epoch >= o->stop_after && T.epoch < T.epochs) {
+			res->status = SNM_RUN_STOPPED;
+			break;
+		}
+	}
+	if (res->status == 0)
+		res->status = resumed ? SNM_RUN_RESUMED : SNM_RUN_TRAINED;
+	res->epochs = T.epoch;
+	res->best_epoch = T.best_epoch;
+	res->best_valid = T.best_valid;
+	res->test_at_best = T.test_at_best;
+done:
+	if (o->progress)
+		fprintf(stderr, "\r\033[K");
+	res->seconds = now() - t0;
+	teardown(&T);
+	return rc;
+}
+
+int snm_run_read_result(const char *path, snm_run_result *res, snm_error *err)
+{
+	snm_metrics *m = NULL;
+	char *status = NULL;
+	int rc = snm_store_get_str(path, "status", &status, err);
+	size_t rows;
+	memset(res, 0, sizeof *res);
+	res->best_epoch = -1;
+	if (rc)
+		return rc;
+	if (strcmp(status, "finished") != 0) {
+		rc = SNM_FAIL(err, SNM_ESTATE, "%s: run is %s, not finished", path, status);
+		free(status);
+		return rc;
+	}
+	free(status);
+	if ((rc = snm_store_read_metrics(path, &m, err)))
+		return rc;
+	rows = snm_metrics_rows(m);
+	res->epochs = (int)rows;
+	if (rows > 0) {
+		res->best_valid = snm_metrics_get(m, rows - 1, snm_metrics_find(m, "best_valid_error"));
+		res->test_at_best = snm_metrics_get(m, rows - 1, snm_metrics_find(m, "test_at_best"));
+		for (size_t i = 0; i < rows; ++i)
+			if (snm_metrics_get(m, i, snm_metrics_find(m, "valid_error")) == res->best_valid) {
+				res->best_epoch = (int)i;
+				break;
+			}
+	}
+	snm_metrics_free(m);
+	res->status = SNM_RUN_SKIPPED;
+	return SNM_OK;
+}

@@ -1,0 +1,93 @@
+/* trainer.h: trains one run of a pipeline, deterministically, with checkpoints and resume.
+ *
+ * For a run (pipeline.h) the trainer opens it as run.h does for every user of a run: its dataset
+ * (through a cache shared by the runs of one process), the balanced training subset from the
+ * "subset" stream (seeded by master seed, data section, per-class size and set only), inputs in
+ * [0,1] minus the subset's per-pixel mean, the model and the regularizer (parameters from the
+ * "init" stream).  It trains with Adam: batch order from the "order" stream, augmentation from
+ * "augment", the regularizer's noise from "noise" (all keyed by the run key, so a new consumer
+ * never shifts another).  A regularizer whose wants_unlabelled() says so also gets, at every step,
+ * `unlabelled_batch` examples drawn without replacement from the "unlabelled" stream out of the
+ * training examples outside the labelled subset (the whole training split for a full run).
+ * After every epoch it measures training error (on at most train_eval_max subset examples),
+ * validation error, and -- when validation improved -- test error, keeps the best-on-validation
+ * weights, and saves the whole run file (store.h) through a temporary file and a rename.
+ *
+ * Result file (results/<key>.h5), besides the store's own layout:
+ *   root strings: run_key, config (canonical text), config_hash (16 hex digits), status
+ *                 ("running" while training, "finished"), snm_version, plugins ("data idx 0.1.0;
+ *                 model convnet 0.1.0; noise none 0.1.0"), libraries (GSL, HDF5, libyaml and
+ *                 OpenBLAS versions and OpenBLAS's configuration)
+ *   root ints:    master_seed, threads, epoch (epochs done), epochs (planned), step, best_epoch,
+ *                 per_class, set, n_train, seed_subset, seed_init, seed_order, seed_noise
+ *   /metrics:     epoch, lr, loss, loss.<term> per regularizer term, train_error, valid_error,
+ *                 test_error (NaN where not measured), best_valid_error, test_at_best, seconds
+ *   /best:        best-on-validation parameters and buffers (attribute-free group)
+ *   /checkpoint/params, /checkpoint/adam_m, /checkpoint/adam_v, /checkpoint/rng/{order,augment,noise,unlabelled}
+ * Errors are percentages.  Everything but the `seconds` column is a pure function of the
+ * configuration and the thread count: the same run twice gives the same bits.
+ *
+ * Resume: a file with status "running" and the same config hash and thread count is resumed from
+ * its checkpoint, and ends bitwise equal to an uninterrupted run; "finished" is skipped; another
+ * hash or thread count is refused (SNM_ESTATE) unless force is set, which retrains from scratch.
+ * A non-finite loss stops the run with SNM_ENUMERIC naming the epoch, step and term, leaving the
+ * last good checkpoint on disk; so does a parameter or an Adam moment that is not finite at the
+ * end of an epoch (named, with the step count), before anything of that epoch is saved. */
+#ifndef SNM_RUN_TRAINER_H
+#define SNM_RUN_TRAINER_H
+
+#include <stdint.h>
+#include "dataset.h"
+#include "pipeline.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct snm_trainer_opts {
+	const char *plugin_path;   /* searched before $SNM_PLUGIN_PATH */
+	snm_data_cache *cache;     /* may be NULL: the dataset is opened and closed for this run */
+	int threads;               /* snm's thread count (core/blas.h: its own threads over a single-
+	                              threaded OpenBLAS, or OpenBLAS's without OpenMP); recorded */
+	int force;                 /* retrain a run whose result file has another config (or another
+	                              thread count, where snm_blas_thread_invariant() is 0) */
+	int stop_after;            /* > 0: return after this many epochs as if killed (tests) */
+	int progress;              /* 1: a progress line on stderr */
+	const char *version;       /* snm's version string to record */
+} snm_trainer_opts;
+
+enum { SNM_RUN_TRAINED = 1, SNM_RUN_RESUMED, SNM_RUN_SKIPPED, SNM_RUN_STOPPED };
+
+typedef struct snm_run_result {
+	int status;                /* SNM_RUN_* */
+	int epochs;                /* epochs done */
+	int best_epoch;            /* 0-based; -1 when none */
+	double best_valid;         /* % */
+	double test_at_best;       /* % : the run's result */
+	double seconds;            /* training time in this call */
+} snm_run_result;
+
+/* What snm_train would refuse before its first step, found without reading an image or
+ * writing a file: the train section, the dataset (opened through cache), a class with fewer
+ * training examples than per_class, the model's and the regularizer's options as their create
+ * methods see them (both created on the dataset's shape and destroyed), and train.epoch
+ * 'unlabelled' with a regularizer that uses no unlabelled data.  Errors as snm_train's, naming
+ * the run key (and file:line:col where the option has one). */
+int snm_run_check(const snm_run_spec *r, const char *plugin_path, snm_data_cache *cache,
+                  snm_error *err);
+
+/* The `libraries` text a run file records: "GSL v; HDF5 v; libyaml v; OpenBLAS <its configuration,
+ * with the core it runs>" of this process. */
+void snm_trainer_libraries(char *buf, size_t size);
+
+/* Trains (or resumes, or skips) one run.  res may be NULL. */
+int snm_train(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res, snm_error *err);
+
+/* The run's result from its file without training: status must be "finished" (SNM_ESTATE
+ * otherwise), else res is filled from /metrics. */
+int snm_run_read_result(const char *path, snm_run_result *res, snm_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,152 @@
+# tests: one CUnit program per module (tests/test_<module>.c, sharing the harness and the gradient
+# checker), the plugins the loader must refuse or that misbehave on purpose (tests/plugins/), and
+# the shell tests: the committed results regenerate and verify, every shipped pipeline checks, and
+# a plugin builds out of tree against the installed SDK alone.  A test that cannot run here (no
+# gnuplot, no curl, no dataset) says why and counts as skipped (exit 77), never as passed.
+TEST_LDADD = tests/libharness.la $(RUN_LIBS) $(CUNIT_LIBS)
+TEST_CPPFLAGS = $(AM_CPPFLAGS) $(CUNIT_CFLAGS)
+check_LTLIBRARIES += tests/libharness.la
+tests_libharness_la_SOURCES = tests/harness.c tests/harness.h tests/gradcheck.c tests/gradcheck.h
+tests_libharness_la_CPPFLAGS = $(TEST_CPPFLAGS)
+AM_TESTS_ENVIRONMENT = SNM_PLUGIN_PATH='$(BUILD_PLUGIN_PATH):$(abs_top_builddir)/tests/plugins/.libs'; \
+	export SNM_PLUGIN_PATH; SNM_TEST_SRCDIR='$(abs_top_srcdir)/tests'; export SNM_TEST_SRCDIR; \
+	SNM_TEST_BUILDDIR='$(abs_top_builddir)/tests'; export SNM_TEST_BUILDDIR; \
+	SNM_TEST_TOPBUILDDIR='$(abs_top_builddir)'; export SNM_TEST_TOPBUILDDIR;
+
+# ---- libsnm: the tape, the ops, snm's threads, the configuration -------------------------------
+check_PROGRAMS += tests/test_tape tests/test_par tests/test_conv tests/test_ops tests/test_norm \
+	tests/test_config tests/test_optim tests/test_fixture
+tests_test_tape_LDADD = $(TEST_LDADD)
+tests_test_tape_CPPFLAGS = $(TEST_CPPFLAGS)
+# test_par checks par.h, internal to libsnm: it links libsnm's objects (CORE_LIBS), not libsnm.
+tests_test_par_LDADD = tests/libharness.la $(CORE_LIBS) $(CUNIT_LIBS)
+tests_test_par_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_conv_LDADD = $(TEST_LDADD)
+tests_test_conv_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_ops_LDADD = $(TEST_LDADD)
+tests_test_ops_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_norm_LDADD = $(TEST_LDADD)
+tests_test_norm_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_config_LDADD = $(TEST_LDADD)
+tests_test_config_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_optim_LDADD = $(TEST_LDADD)
+tests_test_optim_CPPFLAGS = $(TEST_CPPFLAGS)
+# one training step of the paper's MNIST model against a committed PyTorch fixture
+tests_test_fixture_LDADD = $(TEST_LDADD)
+tests_test_fixture_CPPFLAGS = $(TEST_CPPFLAGS)
+TESTS += tests/test_tape tests/test_par tests/test_conv tests/test_ops tests/test_norm \
+	tests/test_config tests/test_optim tests/test_fixture
+EXTRA_DIST += tests/fixtures/yaml tests/fixtures/gen_mnist_step.py tests/fixtures/mnist_step.h5
+
+# ---- the loader, and plugins it must refuse (test-only modules) -------------------------------
+# -rpath makes libtool build them shared although they are never installed.
+TEST_PLUGIN_LDFLAGS = -module -avoid-version -no-undefined -rpath $(abs_builddir)/tests
+check_LTLIBRARIES += tests/plugins/bad_major.la tests/plugins/bad_size.la tests/plugins/no_symbol.la \
+	tests/plugins/bad_vtable.la tests/plugins/good_noise.la tests/plugins/nan_noise.la \
+	tests/plugins/semi_noise.la tests/plugins/null_method.la tests/plugins/old_minor.la
+tests_plugins_bad_major_la_SOURCES = tests/plugins/bad_major.c
+tests_plugins_bad_major_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_bad_size_la_SOURCES = tests/plugins/bad_size.c
+tests_plugins_bad_size_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_no_symbol_la_SOURCES = tests/plugins/no_symbol.c
+tests_plugins_no_symbol_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_bad_vtable_la_SOURCES = tests/plugins/bad_vtable.c
+tests_plugins_bad_vtable_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_null_method_la_SOURCES = tests/plugins/null_method.c
+tests_plugins_null_method_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_good_noise_la_SOURCES = tests/plugins/good_noise.c
+tests_plugins_good_noise_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_good_noise_la_LIBADD = src/core/libsnm.la
+tests_plugins_nan_noise_la_SOURCES = tests/plugins/nan_noise.c
+tests_plugins_nan_noise_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_nan_noise_la_LIBADD = src/core/libsnm.la
+tests_plugins_semi_noise_la_SOURCES = tests/plugins/semi_noise.c
+tests_plugins_semi_noise_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_semi_noise_la_LIBADD = src/core/libsnm.la
+tests_plugins_old_minor_la_SOURCES = tests/plugins/old_minor.c
+tests_plugins_old_minor_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_old_minor_la_LIBADD = src/core/libsnm.la
+check_PROGRAMS += tests/test_plugin
+tests_test_plugin_LDADD = $(TEST_LDADD)
+tests_test_plugin_CPPFLAGS = $(TEST_CPPFLAGS)
+TESTS += tests/test_plugin
+
+# ---- the plugins, loaded from the build tree through the loader -------------------------------
+# test_data and test_cifar write their data files themselves; test_perturb reads
+# tests/fixtures/mnist_step.h5; test_compare and test_ladder train through the plugins.
+check_PROGRAMS += tests/test_data tests/test_cifar tests/test_models tests/test_perturb \
+	tests/test_compare tests/test_ladder
+tests_test_data_LDADD = $(TEST_LDADD) $(ZLIB_LIBS)
+tests_test_data_CPPFLAGS = $(TEST_CPPFLAGS)
+EXTRA_tests_test_data_DEPENDENCIES = plugins/data/idx.la plugins/data/synthetic.la
+tests_test_cifar_LDADD = $(TEST_LDADD)
+tests_test_cifar_CPPFLAGS = $(TEST_CPPFLAGS)
+EXTRA_tests_test_cifar_DEPENDENCIES = plugins/data/cifar10.la
+tests_test_models_LDADD = $(TEST_LDADD)
+tests_test_models_CPPFLAGS = $(TEST_CPPFLAGS)
+EXTRA_tests_test_models_DEPENDENCIES = plugins/models/convnet.la plugins/noise/none.la \
+	plugins/noise/recon.la
+tests_test_perturb_LDADD = $(TEST_LDADD)
+tests_test_perturb_CPPFLAGS = $(TEST_CPPFLAGS)
+EXTRA_tests_test_perturb_DEPENDENCIES = plugins/models/convnet.la plugins/noise/recon.la \
+	plugins/noise/random.la plugins/noise/semantic.la plugins/noise/denoise.la
+tests_test_compare_LDADD = $(TEST_LDADD)
+tests_test_compare_CPPFLAGS = $(TEST_CPPFLAGS)
+EXTRA_tests_test_compare_DEPENDENCIES = plugins/models/convnet.la plugins/noise/vat.la \
+	plugins/noise/c2c.la
+tests_test_ladder_LDADD = $(TEST_LDADD)
+tests_test_ladder_CPPFLAGS = $(TEST_CPPFLAGS)
+EXTRA_tests_test_ladder_DEPENDENCIES = plugins/models/convnet.la plugins/noise/ladder.la \
+	plugins/data/synthetic.la
+TESTS += tests/test_data tests/test_cifar tests/test_models tests/test_perturb tests/test_compare \
+	tests/test_ladder
+
+# ---- the run layer: the store, the trainer on tiny pipelines ---------------------------------
+check_PROGRAMS += tests/test_store tests/test_runner
+tests_test_store_LDADD = $(TEST_LDADD)
+tests_test_store_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_test_runner_LDADD = $(TEST_LDADD)
+tests_test_runner_CPPFLAGS = $(TEST_CPPFLAGS)
+EXTRA_tests_test_runner_DEPENDENCIES = plugins/data/synthetic.la plugins/models/convnet.la \
+	plugins/noise/none.la plugins/noise/recon.la tests/plugins/nan_noise.la tests/plugins/semi_noise.la
+TESTS += tests/test_store tests/test_runner
+
+# ---- the paper stage and the command's subcommands, called in-process -------------------------
+# test_paper writes run files itself and trains one tiny run on the synthetic data plugin;
+# test_fetch builds mirrors itself (IDX files through zlib, a CIFAR tarball and fake npm tarballs
+# through tar, fake `curl` and `npm` scripts on PATH) and opens what it installed with the idx and
+# cifar10 plugins; test_runfile: compact run files, `snm compact` and `snm verify`.
+check_PROGRAMS += tests/test_paper tests/test_fetch tests/test_runfile
+tests_test_paper_SOURCES = tests/test_paper.c src/cmd/paper.c src/cmd/args.c
+tests_test_paper_LDADD = tests/libharness.la paper/libpaper.la $(RUN_LIBS) $(CUNIT_LIBS) $(ZLIB_LIBS)
+tests_test_paper_CPPFLAGS = $(TEST_CPPFLAGS)
+EXTRA_tests_test_paper_DEPENDENCIES = plugins/data/synthetic.la plugins/models/convnet.la \
+	plugins/noise/recon.la
+tests_test_fetch_SOURCES = tests/test_fetch.c src/cmd/fetch.c src/cmd/fetcher.c
+tests_test_fetch_LDADD = $(TEST_LDADD) $(ZLIB_LIBS)
+tests_test_fetch_CPPFLAGS = $(TEST_CPPFLAGS)
+EXTRA_tests_test_fetch_DEPENDENCIES = plugins/data/idx.la plugins/data/cifar10.la
+tests_test_runfile_SOURCES = tests/test_runfile.c src/cmd/runfile.c src/cmd/runfile.h
+tests_test_runfile_LDADD = $(TEST_LDADD) $(CRYPTO_LIBS)
+tests_test_runfile_CPPFLAGS = $(TEST_CPPFLAGS) $(CRYPTO_CFLAGS)
+EXTRA_tests_test_runfile_DEPENDENCIES = snm$(EXEEXT) plugins/data/synthetic.la \
+	plugins/models/convnet.la plugins/noise/recon.la
+TESTS += tests/test_paper tests/test_fetch tests/test_runfile
+
+# ---- shell tests --------------------------------------------------------------------------------
+# The committed results: the tables regenerate unchanged, and one committed run verifies.  Every
+# shipped pipeline passes `snm check`, with its number of runs.
+TESTS += tests/test_results.sh tests/test_verify.sh tests/test_pipelines.sh
+EXTRA_DIST += tests/test_results.sh tests/test_verify.sh tests/test_pipelines.sh
+# libsnm exports what its headers declare, and nothing else.
+TESTS += tests/test_exports.sh
+EXTRA_DIST += tests/test_exports.sh
+
+# Out of tree: install into a staging dir, build a plugin with pkg-config only, run it.
+TESTS += tests/test_out_of_tree.sh
+EXTRA_DIST += tests/test_out_of_tree.sh tests/outoftree/mynoise.c
+# `make install` relinks the plugins inside the build tree (libtool), pulling them from under any
+# test that loads them at that moment (seen under make -j2 check): this test runs after all others.
+# (through a variable, so that Automake adds this prerequisite to its own rule, not replaces it)
+OOT_LOG = tests/test_out_of_tree.sh.log
+$(OOT_LOG): $(filter-out $(OOT_LOG),$(TEST_LOGS))
