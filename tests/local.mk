@@ -142,6 +142,10 @@ EXTRA_DIST += tests/test_results.sh tests/test_verify.sh tests/test_pipelines.sh
 # previous checkpoint kept.
 TESTS += tests/test_diskfull.sh
 EXTRA_DIST += tests/test_diskfull.sh
+# kill -9 at 5 random moments of a tiny pipeline, then bitwise equal to an uninterrupted run
+# (bench/kill9.sh: 100 kills).
+TESTS += tests/test_kill9.sh
+EXTRA_DIST += tests/test_kill9.sh
 # libsnm exports what its headers declare, and nothing else.
 TESTS += tests/test_exports.sh
 EXTRA_DIST += tests/test_exports.sh
