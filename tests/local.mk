@@ -138,6 +138,14 @@ TESTS += tests/test_paper tests/test_fetch tests/test_runfile
 # shipped pipeline passes `snm check`, with its number of runs.
 TESTS += tests/test_results.sh tests/test_verify.sh tests/test_pipelines.sh
 EXTRA_DIST += tests/test_results.sh tests/test_verify.sh tests/test_pipelines.sh
+# A checkpoint that cannot be written (disk full, ulimit -f, read-only): one line, exit 1, the
+# previous checkpoint kept.
+TESTS += tests/test_diskfull.sh
+EXTRA_DIST += tests/test_diskfull.sh
+# kill -9 at 5 random moments of a tiny pipeline, then bitwise equal to an uninterrupted run
+# (bench/kill9.sh: 100 kills).
+TESTS += tests/test_kill9.sh
+EXTRA_DIST += tests/test_kill9.sh
 # libsnm exports what its headers declare, and nothing else.
 TESTS += tests/test_exports.sh
 EXTRA_DIST += tests/test_exports.sh

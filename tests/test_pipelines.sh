@@ -8,6 +8,8 @@
 # the runs at a time times --threads exceed the processors, none when only -j would (one run).
 # Then bad command lines (a malformed count, an unknown option, an --only that matches nothing, a
 # missing results directory for `snm paper`): one line on stderr each, and nothing overwritten.
+# Last, on the synthetic data plugin: a results directory that cannot be made is one error for
+# the whole run, and two `snm run` that split a pipeline both exit 0 with every run trained once.
 # Prints "test_pipelines: N passed, N failed" and exits non-zero on any failure.
 set -u
 top=${SNM_TEST_TOPBUILDDIR:?}
@@ -154,6 +156,55 @@ if [ "$(cat "$tmp/pout/table1-mnist.md")" = keep ]; then
 	pass "snm paper with a missing results directory leaves the tables in --out alone"
 else
 	fail "snm paper with a missing results directory rewrote pout/table1-mnist.md"
+fi
+# A results "directory" that is a file: the error is printed once, with the first run's key, and
+# counted for the others; no run leaves a lock file (there is no directory to hold one).
+cat > "$tmp/split.yaml" <<EOF
+name: split
+results: splitres
+defaults:
+  data: {type: synthetic, classes: 3, per_class: 40, size: 16}
+  model: {type: convnet, preset: custom, layers: [{conv: 3, k: 3, stride: 2, pad: 1}, {fc: 6}]}
+  noise: {type: none}
+  train: {epochs: 100, batch: 8, eval_batch: 16}
+grid: {per_class: [10], sets: 4}
+experiments:
+  - name: base
+EOF
+echo file > "$tmp/splitres"
+(cd "$tmp" && "$top/snm" run split.yaml) >"$tmp/out.log" 2>"$tmp/err.log"
+st=$?
+if [ "$st" -eq 1 ] && [ "$(wc -l < "$tmp/err.log")" -eq 2 ] \
+   && grep -q "^snm: split/base/n10/set1: splitres: cannot create directory: a file of that name is in the way$" \
+	"$tmp/err.log" && grep -q "^snm: the same error for 3 more runs$" "$tmp/err.log"; then
+	pass "snm run with a file as results directory: the error once, with the run key"
+else
+	fail "snm run with a file as results directory: status $st, stderr:"; show
+fi
+rm -f "$tmp/splitres"
+# Two snm run that split a pipeline: the second finds set1 locked by the first (which trains only
+# set1), trains the others, waits, and reports set1 as finished by another process; both exit 0,
+# and no run is trained twice.
+(cd "$tmp" && "$top/snm" run split.yaml --only 'split/base/n10/set1') >"$tmp/out1.log" 2>&1 &
+pid=$!
+i=0
+while [ ! -f "$tmp/splitres/split/base/n10/set1.h5.lock" ] && [ $i -lt 1000 ]; do
+	sleep 0.01
+	i=$((i + 1))
+done
+(cd "$tmp" && "$top/snm" run split.yaml) >"$tmp/out.log" 2>"$tmp/err.log"
+st=$?
+wait $pid
+st1=$?
+trained=$(cat "$tmp/out1.log" "$tmp/out.log" | grep -c ' trained: ')
+if [ "$st" -eq 0 ] && [ "$st1" -eq 0 ] && [ "$trained" -eq 4 ] && ! [ -s "$tmp/err.log" ] \
+   && grep -q "^split/base/n10/set1 .* finished by another process: " "$tmp/out.log" \
+   && grep -q "^4 runs selected, all finished$" "$tmp/out.log" \
+   && [ -z "$(find "$tmp/splitres" -name '*.lock')" ]; then
+	pass "two snm run splitting a pipeline: both exit 0, each run trained once, no lock left"
+else
+	fail "two snm run splitting a pipeline: status $st1 and $st, $trained trained, output:"
+	sed 's/^/  | /' "$tmp/out1.log" "$tmp/out.log" "$tmp/err.log" | tail -n 12
 fi
 echo "test_pipelines: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "harness.h"
 #include "run/pipeline.h"
@@ -59,7 +61,7 @@ static snm_pipeline *tiny(const char *results, const char *lr)
 static int train_t(const snm_run_spec *r, int threads, int stop_after, int force,
                    snm_run_result *res, snm_error *e)
 {
-	snm_trainer_opts o = { NULL, NULL, threads, force, stop_after, 0, "test" };
+	snm_trainer_opts o = { NULL, NULL, threads, force, stop_after, 0, "test", 0 };
 	return snm_train(r, &o, res, e);
 }
 
@@ -376,11 +378,88 @@ static void test_run_lock(void)
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL_FATAL(flock(fd, LOCK_EX | LOCK_NB), 0);      /* "another process" */
 	CU_ASSERT_EQUAL(train(&p->runs[0], 0, 0, &r, &e), SNM_ESTATE);
+	CU_ASSERT_EQUAL(r.status, SNM_RUN_BUSY);
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "tiny/base/n4/set1: another process is training this run"));
 	CU_ASSERT_NOT_EQUAL(access(p->runs[0].result_path, F_OK), 0);
 	close(fd);
 	CU_ASSERT_EQUAL(train(&p->runs[0], 0, 0, &r, &e), SNM_OK);
 	CU_ASSERT_EQUAL(r.status, SNM_RUN_TRAINED);
+	CU_ASSERT_NOT_EQUAL(access(lock, F_OK), 0);
+	snm_pipeline_free(p);
+}
+
+/* A refused run leaves no lock file behind: a directory where the result file should be, a file
+ * that is not a run file, a run file of another configuration; nor does a stopped one. */
+static void test_refused_no_lock(void)
+{
+	snm_pipeline *p = tiny("nolock", "0.01"), *q = tiny("nolock", "0.02");
+	const char *path;
+	char lock[1200];
+	snm_run_result r;
+	snm_error e;
+	FILE *f;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+	path = p->runs[0].result_path;
+	snprintf(lock, sizeof lock, "%s.lock", path);
+	CU_ASSERT_EQUAL_FATAL(snm_mkdirs(path, &e), SNM_OK);             /* a directory in the way */
+	CU_ASSERT_NOT_EQUAL(train(&p->runs[0], 0, 0, &r, &e), SNM_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, path));
+	CU_ASSERT_NOT_EQUAL(access(lock, F_OK), 0);
+	CU_ASSERT_EQUAL(rmdir(path), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(path, "w"));              /* not a run file */
+	fputs("not HDF5\n", f);
+	fclose(f);
+	CU_ASSERT_EQUAL(train(&p->runs[0], 0, 0, &r, &e), SNM_EIO);
+	CU_ASSERT_NOT_EQUAL(access(lock, F_OK), 0);
+	CU_ASSERT_EQUAL(unlink(path), 0);
+	CU_ASSERT_EQUAL(train(&p->runs[0], 2, 0, &r, &e), SNM_OK);        /* stopped after 2 epochs */
+	CU_ASSERT_EQUAL(r.status, SNM_RUN_STOPPED);
+	CU_ASSERT_NOT_EQUAL(access(lock, F_OK), 0);
+	CU_ASSERT_EQUAL(train(&q->runs[0], 0, 0, &r, &e), SNM_ESTATE);   /* another configuration */
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "--force"));
+	CU_ASSERT_NOT_EQUAL(access(lock, F_OK), 0);
+	snm_pipeline_free(p);
+	snm_pipeline_free(q);
+}
+
+/* With wait set, a run whose lock another process holds is taken once the lock is free, as that
+ * process left it: here the "other process" (a child) finishes the run, so the wait ends in a
+ * skip, and the lock file is gone. */
+static void test_run_lock_wait(void)
+{
+	snm_pipeline *p = tiny("waited", "0.01");
+	snm_trainer_opts o = { NULL, NULL, 1, 0, 0, 0, "test", 1 };
+	char lock[1200], ready;
+	int rc, pipefd[2], st;
+	snm_run_result r;
+	snm_error e;
+	pid_t pid;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	snprintf(lock, sizeof lock, "%s.lock", p->runs[0].result_path);
+	CU_ASSERT_EQUAL_FATAL(snm_mkparents(lock, &e), SNM_OK);
+	CU_ASSERT_EQUAL_FATAL(pipe(pipefd), 0);
+	fflush(NULL);
+	if ((pid = fork()) == 0) {           /* holds the lock, tells the parent, then trains the run */
+		snm_trainer_opts c = { NULL, NULL, 1, 0, 0, 0, "test", 1 };
+		int k = open(lock, O_RDWR | O_CREAT, 0666);
+		if (k < 0 || flock(k, LOCK_EX) != 0 || write(pipefd[1], "x", 1) != 1)
+			_exit(2);
+		nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+		close(k);                        /* the child's own snm_train takes it again at once */
+		_exit(snm_train(&p->runs[0], &c, NULL, &e) == SNM_OK ? 0 : 1);
+	}
+	CU_ASSERT_FATAL(pid > 0);
+	close(pipefd[1]);
+	CU_ASSERT_EQUAL(read(pipefd[0], &ready, 1), 1);
+	close(pipefd[0]);
+	rc = snm_train(&p->runs[0], &o, &r, &e);
+	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* the parent got the lock either after the child's whole run (skip) or in the moment between
+	 * the child's two locks (then it trained the run, and the child, waiting too, skipped it) */
+	CU_ASSERT_EQUAL(rc, SNM_OK);
+	CU_ASSERT(r.status == SNM_RUN_SKIPPED || r.status == SNM_RUN_TRAINED);
 	CU_ASSERT_NOT_EQUAL(access(lock, F_OK), 0);
 	snm_pipeline_free(p);
 }
@@ -566,6 +645,8 @@ static CU_TestInfo tests[] = {
 	{ "nonfinite_loss", test_nonfinite_loss },
 	{ "nonfinite_state", test_nonfinite_state },
 	{ "run_lock", test_run_lock },
+	{ "refused_no_lock", test_refused_no_lock },
+	{ "run_lock_wait", test_run_lock_wait },
 	{ "directories", test_directories },
 	{ "unlabelled_stream", test_unlabelled_stream },
 	{ "unlabelled_epochs", test_unlabelled_epochs },

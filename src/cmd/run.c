@@ -15,30 +15,77 @@
 #include "run/trainer.h"
 #include "cmd.h"
 
-/* Trains the selected runs whose index is worker (mod jobs).  Returns the number of failures. */
+/* One run's outcome on stdout, or its error on stderr: "snm: <run key>: <message>", the key added
+ * where the message lacks it.  An error equal to the one before (a results directory that cannot
+ * be made fails every run alike) is counted in *same, not printed again. */
+static int report(const snm_run_spec *r, int rc, const snm_run_result *res, snm_error *e,
+                  char *last, int *same)
+{
+	if (rc != SNM_OK) {
+		if (strcmp(e->msg, last) == 0) {
+			++*same;
+			return 1;
+		}
+		snprintf(last, SNM_ERROR_MSG_MAX, "%s", e->msg);
+		if (strstr(e->msg, r->key) == NULL)
+			snm_error_prefix(e, "%s", r->key);
+		snm_cmd_fail(e);
+		return 1;
+	}
+	if (res->status == SNM_RUN_SKIPPED)
+		printf("%-44s finished before: test error %.2f%%\n", r->key, res->test_at_best);
+	else
+		printf("%-44s %s: test error %.2f%% at epoch %d (valid %.2f%%), %.1f s\n", r->key,
+		       res->status == SNM_RUN_RESUMED ? "resumed" : "trained", res->test_at_best,
+		       res->best_epoch + 1, res->best_valid, res->seconds);
+	fflush(stdout);
+	return 0;
+}
+
+/* Trains the selected runs whose index is worker (mod jobs).  Returns the number of failures.
+ * A run that another process is training (another `snm run` on the same results) is put off; when
+ * this worker's other runs are done, it waits for each such run's lock and takes the run as the
+ * other process left it: finished ("finished by another process", not a failure), or else
+ * resumed here.  So two `snm run` that split a pipeline both exit 0 once every run is finished. */
 static int run_share(const cli *c, const snm_pipeline *p, int worker, int jobs)
 {
 	snm_data_cache cache = { c->plugin_path, 0, 0, NULL };
-	snm_trainer_opts o = { c->plugin_path, &cache, c->threads, c->force, 0, jobs == 1 && isatty(2), PACKAGE_VERSION };
-	int failures = 0, k = 0;
+	snm_trainer_opts o = { c->plugin_path, &cache, c->threads, c->force, 0, jobs == 1 && isatty(2),
+	                       PACKAGE_VERSION, 0 };
+	char last[SNM_ERROR_MSG_MAX] = "";
+	int failures = 0, k = 0, same = 0, n_busy = 0, *busy = malloc((size_t)p->n_runs * sizeof *busy);
+	if (busy == NULL) {
+		fprintf(stderr, "snm: out of memory\n");
+		return 1;
+	}
 	for (int i = 0; i < p->n_runs; ++i) {
 		snm_run_result res;
 		snm_error e;
+		int rc;
 		if (!snm_cmd_selected(c, &p->runs[i]) || k++ % jobs != worker)
 			continue;
-		if (snm_train(&p->runs[i], &o, &res, &e)) {
-			snm_cmd_fail(&e);
-			++failures;
-			continue;
-		}
-		if (res.status == SNM_RUN_SKIPPED)
-			printf("%-44s finished before: test error %.2f%%\n", p->runs[i].key, res.test_at_best);
+		rc = snm_train(&p->runs[i], &o, &res, &e);
+		if (rc != SNM_OK && res.status == SNM_RUN_BUSY)
+			busy[n_busy++] = i;
 		else
-			printf("%-44s %s: test error %.2f%% at epoch %d (valid %.2f%%), %.1f s\n", p->runs[i].key,
-			       res.status == SNM_RUN_RESUMED ? "resumed" : "trained", res.test_at_best,
-			       res.best_epoch + 1, res.best_valid, res.seconds);
-		fflush(stdout);
+			failures += report(&p->runs[i], rc, &res, &e, last, &same);
 	}
+	o.wait = 1;
+	for (int j = 0; j < n_busy; ++j) {
+		const snm_run_spec *r = &p->runs[busy[j]];
+		snm_run_result res;
+		snm_error e;
+		int rc = snm_train(r, &o, &res, &e);
+		if (rc == SNM_OK && res.status == SNM_RUN_SKIPPED) {
+			printf("%-44s finished by another process: test error %.2f%%\n", r->key, res.test_at_best);
+			fflush(stdout);
+		} else {
+			failures += report(r, rc, &res, &e, last, &same);
+		}
+	}
+	if (same > 0)
+		fprintf(stderr, "snm: the same error for %d more run%s\n", same, same == 1 ? "" : "s");
+	free(busy);
 	snm_data_cache_clear(&cache);
 	return failures;
 }

@@ -10,6 +10,7 @@
  * The command is the only place that prints errors and chooses exit statuses. */
 #include "config.h"
 #include <getopt.h>
+#include <signal.h>
 #include <gsl/gsl_errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,6 +43,9 @@ int main(int argc, char **argv)
 	const char *cmd, *pos;
 	int opt;
 	gsl_set_error_handler_off();
+	/* past `ulimit -f`, write(2) fails with EFBIG, reported like any full disk, instead of the
+	 * process dying silently of SIGXFSZ */
+	signal(SIGXFSZ, SIG_IGN);
 	/* subcommands with options of their own */
 	if (argc > 1 && strcmp(argv[1], "fetch") == 0)
 		return snm_cmd_fetch(argc - 1, argv + 1);

@@ -76,7 +76,7 @@ static int verify_one(const char *path, const char *dir, const verify_opts *vo)
 	        threads == 1 ? "" : "s");
 	if (snm_mkparents(p->runs[0].result_path, &e)
 	    || snm_train(&p->runs[0], &(snm_trainer_opts){ vo->plugin_path, NULL, (int)threads, 0, 0,
-	                                                   isatty(2), PACKAGE_VERSION }, &res, &e))
+	                                                   isatty(2), PACKAGE_VERSION, 0 }, &res, &e))
 		goto fail;
 	if (snm_runfile_compare(path, p->runs[0].result_path, &d, &e))
 		goto fail;

@@ -4,7 +4,9 @@
  * Every public function switches HDF5's error printing off for its duration, opens its own
  * property lists, types and spaces, and closes every hid_t it opened on every path (goto cleanup).
  * A failed HDF5 call is reported at once, while HDF5's error stack still holds the reason, as
- * "<path>: cannot <operation> '<object>' (HDF5: <innermost reason>)".
+ * "<path>: cannot <operation> '<object>' (HDF5: <innermost reason>)", on one line, or as
+ * "<path>: cannot <operation>: <strerror>" when HDF5 failed on a system call.  A save builds the
+ * file in memory and writes it with write(2), so that a full disk never fails inside HDF5.
  *
  * Determinism: object time stamps are off on the file (root group), group and dataset creation
  * property lists; the format bounds are fixed (earliest .. 1.8); chunked metrics get an explicit
@@ -56,27 +58,51 @@ static void ctx_end(ctx *c)
 		H5Eset_auto2(H5E_DEFAULT, c->old_fn, c->old_data);
 }
 
-typedef struct reason { char *buf; size_t size; } reason;
+typedef struct reason { char *buf; size_t size; int sys; } reason;
 
-/* The innermost entry of HDF5's error stack is the most specific reason. */
+/* The innermost entry of HDF5's error stack is the most specific reason; a system error
+ * ("..., errno = 28, ...") anywhere on the stack is the reason a user can act on. */
 static herr_t reason_walk(unsigned n, const H5E_error2_t *e, void *data)
 {
 	reason *r = data;
+	const char *s = e->desc != NULL ? strstr(e->desc, "errno = ") : NULL;
+	if (s != NULL && r->sys == 0 && atoi(s + 8) > 0)
+		r->sys = atoi(s + 8);
 	if (n == 0 && e->desc != NULL)
 		snprintf(r->buf, r->size, "%s", e->desc);
 	return 0;
 }
 
-/* SNM_EHDF5 "<path>: <what> (HDF5: <reason>)". */
+/* HDF5's text on one line: "time = <ctime>\n, " dropped, other line ends made spaces. */
+static void one_line(char *s)
+{
+	char *t = strstr(s, "time = "), *w;
+	if (t != NULL && (w = strchr(t, '\n')) != NULL) {
+		w += w[1] == ',' ? 2 : 1;
+		while (*w == ' ')
+			++w;
+		memmove(t, w, strlen(w) + 1);
+	}
+	for (w = s; *w; ++w)
+		if (*w == '\n' || *w == '\r')
+			*w = ' ';
+}
+
+/* SNM_EHDF5 "<path>: <what> (HDF5: <reason>)", or SNM_EIO "<path>: <what>: <strerror>" when HDF5
+ * failed on a system call.  Always one line. */
 static int h5fail(ctx *c, const char *fmt, ...)
 {
 	char what[256], why[200] = "";
-	reason r = { why, sizeof why };
+	reason r = { why, sizeof why, 0 };
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof what, fmt, ap);
 	va_end(ap);
 	H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, reason_walk, &r);
+	one_line(what);
+	one_line(why);
+	if (r.sys > 0)
+		return SNM_FAIL(c->err, SNM_EIO, "%s: %s: %s", c->path, what, strerror(r.sys));
 	if (why[0] != '\0')
 		return SNM_FAIL(c->err, SNM_EHDF5, "%s: %s (HDF5: %s)", c->path, what, why);
 	return SNM_FAIL(c->err, SNM_EHDF5, "%s: %s", c->path, what);
@@ -121,15 +147,19 @@ static hid_t vlen_utf8(void)
 	return t;
 }
 
-/* File access for reading and writing: POSIX I/O, no file locks (files are only ever replaced by
- * rename, never written in place, and locks fail on some network file systems), and a strong
- * close so that H5Fclose really closes the file. */
+/* File access for reading: POSIX I/O, no file locks (files are only ever replaced by rename,
+ * never written in place, and locks fail on some network file systems), and a strong close so
+ * that H5Fclose really closes the file.  For writing: the core driver without a backing store,
+ * so that HDF5 builds the file in memory and never meets a write error itself (a failed write
+ * inside HDF5 leaves its file half closed, and HDF5 then closes it again at exit and crashes);
+ * snm_store_save writes the image with plain write(2). */
 static hid_t fapl_new(int for_write)
 {
 	hid_t p = H5Pcreate(H5P_FILE_ACCESS);
 	if (p < 0)
 		return p;
-	if (H5Pset_fapl_sec2(p) < 0 || H5Pset_fclose_degree(p, H5F_CLOSE_STRONG) < 0
+	if ((for_write ? H5Pset_fapl_core(p, 1 << 20, 0) : H5Pset_fapl_sec2(p)) < 0
+	    || H5Pset_fclose_degree(p, H5F_CLOSE_STRONG) < 0
 	    || (for_write && H5Pset_libver_bounds(p, H5F_LIBVER_EARLIEST, H5F_LIBVER_V18) < 0)
 #ifdef STORE_HAVE_FILE_LOCKING
 	    || H5Pset_file_locking(p, 0, 1) < 0
@@ -461,7 +491,7 @@ static void writer_close(writer *w)
 	}
 }
 
-/* fsync a file by name (the HDF5 handle is closed by then). */
+/* fsync a file or directory by name. */
 static int sync_path(const char *path, int dir)
 {
 	int fd = open(path, O_RDONLY | (dir ? O_DIRECTORY : 0)), rc, e;
@@ -486,6 +516,28 @@ static const char *dir_of(const char *path, char *buf, size_t size)
 	return buf;
 }
 
+/* Writes n bytes to fd, through short writes and interruptions; -1 with errno on failure. */
+static int write_all_fd(int fd, const unsigned char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, buf, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			if (k == 0)
+				errno = EIO;
+			return -1;
+		}
+		buf += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* The save: the file is built in memory (fapl_new), its image written to "<path>.tmp" with
+ * write(2), synced, and renamed over path.  Every hid_t is closed exactly once, by the cleanup
+ * below; a failure of the disk (ENOSPC, EDQUOT, EFBIG, EROFS, EACCES) is one line naming the
+ * file and strerror's reason, the temporary file is removed, and path is left as it was. */
 int snm_store_save(const char *path, const snm_store_run *run, snm_error *err)
 {
 	ctx c;
@@ -493,7 +545,9 @@ int snm_store_save(const char *path, const snm_store_run *run, snm_error *err)
 	             H5I_INVALID_HID, H5I_INVALID_HID };
 	hid_t fcpl = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
 	char *tmp = NULL, dirbuf[1024];
-	int rc, created = 0, fd;
+	unsigned char *image = NULL;
+	ssize_t size;
+	int rc, created = 0, fd = -1;
 	if (path == NULL || path[0] == '\0' || run == NULL)
 		return SNM_FAIL(err, SNM_EINVAL, "snm_store_save: no path or no run record");
 	ctx_begin(&c, path, err);
@@ -504,14 +558,6 @@ int snm_store_save(const char *path, const snm_store_run *run, snm_error *err)
 		goto out;
 	}
 	sprintf(tmp, "%s.tmp", path);
-	/* Create the file ourselves first, for a plain system reason when the directory is missing or
-	 * not writable; HDF5 then truncates and rewrites it. */
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666)) < 0) {
-		rc = SNM_FAIL(err, SNM_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-		goto out;
-	}
-	close(fd);
-	created = 1;
 	fcpl = H5Pcreate(H5P_FILE_CREATE);
 	fapl = fapl_new(1);
 	if (fcpl < 0 || fapl < 0 || H5Pset_obj_track_times(fcpl, 0) < 0) {
@@ -521,24 +567,45 @@ int snm_store_save(const char *path, const snm_store_run *run, snm_error *err)
 	if ((rc = writer_open(&w)) != SNM_OK)
 		goto out;
 	if ((w.fid = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl)) < 0) {
-		rc = h5fail(&c, "cannot create HDF5 file '%s'", tmp);
+		rc = h5fail(&c, "cannot create HDF5 file '%s' in memory", tmp);
 		goto out;
 	}
 	if ((rc = write_all(&w, run)) != SNM_OK)
 		goto out;
-	if (H5Fflush(w.fid, H5F_SCOPE_GLOBAL) < 0) {
-		rc = h5fail(&c, "cannot flush '%s'", tmp);
+	if (H5Fflush(w.fid, H5F_SCOPE_GLOBAL) < 0 || (size = H5Fget_file_image(w.fid, NULL, 0)) < 0) {
+		rc = h5fail(&c, "cannot flush '%s' in memory", tmp);
+		goto out;
+	}
+	if ((image = malloc((size_t)size + 1)) == NULL) {
+		rc = fail(&c, SNM_ENOMEM, "out of memory for a %zd byte file", size);
+		goto out;
+	}
+	if (H5Fget_file_image(w.fid, image, (size_t)size) != size) {
+		rc = h5fail(&c, "cannot take the image of '%s'", tmp);
 		goto out;
 	}
 	writer_close(&w);
-	if (H5Fclose(w.fid) < 0) {
-		w.fid = H5I_INVALID_HID;
-		rc = h5fail(&c, "cannot close '%s'", tmp);
+	rc = H5Fclose(w.fid) < 0 ? h5fail(&c, "cannot close '%s' in memory", tmp) : SNM_OK;
+	w.fid = H5I_INVALID_HID;     /* closed or not, the id is spent: never closed twice */
+	if (rc != SNM_OK)
+		goto out;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0) {
+		rc = SNM_FAIL(err, SNM_EIO, "%s: cannot create: %s", tmp, strerror(errno));
 		goto out;
 	}
-	w.fid = H5I_INVALID_HID;
-	if (sync_path(tmp, 0) < 0) {
+	created = 1;
+	if (write_all_fd(fd, image, (size_t)size) < 0) {
+		rc = SNM_FAIL(err, SNM_EIO, "%s: cannot write: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (fsync(fd) < 0) {
 		rc = SNM_FAIL(err, SNM_EIO, "%s: cannot sync: %s", tmp, strerror(errno));
+		goto out;
+	}
+	rc = close(fd);
+	fd = -1;
+	if (rc < 0) {
+		rc = SNM_FAIL(err, SNM_EIO, "%s: cannot close: %s", tmp, strerror(errno));
 		goto out;
 	}
 	if (rename(tmp, path) < 0) {
@@ -551,12 +618,15 @@ int snm_store_save(const char *path, const snm_store_run *run, snm_error *err)
 	sync_path(dir_of(path, dirbuf, sizeof dirbuf), 1);
 	rc = SNM_OK;
 out:
+	if (fd >= 0)
+		close(fd);
 	h5close(w.fid);
 	writer_close(&w);
 	h5close(fapl);
 	h5close(fcpl);
 	if (created)
 		unlink(tmp);
+	free(image);
 	free(tmp);
 	ctx_end(&c);
 	return rc;

@@ -84,14 +84,16 @@ typedef struct snm_store_run {
 	gsl_rng *const *rngs;
 } snm_store_run;
 
-/* Writes the whole run to path atomically: the file is built as "<path>.tmp" in the same
- * directory, flushed, closed and fsync'ed, then renamed over path (and the directory fsync'ed,
- * best effort).  On any error the file at path, if any, is untouched and the .tmp file is removed.
- * A stale .tmp left by a killed process is overwritten.
+/* Writes the whole run to path atomically: HDF5 builds the file in memory (its core driver), and
+ * its image is written with write(2) as "<path>.tmp" in the same directory, fsync'ed, closed, then
+ * renamed over path (and the directory fsync'ed, best effort).  On any error the file at path, if
+ * any, is untouched and the .tmp file is removed.  A stale .tmp left by a killed process is
+ * overwritten.
  *
  * Errors: SNM_EINVAL for a bad name or path in run (checked before anything is written),
- * SNM_EHDF5 when HDF5 cannot create or write an object, SNM_EIO when the .tmp file cannot be
- * created, synced or renamed (with the system's reason), SNM_ENOMEM. */
+ * SNM_EHDF5 when HDF5 cannot create or write an object, SNM_EIO "<path>.tmp: cannot <create,
+ * write, sync, close>: <strerror>" when the disk refuses (ENOSPC, EDQUOT, EFBIG, EROFS, EACCES;
+ * one line), or a rename error, SNM_ENOMEM. */
 int snm_store_save(const char *path, const snm_store_run *run, snm_error *err);
 
 /* Reads a run file into the caller's objects, all or nothing: every destination is checked and

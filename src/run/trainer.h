@@ -54,9 +54,12 @@ typedef struct snm_trainer_opts {
 	int stop_after;            /* > 0: return after this many epochs as if killed (tests) */
 	int progress;              /* 1: a progress line on stderr */
 	const char *version;       /* snm's version string to record */
+	int wait;                  /* 1: wait while another process trains the run, then take it as
+	                              that process left it (finished: skipped); 0: SNM_RUN_BUSY */
 } snm_trainer_opts;
 
-enum { SNM_RUN_TRAINED = 1, SNM_RUN_RESUMED, SNM_RUN_SKIPPED, SNM_RUN_STOPPED };
+/* SNM_RUN_BUSY: refused (SNM_ESTATE) because another process holds the run's lock. */
+enum { SNM_RUN_TRAINED = 1, SNM_RUN_RESUMED, SNM_RUN_SKIPPED, SNM_RUN_STOPPED, SNM_RUN_BUSY };
 
 typedef struct snm_run_result {
 	int status;                /* SNM_RUN_* */
@@ -80,7 +83,9 @@ int snm_run_check(const snm_run_spec *r, const char *plugin_path, snm_data_cache
  * with the core it runs>" of this process. */
 void snm_trainer_libraries(char *buf, size_t size);
 
-/* Trains (or resumes, or skips) one run.  res may be NULL. */
+/* Trains (or resumes, or skips) one run, holding "<result file>.lock" (flock) meanwhile: while
+ * another process holds it, SNM_ESTATE at once with res->status SNM_RUN_BUSY, or with o->wait a
+ * wait for it.  The lock file is removed on every outcome.  res may be NULL. */
 int snm_train(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res, snm_error *err);
 
 /* The run's result from its file without training: status must be "finished" (SNM_ESTATE
