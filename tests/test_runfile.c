@@ -341,6 +341,13 @@ static void test_commands(void)
 	CU_ASSERT_EQUAL_FATAL(tampered_copy(c, t, -1, NULL, config), SNM_OK);
 	CU_ASSERT_EQUAL(snm_cmd(args, "was changed", &found), 1);
 	CU_ASSERT(found);
+	/* --keep DIR keeps the retrained file; a second verify into the same DIR is refused */
+	path_in(dir, sizeof dir, "keep");
+	snprintf(args, sizeof args, "verify --keep %s %s", dir, c);
+	CU_ASSERT_EQUAL(snm_cmd(args, "bitwise equal", &found), 0);
+	CU_ASSERT(found);
+	CU_ASSERT_EQUAL(snm_cmd(args, "already exists: --keep needs a directory without this run", &found), 1);
+	CU_ASSERT(found);
 	/* usage and unreadable files */
 	CU_ASSERT_EQUAL(snm_cmd("verify", "no run file given", &found), 2);
 	CU_ASSERT_EQUAL(snm_cmd("compact /nonexistent.h5", "/nonexistent.h5", &found), 1);
