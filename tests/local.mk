@@ -36,7 +36,8 @@ tests_test_fixture_LDADD = $(TEST_LDADD)
 tests_test_fixture_CPPFLAGS = $(TEST_CPPFLAGS)
 TESTS += tests/test_tape tests/test_par tests/test_conv tests/test_ops tests/test_norm \
 	tests/test_config tests/test_optim tests/test_fixture
-EXTRA_DIST += tests/fixtures/yaml tests/fixtures/gen_mnist_step.py tests/fixtures/mnist_step.h5
+EXTRA_DIST += tests/fixtures/yaml tests/fixtures/gen_mnist_step.py tests/fixtures/mnist_step.h5 \
+	tests/fixtures/runfile-v1.h5
 
 # ---- the loader, and plugins it must refuse (test-only modules) -------------------------------
 # -rpath makes libtool build them shared although they are never installed.

@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <gsl/gsl_errno.h>
+#include <hdf5.h>
 #include <stdio.h>
 #include <string.h>
 #include "snm/plugin.h"
@@ -43,6 +44,11 @@ int main(int argc, char **argv)
 	const char *cmd, *pos;
 	int opt;
 	gsl_set_error_handler_off();
+	/* libhdf5 prints nothing of its own: the store reports its failures in one line each, and
+	 * libhdf5's closing at exit, which dumps "infinite loop closing library" and a list of codes
+	 * when anything is left open, is skipped (the exit frees what it would free) */
+	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+	H5dont_atexit();
 	/* past `ulimit -f`, write(2) fails with EFBIG, reported like any full disk, instead of the
 	 * process dying silently of SIGXFSZ */
 	signal(SIGXFSZ, SIG_IGN);

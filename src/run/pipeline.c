@@ -9,6 +9,7 @@
 #include <string.h>
 #include "pipeline.h"
 #include "loader.h"
+#include "store.h"
 
 #define MAX_INCLUDE_DEPTH 16
 #define MAX_NAME 64          /* characters of a pipeline or experiment name */
@@ -347,6 +348,10 @@ static int add_run(loader *L, const char *prefix, const char *exp, int per_class
 		r->config_hash = snm_cfg_hash(id);
 		if (r->config_text == NULL)
 			rc = SNM_ENOMEM;
+		else if (strlen(r->config_text) > SNM_STORE_MAX_STR)
+			rc = SNM_CFG_FAIL(err, SNM_ECONFIG, size_node, "run '%s': its configuration is %zu bytes "
+			                  "written out, more than the %d a run file holds", key,
+			                  strlen(r->config_text), SNM_STORE_MAX_STR);
 	}
 	snm_cfg_free(id);
 	if (rc) {
