@@ -147,6 +147,11 @@ EXTRA_DIST += tests/test_diskfull.sh
 # (bench/kill9.sh: 100 kills).
 TESTS += tests/test_kill9.sh
 EXTRA_DIST += tests/test_kill9.sh
+# A catalogue of bad inputs (pipelines, configuration values, data files, plugins, result files,
+# options, the environment): each one error line naming the file and line or the field, a non-zero
+# exit status, and no file under results/ changed.
+TESTS += tests/test_catalogue.sh
+EXTRA_DIST += tests/test_catalogue.sh
 # libsnm exports what its headers declare, and nothing else.
 TESTS += tests/test_exports.sh
 EXTRA_DIST += tests/test_exports.sh

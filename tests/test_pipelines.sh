@@ -141,7 +141,7 @@ one_line_err 1 "^snm: big.yaml:6:23: tiny/ff/n7000/set1: class 0 has [0-9]* trai
 one_line_err 1 "^snm: tinybad/bad/n1/set1: model 'convnet': badlayer.yaml:12:58: layers\[0\]: " \
 	run badlayer.yaml
 sed 's/valid: 100}/valid: 0}/' "$tmp/tiny.yaml" > "$tmp/novalid.yaml"
-one_line_err 1 "^snm: tiny/ff/n1/set1: data 'idx' has 0 validation and 10000 test examples; " \
+one_line_err 1 "^snm: novalid.yaml:3:45: tiny/ff/n1/set1: data 'idx' has 0 validation and 10000 test examples; " \
 	check novalid.yaml
 if [ -e "$tmp/results" ]; then
 	fail "snm run trained before its check failed: $(find "$tmp/results" -type f | head -n 1)"

@@ -82,7 +82,7 @@ int snm_cmd_fetch(int argc, char **argv)
 			name = argv[i];
 	}
 	if (name == NULL) {
-		fprintf(stderr, "snm fetch: which dataset?\n%s", fetch_usage);
+		fprintf(stderr, "snm fetch: which dataset? mnist, fashion-mnist or cifar10 (snm fetch --help)\n");
 		return 2;
 	}
 	for (const char *const *n = snm_fetch_names(); *n; ++n)

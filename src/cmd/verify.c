@@ -7,6 +7,7 @@
  * --keep names a directory to keep the retrained files in); dataset paths in the configuration
  * are taken relative to the working directory, as `snm run` takes them. */
 #include "config.h"
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -150,9 +151,11 @@ int snm_cmd_verify(int argc, char **argv)
 		const char *tmp = getenv("TMPDIR");
 		const char *dir = vo.keep;
 		if (dir == NULL) {
-			snprintf(scratch, sizeof scratch, "%s/snm-verify.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+			tmp = tmp && tmp[0] ? tmp : "/tmp";
+			snprintf(scratch, sizeof scratch, "%s/snm-verify.XXXXXX", tmp);
 			if (mkdtemp(scratch) == NULL) {
-				fprintf(stderr, "snm verify: %s: cannot make a scratch directory\n", scratch);
+				fprintf(stderr, "snm verify: %s: cannot make a scratch directory there: %s\n", tmp,
+				        strerror(errno));
 				return 1;
 			}
 			dir = scratch;

@@ -72,8 +72,10 @@ int snm_run_mean(snm_run *R, long batch, snm_error *err)
 }
 
 /* "<who>: <kind> '<name>': " before a plugin's error, without the plugin part when the message
- * names the plugin already. */
-static void plugin_prefix(snm_error *err, const char *who, const char *kind, const char *name)
+ * names the plugin already; and before that the file:line:col of the plugin's section, unless the
+ * message names that file already (a plugin that points at one of its options). */
+static void plugin_prefix(snm_error *err, const char *who, const char *kind, const char *name,
+                          const snm_cfg *sec)
 {
 	char self[160];
 	snprintf(self, sizeof self, "%s '%s'", kind, name);
@@ -83,6 +85,8 @@ static void plugin_prefix(snm_error *err, const char *who, const char *kind, con
 		snm_error_prefix(err, "%s", who);
 	else
 		snm_error_prefix(err, "%s: %s", who, self);
+	if (sec != NULL && snm_cfg_line(sec) > 0 && strstr(err->msg, snm_cfg_file(sec)) == NULL)
+		snm_error_prefix(err, "%s:%d:%d", snm_cfg_file(sec), snm_cfg_line(sec), snm_cfg_col(sec));
 }
 
 int snm_run_build(snm_run *R, const char *who, snm_error *err)
@@ -103,7 +107,7 @@ int snm_run_build(snm_run *R, const char *who, snm_error *err)
 		rc = R->model.vt->create(r->model, &R->ds->info, R->params, init, &R->model.state, err);
 		if (rc) {
 			R->model.state = NULL;
-			plugin_prefix(err, who, "model", R->mh.p->name);
+			plugin_prefix(err, who, "model", R->mh.p->name, r->model);
 		}
 	}
 	if (!rc)
@@ -113,7 +117,7 @@ int snm_run_build(snm_run *R, const char *who, snm_error *err)
 		rc = R->nvt->create(r->noise, &R->model, R->params, init, &R->noise, err);
 		if (rc) {
 			R->noise = NULL;
-			plugin_prefix(err, who, "noise", R->nh.p->name);
+			plugin_prefix(err, who, "noise", R->nh.p->name, r->noise);
 		}
 	}
 	gsl_rng_free(init);

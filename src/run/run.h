@@ -62,7 +62,8 @@ int snm_run_mean(snm_run *R, long batch, snm_error *err);
 
 /* build: the model and the regularizer, and R->seeds[SNM_SEED_INIT .. SNM_SEED_NOISE].  A plugin's
  * error is prefixed "<who>: model '<name>'" (or noise), without the plugin part when the message
- * names the plugin already; who is the run key for the trainer, the run file for the paper. */
+ * names the plugin already, and that by the section's file:line:col where the message does not
+ * name the file; who is the run key for the trainer, the run file for the paper. */
 int snm_run_build(snm_run *R, const char *who, snm_error *err);
 
 /* All four, the mean in batches of `batch`, plugin errors prefixed with the run key. */

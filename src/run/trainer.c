@@ -61,6 +61,20 @@ static double now(void)
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* "<file>:<line>:<col>: <run key>: " before err's message: the place of pipeline node n (a key of
+ * one of the run's sections), else of the section, else of the grid entry that made the run. */
+static int at_run(const snm_run_spec *r, const snm_cfg *n, const snm_cfg *sec, snm_error *err)
+{
+	if (n == NULL || snm_cfg_line(n) <= 0)
+		n = sec;
+	if (n != NULL && snm_cfg_line(n) > 0)
+		return snm_error_prefix(err, "%s:%d:%d: %s", snm_cfg_file(n), snm_cfg_line(n), snm_cfg_col(n),
+		                        r->key);
+	if (r->where != NULL && r->where[0] != '\0')
+		return snm_error_prefix(err, "%s: %s", r->where, r->key);
+	return snm_error_prefix(err, "%s", r->key);
+}
+
 /* ---- data ------------------------------------------------------------------------------------ */
 
 /* The run's training subset (run.h), a too-small class named with the run's grid entry. */
@@ -176,8 +190,10 @@ static int read_train_options(trainer *T, snm_error *err)
 	T->sched.every = (int)every;
 	T->sched.start = (int)start;
 	T->sched.total = (int)T->epochs;
-	if ((rc = snm_schedule_check(&T->sched, err)))
-		return snm_error_prefix(err, "%s: train", T->run->key);
+	if ((rc = snm_schedule_check(&T->sched, err))) {
+		snm_error_prefix(err, "train");
+		return at_run(T->run, NULL, T->run->train, err);
+	}
 	return SNM_OK;
 }
 
@@ -185,11 +201,12 @@ static int read_train_options(trainer *T, snm_error *err)
  * (a data plugin may offer an empty split, as idx and cifar10 do with valid: 0). */
 static int need_splits(trainer *T, snm_error *err)
 {
-	if (T->R.ds->info.n[SNM_SPLIT_VALID] < 1 || T->R.ds->info.n[SNM_SPLIT_TEST] < 1)
-		return SNM_FAIL(err, SNM_ECONFIG, "%s: data '%s' has %ld validation and %ld test examples; "
-		                "training needs both (the network best on validation is the one tested)",
-		                T->run->key, T->run->data_type, T->R.ds->info.n[SNM_SPLIT_VALID],
-		                T->R.ds->info.n[SNM_SPLIT_TEST]);
+	if (T->R.ds->info.n[SNM_SPLIT_VALID] < 1 || T->R.ds->info.n[SNM_SPLIT_TEST] < 1) {
+		SNM_FAIL(err, SNM_ECONFIG, "data '%s' has %ld validation and %ld test examples; training "
+		         "needs both (the network best on validation is the one tested)", T->run->data_type,
+		         T->R.ds->info.n[SNM_SPLIT_VALID], T->R.ds->info.n[SNM_SPLIT_TEST]);
+		return at_run(T->run, snm_cfg_get(T->run->data, "valid"), T->run->data, err);
+	}
 	return SNM_OK;
 }
 
@@ -201,9 +218,11 @@ static int check_epoch_kind(trainer *T, snm_error *err)
 	if ((rc = snm_cfg_opt_str(T->run->train, snm_train_options, "epoch", &epoch, err)))
 		return rc;
 	T->epoch_unlabelled = strcmp(epoch, "unlabelled") == 0;
-	if (T->epoch_unlabelled && !wants)
-		return SNM_FAIL(err, SNM_ECONFIG, "%s: train.epoch is 'unlabelled' but noise '%s' uses no "
-		                "unlabelled data", T->run->key, T->run->noise_type);
+	if (T->epoch_unlabelled && !wants) {
+		SNM_FAIL(err, SNM_ECONFIG, "train.epoch is 'unlabelled' but noise '%s' uses no unlabelled "
+		         "data", T->run->noise_type);
+		return at_run(T->run, snm_cfg_get(T->run->train, "epoch"), T->run->train, err);
+	}
 	return SNM_OK;
 }
 
@@ -637,10 +656,14 @@ static int check_existing(const snm_run_spec *run, const snm_trainer_opts *o, sn
 	char want_hash[32];
 	int64_t threads = -1;
 	int rc = SNM_OK;
+	struct stat st;
 	*resumed = *skipped = 0;
 	snprintf(want_hash, sizeof want_hash, "%016" PRIx64, run->config_hash);
 	if (access(run->result_path, F_OK) != 0)
 		return SNM_OK;
+	if (stat(run->result_path, &st) == 0 && S_ISDIR(st.st_mode))
+		return SNM_FAIL(err, SNM_EIO, "%s: a directory is in the way of the run file",
+		                run->result_path);
 	if ((rc = snm_store_get_str(run->result_path, "status", &status, err))
 	    || (rc = snm_store_get_str(run->result_path, "config_hash", &hash, err))
 	    || (rc = snm_store_get_int(run->result_path, "threads", &threads, err))) {
