@@ -149,9 +149,10 @@ TESTS += tests/test_kill9.sh
 EXTRA_DIST += tests/test_kill9.sh
 # A catalogue of bad inputs (pipelines, configuration values, data files, plugins, result files,
 # options, the environment): each one error line naming the file and line or the field, a non-zero
-# exit status, and no file under results/ changed.
-TESTS += tests/test_catalogue.sh
-EXTRA_DIST += tests/test_catalogue.sh
+# exit status, and no file under results/ changed.  One damaged run file stops nothing but itself:
+# snm run, snm paper and snm compact go on with the others (test_damaged.sh).
+TESTS += tests/test_catalogue.sh tests/test_damaged.sh
+EXTRA_DIST += tests/test_catalogue.sh tests/test_damaged.sh
 # libsnm exports what its headers declare, and nothing else.
 TESTS += tests/test_exports.sh
 EXTRA_DIST += tests/test_exports.sh
