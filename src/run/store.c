@@ -158,12 +158,12 @@ static hid_t str_type(size_t n)
 	return t;
 }
 
-/* File access for reading: POSIX I/O, no file locks (files are only ever replaced by rename,
- * never written in place, and locks fail on some network file systems), and a strong close so
- * that H5Fclose really closes the file.  For writing: the core driver without a backing store,
- * so that HDF5 builds the file in memory and never meets a write error itself (a failed write
- * inside HDF5 leaves its file half closed, and HDF5 then closes it again at exit and crashes);
- * snm_store_save writes the image with plain write(2). */
+/* File access: the core driver without a backing store, no file locks, and a strong close so
+ * that H5Fclose really closes the file.  Reading, HDF5 parses the image that run_open read and
+ * checked (H5Pset_file_image), never the file itself.  Writing, HDF5 builds the file in memory
+ * and never meets a write error itself (a failed write inside HDF5 leaves its file half closed,
+ * and HDF5 then closes it again at exit and crashes); snm_store_save writes the image with plain
+ * write(2). */
 static hid_t fapl_new(int for_write)
 {
 	hid_t p = H5Pcreate(H5P_FILE_ACCESS);
