@@ -44,7 +44,8 @@ EXTRA_DIST += tests/fixtures/yaml tests/fixtures/gen_mnist_step.py tests/fixture
 TEST_PLUGIN_LDFLAGS = -module -avoid-version -no-undefined -rpath $(abs_builddir)/tests
 check_LTLIBRARIES += tests/plugins/bad_major.la tests/plugins/bad_size.la tests/plugins/no_symbol.la \
 	tests/plugins/bad_vtable.la tests/plugins/good_noise.la tests/plugins/nan_noise.la \
-	tests/plugins/semi_noise.la tests/plugins/null_method.la tests/plugins/old_minor.la
+	tests/plugins/semi_noise.la tests/plugins/null_method.la tests/plugins/old_minor.la \
+	tests/plugins/old_minor1.la tests/plugins/ramp_noise.la
 tests_plugins_bad_major_la_SOURCES = tests/plugins/bad_major.c
 tests_plugins_bad_major_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_bad_size_la_SOURCES = tests/plugins/bad_size.c
@@ -67,6 +68,13 @@ tests_plugins_semi_noise_la_LIBADD = src/core/libsnm.la
 tests_plugins_old_minor_la_SOURCES = tests/plugins/old_minor.c
 tests_plugins_old_minor_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_old_minor_la_LIBADD = src/core/libsnm.la
+tests_plugins_old_minor1_la_SOURCES = tests/plugins/old_minor1.c
+tests_plugins_old_minor1_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_old_minor1_la_LIBADD = src/core/libsnm.la
+# ABI 1.2: objective_at alone (epoch and step), checkpointed buffers, a custom op
+tests_plugins_ramp_noise_la_SOURCES = tests/plugins/ramp_noise.c
+tests_plugins_ramp_noise_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_ramp_noise_la_LIBADD = src/core/libsnm.la
 check_PROGRAMS += tests/test_plugin
 tests_test_plugin_LDADD = $(TEST_LDADD)
 tests_test_plugin_CPPFLAGS = $(TEST_CPPFLAGS)
@@ -109,7 +117,8 @@ tests_test_store_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_runner_LDADD = $(TEST_LDADD)
 tests_test_runner_CPPFLAGS = $(TEST_CPPFLAGS)
 EXTRA_tests_test_runner_DEPENDENCIES = plugins/data/synthetic.la plugins/models/convnet.la \
-	plugins/noise/none.la plugins/noise/recon.la tests/plugins/nan_noise.la tests/plugins/semi_noise.la
+	plugins/noise/none.la plugins/noise/recon.la tests/plugins/nan_noise.la tests/plugins/semi_noise.la \
+	tests/plugins/ramp_noise.la tests/plugins/old_minor.la tests/plugins/old_minor1.la
 TESTS += tests/test_store tests/test_runner
 
 # ---- the paper stage and the command's subcommands, called in-process -------------------------

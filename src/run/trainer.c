@@ -475,6 +475,7 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 		long b = T->R.n_sub - pos < T->batch ? T->R.n_sub - pos : T->batch;
 		snm_objective obj;
 		snm_batch batch;
+		snm_progress at;
 		if (T->epoch_unlabelled) {
 			b = T->batch < T->R.n_sub ? T->batch : T->R.n_sub;
 			if (pos + b > T->R.n_sub) {
@@ -497,7 +498,9 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 				break;
 			batch.xu = snm_tape_const(T->tape, 4, (int[]){ (int)T->batch_u, in->d[0], in->d[1], in->d[2] }, T->xu);
 		}
-		rc = T->R.nvt->objective(T->R.noise, &T->R.model, T->tape, &batch, T->rng[RNG_NOISE], &obj, err);
+		at = (snm_progress){ sizeof at, T->epoch, (int32_t)T->epochs, snm_adam_steps(T->adam), n_steps };
+		rc = snm_noise_objective(T->R.nvt, T->R.noise, &T->R.model, T->tape, &batch, T->rng[RNG_NOISE],
+		                         &at, &obj, err);
 		if (rc == SNM_OK && obj.loss == NULL)
 			rc = snm_tape_error(T->tape, err) ? err->code : SNM_FAIL(err, SNM_EINVAL, "objective returned no loss");
 		if (rc) {

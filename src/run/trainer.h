@@ -6,9 +6,12 @@
  * [0,1] minus the subset's per-pixel mean, the model and the regularizer (parameters from the
  * "init" stream).  It trains with Adam: batch order from the "order" stream, augmentation from
  * "augment", the regularizer's noise from "noise" (all keyed by the run key, so a new consumer
- * never shifts another).  A regularizer whose wants_unlabelled() says so also gets, at every step,
- * `unlabelled_batch` examples drawn without replacement from the "unlabelled" stream out of the
- * training examples outside the labelled subset (the whole training split for a full run).
+ * never shifts another).  The regularizer's objective is built through snm_noise_objective
+ * (loader.h), so one with an objective_at (ABI 1.2) is told the epoch being trained (0-based) and
+ * the global step (optimizer steps taken before this one, across a resume too).  A regularizer
+ * whose wants_unlabelled() says so also gets, at every step, `unlabelled_batch` examples drawn
+ * without replacement from the "unlabelled" stream out of the training examples outside the
+ * labelled subset (the whole training split for a full run).
  * After every epoch it measures training error (on at most train_eval_max subset examples),
  * validation error, and -- when validation improved -- test error, keeps the best-on-validation
  * weights, and saves the whole run file (store.h) through a temporary file and a rename.
