@@ -492,12 +492,20 @@ static int curves(const snm_report *R, const char *id, const char *metric, const
 	snm_paper_line *lines = calloc((size_t)R->n_rows * R->n_cols + 1, sizeof *lines);
 	char **titles = calloc((size_t)R->n_cols + 1, sizeof *titles);
 	char title[600], empty[600];
-	int n = 0, rc = SNM_OK, pc = (int)ceil(sqrt((double)R->n_cols)), pr = (R->n_cols + pc - 1) / pc;
+	int n = 0, rc = SNM_OK, pc, pr;
 	snm_paper_curves_fig fig;
+	if (R->n_cols == 0) {
+		free(lines);
+		free(titles);
+		snm_paper_note(R->o, SNM_PAPER_NOTE, "%s: the pipeline has no runs; figure not made", id);
+		return SNM_OK;
+	}
 	if (lines == NULL || titles == NULL) {
 		rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 		goto done;
 	}
+	pc = (int)ceil(sqrt((double)R->n_cols));   /* the panels' grid, as plot.c lays them out */
+	pr = (R->n_cols + pc - 1) / pc;
 	for (int c = 0; c < R->n_cols; ++c) {
 		if ((titles[c] = malloc(48)) == NULL) {
 			rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
