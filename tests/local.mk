@@ -162,6 +162,11 @@ EXTRA_DIST += tests/test_kill9.sh
 # snm run, snm paper and snm compact go on with the others (test_damaged.sh).
 TESTS += tests/test_catalogue.sh tests/test_damaged.sh
 EXTRA_DIST += tests/test_catalogue.sh tests/test_damaged.sh
+# Where each run of a tiny pipeline stands, in every state (`snm status`: finished, running under
+# a real `snm run` and under another lock holder, resumable after kill -9, not started, refused
+# with the changed key named, failed), and its results table and curves (`snm report`).
+TESTS += tests/test_status.sh
+EXTRA_DIST += tests/test_status.sh
 # libsnm exports what its headers declare, and nothing else.
 TESTS += tests/test_exports.sh
 EXTRA_DIST += tests/test_exports.sh

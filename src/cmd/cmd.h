@@ -37,5 +37,7 @@ int snm_cmd_fetch(int argc, char **argv);               /* fetch.c */
 int snm_cmd_paper(int argc, char **argv);               /* paper.c */
 int snm_cmd_compact(int argc, char **argv);             /* compact.c */
 int snm_cmd_verify(int argc, char **argv);              /* verify.c */
+int snm_cmd_status(int argc, char **argv);              /* status.c */
+int snm_cmd_report(int argc, char **argv);              /* report.c */
 
 #endif

@@ -5,6 +5,9 @@
  *                                    print the results table (run.c)
  *   snm plugins                      list the plugins on the search path with their options
  *                                    (plugins.c)
+ *   snm status PIPELINE              where every run stands, from the files alone (status.c)
+ *   snm report PIPELINE              the results table and learning curves of any pipeline
+ *                                    (report.c)
  *   snm compact, snm verify          compact run files, retrain and compare them (compact.c,
  *                                    verify.c); snm fetch, snm paper (fetch.c, paper.c)
  * The command is the only place that prints errors and chooses exit statuses. */
@@ -22,6 +25,8 @@
 static const char usage[] =
 	"usage: snm check PIPELINE [--plugin-path DIRS]\n"
 	"       snm run PIPELINE [--threads T] [-j N] [--only PATTERN] [--force] [--plugin-path DIRS]\n"
+	"       snm status PIPELINE [--results DIR] [--plugin-path DIRS]\n"
+	"       snm report PIPELINE [--results DIR] [--out DIR] [--no-figures] [--plugin-path DIRS]\n"
 	"       snm plugins [--plugin-path DIRS]\n"
 	"       snm fetch mnist|fashion-mnist|cifar10 [--from URL|DIR] [--data DIR]\n"
 	"       snm paper [--results DIR] [--out DIR] [options: snm paper --help]\n"
@@ -61,6 +66,10 @@ int main(int argc, char **argv)
 		return snm_cmd_compact(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "verify") == 0)
 		return snm_cmd_verify(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "status") == 0)
+		return snm_cmd_status(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return snm_cmd_report(argc - 1, argv + 1);
 	/* GNU getopt permutes: options may come before or after the command and the pipeline */
 	opterr = 0;                  /* one line of our own for a bad option, below */
 	while ((opt = getopt_long(argc, argv, ":t:j:o:fp:hV", longs, NULL)) != -1) {

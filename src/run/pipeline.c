@@ -651,3 +651,16 @@ int snm_pipeline_from_config(const char *config_text, const char *source, const 
 	*out = L.p;
 	return SNM_OK;
 }
+
+size_t snm_run_row_len(const snm_run_spec *r)
+{
+	const char *s = strrchr(r->key, '/');
+	size_t n = s ? (size_t)(s - r->key) : strlen(r->key);
+	if (r->per_class) {
+		while (n > 0 && r->key[n - 1] != '/')
+			--n;
+		if (n > 0)
+			--n;
+	}
+	return n;
+}

@@ -62,6 +62,10 @@ typedef struct snm_pipeline {
 	snm_cfg *root;            /* the parsed top file (included files are parsed and released) */
 } snm_pipeline;
 
+/* The length of the experiment part of r's key, the key less "/n<size>/set<k>" (or "/full"):
+ * "fashion/semantic" -- a row of a results table, the runs of one experiment of one pipeline. */
+size_t snm_run_row_len(const snm_run_spec *r);
+
 /* The train section's keys, with defaults (section 4.2 of the paper where it says). */
 extern const snm_option snm_train_options[];
 

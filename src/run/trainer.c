@@ -5,13 +5,11 @@
 #include <gsl/gsl_version.h>
 #include <hdf5.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +21,7 @@
 #include "run.h"
 #include "trainer.h"
 #include "fs.h"
+#include "lock.h"
 
 enum { RNG_ORDER, RNG_AUGMENT, RNG_NOISE, RNG_UNLABELLED, N_RNG };
 static const char *const rng_names[N_RNG] = { "order", "augment", "noise", "unlabelled" };
@@ -587,40 +586,9 @@ static void progress(const trainer *T, double loss, double valid, double t0, dou
 static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res,
                         snm_error *err);
 
-/* Opens and locks "<result file>.lock" into *fd: at once, or SNM_ESTATE with res->status
- * SNM_RUN_BUSY while another process holds it; with o->wait, once it is free.  A lock taken on a
- * file that its holder removed meanwhile (the path now names another file, or none) is dropped
- * and taken again, so that two processes never hold two different locks for one run. */
-static int lock_run(const snm_run_spec *run, const snm_trainer_opts *o, const char *lock, int *fd,
-                    snm_run_result *res, snm_error *err)
-{
-	for (;;) {
-		struct stat held, named;
-		int rc;
-		if ((*fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0)
-			return SNM_FAIL(err, SNM_EIO, "%s: cannot create: %s", lock, strerror(errno));
-		while ((rc = flock(*fd, LOCK_EX | (o->wait ? 0 : LOCK_NB))) != 0 && errno == EINTR)
-			;
-		if (rc != 0) {
-			int e = errno;
-			close(*fd);
-			*fd = -1;
-			if (e != EWOULDBLOCK)
-				return SNM_FAIL(err, SNM_EIO, "%s: cannot lock: %s", lock, strerror(e));
-			res->status = SNM_RUN_BUSY;
-			return SNM_FAIL(err, SNM_ESTATE, "%s: another process is training this run (it holds %s)",
-			                run->key, lock);
-		}
-		if (fstat(*fd, &held) == 0 && stat(lock, &named) == 0 && held.st_dev == named.st_dev
-		    && held.st_ino == named.st_ino)
-			return SNM_OK;
-		close(*fd);
-	}
-}
-
-/* One trainer of a run at a time, across processes: an advisory lock (flock) on
- * "<result file>.lock", taken before the result file is looked at and held until snm_train
- * returns; the kernel drops it if the process dies.  A second trainer of the same run (another
+/* One trainer of a run at a time, across processes: an advisory lock (flock, lock.h) on
+ * "<result file>.lock", naming this process, taken before the result file is looked at and held
+ * until snm_train returns; the kernel drops it if the process dies.  A second trainer of the same run (another
  * `snm run` on the same results, or workers left over from a killed one) is refused at once, or
  * waits with o->wait.  Whatever the outcome -- finished, stopped, refused, failed -- the lock file
  * is removed before the lock is let go. */
@@ -637,13 +605,19 @@ int snm_train(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result
 	memset(res, 0, sizeof *res);
 	res->best_epoch = -1;
 	snprintf(lock, n, "%s.lock", run->result_path);
-	if ((rc = snm_mkparents(lock, err)) || (rc = lock_run(run, o, lock, &fd, res, err))) {
+	if ((rc = snm_mkparents(lock, err)) || (rc = snm_lock_take(lock, o->wait, &fd, err))) {
+		free(lock);
+		return rc;
+	}
+	if (fd < 0) {
+		res->status = SNM_RUN_BUSY;
+		rc = SNM_FAIL(err, SNM_ESTATE, "%s: another process is training this run (it holds %s)",
+		              run->key, lock);
 		free(lock);
 		return rc;
 	}
 	rc = train_locked(run, o, res, err);
-	unlink(lock);
-	close(fd);
+	snm_lock_release(lock, fd);
 	free(lock);
 	return rc;
 }

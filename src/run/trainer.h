@@ -86,9 +86,10 @@ int snm_run_check(const snm_run_spec *r, const char *plugin_path, snm_data_cache
  * with the core it runs>" of this process. */
 void snm_trainer_libraries(char *buf, size_t size);
 
-/* Trains (or resumes, or skips) one run, holding "<result file>.lock" (flock) meanwhile: while
- * another process holds it, SNM_ESTATE at once with res->status SNM_RUN_BUSY, or with o->wait a
- * wait for it.  The lock file is removed on every outcome.  res may be NULL. */
+/* Trains (or resumes, or skips) one run, holding "<result file>.lock" (flock, lock.h: the file
+ * names this process, for `snm status`) meanwhile: while another process holds it, SNM_ESTATE at
+ * once with res->status SNM_RUN_BUSY, or with o->wait a wait for it.  The lock file is removed on
+ * every outcome.  res may be NULL. */
 int snm_train(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res, snm_error *err);
 
 /* The run's result from its file without training: status must be "finished" (SNM_ESTATE
