@@ -165,8 +165,8 @@ check "report: missing and unfinished cells name their runs; a cell outside the 
 	  && grep -q "^| slow | \*unfinished: st/slow/n10/set1\* | – |$" rep/results.md; echo $?) \
 	"$(grep '^| other\|^| slow' rep/results.md)"
 check "report: CSV with every cell, LaTeX with the bold cell" \
-	$(grep -q "^st/base,base,10,2,2,0,0,0,0,[0-9.]*,[0-9.]*,1,$" rep/results.csv \
-	  && grep -q "^st/slow,slow,10,1,0,0,1,0,0,,,0,st/slow/n10/set1$" rep/results.csv \
+	$(grep -q "^st/base,base,10,2,2,0,0,0,0,[0-9.]*,[0-9.]*,1,,0$" rep/results.csv \
+	  && grep -q "^st/slow,slow,10,1,0,0,1,0,0,,,0,st/slow/n10/set1,0$" rep/results.csv \
 	  && [ "$(wc -l < rep/results.csv)" -eq 6 ] \
 	  && grep -q "\\\\textbf{$mean" rep/results.tex && grep -q "^\\\\bottomrule" rep/results.tex; echo $?) \
 	"$(head -n 3 rep/results.csv)"
