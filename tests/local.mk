@@ -120,6 +120,13 @@ EXTRA_tests_test_runner_DEPENDENCIES = plugins/data/synthetic.la plugins/models/
 	plugins/noise/none.la plugins/noise/recon.la tests/plugins/nan_noise.la tests/plugins/semi_noise.la \
 	tests/plugins/ramp_noise.la tests/plugins/old_minor.la tests/plugins/old_minor1.la
 TESTS += tests/test_store tests/test_runner
+# the code that made a run (its plugins' and libsnm's SHA-256) and the superseded run file
+check_PROGRAMS += tests/test_identity
+tests_test_identity_LDADD = $(TEST_LDADD)
+tests_test_identity_CPPFLAGS = $(TEST_CPPFLAGS)
+EXTRA_tests_test_identity_DEPENDENCIES = plugins/data/synthetic.la plugins/models/convnet.la \
+	plugins/noise/none.la
+TESTS += tests/test_identity
 
 # ---- the paper stage and the command's subcommands, called in-process -------------------------
 # test_paper writes run files itself and trains one tiny run on the synthetic data plugin;
