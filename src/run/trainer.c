@@ -656,9 +656,9 @@ static int refuse_config(const snm_run_spec *run, const snm_trainer_opts *o, con
 	char keys[400];
 	int n;
 	if (strcmp(hash, want) == 0)
-		return SNM_FAIL(err, SNM_ESTATE, "%s: trained at %" PRId64 " threads, whose bits differ from %d "
-		                "threads' in this build (without OpenMP): use --force to retrain it",
-		                run->result_path, threads, o->threads);
+		return SNM_FAIL(err, SNM_ESTATE, "%s: trained with %" PRId64 " thread%s, whose bits differ from "
+		                "%d's in this build (without OpenMP): use --force to retrain it",
+		                run->result_path, threads, threads == 1 ? "" : "s", o->threads);
 	n = config ? snm_cfg_diff_text_brief(config, run->config_text, 3, keys, sizeof keys) : -1;
 	if (n > 0)
 		return SNM_FAIL(err, SNM_ESTATE, "%s: made by another configuration (%s; config hash %.16s, now "
