@@ -20,6 +20,7 @@
 #endif
 #include "paper.h"
 #include "run/fs.h"
+#include "run/supersede.h"
 
 const snm_option snm_paper_spec_options[] = {
 	{ "std", SNM_OPT_CHOICE, "sample", "sample|population",
@@ -239,7 +240,8 @@ static int key_push(key_list *l, const char *key, size_t len)
 	return 0;
 }
 
-/* Every "*.h5" regular file under dir (links not followed), as keys relative to results. */
+/* Every "*.h5" regular file under dir (links not followed) but superseded files (kept beside their
+ * run's file by `snm run --force`, src/run/supersede.h), as keys relative to results. */
 static int walk_runs(const char *dir, const char *results, key_list *l, snm_error *err)
 {
 	DIR *d = opendir(dir);
@@ -261,8 +263,8 @@ static int walk_runs(const char *dir, const char *results, key_list *l, snm_erro
 		snprintf(path, n, "%s/%s", dir, ent->d_name);
 		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
 			rc = walk_runs(path, results, l, err);
-		else if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (key = key_part(path, results, &len)) != NULL
-		         && key_push(l, key, len) != 0)
+		else if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && !snm_is_superseded(path)
+		         && (key = key_part(path, results, &len)) != NULL && key_push(l, key, len) != 0)
 			rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 		free(path);
 	}

@@ -95,8 +95,8 @@ typedef struct snm_paper_opts {
  * made; the first error is returned. */
 int snm_paper_run(const snm_paper_opts *o, snm_error *err);
 
-/* The run files under results (every "*.h5" below it, as run keys: the path under results less
- * ".h5") that are not among used's paths, sorted: *keys (n of them) is a new array of new strings,
+/* The run files under results (every "*.h5" below it but superseded files, src/run/supersede.h,
+ * as run keys: the path under results less ".h5") that are not among used's paths, sorted: *keys (n of them) is a new array of new strings,
  * freed with snm_paper_keys_free.  Errors: SNM_EIO when results cannot be read, SNM_ENOMEM (also
  * when used->lost). */
 int snm_paper_unused(const char *results, const snm_paper_used *used, char ***keys, int *n,

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <gsl/gsl_statistics_double.h>
 #include "run/fs.h"
+#include "run/identity.h"
 #include "run/state.h"
 #include "report.h"
 
@@ -21,6 +22,7 @@ static const char *const kind_words[N_KINDS] = { "missing", "unfinished", "refus
 typedef struct rcell {
 	int n_runs, *runs;           /* its runs: indices into the pipeline's */
 	int fin, n[N_KINDS];         /* its finished runs, and the others by kind */
+	int other;                   /* its finished runs made by other code (identity.h): marked */
 	double mean, std;            /* over the finished runs; NaN when none (std: fewer than 2) */
 	int best;
 	char *brief;                 /* the runs not used, for a reader: "missing: quick/a/n10/set2" */
@@ -41,6 +43,8 @@ struct snm_report {
 	int *kind;                   /* per run: K_USED (finished) or what keeps it out */
 	int *drawn;                  /* per run: 1 when its metrics are of this configuration */
 	double *value;               /* per run: its result when finished */
+	char **other;                /* per run: finished by other code, what differs; else NULL */
+	int n_other;                 /* runs finished by other code */
 };
 
 static rcell *cell_at(const snm_report *R, int r, int c)
@@ -67,6 +71,9 @@ void snm_report_close(snm_report *R)
 	free(R->kind);
 	free(R->drawn);
 	free(R->value);
+	for (int i = 0; R->other && i < R->p->n_runs; ++i)
+		free(R->other[i]);
+	free(R->other);
 	free(R);
 }
 
@@ -254,9 +261,10 @@ static int stats(snm_report *R, snm_error *err)
 		x->mean = x->std = NAN;
 		for (int i = 0; i < x->n_runs; ++i) {
 			int run = x->runs[i];
-			if (R->kind[run] == K_USED)
+			if (R->kind[run] == K_USED) {
 				v[x->fin++] = R->value[run];
-			else
+				x->other += R->other[run] != NULL;
+			} else
 				x->n[R->kind[run]]++;
 		}
 		if (x->fin > 0)
@@ -289,7 +297,7 @@ static int read_run(snm_report *R, int i, snm_error *err)
 	snm_run_state st;
 	int rc;
 	snm_paper_use(R->o, R->paths[i]);
-	if ((rc = snm_run_state_read(r, R->paths[i], &st, err)))
+	if ((rc = snm_run_state_read(r, R->o->plugin_path, R->paths[i], &st, err)))
 		return rc;
 	R->kind[i] = kinds[st.state];
 	R->value[i] = st.test_at_best;
@@ -297,9 +305,19 @@ static int read_run(snm_report *R, int i, snm_error *err)
 	              || st.state == SNM_STATE_RESUMABLE;
 	if (st.state == SNM_STATE_FAILED)
 		snm_paper_note(R->o, SNM_PAPER_NOTE, "%s: failed: %s", r->key, st.why);
+	else if (st.state == SNM_STATE_REFUSED && st.code == SNM_CODE_OTHER)
+		snm_paper_note(R->o, SNM_PAPER_NOTE, "%s: unfinished, made by other code (%s); left out",
+		               r->key, st.why);
 	else if (st.state == SNM_STATE_REFUSED)
 		snm_paper_note(R->o, SNM_PAPER_NOTE, "%s: made by another configuration (%s); left out",
 		               r->key, st.why);
+	if (st.state == SNM_STATE_FINISHED && st.code == SNM_CODE_OTHER) {
+		if ((R->other[i] = strdup(st.code_what)) == NULL)
+			return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+		R->n_other++;
+		snm_paper_note(R->o, SNM_PAPER_NOTE, "%s: finished, made by other code (%s); in its cell, "
+		               "marked; `snm verify %s` checks it", r->key, st.code_what, R->paths[i]);
+	}
 	return SNM_OK;
 }
 
@@ -317,7 +335,8 @@ int snm_report_open(const snm_paper_opts *o, const snm_pipeline *p, char *const 
 	R->kind = calloc((size_t)p->n_runs + 1, sizeof *R->kind);
 	R->drawn = calloc((size_t)p->n_runs + 1, sizeof *R->drawn);
 	R->value = calloc((size_t)p->n_runs + 1, sizeof *R->value);
-	if (R->kind == NULL || R->drawn == NULL || R->value == NULL) {
+	R->other = calloc((size_t)p->n_runs + 1, sizeof *R->other);
+	if (R->kind == NULL || R->drawn == NULL || R->value == NULL || R->other == NULL) {
 		rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -344,6 +363,31 @@ void snm_report_counts(const snm_report *R, int *runs, int *finished)
 }
 
 /* ---- writers --------------------------------------------------------------------------------- */
+
+#define OTHER_MARK "†"           /* a cell with a finished run made by other code */
+#define OTHER_SHOWN 3            /* such runs named in the note under the table */
+
+/* The note under the table on the runs made by other code, through text (which escapes). */
+static void other_note(const snm_report *R, FILE *f, void (*text)(FILE *, const char *))
+{
+	char buf[600];
+	int shown = 0;
+	snprintf(buf, sizeof buf, "%d finished run%s made by other code than the plugins and libsnm found "
+	         "now (`snm verify RUNFILE` checks %s): ", R->n_other, R->n_other == 1 ? "" : "s",
+	         R->n_other == 1 ? "it" : "them");
+	text(f, buf);
+	for (int i = 0; i < R->p->n_runs && shown < OTHER_SHOWN; ++i)
+		if (R->other[i] != NULL) {
+			snprintf(buf, sizeof buf, "%s%s (%s)", shown ? ", " : "", R->p->runs[i].key, R->other[i]);
+			text(f, buf);
+			shown++;
+		}
+	if (R->n_other > shown) {
+		snprintf(buf, sizeof buf, " and %d more", R->n_other - shown);
+		text(f, buf);
+	}
+	text(f, ".");
+}
 
 static void col_head(const snm_report *R, int c, char *buf, size_t size)
 {
@@ -382,6 +426,8 @@ static void md_body(const snm_report *R, FILE *f)
 			if (x->fin > 0) {
 				snm_paper_fmt_mean_std(DIGITS, x->mean, x->std, ms, sizeof ms);
 				fprintf(f, x->best ? "**%s**, n=%d" : "%s, n=%d", ms, x->fin);
+				if (x->other > 0)
+					fputs(" " OTHER_MARK, f);
 			}
 			if (*x->brief) {
 				fputs(x->fin > 0 ? " · *" : "*", f);
@@ -390,6 +436,11 @@ static void md_body(const snm_report *R, FILE *f)
 			}
 			fputs(" |", f);
 		}
+		fputs("\n", f);
+	}
+	if (R->n_other > 0) {
+		fputs("\n" OTHER_MARK " ", f);
+		other_note(R, f, snm_paper_md_text);
 		fputs("\n", f);
 	}
 }
@@ -415,7 +466,8 @@ static void write_csv(const void *arg, FILE *f)
 {
 	const snm_report *R = arg;
 	char col[32];
-	fputs("row,label,column,runs,finished,missing,unfinished,refused,failed,mean,std,best,not_used\n", f);
+	fputs("row,label,column,runs,finished,missing,unfinished,refused,failed,mean,std,best,not_used,"
+	      "other_code\n", f);
 	for (int r = 0; r < R->n_rows; ++r)
 		for (int c = 0; c < R->n_cols; ++c) {
 			const rcell *x = cell_at(R, r, c);
@@ -431,7 +483,7 @@ static void write_csv(const void *arg, FILE *f)
 			snm_paper_csv_num(f, x->std);
 			fprintf(f, ",%d,", x->best);
 			snm_paper_csv_text(f, x->all);
-			fputc('\n', f);
+			fprintf(f, ",%d\n", x->other);
 		}
 }
 
@@ -468,6 +520,8 @@ static void write_tex(const void *arg, FILE *f)
 			if (x->fin > 0) {
 				snm_paper_fmt_mean_std(DIGITS, x->mean, x->std, ms, sizeof ms);
 				fprintf(f, x->best ? "\\textbf{%s}" : "%s", ms);
+				if (x->other > 0)
+					fputs("$^\\dagger$", f);
 			} else {
 				fputs("--", f);
 			}
@@ -481,7 +535,13 @@ static void write_tex(const void *arg, FILE *f)
 		}
 		fputs(" \\\\\n", f);
 	}
-	fputs("\\bottomrule\n\\end{tabular}}\n\\end{table}\n", f);
+	fputs("\\bottomrule\n\\end{tabular}}\n", f);
+	if (R->n_other > 0) {
+		fputs("\\par\\smallskip{\\footnotesize $^\\dagger$ ", f);
+		other_note(R, f, snm_paper_tex_escape);
+		fputs("}\n", f);
+	}
+	fputs("\\end{table}\n", f);
 }
 
 /* ---- the learning curves --------------------------------------------------------------------- */

@@ -13,12 +13,15 @@
  * pipeline's now: its result is not this configuration's), "failed" (unreadable, another run's
  * file, ...: a note says why) -- up to two keys, else the count and the first key.  A cell of an
  * experiment that has no runs of that column is empty ("–").  The lowest mean of each column (at
- * the printed precision; ties all) is bold, among the cells with a finished run.
+ * the printed precision; ties all) is bold, among the cells with a finished run.  A finished run
+ * made by other code than the plugins and libsnm found now (identity.h) counts in its cell, which
+ * is marked (†), and a note under the table names it and what changed: `snm verify` checks it.
  *
  * Output, into o->out (made when missing), through write.c:
  *   results.md    the table in Markdown, a caption above it
  *   results.csv   one line per cell: row, label, column, runs, finished, missing, unfinished,
- *                 refused, failed, mean, std, best, and the keys of the runs not used
+ *                 refused, failed, mean, std, best, the keys of the runs not used, and other_code
+ *                 (its finished runs made by other code)
  *   results.tex   a booktabs table float (\snmfit: shrunk to the text width when wider)
  *   curves-valid.png/.pdf   validation error per epoch, mean over each cell's finished, running
  *                 and resumable runs that have metrics: one panel per column, one line per
@@ -45,8 +48,9 @@ typedef struct snm_report snm_report;
 /* Reads every run of p from paths[i] (the file of run i: its result path, or the same key under
  * another results directory) and computes the table.  o is borrowed until snm_report_close:
  * o->spec names the pipeline file and o->results the results directory in the files' banners;
- * o->out, o->gnuplot, o->no_figures, o->note serve snm_report_write; a failed or refused run is a
- * note.  Errors: SNM_ENOMEM only (what a run file holds is a cell's text, never an error). */
+ * o->out, o->gnuplot, o->no_figures, o->note serve snm_report_write; o->plugin_path is where the
+ * plugins the runs' code is compared with are found; a failed or refused run, and a finished run
+ * made by other code, is a note.  Errors: SNM_ENOMEM only (what a run file holds is a cell's text, never an error). */
 int snm_report_open(const snm_paper_opts *o, const snm_pipeline *p, char *const *paths,
                     snm_report **out, snm_error *err);
 void snm_report_close(snm_report *r);                   /* NULL is a no-op */

@@ -45,7 +45,8 @@ TEST_PLUGIN_LDFLAGS = -module -avoid-version -no-undefined -rpath $(abs_builddir
 check_LTLIBRARIES += tests/plugins/bad_major.la tests/plugins/bad_size.la tests/plugins/no_symbol.la \
 	tests/plugins/bad_vtable.la tests/plugins/good_noise.la tests/plugins/nan_noise.la \
 	tests/plugins/semi_noise.la tests/plugins/null_method.la tests/plugins/old_minor.la \
-	tests/plugins/old_minor1.la tests/plugins/ramp_noise.la
+	tests/plugins/old_minor1.la tests/plugins/ramp_noise.la tests/plugins/bad_model.la \
+	tests/plugins/bad_noise.la
 tests_plugins_bad_major_la_SOURCES = tests/plugins/bad_major.c
 tests_plugins_bad_major_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_bad_size_la_SOURCES = tests/plugins/bad_size.c
@@ -75,6 +76,13 @@ tests_plugins_old_minor1_la_LIBADD = src/core/libsnm.la
 tests_plugins_ramp_noise_la_SOURCES = tests/plugins/ramp_noise.c
 tests_plugins_ramp_noise_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_ramp_noise_la_LIBADD = src/core/libsnm.la
+# a model and a regularizer that make the mistake their option names, for `snm check`'s step
+tests_plugins_bad_model_la_SOURCES = tests/plugins/bad_model.c
+tests_plugins_bad_model_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_bad_model_la_LIBADD = src/core/libsnm.la
+tests_plugins_bad_noise_la_SOURCES = tests/plugins/bad_noise.c
+tests_plugins_bad_noise_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_bad_noise_la_LIBADD = src/core/libsnm.la
 check_PROGRAMS += tests/test_plugin
 tests_test_plugin_LDADD = $(TEST_LDADD)
 tests_test_plugin_CPPFLAGS = $(TEST_CPPFLAGS)
@@ -120,6 +128,13 @@ EXTRA_tests_test_runner_DEPENDENCIES = plugins/data/synthetic.la plugins/models/
 	plugins/noise/none.la plugins/noise/recon.la tests/plugins/nan_noise.la tests/plugins/semi_noise.la \
 	tests/plugins/ramp_noise.la tests/plugins/old_minor.la tests/plugins/old_minor1.la
 TESTS += tests/test_store tests/test_runner
+# the code that made a run (its plugins' and libsnm's SHA-256) and the superseded run file
+check_PROGRAMS += tests/test_identity
+tests_test_identity_LDADD = $(TEST_LDADD)
+tests_test_identity_CPPFLAGS = $(TEST_CPPFLAGS)
+EXTRA_tests_test_identity_DEPENDENCIES = plugins/data/synthetic.la plugins/models/convnet.la \
+	plugins/noise/none.la
+TESTS += tests/test_identity
 
 # ---- the paper stage and the command's subcommands, called in-process -------------------------
 # test_paper writes run files itself and trains one tiny run on the synthetic data plugin;

@@ -413,6 +413,54 @@ else
 		"^snm: testnoise.yaml:6:28: unknown key 'bogus' in noise 'testnoise'" \
 		env SNM_PLUGIN_PATH="$plugs" "$snm" run testnoise.yaml
 fi
+# Plugin mistakes that only training meets: `snm check` takes one training step of each model and
+# regularizer pair (src/run/trystep.h) and names the plugin; tests/plugins/bad_model.c and
+# bad_noise.c make the mistake their option names, nan_noise.c a NaN loss.
+if [ ! -f "$plugs/bad_model.so" ] || [ ! -f "$plugs/bad_noise.so" ]; then
+	skip "plugin mistakes at the first step: no $plugs/bad_model.so (make check builds the test plugins)"
+else
+	# mistake KIND MISTAKE PATTERN [COMMAND]: the base pipeline with the model or the regularizer
+	# making MISTAKE, refused by `snm check` (or COMMAND: run) with one line matching PATTERN
+	mistake() {
+		if [ "$1" = model ]; then
+			pipe "m_$2" "s/model: {type: convnet.*$/model: {type: badmodel, mistake: $2}/"
+		else
+			pipe "m_$2" "s/noise: {type: none}/noise: {type: badnoise, mistake: $2}/"
+		fi
+		bad "$1 plugin mistake: $2 (snm ${4:-check})" "$3" \
+			env SNM_PLUGIN_PATH="$plugs" "$snm" "${4:-check}" "m_$2.yaml"
+	}
+	at="one training step on 4 examples"
+	mistake model null_state \
+		"^snm: m_null_state.yaml:5:10: cat/base/n10/set1: model 'badmodel': create succeeded but left no state (NULL)$"
+	mistake model null_state \
+		"^snm: m_null_state.yaml:5:10: cat/base/n10/set1: model 'badmodel': create succeeded but left no state (NULL)$" run
+	mistake model create_silent \
+		"^snm: m_create_silent.yaml:5:10: cat/base/n10/set1: model 'badmodel': create failed (returned 2) without saying why$"
+	mistake model logits \
+		"^snm: m_logits.yaml:5:10: cat/base/n10/set1: model 'badmodel': $at: classify gives logits of shape (4,4), not (4, 3) for 3 classes$"
+	mistake model z_shape \
+		"^snm: m_z_shape.yaml:5:10: cat/base/n10/set1: model 'badmodel': $at: encode gives z of shape (4,2,2) for 4 examples, not (4, Z)$"
+	mistake model nan_z "^snm: m_nan_z.yaml:5:10: cat/base/n10/set1: model 'badmodel': $at: encode gives a z that is not finite"
+	mistake noise create_fails \
+		"^snm: m_create_fails.yaml:6:10: cat/base/n10/set1: noise 'badnoise': badnoise: this regularizer refuses to be created$"
+	mistake noise create_silent \
+		"^snm: m_create_silent.yaml:6:10: cat/base/n10/set1: noise 'badnoise': create failed (returned 5) without saying why$"
+	mistake noise no_loss "^snm: m_no_loss.yaml:6:10: cat/base/n10/set1: noise 'badnoise': $at: the objective returned no loss$"
+	mistake noise vector_loss \
+		"^snm: m_vector_loss.yaml:6:10: cat/base/n10/set1: noise 'badnoise': $at: the objective's loss has shape (4,3), not one element"
+	mistake noise shapes "^snm: m_shapes.yaml:6:10: cat/base/n10/set1: noise 'badnoise': $at: add: a (4,6) and b (4,1,16,16) differ"
+	mistake noise unnamed_term \
+		"^snm: m_unnamed_term.yaml:6:10: cat/base/n10/set1: noise 'badnoise': $at: the objective's loss term 1 has no name$"
+	mistake noise fail_silently \
+		"^snm: m_fail_silently.yaml:6:10: cat/base/n10/set1: noise 'badnoise': $at: the objective failed (returned 2) without saying why$"
+	mistake noise nan_grad \
+		"^snm: m_nan_grad.yaml:6:10: cat/base/n10/set1: noise 'badnoise': $at: the gradient of parameter 'enc\.[a-z0-9.]*' is not finite$"
+	pipe m_nan 's/noise: {type: none}/noise: {type: nan, after: 0}/'
+	bad "noise plugin mistake: a NaN loss (snm check)" \
+		"^snm: m_nan.yaml:6:10: cat/base/n10/set1: noise 'nan': $at: the loss is not finite (term 'ce')$" \
+		env SNM_PLUGIN_PATH="$plugs" "$snm" check m_nan.yaml
+fi
 mkdir "$tmp/junk"
 echo 'not a shared object' > "$tmp/junk/junk.so"
 pipe junk 's/noise: {type: none}/noise: {type: junk}/'

@@ -832,6 +832,20 @@ static void test_diff(void)
 	/* a text that is no YAML */
 	CU_ASSERT_EQUAL(snm_cfg_diff_text("{a: [", "{a: 1}", buf, sizeof buf), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "cannot parse"));
+	/* brief, for a one-line message: up to max shown, else max - 1 and the count of the others */
+	CU_ASSERT_EQUAL(snm_cfg_diff_text_brief(old, now, 3, buf, sizeof buf), 4);
+	CU_ASSERT_STRING_EQUAL(buf, "model.layers[0].conv 3 -> 4, noise.weight (removed) and 2 more");
+	CU_ASSERT_EQUAL(snm_cfg_diff_text_brief(old, now, 4, buf, sizeof buf), 4);
+	CU_ASSERT_STRING_EQUAL(buf, "model.layers[0].conv 3 -> 4, noise.weight (removed), noise.sd (added), "
+	                            "train.lr 0.005 -> 0.001");
+	CU_ASSERT_EQUAL(snm_cfg_diff_text_brief("{train: {lr: 0.005}, noise: {sd: 0.1}, a: 1, b: 1, c: 1}",
+	                                        "{train: {lr: 0.004}, noise: {sd: 0.2}, a: 2, b: 2, c: 2}", 3,
+	                                        buf, sizeof buf), 5);
+	CU_ASSERT_STRING_EQUAL(buf, "train.lr 0.005 -> 0.004, noise.sd 0.1 -> 0.2 and 3 more");
+	CU_ASSERT_EQUAL(snm_cfg_diff_text_brief("{a: 1}", "{a: 1}", 3, buf, sizeof buf), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "");
+	CU_ASSERT_EQUAL(snm_cfg_diff_text_brief("{a: [", "{a: 1}", 3, buf, sizeof buf), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "cannot parse"));
 }
 
 static CU_TestInfo tree_tests[] = {

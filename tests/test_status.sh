@@ -12,8 +12,15 @@
 #   - `snm report`: the Markdown table's cells (mean (std) and n, bold, missing and unfinished
 #     cells naming their runs), CSV, LaTeX, and PNG/PDF curves when gnuplot is installed;
 #   - another run's file in a run's place, and a damaged file: "failed" with the reason;
+#   - the noise plugin "rebuilt" (a copy first on --plugin-path, one byte appended): the finished
+#     runs flagged "made by other code: noise none changed" in status, in `snm run` (skipped) and
+#     in the report (a marked cell, a note under the table, the CSV's other_code); the unfinished
+#     run refused by status and by `snm run`, naming the plugin;
 #   - the pipeline edited (one experiment's learning rate): its runs "refused", naming the key and
-#     both values, and the report's cells say so;
+#     both values, in status, in the report's cells and in `snm run`'s one error line;
+#   - `snm run --force`: the run retrained, the old file kept beside it as
+#     <run>.superseded-<config hash>.h5 (said in one line), which status, `snm compact DIR` and
+#     `snm paper`'s list of unused run files pass over;
 #   - `snm paper` names the run under --results that its spec does not use.
 # Closes with "test_status: N passed, N failed[, N skipped]".
 set -u
@@ -165,8 +172,8 @@ check "report: missing and unfinished cells name their runs; a cell outside the 
 	  && grep -q "^| slow | \*unfinished: st/slow/n10/set1\* | – |$" rep/results.md; echo $?) \
 	"$(grep '^| other\|^| slow' rep/results.md)"
 check "report: CSV with every cell, LaTeX with the bold cell" \
-	$(grep -q "^st/base,base,10,2,2,0,0,0,0,[0-9.]*,[0-9.]*,1,$" rep/results.csv \
-	  && grep -q "^st/slow,slow,10,1,0,0,1,0,0,,,0,st/slow/n10/set1$" rep/results.csv \
+	$(grep -q "^st/base,base,10,2,2,0,0,0,0,[0-9.]*,[0-9.]*,1,,0$" rep/results.csv \
+	  && grep -q "^st/slow,slow,10,1,0,0,1,0,0,,,0,st/slow/n10/set1,0$" rep/results.csv \
 	  && [ "$(wc -l < rep/results.csv)" -eq 6 ] \
 	  && grep -q "\\\\textbf{$mean" rep/results.tex && grep -q "^\\\\bottomrule" rep/results.tex; echo $?) \
 	"$(head -n 3 rep/results.csv)"
@@ -210,6 +217,45 @@ check "report: a failed run is named in its cell and in a note" \
 	"$(grep '^| base' rep3/results.md)"
 cp set2.keep $r/set2.h5
 
+# ---- made by other code ----------------------------------------------------------------------------
+# The runs so far were trained with the build's noise plugin `none`.  A byte-identical copy of it
+# first on the search path is the same code; the copy "rebuilt" (other bytes, still loadable) is
+# other code: the finished runs stay finished, flagged; the unfinished one is refused.
+mkdir plug
+cp "$top/plugins/noise/.libs/none.so" plug/none.so
+"$snm" status p.yaml --plugin-path plug > status.out 2> status.err
+check "code: a byte-identical copy of the plugin is the same code" \
+	$(line st/base/n10/set1 | grep -q "  finished: test error $err1% at best epoch $ep1/2$" \
+	  && grep -q "^9 runs: 2 finished, 0 running, 1 resumable, " status.out; echo $?) "$(line st/base/n10/set1)"
+cat plug/none.so > plug/none.new && printf '\0' >> plug/none.new && mv plug/none.new plug/none.so
+"$snm" status p.yaml --plugin-path plug > status.out 2> status.err
+check "code: finished runs of other code stay finished, flagged with the plugin that changed" \
+	$(line st/base/n10/set1 | grep -q "  finished: test error $err1% at best epoch $ep1/2; made by other code: noise none changed; \`snm verify\` checks it$" \
+	  && grep -q "^9 runs: 2 finished (2 made by other code), 0 running, 0 resumable, 6 not started, 1 refused, 0 failed$" status.out; echo $?) \
+	"$(line st/base/n10/set1)"
+check "code: an unfinished run of other code is refused, naming the plugin" \
+	$(line st/slow/n10/set1 | grep -q "  refused: unfinished, made by other code (noise none changed); snm run --force retrains it; stale lock"; echo $?) \
+	"$(line st/slow/n10/set1)"
+"$snm" run p.yaml --plugin-path plug --only 'st/base/n10/*' > run2.out 2> run2.err
+st=$?
+check "code: snm run skips the finished runs of other code, saying so" \
+	$([ $st -eq 0 ] && grep -q "^st/base/n10/set1 *finished before, made by other code (noise none changed; \`snm verify\` checks it): test error $err1%$" run2.out \
+	  && [ ! -s run2.err ]; echo $?) "exit $st; $(head -n 2 run2.out run2.err)"
+"$snm" run p.yaml --plugin-path plug --only 'st/slow/*' > run2.out 2> run2.err
+st=$?
+check "code: snm run refuses to resume a run of other code, in one line naming the plugin" \
+	$([ $st -eq 1 ] && [ "$(wc -l < run2.err)" -eq 1 ] \
+	  && grep -q "^snm: results/st/slow/n10/set1.h5: unfinished, made by other code (noise none changed): this code does not resume it; use --force to retrain it$" run2.err; echo $?) \
+	"exit $st; $(cat run2.err)"
+"$snm" report p.yaml --plugin-path plug --out rep5 --no-figures > report5.out 2>&1
+check "code: the report marks the cell and names the runs under the table and in notes" \
+	$(grep -q "^| base | \*\*$mean ([0-9.]*)\*\*, n=2 † | \*missing: st/base/n20/set1, st/base/n20/set2\* |$" rep5/results.md \
+	  && grep -q "^† 2 finished runs made by other code than the plugins and libsnm found now (\`snm verify RUNFILE\` checks them): st/base/n10/set1 (noise none changed), st/base/n10/set2 (noise none changed).$" rep5/results.md \
+	  && grep -q "^st/base,base,10,2,2,0,0,0,0,[0-9.]*,[0-9.]*,1,,2$" rep5/results.csv \
+	  && grep -q "dagger" rep5/results.tex \
+	  && [ "$(grep -c '^note: st/base/n10/set[12]: finished, made by other code (noise none changed)' report5.out)" -eq 2 ]; echo $?) \
+	"$(grep '^| base\|^†' rep5/results.md)"
+
 # ---- refused -----------------------------------------------------------------------------------------
 sed 's/train: {lr: 0.005}/train: {lr: 0.004}/' p.yaml > p2.yaml && mv p2.yaml p.yaml
 status
@@ -224,13 +270,46 @@ check "report: refused runs are left out and named" \
 	  && [ "$(grep -c '^note: st/base/n10/set[12]: made by another configuration (train.lr 0.005 -> 0.004)' report4.out)" -eq 2 ]; echo $?) \
 	"$(grep '^| base' rep4/results.md)"
 
+"$snm" run p.yaml --only 'st/base/n10/set1' > run3.out 2> run3.err
+st=$?
+check "refused: snm run names the changed key in one line" \
+	$([ $st -eq 1 ] && [ "$(wc -l < run3.err)" -eq 1 ] \
+	  && grep -q "^snm: $r/set1.h5: made by another configuration (train.lr 0.005 -> 0.004; config hash [0-9a-f]\{16\}, now [0-9a-f]\{16\}): use --force to retrain it$" run3.err; echo $?) \
+	"exit $st; $(cat run3.err)"
+
+# ---- --force keeps the superseded file ----------------------------------------------------------------
+old_hash=$(sed -n 's/.*config hash \([0-9a-f]*\),.*/\1/p' run3.err)
+cp $r/set1.h5 set1.before
+"$snm" run p.yaml --only 'st/base/n10/set1' --force > run3.out 2> run3.err
+st=$?
+kept=$r/set1.superseded-$old_hash.h5
+check "--force: the run retrained, the old file kept beside it under its config hash, said in one line" \
+	$([ $st -eq 0 ] && grep -q "^st/base/n10/set1 *--force: the file it replaces is kept as $kept$" run3.out \
+	  && grep -q "^st/base/n10/set1 *trained: " run3.out && [ -f "$kept" ] && [ -f $r/set1.h5 ] \
+	  && cmp -s "$kept" set1.before; echo $?) \
+	"exit $st; $(cat run3.out run3.err | head -n 3); $(ls $r)"
+status
+check "--force: status reads the run's own file and passes over the superseded one" \
+	$(line st/base/n10/set1 | grep -q "  finished: test error " \
+	  && grep -q "^9 runs: 1 finished, 0 running, 1 resumable, 6 not started, 1 refused, 0 failed$" status.out; echo $?) \
+	"$(line st/base/n10/set1); $(grep '^9 runs' status.out)"
+"$snm" compact --out comp results > compact.out 2> compact.err
+check "--force: snm compact of the directory passes over the superseded file" \
+	$(grep -q "^snm compact: 2 written, 0 failed, 1 unfinished passed over, 1 superseded passed over$" compact.out \
+	  && [ -z "$(find comp -name '*superseded*')" ] && [ -f comp/st/base/n10/set1.h5 ]; echo $?) \
+	"$(tail -n 1 compact.out) $(cat compact.err)"
+"$snm" compact --out comp "$kept" > compact.out 2> compact.err
+st=$?
+check "--force: snm compact refuses a superseded file named directly (it would take its run's place)" \
+	$([ $st -eq 1 ] && grep -q "^snm compact: $kept: a superseded run file" compact.err; echo $?) "exit $st; $(cat compact.err)"
+
 # ---- snm paper: the runs it does not use --------------------------------------------------------------------
 cat > spec.yaml <<YAML
 tables:
   - {id: t, caption: "base", layout: mean, pipeline: st, columns: [10], sets: 2, rows: [{run: base}]}
 YAML
 "$snm" paper --spec spec.yaml --results results --out pout --no-figures > paper.out 2>&1
-check "snm paper names the run files under --results that it did not use" \
+check "snm paper names the run files under --results that it did not use (a superseded file is none)" \
 	$(grep -q "^not used: 1 run file under results that no table or figure of the spec reads: st/slow/n10/set1 (snm report PIPELINE tabulates any pipeline)$" paper.out; echo $?) \
 	"$(grep -i 'not used' paper.out)"
 

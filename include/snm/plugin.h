@@ -138,7 +138,9 @@ typedef snm_tensor *(*snm_layer_hook)(void *ctx, snm_tape *t, int layer, snm_ten
 typedef struct snm_model_vt {
 	uint32_t size;
 	/* Creates the model for examples of shape in->d and in->n_classes classes: registers every
-	 * parameter in params (names unique, e.g. "enc.conv1.w") and initialises them from init. */
+	 * parameter in params (names unique, e.g. "enc.conv1.w") and initialises them from init.  On
+	 * success *state is not NULL (every method is handed it; the runner refuses a NULL one); on
+	 * failure err says why. */
 	int (*create)(const snm_cfg *opts, const snm_data_info *in, snm_params *params, gsl_rng *init,
 	              void **state, snm_error *err);
 	void (*destroy)(void *state);

@@ -115,6 +115,7 @@ int snm_cmd_report(int argc, char **argv)
 		o.out = out;
 	}
 	o.spec = argv[optind];
+	o.plugin_path = plugin_path;      /* the code the runs' files are compared with */
 	o.results = results;
 	if (o.results == NULL)
 		o.results = snm_cfg_text(snm_cfg_get(p->root, "results")) ? snm_cfg_text(snm_cfg_get(p->root, "results"))

@@ -15,12 +15,15 @@
 #include "run/trainer.h"
 #include "cmd.h"
 
-/* One run's outcome on stdout, or its error on stderr: "snm: <run key>: <message>", the key added
- * where the message lacks it.  An error equal to the one before (a results directory that cannot
+/* One run's outcome on stdout (a finished run of other code flagged; first, with --force, where
+ * the file it replaces was kept), or its error on stderr: "snm: <run key>: <message>", the key
+ * added where the message lacks it.  An error equal to the one before (a results directory that cannot
  * be made fails every run alike) is counted in *same, not printed again. */
 static int report(const snm_run_spec *r, int rc, const snm_run_result *res, snm_error *e,
                   char *last, int *same)
 {
+	if (res->superseded[0] != '\0')
+		printf("%-44s --force: the file it replaces is kept as %s\n", r->key, res->superseded);
 	if (rc != SNM_OK) {
 		if (strcmp(e->msg, last) == 0) {
 			++*same;
@@ -32,7 +35,10 @@ static int report(const snm_run_spec *r, int rc, const snm_run_result *res, snm_
 		snm_cmd_fail(e);
 		return 1;
 	}
-	if (res->status == SNM_RUN_SKIPPED)
+	if (res->status == SNM_RUN_SKIPPED && res->code == SNM_CODE_OTHER)
+		printf("%-44s finished before, made by other code (%s; `snm verify` checks it): test error "
+		       "%.2f%%\n", r->key, res->code_what, res->test_at_best);
+	else if (res->status == SNM_RUN_SKIPPED)
 		printf("%-44s finished before: test error %.2f%%\n", r->key, res->test_at_best);
 	else
 		printf("%-44s %s: test error %.2f%% at epoch %d (valid %.2f%%), %.1f s\n", r->key,

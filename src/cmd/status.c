@@ -6,16 +6,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "run/identity.h"
 #include "run/state.h"
 #include "cmd.h"
 
 static const char status_usage[] =
 	"usage: snm status PIPELINE [--results DIR] [--plugin-path DIRS]\n"
-	"  one line per run of the pipeline: finished (its test error at the best validation epoch),\n"
-	"  running (by which process), resumable (epochs done), not started, refused (made by another\n"
-	"  configuration: the keys that differ) or failed (why); then a summary and the core-hours\n"
-	"  left, estimated from the measured epochs.  Reads the run files under the pipeline's results\n"
-	"  directory (--results: DIR/<run key>.h5 instead); trains nothing.\n";
+	"  one line per run of the pipeline: finished (its test error at the best validation epoch;\n"
+	"  flagged when made by other code than the plugins and libsnm found now), running (by which\n"
+	"  process), resumable (epochs done), not started, refused (made by another configuration: the\n"
+	"  keys that differ; or unfinished and made by other code) or failed (why); then a summary and\n"
+	"  the core-hours left, estimated from the measured epochs.  Reads the run files under the\n"
+	"  pipeline's results directory (--results: DIR/<run key>.h5 instead); trains nothing.\n";
 
 /* The file of run r: its own result path, or <results>/<key>.h5 under --results. */
 static char *path_of(const snm_run_spec *r, const char *results)
@@ -45,6 +47,10 @@ static void print_line(const snm_run_spec *r, const snm_run_state *st, int width
 	case SNM_STATE_FINISHED:
 		printf("finished: test error %.2f%% at best epoch %d/%d", st->test_at_best, st->best_epoch,
 		       st->epochs);
+		if (st->code == SNM_CODE_OTHER)
+			printf("; made by other code: %s; `snm verify` checks it", st->code_what);
+		else if (st->code == SNM_CODE_UNKNOWN)
+			printf("; code unknown");
 		break;
 	case SNM_STATE_RUNNING:
 		if (st->lock.pid > 0)
@@ -54,13 +60,17 @@ static void print_line(const snm_run_spec *r, const snm_run_state *st, int width
 			       st->epochs);
 		break;
 	case SNM_STATE_RESUMABLE:
-		printf("resumable: %d/%d epochs done", st->epochs_done, st->epochs);
+		printf("resumable: %d/%d epochs done%s", st->epochs_done, st->epochs,
+		       st->code == SNM_CODE_UNKNOWN ? "; code unknown" : "");
 		break;
 	case SNM_STATE_NOT_STARTED:
 		printf("not started");
 		break;
 	case SNM_STATE_REFUSED:
-		printf("refused: made by another configuration (%s); snm run --force retrains it", st->why);
+		if (st->code == SNM_CODE_OTHER)
+			printf("refused: unfinished, made by other code (%s); snm run --force retrains it", st->why);
+		else
+			printf("refused: made by another configuration (%s); snm run --force retrains it", st->why);
 		break;
 	default:
 		printf("failed: %s", st->why);
@@ -113,7 +123,7 @@ int snm_cmd_status(int argc, char **argv)
 	snm_run_state *st;
 	snm_estimate est;
 	snm_error e;
-	int opt, width = 0, count[SNM_N_STATES] = { 0 };
+	int opt, width = 0, count[SNM_N_STATES] = { 0 }, other_code = 0;
 #ifdef __GLIBC__
 	optind = 0;               /* glibc: full re-initialisation (the caller may have used getopt) */
 #else
@@ -154,7 +164,7 @@ int snm_cmd_status(int argc, char **argv)
 	}
 	for (int i = 0; i < p->n_runs; ++i) {
 		char *path = path_of(&p->runs[i], results);
-		if (path == NULL || snm_run_state_read(&p->runs[i], path, &st[i], &e) != SNM_OK) {
+		if (path == NULL || snm_run_state_read(&p->runs[i], plugin_path, path, &st[i], &e) != SNM_OK) {
 			free(path);
 			free(st);
 			snm_pipeline_free(p);
@@ -163,11 +173,14 @@ int snm_cmd_status(int argc, char **argv)
 		}
 		free(path);
 		count[st[i].state]++;
+		other_code += st[i].state == SNM_STATE_FINISHED && st[i].code == SNM_CODE_OTHER;
 		print_line(&p->runs[i], &st[i], width);
 		fflush(stdout);
 	}
-	printf("%d run%s: %d finished, %d running, %d resumable, %d not started, %d refused, %d failed\n",
-	       p->n_runs, p->n_runs == 1 ? "" : "s", count[SNM_STATE_FINISHED], count[SNM_STATE_RUNNING],
+	printf("%d run%s: %d finished", p->n_runs, p->n_runs == 1 ? "" : "s", count[SNM_STATE_FINISHED]);
+	if (other_code > 0)
+		printf(" (%d made by other code)", other_code);
+	printf(", %d running, %d resumable, %d not started, %d refused, %d failed\n", count[SNM_STATE_RUNNING],
 	       count[SNM_STATE_RESUMABLE], count[SNM_STATE_NOT_STARTED], count[SNM_STATE_REFUSED],
 	       count[SNM_STATE_FAILED]);
 	snm_run_estimate(p, st, &est);

@@ -1,6 +1,7 @@
 /* verify.c: `snm verify`, retraining runs from the configuration recorded in their files and
  * comparing the results bit for bit (runfile.h).  Per run one line: "bitwise equal", or where
- * and by how much the runs differ, with the build and OpenBLAS of both sides.  Exit 0 when every
+ * and by how much the runs differ, whether the code is the same (src/run/identity.h), with the
+ * build and OpenBLAS of both sides.  Exit 0 when every
  * run is bitwise equal, 1 when one differs or cannot be verified, 2 on a usage error.
  *
  * The retraining writes into a scratch directory under $TMPDIR (removed afterwards, unless
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "core/blas.h"
+#include "run/identity.h"
 #include "run/pipeline.h"
 #include "run/store.h"
 #include "run/trainer.h"
@@ -35,6 +37,29 @@ typedef struct verify_opts {
 	const char *keep, *plugin_path;
 } verify_opts;
 
+/* "same code", "other code (noise none changed)" or "code unknown": the code that made the run of
+ * file a (its plugin_sha256 and libsnm_sha256) against the code that retrained it into b. */
+static void code_of(const char *a, const char *b, char *out, size_t size)
+{
+	char *pa = NULL, *la = NULL, *pb = NULL, *lb = NULL, what[256];
+	snm_identity now;
+	snm_store_get_str(a, "plugin_sha256", &pa, NULL);
+	snm_store_get_str(a, "libsnm_sha256", &la, NULL);
+	snm_store_get_str(b, "plugin_sha256", &pb, NULL);
+	snm_store_get_str(b, "libsnm_sha256", &lb, NULL);
+	snprintf(now.plugins, sizeof now.plugins, "%s", pb ? pb : "");
+	snprintf(now.libsnm, sizeof now.libsnm, "%s", lb ? lb : "unknown");
+	switch (snm_identity_compare(pa, la, &now, what, sizeof what)) {
+	case SNM_CODE_SAME: snprintf(out, size, "same code"); break;
+	case SNM_CODE_OTHER: snprintf(out, size, "other code (%s)", what); break;
+	default: snprintf(out, size, "code unknown (the file records none)"); break;
+	}
+	free(pa);
+	free(la);
+	free(pb);
+	free(lb);
+}
+
 /* Retrains the run of `path` into results dir `dir` and compares; 0 equal, 1 otherwise. */
 static int verify_one(const char *path, const char *dir, const verify_opts *vo)
 {
@@ -43,6 +68,7 @@ static int verify_one(const char *path, const char *dir, const verify_opts *vo)
 	snm_run_result res;
 	snm_runfile_diff d;
 	char *config = NULL, *hash = NULL, *key = NULL, *version = NULL, *libs = NULL, ours[512], rebuilt[32];
+	char code[300];
 	int64_t threads = 1;
 	int rc = 1, same_build;
 	if (snm_store_get_str(path, "config", &config, &e) || snm_store_get_str(path, "config_hash", &hash, &e)
@@ -95,8 +121,9 @@ static int verify_one(const char *path, const char *dir, const verify_opts *vo)
 		printf(" largest difference %s %.6g at epoch %d;", d.worst, d.worst_abs, d.worst_epoch);
 	if (d.detail[0] != '\0')
 		printf(" %s;", d.detail);
-	printf(" best weights %s; %s: recorded by snm %s (%s), retrained by snm %s (%s)\n",
-	       d.digest_equal ? "equal" : "differ", same_build ? "same build" : "other build",
+	code_of(path, p->runs[0].result_path, code, sizeof code);
+	printf(" best weights %s; %s, %s: recorded by snm %s (%s), retrained by snm %s (%s)\n",
+	       d.digest_equal ? "equal" : "differ", code, same_build ? "same build" : "other build",
 	       version ? version : "?", libs ? libs : "?", PACKAGE_VERSION, ours);
 	goto out;
 fail:

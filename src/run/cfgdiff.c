@@ -10,6 +10,8 @@ typedef struct diff {
 	char *buf;
 	size_t size, len;
 	int n, cut;
+	int max;                     /* > 0: show at most this many (snm_cfg_diff_text_brief) */
+	size_t len_before_max;       /* the list's length after max - 1 items */
 } diff;
 
 /* Appends one difference "<path><what>" to the list (or counts it when it no longer fits). */
@@ -20,7 +22,9 @@ static void add(diff *d, const char *path, const char *what)
 	snprintf(item, sizeof item, "%s%s", *path ? path : "(the whole configuration)", what);
 	n = strlen(item);
 	d->n++;
-	if (d->cut)
+	if (d->max > 0 && d->n == d->max)
+		d->len_before_max = d->len;
+	if (d->cut || (d->max > 0 && d->n > d->max))
 		return;
 	/* room for this item, its separator, and ", ..." should a later one not fit */
 	if (d->len + n + 2 + 6 >= d->size) {
@@ -101,7 +105,7 @@ static void walk(diff *d, const char *path, const snm_cfg *a, const snm_cfg *b)
 
 int snm_cfg_diff(const snm_cfg *old, const snm_cfg *now, char *buf, size_t size)
 {
-	diff d = { buf, size, 0, 0, 0 };
+	diff d = { buf, size, 0, 0, 0, 0, 0 };
 	if (size > 0)
 		buf[0] = '\0';
 	else
@@ -110,17 +114,39 @@ int snm_cfg_diff(const snm_cfg *old, const snm_cfg *now, char *buf, size_t size)
 	return d.n;
 }
 
-int snm_cfg_diff_text(const char *old, const char *now, char *buf, size_t size)
+/* The trees of two texts compared into d (diff's fields set by the caller). */
+static int diff_texts(const char *old, const char *now, diff *d)
 {
 	snm_cfg *a = NULL, *b = NULL;
 	snm_error e;
 	int n = -1;
-	if (snm_cfg_parse(old, strlen(old), "the recorded config", &a, &e) != SNM_OK
-	    || snm_cfg_parse(now, strlen(now), "the pipeline's config", &b, &e) != SNM_OK)
-		snprintf(buf, size, "cannot parse %s", e.msg);
+	if (d->size > 0)
+		d->buf[0] = '\0';
 	else
-		n = snm_cfg_diff(a, b, buf, size);
+		d->cut = 1;
+	if (snm_cfg_parse(old, strlen(old), "the recorded config", &a, &e) != SNM_OK
+	    || snm_cfg_parse(now, strlen(now), "the pipeline's config", &b, &e) != SNM_OK) {
+		snprintf(d->buf, d->size, "cannot parse %s", e.msg);
+	} else {
+		walk(d, "", a, b);
+		n = d->n;
+	}
 	snm_cfg_free(a);
 	snm_cfg_free(b);
 	return n;
+}
+
+int snm_cfg_diff_text_brief(const char *old, const char *now, int max, char *buf, size_t size)
+{
+	diff d = { buf, size, 0, 0, 0, max > 1 ? max : 2, 0 };
+	int n = diff_texts(old, now, &d);
+	if (n > d.max && !d.cut && d.len_before_max + 32 < size)
+		snprintf(buf + d.len_before_max, size - d.len_before_max, " and %d more", n - (d.max - 1));
+	return n;
+}
+
+int snm_cfg_diff_text(const char *old, const char *now, char *buf, size_t size)
+{
+	diff d = { buf, size, 0, 0, 0, 0, 0 };
+	return diff_texts(old, now, &d);
 }

@@ -28,6 +28,11 @@ int snm_cfg_diff(const snm_cfg *old, const snm_cfg *now, char *buf, size_t size)
  * snm_cfg_parse; -1 with buf "cannot parse ..." when either text does not parse. */
 int snm_cfg_diff_text(const char *old, const char *now, char *buf, size_t size);
 
+/* The same, for a message of one line: at most max differences (max >= 2), and with more, the
+ * first max - 1 and the count of the others:
+ *   "train.lr 0.005 -> 0.004, noise.sd 0.1 -> 0.2 and 3 more"      (max 3, five differences) */
+int snm_cfg_diff_text_brief(const char *old, const char *now, int max, char *buf, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cfgdiff.h"
+#include "identity.h"
 #include "state.h"
 #include "store.h"
 
@@ -71,7 +72,22 @@ static int read_metrics(const char *path, snm_run_state *st, snm_error *err)
 	return SNM_OK;
 }
 
-int snm_run_state_read(const snm_run_spec *r, const char *path, snm_run_state *st, snm_error *err)
+/* The file's code (attributes a) against the plugins of r found now and this process's libsnm:
+ * st->code and st->code_what; a plugin that cannot be found leaves it unknown. */
+static int read_code(const snm_run_spec *r, const char *plugin_path, const snm_store_attrs *a,
+                     snm_run_state *st, snm_error *err)
+{
+	snm_identity now;
+	snm_error e;
+	if (snm_identity_find(r, plugin_path, &now, &e) != SNM_OK)
+		return e.code == SNM_ENOMEM ? SNM_FAIL(err, SNM_ENOMEM, "out of memory") : SNM_OK;
+	st->code = snm_identity_compare(str_attr(a, "plugin_sha256"), str_attr(a, "libsnm_sha256"), &now,
+	                                st->code_what, sizeof st->code_what);
+	return SNM_OK;
+}
+
+int snm_run_state_read(const snm_run_spec *r, const char *plugin_path, const char *path,
+                       snm_run_state *st, snm_error *err)
 {
 	snm_store_attrs a;
 	const char *status, *hash, *key, *config, *why;
@@ -82,6 +98,7 @@ int snm_run_state_read(const snm_run_spec *r, const char *path, snm_run_state *s
 	snm_error e;
 	memset(st, 0, sizeof *st);
 	st->test_at_best = NAN;
+	st->code = SNM_CODE_UNKNOWN;
 	if (snm_cfg_opt_int(r->train, snm_train_options, "epochs", &epochs, NULL) == SNM_OK)
 		st->epochs = (int)epochs;
 	if ((lock = malloc(strlen(path) + 6)) == NULL)
@@ -132,7 +149,8 @@ int snm_run_state_read(const snm_run_spec *r, const char *path, snm_run_state *s
 		rc = read_metrics(path, st, err);
 	} else if (strcmp(status, "finished") == 0) {
 		st->state = SNM_STATE_FINISHED;
-		if ((rc = read_metrics(path, st, err)) == SNM_OK && !isfinite(st->test_at_best)) {
+		if ((rc = read_code(r, plugin_path, &a, st, err)) == SNM_OK
+		    && (rc = read_metrics(path, st, err)) == SNM_OK && !isfinite(st->test_at_best)) {
 			SNM_FAIL(&e, SNM_EIO, "%s: finished but /metrics/test_at_best has no value at the last "
 			         "row", path);
 			rc = failed(st, &e, err);
@@ -145,6 +163,14 @@ int snm_run_state_read(const snm_run_spec *r, const char *path, snm_run_state *s
 			         "(compacted?): snm run cannot resume it; --force retrains it", path,
 			         st->epochs_done, st->epochs);
 			rc = failed(st, &e, err);
+		} else if ((rc = read_code(r, plugin_path, &a, st, err)) != SNM_OK) {
+			/* out of memory */
+		} else if (st->code == SNM_CODE_OTHER) {
+			/* `snm run` does not resume another code's checkpoint */
+			st->state = SNM_STATE_REFUSED;
+			snprintf(st->why, sizeof st->why, "%s", st->code_what);
+			st->code_what[0] = '\0';
+			rc = read_metrics(path, st, err);
 		} else {
 			st->state = SNM_STATE_RESUMABLE;
 			rc = read_metrics(path, st, err);

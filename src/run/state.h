@@ -4,13 +4,17 @@
  *
  * A run is, from its run file (trainer.h) and its lock file (lock.h):
  *   finished     the file's status is "finished" under the pipeline's configuration (config_hash):
- *                its result is /metrics/test_at_best at the last row
+ *                its result is /metrics/test_at_best at the last row.  Made by other code (a
+ *                plugin's or libsnm's SHA-256 is not that of the files found now, identity.h), it
+ *                stays finished, flagged (code): `snm run` skips it, `snm verify` checks it
  *   running      a live process holds the lock (whatever the file says meanwhile)
- *   resumable    status "running", the same configuration, no live holder, and a /checkpoint
- *                group: `snm run` resumes it after the epochs it has done
+ *   resumable    status "running", the same configuration and code (or a file that records no
+ *                code), no live holder, and a /checkpoint group: `snm run` resumes it after the
+ *                epochs it has done
  *   not started  no file (and no live holder)
- *   refused      a file made by another configuration (its config_hash is not the run's): `snm
- *                run` refuses it without --force; what differs is named (cfgdiff.h)
+ *   refused      a file made by another configuration (its config_hash is not the run's), or an
+ *                unfinished one made by other code: `snm run` refuses it without --force; what
+ *                differs is named (cfgdiff.h, identity.h)
  *   failed       what `snm run` cannot take as it is: a file that cannot be read (damaged, not a
  *                run file), another run's file in this run's place, a status other than running
  *                and finished (with the file's `error` attribute when it has one), an unfinished
@@ -47,13 +51,23 @@ typedef struct snm_run_state {
 	int threads;               /* the file's thread count; 0 without a file */
 	int timed;                 /* epochs of /metrics with a finite `seconds` */
 	double seconds;            /* their sum: wall seconds of training and evaluation */
-	char why[SNM_ERROR_MSG_MAX]; /* refused: what differs (cfgdiff.h); failed: the reason */
+	char why[SNM_ERROR_MSG_MAX]; /* refused: what differs (cfgdiff.h, or identity.h's "noise
+	                              * semantic changed" when code is SNM_CODE_OTHER); failed: the
+	                              * reason */
+	int code;                  /* finished and resumable: the file's code against the code of
+	                            * now, SNM_CODE_* (identity.h); refused: SNM_CODE_OTHER when
+	                            * refused for its code, else SNM_CODE_UNKNOWN (not compared);
+	                            * SNM_CODE_UNKNOWN in the other states */
+	char code_what[256];       /* finished, SNM_CODE_OTHER: what differs ("noise semantic changed") */
 } snm_run_state;
 
 /* Where run r stands, from the run file at path (r->result_path, or the same key under another
- * results directory) and "<path>.lock".  Never fails for what the files hold (that is a state);
- * returns SNM_ENOMEM only. */
-int snm_run_state_read(const snm_run_spec *r, const char *path, snm_run_state *st, snm_error *err);
+ * results directory) and "<path>.lock"; its code compared with the plugins found on the search
+ * path (plugin_path first, may be NULL) and this process's libsnm.  Never fails for what the
+ * files hold (that is a state; a plugin that cannot be found leaves the code unknown); returns
+ * SNM_ENOMEM only. */
+int snm_run_state_read(const snm_run_spec *r, const char *plugin_path, const char *path,
+                       snm_run_state *st, snm_error *err);
 
 /* The estimate of what is left: for every run that is not started, resumable or running, its
  * epochs left (planned less done) times the cost of one epoch in core-seconds (wall seconds per

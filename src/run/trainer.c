@@ -17,8 +17,11 @@
 #include "core/blas.h"
 #include "core/optim.h"
 #include "snm/rng.h"
+#include "cfgdiff.h"
+#include "identity.h"
 #include "store.h"
 #include "run.h"
+#include "supersede.h"
 #include "trainer.h"
 #include "fs.h"
 #include "lock.h"
@@ -51,6 +54,7 @@ typedef struct trainer {
 	int epoch;                         /* epochs done */
 	int best_epoch;
 	double best_valid, test_at_best;
+	snm_identity code;                 /* the plugins' and libsnm's SHA-256, recorded (identity.h) */
 } trainer;
 
 static double now(void)
@@ -256,7 +260,8 @@ static int setup(trainer *T, snm_error *err)
 	}
 	if ((rc = choose_subset(T, err)) || (rc = snm_run_mean(&T->R, T->eval_batch, err)))
 		return rc;
-	if ((rc = snm_run_build(&T->R, r->key, err)))
+	if ((rc = snm_run_build(&T->R, r->key, err))
+	    || (rc = snm_identity_of(&T->R.ds->h, &T->R.mh, &T->R.nh, &T->code, err)))
 		return rc;
 	if (T->R.nvt->wants_unlabelled != NULL && T->R.nvt->wants_unlabelled(T->R.noise)) {
 		if ((rc = snm_cfg_opt_int(r->train, snm_train_options, "unlabelled_batch", &T->batch_u, err))
@@ -371,8 +376,8 @@ static int save(trainer *T, const char *status, snm_error *err)
 	const snm_run_spec *r = T->run;
 	char hash[32], plugins[512], libs[512];
 	const char *str_names[] = { "run_key", "config", "config_hash", "status", "snm_version", "plugins",
-	                            "libraries" };
-	const char *str_values[7];
+	                            "libraries", "plugin_sha256", "libsnm_sha256" };
+	const char *str_values[9];
 	const char *int_names[] = { "master_seed", "threads", "epoch", "epochs", "step", "best_epoch",
 	                            "per_class", "set", "n_train", "seed_subset", "seed_init", "seed_order",
 	                            "seed_noise" };
@@ -391,6 +396,8 @@ static int save(trainer *T, const char *status, snm_error *err)
 	str_values[4] = T->o->version ? T->o->version : PACKAGE_VERSION;
 	str_values[5] = plugins;
 	str_values[6] = libs;
+	str_values[7] = T->code.plugins;
+	str_values[8] = T->code.libsnm;
 	ints[0] = (int64_t)r->seed;
 	ints[1] = T->o->threads;
 	ints[2] = T->epoch;
@@ -406,7 +413,7 @@ static int save(trainer *T, const char *status, snm_error *err)
 	groups[1] = snm_adam_m(T->adam);
 	groups[2] = snm_adam_v(T->adam);
 	groups[3] = T->best;
-	run = (snm_store_run){ 7, str_names, str_values, 13, int_names, ints, T->metrics, 4, groups_p, groups,
+	run = (snm_store_run){ 9, str_names, str_values, 13, int_names, ints, T->metrics, 4, groups_p, groups,
 	                       N_RNG, rng_names, T->rng };
 	return snm_store_save(r->result_path, &run, err);
 }
@@ -622,17 +629,61 @@ int snm_train(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result
 	return rc;
 }
 
-/* What to do with a run whose result file may exist: train it from scratch (the file is absent,
- * or made by another configuration and force is set), resume it (*resumed = 1: same
- * configuration, status "running"), or skip it (*skipped = 1, res filled from the file: same
- * configuration, "finished").  Another configuration without force is SNM_ESTATE. */
+/* A root attribute of a run file read whole (snm_store_read_attrs): a string, or NULL. */
+static const char *attr_str(const snm_store_attrs *a, const char *name)
+{
+	for (int i = 0; i < a->n_str; ++i)
+		if (strcmp(a->str_names[i], name) == 0)
+			return a->str_values[i];
+	return NULL;
+}
+
+static int attr_int(const snm_store_attrs *a, const char *name, int64_t *out)
+{
+	for (int i = 0; i < a->n_int; ++i)
+		if (strcmp(a->int_names[i], name) == 0) {
+			*out = a->int_values[i];
+			return 1;
+		}
+	return 0;
+}
+
+/* The refusal of a file made by another configuration (its config_hash) or, where the bits depend
+ * on it, another thread count: one line naming what differs, the keys first (cfgdiff.h). */
+static int refuse_config(const snm_run_spec *run, const snm_trainer_opts *o, const char *config,
+                         const char *hash, const char *want, int64_t threads, snm_error *err)
+{
+	char keys[400];
+	int n;
+	if (strcmp(hash, want) == 0)
+		return SNM_FAIL(err, SNM_ESTATE, "%s: trained with %" PRId64 " thread%s, whose bits differ from "
+		                "%d's in this build (without OpenMP): use --force to retrain it",
+		                run->result_path, threads, threads == 1 ? "" : "s", o->threads);
+	n = config ? snm_cfg_diff_text_brief(config, run->config_text, 3, keys, sizeof keys) : -1;
+	if (n > 0)
+		return SNM_FAIL(err, SNM_ESTATE, "%s: made by another configuration (%s; config hash %.16s, now "
+		                "%s): use --force to retrain it", run->result_path, keys, hash, want);
+	return SNM_FAIL(err, SNM_ESTATE, "%s: made by another configuration (%s; config hash %.16s, now %s): "
+	                "use --force to retrain it", run->result_path,
+	                n == 0 ? "no key differs, only their order" : "the file records no readable config",
+	                hash, want);
+}
+
+/* What to do with a run whose result file may exist: train it from scratch (the file is absent;
+ * or, with force, made by another configuration or, unfinished, by other code: then the file is
+ * kept beside, supersede.h, and res->superseded names it), resume it (*resumed = 1: the same
+ * configuration, status "running", code the same or unknown), or skip it (*skipped = 1, res
+ * filled from the file, res->code saying whether other code made it: the same configuration,
+ * "finished").  Another configuration, or an unfinished run of other code, without force is
+ * SNM_ESTATE, one line naming what differs. */
 static int check_existing(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res,
                           int *resumed, int *skipped, snm_error *err)
 {
-	char *status = NULL, *hash = NULL;
+	snm_store_attrs a;
+	const char *status, *hash;
 	char want_hash[32];
 	int64_t threads = -1;
-	int rc = SNM_OK;
+	int rc = SNM_OK, code = SNM_CODE_UNKNOWN;
 	struct stat st;
 	*resumed = *skipped = 0;
 	snprintf(want_hash, sizeof want_hash, "%016" PRIx64, run->config_hash);
@@ -641,28 +692,50 @@ static int check_existing(const snm_run_spec *run, const snm_trainer_opts *o, sn
 	if (stat(run->result_path, &st) == 0 && S_ISDIR(st.st_mode))
 		return SNM_FAIL(err, SNM_EIO, "%s: a directory is in the way of the run file",
 		                run->result_path);
-	if ((rc = snm_store_get_str(run->result_path, "status", &status, err))
-	    || (rc = snm_store_get_str(run->result_path, "config_hash", &hash, err))
-	    || (rc = snm_store_get_int(run->result_path, "threads", &threads, err))) {
-		free(status);
-		free(hash);
+	if ((rc = snm_store_read_attrs(run->result_path, &a, err)))
 		return rc;
+	status = attr_str(&a, "status");
+	hash = attr_str(&a, "config_hash");
+	if (status == NULL || hash == NULL || !attr_int(&a, "threads", &threads)) {
+		rc = SNM_FAIL(err, SNM_EIO, "%s: not a run file of snm (no %s attribute)", run->result_path,
+		              status == NULL ? "status" : hash == NULL ? "config_hash" : "threads");
+		goto out;
 	}
 	/* another thread count changes no bit where snm runs its own threads: resume then */
 	if (strcmp(hash, want_hash) != 0 || (threads != o->threads && !snm_blas_thread_invariant())) {
 		if (!o->force)
-			rc = SNM_FAIL(err, SNM_ESTATE, "%s: made by another configuration (config hash %s, "
-			              "threads %" PRId64 "; now %s, threads %d): use --force to retrain it",
-			              run->result_path, hash, threads, want_hash, o->threads);
-	} else if (strcmp(status, "finished") == 0) {
-		rc = snm_run_read_result(run->result_path, res, err);
+			rc = refuse_config(run, o, attr_str(&a, "config"), hash, want_hash, threads, err);
+		else
+			rc = snm_supersede(run->result_path, hash, res->superseded, sizeof res->superseded, err);
+		goto out;
+	}
+	if (strcmp(status, "finished") == 0 || strcmp(status, "running") == 0) {
+		snm_identity now;
+		if ((rc = snm_identity_find(run, o->plugin_path, &now, err)))
+			goto out;
+		code = snm_identity_compare(attr_str(&a, "plugin_sha256"), attr_str(&a, "libsnm_sha256"), &now,
+		                            res->code_what, sizeof res->code_what);
+	}
+	if (strcmp(status, "finished") == 0) {
+		char what[sizeof res->code_what];
+		memcpy(what, res->code_what, sizeof what);
+		rc = snm_run_read_result(run->result_path, res, err);     /* zeroes res first */
 		res->status = SNM_RUN_SKIPPED;
+		res->code = code;
+		memcpy(res->code_what, what, sizeof what);
 		*skipped = 1;
+	} else if (strcmp(status, "running") == 0 && code == SNM_CODE_OTHER) {
+		/* its checkpoint is of the other code's training: resuming would mix two codes in one run */
+		if (!o->force)
+			rc = SNM_FAIL(err, SNM_ESTATE, "%s: unfinished, made by other code (%s): this code does not "
+			              "resume it; use --force to retrain it", run->result_path, res->code_what);
+		else
+			rc = snm_supersede(run->result_path, hash, res->superseded, sizeof res->superseded, err);
 	} else if (strcmp(status, "running") == 0) {
 		*resumed = 1;
 	}
-	free(status);
-	free(hash);
+out:
+	snm_store_attrs_free(&a);
 	return rc;
 }
 

@@ -20,7 +20,9 @@
  *   root strings: run_key, config (canonical text), config_hash (16 hex digits), status
  *                 ("running" while training, "finished"), snm_version, plugins ("data idx 0.1.0;
  *                 model convnet 0.1.0; noise none 0.1.0"), libraries (GSL, HDF5, libyaml and
- *                 OpenBLAS versions and OpenBLAS's configuration)
+ *                 OpenBLAS versions and OpenBLAS's configuration), plugin_sha256 and
+ *                 libsnm_sha256 (the code: the SHA-256 of each plugin's shared object and of
+ *                 libsnm's, identity.h; files written before snm recorded them have neither)
  *   root ints:    master_seed, threads, epoch (epochs done), epochs (planned), step, best_epoch,
  *                 per_class, set, n_train, seed_subset, seed_init, seed_order, seed_noise
  *   /metrics:     epoch, lr, loss, loss.<term> per regularizer term, train_error, valid_error,
@@ -32,7 +34,13 @@
  *
  * Resume: a file with status "running" and the same config hash and thread count is resumed from
  * its checkpoint, and ends bitwise equal to an uninterrupted run; "finished" is skipped; another
- * hash or thread count is refused (SNM_ESTATE) unless force is set, which retrains from scratch.
+ * hash or thread count is refused (SNM_ESTATE, naming the keys that differ, cfgdiff.h) unless
+ * force is set, which retrains from scratch and keeps the old file beside (supersede.h).  The
+ * code is compared too (identity.h): an unfinished run made by other code (a plugin's or libsnm's
+ * SHA-256 differs) is refused like another configuration, naming what changed, and retrained with
+ * force; a finished one is skipped all the same, its result saying so (res->code), since `snm
+ * verify` is the way to check it.  A file that records no code (written before snm did) is taken
+ * as it is: resumed, or skipped, its code unknown; a resumed one records the code that goes on. 
  * A non-finite loss stops the run with SNM_ENUMERIC naming the epoch, step and term, leaving the
  * last good checkpoint on disk; so does a parameter or an Adam moment that is not finite at the
  * end of an epoch (named, with the step count), before anything of that epoch is saved. */
@@ -41,6 +49,7 @@
 
 #include <stdint.h>
 #include "dataset.h"
+#include "identity.h"
 #include "pipeline.h"
 
 #ifdef __cplusplus
@@ -53,7 +62,8 @@ typedef struct snm_trainer_opts {
 	int threads;               /* snm's thread count (core/blas.h: its own threads over a single-
 	                              threaded OpenBLAS, or OpenBLAS's without OpenMP); recorded */
 	int force;                 /* retrain a run whose result file has another config (or another
-	                              thread count, where snm_blas_thread_invariant() is 0) */
+	                              thread count, where snm_blas_thread_invariant() is 0), or is
+	                              unfinished and of other code; the old file is kept beside */
 	int stop_after;            /* > 0: return after this many epochs as if killed (tests) */
 	int progress;              /* 1: a progress line on stderr */
 	const char *version;       /* snm's version string to record */
@@ -71,6 +81,10 @@ typedef struct snm_run_result {
 	double best_valid;         /* % */
 	double test_at_best;       /* % : the run's result */
 	double seconds;            /* training time in this call */
+	int code;                  /* SNM_RUN_SKIPPED: the file's code against the code of now,
+	                              SNM_CODE_* (identity.h); SNM_CODE_SAME otherwise */
+	char code_what[256];       /* SNM_CODE_OTHER: what differs ("noise semantic changed") */
+	char superseded[4096];     /* force: where the file this run replaced was kept ("" if none) */
 } snm_run_result;
 
 /* What snm_train would refuse before its first step, found without reading an image or
