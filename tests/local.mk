@@ -153,6 +153,11 @@ EXTRA_DIST += tests/test_kill9.sh
 # snm run, snm paper and snm compact go on with the others (test_damaged.sh).
 TESTS += tests/test_catalogue.sh tests/test_damaged.sh
 EXTRA_DIST += tests/test_catalogue.sh tests/test_damaged.sh
+# What snm run shows while it trains: per-epoch lines in a log with -j 2, status lines on a
+# terminal; SIGINT and SIGTERM stop the runs at a step, say how to resume, and the resumed runs
+# end bitwise equal to uninterrupted ones.
+TESTS += tests/test_progress.sh tests/test_interrupt.sh
+EXTRA_DIST += tests/test_progress.sh tests/test_interrupt.sh
 # libsnm exports what its headers declare, and nothing else.
 TESTS += tests/test_exports.sh
 EXTRA_DIST += tests/test_exports.sh

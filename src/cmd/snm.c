@@ -30,7 +30,6 @@ static const char usage[] =
 	"       snm --version\n";
 
 #define MAX_THREADS 1024
-#define MAX_JOBS 256
 
 int main(int argc, char **argv)
 {
@@ -38,9 +37,9 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, 0, 't' }, { "jobs", required_argument, 0, 'j' },
 		{ "only", required_argument, 0, 'o' }, { "force", no_argument, 0, 'f' },
 		{ "plugin-path", required_argument, 0, 'p' }, { "help", no_argument, 0, 'h' },
-		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 }
+		{ "version", no_argument, 0, 'V' }, { "log-every", required_argument, 0, 'L' }, { 0, 0, 0, 0 }
 	};
-	cli c = { NULL, NULL, 1, 1, 0 };
+	cli c = { .threads = 1, .jobs = 1, .log_every = 60 };
 	const char *cmd, *pos;
 	int opt;
 	gsl_set_error_handler_off();
@@ -61,6 +60,11 @@ int main(int argc, char **argv)
 		return snm_cmd_compact(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "verify") == 0)
 		return snm_cmd_verify(argc - 1, argv + 1);
+	/* the command line as given, for the line that says how to resume an interrupted run */
+	if ((c.command = snm_cmd_command_line(argc, argv)) == NULL) {
+		fprintf(stderr, "snm: out of memory\n");
+		return 1;
+	}
 	/* GNU getopt permutes: options may come before or after the command and the pipeline */
 	opterr = 0;                  /* one line of our own for a bad option, below */
 	while ((opt = getopt_long(argc, argv, ":t:j:o:fp:hV", longs, NULL)) != -1) {
@@ -70,7 +74,11 @@ int main(int argc, char **argv)
 				return 2;
 			break;
 		case 'j':
-			if (snm_cmd_count("snm", "-j", optarg, MAX_JOBS, &c.jobs))
+			if (snm_cmd_count("snm", "-j", optarg, SNM_CMD_MAX_JOBS, &c.jobs))
+				return 2;
+			break;
+		case 'L':
+			if (snm_cmd_whole("snm", "--log-every", optarg, 0, 86400, &c.log_every))
 				return 2;
 			break;
 		case 'o': c.only = optarg; break;
