@@ -63,7 +63,9 @@ interrupt() {
 		> "$tmp/$1.out" 2> "$tmp/$1.err" &
 	pid=$!
 	i=0
-	while [ $i -lt 600 ] && [ "$(grep -c ' epoch 2/60 ' "$tmp/$1.out")" -lt "$4" ]; do
+	while [ $i -lt 600 ]; do     # 30 s at most
+		n=$(cat "$tmp/$1.out" 2>/dev/null | grep -c ' epoch 2/60 ')
+		[ "$n" -ge "$4" ] && break
 		sleep 0.05
 		i=$((i + 1))
 	done
