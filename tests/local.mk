@@ -102,15 +102,19 @@ EXTRA_tests_test_ladder_DEPENDENCIES = plugins/models/convnet.la plugins/noise/l
 TESTS += tests/test_data tests/test_cifar tests/test_models tests/test_perturb tests/test_compare \
 	tests/test_ladder
 
-# ---- the run layer: the store, the trainer on tiny pipelines ---------------------------------
-check_PROGRAMS += tests/test_store tests/test_runner
+# ---- the run layer: the store, the trainer on tiny pipelines, overrides and sweeps -------------
+check_PROGRAMS += tests/test_store tests/test_runner tests/test_override
 tests_test_store_LDADD = $(TEST_LDADD)
 tests_test_store_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_runner_LDADD = $(TEST_LDADD)
 tests_test_runner_CPPFLAGS = $(TEST_CPPFLAGS)
 EXTRA_tests_test_runner_DEPENDENCIES = plugins/data/synthetic.la plugins/models/convnet.la \
 	plugins/noise/none.la plugins/noise/recon.la tests/plugins/nan_noise.la tests/plugins/semi_noise.la
-TESTS += tests/test_store tests/test_runner
+tests_test_override_LDADD = $(TEST_LDADD)
+tests_test_override_CPPFLAGS = $(TEST_CPPFLAGS)
+EXTRA_tests_test_override_DEPENDENCIES = plugins/data/synthetic.la plugins/models/convnet.la \
+	plugins/noise/none.la plugins/noise/recon.la
+TESTS += tests/test_store tests/test_runner tests/test_override
 
 # ---- the paper stage and the command's subcommands, called in-process -------------------------
 # test_paper writes run files itself and trains one tiny run on the synthetic data plugin;

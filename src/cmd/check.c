@@ -16,7 +16,7 @@ int snm_cmd_fail(const snm_error *e)
 
 int snm_cmd_load(const cli *c, const char *path, snm_pipeline **out, snm_error *e)
 {
-	return snm_pipeline_load(path, c->plugin_path, out, e);
+	return snm_pipeline_load_set(path, c->plugin_path, c->n_sets, c->sets, out, e);
 }
 
 int snm_cmd_selected(const cli *c, const snm_run_spec *r)

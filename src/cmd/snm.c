@@ -14,6 +14,7 @@
 #include <gsl/gsl_errno.h>
 #include <hdf5.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "snm/plugin.h"
 #include "args.h"
@@ -37,11 +38,17 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, 0, 't' }, { "jobs", required_argument, 0, 'j' },
 		{ "only", required_argument, 0, 'o' }, { "force", no_argument, 0, 'f' },
 		{ "plugin-path", required_argument, 0, 'p' }, { "help", no_argument, 0, 'h' },
-		{ "version", no_argument, 0, 'V' }, { "log-every", required_argument, 0, 'L' }, { 0, 0, 0, 0 }
+		{ "version", no_argument, 0, 'V' }, { "log-every", required_argument, 0, 'L' },
+		{ "set", required_argument, 0, 's' }, { 0, 0, 0, 0 }
 	};
 	cli c = { .threads = 1, .jobs = 1, .log_every = 60 };
-	const char *cmd, *pos;
+	const char *cmd, *pos, **sets = calloc((size_t)argc + 1, sizeof *sets);
 	int opt;
+	if (sets == NULL) {
+		fprintf(stderr, "snm: out of memory\n");
+		return 1;
+	}
+	c.sets = sets;
 	gsl_set_error_handler_off();
 	/* libhdf5 prints nothing of its own: the store reports its failures in one line each, and
 	 * libhdf5's closing at exit, which dumps "infinite loop closing library" and a list of codes
@@ -82,6 +89,7 @@ int main(int argc, char **argv)
 				return 2;
 			break;
 		case 'o': c.only = optarg; break;
+		case 's': sets[c.n_sets++] = optarg; break;
 		case 'f': c.force = 1; break;
 		case 'p': c.plugin_path = optarg; break;
 		case 'V': printf("snm %s (plugin ABI %u.%u)\n", PACKAGE_VERSION, SNM_PLUGIN_ABI_MAJOR,
