@@ -122,12 +122,12 @@ TESTS += tests/test_store tests/test_runner tests/test_override
 # through tar, fake `curl` and `npm` scripts on PATH) and opens what it installed with the idx and
 # cifar10 plugins; test_runfile: compact run files, `snm compact` and `snm verify`.
 check_PROGRAMS += tests/test_paper tests/test_fetch tests/test_runfile
-tests_test_paper_SOURCES = tests/test_paper.c src/cmd/paper.c src/cmd/args.c
+tests_test_paper_SOURCES = tests/test_paper.c src/cmd/paper.c src/cmd/args.c src/cmd/help.c
 tests_test_paper_LDADD = tests/libharness.la paper/libpaper.la $(RUN_LIBS) $(CUNIT_LIBS) $(ZLIB_LIBS)
 tests_test_paper_CPPFLAGS = $(TEST_CPPFLAGS)
 EXTRA_tests_test_paper_DEPENDENCIES = plugins/data/synthetic.la plugins/models/convnet.la \
 	plugins/noise/recon.la
-tests_test_fetch_SOURCES = tests/test_fetch.c src/cmd/fetch.c src/cmd/fetcher.c
+tests_test_fetch_SOURCES = tests/test_fetch.c src/cmd/fetch.c src/cmd/fetcher.c src/cmd/help.c
 tests_test_fetch_LDADD = $(TEST_LDADD) $(ZLIB_LIBS)
 tests_test_fetch_CPPFLAGS = $(TEST_CPPFLAGS)
 EXTRA_tests_test_fetch_DEPENDENCIES = plugins/data/idx.la plugins/data/cifar10.la
@@ -162,6 +162,9 @@ EXTRA_DIST += tests/test_catalogue.sh tests/test_damaged.sh
 # end bitwise equal to uninterrupted ones.
 TESTS += tests/test_progress.sh tests/test_interrupt.sh
 EXTRA_DIST += tests/test_progress.sh tests/test_interrupt.sh
+# The help texts, the man page and the README agree.
+TESTS += tests/test_help.sh
+EXTRA_DIST += tests/test_help.sh
 # libsnm exports what its headers declare, and nothing else.
 TESTS += tests/test_exports.sh
 EXTRA_DIST += tests/test_exports.sh

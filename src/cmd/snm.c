@@ -7,6 +7,8 @@
  *                                    (plugins.c)
  *   snm compact, snm verify          compact run files, retrain and compare them (compact.c,
  *                                    verify.c); snm fetch, snm paper (fetch.c, paper.c)
+ *   snm help [COMMAND]               the help texts, also snm --help and snm COMMAND --help
+ *                                    (help.c)
  * The command is the only place that prints errors and chooses exit statuses. */
 #include "config.h"
 #include <getopt.h>
@@ -19,18 +21,27 @@
 #include "snm/plugin.h"
 #include "args.h"
 #include "cmd.h"
-
-static const char usage[] =
-	"usage: snm check PIPELINE [--plugin-path DIRS]\n"
-	"       snm run PIPELINE [--threads T] [-j N] [--only PATTERN] [--force] [--plugin-path DIRS]\n"
-	"       snm plugins [--plugin-path DIRS]\n"
-	"       snm fetch mnist|fashion-mnist|cifar10 [--from URL|DIR] [--data DIR]\n"
-	"       snm paper [--results DIR] [--out DIR] [options: snm paper --help]\n"
-	"       snm compact [--out DIR] [--keep-best PATTERN]... RUNFILE...\n"
-	"       snm verify [--threads T] [--keep DIR] [--plugin-path DIRS] RUNFILE...\n"
-	"       snm --version\n";
+#include "help.h"
 
 #define MAX_THREADS 1024
+
+/* `snm help [COMMAND]`: argv[0] is "help" (or anything), argv[1] the command if any. */
+static int help(int argc, char **argv)
+{
+	if (argc > 2) {
+		fprintf(stderr, "snm help: unexpected argument '%s' (snm help COMMAND)\n", argv[2]);
+		return 2;
+	}
+	if (argc == 2 && strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "-h") != 0) {
+		if (snm_cmd_help(argv[1], stdout) != 0) {
+			fprintf(stderr, "snm help: unknown command '%s' (snm help lists them)\n", argv[1]);
+			return 2;
+		}
+		return 0;
+	}
+	snm_cmd_help(argc == 2 ? "help" : NULL, stdout);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -43,7 +54,7 @@ int main(int argc, char **argv)
 	};
 	cli c = { .threads = 1, .jobs = 1, .log_every = 60 };
 	const char *cmd, *pos, **sets = calloc((size_t)argc + 1, sizeof *sets);
-	int opt;
+	int opt, want_help = 0;
 	if (sets == NULL) {
 		fprintf(stderr, "snm: out of memory\n");
 		return 1;
@@ -67,6 +78,8 @@ int main(int argc, char **argv)
 		return snm_cmd_compact(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "verify") == 0)
 		return snm_cmd_verify(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "help") == 0)
+		return help(argc - 1, argv + 1);
 	/* the command line as given, for the line that says how to resume an interrupted run */
 	if ((c.command = snm_cmd_command_line(argc, argv)) == NULL) {
 		fprintf(stderr, "snm: out of memory\n");
@@ -94,7 +107,7 @@ int main(int argc, char **argv)
 		case 'p': c.plugin_path = optarg; break;
 		case 'V': printf("snm %s (plugin ABI %u.%u)\n", PACKAGE_VERSION, SNM_PLUGIN_ABI_MAJOR,
 		                 SNM_PLUGIN_ABI_MINOR); return 0;
-		case 'h': fputs(usage, stdout); return 0;
+		case 'h': want_help = 1; break;
 		case ':':
 			fprintf(stderr, "snm: %s needs a value (snm --help)\n", argv[optind - 1]);
 			return 2;
@@ -103,8 +116,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (want_help)               /* snm --help, snm run --help */
+		return help(optind < argc ? 2 : 1, argv + optind - 1);
 	if (optind >= argc) {        /* no command at all: the usage */
-		fputs(usage, stderr);
+		snm_cmd_help(NULL, stderr);
 		return 2;
 	}
 	cmd = argv[optind++];

@@ -23,13 +23,7 @@
 #include "run/fs.h"
 #include "console.h"
 #include "runfile.h"
-
-static const char verify_usage[] =
-	"usage: snm verify [--threads T] [--keep DIR] [--plugin-path DIRS] RUNFILE...\n"
-	"  retrains each run from the configuration recorded in its file (threads: the recorded count\n"
-	"  unless --threads) and reports whether every metric but seconds, and the best weights'\n"
-	"  SHA-256, came out bitwise equal, or the largest difference; --keep DIR keeps the retrained\n"
-	"  files under DIR.\n";
+#include "help.h"
 
 typedef struct verify_opts {
 	int threads;               /* 0: the recorded count */
@@ -154,7 +148,7 @@ int snm_cmd_verify(int argc, char **argv)
 			break;
 		case 'k': vo.keep = optarg; break;
 		case 'p': vo.plugin_path = optarg; break;
-		case 'h': fputs(verify_usage, stdout); return 0;
+		case 'h': snm_cmd_help("verify", stdout); return 0;
 		case ':':
 			fprintf(stderr, "snm verify: %s needs a value (snm verify --help)\n", argv[optind - 1]);
 			return 2;
