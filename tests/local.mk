@@ -162,6 +162,10 @@ EXTRA_DIST += tests/test_catalogue.sh tests/test_damaged.sh
 # end bitwise equal to uninterrupted ones.
 TESTS += tests/test_progress.sh tests/test_interrupt.sh
 EXTRA_DIST += tests/test_progress.sh tests/test_interrupt.sh
+# ./configure --prefix=OTHER in a built tree: what records the old directories is remade
+# (SNM_REINSTALL_FULL=1: two real installs from `make dist`, minutes).
+TESTS += tests/test_reinstall.sh
+EXTRA_DIST += tests/test_reinstall.sh
 # The help texts, the man page and the README agree.
 TESTS += tests/test_help.sh
 EXTRA_DIST += tests/test_help.sh
