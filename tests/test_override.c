@@ -66,7 +66,8 @@ static void test_set_keys_and_hashes(void)
 {
 	const char *path = write_pipeline("p.yaml", "", "");
 	const char *lr[] = { "train.lr=0.02" }, *w[] = { "noise.weight=0.5" };
-	const char *both[] = { "train.lr=0.02", "noise.weight=0.5" }, *rboth[] = { "noise.weight=0.5", "train.lr=0.02" };
+	const char *both[] = { "train.lr=0.02", "noise.weight=0.5" };
+	const char *rboth[] = { "noise.weight=0.5", "train.lr=0.02" };
 	snm_error e;
 	snm_pipeline *p0 = load(path, 0, NULL, &e), *p1 = load(path, 1, lr, &e), *p2 = load(path, 1, w, &e);
 	snm_pipeline *p3 = load(path, 2, both, &e), *p4 = load(path, 2, rboth, &e), *p5 = load(path, 1, lr, &e);
@@ -202,8 +203,10 @@ static void test_errors(void)
 		{ "", "", { "train.lr=[1" }, "--set train.lr=[1: the value is not YAML: " },
 		{ "", "", { "train.lr=-1" }, "--set train.lr=-1: 'lr': expected a number in (0, inf), got '-1'" },
 		{ "", "", { "train.lrr=1" }, "--set train.lrr=1: the train section has no key 'lrr'" },
-		{ "", "", { "noise.sd=1" }, "--set noise.sd=1: no noise plugin of this pipeline (none, recon) has an option 'sd'" },
-		{ "", "", { "train.lr=1", "train.lr=2" }, "--set train.lr=2: train.lr is set twice (also by --set train.lr=1)" },
+		{ "", "", { "noise.sd=1" },
+		  "--set noise.sd=1: no noise plugin of this pipeline (none, recon) has an option 'sd'" },
+		{ "", "", { "train.lr=1", "train.lr=2" },
+		  "--set train.lr=2: train.lr is set twice (also by --set train.lr=1)" },
 		{ "sweep: {train.lr: [1]}\n", "", { "train.lr=2" }, "--set train.lr=2: the pipeline sweeps train.lr (" },
 		{ "sweep: 3\n", "", { NULL }, ":9:8: 'sweep': expected a mapping of SECTION.KEY: [values]" },
 		{ "sweep: {optim.lr: [1]}\n", "", { NULL }, ":9:19: 'sweep': unknown section in 'optim.lr'" },
@@ -214,7 +217,8 @@ static void test_errors(void)
 		{ "sweep: {train.lr: [1, ~]}\n", "", { NULL }, ": 'sweep': 'train.lr': a value is empty" },
 		{ "sweep: {noise.sd: [1]}\n", "", { NULL }, ":9:19: 'sweep': 'noise.sd' applies to no experiment here" },
 		{ "", "    sweep: {noise.sd: [1]}\n", { NULL }, ":14:23: 'sweep': noise 'recon' has no option 'sd'" },
-		{ "", "    sweep: {noise.weight: [-1]}\n", { NULL }, ":14:28: 'weight': expected a number in [0, inf), got '-1'" },
+		{ "", "    sweep: {noise.weight: [-1]}\n", { NULL },
+		  ":14:28: 'weight': expected a number in [0, inf), got '-1'" },
 		{ "", "    sweep: {train.lr: [1], noise.weight: [1]}\n",
 		  { "train.epochs=123456789012345678901234567890123456789012345678901234567890123456789012345678901"
 		    "2345678901234567890123456789012345678901234567890" }, "--set train.epochs=" },

@@ -53,12 +53,10 @@ int main(int argc, char **argv)
 		{ "set", required_argument, 0, 's' }, { 0, 0, 0, 0 }
 	};
 	cli c = { .threads = 1, .jobs = 1, .log_every = 60 };
-	const char *cmd, *pos, **sets = calloc((size_t)argc + 1, sizeof *sets);
-	int opt, want_help = 0;
-	if (sets == NULL) {
-		fprintf(stderr, "snm: out of memory\n");
-		return 1;
-	}
+	const char *cmd, *pos, *sets[argc + 1];
+	char *given[argc + 1];       /* argv as given: getopt permutes it */
+	int opt, rc, want_help = 0;
+	memcpy(given, argv, (size_t)(argc + 1) * sizeof *given);
 	c.sets = sets;
 	gsl_set_error_handler_off();
 	/* libhdf5 prints nothing of its own: the store reports its failures in one line each, and
@@ -80,11 +78,6 @@ int main(int argc, char **argv)
 		return snm_cmd_verify(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "help") == 0)
 		return help(argc - 1, argv + 1);
-	/* the command line as given, for the line that says how to resume an interrupted run */
-	if ((c.command = snm_cmd_command_line(argc, argv)) == NULL) {
-		fprintf(stderr, "snm: out of memory\n");
-		return 1;
-	}
 	/* GNU getopt permutes: options may come before or after the command and the pipeline */
 	opterr = 0;                  /* one line of our own for a bad option, below */
 	while ((opt = getopt_long(argc, argv, ":t:j:o:fp:hV", longs, NULL)) != -1) {
@@ -143,5 +136,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "snm: '%s' needs a pipeline file (snm --help)\n", cmd);
 		return 2;
 	}
-	return strcmp(cmd, "check") == 0 ? snm_cmd_check(&c, pos) : snm_cmd_run(&c, pos);
+	/* the command line as given, for the line that says how to resume an interrupted run */
+	if ((c.command = snm_cmd_command_line(argc, given)) == NULL) {
+		fprintf(stderr, "snm: out of memory\n");
+		return 1;
+	}
+	rc = strcmp(cmd, "check") == 0 ? snm_cmd_check(&c, pos) : snm_cmd_run(&c, pos);
+	free((char *)c.command);
+	return rc;
 }

@@ -402,8 +402,36 @@ typedef struct sweep {
 	int used;                         /* experiments it applied to */
 } sweep;
 
-/* Reads a `sweep:` mapping (NULL: none) into *out (n entries, free()): each key a path
- * "<section>.<key>", each value a non-empty list of distinct values. */
+/* Entry i of a `sweep:` mapping into *w: its key a path "<section>.<key>", its value a non-empty
+ * list of distinct values. */
+static int read_sweep_entry(const snm_cfg *node, size_t i, sweep *w, snm_error *err)
+{
+	const char *path = snm_cfg_key_at(node, i);
+	const snm_cfg *v = snm_cfg_value_at(node, i);
+	int rc = snm_override_path(path, strlen(path), &w->section, w->key);
+	if (rc == -1)
+		return at(v, err, SNM_ECONFIG, "'sweep': unknown section in '%s' (data, model, noise or "
+		          "train)", path);
+	if (rc == -2)
+		return at(v, err, SNM_ECONFIG, "'sweep': '%s' is not SECTION.KEY (a section and one of its "
+		          "keys, e.g. noise.sd)", path);
+	if (snm_cfg_kind(v) != SNM_CFG_SEQ || snm_cfg_len(v) == 0)
+		return at(v, err, SNM_ECONFIG, "'sweep': '%s': expected a list of values", path);
+	for (size_t a = 0; a < snm_cfg_len(v); ++a) {
+		char ta[256], tb[256];
+		if (snm_cfg_kind(snm_cfg_at(v, a)) == SNM_CFG_NULL)
+			return at(snm_cfg_at(v, a), err, SNM_ECONFIG, "'sweep': '%s': a value is empty", path);
+		snm_cfg_dump_str(snm_cfg_at(v, a), ta, sizeof ta);
+		for (size_t b = 0; b < a; ++b)
+			if (strcmp(ta, (snm_cfg_dump_str(snm_cfg_at(v, b), tb, sizeof tb), tb)) == 0)
+				return at(snm_cfg_at(v, a), err, SNM_ECONFIG, "'sweep': '%s': the value %s is listed "
+				          "twice", path, ta);
+	}
+	w->values = v;
+	return SNM_OK;
+}
+
+/* Reads a `sweep:` mapping (NULL: none) into *out (n entries, free(); NULL on error). */
 static int read_sweep(const snm_cfg *node, sweep **out, int *n, snm_error *err)
 {
 	size_t len = snm_cfg_len(node);
@@ -419,29 +447,12 @@ static int read_sweep(const snm_cfg *node, sweep **out, int *n, snm_error *err)
 	if ((*out = calloc(len, sizeof **out)) == NULL)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 	for (size_t i = 0; i < len; ++i) {
-		const char *path = snm_cfg_key_at(node, i);
-		const snm_cfg *v = snm_cfg_value_at(node, i);
-		sweep *w = &(*out)[i];
-		int rc = snm_override_path(path, strlen(path), &w->section, w->key);
-		if (rc == -1)
-			return at(v, err, SNM_ECONFIG, "'sweep': unknown section in '%s' (data, model, noise or "
-			          "train)", path);
-		if (rc == -2)
-			return at(v, err, SNM_ECONFIG, "'sweep': '%s' is not SECTION.KEY (a section and one of "
-			          "its keys, e.g. noise.sd)", path);
-		if (snm_cfg_kind(v) != SNM_CFG_SEQ || snm_cfg_len(v) == 0)
-			return at(v, err, SNM_ECONFIG, "'sweep': '%s': expected a list of values", path);
-		for (size_t a = 0; a < snm_cfg_len(v); ++a) {
-			char ta[256], tb[256];
-			if (snm_cfg_kind(snm_cfg_at(v, a)) == SNM_CFG_NULL)
-				return at(snm_cfg_at(v, a), err, SNM_ECONFIG, "'sweep': '%s': a value is empty", path);
-			snm_cfg_dump_str(snm_cfg_at(v, a), ta, sizeof ta);
-			for (size_t b = 0; b < a; ++b)
-				if (strcmp(ta, (snm_cfg_dump_str(snm_cfg_at(v, b), tb, sizeof tb), tb)) == 0)
-					return at(snm_cfg_at(v, a), err, SNM_ECONFIG, "'sweep': '%s': the value %s is "
-					          "listed twice", path, ta);
+		int rc = read_sweep_entry(node, i, &(*out)[i], err);
+		if (rc) {
+			free(*out);
+			*out = NULL;
+			return rc;
 		}
-		w->values = v;
 		++*n;
 	}
 	return SNM_OK;
@@ -739,9 +750,11 @@ static int load_tree(loader *L, const char *path, const snm_cfg *root, snm_error
 			rc = need_map(snm_cfg_get(ex, section_names[s]), section_names[s], err);
 		if (rc == SNM_OK)
 			rc = need_map(snm_cfg_get(ex, "grid"), "grid", err);
-		for (int s = 0; s < 4 && rc == SNM_OK; ++s)
-			if ((sec[s] = merge(snm_cfg_get(defs, section_names[s]), snm_cfg_get(ex, section_names[s]), err)) == NULL)
+		for (int s = 0; s < 4 && rc == SNM_OK; ++s) {
+			sec[s] = merge(snm_cfg_get(defs, section_names[s]), snm_cfg_get(ex, section_names[s]), err);
+			if (sec[s] == NULL)
 				rc = err ? err->code : SNM_ENOMEM;
+		}
 		egrid = snm_cfg_get(ex, "grid") && snm_cfg_len(snm_cfg_get(ex, "grid")) ? snm_cfg_get(ex, "grid") : grid;
 		if (rc == SNM_OK)
 			rc = read_sweep(snm_cfg_get(ex, "sweep"), &own, &n_own, err);
