@@ -163,7 +163,7 @@ EXTRA_DIST += tests/test_catalogue.sh tests/test_damaged.sh
 TESTS += tests/test_progress.sh tests/test_interrupt.sh
 EXTRA_DIST += tests/test_progress.sh tests/test_interrupt.sh
 # ./configure --prefix=OTHER in a built tree: what records the old directories is remade
-# (SNM_REINSTALL_FULL=1: two real installs from `make dist`, minutes).
+# (SNM_REINSTALL_FULL=1: two real installs of the distribution's files, minutes).
 TESTS += tests/test_reinstall.sh
 EXTRA_DIST += tests/test_reinstall.sh
 # The help texts, the man page and the README agree.

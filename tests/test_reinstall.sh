@@ -5,9 +5,9 @@
 # install-dirs.stamp).  Fast check (make check): the stamp holds this tree's directories, and
 # make -n, told that the stamp changed, relinks libsnm, every plugin and snm and recompiles loader.c
 # and paper.c -- and nothing else (tape.c stays).  SNM_REINSTALL_FULL=1 also does it for real
-# (minutes): `make dist`, then the unpacked tree configured, built and installed with one prefix,
-# configured again with another and installed; that snm finds its plugins under the second prefix
-# with the first one removed.
+# (minutes): the distribution's files (make distdir, into a scratch directory) configured out of
+# tree, built and installed with one prefix, configured again with another and installed; that
+# snm finds its plugins under the second prefix with the first one removed.
 # Prints "test_reinstall: N passed, N failed"; exits 77 without GNU make.
 set -u
 top=${SNM_TEST_TOPBUILDDIR:?}
@@ -30,6 +30,7 @@ print-dirs:
 	@echo '$(prefix) $(exec_prefix) $(bindir) $(libdir) $(pkglibdir) $(pkgdatadir)'
 EOF
 )
+dirs=$(printf '%s\n' "$dirs" | tail -n 1)     # the line itself, after any remaking of the Makefile
 check "install-dirs.stamp holds this tree's directories ($dirs)" \
 	$([ -n "$dirs" ] && [ "$(cat "$top/install-dirs.stamp")" = "$dirs" ]; echo $?)
 mk -C "$top" -n -W install-dirs.stamp src/core/libsnm.la plugins/noise/none.la plugins/data/idx.la \
@@ -44,13 +45,11 @@ check "... loader.c and paper.c recompile, tape.c does not" \
 	  && ! grep -q 'src/core/tape.c' "$tmp/n.log" && ! grep -q 'No rule' "$tmp/n.log"; echo $?) "$tmp/n.log"
 
 if [ "${SNM_REINSTALL_FULL:-0}" = 1 ]; then
-	if ! mk -C "$top" dist > "$tmp/dist.log" 2>&1; then
-		fail "make dist"
+	src=$tmp/src
+	if ! mk -C "$top" distdir distdir="$src" > "$tmp/dist.log" 2>&1; then
+		fail "make distdir"
 		sed 's/^/  | /' "$tmp/dist.log" | tail -n 5
 	else
-		tarball=$(ls -t "$top"/snm-*.tar.gz | head -n 1)
-		tar -xzf "$tarball" -C "$tmp"
-		src=$(ls -d "$tmp"/snm-*/)
 		mkdir "$tmp/b"
 		( cd "$tmp/b" && "$src/configure" --prefix="$tmp/p1" && mk -j2 && mk install ) > "$tmp/one.log" 2>&1
 		check "built and installed with --prefix=p1" $? "$tmp/one.log"
