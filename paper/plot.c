@@ -209,7 +209,7 @@ static int curve(const snm_paper_opts *o, const snm_paper_line *ln, const char *
 	}
 	for (int i = 0; rc == SNM_OK && i < len; ++i)
 		if (cnt[i] > 0) {
-			fprintf(f, "%d %.10g\n", i + 1, sum[i] / cnt[i]);
+			fprintf(f, "%d %.10g\n", i + 1, sum[i] / cnt[i]);   /* row i is epoch i + 1 */
 			++*n_epochs;
 		}
 	free(sum);

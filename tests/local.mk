@@ -118,8 +118,8 @@ EXTRA_tests_test_ladder_DEPENDENCIES = plugins/models/convnet.la plugins/noise/l
 TESTS += tests/test_data tests/test_cifar tests/test_models tests/test_perturb tests/test_compare \
 	tests/test_ladder
 
-# ---- the run layer: the store, the trainer on tiny pipelines ---------------------------------
-check_PROGRAMS += tests/test_store tests/test_runner
+# ---- the run layer: the store, the trainer on tiny pipelines, overrides and sweeps -------------
+check_PROGRAMS += tests/test_store tests/test_runner tests/test_override
 tests_test_store_LDADD = $(TEST_LDADD)
 tests_test_store_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_runner_LDADD = $(TEST_LDADD)
@@ -127,7 +127,11 @@ tests_test_runner_CPPFLAGS = $(TEST_CPPFLAGS)
 EXTRA_tests_test_runner_DEPENDENCIES = plugins/data/synthetic.la plugins/models/convnet.la \
 	plugins/noise/none.la plugins/noise/recon.la tests/plugins/nan_noise.la tests/plugins/semi_noise.la \
 	tests/plugins/ramp_noise.la tests/plugins/old_minor.la tests/plugins/old_minor1.la
-TESTS += tests/test_store tests/test_runner
+tests_test_override_LDADD = $(TEST_LDADD)
+tests_test_override_CPPFLAGS = $(TEST_CPPFLAGS)
+EXTRA_tests_test_override_DEPENDENCIES = plugins/data/synthetic.la plugins/models/convnet.la \
+	plugins/noise/none.la plugins/noise/recon.la
+TESTS += tests/test_store tests/test_runner tests/test_override
 # the code that made a run (its plugins' and libsnm's SHA-256) and the superseded run file
 check_PROGRAMS += tests/test_identity
 tests_test_identity_LDADD = $(TEST_LDADD)
@@ -142,12 +146,12 @@ TESTS += tests/test_identity
 # through tar, fake `curl` and `npm` scripts on PATH) and opens what it installed with the idx and
 # cifar10 plugins; test_runfile: compact run files, `snm compact` and `snm verify`.
 check_PROGRAMS += tests/test_paper tests/test_fetch tests/test_runfile
-tests_test_paper_SOURCES = tests/test_paper.c src/cmd/paper.c src/cmd/args.c
+tests_test_paper_SOURCES = tests/test_paper.c src/cmd/paper.c src/cmd/args.c src/cmd/help.c
 tests_test_paper_LDADD = tests/libharness.la paper/libpaper.la $(RUN_LIBS) $(CUNIT_LIBS) $(ZLIB_LIBS)
 tests_test_paper_CPPFLAGS = $(TEST_CPPFLAGS)
 EXTRA_tests_test_paper_DEPENDENCIES = plugins/data/synthetic.la plugins/models/convnet.la \
 	plugins/noise/recon.la
-tests_test_fetch_SOURCES = tests/test_fetch.c src/cmd/fetch.c src/cmd/fetcher.c
+tests_test_fetch_SOURCES = tests/test_fetch.c src/cmd/fetch.c src/cmd/fetcher.c src/cmd/help.c
 tests_test_fetch_LDADD = $(TEST_LDADD) $(ZLIB_LIBS)
 tests_test_fetch_CPPFLAGS = $(TEST_CPPFLAGS)
 EXTRA_tests_test_fetch_DEPENDENCIES = plugins/data/idx.la plugins/data/cifar10.la
@@ -182,6 +186,18 @@ EXTRA_DIST += tests/test_catalogue.sh tests/test_damaged.sh
 # with the changed key named, failed), and its results table and curves (`snm report`).
 TESTS += tests/test_status.sh
 EXTRA_DIST += tests/test_status.sh
+# What snm run shows while it trains: per-epoch lines in a log with -j 2, status lines on a
+# terminal; SIGINT and SIGTERM stop the runs at a step, say how to resume, and the resumed runs
+# end bitwise equal to uninterrupted ones.
+TESTS += tests/test_progress.sh tests/test_interrupt.sh
+EXTRA_DIST += tests/test_progress.sh tests/test_interrupt.sh
+# ./configure --prefix=OTHER in a built tree: what records the old directories is remade
+# (SNM_REINSTALL_FULL=1: two real installs of the distribution's files, minutes).
+TESTS += tests/test_reinstall.sh
+EXTRA_DIST += tests/test_reinstall.sh
+# The help texts, the man page and the README agree.
+TESTS += tests/test_help.sh
+EXTRA_DIST += tests/test_help.sh
 # libsnm exports what its headers declare, and nothing else.
 TESTS += tests/test_exports.sh
 EXTRA_DIST += tests/test_exports.sh

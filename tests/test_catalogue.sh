@@ -247,6 +247,27 @@ pipe ladder 's/noise: {type: none}/noise: {type: ladder}/'
 bad "a regularizer the model does not fit" \
 	"^snm: ladder.yaml:6:10: cat/base/n10/set1: noise 'ladder': the model's first layer must be fully connected" \
 	"$snm" run ladder.yaml
+pipe sweep_map '/^grid:/i sweep: 3'
+bad "sweep: not a mapping" "^snm: sweep_map.yaml:8:8: 'sweep': expected a mapping of SECTION.KEY: \[values\]" \
+	"$snm" run sweep_map.yaml
+pipe sweep_sec '/^grid:/i sweep: {optim.lr: [1]}'
+bad "sweep of an unknown section" "^snm: sweep_sec.yaml:8:19: 'sweep': unknown section in 'optim.lr'" \
+	"$snm" run sweep_sec.yaml
+pipe sweep_list '/^grid:/i sweep: {train.lr: 0.1}'
+bad "sweep of one value, not a list" "^snm: sweep_list.yaml:8:19: 'sweep': 'train.lr': expected a list of values" \
+	"$snm" run sweep_list.yaml
+pipe sweep_twice '/^grid:/i sweep: {train.lr: [0.1, 0.1]}'
+bad "sweep of a value twice" "^snm: sweep_twice.yaml:8:25: 'sweep': 'train.lr': the value 0.1 is listed twice" \
+	"$snm" run sweep_twice.yaml
+pipe sweep_none '/^grid:/i sweep: {noise.sd: [0.1]}'
+bad "sweep of a key no experiment takes" \
+	"^snm: sweep_none.yaml:8:19: 'sweep': 'noise.sd' applies to no experiment here" "$snm" run sweep_none.yaml
+pipe sweep_exp 's/^  - name: base$/  - name: base\n    sweep: {noise.sd: [0.1]}/'
+bad "sweep in an experiment of a key its plugin does not take" \
+	"^snm: sweep_exp.yaml:11:23: 'sweep': noise 'none' has no option 'sd'" "$snm" run sweep_exp.yaml
+pipe sweep_value '/^grid:/i sweep: {train.lr: [0.1, -1]}'
+bad "sweep of a value out of range" "^snm: sweep_value.yaml:8:25: 'lr': expected a number in (0, inf), got '-1'" \
+	"$snm" run sweep_value.yaml
 
 # ---- data files ---------------------------------------------------------------------------------
 category "data files"
@@ -556,6 +577,25 @@ bad "run -j 0" "^snm: -j: expected a whole number from 1 to 256, got '0'$" "$snm
 bad "run --only without a value" "^snm: --only needs a value" "$snm" run p.yaml --only
 bad "run --only matching nothing" "^snm: --only 'cat/nomatch/\*' matches none of the 1 runs of p.yaml" \
 	"$snm" run p.yaml --only 'cat/nomatch/*'
+bad "run --set without a value" "^snm: --set needs a value" "$snm" run p.yaml --set
+bad "run --set without =" "^snm: --set train.lr: expected SECTION.KEY=VALUE, e.g. train.lr=0.001$" \
+	"$snm" run p.yaml --set train.lr
+bad "run --set of an unknown section" "^snm: --set optim.lr=1: unknown section 'optim' (data, model, noise or train)$" \
+	"$snm" run p.yaml --set optim.lr=1
+bad "run --set of a key no plugin takes" \
+	"^snm: --set noise.sd=0.1: no noise plugin of this pipeline (none) has an option 'sd'" \
+	"$snm" run p.yaml --set noise.sd=0.1
+bad "run --set of a value out of range" "^snm: --set train.lr=-1: 'lr': expected a number in (0, inf), got '-1'$" \
+	"$snm" run p.yaml --set train.lr=-1
+bad "run --set of a value that is not YAML" "^snm: --set train.lr=\[1: the value is not YAML: " \
+	"$snm" run p.yaml --set 'train.lr=[1'
+bad "check --set of a key twice" "^snm: --set train.lr=2: train.lr is set twice (also by --set train.lr=1)$" \
+	"$snm" check p.yaml --set train.lr=1 --set train.lr=2
+pipe swept '/^grid:/i sweep: {train.lr: [0.1, 0.2]}'
+bad "run --set of a swept key" "^snm: --set train.lr=1: the pipeline sweeps train.lr (swept.yaml:8:19)" \
+	"$snm" run swept.yaml --set train.lr=1
+bad "run --log-every -1" "^snm: --log-every: expected a whole number from 0 to 86400, got '-1'$" \
+	"$snm" run p.yaml --log-every -1
 bad "run --bogus" "^snm: unknown option '--bogus'" "$snm" run p.yaml --bogus
 bad "run -x" "^snm: unknown option '-x'" "$snm" run p.yaml -x
 bad "run with two pipelines" "^snm: unexpected argument 'other.yaml'" "$snm" run p.yaml other.yaml

@@ -782,7 +782,7 @@ static void test_training_run(void)
 	CU_ASSERT_EQUAL_FATAL(p->n_runs, 2);
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 	for (int r = 0; r < 2; ++r) {
-		snm_trainer_opts opt = { NULL, NULL, 1, 0, 0, 0, "test", 0 };
+		snm_trainer_opts opt = { .threads = 1, .version = "test" };
 		snm_run_result res;
 		snm_metrics *m = NULL;
 		char kind[16];

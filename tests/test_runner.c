@@ -1,9 +1,10 @@
 /* test_runner.c: pipelines and the trainer end to end on the synthetic data plugin: YAML errors at
- * the right file:line:col, bitwise determinism, resume after a simulated kill, skip and refusal,
- * a truncated checkpoint, a non-finite loss, and the result file as h5dump sees it.  The plugin
- * ABI's runner side: the epoch and the step reach an ABI 1.2 objective (tests/plugins/ramp_noise.c),
- * a regularizer's buffers are checkpointed so that it resumes bitwise, and plugins built for ABI
- * 1.0 and 1.1 still train. */
+ * the right file:line:col, bitwise determinism, resume after a simulated kill or an interruption
+ * (opts.stop) with the progress reports in order, skip and refusal, a truncated checkpoint, a
+ * non-finite loss, and the result file as h5dump sees it.  The plugin ABI's runner side: the
+ * epoch and the step reach an ABI 1.2 objective (tests/plugins/ramp_noise.c), a regularizer's
+ * buffers are checkpointed so that it resumes bitwise, and plugins built for ABI 1.0 and 1.1
+ * still train. */
 #include <fcntl.h>
 #include <math.h>
 #include <hdf5.h>
@@ -65,7 +66,8 @@ static snm_pipeline *tiny(const char *results, const char *lr)
 static int train_t(const snm_run_spec *r, int threads, int stop_after, int force,
                    snm_run_result *res, snm_error *e)
 {
-	snm_trainer_opts o = { NULL, NULL, threads, force, stop_after, 0, "test", 0 };
+	snm_trainer_opts o = { .threads = threads, .force = force, .stop_after = stop_after,
+	                       .version = "test" };
 	return snm_train(r, &o, res, e);
 }
 
@@ -190,6 +192,93 @@ static void test_determinism_and_resume(void)
 	snm_pipeline_free(a);
 	snm_pipeline_free(b);
 	snm_pipeline_free(c);
+}
+
+/* The progress reports and opts.stop: a callback that records every report and sets the stop
+ * flag once `stop_at` epochs are saved (0: before the first step). */
+typedef struct watch {
+	volatile sig_atomic_t stop;
+	int stop_at, n_start, n_epoch, last_epoch, epochs, ordered;
+} watch;
+
+static void on_progress(void *ctx, const snm_train_progress *p)
+{
+	watch *w = ctx;
+	if (p->event == SNM_PROGRESS_START) {
+		w->n_start++;
+		w->last_epoch = p->epoch;
+	} else {
+		w->n_epoch++;
+		w->ordered &= p->epoch == w->last_epoch + 1 && p->step > 0 && p->seconds >= 0
+		              && strcmp(p->key, "tiny/base/n4/set1") == 0;
+		w->last_epoch = p->epoch;
+	}
+	w->epochs = p->epochs;
+	if (p->epoch >= w->stop_at)
+		w->stop = 1;
+}
+
+static int train_watched(const snm_run_spec *r, watch *w, snm_run_result *res, snm_error *e)
+{
+	snm_trainer_opts o = { .threads = 1, .progress = on_progress, .progress_ctx = w, .version = "test",
+	                       .stop = &w->stop };
+	w->stop = 0;
+	w->ordered = 1;
+	return snm_train(r, &o, res, e);
+}
+
+/* Interrupted through opts.stop before the first step, then after epoch 2: nothing saved, then
+ * the checkpoint of epoch 2 kept ("running"), the progress reported in order with epochs counted
+ * from 1; the rerun resumes and ends bitwise equal to the uninterrupted run. */
+static void test_interrupt(void)
+{
+	snm_pipeline *a = tiny("ia", "0.01"), *b = tiny("ib", "0.01");
+	snm_run_result ra, rb;
+	snm_error e;
+	watch w;
+	char *status = NULL, lock[1100];
+	int64_t epoch = 0;
+	int n = 0;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	memset(&w, 0, sizeof w);
+	CU_ASSERT_EQUAL_FATAL(train_watched(&a->runs[0], &w, &ra, &e), SNM_OK);
+	CU_ASSERT_EQUAL(ra.status, SNM_RUN_INTERRUPTED);
+	CU_ASSERT_EQUAL(ra.epochs, 0);
+	CU_ASSERT_EQUAL(ra.step, 0);
+	CU_ASSERT(ra.n_steps > 0);
+	CU_ASSERT_EQUAL(w.n_start, 1);
+	CU_ASSERT_EQUAL(w.n_epoch, 0);
+	CU_ASSERT_EQUAL(access(a->runs[0].result_path, F_OK), -1);
+	snprintf(lock, sizeof lock, "%s.lock", a->runs[0].result_path);
+	CU_ASSERT_EQUAL(access(lock, F_OK), -1);             /* removed on this outcome too */
+	w.stop_at = 2;
+	CU_ASSERT_EQUAL_FATAL(train_watched(&a->runs[0], &w, &ra, &e), SNM_OK);
+	CU_ASSERT_EQUAL(ra.status, SNM_RUN_INTERRUPTED);
+	CU_ASSERT_EQUAL(ra.epochs, 2);
+	CU_ASSERT(w.ordered);
+	CU_ASSERT_EQUAL(w.n_epoch, 2);
+	CU_ASSERT_EQUAL(w.last_epoch, 2);
+	CU_ASSERT_EQUAL(w.epochs, 5);
+	CU_ASSERT_EQUAL(snm_store_get_str(a->runs[0].result_path, "status", &status, &e), SNM_OK);
+	CU_ASSERT_STRING_EQUAL(status, "running");
+	free(status);
+	CU_ASSERT_EQUAL(snm_store_get_int(a->runs[0].result_path, "epoch", &epoch, &e), SNM_OK);
+	CU_ASSERT_EQUAL(epoch, 2);
+	/* resumed: START after epoch 2, then epochs 3..5 */
+	memset(&w, 0, sizeof w);
+	w.stop_at = 99;
+	CU_ASSERT_EQUAL_FATAL(train_watched(&a->runs[0], &w, &ra, &e), SNM_OK);
+	CU_ASSERT_EQUAL(ra.status, SNM_RUN_RESUMED);
+	CU_ASSERT(w.ordered);
+	CU_ASSERT_EQUAL(w.n_start, 1);
+	CU_ASSERT_EQUAL(w.n_epoch, 3);
+	CU_ASSERT_EQUAL(w.last_epoch, 5);
+	CU_ASSERT_EQUAL_FATAL(train(&b->runs[0], 0, 0, &rb, &e), SNM_OK);
+	CU_ASSERT_EQUAL(result_diffs(a->runs[0].result_path, b->runs[0].result_path, &n), 0);
+	CU_ASSERT(n >= 20);
+	snm_pipeline_free(a);
+	snm_pipeline_free(b);
 }
 
 /* Stopped at 1 thread after 2 epochs and rerun at 2: where results do not depend on the thread
@@ -433,7 +522,7 @@ static void test_refused_no_lock(void)
 static void test_run_lock_wait(void)
 {
 	snm_pipeline *p = tiny("waited", "0.01");
-	snm_trainer_opts o = { NULL, NULL, 1, 0, 0, 0, "test", 1 };
+	snm_trainer_opts o = { .threads = 1, .version = "test", .wait = 1 };
 	char lock[1200], ready;
 	int rc, pipefd[2], st;
 	snm_run_result r;
@@ -445,7 +534,7 @@ static void test_run_lock_wait(void)
 	CU_ASSERT_EQUAL_FATAL(pipe(pipefd), 0);
 	fflush(NULL);
 	if ((pid = fork()) == 0) {           /* holds the lock, tells the parent, then trains the run */
-		snm_trainer_opts c = { NULL, NULL, 1, 0, 0, 0, "test", 1 };
+		snm_trainer_opts c = { .threads = 1, .version = "test", .wait = 1 };
 		int k = open(lock, O_RDWR | O_CREAT, 0666);
 		if (k < 0 || flock(k, LOCK_EX) != 0 || write(pipefd[1], "x", 1) != 1)
 			_exit(2);
@@ -827,6 +916,7 @@ static int suite_clean(void)
 
 static CU_TestInfo tests[] = {
 	{ "determinism_and_resume", test_determinism_and_resume },
+	{ "interrupt", test_interrupt },
 	{ "resume_other_threads", test_resume_other_threads },
 	{ "changed_config_refused", test_changed_config_refused },
 	{ "truncated_checkpoint", test_truncated_checkpoint },

@@ -16,6 +16,11 @@ int snm_cmd_fail(const snm_error *e)
 	return 1;
 }
 
+int snm_cmd_load(const cli *c, const char *path, snm_pipeline **out, snm_error *e)
+{
+	return snm_pipeline_load_set(path, c->plugin_path, c->n_sets, c->sets, out, e);
+}
+
 int snm_cmd_selected(const cli *c, const snm_run_spec *r)
 {
 	return c->only == NULL || fnmatch(c->only, r->key, 0) == 0;
@@ -140,7 +145,7 @@ int snm_cmd_check(const cli *c, const char *path)
 	snm_data_cache cache = { c->plugin_path, 0, 0, NULL };
 	snm_error e;
 	int n = 0, pairs = 0;
-	if (snm_pipeline_load(path, c->plugin_path, &p, &e))
+	if (snm_cmd_load(c, path, &p, &e))
 		return snm_cmd_fail(&e);
 	if (snm_cmd_no_match(c, p, path)) {
 		snm_pipeline_free(p);

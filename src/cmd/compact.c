@@ -16,17 +16,9 @@
 #include "args.h"
 #include "run/fs.h"
 #include "runfile.h"
+#include "help.h"
 
 #define MAX_KEEP 64
-
-static const char compact_usage[] =
-	"usage: snm compact [--out DIR] [--keep-best PATTERN]... RUNFILE|DIR...\n"
-	"  writes each finished run file (every one under a DIR given, but superseded files) again as\n"
-	"  DIR/<run key>.h5\n"
-	"  (--out, default results) with its attributes\n"
-	"  and metrics, without the checkpoint and the best weights (a best_sha256 attribute names\n"
-	"  them); --keep-best keeps the best weights of the runs whose key matches the shell pattern\n"
-	"  (repeatable; the paper's figures need them).\n";
 
 static long file_size(const char *path)
 {
@@ -132,7 +124,7 @@ int snm_cmd_compact(int argc, char **argv)
 			}
 			keep[n_keep++] = optarg;
 			break;
-		case 'h': fputs(compact_usage, stdout); return 0;
+		case 'h': snm_cmd_help("compact", stdout); return 0;
 		case ':':
 			fprintf(stderr, "snm compact: %s needs a value (snm compact --help)\n", argv[optind - 1]);
 			return 2;

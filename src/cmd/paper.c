@@ -11,13 +11,7 @@
 #include "core/blas.h"
 #include "paper/paper.h"
 #include "args.h"
-
-static const char paper_usage[] =
-	"usage: snm paper [--results DIR] [--out DIR] [--spec FILE] [--only ID] [--no-figures]\n"
-	"                 [--no-tables] [--gnuplot PROG] [--plugin-path DIRS] [--threads T]\n"
-	"  regenerates the tables (LaTeX, Markdown, CSV) and figures (PNG, PDF) of the paper from the\n"
-	"  run files: --results (default results), --out (default paper/out), --spec (default\n"
-	"  paper/tables.yaml, else the installed copy); --only makes the one table or figure with that id.\n";
+#include "help.h"
 
 #define UNUSED_SHOWN 3        /* run keys named in the line of runs not used */
 
@@ -98,7 +92,7 @@ int snm_cmd_paper(int argc, char **argv)
 			if (snm_cmd_count("snm paper", "--threads", optarg, 1024, &threads))
 				return 2;
 			break;
-		case 'h': fputs(paper_usage, stdout); return 0;
+		case 'h': snm_cmd_help("paper", stdout); return 0;
 		case ':':
 			fprintf(stderr, "snm paper: %s needs a value (snm paper --help)\n", argv[optind - 1]);
 			return 2;

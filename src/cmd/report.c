@@ -9,16 +9,8 @@
 #include <string.h>
 #include "paper/report.h"
 #include "cmd.h"
+#include "help.h"
 
-static const char report_usage[] =
-	"usage: snm report PIPELINE [--results DIR] [--out DIR] [--no-figures] [--gnuplot PROG]\n"
-	"                  [--plugin-path DIRS]\n"
-	"  the results table of any pipeline (experiments x per-class sizes, mean (std) over the\n"
-	"  finished sets with their number, the best of each column bold, the runs not finished named)\n"
-	"  as Markdown (also on stdout), CSV and LaTeX, and its learning curves (validation error, and\n"
-	"  test error at the best validation epoch so far) as PNG and PDF through gnuplot, into --out\n"
-	"  (default report/<pipeline name>).  Run files: the pipeline's results directory, or\n"
-	"  DIR/<run key>.h5 with --results.  Trains nothing.\n";
 
 typedef struct counts {
 	int wrote, notes;
@@ -86,7 +78,7 @@ int snm_cmd_report(int argc, char **argv)
 		case 'F': o.no_figures = 1; break;
 		case 'g': o.gnuplot = optarg; break;
 		case 'p': plugin_path = optarg; break;
-		case 'h': fputs(report_usage, stdout); return 0;
+		case 'h': snm_cmd_help("report", stdout); return 0;
 		case ':':
 			fprintf(stderr, "snm report: %s needs a value (snm report --help)\n", argv[optind - 1]);
 			return 2;

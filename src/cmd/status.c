@@ -9,15 +9,8 @@
 #include "run/identity.h"
 #include "run/state.h"
 #include "cmd.h"
+#include "help.h"
 
-static const char status_usage[] =
-	"usage: snm status PIPELINE [--results DIR] [--plugin-path DIRS]\n"
-	"  one line per run of the pipeline: finished (its test error at the best validation epoch;\n"
-	"  flagged when made by other code than the plugins and libsnm found now), running (by which\n"
-	"  process), resumable (epochs done), not started, refused (made by another configuration: the\n"
-	"  keys that differ; or unfinished and made by other code) or failed (why); then a summary and\n"
-	"  the core-hours left, estimated from the measured epochs.  Reads the run files under the\n"
-	"  pipeline's results directory (--results: DIR/<run key>.h5 instead); trains nothing.\n";
 
 /* The file of run r: its own result path, or <results>/<key>.h5 under --results. */
 static char *path_of(const snm_run_spec *r, const char *results)
@@ -134,7 +127,7 @@ int snm_cmd_status(int argc, char **argv)
 		switch (opt) {
 		case 'r': results = optarg; break;
 		case 'p': plugin_path = optarg; break;
-		case 'h': fputs(status_usage, stdout); return 0;
+		case 'h': snm_cmd_help("status", stdout); return 0;
 		case ':':
 			fprintf(stderr, "snm status: %s needs a value (snm status --help)\n", argv[optind - 1]);
 			return 2;

@@ -23,14 +23,9 @@
 #include "run/trainer.h"
 #include "args.h"
 #include "run/fs.h"
+#include "console.h"
 #include "runfile.h"
-
-static const char verify_usage[] =
-	"usage: snm verify [--threads T] [--keep DIR] [--plugin-path DIRS] RUNFILE...\n"
-	"  retrains each run from the configuration recorded in its file (threads: the recorded count\n"
-	"  unless --threads) and reports whether every metric but seconds, and the best weights'\n"
-	"  SHA-256, came out bitwise equal, or the largest difference; --keep DIR keeps the retrained\n"
-	"  files under DIR.\n";
+#include "help.h"
 
 typedef struct verify_opts {
 	int threads;               /* 0: the recorded count */
@@ -58,6 +53,27 @@ static void code_of(const char *a, const char *b, char *out, size_t size)
 	free(la);
 	free(pb);
 	free(lb);
+}
+
+static void on_progress(void *ctx, const snm_train_progress *p)
+{
+	snm_console_progress(ctx, 0, p);
+}
+
+/* Retrains run p->runs[0] into its result file, with its progress on a terminal (stderr). */
+static int retrain(const snm_pipeline *p, const verify_opts *vo, int threads, snm_run_result *res,
+                   snm_error *e)
+{
+	snm_console *k = isatty(STDERR_FILENO) ? snm_console_new("snm verify", 1, 1, 1, 0) : NULL;
+	snm_trainer_opts o = { .plugin_path = vo->plugin_path, .threads = threads,
+	                       .progress = k ? on_progress : NULL, .progress_ctx = k,
+	                       .version = PACKAGE_VERSION };
+	int rc;
+	snm_console_run(k, 0, p->runs[0].key, 0, 0, 0, 0);
+	rc = snm_train(&p->runs[0], &o, res, e);
+	snm_console_close(k);
+	snm_console_free(k);
+	return rc;
 }
 
 /* Retrains the run of `path` into results dir `dir` and compares; 0 equal, 1 otherwise. */
@@ -102,8 +118,7 @@ static int verify_one(const char *path, const char *dir, const verify_opts *vo)
 	fprintf(stderr, "snm verify: %s: retraining (%" PRId64 " thread%s)\n", key, threads,
 	        threads == 1 ? "" : "s");
 	if (snm_mkparents(p->runs[0].result_path, &e)
-	    || snm_train(&p->runs[0], &(snm_trainer_opts){ vo->plugin_path, NULL, (int)threads, 0, 0,
-	                                                   isatty(2), PACKAGE_VERSION, 0 }, &res, &e))
+	    || retrain(p, vo, (int)threads, &res, &e))
 		goto fail;
 	if (snm_runfile_compare(path, p->runs[0].result_path, &d, &e))
 		goto fail;
@@ -160,7 +175,7 @@ int snm_cmd_verify(int argc, char **argv)
 			break;
 		case 'k': vo.keep = optarg; break;
 		case 'p': vo.plugin_path = optarg; break;
-		case 'h': fputs(verify_usage, stdout); return 0;
+		case 'h': snm_cmd_help("verify", stdout); return 0;
 		case ':':
 			fprintf(stderr, "snm verify: %s needs a value (snm verify --help)\n", argv[optind - 1]);
 			return 2;

@@ -1,5 +1,6 @@
 # src/run: what opens and trains runs, linked into the `snm` command and the tests (a convenience
-# library, never installed): pipelines (pipeline.c), the plugin loader (loader.c), the dataset
+# library, never installed): pipelines (pipeline.c; their --set overrides and sweeps' values,
+# override.c), the plugin loader (loader.c), the dataset
 # cache (dataset.c), training subsets (subset.c), an opened run (run.c: data, subset, mean, model
 # and regularizer, for the trainer and the paper stage), the trainer (trainer.c) and a run's lock
 # file (lock.c), the HDF5 run file (store.c, its seal in seal.c, the child that reads a file first
@@ -10,6 +11,7 @@
 # stage and the command share: directories (fs.c) and running another program (spawn.c).
 noinst_LTLIBRARIES += src/run/librun.la
 src_run_librun_la_SOURCES = src/run/loader.c src/run/loader.h src/run/pipeline.c src/run/pipeline.h \
+	src/run/override.c src/run/override.h \
 	src/run/dataset.c src/run/dataset.h src/run/subset.c src/run/subset.h src/run/run.c \
 	src/run/run.h src/run/trainer.c \
 	src/run/trainer.h src/run/store.c src/run/store.h src/run/seal.c src/run/seal.h src/run/probe.c src/run/probe.h src/run/metrics.c src/run/metrics.h \

@@ -11,22 +11,24 @@
 #include <unistd.h>
 #include "lock.h"
 
-int snm_lock_take(const char *path, int wait, int *fd, snm_error *err)
+int snm_lock_take(const char *path, int wait, const volatile sig_atomic_t *stop, int *fd,
+                  snm_error *err)
 {
 	for (;;) {
 		struct stat held, named;
 		int rc;
 		if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0)
 			return SNM_FAIL(err, SNM_EIO, "%s: cannot create: %s", path, strerror(errno));
-		while ((rc = flock(*fd, LOCK_EX | (wait ? 0 : LOCK_NB))) != 0 && errno == EINTR)
+		while ((rc = flock(*fd, LOCK_EX | (wait ? 0 : LOCK_NB))) != 0 && errno == EINTR
+		       && (stop == NULL || !*stop))
 			;
 		if (rc != 0) {
 			int e = errno;
 			close(*fd);
 			*fd = -1;
-			if (e != EWOULDBLOCK)
+			if (e != EWOULDBLOCK && e != EINTR)
 				return SNM_FAIL(err, SNM_EIO, "%s: cannot lock: %s", path, strerror(e));
-			return SNM_OK;
+			return SNM_OK;      /* busy, or stopped while waiting */
 		}
 		if (fstat(*fd, &held) == 0 && stat(path, &named) == 0 && held.st_dev == named.st_dev
 		    && held.st_ino == named.st_ino) {

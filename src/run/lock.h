@@ -10,6 +10,7 @@
 #ifndef SNM_RUN_LOCK_H
 #define SNM_RUN_LOCK_H
 
+#include <signal.h>
 #include "snm/error.h"
 
 #ifdef __cplusplus
@@ -18,11 +19,14 @@ extern "C" {
 
 /* Opens (creating it) and locks the file at path.  On success *fd holds the lock, and the file
  * holds this process's id (written best effort: a full disk does not stop a run over the id).
- * While another process holds it: at once *fd = -1 and SNM_OK, or with wait, once it is free.  A
+ * While another process holds it: at once *fd = -1 and SNM_OK, or with wait, once it is free --
+ * or *fd = -1 and SNM_OK as soon as a signal interrupts the wait with *stop set (stop may be
+ * NULL: the wait goes on).  A
  * lock taken on a file that its holder removed meanwhile (the path now names another file, or
  * none) is dropped and taken again, so that two processes never hold two different locks for one
  * run.  Errors: SNM_EIO "<path>: cannot create: <reason>" / "<path>: cannot lock: <reason>". */
-int snm_lock_take(const char *path, int wait, int *fd, snm_error *err);
+int snm_lock_take(const char *path, int wait, const volatile sig_atomic_t *stop, int *fd,
+                  snm_error *err);
 
 /* Removes the file at path, then lets go of the lock fd held on it (in that order: a waiter that
  * then locks the removed file notices, see snm_lock_take).  fd < 0 is a no-op. */

@@ -52,6 +52,8 @@ typedef struct trainer {
 	long *idx;
 	long *valid_idx, *test_idx;        /* 0..n-1 of each split */
 	int epoch;                         /* epochs done */
+	int stopped;                       /* opts->stop was seen before step stop_step of n_steps */
+	long stop_step, n_steps;
 	int best_epoch;
 	double best_valid, test_at_best;
 	snm_identity code;                 /* the plugins' and libsnm's SHA-256, recorded (identity.h) */
@@ -482,6 +484,12 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 		snm_objective obj;
 		snm_batch batch;
 		snm_progress at;
+		if (T->o->stop != NULL && *T->o->stop) {      /* interrupted: no further step */
+			T->stopped = 1;
+			T->stop_step = step;
+			T->n_steps = n_steps;
+			break;
+		}
 		if (T->epoch_unlabelled) {
 			b = T->batch < T->R.n_sub ? T->batch : T->R.n_sub;
 			if (pos + b > T->R.n_sub) {
@@ -580,14 +588,18 @@ static int check_state(const trainer *T, snm_error *err)
 	return SNM_OK;
 }
 
-static void progress(const trainer *T, double loss, double valid, double t0, double t_start_epoch)
+/* Tells opts->progress, if any, that training starts (p->event START) or that an epoch was saved. */
+static void progress(const trainer *T, snm_train_progress *p)
 {
-	double per = (now() - t0) / (double)(T->epoch - t_start_epoch);
-	double eta = per * (double)(T->epochs - T->epoch);
-	fprintf(stderr, "\r\033[K%s  epoch %d/%ld  loss %.4f  valid %.2f%%  best %.2f%% (test %.2f%%)  ETA %dm%02ds",
-	        T->run->key, T->epoch, T->epochs, loss, valid, T->best_valid, T->test_at_best,
-	        (int)(eta / 60), (int)eta % 60);
-	fflush(stderr);
+	if (T->o->progress == NULL)
+		return;
+	p->key = T->run->key;
+	p->epoch = T->epoch;
+	p->epochs = (int)T->epochs;
+	p->step = snm_adam_steps(T->adam);
+	p->best_valid = T->best_valid;
+	p->test_at_best = T->test_at_best;
+	T->o->progress(T->o->progress_ctx, p);
 }
 
 static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res,
@@ -612,9 +624,14 @@ int snm_train(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result
 	memset(res, 0, sizeof *res);
 	res->best_epoch = -1;
 	snprintf(lock, n, "%s.lock", run->result_path);
-	if ((rc = snm_mkparents(lock, err)) || (rc = snm_lock_take(lock, o->wait, &fd, err))) {
+	if ((rc = snm_mkparents(lock, err)) || (rc = snm_lock_take(lock, o->wait, o->stop, &fd, err))) {
 		free(lock);
 		return rc;
+	}
+	if (fd < 0 && o->stop != NULL && *o->stop) {     /* interrupted while waiting for the lock */
+		res->status = SNM_RUN_INTERRUPTED;
+		free(lock);
+		return SNM_OK;
 	}
 	if (fd < 0) {
 		res->status = SNM_RUN_BUSY;
@@ -811,17 +828,26 @@ static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_
 		goto done;
 	/* the result file's directory exists: snm_train made it for the lock file */
 	start_epoch = T.epoch;
+	progress(&T, &(snm_train_progress){ .event = SNM_PROGRESS_START });
 	while (T.epoch < T.epochs) {
 		double loss = 0, terms[SNM_MAX_TERMS], train_err, valid_err, test_err, te = now();
-		if ((rc = train_epoch(&T, &loss, terms, err)) || (rc = check_state(&T, err))
+		if ((rc = train_epoch(&T, &loss, terms, err)))
+			goto done;
+		if (T.stopped) {
+			res->status = SNM_RUN_INTERRUPTED;
+			res->step = T.stop_step;
+			res->n_steps = T.n_steps;
+			break;
+		}
+		if ((rc = check_state(&T, err))
 		    || (rc = evaluate(&T, &train_err, &valid_err, &test_err, err))
 		    || (rc = append_row(&T, loss, terms, train_err, valid_err, test_err, now() - te, err)))
 			goto done;
 		T.epoch++;
 		if ((rc = save(&T, T.epoch == T.epochs ? "finished" : "running", err)))
 			goto done;
-		if (o->progress)
-			progress(&T, loss, valid_err, t0, start_epoch);
+		progress(&T, &(snm_train_progress){ .event = SNM_PROGRESS_EPOCH, .loss = loss, .train_error = train_err,
+		                              .valid_error = valid_err, .seconds = now() - te });
 		if (o->stop_after > 0 && T.epoch - start_epoch >= o->stop_after && T.epoch < T.epochs) {
 			res->status = SNM_RUN_STOPPED;
 			break;
@@ -834,8 +860,6 @@ static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_
 	res->best_valid = T.best_valid;
 	res->test_at_best = T.test_at_best;
 done:
-	if (o->progress)
-		fprintf(stderr, "\r\033[K");
 	res->seconds = now() - t0;
 	teardown(&T);
 	return rc;
