@@ -21,8 +21,8 @@
  * child process and reads it whole: the root's and every object's attributes, every dataset of
  * at most `bytes` bytes.  SNM_OK when the child finished (an error it met is the parent's to
  * find and report); SNM_EIO, without a path (the caller prefixes it), "libhdf5 crashed reading
- * it (signal N)" or "libhdf5 did not finish reading it in N s" (the child is killed); SNM_EIO
- * "cannot fork: ..." when no child could be made. */
+ * it (signal N)" (or "(exit status N)": a sanitizer's exit) or "libhdf5 did not finish reading
+ * it in N s" (the child is killed); SNM_EIO "cannot fork: ..." when no child could be made. */
 int snm_probe(const char *name, hid_t fapl, size_t bytes, snm_error *err);
 
 #endif
