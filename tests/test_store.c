@@ -778,6 +778,9 @@ static void test_damaged_bytes(void)
 	printf(", %ld format-1) ", n + 4);
 	CU_ASSERT_EQUAL(read_all_ways(v1), 0);     /* the intact format-1 file reads */
 	fixture_free(&f);
+	snm_test_rmtree(dir);
+}
+
 /* Extents that claim more values than the file holds (chunked datasets with unlimited maxima may
  * grow without data being written): refused before anything is allocated for them.  Found while
  * triaging fuzz_runfile, whose inputs mostly stop in libhdf5 first: a 52 KB run file with a
