@@ -198,13 +198,12 @@ int snm_paper_read_result(const char *path, int want_metrics, snm_paper_result *
 		lk = strlen(key);
 		if (lp < lk + 4 || strcmp(path + lp - 3, ".h5") != 0 || strncmp(path + lp - 3 - lk, key, lk) != 0
 		    || (lp > lk + 3 && path[lp - 4 - lk] != '/')) {
-			r->state = SNM_PAPER_UNREADABLE;
-			snprintf(r->why, sizeof r->why, "%.260s holds run '%.160s', not the one of its path",
-			         path, key);
+			/* through an snm_error: the key is the file's text, kept on one line there */
+			SNM_FAIL(&e, SNM_EIO, "%.260s holds run '%.160s', not the one of its path", path, key);
+			free(key);
+			return unreadable(r, &e, err);
 		}
 		free(key);
-		if (r->state == SNM_PAPER_UNREADABLE)
-			return SNM_OK;
 	}
 	if (r->state == SNM_PAPER_FINISHED || want_metrics) {
 		snm_metrics *m = NULL;
@@ -215,9 +214,9 @@ int snm_paper_read_result(const char *path, int want_metrics, snm_paper_result *
 			int c = snm_metrics_find(m, "test_at_best");
 			size_t rows = snm_metrics_rows(m);
 			if (c < 0 || rows == 0 || !isfinite(snm_metrics_get(m, rows - 1, c))) {
-				r->state = SNM_PAPER_UNREADABLE;
-				snprintf(r->why, sizeof r->why, "%s: finished but /metrics/test_at_best has no value "
-				         "at the last row", path);
+				SNM_FAIL(&e, SNM_EIO, "%s: finished but /metrics/test_at_best has no value at the "
+				         "last row", path);
+				unreadable(r, &e, err);
 			} else {
 				r->test_at_best = snm_metrics_get(m, rows - 1, c);
 			}

@@ -416,6 +416,26 @@ static void test_typed_reads(void)
 	snm_cfg_free(t);
 }
 
+/* A message stays one line whatever text it quotes (found by fuzz_config: a scalar with a line
+ * break in an "expected a number" message): line breaks and control characters become escapes. */
+static void test_one_line_messages(void)
+{
+	snm_cfg *t = parse_str("a: \"x\\ny\\e[31m\"\n\"k\\nk\": [\"z\\rz\"]\n");
+	snm_error err;
+	long v;
+	int rc;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	rc = snm_cfg_to_int(snm_cfg_get(t, "a"), &v, &err);
+	expect_error(rc, &err, SNM_ECONFIG, "s.yaml:1:4:", "got 'x\\ny\\x1b[31m'");
+	rc = snm_cfg_to_int(snm_cfg_at(snm_cfg_value_at(t, 1), 0), &v, &err);
+	expect_error(rc, &err, SNM_ECONFIG, "s.yaml:2:", "'k\\nk[0]': expected an integer, got 'z\\rz'");
+	snm_cfg_free(t);
+	SNM_FAIL(&err, SNM_EIO, "%s: tab\tstays, \x7f goes", "line\nbreak");
+	CU_ASSERT_STRING_EQUAL(err.msg, "line\\nbreak: tab\tstays, \\x7f goes");
+	snm_error_prefix(&err, "pre\r");
+	CU_ASSERT_STRING_EQUAL(err.msg, "pre\\r: line\\nbreak: tab\tstays, \\x7f goes");
+}
+
 /* ---- Option tables ----------------------------------------------------------------------- */
 
 static const snm_option train_opts[] = {
@@ -651,6 +671,8 @@ static void test_dump_round_trip(void)
 		"ls\xe2\x80\xa8ps\xe2\x80\xa9", "*star", "&amp", "!bang", "%pct", "@at", "`tick", "|pipe",
 		">gt", "?q", "1e-3", "+1", ".5", "x/y_z.w",
 		"yes", "0x1F", "  ", "a\n\nb",
+		/* C1 controls and U+FFFE/U+FFFF, which YAML refuses raw (found by fuzz_config) */
+		"c1\xc2\x86x", "\xc2\x80\xc2\x9f", "nc\xef\xbf\xbe", "\xef\xbf\xbfz",
 	};
 	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; ++i) {
 		snm_error err;
@@ -810,6 +832,7 @@ static CU_TestInfo read_tests[] = {
 	{ "option_check", test_option_check },
 	{ "option_defaults", test_option_defaults },
 	{ "option_table_errors", test_option_table_errors },
+	{ "one_line_messages", test_one_line_messages },
 	CU_TEST_INFO_NULL
 };
 

@@ -39,14 +39,17 @@ typedef struct snm_error {
 } snm_error;
 
 /* Fills e (when non-NULL) with code and a printf-style message; returns code.  Never call it with
- * SNM_OK.  A second call overwrites the first: callers that add context use snm_error_prefix. */
+ * SNM_OK.  A second call overwrites the first: callers that add context use snm_error_prefix.
+ * The message stays one line whatever the arguments hold: a line break or another control
+ * character (a YAML scalar's, a file's) is written as an escape, \n, \r or \xHH (a tab stays). */
 int snm_error_set(snm_error *e, int code, const char *file, int line, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 5, 6)))
 #endif
 	;
 
-/* Prepends "prefix: " to e->msg (context such as a file name); returns e->code. */
+/* Prepends "prefix: " to e->msg (context such as a file name), on one line as above; returns
+ * e->code. */
 int snm_error_prefix(snm_error *e, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 2, 3)))

@@ -1250,7 +1250,7 @@ static void put_scalar(sink *s, const char *t)
 	}
 	put(s, "\"", 1);
 	for (; *p; ++p) {
-		char esc[5] = { '\\', 0, 0, 0, 0 };
+		char esc[8] = { '\\', 0, 0, 0, 0, 0, 0, 0 };
 		if (*p == '"' || *p == '\\')
 			esc[1] = (char)*p;
 		else if (*p == '\n')
@@ -1266,8 +1266,17 @@ static void put_scalar(sink *s, const char *t)
 		} else if (p[0] == 0xc2 && p[1] == 0x85) {   /* U+0085 NEL: a line break to YAML */
 			esc[1] = 'N';
 			++p;
+		} else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			/* the other C1 controls, U+0080..U+009F: not printable, so YAML refuses them raw */
+			esc[1] = 'x';
+			esc[2] = hex[p[1] >> 4];
+			esc[3] = hex[p[1] & 15];
+			++p;
 		} else if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
 			esc[1] = p[2] == 0xa8 ? 'L' : 'P';   /* U+2028, U+2029 */
+			p += 2;
+		} else if (p[0] == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)) {
+			memcpy(esc + 1, p[2] == 0xbe ? "uFFFE" : "uFFFF", 5);   /* not printable either */
 			p += 2;
 		} else {
 			put(s, (const char *)p, 1);

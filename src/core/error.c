@@ -3,6 +3,41 @@
 #include <string.h>
 #include "snm/error.h"
 
+/* Keeps a message on one line (error.h): a line break or another control character that came in
+ * with outside text -- a YAML scalar or key, a path, an attribute of a run file -- is written as
+ * an escape (\n, \r, \xHH; a tab stays), so that it can neither break the line nor reach a
+ * terminal as a control sequence.  An escape that does not fit is dropped with the rest. */
+static void one_line(char *msg)
+{
+	char out[SNM_ERROR_MSG_MAX];
+	size_t o = 0;
+	const unsigned char *p = (const unsigned char *)msg;
+	while (*p && (*p >= 0x20 || *p == '\t') && *p != 0x7f)
+		++p;
+	if (*p == '\0')
+		return;
+	o = (size_t)((const char *)p - msg);
+	memcpy(out, msg, o);
+	for (; *p; ++p) {
+		char esc[8];
+		size_t n;
+		if ((*p >= 0x20 || *p == '\t') && *p != 0x7f) {
+			esc[0] = (char)*p;
+			n = 1;
+		} else if (*p == '\n' || *p == '\r') {
+			n = (size_t)snprintf(esc, sizeof esc, "\\%c", *p == '\n' ? 'n' : 'r');
+		} else {
+			n = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *p);
+		}
+		if (o + n >= sizeof out)
+			break;
+		memcpy(out + o, esc, n);
+		o += n;
+	}
+	out[o] = '\0';
+	memcpy(msg, out, o + 1);
+}
+
 int snm_error_set(snm_error *e, int code, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
@@ -14,6 +49,7 @@ int snm_error_set(snm_error *e, int code, const char *file, int line, const char
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 	va_end(ap);
+	one_line(e->msg);
 	return code;
 }
 
@@ -28,6 +64,7 @@ int snm_error_prefix(snm_error *e, const char *fmt, ...)
 	va_end(ap);
 	memcpy(old, e->msg, sizeof old);
 	snprintf(e->msg, sizeof e->msg, "%.200s: %.300s", pre, old);
+	one_line(e->msg);
 	return e->code;
 }
 
