@@ -578,6 +578,48 @@ static void test_yaml_errors(void)
 	}
 }
 
+/* Pipelines of many runs: the duplicate check is a hash table (it compared every run with every
+ * one before it, 1.4 s for the 20000 runs allowed), so check that it still finds the same run
+ * written twice, merges it when the configuration is the same, and keeps every run. */
+static void test_many_runs(void)
+{
+	static const char grid[] = "grid: {per_class: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, "
+	                           "16, 17, 18, 19, 20], sets: %d}\n";
+	static const char head[] = "name: x\ndefaults:\n  data: {type: synthetic}\n  model: {type: convnet}\n"
+	                           "  noise: {type: none}\n";
+	char buf[1024], g[256];
+	snm_pipeline *p = NULL;
+	snm_error e;
+	snprintf(g, sizeof g, grid, 1000);
+	snprintf(buf, sizeof buf, "%s%sexperiments: [{name: a}]\n", head, g);
+	CU_ASSERT_EQUAL_FATAL(snm_pipeline_load(write_file("many.yaml", buf), NULL, &p, &e), SNM_OK);
+	CU_ASSERT_EQUAL(p->n_runs, 20000);
+	CU_ASSERT_STRING_EQUAL(p->runs[0].key, "x/a/n1/set1");
+	CU_ASSERT_STRING_EQUAL(p->runs[19999].key, "x/a/n20/set1000");
+	snm_pipeline_free(p);
+	p = NULL;
+	/* 2000 runs, then the same run once more: the same configuration is one run ... */
+	snprintf(g, sizeof g, grid, 100);
+	snprintf(buf, sizeof buf, "%s%sexperiments: [{name: a}]\n", head, g);
+	write_file("some.yaml", buf);
+	snprintf(buf, sizeof buf, "%sgrid: {per_class: [7], sets: 1}\nexperiments: [{name: a}]\n", head);
+	write_file("same.yaml", buf);
+	CU_ASSERT_EQUAL_FATAL(snm_pipeline_load(write_file("top.yaml", "include: [some.yaml, same.yaml]\n"),
+	                                        NULL, &p, &e), SNM_OK);
+	CU_ASSERT_EQUAL(p->n_runs, 2000);
+	snm_pipeline_free(p);
+	p = NULL;
+	/* ... another is an error naming both places */
+	snprintf(buf, sizeof buf, "%sgrid: {per_class: [7], sets: 1}\nexperiments: [{name: a, train: {lr: 0.1}}]\n",
+	         head);
+	write_file("other.yaml", buf);
+	CU_ASSERT_EQUAL(snm_pipeline_load(write_file("top.yaml", "include: [some.yaml, other.yaml]\n"), NULL,
+	                                  &p, &e), SNM_ECONFIG);
+	CU_ASSERT_PTR_NULL(p);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "run 'x/a/n7/set1' is defined twice with different configurations"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "some.yaml:6:"));
+}
+
 static void test_data_errors_before_training(void)
 {
 	static const char text[] =
@@ -651,6 +693,7 @@ static CU_TestInfo tests[] = {
 	{ "unlabelled_stream", test_unlabelled_stream },
 	{ "unlabelled_epochs", test_unlabelled_epochs },
 	{ "yaml_errors", test_yaml_errors },
+	{ "many_runs", test_many_runs },
 	{ "data_errors_before_training", test_data_errors_before_training },
 	{ "h5dump_reads_result", test_h5dump_reads_result },
 	CU_TEST_INFO_NULL

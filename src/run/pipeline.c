@@ -86,9 +86,54 @@ typedef struct loader {
 	int n_h, m_h;
 	snm_pipeline *p;
 	int m_runs;
+	int *slot;                        /* the run keys' hash table: 1 + index into p->runs, 0 free */
+	size_t n_slot;                    /* a power of two, more than twice p->n_runs */
 	char *stack[MAX_INCLUDE_DEPTH];   /* real paths of the files being loaded (cycles) */
 	int depth;
 } loader;
+
+static size_t key_hash(const char *key)
+{
+	uint64_t h = 0xcbf29ce484222325ull;   /* FNV-1a */
+	for (; *key; ++key) {
+		h ^= (unsigned char)*key;
+		h *= 0x100000001b3ull;
+	}
+	return (size_t)h;
+}
+
+/* The slot of the run named key: the one that holds it, or the free one where it goes.  Linear
+ * probing; the table is never more than half full. */
+static int *key_slot(const loader *L, const char *key)
+{
+	size_t mask = L->n_slot - 1, i = key_hash(key) & mask;
+	while (L->slot[i] != 0 && strcmp(L->p->runs[L->slot[i] - 1].key, key) != 0)
+		i = (i + 1) & mask;
+	return &L->slot[i];
+}
+
+/* Makes room in the key table for one more run (so that finding duplicates among MAX_RUNS runs
+ * takes linear time, not the quadratic time of comparing each with all before it). */
+static int key_room(loader *L, snm_error *err)
+{
+	size_t n = L->n_slot ? L->n_slot : 64;
+	int *old = L->slot;
+	size_t n_old = L->n_slot;
+	if (L->slot != NULL && 2 * ((size_t)L->p->n_runs + 1) < L->n_slot)
+		return SNM_OK;
+	while (2 * ((size_t)L->p->n_runs + 1) >= n)
+		n *= 2;
+	if ((L->slot = calloc(n, sizeof *L->slot)) == NULL) {
+		L->slot = old;
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	}
+	L->n_slot = n;
+	for (size_t i = 0; i < n_old; ++i)
+		if (old[i] != 0)
+			*key_slot(L, L->p->runs[old[i] - 1].key) = old[i];
+	free(old);
+	return SNM_OK;
+}
 
 /* An error at n's file:line:col (the message alone for a node built in memory, which has none). */
 static int at(const snm_cfg *n, snm_error *err, int code, const char *fmt, ...)
@@ -282,13 +327,15 @@ static int add_run(loader *L, const char *prefix, const char *exp, int per_class
 	snm_run_spec *r;
 	snm_cfg *id;
 	char buf[64], key[512];
-	int rc = SNM_OK;
+	int rc = SNM_OK, *slot;
 	if (per_class > 0)
 		snprintf(key, sizeof key, "%s/%s/n%d/set%d", prefix, exp, per_class, set);
 	else
 		snprintf(key, sizeof key, "%s/%s/full", prefix, exp);
 	if (p->n_runs == MAX_RUNS)
 		return at(where, err, SNM_ECONFIG, "more than %d runs in the pipeline", MAX_RUNS);
+	if ((rc = key_room(L, err)) != SNM_OK)
+		return rc;
 	if (p->n_runs == L->m_runs) {
 		int m = L->m_runs ? 2 * L->m_runs : 32;
 		snm_run_spec *v = realloc(p->runs, (size_t)m * sizeof *v);
@@ -355,24 +402,24 @@ static int add_run(loader *L, const char *prefix, const char *exp, int per_class
 	}
 	/* The same run written in two pipelines that one includes (mnist.yaml's sets 1..3 and
 	 * mnist-claim.yaml's) is one run; the same key with another configuration is an error. */
-	for (int i = 0; i < p->n_runs; ++i)
-		if (strcmp(p->runs[i].key, key) == 0) {
-			const char *file = snm_cfg_file(size_node) ? snm_cfg_file(size_node) : "";
-			const char *other = p->runs[i].where;
-			size_t n = strlen(file);
-			int same_file = n > 0 && strncmp(other, file, n) == 0 && other[n] == ':';
-			int same = p->runs[i].config_hash == r->config_hash
-			           && strcmp(p->runs[i].config_text, r->config_text) == 0;
-			run_free(r);
-			if (same && !same_file)
-				return SNM_OK;
-			if (same_file)
-				return at(where, err, SNM_ECONFIG, "run '%s' is defined twice (same name and "
-				          "experiment)", key);
-			return at(where, err, SNM_ECONFIG, "run '%s' is defined twice with different "
-			          "configurations (here and at %s)", key, other);
-		}
-	p->n_runs++;
+	slot = key_slot(L, key);
+	if (*slot != 0) {
+		const snm_run_spec *o = &p->runs[*slot - 1];
+		const char *file = snm_cfg_file(size_node) ? snm_cfg_file(size_node) : "";
+		const char *other = o->where;
+		size_t n = strlen(file);
+		int same_file = n > 0 && strncmp(other, file, n) == 0 && other[n] == ':';
+		int same = o->config_hash == r->config_hash && strcmp(o->config_text, r->config_text) == 0;
+		run_free(r);
+		if (same && !same_file)
+			return SNM_OK;
+		if (same_file)
+			return at(where, err, SNM_ECONFIG, "run '%s' is defined twice (same name and "
+			          "experiment)", key);
+		return at(where, err, SNM_ECONFIG, "run '%s' is defined twice with different "
+		          "configurations (here and at %s)", key, other);
+	}
+	*slot = ++p->n_runs;
 	return SNM_OK;
 }
 
@@ -544,6 +591,7 @@ int snm_pipeline_load(const char *path, const char *plugin_path, snm_pipeline **
 	for (int i = 0; i < L.n_h; ++i)
 		snm_plugin_close(&L.h[i]);
 	free(L.h);
+	free(L.slot);
 	if (rc == SNM_OK && L.p->n_runs == 0)
 		rc = SNM_FAIL(err, SNM_ECONFIG, "%s: the pipeline defines no runs (no experiments, "
 		              "nothing included)", path);
@@ -637,6 +685,7 @@ int snm_pipeline_from_config(const char *config_text, const char *source, const 
 	for (int i = 0; i < L.n_h; ++i)
 		snm_plugin_close(&L.h[i]);
 	free(L.h);
+	free(L.slot);
 	if (rc) {
 		snm_pipeline_free(L.p);
 		snm_cfg_free(root);
