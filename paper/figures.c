@@ -41,6 +41,7 @@ static int open_run(const snm_paper_opts *o, const char *id, const char *run, sn
 	if (path == NULL)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 	snprintf(path, n, "%s/%s.h5", o->results, run);
+	snm_paper_use(o, path);
 	if (access(path, F_OK) != 0) {
 		snm_paper_note(o, SNM_PAPER_NOTE, "%s: run %s is missing (%s); figure not made", id, run, path);
 		free(path);

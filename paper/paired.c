@@ -202,6 +202,7 @@ static int read_runs(ptab *T, snm_error *err)
 				int rc;
 				if (path == NULL)
 					return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+				snm_paper_use(T->o, path);
 				rc = snm_paper_read_result(path, 0, &res, err);
 				if (rc == SNM_OK && res.state == SNM_PAPER_FINISHED)
 					rc = read_seed(path, &res, &T->seed[run_at(T, e, c, s)], err);

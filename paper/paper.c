@@ -5,6 +5,7 @@
  * write.c (escaping, column heads, the notes of missing runs, writing a file); gnuplot and
  * the learning curves in plot.c, the rebuilt networks in model.c, the reconstruction
  * and t-SNE figures in figures.c. */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #endif
 #include "paper.h"
 #include "run/fs.h"
+#include "run/supersede.h"
 
 const snm_option snm_paper_spec_options[] = {
 	{ "std", SNM_OPT_CHOICE, "sample", "sample|population",
@@ -161,6 +163,158 @@ char *snm_paper_run_path(const char *results, const char *pipeline, const char *
 	else
 		snprintf(p, n, "%s/%s/%s/n%s/set%d.h5", results, pipeline, experiment, column, set);
 	return p;
+}
+
+void snm_paper_use(const snm_paper_opts *o, const char *path)
+{
+	snm_paper_used *u = o ? o->used : NULL;
+	if (u == NULL)
+		return;
+	if (u->n == u->cap) {
+		int cap = u->cap ? 2 * u->cap : 64;
+		char **p = realloc(u->paths, (size_t)cap * sizeof *p);
+		if (p == NULL) {
+			u->lost = 1;
+			return;
+		}
+		u->paths = p;
+		u->cap = cap;
+	}
+	if ((u->paths[u->n] = strdup(path)) == NULL)
+		u->lost = 1;
+	else
+		u->n++;
+}
+
+void snm_paper_used_free(snm_paper_used *u)
+{
+	if (u == NULL)
+		return;
+	for (int i = 0; i < u->n; ++i)
+		free(u->paths[i]);
+	free(u->paths);
+	memset(u, 0, sizeof *u);
+}
+
+void snm_paper_keys_free(char **keys, int n)
+{
+	for (int i = 0; keys && i < n; ++i)
+		free(keys[i]);
+	free(keys);
+}
+
+/* The run key of a path under results: the part after results and its slashes, less ".h5". */
+static const char *key_part(const char *path, const char *results, size_t *len)
+{
+	size_t lr = strlen(results), n;
+	if (strncmp(path, results, lr) != 0)
+		return NULL;
+	path += lr;
+	while (*path == '/')
+		++path;
+	n = strlen(path);
+	if (n < 4 || strcmp(path + n - 3, ".h5") != 0)
+		return NULL;
+	*len = n - 3;
+	return path;
+}
+
+typedef struct key_list {
+	char **keys;
+	int n, cap;
+} key_list;
+
+static int key_push(key_list *l, const char *key, size_t len)
+{
+	if (l->n == l->cap) {
+		int cap = l->cap ? 2 * l->cap : 64;
+		char **p = realloc(l->keys, (size_t)cap * sizeof *p);
+		if (p == NULL)
+			return -1;
+		l->keys = p;
+		l->cap = cap;
+	}
+	if ((l->keys[l->n] = strndup(key, len)) == NULL)
+		return -1;
+	l->n++;
+	return 0;
+}
+
+/* Every "*.h5" regular file under dir (links not followed) but superseded files (kept beside their
+ * run's file by `snm run --force`, src/run/supersede.h), as keys relative to results. */
+static int walk_runs(const char *dir, const char *results, key_list *l, snm_error *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *ent;
+	int rc = SNM_OK;
+	if (d == NULL)
+		return SNM_FAIL(err, SNM_EIO, "%s: cannot read: %s", dir, strerror(errno));
+	while (rc == SNM_OK && (ent = readdir(d)) != NULL) {
+		struct stat st;
+		size_t n = strlen(dir) + strlen(ent->d_name) + 2, len;
+		char *path;
+		const char *key;
+		if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
+			continue;
+		if ((path = malloc(n)) == NULL) {
+			rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+			break;
+		}
+		snprintf(path, n, "%s/%s", dir, ent->d_name);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			rc = walk_runs(path, results, l, err);
+		else if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && !snm_is_superseded(path)
+		         && (key = key_part(path, results, &len)) != NULL && key_push(l, key, len) != 0)
+			rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+		free(path);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int snm_paper_unused(const char *results, const snm_paper_used *used, char ***keys, int *n,
+                     snm_error *err)
+{
+	key_list all = { NULL, 0, 0 }, seen = { NULL, 0, 0 };
+	int rc, k = 0;
+	*keys = NULL;
+	*n = 0;
+	if (used && used->lost)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	if ((rc = walk_runs(results, results, &all, err)))
+		goto done;
+	for (int i = 0; used && i < used->n; ++i) {
+		size_t len;
+		const char *key = key_part(used->paths[i], results, &len);
+		if (key && key_push(&seen, key, len) != 0) {
+			rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+			goto done;
+		}
+	}
+	if (all.n)
+		qsort(all.keys, (size_t)all.n, sizeof *all.keys, cmp_str);
+	if (seen.n)
+		qsort(seen.keys, (size_t)seen.n, sizeof *seen.keys, cmp_str);
+	for (int i = 0; i < all.n; ++i) {
+		if (seen.n && bsearch(&all.keys[i], seen.keys, (size_t)seen.n, sizeof *seen.keys, cmp_str))
+			free(all.keys[i]);
+		else
+			all.keys[k++] = all.keys[i];
+	}
+	all.n = k;
+	*keys = all.keys;
+	*n = all.n;
+	all.keys = NULL;
+	all.n = 0;
+done:
+	snm_paper_keys_free(all.keys, all.n);
+	snm_paper_keys_free(seen.keys, seen.n);
+	return rc;
 }
 
 /* A run file that could not be read (e): state UNREADABLE with e's message and SNM_OK, except

@@ -64,6 +64,14 @@ enum { SNM_PAPER_WROTE = 1, SNM_PAPER_NOTE = 2 };
 
 typedef void (*snm_paper_note_fn)(void *ctx, int kind, const char *text);
 
+/* The run files a stage read, for `snm paper` to name those under its results directory that no
+ * table or figure used (snm_paper_unused).  Zero it before use; free with snm_paper_used_free. */
+typedef struct snm_paper_used {
+	int n, cap;
+	char **paths;              /* as read: "<results>/<run key>.h5" */
+	int lost;                  /* 1 when memory ran out while recording (the list is short) */
+} snm_paper_used;
+
 typedef struct snm_paper_opts {
 	const char *spec;          /* the spec file; NULL: "paper/tables.yaml" */
 	const char *results;       /* directory of run files; NULL: "results" */
@@ -75,6 +83,7 @@ typedef struct snm_paper_opts {
 	int no_figures;            /* 1: skip the figures */
 	snm_paper_note_fn note;    /* may be NULL */
 	void *ctx;
+	snm_paper_used *used;      /* NULL, or where every run file read is recorded */
 } snm_paper_opts;
 
 /* Makes every table and figure of the spec (or only o->only).  Returns SNM_OK when every output
@@ -86,7 +95,20 @@ typedef struct snm_paper_opts {
  * made; the first error is returned. */
 int snm_paper_run(const snm_paper_opts *o, snm_error *err);
 
+/* The run files under results (every "*.h5" below it but superseded files, src/run/supersede.h,
+ * as run keys: the path under results less ".h5") that are not among used's paths, sorted: *keys (n of them) is a new array of new strings,
+ * freed with snm_paper_keys_free.  Errors: SNM_EIO when results cannot be read, SNM_ENOMEM (also
+ * when used->lost). */
+int snm_paper_unused(const char *results, const snm_paper_used *used, char ***keys, int *n,
+                     snm_error *err);
+void snm_paper_keys_free(char **keys, int n);
+void snm_paper_used_free(snm_paper_used *u);      /* zeroes *u; NULL is a no-op */
+
 /* ---- building blocks (used by the stage's modules and its tests) ---------------------------- */
+
+/* Records that the run file at path is read (into o->used, when not NULL).  Every reader of run
+ * files in the stage calls it, so that `snm paper` can say which runs it did not use. */
+void snm_paper_use(const snm_paper_opts *o, const char *path);
 
 /* Sends a formatted note through o->note (nothing when it is NULL). */
 void snm_paper_note(const snm_paper_opts *o, int kind, const char *fmt, ...)
@@ -133,6 +155,36 @@ int snm_paper_ablation(const snm_paper_opts *o, const snm_cfg *spec, const snm_c
  * (a non-empty list of {run, label}, none the baseline).  SNM_ECONFIG with file:line:col. */
 int snm_paper_paired_check(const snm_cfg *spec, const snm_cfg *table, snm_error *err);
 int snm_paper_curves(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *fig, snm_error *err);
+
+/* A figure of learning curves (plot.c): panels, each with lines; a line is the mean per epoch
+ * (counted from 1) of one /metrics column over the run files behind it that have metrics, titled
+ * "<label> (<files with metrics>)".  The spec's curves entries (snm_paper_curves: validation
+ * error, one line per experiment and column) and `snm report` draw through it. */
+typedef struct snm_paper_line {
+	int panel;                 /* index into the figure's panel titles; lines come panel by panel */
+	int color;                 /* palette index (one per experiment, the same in every panel) */
+	const char *label;
+	int n_paths;
+	char *const *paths;        /* its run files (absent, unfinished or unreadable ones are passed over) */
+} snm_paper_line;
+
+typedef struct snm_paper_curves_fig {
+	const char *id;            /* output files <o->out>/<id>.png and .pdf */
+	const char *title, *ylabel;
+	const char *metric;        /* the /metrics column drawn: "valid_error", "test_at_best", ... */
+	int n_panels;
+	const char *const *panel_titles;
+	int n_lines;
+	const snm_paper_line *lines;
+	int width, height;         /* pixels (the PDF: inches / 100) */
+	const char *empty;         /* the note's reason when no line has data ("no run ... has metrics") */
+} snm_paper_curves_fig;
+
+/* Draws fig as PNG and PDF (gnuplot's pngcairo and pdfcairo), only the panels with data, laid out
+ * in a near-square grid.  Notes and no figure: gnuplot not found, no line with data (fig->empty).
+ * Errors: SNM_EINVAL (lines not panel by panel), SNM_EIO (temporary files, gnuplot failing, an
+ * output missing), SNM_ENOMEM. */
+int snm_paper_curves_draw(const snm_paper_opts *o, const snm_paper_curves_fig *fig, snm_error *err);
 int snm_paper_reconstructions(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *fig,
                               snm_error *err);
 int snm_paper_tsne(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *fig, snm_error *err);

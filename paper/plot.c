@@ -1,7 +1,8 @@
 /* plot.c: gnuplot for the paper stage (see paper.h) -- a temporary directory per figure for its
  * script and data, the gnuplot child process (src/run/spawn.h: found on PATH, its output into a
- * log), and the learning-curve figures (validation error per epoch from /metrics, one panel per
- * training-set size, one line per experiment, the mean over the sets that have metrics).
+ * log), and the learning-curve figures (a metric per epoch from /metrics, one panel per
+ * training-set size, one line per experiment, the mean over the sets that have metrics): drawn by
+ * snm_paper_curves_draw, for the spec's curves entries (validation error) and `snm report`.
  *
  * Every figure is drawn twice by one script: pngcairo at the spec's size in pixels and pdfcairo
  * at the same size in inches / 100; text is `noenhanced` so run names print as written. */
@@ -157,32 +158,30 @@ static const char *const palette[] = {
 	"#bcbd22", "#17becf"
 };
 
-typedef struct line {
-	int panel, run, index, n_sets, n_epochs;
-} line;
+/* A line as drawn: its entry in the figure, its data block, the files and epochs behind it. */
+typedef struct drawn {
+	const snm_paper_line *line;
+	int index, n_files, n_epochs;
+} drawn;
 
-/* Appends to f the mean validation error per epoch of the runs of (column, experiment) over the
- * sets that have metrics, as "epoch error" lines; *n_sets receives how many sets contributed
- * and *n_epochs how many lines were written. */
-static int curve(const snm_paper_opts *o, const char *pipeline, const char *exp, const char *col,
-                 int sets, FILE *f, int *n_sets, int *n_epochs, snm_error *err)
+/* Appends to f the mean of column `metric` per epoch over the files of ln that have metrics, as
+ * "epoch value" lines (epochs counted from 1); *n_files receives how many files contributed and
+ * *n_epochs how many lines were written. */
+static int curve(const snm_paper_opts *o, const snm_paper_line *ln, const char *metric, FILE *f,
+                 int *n_files, int *n_epochs, snm_error *err)
 {
 	double *sum = NULL;
 	int *cnt = NULL, len = 0, rc = SNM_OK;
-	int lo = strcmp(col, "full") == 0 ? 0 : 1, hi = lo ? sets : 0;
-	*n_sets = *n_epochs = 0;
-	for (int s = lo; s <= hi && rc == SNM_OK; ++s) {
+	*n_files = *n_epochs = 0;
+	for (int k = 0; k < ln->n_paths && rc == SNM_OK; ++k) {
 		snm_paper_result res;
-		char *path = snm_paper_run_path(o->results, pipeline, exp, col, s);
 		int cv;
 		size_t rows;
-		if (path == NULL)
-			return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
-		rc = snm_paper_read_result(path, 1, &res, err);
-		free(path);
+		snm_paper_use(o, ln->paths[k]);
+		rc = snm_paper_read_result(ln->paths[k], 1, &res, err);
 		if (rc || res.metrics == NULL)
 			continue;
-		cv = snm_metrics_find(res.metrics, "valid_error");
+		cv = snm_metrics_find(res.metrics, metric);
 		rows = snm_metrics_rows(res.metrics);
 		if (cv >= 0 && rows > 0) {
 			if ((int)rows > len) {
@@ -204,13 +203,13 @@ static int curve(const snm_paper_opts *o, const char *pipeline, const char *exp,
 				if (isfinite(v))
 					sum[i] += v, cnt[i]++;
 			}
-			++*n_sets;
+			++*n_files;
 		}
 		snm_metrics_free(res.metrics);
 	}
 	for (int i = 0; rc == SNM_OK && i < len; ++i)
 		if (cnt[i] > 0) {
-			fprintf(f, "%d %.10g\n", i + 1, sum[i] / cnt[i]);
+			fprintf(f, "%d %.10g\n", i + 1, sum[i] / cnt[i]);   /* row i is epoch i + 1 */
 			++*n_epochs;
 		}
 	free(sum);
@@ -218,8 +217,8 @@ static int curve(const snm_paper_opts *o, const char *pipeline, const char *exp,
 	return rc;
 }
 
-static void curves_body(FILE *f, const snm_cfg *cols, const snm_cfg *runs, const char *pipeline,
-                        const line *ln, int n_ln, const char *data, int n_panels)
+static void curves_body(FILE *f, const snm_paper_curves_fig *fig, const drawn *ln, int n_ln,
+                        const char *data, int n_panels)
 {
 	int pc = (int)ceil(sqrt((double)n_panels)), pr = (n_panels + pc - 1) / pc, most = 1, step = 1;
 	char q[1024], q2[256];
@@ -228,24 +227,21 @@ static void curves_body(FILE *f, const snm_cfg *cols, const snm_cfg *runs, const
 		most = ln[i].n_epochs > most ? ln[i].n_epochs : most;
 	for (int k = 0; most / step > 10; ++k)
 		step = (k % 3 == 0 ? 2 : k % 3 == 1 ? 5 : 10) * (int)pow(10, k / 3);
-	fprintf(f, "set multiplot layout %d,%d title 'Learning curves, %s: validation error per epoch "
-	        "(mean over the sets with metrics)'\n", pr, pc, snm_paper_gp_quote(pipeline, q2, sizeof q2));
-	fputs("set grid\nset xlabel 'epoch'\nset ylabel 'validation error (%)'\nset key top right\n", f);
+	fprintf(f, "set multiplot layout %d,%d title '%s'\n", pr, pc,
+	        snm_paper_gp_quote(fig->title, q, sizeof q));
+	fprintf(f, "set grid\nset xlabel 'epoch'\nset ylabel '%s'\nset key top right\n",
+	        snm_paper_gp_quote(fig->ylabel, q, sizeof q));
 	fprintf(f, "set xtics %d\n", step);
 	for (int a = 0; a < n_ln;) {
-		const char *col = snm_cfg_text(snm_cfg_at(cols, (size_t)ln[a].panel));
 		int b = a;
-		if (strcmp(col, "full") == 0)
-			fputs("set title 'whole training set'\n", f);
-		else
-			fprintf(f, "set title '%s examples per class'\n", col);
+		fprintf(f, "set title '%s'\n", snm_paper_gp_quote(fig->panel_titles[ln[a].line->panel], q2,
+		                                                     sizeof q2));
 		fputs("plot ", f);
-		for (; b < n_ln && ln[b].panel == ln[a].panel; ++b) {
-			const char *exp = snm_cfg_text(snm_cfg_at(runs, (size_t)ln[b].run));
+		for (; b < n_ln && ln[b].line->panel == ln[a].line->panel; ++b)
 			fprintf(f, "%s'%s' index %d using 1:2 with lines lw 1.5 lc rgb '%s' title '%s (%d)'",
 			        b > a ? ", \\\n     " : "", snm_paper_gp_quote(data, q, sizeof q), ln[b].index,
-			        palette[ln[b].run % 10], snm_paper_gp_quote(exp, q2, sizeof q2), ln[b].n_sets);
-		}
+			        palette[ln[b].line->color % 10],
+			        snm_paper_gp_quote(ln[b].line->label, q2, sizeof q2), ln[b].n_files);
 		fputs("\n", f);
 		a = b;
 	}
@@ -262,17 +258,94 @@ static int check_output(const snm_paper_opts *o, const char *id, const char *pat
 	return SNM_OK;
 }
 
+int snm_paper_curves_draw(const snm_paper_opts *o, const snm_paper_curves_fig *fig, snm_error *err)
+{
+	const char *data, *script;
+	char png[1024], pdf[1024], q[1024];
+	snm_paper_tmp t;
+	drawn *ln = NULL;
+	int rc, n_ln = 0, n_panels = 0, ran = 0, last_panel = -1;
+	FILE *f;
+	if (!snm_paper_gnuplot_found(o)) {
+		snm_paper_note(o, SNM_PAPER_NOTE, "%s: gnuplot not found; figure not made (Debian: apt-get install "
+		               "gnuplot-nox; ./bootstrap installs it)", fig->id);
+		return SNM_OK;
+	}
+	for (int i = 1; i < fig->n_lines; ++i)
+		if (fig->lines[i].panel < fig->lines[i - 1].panel)
+			return SNM_FAIL(err, SNM_EINVAL, "%s: the lines of a figure come panel by panel", fig->id);
+	if ((rc = snm_paper_tmp_open(&t, err)))
+		return rc;
+	data = snm_paper_tmp_file(&t, "curves.dat");
+	script = snm_paper_tmp_file(&t, "curves.gp");
+	ln = calloc((size_t)fig->n_lines + 1, sizeof *ln);
+	if (data == NULL || script == NULL || ln == NULL) {
+		rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((f = fopen(data, "w")) == NULL) {
+		rc = SNM_FAIL(err, SNM_EIO, "%s: cannot create: %s", data, strerror(errno));
+		goto done;
+	}
+	for (int i = 0; i < fig->n_lines && rc == SNM_OK; ++i) {
+		int n_files, n_epochs;
+		rc = curve(o, &fig->lines[i], fig->metric, f, &n_files, &n_epochs, err);
+		if (rc || n_epochs == 0)
+			continue;
+		fputs("\n\n", f);
+		ln[n_ln] = (drawn){ &fig->lines[i], n_ln, n_files, n_epochs };
+		++n_ln;
+		n_panels += fig->lines[i].panel != last_panel;
+		last_panel = fig->lines[i].panel;
+	}
+	if (fclose(f) != 0 && rc == SNM_OK)
+		rc = SNM_FAIL(err, SNM_EIO, "%s: write error", data);
+	if (rc)
+		goto done;
+	if (n_ln == 0) {
+		snm_paper_note(o, SNM_PAPER_NOTE, "%s: %s; figure not made", fig->id, fig->empty);
+		goto done;
+	}
+	snprintf(png, sizeof png, "%s/%s.png", o->out, fig->id);
+	snprintf(pdf, sizeof pdf, "%s/%s.pdf", o->out, fig->id);
+	if ((f = fopen(script, "w")) == NULL) {
+		rc = SNM_FAIL(err, SNM_EIO, "%s: cannot create: %s", script, strerror(errno));
+		goto done;
+	}
+	fprintf(f, "set terminal pngcairo noenhanced size %d,%d font 'sans,10'\nset output '%s'\n", fig->width,
+	        fig->height, snm_paper_gp_quote(png, q, sizeof q));
+	curves_body(f, fig, ln, n_ln, data, n_panels);
+	fprintf(f, "set output\nset terminal pdfcairo noenhanced size %g,%g font 'sans,7'\nset output '%s'\n",
+	        fig->width / 100.0, fig->height / 100.0, snm_paper_gp_quote(pdf, q, sizeof q));
+	curves_body(f, fig, ln, n_ln, data, n_panels);
+	fputs("set output\n", f);
+	if (fclose(f) != 0) {
+		rc = SNM_FAIL(err, SNM_EIO, "%s: write error", script);
+		goto done;
+	}
+	if ((rc = snm_paper_gnuplot(o, &t, fig->id, script, &ran, err)) || !ran)
+		goto done;
+	if ((rc = check_output(o, fig->id, png, err)) == SNM_OK)
+		rc = check_output(o, fig->id, pdf, err);
+done:
+	free(ln);
+	snm_paper_tmp_close(&t);
+	return rc;
+}
+
+/* A curves entry of the spec: one panel per column, one line per experiment of the list `runs`,
+ * each the mean validation error over the sets 1..sets of (experiment, column) (the full run alone
+ * for the column full). */
 int snm_paper_curves(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *e, snm_error *err)
 {
 	const snm_option *op = snm_paper_curves_options;
 	const snm_cfg *cols = snm_cfg_get(e, "columns"), *runs = snm_cfg_get(e, "runs");
-	const char *id, *pipeline, *data, *script;
-	char png[1024], pdf[1024], q[1024];
-	snm_paper_tmp t;
-	line *ln = NULL;
+	const char *id, *pipeline, **titles = NULL;
+	char title[512], empty[512], **paths = NULL, **heads = NULL;
+	snm_paper_line *lines = NULL;
+	snm_paper_curves_fig fig;
 	long sets;
-	int w, h, rc, n_ln = 0, n_panels = 0, ran = 0;
-	FILE *f;
+	int w, h, rc, n_cols, n_runs, n_paths = 0;
 	(void)spec;
 	if ((rc = snm_cfg_opt_str(e, op, "id", &id, err)) || (rc = snm_cfg_opt_str(e, op, "pipeline", &pipeline, err))
 	    || (rc = snm_cfg_opt_int(e, op, "sets", &sets, err)) || (rc = snm_paper_size(e, op, "size", &w, &h, err))
@@ -284,71 +357,55 @@ int snm_paper_curves(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg
 	for (size_t i = 0; i < snm_cfg_len(runs); ++i)
 		if (snm_cfg_kind(snm_cfg_at(runs, i)) != SNM_CFG_SCALAR)
 			return SNM_CFG_FAIL(err, SNM_ECONFIG, snm_cfg_at(runs, i), "%s: an experiment name", id);
-	if (!snm_paper_gnuplot_found(o)) {
-		snm_paper_note(o, SNM_PAPER_NOTE, "%s: gnuplot not found; figure not made (Debian: apt-get install "
-		               "gnuplot-nox; ./bootstrap installs it)", id);
-		return SNM_OK;
-	}
-	if ((rc = snm_paper_tmp_open(&t, err)))
-		return rc;
-	data = snm_paper_tmp_file(&t, "curves.dat");
-	script = snm_paper_tmp_file(&t, "curves.gp");
-	ln = calloc(snm_cfg_len(cols) * snm_cfg_len(runs) + 1, sizeof *ln);
-	if (data == NULL || script == NULL || ln == NULL) {
+	n_cols = (int)snm_cfg_len(cols);
+	n_runs = (int)snm_cfg_len(runs);
+	lines = calloc((size_t)n_cols * n_runs, sizeof *lines);
+	paths = calloc((size_t)n_cols * n_runs * sets + 1, sizeof *paths);
+	heads = calloc((size_t)n_cols, sizeof *heads);
+	titles = calloc((size_t)n_cols, sizeof *titles);
+	if (lines == NULL || paths == NULL || heads == NULL || titles == NULL) {
 		rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((f = fopen(data, "w")) == NULL) {
-		rc = SNM_FAIL(err, SNM_EIO, "%s: cannot create: %s", data, strerror(errno));
-		goto done;
-	}
-	for (size_t c = 0; c < snm_cfg_len(cols) && rc == SNM_OK; ++c) {
-		int any = 0;
-		for (size_t r = 0; r < snm_cfg_len(runs) && rc == SNM_OK; ++r) {
-			int n_sets, n_epochs;
-			rc = curve(o, pipeline, snm_cfg_text(snm_cfg_at(runs, r)), snm_cfg_text(snm_cfg_at(cols, c)),
-			           (int)sets, f, &n_sets, &n_epochs, err);
-			if (rc || n_epochs == 0)
-				continue;
-			fputs("\n\n", f);
-			ln[n_ln] = (line){ (int)c, (int)r, n_ln, n_sets, n_epochs };
-			++n_ln;
-			any = 1;
+	for (int c = 0; c < n_cols; ++c) {
+		const char *col = snm_cfg_text(snm_cfg_at(cols, (size_t)c));
+		int full = strcmp(col, "full") == 0;
+		if ((heads[c] = malloc(strlen(col) + 32)) == NULL) {
+			rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+			goto done;
 		}
-		n_panels += any;
+		if (full)
+			strcpy(heads[c], "whole training set");
+		else
+			sprintf(heads[c], "%s examples per class", col);
+		titles[c] = heads[c];
+		for (int r = 0; r < n_runs; ++r) {
+			snm_paper_line *ln = &lines[c * n_runs + r];
+			*ln = (snm_paper_line){ c, r, snm_cfg_text(snm_cfg_at(runs, (size_t)r)), 0, paths + n_paths };
+			for (int s = full ? 0 : 1; s <= (full ? 0 : (int)sets); ++s) {
+				if ((paths[n_paths] = snm_paper_run_path(o->results, pipeline, ln->label, col, s)) == NULL) {
+					rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+					goto done;
+				}
+				n_paths++;
+				ln->n_paths++;
+			}
+		}
 	}
-	if (fclose(f) != 0 && rc == SNM_OK)
-		rc = SNM_FAIL(err, SNM_EIO, "%s: write error", data);
-	if (rc)
-		goto done;
-	if (n_ln == 0) {
-		snm_paper_note(o, SNM_PAPER_NOTE, "%s: no run of %s/%s has metrics under %s; figure not made", id,
-		               pipeline, "*", o->results);
-		goto done;
-	}
-	snprintf(png, sizeof png, "%s/%s.png", o->out, id);
-	snprintf(pdf, sizeof pdf, "%s/%s.pdf", o->out, id);
-	if ((f = fopen(script, "w")) == NULL) {
-		rc = SNM_FAIL(err, SNM_EIO, "%s: cannot create: %s", script, strerror(errno));
-		goto done;
-	}
-	fprintf(f, "set terminal pngcairo noenhanced size %d,%d font 'sans,10'\nset output '%s'\n", w, h,
-	        snm_paper_gp_quote(png, q, sizeof q));
-	curves_body(f, cols, runs, pipeline, ln, n_ln, data, n_panels);
-	fprintf(f, "set output\nset terminal pdfcairo noenhanced size %g,%g font 'sans,7'\nset output '%s'\n",
-	        w / 100.0, h / 100.0, snm_paper_gp_quote(pdf, q, sizeof q));
-	curves_body(f, cols, runs, pipeline, ln, n_ln, data, n_panels);
-	fputs("set output\n", f);
-	if (fclose(f) != 0) {
-		rc = SNM_FAIL(err, SNM_EIO, "%s: write error", script);
-		goto done;
-	}
-	if ((rc = snm_paper_gnuplot(o, &t, id, script, &ran, err)) || !ran)
-		goto done;
-	if ((rc = check_output(o, id, png, err)) == SNM_OK)
-		rc = check_output(o, id, pdf, err);
+	snprintf(title, sizeof title, "Learning curves, %s: validation error per epoch (mean over the sets "
+	         "with metrics)", pipeline);
+	snprintf(empty, sizeof empty, "no run of %s/* has metrics under %s", pipeline, o->results);
+	fig = (snm_paper_curves_fig){ id, title, "validation error (%)", "valid_error", n_cols, titles,
+	                              n_cols * n_runs, lines, w, h, empty };
+	rc = snm_paper_curves_draw(o, &fig, err);
 done:
-	free(ln);
-	snm_paper_tmp_close(&t);
+	for (int i = 0; paths && i < n_paths; ++i)
+		free(paths[i]);
+	for (int c = 0; heads && c < n_cols; ++c)
+		free(heads[c]);
+	free(paths);
+	free(heads);
+	free(titles);
+	free(lines);
 	return rc;
 }

@@ -147,6 +147,7 @@ static int fill_cell(table *T, int b, int r, int c, snm_error *err)
 		int rc;
 		if (path == NULL)
 			return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+		snm_paper_use(T->o, path);
 		rc = snm_paper_read_result(path, 0, &res, err);
 		if (rc == SNM_OK) {
 			x->n.runs++;

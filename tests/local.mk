@@ -36,14 +36,17 @@ tests_test_fixture_LDADD = $(TEST_LDADD)
 tests_test_fixture_CPPFLAGS = $(TEST_CPPFLAGS)
 TESTS += tests/test_tape tests/test_par tests/test_conv tests/test_ops tests/test_norm \
 	tests/test_config tests/test_optim tests/test_fixture
-EXTRA_DIST += tests/fixtures/yaml tests/fixtures/gen_mnist_step.py tests/fixtures/mnist_step.h5
+EXTRA_DIST += tests/fixtures/yaml tests/fixtures/gen_mnist_step.py tests/fixtures/mnist_step.h5 \
+	tests/fixtures/runfile-v1.h5
 
 # ---- the loader, and plugins it must refuse (test-only modules) -------------------------------
 # -rpath makes libtool build them shared although they are never installed.
 TEST_PLUGIN_LDFLAGS = -module -avoid-version -no-undefined -rpath $(abs_builddir)/tests
 check_LTLIBRARIES += tests/plugins/bad_major.la tests/plugins/bad_size.la tests/plugins/no_symbol.la \
 	tests/plugins/bad_vtable.la tests/plugins/good_noise.la tests/plugins/nan_noise.la \
-	tests/plugins/semi_noise.la tests/plugins/null_method.la tests/plugins/old_minor.la
+	tests/plugins/semi_noise.la tests/plugins/null_method.la tests/plugins/old_minor.la \
+	tests/plugins/old_minor1.la tests/plugins/ramp_noise.la tests/plugins/bad_model.la \
+	tests/plugins/bad_noise.la
 tests_plugins_bad_major_la_SOURCES = tests/plugins/bad_major.c
 tests_plugins_bad_major_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_bad_size_la_SOURCES = tests/plugins/bad_size.c
@@ -66,6 +69,20 @@ tests_plugins_semi_noise_la_LIBADD = src/core/libsnm.la
 tests_plugins_old_minor_la_SOURCES = tests/plugins/old_minor.c
 tests_plugins_old_minor_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_old_minor_la_LIBADD = src/core/libsnm.la
+tests_plugins_old_minor1_la_SOURCES = tests/plugins/old_minor1.c
+tests_plugins_old_minor1_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_old_minor1_la_LIBADD = src/core/libsnm.la
+# ABI 1.2: objective_at alone (epoch and step), checkpointed buffers, a custom op
+tests_plugins_ramp_noise_la_SOURCES = tests/plugins/ramp_noise.c
+tests_plugins_ramp_noise_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_ramp_noise_la_LIBADD = src/core/libsnm.la
+# a model and a regularizer that make the mistake their option names, for `snm check`'s step
+tests_plugins_bad_model_la_SOURCES = tests/plugins/bad_model.c
+tests_plugins_bad_model_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_bad_model_la_LIBADD = src/core/libsnm.la
+tests_plugins_bad_noise_la_SOURCES = tests/plugins/bad_noise.c
+tests_plugins_bad_noise_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_bad_noise_la_LIBADD = src/core/libsnm.la
 check_PROGRAMS += tests/test_plugin
 tests_test_plugin_LDADD = $(TEST_LDADD)
 tests_test_plugin_CPPFLAGS = $(TEST_CPPFLAGS)
@@ -101,15 +118,27 @@ EXTRA_tests_test_ladder_DEPENDENCIES = plugins/models/convnet.la plugins/noise/l
 TESTS += tests/test_data tests/test_cifar tests/test_models tests/test_perturb tests/test_compare \
 	tests/test_ladder
 
-# ---- the run layer: the store, the trainer on tiny pipelines ---------------------------------
-check_PROGRAMS += tests/test_store tests/test_runner
+# ---- the run layer: the store, the trainer on tiny pipelines, overrides and sweeps -------------
+check_PROGRAMS += tests/test_store tests/test_runner tests/test_override
 tests_test_store_LDADD = $(TEST_LDADD)
 tests_test_store_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_runner_LDADD = $(TEST_LDADD)
 tests_test_runner_CPPFLAGS = $(TEST_CPPFLAGS)
 EXTRA_tests_test_runner_DEPENDENCIES = plugins/data/synthetic.la plugins/models/convnet.la \
-	plugins/noise/none.la plugins/noise/recon.la tests/plugins/nan_noise.la tests/plugins/semi_noise.la
-TESTS += tests/test_store tests/test_runner
+	plugins/noise/none.la plugins/noise/recon.la tests/plugins/nan_noise.la tests/plugins/semi_noise.la \
+	tests/plugins/ramp_noise.la tests/plugins/old_minor.la tests/plugins/old_minor1.la
+tests_test_override_LDADD = $(TEST_LDADD)
+tests_test_override_CPPFLAGS = $(TEST_CPPFLAGS)
+EXTRA_tests_test_override_DEPENDENCIES = plugins/data/synthetic.la plugins/models/convnet.la \
+	plugins/noise/none.la plugins/noise/recon.la
+TESTS += tests/test_store tests/test_runner tests/test_override
+# the code that made a run (its plugins' and libsnm's SHA-256) and the superseded run file
+check_PROGRAMS += tests/test_identity
+tests_test_identity_LDADD = $(TEST_LDADD)
+tests_test_identity_CPPFLAGS = $(TEST_CPPFLAGS)
+EXTRA_tests_test_identity_DEPENDENCIES = plugins/data/synthetic.la plugins/models/convnet.la \
+	plugins/noise/none.la
+TESTS += tests/test_identity
 
 # ---- the paper stage and the command's subcommands, called in-process -------------------------
 # test_paper writes run files itself and trains one tiny run on the synthetic data plugin;
@@ -117,12 +146,12 @@ TESTS += tests/test_store tests/test_runner
 # through tar, fake `curl` and `npm` scripts on PATH) and opens what it installed with the idx and
 # cifar10 plugins; test_runfile: compact run files, `snm compact` and `snm verify`.
 check_PROGRAMS += tests/test_paper tests/test_fetch tests/test_runfile
-tests_test_paper_SOURCES = tests/test_paper.c src/cmd/paper.c src/cmd/args.c
+tests_test_paper_SOURCES = tests/test_paper.c src/cmd/paper.c src/cmd/args.c src/cmd/help.c
 tests_test_paper_LDADD = tests/libharness.la paper/libpaper.la $(RUN_LIBS) $(CUNIT_LIBS) $(ZLIB_LIBS)
 tests_test_paper_CPPFLAGS = $(TEST_CPPFLAGS)
 EXTRA_tests_test_paper_DEPENDENCIES = plugins/data/synthetic.la plugins/models/convnet.la \
 	plugins/noise/recon.la
-tests_test_fetch_SOURCES = tests/test_fetch.c src/cmd/fetch.c src/cmd/fetcher.c
+tests_test_fetch_SOURCES = tests/test_fetch.c src/cmd/fetch.c src/cmd/fetcher.c src/cmd/help.c
 tests_test_fetch_LDADD = $(TEST_LDADD) $(ZLIB_LIBS)
 tests_test_fetch_CPPFLAGS = $(TEST_CPPFLAGS)
 EXTRA_tests_test_fetch_DEPENDENCIES = plugins/data/idx.la plugins/data/cifar10.la
@@ -146,6 +175,29 @@ EXTRA_DIST += tests/test_diskfull.sh
 # (bench/kill9.sh: 100 kills).
 TESTS += tests/test_kill9.sh
 EXTRA_DIST += tests/test_kill9.sh
+# A catalogue of bad inputs (pipelines, configuration values, data files, plugins, result files,
+# options, the environment): each one error line naming the file and line or the field, a non-zero
+# exit status, and no file under results/ changed.  One damaged run file stops nothing but itself:
+# snm run, snm paper and snm compact go on with the others (test_damaged.sh).
+TESTS += tests/test_catalogue.sh tests/test_damaged.sh
+EXTRA_DIST += tests/test_catalogue.sh tests/test_damaged.sh
+# Where each run of a tiny pipeline stands, in every state (`snm status`: finished, running under
+# a real `snm run` and under another lock holder, resumable after kill -9, not started, refused
+# with the changed key named, failed), and its results table and curves (`snm report`).
+TESTS += tests/test_status.sh
+EXTRA_DIST += tests/test_status.sh
+# What snm run shows while it trains: per-epoch lines in a log with -j 2, status lines on a
+# terminal; SIGINT and SIGTERM stop the runs at a step, say how to resume, and the resumed runs
+# end bitwise equal to uninterrupted ones.
+TESTS += tests/test_progress.sh tests/test_interrupt.sh
+EXTRA_DIST += tests/test_progress.sh tests/test_interrupt.sh
+# ./configure --prefix=OTHER in a built tree: what records the old directories is remade
+# (SNM_REINSTALL_FULL=1: two real installs of the distribution's files, minutes).
+TESTS += tests/test_reinstall.sh
+EXTRA_DIST += tests/test_reinstall.sh
+# The help texts, the man page and the README agree.
+TESTS += tests/test_help.sh
+EXTRA_DIST += tests/test_help.sh
 # libsnm exports what its headers declare, and nothing else.
 TESTS += tests/test_exports.sh
 EXTRA_DIST += tests/test_exports.sh

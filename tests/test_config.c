@@ -1,12 +1,14 @@
 /* test_config.c: the YAML configuration tree (snm/config.h).  Marks of nested nodes, aliases,
  * every kind of error with its exact "file:line:col:" (fixtures under tests/fixtures/yaml/, the
  * positions counted by hand from the files), typed reads, option tables and their defaults, the
- * canonical text and its hash (pinned to a published FNV-1a vector), and the tree builders. */
+ * canonical text and its hash (pinned to a published FNV-1a vector), the tree builders, and the
+ * keys by which two configurations differ (src/run/cfgdiff.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
 #include "snm/config.h"
+#include "run/cfgdiff.h"
 
 static snm_cfg *load_fixture(const char *name, snm_error *err, int *rc)
 {
@@ -819,6 +821,55 @@ static void test_builders(void)
 	snm_cfg_free(t);
 }
 
+/* ---- Differences ----------------------------------------------------------------------------- */
+
+static void test_diff(void)
+{
+	char buf[512], small[40];
+	/* a run's config text as a run file records it, against the pipeline's after edits */
+	static const char old[] = "{seed: 1, run: q/a/n10/set1, data: {type: idx, valid: 2000}, "
+	                          "model: {layers: [{conv: 3}, {fc: 6}]}, noise: {type: recon, weight: 0.03}, "
+	                          "train: {epochs: 10, lr: 0.005}}";
+	static const char now[] = "{seed: 1, run: q/a/n10/set1, data: {type: idx, valid: 2000}, "
+	                          "model: {layers: [{conv: 4}, {fc: 6}]}, noise: {type: recon, sd: 0.1}, "
+	                          "train: {lr: 0.001, epochs: 10}}";
+	CU_ASSERT_EQUAL(snm_cfg_diff_text(old, now, buf, sizeof buf), 4);
+	CU_ASSERT_STRING_EQUAL(buf, "model.layers[0].conv 3 -> 4, noise.weight (removed), noise.sd (added), "
+	                            "train.lr 0.005 -> 0.001");
+	/* the same keys in another order: no difference by key (the hash differs, see test_hash) */
+	CU_ASSERT_EQUAL(snm_cfg_diff_text("{a: 1, b: 2}", "{b: 2, a: 1}", buf, sizeof buf), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "");
+	/* scalars by text, kinds, lengths; a long value is named without its values */
+	CU_ASSERT_EQUAL(snm_cfg_diff_text("{a: 0.1}", "{a: 0.10}", buf, sizeof buf), 1);
+	CU_ASSERT_STRING_EQUAL(buf, "a 0.1 -> 0.10");
+	CU_ASSERT_EQUAL(snm_cfg_diff_text("{a: [1, 2], b: x}", "{a: [1], b: {c: 1}}", buf, sizeof buf), 2);
+	CU_ASSERT_STRING_EQUAL(buf, "a (2 items -> 1), b (scalar -> mapping)");
+	CU_ASSERT_EQUAL(snm_cfg_diff_text("{dir: /usr/share/datasets/fashion-mnist}", "{dir: /data/fashion-mnist}",
+	                                  buf, sizeof buf), 1);
+	CU_ASSERT_STRING_EQUAL(buf, "dir");
+	/* too small a buffer: every difference counted, the list cut with ", ..." */
+	CU_ASSERT_EQUAL(snm_cfg_diff_text("{aaaa: 1, bbbb: 1, cccc: 1, dddd: 1}", "{aaaa: 2, bbbb: 2, cccc: 2, "
+	                                  "dddd: 2}", small, sizeof small), 4);
+	CU_ASSERT_STRING_EQUAL(small, "aaaa 1 -> 2, bbbb 1 -> 2, ...");
+	/* a text that is no YAML */
+	CU_ASSERT_EQUAL(snm_cfg_diff_text("{a: [", "{a: 1}", buf, sizeof buf), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "cannot parse"));
+	/* brief, for a one-line message: up to max shown, else max - 1 and the count of the others */
+	CU_ASSERT_EQUAL(snm_cfg_diff_text_brief(old, now, 3, buf, sizeof buf), 4);
+	CU_ASSERT_STRING_EQUAL(buf, "model.layers[0].conv 3 -> 4, noise.weight (removed) and 2 more");
+	CU_ASSERT_EQUAL(snm_cfg_diff_text_brief(old, now, 4, buf, sizeof buf), 4);
+	CU_ASSERT_STRING_EQUAL(buf, "model.layers[0].conv 3 -> 4, noise.weight (removed), noise.sd (added), "
+	                            "train.lr 0.005 -> 0.001");
+	CU_ASSERT_EQUAL(snm_cfg_diff_text_brief("{train: {lr: 0.005}, noise: {sd: 0.1}, a: 1, b: 1, c: 1}",
+	                                        "{train: {lr: 0.004}, noise: {sd: 0.2}, a: 2, b: 2, c: 2}", 3,
+	                                        buf, sizeof buf), 5);
+	CU_ASSERT_STRING_EQUAL(buf, "train.lr 0.005 -> 0.004, noise.sd 0.1 -> 0.2 and 3 more");
+	CU_ASSERT_EQUAL(snm_cfg_diff_text_brief("{a: 1}", "{a: 1}", 3, buf, sizeof buf), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "");
+	CU_ASSERT_EQUAL(snm_cfg_diff_text_brief("{a: [", "{a: 1}", 3, buf, sizeof buf), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "cannot parse"));
+}
+
 static CU_TestInfo tree_tests[] = {
 	{ "tree_and_marks", test_tree_and_marks },
 	{ "aliases", test_aliases },
@@ -841,6 +892,7 @@ static CU_TestInfo canon_tests[] = {
 	{ "dump_round_trip", test_dump_round_trip },
 	{ "hash", test_hash },
 	{ "builders", test_builders },
+	{ "diff", test_diff },
 	CU_TEST_INFO_NULL
 };
 

@@ -813,7 +813,7 @@ static void test_command(void)
 	CU_ASSERT_FALSE(exists("data/cifar10"));
 	/* usage errors: status 2 */
 	CU_ASSERT_EQUAL(run_cmd((char *[]){ "fetch", NULL }, out, sizeof out, err, sizeof err), 2);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "usage: snm fetch"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "snm fetch: which dataset? mnist, fashion-mnist or cifar10"));
 	CU_ASSERT_EQUAL(run_cmd((char *[]){ "fetch", "cifar100", NULL }, out, sizeof out, err, sizeof err), 2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown dataset 'cifar100'"));
 	CU_ASSERT_EQUAL(run_cmd((char *[]){ "fetch", "mnist", "--to", "x", NULL }, out, sizeof out, err,

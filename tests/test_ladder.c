@@ -753,12 +753,11 @@ static void kind_of(hid_t f, const char *path, char *out, size_t size)
 	if (d < 0)
 		return;
 	if ((a = H5Aopen(d, "kind", H5P_DEFAULT)) >= 0) {
-		char *s = NULL;
-		ty = H5Aget_type(a);
-		if (H5Tis_variable_str(ty) > 0 && H5Aread(a, ty, &s) >= 0 && s != NULL) {
-			snprintf(out, size, "%s", s);
-			H5free_memory(s);
-		}
+		ty = H5Aget_type(a);     /* a fixed-length string (run files of format 2) */
+		if (H5Tis_variable_str(ty) == 0 && H5Tget_size(ty) < size && H5Aread(a, ty, out) >= 0)
+			out[H5Tget_size(ty)] = '\0';
+		else
+			out[0] = '\0';
 		H5Tclose(ty);
 		H5Aclose(a);
 	}
@@ -783,7 +782,7 @@ static void test_training_run(void)
 	CU_ASSERT_EQUAL_FATAL(p->n_runs, 2);
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 	for (int r = 0; r < 2; ++r) {
-		snm_trainer_opts opt = { NULL, NULL, 1, 0, 0, 0, "test", 0 };
+		snm_trainer_opts opt = { .threads = 1, .version = "test" };
 		snm_run_result res;
 		snm_metrics *m = NULL;
 		char kind[16];

@@ -1,10 +1,13 @@
-/* test_ops.c: the activation, loss, arithmetic, shape and reduction ops (act.c, loss.c, arith.c).
+/* test_ops.c: the activation, element-wise math, loss, arithmetic, shape and reduction ops (act.c,
+ * loss.c, arith.c).
  *
  * Every op gets a finite-difference gradient check (gradcheck.h) on odd shapes: a batch of 3,
  * rows that are not square, and 4-D inputs whose rows flatten.  Forward values are compared with
  * double-precision loops written here, and with hand values where the answer is known exactly
  * (cross-entropy of logits +-1000, KL of equal or shifted logits).  Stop-gradient, the slice /
- * concat round trip and the shape and label errors are tested directly. */
+ * concat round trip and the shape and label errors are tested directly.  The element-wise math
+ * ops (exp, log, abs, sqrt, clamp, div) are checked away from their kinks and domain edges, and
+ * at those edges against what their contract promises: IEEE's values and gradients, no error. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -153,6 +156,53 @@ static snm_tensor *f_mean(snm_tape *t, snm_tensor *const *in, void *ctx)
 	(void)ctx;
 	return snm_mean(t, in[0]);
 }
+static snm_tensor *f_exp(snm_tape *t, snm_tensor *const *in, void *ctx)
+{
+	(void)ctx;
+	return snm_exp(t, in[0]);
+}
+static snm_tensor *f_log(snm_tape *t, snm_tensor *const *in, void *ctx)
+{
+	(void)ctx;
+	return snm_log(t, in[0]);
+}
+static snm_tensor *f_abs(snm_tape *t, snm_tensor *const *in, void *ctx)
+{
+	(void)ctx;
+	return snm_abs(t, in[0]);
+}
+static snm_tensor *f_sqrt(snm_tape *t, snm_tensor *const *in, void *ctx)
+{
+	(void)ctx;
+	return snm_sqrt(t, in[0]);
+}
+static snm_tensor *f_clamp(snm_tape *t, snm_tensor *const *in, void *ctx)
+{
+	const float *b = ctx;
+	return snm_clamp(t, in[0], b[0], b[1]);
+}
+static snm_tensor *f_div(snm_tape *t, snm_tensor *const *in, void *ctx)
+{
+	(void)ctx;
+	return snm_div(t, in[0], in[1]);
+}
+/* x used on both sides: x / x is 1 and its gradient 1/x - x/x^2 = 0. */
+static snm_tensor *f_div_self(snm_tape *t, snm_tensor *const *in, void *ctx)
+{
+	(void)ctx;
+	return snm_div(t, in[0], in[0]);
+}
+/* The new ops composed: clamp(log(exp(a) + |b|) / sqrt(exp(b) + a a), -5, 5); for a, b in
+ * [-1, 1] every argument stays inside its domain and the quotient inside (-3, 3). */
+static snm_tensor *f_math_chain(snm_tape *t, snm_tensor *const *in, void *ctx)
+{
+	snm_tensor *a = in[0], *b = in[1];
+	(void)ctx;
+	snm_tensor *num = snm_log(t, snm_add(t, snm_exp(t, a), snm_abs(t, b)));
+	snm_tensor *den = snm_sqrt(t, snm_add(t, snm_exp(t, b), snm_mul(t, a, a)));
+	return snm_clamp(t, snm_div(t, num, den), -5.0f, 5.0f);
+}
+
 /* A small objective mixing several ops: mean(tanh(a) * sigmoid(b)) + sqerr(a, b) / 4. */
 static snm_tensor *f_chain(snm_tape *t, snm_tensor *const *in, void *ctx)
 {
@@ -176,6 +226,50 @@ static void test_act_gradcheck(void)
 	CU_ASSERT_EQUAL(gc_check("sigmoid 4-D", f_sigmoid, NULL, 1, in4, &all_elems), 0);
 	CU_ASSERT_EQUAL(gc_check("tanh 4-D", f_tanh, NULL, 1, in4, &all_elems), 0);
 	CU_ASSERT_EQUAL(gc_check("tanh (3,7)", f_tanh, NULL, 1, in2, &all_elems), 0);
+}
+
+/* Away from the kinks (abs at 0, clamp at lo and hi) and the domain edges (log and sqrt at 0, div
+ * by 0): inputs of log and sqrt in [0.2, 3], divisors at least 0.5 from 0, clamp's inputs at least
+ * 0.05 from either bound (the finite differences step 1e-2) on both sides of each. */
+static void test_math_gradcheck(void)
+{
+	enum { L = 3 * 2 * 3 * 5 };
+	float x[L], pos[L], away[L], cl[L], a[L], b[L], bounds[2] = { -0.8f, 0.9f };
+	gc_fill(x, L, -2, 2, 61);
+	gc_fill(pos, L, 0.2, 3, 62);
+	fill_away_from_zero(away, L, 0.15, 2.5, 63);
+	gc_fill(cl, L, -1.5, 1.5, 64);
+	for (int i = 0; i < L; ++i)
+		for (int k = 0; k < 2; ++k)
+			if (fabsf(cl[i] - bounds[k]) < 0.05f)
+				cl[i] = bounds[k] + (cl[i] < bounds[k] ? -0.1f : 0.1f);
+	gc_fill(a, L, -2, 2, 65);
+	fill_away_from_zero(b, L, 0.5, 2, 66);
+	gc_input in_x[1] = { { 4, { 3, 2, 3, 5 }, x, 0 } };
+	gc_input in_pos[1] = { { 4, { 3, 2, 3, 5 }, pos, 0 } };
+	gc_input in_away[1] = { { 2, { 3, 30 }, away, 0 } };
+	gc_input in_cl[1] = { { 4, { 3, 2, 3, 5 }, cl, 0 } };
+	CU_ASSERT_EQUAL(gc_check("exp 4-D", f_exp, NULL, 1, in_x, &all_elems), 0);
+	CU_ASSERT_EQUAL(gc_check("log 4-D", f_log, NULL, 1, in_pos, &all_elems), 0);
+	CU_ASSERT_EQUAL(gc_check("abs (3,30)", f_abs, NULL, 1, in_away, &all_elems), 0);
+	CU_ASSERT_EQUAL(gc_check("sqrt 4-D", f_sqrt, NULL, 1, in_pos, &all_elems), 0);
+	CU_ASSERT_EQUAL(gc_check("clamp [-0.8, 0.9] 4-D", f_clamp, bounds, 1, in_cl, &all_elems), 0);
+	float one_sided[2] = { -INFINITY, 0.9f };
+	CU_ASSERT_EQUAL(gc_check("clamp (-inf, 0.9]", f_clamp, one_sided, 1, in_cl, &all_elems), 0);
+	/* div: both sides, same element count in different shapes, and one side constant */
+	gc_input ab[2] = { { 2, { 3, 30 }, a, 0 }, { 4, { 3, 2, 3, 5 }, b, 0 } };
+	CU_ASSERT_EQUAL(gc_check("div", f_div, NULL, 2, ab, &all_elems), 0);
+	gc_input ac[2] = { { 2, { 3, 30 }, a, 0 }, { 2, { 3, 30 }, b, 1 } };
+	CU_ASSERT_EQUAL(gc_check("div const b", f_div, NULL, 2, ac, &all_elems), 0);
+	gc_input ca[2] = { { 2, { 3, 30 }, a, 1 }, { 2, { 3, 30 }, b, 0 } };
+	CU_ASSERT_EQUAL(gc_check("div const a", f_div, NULL, 2, ca, &all_elems), 0);
+	gc_input bb[1] = { { 2, { 3, 30 }, b, 0 } };
+	CU_ASSERT_EQUAL(gc_check("div x/x", f_div_self, NULL, 1, bb, &all_elems), 0);
+	float u[L], v[L];
+	gc_fill(u, L, -1, 1, 67);
+	gc_fill(v, L, -1, 1, 68);
+	gc_input uv[2] = { { 2, { 3, 30 }, u, 0 }, { 4, { 3, 2, 3, 5 }, v, 0 } };
+	CU_ASSERT_EQUAL(gc_check("exp/log/abs/sqrt/div/clamp chain", f_math_chain, NULL, 2, uv, &all_elems), 0);
 }
 
 static void test_softmax_gradcheck(void)
@@ -462,6 +556,104 @@ static void test_arith_forward(void)
 	snm_tape_free(t);
 }
 
+/* Forward values against double-precision <math.h>, then the domain edges as ops.h promises
+ * them: IEEE values and gradients, and no error on the tape. */
+static void test_math_forward(void)
+{
+	enum { L = 3 * 2 * 3 * 5 };
+	float x[L], pos[L], b[L];
+	snm_tape *t = snm_tape_new(0, NULL);
+	gc_fill(x, L, -4, 4, 71);
+	gc_fill(pos, L, 1e-3, 50, 72);
+	fill_away_from_zero(b, L, 0.01, 10, 73);
+	snm_tensor *tx = snm_tape_const(t, 4, (int[]){ 3, 2, 3, 5 }, x);
+	snm_tensor *tp = snm_tape_const(t, 2, (int[]){ 3, 30 }, pos);
+	snm_tensor *tb = snm_tape_const(t, 2, (int[]){ 3, 30 }, b);
+	snm_tensor *e = snm_exp(t, tx), *l = snm_log(t, tp), *ab = snm_abs(t, tx), *sq = snm_sqrt(t, tp);
+	snm_tensor *c = snm_clamp(t, tx, -1.5f, 2.0f), *q = snm_div(t, tx, tb);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ab);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sq);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+	CU_ASSERT(snm_tensor_same_shape(e, tx) && snm_tensor_same_shape(c, tx));
+	CU_ASSERT(snm_tensor_same_shape(l, tp) && snm_tensor_same_shape(q, tx));   /* a's shape */
+	for (int i = 0; i < L; ++i) {
+		double v = x[i];
+		SNM_ASSERT_CLOSE(e->x[i], exp(v), 0, 1e-6);
+		SNM_ASSERT_CLOSE(l->x[i], log((double)pos[i]), 1e-6, 1e-6);
+		CU_ASSERT_EQUAL(ab->x[i], (float)fabs(v));
+		SNM_ASSERT_CLOSE(sq->x[i], sqrt((double)pos[i]), 0, 1e-6);
+		CU_ASSERT_EQUAL(c->x[i], (float)(v < -1.5 ? -1.5 : v > 2.0 ? 2.0 : v));
+		CU_ASSERT_EQUAL(q->x[i], x[i] / b[i]);
+	}
+	CU_ASSERT_EQUAL(snm_tape_n_nodes(t), 0);     /* constants: nothing recorded */
+
+	/* the edges, with a gradient of 1 at every output */
+	snm_tape_reset(t);
+	const float ed[6] = { 0.0f, -1.0f, 1.0f, -0.0f, 4.0f, 100.0f };
+	snm_tensor *le = snm_tape_leaf(t, 1, (int[]){ 6 }, ed);
+	snm_tensor *L1 = snm_sum(t, snm_log(t, le));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(L1);
+	CU_ASSERT_EQUAL_FATAL(snm_tape_backward(t, L1, NULL), SNM_OK);   /* no error: IEEE values */
+	CU_ASSERT(isnan(L1->x[0]));                                      /* log(-1) */
+	CU_ASSERT(isinf(le->g[0]) && le->g[0] > 0);                      /* 1/0 */
+	CU_ASSERT_EQUAL(le->g[1], -1.0f);
+	CU_ASSERT(isinf(le->g[3]) && le->g[3] < 0);                      /* 1/-0 */
+	snm_tape_reset(t);
+	le = snm_tape_leaf(t, 1, (int[]){ 6 }, ed);
+	snm_tensor *lg = snm_log(t, le), *sr = snm_sqrt(t, le), *ex = snm_exp(t, le);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sr);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ex);
+	CU_ASSERT(isinf(lg->x[0]) && lg->x[0] < 0);
+	CU_ASSERT(isnan(lg->x[1]));
+	CU_ASSERT_EQUAL(sr->x[0], 0.0f);
+	CU_ASSERT(isnan(sr->x[1]));
+	CU_ASSERT_EQUAL(sr->x[4], 2.0f);
+	CU_ASSERT(isinf(ex->x[5]));                                      /* exp(100) overflows */
+	CU_ASSERT_EQUAL(snm_tape_error(t, NULL), SNM_OK);
+	/* sqrt at 0: gradient inf (dy / (2 * 0)) */
+	CU_ASSERT_EQUAL_FATAL(snm_tape_backward_seed(t, sr, (float[]){ 1, 0, 0, 0, 1, 0 }, NULL), SNM_OK);
+	CU_ASSERT(isinf(le->g[0]) && le->g[0] > 0);
+	CU_ASSERT_EQUAL(le->g[4], 0.25f);
+	/* abs: sign(0) = 0 on either zero; clamp: the closed interval passes the gradient, NaN none */
+	snm_tape_reset(t);
+	const float kinks[7] = { 0.0f, -0.0f, -2.0f, 3.0f, -1.0f, 1.0f, NAN };
+	le = snm_tape_leaf(t, 1, (int[]){ 7 }, kinks);
+	snm_tensor *ak = snm_abs(t, le);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ak);
+	CU_ASSERT_EQUAL_FATAL(snm_tape_backward_seed(t, ak, (float[]){ 1, 1, 1, 1, 1, 1, 1 }, NULL), SNM_OK);
+	const float gabs[6] = { 0, 0, -1, 1, -1, 1 };
+	for (int i = 0; i < 6; ++i)
+		CU_ASSERT_EQUAL(le->g[i], gabs[i]);
+	CU_ASSERT_EQUAL(le->g[6], 0.0f);
+	CU_ASSERT(isnan(ak->x[6]));
+	snm_tensor *ck = snm_clamp(t, le, -1.0f, 1.0f);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ck);
+	CU_ASSERT_EQUAL_FATAL(snm_tape_backward_seed(t, ck, (float[]){ 1, 1, 1, 1, 1, 1, 1 }, NULL), SNM_OK);
+	const float yclamp[6] = { 0, -0.0f, -1, 1, -1, 1 }, gclamp[7] = { 1, 1, 0, 0, 1, 1, 0 };
+	for (int i = 0; i < 6; ++i)
+		CU_ASSERT_EQUAL(ck->x[i], yclamp[i]);
+	CU_ASSERT(isnan(ck->x[6]));
+	for (int i = 0; i < 7; ++i)
+		CU_ASSERT_EQUAL(le->g[i], gclamp[i]);
+	/* div by zero: +-inf and NaN in the value and both gradients, no error */
+	snm_tape_reset(t);
+	snm_tensor *na = snm_tape_leaf(t, 1, (int[]){ 3 }, (float[]){ 1, -1, 0 });
+	snm_tensor *nb = snm_tape_leaf(t, 1, (int[]){ 3 }, (float[]){ 0, 0, 0 });
+	snm_tensor *dq = snm_div(t, na, nb);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dq);
+	CU_ASSERT(isinf(dq->x[0]) && dq->x[0] > 0);
+	CU_ASSERT(isinf(dq->x[1]) && dq->x[1] < 0);
+	CU_ASSERT(isnan(dq->x[2]));
+	CU_ASSERT_EQUAL_FATAL(snm_tape_backward_seed(t, dq, (float[]){ 1, 1, 1 }, NULL), SNM_OK);
+	CU_ASSERT(isinf(na->g[0]) && isinf(nb->g[0]) && isnan(nb->g[2]));
+	CU_ASSERT_EQUAL(snm_tape_error(t, NULL), SNM_OK);
+	snm_tape_free(t);
+}
+
 /* Sums of 2^20 floats accumulate in double: a float accumulator would be off by ~1e-3 here. */
 static void test_reduction_accuracy(void)
 {
@@ -580,6 +772,7 @@ static void test_shape_errors(void)
 	expect_shape_error(t, "add", snm_add, 2, d23, 2, d45, "(2,3)", "(4,5)");
 	expect_shape_error(t, "sub", snm_sub, 2, d23, 2, d45, "(2,3)", "(4,5)");
 	expect_shape_error(t, "mul", snm_mul, 2, d23, 2, d45, "(2,3)", "(4,5)");
+	expect_shape_error(t, "div", snm_div, 2, d23, 2, d45, "(2,3)", "(4,5)");
 	expect_shape_error(t, "sqerr", snm_sqerr, 2, d23, 2, d45, "(2,3)", "(4,5)");
 	expect_shape_error(t, "kl_cat", snm_kl_cat, 2, d35, 2, d25, "(3,5)", "(2,5)");
 	expect_shape_error(t, "kl_cat", snm_kl_cat, 2, d25, 2, d24, "(2,5)", "(2,4)");
@@ -606,6 +799,19 @@ static void test_shape_errors(void)
 	x = snm_tape_leaf(t, 2, d23, NULL);
 	CU_ASSERT_PTR_NOT_NULL(snm_slice_rows(t, x, 1, 1));
 	CU_ASSERT_PTR_NOT_NULL(snm_slice_rows(t, x, 0, 2));
+	/* clamp's bounds must make an interval (a point is one) */
+	const float bad_bounds[][2] = { { 1.0f, -1.0f }, { NAN, 1.0f }, { -1.0f, NAN }, { INFINITY, -INFINITY } };
+	for (size_t k = 0; k < sizeof bad_bounds / sizeof bad_bounds[0]; ++k) {
+		snm_tape_reset(t);
+		x = snm_tape_leaf(t, 2, d23, NULL);
+		CU_ASSERT_PTR_NULL(snm_clamp(t, x, bad_bounds[k][0], bad_bounds[k][1]));
+		CU_ASSERT_EQUAL(snm_tape_error(t, &e), SNM_EINVAL);
+		CU_ASSERT(has(e.msg, "clamp") && has(e.msg, "interval"));
+	}
+	snm_tape_reset(t);
+	x = snm_tape_leaf(t, 2, d23, NULL);
+	CU_ASSERT_PTR_NOT_NULL(snm_clamp(t, x, 0.5f, 0.5f));
+	CU_ASSERT_PTR_NOT_NULL(snm_clamp(t, x, -INFINITY, INFINITY));
 	snm_tape_free(t);
 }
 
@@ -642,6 +848,14 @@ static void test_null_propagation(void)
 	CU_ASSERT_PTR_NULL(snm_softmax_ce(t, NULL, (int32_t[]){ 0, 0 }));
 	CU_ASSERT_PTR_NULL(snm_stopgrad(t, NULL));
 	CU_ASSERT_PTR_NULL(snm_sum(t, NULL));
+	CU_ASSERT_PTR_NULL(snm_exp(t, NULL));
+	CU_ASSERT_PTR_NULL(snm_log(t, NULL));
+	CU_ASSERT_PTR_NULL(snm_abs(t, NULL));
+	CU_ASSERT_PTR_NULL(snm_sqrt(t, NULL));
+	CU_ASSERT_PTR_NULL(snm_clamp(t, NULL, 0, 1));
+	CU_ASSERT_PTR_NULL(snm_clamp(t, NULL, 1, 0));     /* a NULL input wins over bad bounds */
+	CU_ASSERT_PTR_NULL(snm_div(t, x, NULL));
+	CU_ASSERT_PTR_NULL(snm_div(t, NULL, x));
 	CU_ASSERT_EQUAL(snm_tape_error(t, NULL), SNM_OK);
 	snm_tensor *bad = snm_add(t, x, snm_tape_const(t, 1, (int[]){ 5 }, NULL));
 	CU_ASSERT_PTR_NULL(bad);
@@ -672,6 +886,7 @@ static CU_TestInfo grad_tests[] = {
 	{ "softmax", test_softmax_gradcheck },
 	{ "losses", test_loss_gradcheck },
 	{ "arith_shape_reduce", test_arith_gradcheck },
+	{ "math", test_math_gradcheck },
 	CU_TEST_INFO_NULL
 };
 
@@ -682,6 +897,7 @@ static CU_TestInfo forward_tests[] = {
 	{ "kl_cat", test_kl_cat_forward },
 	{ "sqerr", test_sqerr_forward },
 	{ "arith", test_arith_forward },
+	{ "math", test_math_forward },
 	{ "reduction_accuracy", test_reduction_accuracy },
 	{ "slice_concat_roundtrip", test_slice_concat_roundtrip },
 	{ "stopgrad", test_stopgrad },

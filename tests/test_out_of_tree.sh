@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_out_of_tree.sh: installs snm into a staging directory (make install DESTDIR=...), builds
 # tests/outoftree/mynoise.c there with only `cc -shared $(pkg-config --cflags --libs snm)`, and
-# trains a tiny pipeline that names the new regularizer with the installed `snm`.
+# trains a tiny pipeline that names the new regularizer with the installed `snm` (an ABI 1.2 plugin:
+# objective_at alone, its weight ramped by epoch).
 # Prints "test_out_of_tree: N passed, N failed" and exits non-zero on any failure.
 set -u
 top=${SNM_TEST_TOPBUILDDIR:?}
@@ -43,7 +44,7 @@ defaults:
 grid: {per_class: [5], sets: 1}
 experiments:
   - name: mine
-    noise: {type: mynoise, weight: 0.05}
+    noise: {type: mynoise, weight: 0.05, ramp: 2}
 YAML
 snm="$stage$prefix/bin/snm"
 paths="$tmp/plugins:$stage$libdir/snm"

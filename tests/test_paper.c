@@ -1222,7 +1222,7 @@ static int figures_init(void)
 	char text[2048], yaml[800];
 	snm_pipeline *p = NULL;
 	snm_error e;
-	snm_trainer_opts to = { NULL, NULL, 1, 0, 0, 0, "test", 0 };
+	snm_trainer_opts to = { .threads = 1, .version = "test" };
 	snprintf(fig_results, sizeof fig_results, "%s/fig-results", tmp);
 	snprintf(yaml, sizeof yaml, "%s/syn.yaml", tmp);
 	snprintf(text, sizeof text, syn_yaml, fig_results);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_pipelines.sh: every shipped pipeline passes `snm check` (YAML, grid, every plugin option
 # against its table, every data set opened, every class large enough, every model and regularizer
-# created) with the number of runs its header promises.  It runs in a scratch directory where
+# created, one training step of each model and regularizer pair) with the number of runs its
+# header promises.  It runs in a scratch directory where
 # data/mnist is Debian's Fashion-MNIST (the MNIST format) and data/cifar10 holds files of the
 # binary distribution's exact sizes, zero but for the labels.  Last, `snm run` trains a one-run
 # pipeline there: nothing on stderr at --threads 1, one warning line when
@@ -47,8 +48,10 @@ for spec in all:623 cifar10:225 fashion:225 fashion-semi:12 ladder:50 mnist:225 
 	runs=${spec#*:}
 	file=$src/../pipelines/$name.yaml
 	if (cd "$tmp" && "$top/snm" check "$file") >"$tmp/out.log" 2>&1 \
-	   && tail -n 1 "$tmp/out.log" | grep -q ": ok, $runs runs\$"; then
-		pass "snm check pipelines/$name.yaml ($runs runs)"
+	   && tail -n 1 "$tmp/out.log" | grep -q ": ok, $runs runs\$" \
+	   && grep -q ": one training step of each of its [1-9][0-9]* model and regularizer pairs* on 4 examples: ok\$" \
+	      "$tmp/out.log"; then
+		pass "snm check pipelines/$name.yaml ($runs runs, one training step of each model and regularizer)"
 	else
 		fail "snm check pipelines/$name.yaml ($runs runs expected)"
 		sed 's/^/  | /' "$tmp/out.log" | tail -n 5
@@ -141,7 +144,7 @@ one_line_err 1 "^snm: big.yaml:6:23: tiny/ff/n7000/set1: class 0 has [0-9]* trai
 one_line_err 1 "^snm: tinybad/bad/n1/set1: model 'convnet': badlayer.yaml:12:58: layers\[0\]: " \
 	run badlayer.yaml
 sed 's/valid: 100}/valid: 0}/' "$tmp/tiny.yaml" > "$tmp/novalid.yaml"
-one_line_err 1 "^snm: tiny/ff/n1/set1: data 'idx' has 0 validation and 10000 test examples; " \
+one_line_err 1 "^snm: novalid.yaml:3:45: tiny/ff/n1/set1: data 'idx' has 0 validation and 10000 test examples; " \
 	check novalid.yaml
 if [ -e "$tmp/results" ]; then
 	fail "snm run trained before its check failed: $(find "$tmp/results" -type f | head -n 1)"

@@ -50,7 +50,7 @@ static snm_pipeline *tiny(const char *results, int stop_after)
 	char text[2048], p[1024];
 	snm_pipeline *pl = NULL;
 	snm_error e;
-	snm_trainer_opts o = { NULL, NULL, 1, 0, stop_after, 0, "test", 0 };
+	snm_trainer_opts o = { .threads = 1, .stop_after = stop_after, .version = "test" };
 	snprintf(text, sizeof text, tiny_yaml, tmp, results);
 	write_text("tiny.yaml", text);
 	if (snm_pipeline_load(path_in(p, sizeof p, "tiny.yaml"), NULL, &pl, &e) != SNM_OK) {
@@ -209,7 +209,7 @@ static void test_compact(void)
 	/* a run is skipped by the trainer as finished when its file is compact */
 	{
 		snm_run_result r;
-		snm_trainer_opts o = { NULL, NULL, 1, 0, 0, 0, "test", 0 };
+		snm_trainer_opts o = { .threads = 1, .version = "test" };
 		CU_ASSERT_EQUAL(snm_runfile_compact(full, full, 0, &e), SNM_OK);
 		CU_ASSERT_EQUAL(snm_train(&pl->runs[0], &o, &r, &e), SNM_OK);
 		CU_ASSERT_EQUAL(r.status, SNM_RUN_SKIPPED);
@@ -334,6 +334,9 @@ static void test_commands(void)
 	CU_ASSERT_EQUAL_FATAL(tampered_copy(c, t, 1, NULL, NULL), SNM_OK);
 	snprintf(args, sizeof args, "verify %s", t);
 	CU_ASSERT_EQUAL(snm_cmd(args, "DIFFERS: largest difference test_at_best 0.25 at epoch 2", &found), 1);
+	CU_ASSERT(found);
+	/* ... by the same code (the plugins' and libsnm's SHA-256 the file records) */
+	CU_ASSERT_EQUAL(snm_cmd(args, "best weights equal; same code, ", &found), 1);
 	CU_ASSERT(found);
 	/* a changed configuration text no longer has its hash */
 	CU_ASSERT_EQUAL_FATAL(snm_store_get_str(c, "config", &config, &e), SNM_OK);

@@ -1,7 +1,12 @@
 /* test_runner.c: pipelines and the trainer end to end on the synthetic data plugin: YAML errors at
- * the right file:line:col, bitwise determinism, resume after a simulated kill, skip and refusal,
- * a truncated checkpoint, a non-finite loss, and the result file as h5dump sees it. */
+ * the right file:line:col, bitwise determinism, resume after a simulated kill or an interruption
+ * (opts.stop) with the progress reports in order, skip and refusal, a truncated checkpoint, a
+ * non-finite loss, and the result file as h5dump sees it.  The plugin ABI's runner side: the
+ * epoch and the step reach an ABI 1.2 objective (tests/plugins/ramp_noise.c), a regularizer's
+ * buffers are checkpointed so that it resumes bitwise, and plugins built for ABI 1.0 and 1.1
+ * still train. */
 #include <fcntl.h>
+#include <math.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +66,8 @@ static snm_pipeline *tiny(const char *results, const char *lr)
 static int train_t(const snm_run_spec *r, int threads, int stop_after, int force,
                    snm_run_result *res, snm_error *e)
 {
-	snm_trainer_opts o = { NULL, NULL, threads, force, stop_after, 0, "test", 0 };
+	snm_trainer_opts o = { .threads = threads, .force = force, .stop_after = stop_after,
+	                       .version = "test" };
 	return snm_train(r, &o, res, e);
 }
 
@@ -186,6 +192,93 @@ static void test_determinism_and_resume(void)
 	snm_pipeline_free(a);
 	snm_pipeline_free(b);
 	snm_pipeline_free(c);
+}
+
+/* The progress reports and opts.stop: a callback that records every report and sets the stop
+ * flag once `stop_at` epochs are saved (0: before the first step). */
+typedef struct watch {
+	volatile sig_atomic_t stop;
+	int stop_at, n_start, n_epoch, last_epoch, epochs, ordered;
+} watch;
+
+static void on_progress(void *ctx, const snm_train_progress *p)
+{
+	watch *w = ctx;
+	if (p->event == SNM_PROGRESS_START) {
+		w->n_start++;
+		w->last_epoch = p->epoch;
+	} else {
+		w->n_epoch++;
+		w->ordered &= p->epoch == w->last_epoch + 1 && p->step > 0 && p->seconds >= 0
+		              && strcmp(p->key, "tiny/base/n4/set1") == 0;
+		w->last_epoch = p->epoch;
+	}
+	w->epochs = p->epochs;
+	if (p->epoch >= w->stop_at)
+		w->stop = 1;
+}
+
+static int train_watched(const snm_run_spec *r, watch *w, snm_run_result *res, snm_error *e)
+{
+	snm_trainer_opts o = { .threads = 1, .progress = on_progress, .progress_ctx = w, .version = "test",
+	                       .stop = &w->stop };
+	w->stop = 0;
+	w->ordered = 1;
+	return snm_train(r, &o, res, e);
+}
+
+/* Interrupted through opts.stop before the first step, then after epoch 2: nothing saved, then
+ * the checkpoint of epoch 2 kept ("running"), the progress reported in order with epochs counted
+ * from 1; the rerun resumes and ends bitwise equal to the uninterrupted run. */
+static void test_interrupt(void)
+{
+	snm_pipeline *a = tiny("ia", "0.01"), *b = tiny("ib", "0.01");
+	snm_run_result ra, rb;
+	snm_error e;
+	watch w;
+	char *status = NULL, lock[1100];
+	int64_t epoch = 0;
+	int n = 0;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	memset(&w, 0, sizeof w);
+	CU_ASSERT_EQUAL_FATAL(train_watched(&a->runs[0], &w, &ra, &e), SNM_OK);
+	CU_ASSERT_EQUAL(ra.status, SNM_RUN_INTERRUPTED);
+	CU_ASSERT_EQUAL(ra.epochs, 0);
+	CU_ASSERT_EQUAL(ra.step, 0);
+	CU_ASSERT(ra.n_steps > 0);
+	CU_ASSERT_EQUAL(w.n_start, 1);
+	CU_ASSERT_EQUAL(w.n_epoch, 0);
+	CU_ASSERT_EQUAL(access(a->runs[0].result_path, F_OK), -1);
+	snprintf(lock, sizeof lock, "%s.lock", a->runs[0].result_path);
+	CU_ASSERT_EQUAL(access(lock, F_OK), -1);             /* removed on this outcome too */
+	w.stop_at = 2;
+	CU_ASSERT_EQUAL_FATAL(train_watched(&a->runs[0], &w, &ra, &e), SNM_OK);
+	CU_ASSERT_EQUAL(ra.status, SNM_RUN_INTERRUPTED);
+	CU_ASSERT_EQUAL(ra.epochs, 2);
+	CU_ASSERT(w.ordered);
+	CU_ASSERT_EQUAL(w.n_epoch, 2);
+	CU_ASSERT_EQUAL(w.last_epoch, 2);
+	CU_ASSERT_EQUAL(w.epochs, 5);
+	CU_ASSERT_EQUAL(snm_store_get_str(a->runs[0].result_path, "status", &status, &e), SNM_OK);
+	CU_ASSERT_STRING_EQUAL(status, "running");
+	free(status);
+	CU_ASSERT_EQUAL(snm_store_get_int(a->runs[0].result_path, "epoch", &epoch, &e), SNM_OK);
+	CU_ASSERT_EQUAL(epoch, 2);
+	/* resumed: START after epoch 2, then epochs 3..5 */
+	memset(&w, 0, sizeof w);
+	w.stop_at = 99;
+	CU_ASSERT_EQUAL_FATAL(train_watched(&a->runs[0], &w, &ra, &e), SNM_OK);
+	CU_ASSERT_EQUAL(ra.status, SNM_RUN_RESUMED);
+	CU_ASSERT(w.ordered);
+	CU_ASSERT_EQUAL(w.n_start, 1);
+	CU_ASSERT_EQUAL(w.n_epoch, 3);
+	CU_ASSERT_EQUAL(w.last_epoch, 5);
+	CU_ASSERT_EQUAL_FATAL(train(&b->runs[0], 0, 0, &rb, &e), SNM_OK);
+	CU_ASSERT_EQUAL(result_diffs(a->runs[0].result_path, b->runs[0].result_path, &n), 0);
+	CU_ASSERT(n >= 20);
+	snm_pipeline_free(a);
+	snm_pipeline_free(b);
 }
 
 /* Stopped at 1 thread after 2 epochs and rerun at 2: where results do not depend on the thread
@@ -429,7 +522,7 @@ static void test_refused_no_lock(void)
 static void test_run_lock_wait(void)
 {
 	snm_pipeline *p = tiny("waited", "0.01");
-	snm_trainer_opts o = { NULL, NULL, 1, 0, 0, 0, "test", 1 };
+	snm_trainer_opts o = { .threads = 1, .version = "test", .wait = 1 };
 	char lock[1200], ready;
 	int rc, pipefd[2], st;
 	snm_run_result r;
@@ -441,7 +534,7 @@ static void test_run_lock_wait(void)
 	CU_ASSERT_EQUAL_FATAL(pipe(pipefd), 0);
 	fflush(NULL);
 	if ((pid = fork()) == 0) {           /* holds the lock, tells the parent, then trains the run */
-		snm_trainer_opts c = { NULL, NULL, 1, 0, 0, 0, "test", 1 };
+		snm_trainer_opts c = { .threads = 1, .version = "test", .wait = 1 };
 		int k = open(lock, O_RDWR | O_CREAT, 0666);
 		if (k < 0 || flock(k, LOCK_EX) != 0 || write(pipefd[1], "x", 1) != 1)
 			_exit(2);
@@ -518,6 +611,190 @@ static void test_unlabelled_epochs(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "epoch"));
 	snm_pipeline_free(p);
 	snm_pipeline_free(q);
+}
+
+/* ---- the plugin ABI's runner side: epoch and step, plugin state, old minors ---------------------- */
+
+/* The tiny pipeline with results under tmp/<results> and its noise section replaced by `noise`
+ * (a flow mapping), written to tmp/<results>.yaml and loaded. */
+static snm_pipeline *tiny_noise(const char *results, const char *noise)
+{
+	char text[4096], dir[1024], name[128], *at;
+	snm_pipeline *p = NULL;
+	snm_error e;
+	snprintf(dir, sizeof dir, "%s/%s", tmp, results);
+	snprintf(text, sizeof text, base_yaml, dir, "0.01");
+	at = strstr(text, "{type: recon, targets: xz}");
+	snprintf(at, sizeof text - (size_t)(at - text), "%s\n", noise);
+	snprintf(name, sizeof name, "%s.yaml", results);
+	if (snm_pipeline_load(write_file(name, text), NULL, &p, &e) != SNM_OK)
+		fprintf(stderr, "load: %s\n", e.msg);
+	return p;
+}
+
+/* One line of ramp_noise's log: what its objective was told, and its own counter. */
+typedef struct ramp_line { int epoch, n_epochs; long long step, per_epoch; double count, w; } ramp_line;
+
+/* Reads up to max lines of the log at path into l; returns how many. */
+static int read_ramp_log(const char *path, ramp_line *l, int max)
+{
+	FILE *f = fopen(path, "r");
+	int n = 0;
+	if (f == NULL)
+		return 0;
+	while (n < max && fscanf(f, "%d %lld %lld %d %lf %lf", &l[n].epoch, &l[n].step, &l[n].per_epoch,
+	                         &l[n].n_epochs, &l[n].count, &l[n].w) == 6)
+		++n;
+	fclose(f);
+	return n;
+}
+
+/* The weight ramp_noise uses in epoch e (weight 0.5, ramp 3), as the float it computes. */
+static double ramp_w(int e)
+{
+	return (float)(0.5 * fmin(1.0, (e + 1.0) / 3.0));
+}
+
+/* The tiny run's 12 examples in batches of 8: 2 steps an epoch, 5 epochs.  Line k of the log is
+ * step k: epoch k / 2, 2 steps an epoch, 5 epochs, the weight of that epoch; with nothing lost
+ * the plugin's own counter equals the step. */
+static int check_ramp_lines(const ramp_line *l, int n, int want_count)
+{
+	int bad = 0;
+	for (int k = 0; k < n; ++k)
+		if (l[k].step != k || l[k].epoch != k / 2 || l[k].per_epoch != 2 || l[k].n_epochs != 5
+		    || (float)l[k].w != (float)ramp_w(k / 2) || (want_count && l[k].count != (double)k)) {
+			fprintf(stderr, "ramp log line %d: epoch %d step %lld per_epoch %lld n_epochs %d count %g "
+			        "w %g\n", k, l[k].epoch, l[k].step, l[k].per_epoch, l[k].n_epochs, l[k].count, l[k].w);
+			++bad;
+		}
+	return bad;
+}
+
+/* The objective of an ABI 1.2 plugin (objective_at alone) is told the epoch (0-based) and the
+ * global step at every step: the plugin's log shows them, and the weight it ramps by epoch shows in
+ * the metrics (its term `w`, one value per epoch). */
+static void test_progress_reaches_objective(void)
+{
+	char log[1024], noise[1200];
+	ramp_line l[32];
+	snm_run_result r;
+	snm_metrics *m = NULL;
+	snm_error e;
+	int64_t step = 0;
+	snprintf(log, sizeof log, "%s/ramp-progress.log", tmp);
+	snprintf(noise, sizeof noise, "{type: ramp, log: '%s'}", log);
+	snm_pipeline *p = tiny_noise("ramp-progress", noise);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL_FATAL(train(&p->runs[0], 0, 0, &r, &e), SNM_OK);
+	CU_ASSERT_EQUAL(r.status, SNM_RUN_TRAINED);
+	CU_ASSERT_EQUAL(read_ramp_log(log, l, 32), 10);
+	CU_ASSERT_EQUAL(check_ramp_lines(l, 10, 1), 0);
+	CU_ASSERT_EQUAL(snm_store_get_int(p->runs[0].result_path, "step", &step, &e), SNM_OK);
+	CU_ASSERT_EQUAL(step, 10);
+	CU_ASSERT_EQUAL_FATAL(snm_store_read_metrics(p->runs[0].result_path, &m, &e), SNM_OK);
+	int cw = snm_metrics_find(m, "loss.w"), ce = snm_metrics_find(m, "epoch");
+	CU_ASSERT_FATAL(cw >= 0 && ce >= 0);
+	CU_ASSERT_EQUAL(snm_metrics_rows(m), 5);
+	for (size_t k = 0; k < snm_metrics_rows(m); ++k) {
+		CU_ASSERT_EQUAL(snm_metrics_get(m, k, ce), (double)k);
+		CU_ASSERT_EQUAL(snm_metrics_get(m, k, cw), ramp_w((int)k));   /* 1/6, 1/3, 1/2, 1/2, 1/2 */
+	}
+	snm_metrics_free(m);
+	snm_pipeline_free(p);
+}
+
+/* One float dataset of a result file (a checkpointed buffer); NAN when it cannot be read. */
+static double read_float(const char *path, const char *name)
+{
+	hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), d;
+	float v = NAN;
+	if (f < 0)
+		return NAN;
+	if ((d = H5Dopen2(f, name, H5P_DEFAULT)) >= 0) {
+		if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) < 0)
+			v = NAN;
+		H5Dclose(d);
+	}
+	H5Fclose(f);
+	return v;
+}
+
+/* A stateful regularizer (a moving average that enters its loss, and a step counter) that keeps its
+ * state as buffers in the parameter registry: stopped after 2 epochs and resumed, its run ends
+ * bitwise equal to the uninterrupted one, the checkpoint holds the buffers, and its counter goes on
+ * from where it stopped.  The control: the same plugin with its state in its own memory (keep:
+ * false) resumes with that state reset, and the files differ -- what the first half would show if
+ * buffers were not checkpointed. */
+static void test_plugin_state_resumes_bitwise(void)
+{
+	char log[1024], noise[1200];
+	ramp_line l[32];
+	snm_run_result r;
+	snm_error e;
+	int n = 0;
+	snprintf(log, sizeof log, "%s/ramp-state.log", tmp);
+	for (int keep = 1; keep >= 0; --keep) {
+		snm_pipeline *a, *b;
+		snprintf(noise, sizeof noise, "{type: ramp, keep: %s, log: '%s'}", keep ? "true" : "false", log);
+		a = tiny_noise(keep ? "ramp-a" : "ramp-c", noise);
+		b = tiny_noise(keep ? "ramp-b" : "ramp-d", noise);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		CU_ASSERT_EQUAL(a->runs[0].config_hash, b->runs[0].config_hash);
+		unlink(log);
+		CU_ASSERT_EQUAL_FATAL(train(&a->runs[0], 0, 0, &r, &e), SNM_OK);
+		CU_ASSERT_EQUAL(read_ramp_log(log, l, 32), 10);
+		CU_ASSERT_EQUAL(check_ramp_lines(l, 10, 1), 0);
+		unlink(log);
+		CU_ASSERT_EQUAL_FATAL(train(&b->runs[0], 2, 0, &r, &e), SNM_OK);
+		CU_ASSERT_EQUAL(r.status, SNM_RUN_STOPPED);
+		if (keep) {
+			/* the checkpoint after epoch 2 holds the buffers: 4 steps counted, a moving average */
+			CU_ASSERT_EQUAL(read_float(b->runs[0].result_path, "/checkpoint/params/ramp.count"), 4.0);
+			double ema = read_float(b->runs[0].result_path, "/checkpoint/params/ramp.ema");
+			CU_ASSERT(isfinite(ema) && ema > 0);
+		}
+		CU_ASSERT_EQUAL_FATAL(train(&b->runs[0], 0, 0, &r, &e), SNM_OK);
+		CU_ASSERT_EQUAL(r.status, SNM_RUN_RESUMED);
+		CU_ASSERT_EQUAL(read_ramp_log(log, l, 32), 10);
+		/* epochs and steps go on across the resume; the counter too, unless it was lost */
+		CU_ASSERT_EQUAL(check_ramp_lines(l, 10, keep), 0);
+		if (!keep)
+			CU_ASSERT_EQUAL(l[4].count, 0.0);
+		int d = result_diffs(a->runs[0].result_path, b->runs[0].result_path, &n);
+		if (keep) {
+			CU_ASSERT_EQUAL(d, 0);
+			CU_ASSERT(n >= 20);
+		} else {
+			CU_ASSERT(d > 0);
+		}
+		snm_pipeline_free(a);
+		snm_pipeline_free(b);
+	}
+	unlink(log);
+}
+
+/* Plugins built for ABI 1.0 and 1.1, whose vtables end before objective_at, train through their
+ * objective (resume included). */
+static void test_old_minor_plugins_train(void)
+{
+	const char *names[2] = { "oldminor", "oldminor1" };
+	for (int k = 0; k < 2; ++k) {
+		char noise[64], res[64];
+		snm_run_result r;
+		snm_error e;
+		snprintf(noise, sizeof noise, "{type: %s}", names[k]);
+		snprintf(res, sizeof res, "old-%s", names[k]);
+		snm_pipeline *p = tiny_noise(res, noise);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		CU_ASSERT_EQUAL(train(&p->runs[0], 2, 0, &r, &e), SNM_OK);
+		CU_ASSERT_EQUAL(r.status, SNM_RUN_STOPPED);
+		CU_ASSERT_EQUAL(train(&p->runs[0], 0, 0, &r, &e), SNM_OK);
+		CU_ASSERT_EQUAL(r.status, SNM_RUN_RESUMED);
+		CU_ASSERT_EQUAL(r.epochs, 5);
+		snm_pipeline_free(p);
+	}
 }
 
 /* Each bad pipeline fails to load with "bad.yaml:L:C:" and the expected words. */
@@ -681,6 +958,7 @@ static int suite_clean(void)
 
 static CU_TestInfo tests[] = {
 	{ "determinism_and_resume", test_determinism_and_resume },
+	{ "interrupt", test_interrupt },
 	{ "resume_other_threads", test_resume_other_threads },
 	{ "changed_config_refused", test_changed_config_refused },
 	{ "truncated_checkpoint", test_truncated_checkpoint },
@@ -692,6 +970,9 @@ static CU_TestInfo tests[] = {
 	{ "directories", test_directories },
 	{ "unlabelled_stream", test_unlabelled_stream },
 	{ "unlabelled_epochs", test_unlabelled_epochs },
+	{ "progress_reaches_objective", test_progress_reaches_objective },
+	{ "plugin_state_resumes_bitwise", test_plugin_state_resumes_bitwise },
+	{ "old_minor_plugins_train", test_old_minor_plugins_train },
 	{ "yaml_errors", test_yaml_errors },
 	{ "many_runs", test_many_runs },
 	{ "data_errors_before_training", test_data_errors_before_training },

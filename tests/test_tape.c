@@ -1,6 +1,8 @@
 /* test_tape.c: the tape itself (recording, backward, weight sharing, gradients at a leaf without
- * touching parameters, arena reuse, error propagation) and the linear op (against naive loops and
- * finite differences). */
+ * touching parameters, arena reuse, error propagation), the linear op (against naive loops and
+ * finite differences), and ops defined outside libsnm (snm_tape_custom): two written here as a
+ * plugin would write them, gradient-checked, and the contract around them (when backward runs,
+ * the ctx copy, errors). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +209,279 @@ static void test_arena_reuse(void)
 	snm_tape_free(t);
 }
 
+/* ---- custom ops (snm_tape_custom), defined here as a plugin defines them ----------------------- */
+
+/* softplus with a sharpness: y = log(1 + exp(beta x)) / beta;  dx += dy sigmoid(beta x).
+ * ctx (copied into the arena by the tape): beta, and a counter of backward calls owned by the
+ * test (the pointer is copied, the counter is not). */
+typedef struct softplus_ctx {
+	float beta;
+	int *calls;
+} softplus_ctx;
+
+static int softplus_fwd(snm_tape *t, void *ctx, int n_in, snm_tensor *const *in, snm_tensor *y)
+{
+	const softplus_ctx *c = ctx;
+	(void)t; (void)n_in;
+	for (size_t i = 0, n = snm_tensor_len(y); i < n; ++i) {
+		float v = c->beta * in[0]->x[i];      /* log1p(exp(v)) without overflow */
+		y->x[i] = (v > 0 ? v + log1pf(expf(-v)) : log1pf(expf(v))) / c->beta;
+	}
+	return SNM_OK;
+}
+
+static int softplus_bwd(snm_tape *t, void *ctx, int n_in, snm_tensor *const *in, snm_tensor *y)
+{
+	const softplus_ctx *c = ctx;
+	(void)t; (void)n_in;
+	if (c->calls != NULL)
+		++*c->calls;
+	if (in[0]->g != NULL)
+		for (size_t i = 0, n = snm_tensor_len(y); i < n; ++i)
+			in[0]->g[i] += y->g[i] / (1.0f + expf(-c->beta * in[0]->x[i]));
+	return SNM_OK;
+}
+
+static const snm_custom_op softplus_op = { "softplus", softplus_fwd, softplus_bwd };
+
+static snm_tensor *softplus(snm_tape *t, snm_tensor *x, float beta, int *calls)
+{
+	softplus_ctx c = { beta, calls };
+	return x ? snm_tape_custom(t, &softplus_op, 1, &x, x->n_d, x->d, &c, sizeof c) : NULL;
+}
+
+/* Row norm of a difference: a, b (N, ...) of the same element count -> y (N,1),
+ * y_n = ||a_n - b_n||;  da_n += dy_n (a_n - b_n) / y_n,  db_n -= the same.
+ * forward keeps the differences for backward in arena memory (snm_tape_alloc), its pointer in
+ * the ctx copy. */
+typedef struct rownorm_ctx {
+	float *diff;
+} rownorm_ctx;
+
+static int rownorm_fwd(snm_tape *t, void *ctx, int n_in, snm_tensor *const *in, snm_tensor *y)
+{
+	rownorm_ctx *c = ctx;
+	size_t len = snm_tensor_len(in[0]), N = (size_t)y->d[0], cols = len / N;
+	(void)n_in;
+	if (snm_tensor_len(in[1]) != len)
+		return snm_tape_fail(t, SNM_ESHAPE, "rownorm: a and b differ in element count");
+	if ((c->diff = snm_tape_alloc(t, len * sizeof *c->diff)) == NULL)
+		return SNM_ENOMEM;
+	for (size_t n = 0; n < N; ++n) {
+		double s = 0;
+		for (size_t j = 0; j < cols; ++j) {
+			float d = in[0]->x[n * cols + j] - in[1]->x[n * cols + j];
+			c->diff[n * cols + j] = d;
+			s += (double)d * d;
+		}
+		y->x[n] = (float)sqrt(s);
+	}
+	return SNM_OK;
+}
+
+static int rownorm_bwd(snm_tape *t, void *ctx, int n_in, snm_tensor *const *in, snm_tensor *y)
+{
+	const rownorm_ctx *c = ctx;
+	size_t N = (size_t)y->d[0], cols = snm_tensor_len(in[0]) / N;
+	(void)t; (void)n_in;
+	for (size_t n = 0; n < N; ++n)
+		for (size_t j = 0; j < cols; ++j) {
+			float g = y->g[n] * c->diff[n * cols + j] / y->x[n];
+			if (in[0]->g != NULL)
+				in[0]->g[n * cols + j] += g;
+			if (in[1]->g != NULL)
+				in[1]->g[n * cols + j] -= g;
+		}
+	return SNM_OK;
+}
+
+static const snm_custom_op rownorm_op = { "rownorm", rownorm_fwd, rownorm_bwd };
+
+static snm_tensor *rownorm(snm_tape *t, snm_tensor *a, snm_tensor *b)
+{
+	rownorm_ctx c = { NULL };
+	if (a == NULL || b == NULL)
+		return NULL;
+	return snm_tape_custom(t, &rownorm_op, 2, (snm_tensor *[]){ a, b }, 2, (int[]){ a->d[0], 1 }, &c,
+	                       sizeof c);
+}
+
+static snm_tensor *f_softplus(snm_tape *t, snm_tensor *const *in, void *ctx)
+{
+	return softplus(t, in[0], *(float *)ctx, NULL);
+}
+static snm_tensor *f_rownorm(snm_tape *t, snm_tensor *const *in, void *ctx)
+{
+	(void)ctx;
+	return rownorm(t, in[0], in[1]);
+}
+/* custom and built-in ops mixed, x used by both: sum(softplus(x) * x) + mean(rownorm(x, w)). */
+static snm_tensor *f_custom_chain(snm_tape *t, snm_tensor *const *in, void *ctx)
+{
+	(void)ctx;
+	snm_tensor *a = snm_sum(t, snm_mul(t, softplus(t, in[0], 1.5f, NULL), in[0]));
+	return snm_add(t, a, snm_mean(t, rownorm(t, in[0], in[1])));
+}
+
+/* Both ops pass the finite-difference check, alone and among built-in ops. */
+static void test_custom_gradcheck(void)
+{
+	float x[3 * 2 * 2 * 3], w[3 * 12], beta = 2.0f;
+	gc_fill(x, 36, -2, 2, 81);
+	gc_fill(w, 36, -2, 2, 82);
+	gc_input in4[1] = { { 4, { 3, 2, 2, 3 }, x, 0 } };
+	gc_input two[2] = { { 4, { 3, 2, 2, 3 }, x, 0 }, { 2, { 3, 12 }, w, 0 } };
+	gc_input one_const[2] = { { 4, { 3, 2, 2, 3 }, x, 0 }, { 2, { 3, 12 }, w, 1 } };
+	const gc_opts all = { .max_elems = 1000 };
+	CU_ASSERT_EQUAL(gc_check("custom softplus", f_softplus, &beta, 1, in4, &all), 0);
+	CU_ASSERT_EQUAL(gc_check("custom rownorm", f_rownorm, NULL, 2, two, &all), 0);
+	CU_ASSERT_EQUAL(gc_check("custom rownorm, b constant", f_rownorm, NULL, 2, one_const, &all), 0);
+	CU_ASSERT_EQUAL(gc_check("custom ops among built-in ones", f_custom_chain, NULL, 2, two, &all), 0);
+	/* forward values against double precision */
+	snm_tape *t = snm_tape_new(0, NULL);
+	snm_tensor *y = softplus(t, snm_tape_const(t, 4, (int[]){ 3, 2, 2, 3 }, x), beta, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+	CU_ASSERT(snm_tensor_same_shape(y, snm_tape_const(t, 4, (int[]){ 3, 2, 2, 3 }, NULL)));
+	for (int i = 0; i < 36; ++i)
+		SNM_ASSERT_CLOSE(y->x[i], log1p(exp(2.0 * x[i])) / 2.0, 1e-6, 1e-6);
+	snm_tape_free(t);
+}
+
+/* When backward runs: once per backward pass that reaches the op's result (snm_tape_grad, then
+ * snm_tape_backward: twice), never for a result the loss does not depend on, and the op records
+ * nothing with gradients off or on constants.  ctx is copied when ctx_bytes > 0 (the caller's
+ * struct may die at once) and passed as given otherwise; parameters reach their gradient through
+ * a custom op, and snm_tape_grad leaves them alone. */
+static void test_custom_contract(void)
+{
+	snm_tape *t = snm_tape_new(0, NULL);
+	snm_params *p = snm_params_new(NULL);
+	snm_tensor *pw = snm_params_add(p, "w", 2, (int[]){ 2, 3 }, SNM_T_PARAM, NULL);
+	int calls = 0, unused_calls = 0;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pw);
+	gc_fill(pw->x, 6, -1, 1, 83);
+	snm_tensor *r = snm_tape_leaf(t, 2, (int[]){ 2, 3 }, (float[]){ 0.1f, -0.2f, 0.3f, 0.4f, 0.5f, -0.6f });
+	snm_tensor *sp = softplus(t, snm_add(t, r, pw), 1.0f, &calls);
+	snm_tensor *unused = softplus(t, r, 1.0f, &unused_calls);
+	snm_tensor *L = snm_sum(t, sp);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(L);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(unused);
+	CU_ASSERT_EQUAL(snm_tape_grad(t, L, 1, &r, NULL), SNM_OK);
+	CU_ASSERT_EQUAL(calls, 1);
+	for (int i = 0; i < 6; ++i) {
+		SNM_ASSERT_CLOSE(r->g[i], 1 / (1 + exp(-(double)(r->x[i] + pw->x[i]))), 1e-6, 1e-5);
+		CU_ASSERT_EQUAL(pw->g[i], 0.0f);                 /* parked by snm_tape_grad */
+	}
+	CU_ASSERT_EQUAL(snm_tape_backward(t, L, NULL), SNM_OK);
+	CU_ASSERT_EQUAL(calls, 2);
+	CU_ASSERT_EQUAL(unused_calls, 0);
+	for (int i = 0; i < 6; ++i)
+		CU_ASSERT_EQUAL(pw->g[i], r->g[i]);
+	/* nothing recorded on constants, nor with gradients off; the value is computed all the same */
+	int n = snm_tape_n_nodes(t);
+	snm_tensor *c = softplus(t, snm_tape_const(t, 1, (int[]){ 2 }, (float[]){ 0, 0 }), 1.0f, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_PTR_NULL(c->g);
+	SNM_ASSERT_CLOSE(c->x[0], log(2.0), 1e-7, 1e-6);
+	snm_tape_set_grad(t, 0);
+	c = softplus(t, r, 1.0f, NULL);
+	CU_ASSERT_PTR_NOT_NULL(c);
+	CU_ASSERT_PTR_NULL(c->g);
+	snm_tape_set_grad(t, 1);
+	CU_ASSERT_EQUAL(snm_tape_n_nodes(t), n);
+	/* ctx_bytes == 0: the pointer as given */
+	snm_tape_reset(t);
+	softplus_ctx keep = { 1.0f, &calls };
+	snm_tensor *x = snm_tape_leaf(t, 1, (int[]){ 3 }, (float[]){ 1, 2, 3 });
+	calls = 0;
+	snm_tensor *y = snm_tape_custom(t, &softplus_op, 1, &x, 1, (int[]){ 3 }, &keep, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+	keep.beta = 2.0f;                                  /* read again by backward: the caller's ctx */
+	CU_ASSERT_EQUAL(snm_tape_backward(t, snm_sum(t, y), NULL), SNM_OK);
+	CU_ASSERT_EQUAL(calls, 1);
+	SNM_ASSERT_CLOSE(x->g[0], 1 / (1 + exp(-2.0)), 1e-7, 1e-6);
+	snm_params_free(p);
+	snm_tape_free(t);
+}
+
+static int fails_quietly(snm_tape *t, void *ctx, int n_in, snm_tensor *const *in, snm_tensor *y)
+{
+	(void)t; (void)ctx; (void)n_in; (void)in; (void)y;
+	return SNM_ENUMERIC;
+}
+
+static int fails_with_message(snm_tape *t, void *ctx, int n_in, snm_tensor *const *in, snm_tensor *y)
+{
+	(void)ctx; (void)n_in; (void)in; (void)y;
+	return snm_tape_fail(t, SNM_EINVAL, "myop: the input must be sorted");
+}
+
+static int copy_forward(snm_tape *t, void *ctx, int n_in, snm_tensor *const *in, snm_tensor *y)
+{
+	(void)t; (void)ctx; (void)n_in;
+	memcpy(y->x, in[0]->x, snm_tensor_len(y) * sizeof *y->x);
+	return SNM_OK;
+}
+
+/* Errors as every op has them: on the tape, the op named, NULL returned; a NULL input is NULL with
+ * no error of its own. */
+static void test_custom_errors(void)
+{
+	snm_tape *t = snm_tape_new(0, NULL);
+	snm_error e;
+	const int d[1] = { 3 };
+	snm_tensor *x, *six[6];
+	const snm_custom_op no_fwd = { "nofwd", NULL, softplus_bwd }, no_bwd = { "nobwd", softplus_fwd, NULL };
+	const snm_custom_op quiet = { "quiet", fails_quietly, softplus_bwd };
+	const snm_custom_op loud = { "loud", fails_with_message, softplus_bwd };
+	const snm_custom_op bad_bwd = { "badbwd", copy_forward, fails_quietly };
+	softplus_ctx c = { 1.0f, NULL };
+	struct { const snm_custom_op *op; int n_in, n_d, d0, code; const char *what; } cases[] = {
+		{ NULL, 1, 1, 3, SNM_EINVAL, "custom op '?'" },
+		{ &no_fwd, 1, 1, 3, SNM_EINVAL, "custom op 'nofwd': no forward function" },
+		{ &no_bwd, 1, 1, 3, SNM_EINVAL, "custom op 'nobwd': no backward function" },
+		{ &softplus_op, 6, 1, 3, SNM_EINVAL, "custom op 'softplus': 6 inputs (0..5 allowed)" },
+		{ &softplus_op, -1, 1, 3, SNM_EINVAL, "custom op 'softplus': -1 inputs" },
+		{ &softplus_op, 1, 0, 3, SNM_ESHAPE, "custom op 'softplus': result of 0 dimensions" },
+		{ &softplus_op, 1, 5, 3, SNM_ESHAPE, "custom op 'softplus': result of 5 dimensions" },
+		{ &softplus_op, 1, 1, 0, SNM_ESHAPE, "custom op 'softplus': result dimension 0 has size 0" },
+		{ &quiet, 1, 1, 3, SNM_ENUMERIC, "custom op 'quiet': forward failed (SNM_ENUMERIC)" },
+		{ &loud, 1, 1, 3, SNM_EINVAL, "myop: the input must be sorted" },
+	};
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; ++k) {
+		snm_tape_reset(t);
+		x = snm_tape_leaf(t, 1, d, NULL);
+		for (int i = 0; i < 6; ++i)
+			six[i] = x;
+		CU_ASSERT_PTR_NULL(snm_tape_custom(t, cases[k].op, cases[k].n_in, six, cases[k].n_d,
+		                                   (int[]){ cases[k].d0, 1, 1, 1, 1 }, &c, sizeof c));
+		CU_ASSERT_EQUAL(snm_tape_error(t, &e), cases[k].code);
+		if (strstr(e.msg, cases[k].what) == NULL) {
+			fprintf(stderr, "case %zu: message '%s' lacks '%s'\n", k, e.msg, cases[k].what);
+			CU_FAIL("custom op error message");
+		}
+		CU_ASSERT_PTR_NULL(softplus(t, x, 1.0f, NULL));      /* the tape holds an error: no op runs */
+	}
+	/* a NULL input: NULL, no error */
+	snm_tape_reset(t);
+	x = snm_tape_leaf(t, 1, d, NULL);
+	CU_ASSERT_PTR_NULL(snm_tape_custom(t, &rownorm_op, 2, (snm_tensor *[]){ x, NULL }, 1, d, NULL, 0));
+	CU_ASSERT_EQUAL(snm_tape_error(t, NULL), SNM_OK);
+	/* a forward's own shape check, through snm_tape_fail */
+	CU_ASSERT_PTR_NULL(rownorm(t, x, snm_tape_const(t, 1, (int[]){ 4 }, NULL)));
+	CU_ASSERT_EQUAL(snm_tape_error(t, &e), SNM_ESHAPE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "rownorm"));
+	/* a failing backward: the backward pass returns its error, the op named */
+	snm_tape_reset(t);
+	x = snm_tape_leaf(t, 1, d, (float[]){ 1, 2, 3 });
+	snm_tensor *y = snm_tape_custom(t, &bad_bwd, 1, &x, 1, d, NULL, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+	CU_ASSERT_EQUAL(y->x[2], 3.0f);
+	CU_ASSERT_EQUAL(snm_tape_backward(t, snm_sum(t, y), &e), SNM_ENUMERIC);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "custom op 'badbwd': backward failed (SNM_ENUMERIC)"));
+	snm_tape_free(t);
+}
+
 static CU_TestInfo tape_tests[] = {
 	{ "linear_vs_naive", test_linear_vs_naive },
 	{ "linear_gradcheck", test_linear_gradcheck },
@@ -215,6 +490,9 @@ static CU_TestInfo tape_tests[] = {
 	{ "error_propagation", test_error_propagation },
 	{ "no_grad_mode", test_no_grad_mode },
 	{ "arena_reuse", test_arena_reuse },
+	{ "custom_gradcheck", test_custom_gradcheck },
+	{ "custom_contract", test_custom_contract },
+	{ "custom_errors", test_custom_errors },
 	CU_TEST_INFO_NULL
 };
 

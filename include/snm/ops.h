@@ -56,6 +56,30 @@ snm_tensor *snm_sigmoid(snm_tape *t, snm_tensor *x);
 /* y = tanh(x);                         dx += dy (1 - y^2) */
 snm_tensor *snm_tanh(snm_tape *t, snm_tensor *x);
 
+/* ---- element-wise math functions (same shape as x) ----------------------------------------- */
+
+/* Each is the float function of <math.h> on every element, and its gradient the derivative of
+ * that function.  Domain: none of these ops checks its input (no snm op does).  Outside a
+ * function's domain the value and the gradient are what IEEE arithmetic gives -- log(0) = -inf
+ * with gradient +-inf, log and sqrt of a negative number NaN, exp overflowing to inf past about
+ * 88.7 -- and a loss that turns non-finite stops the run at the trainer's check, naming its term.
+ * Keep inputs inside the domain yourself: snm_log(t, snm_clamp(t, p, 1e-12f, INFINITY)), or
+ * snm_sqrt of a sum plus an epsilon, as snm_l2_normalize does.  At the kinks the gradient is
+ * PyTorch's: abs passes sign(x) with sign(0) = 0, clamp passes dy on the closed [lo, hi]. */
+
+/* y = exp(x);                          dx += dy y */
+snm_tensor *snm_exp(snm_tape *t, snm_tensor *x);
+/* y = log(x) (natural);                dx += dy / x       (x = 0: y = -inf; x < 0: NaN) */
+snm_tensor *snm_log(snm_tape *t, snm_tensor *x);
+/* y = |x|;                             dx += dy sign(x),  sign(0) = 0 */
+snm_tensor *snm_abs(snm_tape *t, snm_tensor *x);
+/* y = sqrt(x);                         dx += dy / (2 y)   (x = 0: inf; x < 0: NaN) */
+snm_tensor *snm_sqrt(snm_tape *t, snm_tensor *x);
+/* y = min(max(x, lo), hi);             dx += dy [lo <= x <= hi]
+ * lo or hi may be -INFINITY / INFINITY (a one-sided clamp); lo > hi or a NaN bound is SNM_EINVAL
+ * on the tape.  A NaN element stays NaN and passes no gradient. */
+snm_tensor *snm_clamp(snm_tape *t, snm_tensor *x, float lo, float hi);
+
 /* Per row (over all non-batch elements): y_j = exp(x_j - m) / sum_k exp(x_k - m), m = max_k x_k;
  * dx_j += y_j (dy_j - sum_k dy_k y_k). */
 snm_tensor *snm_softmax(snm_tape *t, snm_tensor *x);
@@ -84,10 +108,14 @@ snm_tensor *snm_sqerr(snm_tape *t, snm_tensor *a, snm_tensor *b);
 
 /* Element-wise, a and b of the same element count; y has a's shape.
  * add: y = a + b (da += dy, db += dy);  sub: y = a - b (da += dy, db -= dy);
- * mul: y = a b   (da += dy b, db += dy a). */
+ * mul: y = a b   (da += dy b, db += dy a);
+ * div: y = a / b (da += dy / b, db -= dy y / b, i.e. -dy a / b^2 computed as PyTorch does).
+ * div checks no divisor: b = 0 gives +-inf (NaN for 0/0) in y and in both gradients, as IEEE
+ * division does; keep b away from 0 (snm_clamp, or add an epsilon) where it can reach it. */
 snm_tensor *snm_add(snm_tape *t, snm_tensor *a, snm_tensor *b);
 snm_tensor *snm_sub(snm_tape *t, snm_tensor *a, snm_tensor *b);
 snm_tensor *snm_mul(snm_tape *t, snm_tensor *a, snm_tensor *b);
+snm_tensor *snm_div(snm_tape *t, snm_tensor *a, snm_tensor *b);
 /* y = s x;  dx += s dy. */
 snm_tensor *snm_scale(snm_tape *t, snm_tensor *x, float s);
 

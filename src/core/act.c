@@ -1,5 +1,5 @@
-/* act.c: the activation ops: element-wise relu, leaky relu, sigmoid and tanh, and the row-wise
- * softmax and log-softmax.
+/* act.c: the activation ops: element-wise relu, leaky relu, sigmoid and tanh, the element-wise
+ * math functions exp, log, abs, sqrt and clamp, and the row-wise softmax and log-softmax.
  *
  * Element-wise ops keep x's shape.  The row-wise ops treat an (N, ...) tensor as N rows of
  * cols = len / N elements (an (N,C,H,W) input is normalised over C*H*W per example), subtract the
@@ -180,6 +180,154 @@ void snm_tanh_backward(snm_tape *t, snm_node *nd)
 		return;
 	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
 		x->g[i] += y->g[i] * (1.0f - y->x[i] * y->x[i]);
+}
+
+/* ---- element-wise math: exp, log, abs, sqrt, clamp ----------------------------------------- */
+
+/* These are the float functions of <math.h> applied to every element, and nothing more: outside a
+ * function's domain the result is what IEEE arithmetic gives (log 0 = -inf, log of a negative
+ * number or sqrt of one = NaN, exp of a large number = inf), and so is the gradient.  No op checks
+ * its values (none of snm's ops do); a loss that becomes non-finite stops a run at the trainer's
+ * check, naming its term.  Kinks take PyTorch's one-sided choices: abs passes sign(x) with
+ * sign(0) = 0, clamp passes the gradient on its closed interval [lo, hi]. */
+
+/* Common start of the unary element-wise ops: x present, y of x's shape. */
+static snm_tensor *unary_begin(snm_tape *t, int op, snm_tensor *x, snm_node **nd)
+{
+	*nd = NULL;
+	if (!snm_op_inputs_ok(t, 1, &x))
+		return NULL;
+	return snm_op_begin(t, op, x->n_d, x->d, 1, &x, nd);
+}
+
+/* y = exp(x) (expf);  dx += dy y. */
+snm_tensor *snm_exp(snm_tape *t, snm_tensor *x)
+{
+	snm_node *nd;
+	snm_tensor *y = unary_begin(t, SNM_OP_EXP, x, &nd);
+	if (y == NULL)
+		return NULL;
+	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
+		y->x[i] = expf(x->x[i]);
+	return y;
+}
+
+void snm_exp_backward(snm_tape *t, snm_node *nd)
+{
+	snm_tensor *x = nd->in[0], *y = nd->out;
+	(void)t;
+	if (x->g == NULL)
+		return;
+	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
+		x->g[i] += y->g[i] * y->x[i];
+}
+
+/* y = log(x) (logf; -inf at 0, NaN below);  dx += dy / x. */
+snm_tensor *snm_log(snm_tape *t, snm_tensor *x)
+{
+	snm_node *nd;
+	snm_tensor *y = unary_begin(t, SNM_OP_LOG, x, &nd);
+	if (y == NULL)
+		return NULL;
+	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
+		y->x[i] = logf(x->x[i]);
+	return y;
+}
+
+void snm_log_backward(snm_tape *t, snm_node *nd)
+{
+	snm_tensor *x = nd->in[0], *y = nd->out;
+	(void)t;
+	if (x->g == NULL)
+		return;
+	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
+		x->g[i] += y->g[i] / x->x[i];
+}
+
+/* y = |x|;  dx += dy sign(x), sign(0) = 0 (nothing is added where x is 0 or NaN). */
+snm_tensor *snm_abs(snm_tape *t, snm_tensor *x)
+{
+	snm_node *nd;
+	snm_tensor *y = unary_begin(t, SNM_OP_ABS, x, &nd);
+	if (y == NULL)
+		return NULL;
+	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
+		y->x[i] = fabsf(x->x[i]);
+	return y;
+}
+
+void snm_abs_backward(snm_tape *t, snm_node *nd)
+{
+	snm_tensor *x = nd->in[0], *y = nd->out;
+	(void)t;
+	if (x->g == NULL)
+		return;
+	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i) {
+		if (x->x[i] > 0.0f)
+			x->g[i] += y->g[i];
+		else if (x->x[i] < 0.0f)
+			x->g[i] -= y->g[i];
+	}
+}
+
+/* y = sqrt(x) (sqrtf; NaN below 0);  dx += dy / (2 y) (as PyTorch: inf at x = 0, NaN there when
+ * dy is 0 too). */
+snm_tensor *snm_sqrt(snm_tape *t, snm_tensor *x)
+{
+	snm_node *nd;
+	snm_tensor *y = unary_begin(t, SNM_OP_SQRT, x, &nd);
+	if (y == NULL)
+		return NULL;
+	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
+		y->x[i] = sqrtf(x->x[i]);
+	return y;
+}
+
+void snm_sqrt_backward(snm_tape *t, snm_node *nd)
+{
+	snm_tensor *x = nd->in[0], *y = nd->out;
+	(void)t;
+	if (x->g == NULL)
+		return;
+	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
+		x->g[i] += y->g[i] / (2.0f * y->x[i]);
+}
+
+/* y = min(max(x, lo), hi) (NaN stays NaN);  dx += dy [lo <= x <= hi].  lo and hi in nd->f[0..1];
+ * either may be infinite (a one-sided clamp); lo > hi or a NaN bound is SNM_EINVAL. */
+snm_tensor *snm_clamp(snm_tape *t, snm_tensor *x, float lo, float hi)
+{
+	snm_node *nd;
+	snm_tensor *y;
+	if (!snm_op_inputs_ok(t, 1, &x))
+		return NULL;
+	if (!(lo <= hi))
+		return snm_op_fail(t, SNM_EINVAL, "clamp: bounds [%g, %g] are not an interval", (double)lo,
+		                   (double)hi);
+	y = unary_begin(t, SNM_OP_CLAMP, x, &nd);
+	if (y == NULL)
+		return NULL;
+	if (nd) {
+		nd->f[0] = lo;
+		nd->f[1] = hi;
+	}
+	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i) {
+		float v = x->x[i];
+		y->x[i] = v < lo ? lo : v > hi ? hi : v;
+	}
+	return y;
+}
+
+void snm_clamp_backward(snm_tape *t, snm_node *nd)
+{
+	snm_tensor *x = nd->in[0], *y = nd->out;
+	float lo = nd->f[0], hi = nd->f[1];
+	(void)t;
+	if (x->g == NULL)
+		return;
+	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
+		if (x->x[i] >= lo && x->x[i] <= hi)
+			x->g[i] += y->g[i];
 }
 
 /* ---- row-wise ------------------------------------------------------------------------------ */

@@ -1,4 +1,4 @@
-/* arith.c: element-wise arithmetic (add, sub, mul, scale), shape ops (reshape, row slices and
+/* arith.c: element-wise arithmetic (add, sub, mul, div, scale), shape ops (reshape, row slices and
  * row concatenation, for the labelled and unlabelled halves of a batch), the full reductions sum
  * and mean, and stop-gradient.
  *
@@ -11,7 +11,7 @@
 #include <string.h>
 #include "op.h"
 
-/* Common start of add/sub/mul: both inputs present, same element count, result of a's shape. */
+/* Common start of add/sub/mul/div: both inputs present, same element count, result of a's shape. */
 static snm_tensor *binary_begin(snm_tape *t, int op, const char *what, snm_tensor *a, snm_tensor *b,
                                 snm_node **nd)
 {
@@ -99,6 +99,32 @@ void snm_mul_backward(snm_tape *t, snm_node *nd)
 	if (b->g != NULL)
 		for (size_t i = 0; i < n; ++i)
 			b->g[i] += y->g[i] * a->x[i];
+}
+
+/* y = a / b (IEEE: b = 0 gives +-inf, or NaN for 0/0);  da += dy / b,  db -= dy y / b (PyTorch's
+ * -dy (a/b)/b, which overflows later than -dy a / b^2). */
+snm_tensor *snm_div(snm_tape *t, snm_tensor *a, snm_tensor *b)
+{
+	snm_node *nd;
+	snm_tensor *y = binary_begin(t, SNM_OP_DIV, "div", a, b, &nd);
+	if (y == NULL)
+		return NULL;
+	for (size_t i = 0, n = snm_tensor_len(y); i < n; ++i)
+		y->x[i] = a->x[i] / b->x[i];
+	return y;
+}
+
+void snm_div_backward(snm_tape *t, snm_node *nd)
+{
+	snm_tensor *a = nd->in[0], *b = nd->in[1], *y = nd->out;
+	size_t n = snm_tensor_len(y);
+	(void)t;
+	if (a->g != NULL)
+		for (size_t i = 0; i < n; ++i)
+			a->g[i] += y->g[i] / b->x[i];
+	if (b->g != NULL)
+		for (size_t i = 0; i < n; ++i)
+			b->g[i] -= y->g[i] * (y->x[i] / b->x[i]);
 }
 
 /* y = s x;  dx += s dy;  s in nd->f[0]. */

@@ -14,8 +14,8 @@
 noinst_LTLIBRARIES += src/core/libsnmcore.la
 src_core_libsnmcore_la_SOURCES = src/core/error.c src/core/tensor.c src/core/tape.c src/core/op.h \
 	src/core/optab.c src/core/linear.c src/core/conv.c src/core/im2col.c src/core/im2col.h \
-	src/core/act.c src/core/loss.c src/core/arith.c src/core/batchnorm.c src/core/noise.c \
-	src/core/scaling.c src/core/param.c src/core/rng.c src/core/par.c src/core/par.h \
+	src/core/act.c src/core/custom.c src/core/loss.c src/core/arith.c src/core/batchnorm.c \
+	src/core/noise.c src/core/scaling.c src/core/param.c src/core/rng.c src/core/par.c src/core/par.h \
 	src/core/blas.c src/core/blas.h src/core/config.c src/core/regularize.c src/core/objective.c \
 	src/core/adam.c src/core/schedule.c src/core/optim.h
 lib_LTLIBRARIES += src/core/libsnm.la

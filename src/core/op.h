@@ -37,6 +37,8 @@ typedef enum {
 	SNM_OP_BATCHNORM, SNM_OP_DROPOUT, SNM_OP_GAUSS_NOISE,
 	SNM_OP_MINMAX_STATS, SNM_OP_MINMAX_SCALE, SNM_OP_MINMAX_DESCALE, SNM_OP_MAXABS_NORMALIZE,
 	SNM_OP_L2_NORMALIZE,
+	SNM_OP_EXP, SNM_OP_LOG, SNM_OP_ABS, SNM_OP_SQRT, SNM_OP_CLAMP, SNM_OP_DIV,
+	SNM_OP_CUSTOM,
 	SNM_OP__COUNT
 } snm_op_id;
 
@@ -81,8 +83,8 @@ snm_tensor *snm_op_fail(snm_tape *t, int code, const char *fmt, ...)
 /* 1 when every one of the n tensors is non-NULL and the tape has no error yet. */
 int snm_op_inputs_ok(snm_tape *t, int n, snm_tensor *const *in);
 
-/* n bytes from the arena, 64-byte aligned, valid until reset; NULL (tape error set) on ENOMEM. */
-void *snm_tape_alloc(snm_tape *t, size_t n);
+/* snm_tape_alloc (snm/tape.h, public for custom ops): n bytes from the arena, 64-byte aligned,
+ * valid until reset; NULL (tape error set) on ENOMEM. */
 
 /* The tape's one shared scratch buffer with room for at least n floats (im2col columns).  Valid
  * until the next call; grows with realloc only when a larger size is first asked for. */
@@ -119,5 +121,12 @@ void snm_minmax_scale_backward(snm_tape *t, snm_node *nd);
 void snm_minmax_descale_backward(snm_tape *t, snm_node *nd);
 void snm_maxabs_normalize_backward(snm_tape *t, snm_node *nd);
 void snm_l2_normalize_backward(snm_tape *t, snm_node *nd);
+void snm_exp_backward(snm_tape *t, snm_node *nd);
+void snm_log_backward(snm_tape *t, snm_node *nd);
+void snm_abs_backward(snm_tape *t, snm_node *nd);
+void snm_sqrt_backward(snm_tape *t, snm_node *nd);
+void snm_clamp_backward(snm_tape *t, snm_node *nd);
+void snm_div_backward(snm_tape *t, snm_node *nd);
+void snm_custom_backward(snm_tape *t, snm_node *nd);
 
 #endif

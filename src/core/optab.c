@@ -32,4 +32,11 @@ const snm_opdef snm_optab[SNM_OP__COUNT] = {
 	[SNM_OP_MINMAX_DESCALE]   = { "minmax_descale", snm_minmax_descale_backward },
 	[SNM_OP_MAXABS_NORMALIZE] = { "maxabs_normalize", snm_maxabs_normalize_backward },
 	[SNM_OP_L2_NORMALIZE]     = { "l2_normalize", snm_l2_normalize_backward },
+	[SNM_OP_EXP]              = { "exp", snm_exp_backward },
+	[SNM_OP_LOG]              = { "log", snm_log_backward },
+	[SNM_OP_ABS]              = { "abs", snm_abs_backward },
+	[SNM_OP_SQRT]             = { "sqrt", snm_sqrt_backward },
+	[SNM_OP_CLAMP]            = { "clamp", snm_clamp_backward },
+	[SNM_OP_DIV]              = { "div", snm_div_backward },
+	[SNM_OP_CUSTOM]           = { "custom", snm_custom_backward },
 };

@@ -32,7 +32,8 @@ const char *snm_kind_name(int kind)
 }
 
 /* The first method of p's vtable that the runner calls and p leaves NULL, or NULL when there is
- * none (the noise's wants_unlabelled may be NULL: it means 0). */
+ * none (the noise's wants_unlabelled may be NULL: it means 0; its objective may be NULL when an
+ * ABI 1.2 objective_at stands in for it). */
 static const char *missing_method(const snm_plugin *p)
 {
 	switch ((int)p->kind) {
@@ -44,7 +45,8 @@ static const char *missing_method(const snm_plugin *p)
 	}
 	case SNM_KIND_NOISE: {
 		const snm_noise_vt *v = p->vtable;
-		return !v->create ? "create" : !v->destroy ? "destroy" : !v->objective ? "objective" : NULL;
+		return !v->create ? "create" : !v->destroy ? "destroy"
+		       : !v->objective && !snm_noise_objective_at(v) ? "objective" : NULL;
 	}
 	case SNM_KIND_DATA: {
 		const snm_data_vt *v = p->vtable;
@@ -55,6 +57,11 @@ static const char *missing_method(const snm_plugin *p)
 		return NULL;
 	}
 }
+
+/* 1 when the noise vtable v is long enough to hold `member`, one appended after ABI 1.0 (the
+ * vtables of plugins built for an older minor end before it). */
+#define NOISE_HAS(v, member) \
+	((v)->size >= offsetof(snm_noise_vt, member) + sizeof (v)->member)
 
 /* The smallest vtable of a kind this ABI loads: ABI 1.0's (members appended since are read only
  * when a vtable's size says they are there, as snm_noise_perturb does). */
@@ -70,7 +77,22 @@ static size_t vtable_size(int kind)
 
 snm_noise_perturb_fn snm_noise_perturb(const snm_noise_vt *vt)
 {
-	return vt->size >= offsetof(snm_noise_vt, perturb) + sizeof vt->perturb ? vt->perturb : NULL;
+	return NOISE_HAS(vt, perturb) ? vt->perturb : NULL;
+}
+
+snm_noise_objective_at_fn snm_noise_objective_at(const snm_noise_vt *vt)
+{
+	return NOISE_HAS(vt, objective_at) ? vt->objective_at : NULL;
+}
+
+int snm_noise_objective(const snm_noise_vt *vt, void *state, const snm_model *model, snm_tape *t,
+                        const snm_batch *b, gsl_rng *noise, const snm_progress *at,
+                        snm_objective *out, snm_error *err)
+{
+	snm_noise_objective_at_fn f = snm_noise_objective_at(vt);
+	if (f != NULL)
+		return f(state, model, t, b, noise, at, out, err);
+	return vt->objective(state, model, t, b, noise, out, err);
 }
 
 int snm_plugin_open(const char *path, int want, snm_plugin_handle *out, snm_error *err)

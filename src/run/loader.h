@@ -46,6 +46,20 @@ typedef snm_tensor *(*snm_noise_perturb_fn)(void *state, const snm_model *model,
                                             snm_tensor *z, gsl_rng *noise);
 snm_noise_perturb_fn snm_noise_perturb(const snm_noise_vt *vt);
 
+/* The objective_at entry of a noise plugin (snm_noise_vt.objective_at, ABI 1.2), or NULL when the
+ * plugin has none or was built for ABI 1.0 or 1.1 (its vtable ends before the member). */
+typedef int (*snm_noise_objective_at_fn)(void *state, const snm_model *model, snm_tape *t,
+                                         const snm_batch *b, gsl_rng *noise, const snm_progress *at,
+                                         snm_objective *out, snm_error *err);
+snm_noise_objective_at_fn snm_noise_objective_at(const snm_noise_vt *vt);
+
+/* Builds a regularizer's objective of one training batch: through objective_at, given `at`, when
+ * the plugin has one, else through objective (at unused).  Every caller that trains calls the
+ * objective through this, so that a plugin with objective_at alone works everywhere. */
+int snm_noise_objective(const snm_noise_vt *vt, void *state, const snm_model *model, snm_tape *t,
+                        const snm_batch *b, gsl_rng *noise, const snm_progress *at,
+                        snm_objective *out, snm_error *err);
+
 #ifdef __cplusplus
 }
 #endif

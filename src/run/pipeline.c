@@ -1,6 +1,6 @@
 /* pipeline.c: loads a YAML pipeline, checks every section against its option table (the
- * plugins' own tables for data/model/noise), and expands the experiments x grid into runs (see
- * pipeline.h). */
+ * plugins' own tables for data/model/noise), and expands the experiments x sweeps x grid into
+ * runs, with the --set overrides (see pipeline.h). */
 #include <libgen.h>
 #include <stdarg.h>
 #include <limits.h>
@@ -9,9 +9,12 @@
 #include <string.h>
 #include "pipeline.h"
 #include "loader.h"
+#include "override.h"
+#include "store.h"
 
 #define MAX_INCLUDE_DEPTH 16
 #define MAX_NAME 64          /* characters of a pipeline or experiment name */
+#define MAX_RUN_NAME 160     /* ... of an experiment name with its sweeps' and --set values */
 #define MAX_SETS 1000        /* random sets per size */
 #define MAX_RUNS 20000       /* runs of a pipeline, includes and all */
 
@@ -48,6 +51,7 @@ static const snm_option top_options[] = {
 	{ "defaults", SNM_OPT_NODE, "{}", NULL, "sections every experiment starts from", NULL },
 	{ "grid", SNM_OPT_NODE, "{}", NULL, "per-class sizes and sets", NULL },
 	{ "experiments", SNM_OPT_NODE, "[]", NULL, "the rows", NULL },
+	{ "sweep", SNM_OPT_NODE, "{}", NULL, "values each experiment is run with, per SECTION.KEY", NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
@@ -66,6 +70,7 @@ static const snm_option experiment_options[] = {
 	{ "noise", SNM_OPT_NODE, "{}", NULL, NULL, NULL },
 	{ "train", SNM_OPT_NODE, "{}", NULL, NULL, NULL },
 	{ "grid", SNM_OPT_NODE, "{}", NULL, NULL, NULL },
+	{ "sweep", SNM_OPT_NODE, "{}", NULL, NULL, NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
@@ -76,7 +81,7 @@ static const snm_option grid_options[] = {
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
-static const char *const section_names[4] = { "data", "model", "noise", "train" };
+static const char *const section_names[4] = { "data", "model", "noise", "train" };  /* override.h's */
 static const int section_kinds[4] = { SNM_KIND_DATA, SNM_KIND_MODEL, SNM_KIND_NOISE, 0 };
 
 /* Plugins looked up while loading, kept open until the end of the load. */
@@ -90,6 +95,8 @@ typedef struct loader {
 	size_t n_slot;                    /* a power of two, more than twice p->n_runs */
 	char *stack[MAX_INCLUDE_DEPTH];   /* real paths of the files being loaded (cycles) */
 	int depth;
+	snm_override *set;                /* the --set overrides, by section and key */
+	int n_set;
 } loader;
 
 static size_t key_hash(const char *key)
@@ -154,15 +161,20 @@ static int at(const snm_cfg *n, snm_error *err, int code, const char *fmt, ...)
 	return SNM_FAIL(err, code, "%s", msg);
 }
 
-static int valid_name(const char *s)
+static int valid_name_of(const char *s, size_t max)
 {
-	if (s == NULL || *s == '\0' || strlen(s) > MAX_NAME)
+	if (s == NULL || *s == '\0' || strlen(s) > max)
 		return 0;
 	for (; *s; ++s)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')
 		      || *s == '.' || *s == '_' || *s == '-'))
 			return 0;
 	return 1;
+}
+
+static int valid_name(const char *s)
+{
+	return valid_name_of(s, MAX_NAME);
 }
 
 /* A section (defaults, grid, data, model, noise, train) is a mapping of options, or absent. */
@@ -394,6 +406,10 @@ static int add_run(loader *L, const char *prefix, const char *exp, int per_class
 		r->config_hash = snm_cfg_hash(id);
 		if (r->config_text == NULL)
 			rc = SNM_ENOMEM;
+		else if (strlen(r->config_text) > SNM_STORE_MAX_STR)
+			rc = SNM_CFG_FAIL(err, SNM_ECONFIG, size_node, "run '%s': its configuration is %zu bytes "
+			                  "written out, more than the %d a run file holds", key,
+			                  strlen(r->config_text), SNM_STORE_MAX_STR);
 	}
 	snm_cfg_free(id);
 	if (rc) {
@@ -423,14 +439,285 @@ static int add_run(loader *L, const char *prefix, const char *exp, int per_class
 	return SNM_OK;
 }
 
+/* ---- sweeps and overrides ----------------------------------------------------------------------- */
+
+/* One entry of a `sweep:` mapping: a section's key and the list of its values. */
+typedef struct sweep {
+	int section;
+	char key[SNM_OVERRIDE_KEY_MAX + 1];
+	const snm_cfg *values;            /* the sequence, in the pipeline's tree */
+	int used;                         /* experiments it applied to */
+} sweep;
+
+/* Entry i of a `sweep:` mapping into *w: its key a path "<section>.<key>", its value a non-empty
+ * list of distinct values. */
+static int read_sweep_entry(const snm_cfg *node, size_t i, sweep *w, snm_error *err)
+{
+	const char *path = snm_cfg_key_at(node, i);
+	const snm_cfg *v = snm_cfg_value_at(node, i);
+	int rc = snm_override_path(path, strlen(path), &w->section, w->key);
+	if (rc == -1)
+		return at(v, err, SNM_ECONFIG, "'sweep': unknown section in '%s' (data, model, noise or "
+		          "train)", path);
+	if (rc == -2)
+		return at(v, err, SNM_ECONFIG, "'sweep': '%s' is not SECTION.KEY (a section and one of its "
+		          "keys, e.g. noise.sd)", path);
+	if (snm_cfg_kind(v) != SNM_CFG_SEQ || snm_cfg_len(v) == 0)
+		return at(v, err, SNM_ECONFIG, "'sweep': '%s': expected a list of values", path);
+	for (size_t a = 0; a < snm_cfg_len(v); ++a) {
+		char ta[256], tb[256];
+		if (snm_cfg_kind(snm_cfg_at(v, a)) == SNM_CFG_NULL)
+			return at(snm_cfg_at(v, a), err, SNM_ECONFIG, "'sweep': '%s': a value is empty", path);
+		snm_cfg_dump_str(snm_cfg_at(v, a), ta, sizeof ta);
+		for (size_t b = 0; b < a; ++b)
+			if (strcmp(ta, (snm_cfg_dump_str(snm_cfg_at(v, b), tb, sizeof tb), tb)) == 0)
+				return at(snm_cfg_at(v, a), err, SNM_ECONFIG, "'sweep': '%s': the value %s is listed "
+				          "twice", path, ta);
+	}
+	w->values = v;
+	return SNM_OK;
+}
+
+/* Reads a `sweep:` mapping (NULL: none) into *out (n entries, free(); NULL on error). */
+static int read_sweep(const snm_cfg *node, sweep **out, int *n, snm_error *err)
+{
+	size_t len = snm_cfg_len(node);
+	*out = NULL;
+	*n = 0;
+	if (node == NULL || snm_cfg_kind(node) == SNM_CFG_NULL)
+		return SNM_OK;
+	if (snm_cfg_kind(node) != SNM_CFG_MAP)
+		return at(node, err, SNM_ECONFIG, "'sweep': expected a mapping of SECTION.KEY: [values], e.g. "
+		          "{noise.sd: [0.1, 0.2]}");
+	if (len == 0)
+		return SNM_OK;
+	if ((*out = calloc(len, sizeof **out)) == NULL)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	for (size_t i = 0; i < len; ++i) {
+		int rc = read_sweep_entry(node, i, &(*out)[i], err);
+		if (rc) {
+			free(*out);
+			*out = NULL;
+			return rc;
+		}
+		++*n;
+	}
+	return SNM_OK;
+}
+
+/* What the runs of an experiment share besides their sections. */
+typedef struct experiment {
+	const char *prefix, *name;        /* the pipeline's name, the experiment's */
+	const snm_cfg *ex, *grid;         /* its node, its grid */
+	long seed;
+	const char *results;
+} experiment;
+
+/* Whether section s of sec takes key (its option table has it; every plugin section takes
+ * `type`): 1 with *opt its option and what naming the section ("noise 'semantic'"), 0, or an
+ * error code (the section's plugin cannot be loaded). */
+static int takes(loader *L, snm_cfg *const sec[4], int s, const char *key, const snm_option **opt,
+                 char *what, size_t size, snm_error *err)
+{
+	static const snm_option type_option = { "type", SNM_OPT_STRING, NULL, NULL, "plugin name", NULL };
+	const snm_cfg *type = snm_cfg_get(sec[s], "type");
+	const snm_plugin *pl;
+	*opt = NULL;
+	if (section_kinds[s] == 0) {
+		snprintf(what, size, "train");
+		*opt = snm_cfg_option_find(snm_train_options, key);
+		return *opt != NULL;
+	}
+	if (type == NULL || snm_cfg_kind(type) != SNM_CFG_SCALAR)
+		return 0;                     /* the section's own check says what is wrong */
+	snprintf(what, size, "%s '%s'", snm_kind_name(section_kinds[s]), snm_cfg_text(type));
+	if (strcmp(key, "type") == 0) {
+		*opt = &type_option;
+		return 1;
+	}
+	if ((pl = plugin_for(L, section_kinds[s], type, err)) == NULL)
+		return err ? -err->code : -SNM_EPLUGIN;
+	*opt = pl->options ? snm_cfg_option_find(pl->options, key) : NULL;
+	return *opt != NULL;
+}
+
+/* The runs of the grid for sections sec under the experiment name ename. */
+static int add_grid(loader *L, const experiment *x, const char *ename, snm_cfg *const sec[4],
+                    snm_error *err)
+{
+	const snm_cfg *egrid = x->grid, *pcs;
+	long sets;
+	int full, rc = snm_cfg_check(egrid, grid_options, "grid", err);
+	if (rc)
+		return rc;
+	snm_cfg_opt_int(egrid, grid_options, "sets", &sets, err);
+	if (sets > MAX_SETS)
+		return at(snm_cfg_get(egrid, "sets"), err, SNM_ECONFIG, "'sets': at most %d random sets", MAX_SETS);
+	snm_cfg_opt_bool(egrid, grid_options, "full", &full, err);
+	pcs = snm_cfg_opt_node(egrid, grid_options, "per_class");
+	if (pcs != NULL && snm_cfg_kind(pcs) != SNM_CFG_SEQ)
+		return at(pcs, err, SNM_ECONFIG, "'per_class': expected a list of sizes");
+	for (size_t i = 0; rc == SNM_OK && i < snm_cfg_len(pcs); ++i) {
+		long n;
+		rc = snm_cfg_to_int(snm_cfg_at(pcs, i), &n, err);
+		if (rc == SNM_OK && n < 1)
+			rc = at(snm_cfg_at(pcs, i), err, SNM_ECONFIG, "'per_class': sizes are >= 1");
+		for (long s = 1; rc == SNM_OK && s <= sets; ++s)
+			rc = add_run(L, x->prefix, ename, (int)n, (int)s, x->seed, x->results, sec, x->ex,
+			             snm_cfg_at(pcs, i), err);
+	}
+	if (rc == SNM_OK && full)
+		rc = add_run(L, x->prefix, ename, 0, 0, x->seed, x->results, sec, x->ex, snm_cfg_get(egrid, "full"), err);
+	if (rc == SNM_OK && snm_cfg_len(pcs) == 0 && !full)
+		rc = at(egrid ? egrid : x->ex, err, SNM_ECONFIG, "experiment '%s' has no runs: give "
+		        "grid.per_class sizes or grid.full: true", x->name);
+	return rc;
+}
+
+/* A change an experiment's runs get: a sweep's values, or a --set's value. */
+typedef struct change {
+	int section;
+	const char *key;
+	const sweep *sw;                  /* or */
+	const snm_override *ov;
+	const char *label;                /* in the run key: the key, or "<section>.<key>" */
+	char long_label[16 + SNM_OVERRIDE_KEY_MAX];
+} change;
+
+/* Collects the changes that apply to an experiment whose merged sections are sec: its own
+ * sweeps (each must apply), the top level's that its sections take, then the --set overrides
+ * that they take (checked against the option; a --set of a swept key is an error); labels them.
+ * *n receives the count. */
+static int collect(loader *L, snm_cfg *const sec[4], sweep *top, int n_top, sweep *own, int n_own,
+                   change *ch, int *n, snm_error *err)
+{
+	const snm_option *opt;
+	char what[128];
+	int k = 0, t;
+	for (int i = 0; i < n_own + n_top; ++i) {
+		sweep *w = i < n_own ? &own[i] : &top[i - n_own];
+		int shadowed = 0;
+		for (int j = 0; j < n_own && i >= n_own; ++j)
+			shadowed |= own[j].section == w->section && strcmp(own[j].key, w->key) == 0;
+		if (shadowed)
+			continue;
+		if ((t = takes(L, sec, w->section, w->key, &opt, what, sizeof what, err)) < 0)
+			return -t;
+		if (t == 0 && i < n_own)
+			return at(w->values, err, SNM_ECONFIG, "'sweep': %s has no option '%s' (`snm plugins` "
+			          "lists its options)", section_kinds[w->section] ? what : "the train section", w->key);
+		if (t == 0)
+			continue;
+		w->used++;
+		ch[k++] = (change){ w->section, w->key, w, NULL, NULL, "" };
+	}
+	for (int i = 0; i < L->n_set; ++i) {
+		snm_override *o = &L->set[i];
+		int rc;
+		if ((t = takes(L, sec, o->section, o->key, &opt, what, sizeof what, err)) < 0)
+			return -t;
+		if (t == 0)
+			continue;
+		for (int j = 0; j < k; ++j)
+			if (ch[j].section == o->section && strcmp(ch[j].key, o->key) == 0)
+				return SNM_FAIL(err, SNM_ECONFIG, "--set %s: the pipeline sweeps %s.%s (%s:%d:%d); a "
+				                "--set cannot change a swept key", o->arg, section_names[o->section],
+				                o->key, snm_cfg_file(ch[j].sw->values), snm_cfg_line(ch[j].sw->values),
+				                snm_cfg_col(ch[j].sw->values));
+		if ((rc = snm_override_check(o, opt, what, err)))
+			return rc;
+		o->used++;
+		ch[k++] = (change){ o->section, o->key, NULL, o, NULL, "" };
+	}
+	for (int i = 0; i < k; ++i) {
+		int same_key = 0;
+		for (int j = 0; j < k; ++j)
+			same_key |= j != i && strcmp(ch[j].key, ch[i].key) == 0;
+		snprintf(ch[i].long_label, sizeof ch[i].long_label, "%s.%s", section_names[ch[i].section], ch[i].key);
+		ch[i].label = same_key ? ch[i].long_label : ch[i].key;
+	}
+	*n = k;
+	return SNM_OK;
+}
+
+/* The runs of one experiment whose merged sections are sec: one set of runs per combination of
+ * the values of the sweeps that apply to it (the first sweep's value changing slowest), each with
+ * the --set overrides that apply, its sections checked, under the experiment name followed by
+ * "-<label><value>" per change (override.h). */
+static int expand(loader *L, const experiment *x, snm_cfg *const sec[4], sweep *top, int n_top,
+                  sweep *own, int n_own, snm_error *err)
+{
+	change *ch = malloc((size_t)(n_top + n_own + L->n_set + 1) * sizeof *ch);
+	long combos = 1;
+	int n_ch = 0, rc;
+	if (ch == NULL)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	if ((rc = collect(L, sec, top, n_top, own, n_own, ch, &n_ch, err))) {
+		free(ch);
+		return rc;
+	}
+	for (int i = 0; i < n_ch; ++i)
+		if (ch[i].sw != NULL && (combos *= (long)snm_cfg_len(ch[i].sw->values)) > MAX_RUNS) {
+			rc = at(ch[i].sw->values, err, SNM_ECONFIG, "'sweep': more than %d combinations of values",
+			        MAX_RUNS);
+			break;
+		}
+	for (long c = 0; c < combos && rc == SNM_OK; ++c) {
+		snm_cfg *cs[4] = { NULL, NULL, NULL, NULL };
+		char ename[2 * MAX_RUN_NAME];
+		size_t len = (size_t)snprintf(ename, sizeof ename, "%s", x->name);
+		long rest = c;
+		for (int s = 0; s < 4 && rc == SNM_OK; ++s)
+			if ((cs[s] = snm_cfg_dup(sec[s], err)) == NULL)
+				rc = err ? err->code : SNM_ENOMEM;
+		for (int i = n_ch - 1; i >= 0 && rc == SNM_OK; --i) {     /* the value of each change */
+			const snm_cfg *v = ch[i].ov ? ch[i].ov->value : NULL;
+			if (ch[i].sw != NULL) {
+				long m = (long)snm_cfg_len(ch[i].sw->values);
+				v = snm_cfg_at(ch[i].sw->values, (size_t)(rest % m));
+				rest /= m;
+			}
+			rc = set_node(cs[ch[i].section], ch[i].key, v, err);
+		}
+		for (int i = 0; i < n_ch && rc == SNM_OK; ++i) {          /* the name, in the changes' order */
+			const snm_cfg *v = ch[i].ov ? ch[i].ov->value : NULL;
+			if (ch[i].sw != NULL)
+				v = snm_cfg_get(cs[ch[i].section], ch[i].key);
+			if (len < sizeof ename - 1)
+				ename[len++] = '-';
+			len += snm_override_name(ch[i].label, v, ename + len, len < sizeof ename ? sizeof ename - len : 0);
+			if (len > MAX_RUN_NAME) {
+				if (ch[i].ov != NULL)
+					rc = SNM_FAIL(err, SNM_ECONFIG, "--set %s: the runs of experiment '%s' would be "
+					              "named '%.*s...', longer than %d characters", ch[i].ov->arg, x->name,
+					              MAX_NAME, ename, MAX_RUN_NAME);
+				else
+					rc = at(ch[i].sw->values, err, SNM_ECONFIG, "'sweep': the runs of experiment '%s' "
+					        "would be named '%.*s...', longer than %d characters", x->name, MAX_NAME,
+					        ename, MAX_RUN_NAME);
+			}
+		}
+		for (int s = 0; s < 4 && rc == SNM_OK; ++s)
+			rc = section_kinds[s] ? check_plugin_section(L, cs[s], section_kinds[s], x->ex, err)
+			                      : snm_cfg_check(cs[s], snm_train_options, "train", err);
+		if (rc == SNM_OK)
+			rc = add_grid(L, x, ename, cs, err);
+		for (int s = 0; s < 4; ++s)
+			snm_cfg_free(cs[s]);
+	}
+	free(ch);
+	return rc;
+}
+
 static int load_file(loader *L, const char *path, const snm_cfg *from, snm_error *err);
 
 static int load_tree(loader *L, const char *path, const snm_cfg *root, snm_error *err)
 {
 	const char *name, *results;
-	long seed, sets;
-	int full, rc;
+	long seed;
+	int rc, n_top = 0;
 	const snm_cfg *inc, *defs, *grid, *exps;
+	sweep *top = NULL;
 	if (snm_cfg_kind(root) != SNM_CFG_MAP)
 		return at(root, err, SNM_ECONFIG, "a pipeline is a mapping (name, seed, defaults, grid, "
 		          "experiments, include), got a %s", snm_cfg_kind_name(snm_cfg_kind(root)));
@@ -471,8 +758,12 @@ static int load_tree(loader *L, const char *path, const snm_cfg *root, snm_error
 	for (int s = 0; s < 4; ++s)
 		if ((rc = need_map(snm_cfg_get(defs, section_names[s]), section_names[s], err)))
 			return rc;
-	if (snm_cfg_len(exps) == 0)
+	if (snm_cfg_len(exps) == 0) {
+		const snm_cfg *sw = snm_cfg_get(root, "sweep");
+		if (snm_cfg_len(sw) > 0)
+			return at(sw, err, SNM_ECONFIG, "'sweep': this pipeline has no experiments to sweep");
 		return SNM_OK;
+	}
 	if (!valid_name(name))
 		return at(snm_cfg_get(root, "name") ? snm_cfg_get(root, "name") : root, err, SNM_ECONFIG,
 		          "'name': a pipeline with experiments needs a name of up to %d letters, digits, "
@@ -480,68 +771,54 @@ static int load_tree(loader *L, const char *path, const snm_cfg *root, snm_error
 	if ((rc = snm_cfg_check(defs, section_options, "defaults", err)))
 		return rc;
 
-	for (size_t e = 0; e < snm_cfg_len(exps); ++e) {
-		const snm_cfg *ex = snm_cfg_at(exps, e), *egrid, *pcs;
+	if ((rc = read_sweep(snm_cfg_get(root, "sweep"), &top, &n_top, err)))
+		return rc;
+	for (size_t e = 0; e < snm_cfg_len(exps) && rc == SNM_OK; ++e) {
+		const snm_cfg *ex = snm_cfg_at(exps, e), *egrid;
 		const char *ename;
 		snm_cfg *sec[4] = { NULL, NULL, NULL, NULL };
-		if (snm_cfg_kind(ex) != SNM_CFG_MAP)
-			return at(ex, err, SNM_ECONFIG, "an experiment is a mapping with a name, got a %s",
-			          snm_cfg_kind_name(snm_cfg_kind(ex)));
+		sweep *own = NULL;
+		int n_own = 0;
+		if (snm_cfg_kind(ex) != SNM_CFG_MAP) {
+			rc = at(ex, err, SNM_ECONFIG, "an experiment is a mapping with a name, got a %s",
+			        snm_cfg_kind_name(snm_cfg_kind(ex)));
+			break;
+		}
 		if ((rc = snm_cfg_check(ex, experiment_options, "an experiment", err)))
-			return rc;
+			break;
 		snm_cfg_opt_str(ex, experiment_options, "name", &ename, err);
-		if (!valid_name(ename))
-			return at(snm_cfg_get(ex, "name"), err, SNM_ECONFIG,
-			          "'name': use up to %d letters, digits, '.', '_' or '-' (got '%.80s%s')",
-			          MAX_NAME, ename, strlen(ename) > 80 ? "..." : "");
-		for (int s = 0; s < 4; ++s)
-			if ((rc = need_map(snm_cfg_get(ex, section_names[s]), section_names[s], err)))
-				return rc;
-		if ((rc = need_map(snm_cfg_get(ex, "grid"), "grid", err)))
-			return rc;
+		if (!valid_name(ename)) {
+			rc = at(snm_cfg_get(ex, "name"), err, SNM_ECONFIG,
+			        "'name': use up to %d letters, digits, '.', '_' or '-' (got '%.80s%s')",
+			        MAX_NAME, ename, strlen(ename) > 80 ? "..." : "");
+			break;
+		}
+		for (int s = 0; s < 4 && rc == SNM_OK; ++s)
+			rc = need_map(snm_cfg_get(ex, section_names[s]), section_names[s], err);
+		if (rc == SNM_OK)
+			rc = need_map(snm_cfg_get(ex, "grid"), "grid", err);
 		for (int s = 0; s < 4 && rc == SNM_OK; ++s) {
 			sec[s] = merge(snm_cfg_get(defs, section_names[s]), snm_cfg_get(ex, section_names[s]), err);
 			if (sec[s] == NULL)
 				rc = err ? err->code : SNM_ENOMEM;
-			else if (section_kinds[s])
-				rc = check_plugin_section(L, sec[s], section_kinds[s], ex, err);
-			else
-				rc = snm_cfg_check(sec[s], snm_train_options, "train", err);
 		}
 		egrid = snm_cfg_get(ex, "grid") && snm_cfg_len(snm_cfg_get(ex, "grid")) ? snm_cfg_get(ex, "grid") : grid;
 		if (rc == SNM_OK)
-			rc = snm_cfg_check(egrid, grid_options, "grid", err);
-		if (rc == SNM_OK) {
-			snm_cfg_opt_int(egrid, grid_options, "sets", &sets, err);
-			if (sets > MAX_SETS)
-				rc = at(snm_cfg_get(egrid, "sets"), err, SNM_ECONFIG, "'sets': at most %d random "
-				        "sets", MAX_SETS);
-			snm_cfg_opt_bool(egrid, grid_options, "full", &full, err);
-			pcs = snm_cfg_opt_node(egrid, grid_options, "per_class");
-			if (pcs != NULL && snm_cfg_kind(pcs) != SNM_CFG_SEQ)
-				rc = at(pcs, err, SNM_ECONFIG, "'per_class': expected a list of sizes");
-			for (size_t i = 0; rc == SNM_OK && i < snm_cfg_len(pcs); ++i) {
-				long n;
-				rc = snm_cfg_to_int(snm_cfg_at(pcs, i), &n, err);
-				if (rc == SNM_OK && n < 1)
-					rc = at(snm_cfg_at(pcs, i), err, SNM_ECONFIG, "'per_class': sizes are >= 1");
-				for (long s = 1; rc == SNM_OK && s <= sets; ++s)
-					rc = add_run(L, name, ename, (int)n, (int)s, seed, results, sec, ex,
-					             snm_cfg_at(pcs, i), err);
-			}
-			if (rc == SNM_OK && full)
-				rc = add_run(L, name, ename, 0, 0, seed, results, sec, ex,
-				             snm_cfg_get(egrid, "full"), err);
-			if (rc == SNM_OK && snm_cfg_len(pcs) == 0 && !full)
-				rc = at(egrid ? egrid : ex, err, SNM_ECONFIG, "experiment '%s' has no runs: give "
-				        "grid.per_class sizes or grid.full: true", ename);
-		}
+			rc = read_sweep(snm_cfg_get(ex, "sweep"), &own, &n_own, err);
+		if (rc == SNM_OK)
+			rc = expand(L, &(experiment){ name, ename, ex, egrid, seed, results }, sec, top, n_top, own,
+			            n_own, err);
 		for (int s = 0; s < 4; ++s)
 			snm_cfg_free(sec[s]);
-		if (rc)
-			return rc;
+		free(own);
 	}
-	return SNM_OK;
+	for (int i = 0; i < n_top && rc == SNM_OK; ++i)
+		if (top[i].used == 0)
+			rc = at(top[i].values, err, SNM_ECONFIG, "'sweep': '%s.%s' applies to no experiment here "
+			        "(none has a %s section that takes '%s'; `snm plugins` lists the options)",
+			        section_names[top[i].section], top[i].key, section_names[top[i].section], top[i].key);
+	free(top);
+	return rc;
 }
 
 static int load_file(loader *L, const char *path, const snm_cfg *from, snm_error *err)
@@ -575,7 +852,68 @@ static int load_file(loader *L, const char *path, const snm_cfg *from, snm_error
 	return rc;
 }
 
+static int by_path(const void *a, const void *b)
+{
+	const snm_override *x = a, *y = b;
+	return x->section != y->section ? x->section - y->section : strcmp(x->key, y->key);
+}
+
+/* The --set arguments into L->set, sorted by section and key (the order of the command line
+ * changes neither the configurations nor the run keys); a key set twice is an error. */
+static int read_sets(loader *L, int n_set, const char *const *set, snm_error *err)
+{
+	int rc = SNM_OK;
+	if (n_set == 0)
+		return SNM_OK;
+	if ((L->set = calloc((size_t)n_set, sizeof *L->set)) == NULL)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	for (; L->n_set < n_set && rc == SNM_OK; ++L->n_set)
+		rc = snm_override_parse(set[L->n_set], &L->set[L->n_set], err);
+	if (rc)
+		return rc;
+	for (int i = 0; i < n_set; ++i)
+		for (int j = 0; j < i; ++j)
+			if (by_path(&L->set[i], &L->set[j]) == 0)
+				return SNM_FAIL(err, SNM_ECONFIG, "--set %s: %s.%s is set twice (also by --set %s)",
+				                L->set[i].arg, section_names[L->set[i].section], L->set[i].key,
+				                L->set[j].arg);
+	qsort(L->set, (size_t)n_set, sizeof *L->set, by_path);
+	return SNM_OK;
+}
+
+/* A --set that no run takes: the error, naming the plugins of its section that the pipeline has. */
+static int unused_set(const loader *L, const snm_override *o, snm_error *err)
+{
+	static const int kinds[3] = { SNM_KIND_DATA, SNM_KIND_MODEL, SNM_KIND_NOISE };
+	const char *seen[8];
+	char types[256] = "";
+	int n = 0;
+	if (o->section == 3)
+		return SNM_FAIL(err, SNM_ECONFIG, "--set %s: the train section has no key '%s' (`snm help run` "
+		                "lists them)", o->arg, o->key);
+	for (int r = 0; r < L->p->n_runs && n < 8; ++r) {
+		const snm_run_spec *q = &L->p->runs[r];
+		const char *t = o->section == 0 ? q->data_type : o->section == 1 ? q->model_type : q->noise_type;
+		int dup = 0;
+		for (int k = 0; k < n; ++k)
+			dup |= strcmp(seen[k], t) == 0;
+		if (!dup) {
+			seen[n++] = t;
+			snprintf(types + strlen(types), sizeof types - strlen(types), "%s%s", n > 1 ? ", " : "", t);
+		}
+	}
+	return SNM_FAIL(err, SNM_ECONFIG, "--set %s: no %s plugin of this pipeline (%s) has an option "
+	                "'%s' (`snm plugins` lists them)", o->arg, snm_kind_name(kinds[o->section]), types,
+	                o->key);
+}
+
 int snm_pipeline_load(const char *path, const char *plugin_path, snm_pipeline **out, snm_error *err)
+{
+	return snm_pipeline_load_set(path, plugin_path, 0, NULL, out, err);
+}
+
+int snm_pipeline_load_set(const char *path, const char *plugin_path, int n_set, const char *const *set,
+                          snm_pipeline **out, snm_error *err)
 {
 	loader L;
 	int rc;
@@ -587,11 +925,19 @@ int snm_pipeline_load(const char *path, const char *plugin_path, snm_pipeline **
 		free(L.p);
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 	}
-	rc = load_file(&L, path, NULL, err);
+	rc = read_sets(&L, n_set, set, err);
+	if (rc == SNM_OK)
+		rc = load_file(&L, path, NULL, err);
+	for (int i = 0; i < L.n_set && rc == SNM_OK; ++i)
+		if (L.set[i].used == 0)
+			rc = unused_set(&L, &L.set[i], err);
 	for (int i = 0; i < L.n_h; ++i)
 		snm_plugin_close(&L.h[i]);
 	free(L.h);
 	free(L.slot);
+	for (int i = 0; i < n_set && L.set != NULL; ++i)
+		snm_override_clear(&L.set[i]);
+	free(L.set);
 	if (rc == SNM_OK && L.p->n_runs == 0)
 		rc = SNM_FAIL(err, SNM_ECONFIG, "%s: the pipeline defines no runs (no experiments, "
 		              "nothing included)", path);
@@ -633,7 +979,7 @@ int snm_pipeline_from_config(const char *config_text, const char *source, const 
 	snm_cfg *root = NULL;
 	snm_cfg *sec[4] = { NULL, NULL, NULL, NULL };
 	const snm_cfg *key_node;
-	char prefix[MAX_NAME + 2], exp[MAX_NAME + 2];
+	char prefix[MAX_NAME + 2], exp[MAX_RUN_NAME + 2];
 	long seed = 0, per_class = 0, set = 0;
 	int rc;
 	*out = NULL;
@@ -647,8 +993,8 @@ int snm_pipeline_from_config(const char *config_text, const char *source, const 
 	}
 	key_node = snm_cfg_get(root, "run");
 	if (key_node == NULL || snm_cfg_kind(key_node) != SNM_CFG_SCALAR
-	    || sscanf(snm_cfg_text(key_node), "%65[^/]/%65[^/]", prefix, exp) != 2
-	    || !valid_name(prefix) || !valid_name(exp))
+	    || sscanf(snm_cfg_text(key_node), "%65[^/]/%161[^/]", prefix, exp) != 2
+	    || !valid_name(prefix) || !valid_name_of(exp, MAX_RUN_NAME))
 		rc = SNM_FAIL(err, SNM_ECONFIG, "%s: the recorded config has no run key of the form "
 		              "name/experiment/...", source);
 	if (!rc)
@@ -694,4 +1040,17 @@ int snm_pipeline_from_config(const char *config_text, const char *source, const 
 	L.p->root = root;
 	*out = L.p;
 	return SNM_OK;
+}
+
+size_t snm_run_row_len(const snm_run_spec *r)
+{
+	const char *s = strrchr(r->key, '/');
+	size_t n = s ? (size_t)(s - r->key) : strlen(r->key);
+	if (r->per_class) {
+		while (n > 0 && r->key[n - 1] != '/')
+			--n;
+		if (n > 0)
+			--n;
+	}
+	return n;
 }

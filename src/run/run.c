@@ -71,9 +71,8 @@ int snm_run_mean(snm_run *R, long batch, snm_error *err)
 	return rc;
 }
 
-/* "<who>: <kind> '<name>': " before a plugin's error, without the plugin part when the message
- * names the plugin already. */
-static void plugin_prefix(snm_error *err, const char *who, const char *kind, const char *name)
+void snm_run_plugin_prefix(snm_error *err, const char *who, const char *kind, const char *name,
+                           const snm_cfg *sec)
 {
 	char self[160];
 	snprintf(self, sizeof self, "%s '%s'", kind, name);
@@ -83,6 +82,21 @@ static void plugin_prefix(snm_error *err, const char *who, const char *kind, con
 		snm_error_prefix(err, "%s", who);
 	else
 		snm_error_prefix(err, "%s: %s", who, self);
+	if (sec != NULL && snm_cfg_line(sec) > 0 && strstr(err->msg, snm_cfg_file(sec)) == NULL)
+		snm_error_prefix(err, "%s:%d:%d", snm_cfg_file(sec), snm_cfg_line(sec), snm_cfg_col(sec));
+}
+
+/* A create method's failure as one line: a code outside SNM_E*, or no message, is said so. */
+static int create_failed(int rc, snm_error *err)
+{
+	if (err != NULL && err->msg[0] == '\0')
+		return SNM_FAIL(err, SNM_EPLUGIN, "create failed (returned %d) without saying why", rc);
+	if (rc <= SNM_OK || rc >= SNM_E__COUNT) {
+		if (err != NULL)
+			err->code = SNM_EPLUGIN;
+		return SNM_EPLUGIN;
+	}
+	return rc;
 }
 
 int snm_run_build(snm_run *R, const char *who, snm_error *err)
@@ -100,20 +114,27 @@ int snm_run_build(snm_run *R, const char *who, snm_error *err)
 	rc = snm_plugin_find(R->plugin_path, SNM_KIND_MODEL, r->model_type, &R->mh, err);
 	if (!rc) {
 		R->model.vt = R->mh.p->vtable;
+		snm_error_clear(err);
 		rc = R->model.vt->create(r->model, &R->ds->info, R->params, init, &R->model.state, err);
+		if (rc)
+			rc = create_failed(rc, err);
+		else if (R->model.state == NULL)      /* encode would be handed NULL: refused here */
+			rc = SNM_FAIL(err, SNM_EPLUGIN, "create succeeded but left no state (NULL)");
 		if (rc) {
 			R->model.state = NULL;
-			plugin_prefix(err, who, "model", R->mh.p->name);
+			snm_run_plugin_prefix(err, who, "model", R->mh.p->name, r->model);
 		}
 	}
 	if (!rc)
 		rc = snm_plugin_find(R->plugin_path, SNM_KIND_NOISE, r->noise_type, &R->nh, err);
 	if (!rc) {
 		R->nvt = R->nh.p->vtable;
+		snm_error_clear(err);
 		rc = R->nvt->create(r->noise, &R->model, R->params, init, &R->noise, err);
 		if (rc) {
+			rc = create_failed(rc, err);
 			R->noise = NULL;
-			plugin_prefix(err, who, "noise", R->nh.p->name);
+			snm_run_plugin_prefix(err, who, "noise", R->nh.p->name, r->noise);
 		}
 	}
 	gsl_rng_free(init);

@@ -62,8 +62,17 @@ int snm_run_mean(snm_run *R, long batch, snm_error *err);
 
 /* build: the model and the regularizer, and R->seeds[SNM_SEED_INIT .. SNM_SEED_NOISE].  A plugin's
  * error is prefixed "<who>: model '<name>'" (or noise), without the plugin part when the message
- * names the plugin already; who is the run key for the trainer, the run file for the paper. */
+ * names the plugin already, and that by the section's file:line:col where the message does not
+ * name the file; who is the run key for the trainer, the run file for the paper.  A create that
+ * fails without a message (or with a code that is no SNM_E*) is SNM_EPLUGIN "create failed
+ * (returned N) without saying why"; a model's create that succeeds but leaves its state NULL is
+ * SNM_EPLUGIN too (every model method is handed that state; a regularizer may keep none). */
 int snm_run_build(snm_run *R, const char *who, snm_error *err);
+
+/* The prefix snm_run_build puts before a plugin's error (kind "model" or "noise", name the
+ * plugin's, sec its section), for the other places that call a run's plugins. */
+void snm_run_plugin_prefix(snm_error *err, const char *who, const char *kind, const char *name,
+                           const snm_cfg *sec);
 
 /* All four, the mean in batches of `batch`, plugin errors prefixed with the run key. */
 int snm_run_open(snm_run *R, const snm_run_spec *spec, const char *plugin_path, snm_data_cache *cache,

@@ -18,14 +18,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <hdf5.h>
 #include "snm/rng.h"
+#include "probe.h"
+#include "seal.h"
 #include "store.h"
 
 #define STORE_FORMAT         "snm-run"
-#define STORE_FORMAT_VERSION 1
+#define STORE_FORMAT_VERSION 2          /* 1: no seal, variable-length strings (read, never written) */
+#define STORE_MAX_BYTES      ((size_t)1 << 32)   /* the largest run file a reader takes in */
 #define METRICS_GROUP        "/metrics"
 #define RNG_GROUP            "/checkpoint/rng"
 #define METRICS_CHUNK        256        /* rows per chunk of a metrics column (2 KiB) */
@@ -40,6 +42,8 @@
 typedef struct ctx {
 	const char *path;      /* the run file named in messages */
 	snm_error *err;
+	size_t bytes;          /* reading: the file's size, the bound of every size read from it */
+	int version;           /* reading: its format_version (1 or 2) */
 	H5E_auto2_t old_fn;    /* HDF5's error printer before this call, restored after */
 	void *old_data;
 	int restore;
@@ -49,6 +53,8 @@ static void ctx_begin(ctx *c, const char *path, snm_error *err)
 {
 	c->path = path;
 	c->err = err;
+	c->bytes = 0;
+	c->version = 0;
 	c->restore = H5Eget_auto2(H5E_DEFAULT, &c->old_fn, &c->old_data) >= 0;
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
@@ -137,29 +143,33 @@ static void h5close(hid_t id)
 	}
 }
 
-/* The variable-length UTF-8 string type used for every string this module writes. */
-static hid_t vlen_utf8(void)
+/* The fixed-length UTF-8 string type of n bytes, NUL included, that holds a string of length
+ * n - 1.  Format 1 wrote variable-length strings, whose values live in the global heap: libhdf5's
+ * reader of that heap crashes or spins on a damaged byte, so format 2 keeps every string in the
+ * object header that names it. */
+static hid_t str_type(size_t n)
 {
 	hid_t t = H5Tcopy(H5T_C_S1);
-	if (t >= 0 && (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
+	if (t >= 0 && (H5Tset_size(t, n) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0
+	               || H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
 		H5Tclose(t);
 		t = H5I_INVALID_HID;
 	}
 	return t;
 }
 
-/* File access for reading: POSIX I/O, no file locks (files are only ever replaced by rename,
- * never written in place, and locks fail on some network file systems), and a strong close so
- * that H5Fclose really closes the file.  For writing: the core driver without a backing store,
- * so that HDF5 builds the file in memory and never meets a write error itself (a failed write
- * inside HDF5 leaves its file half closed, and HDF5 then closes it again at exit and crashes);
- * snm_store_save writes the image with plain write(2). */
+/* File access: the core driver without a backing store, no file locks, and a strong close so
+ * that H5Fclose really closes the file.  Reading, HDF5 parses the image that run_open read and
+ * checked (H5Pset_file_image), never the file itself.  Writing, HDF5 builds the file in memory
+ * and never meets a write error itself (a failed write inside HDF5 leaves its file half closed,
+ * and HDF5 then closes it again at exit and crashes); snm_store_save writes the image with plain
+ * write(2). */
 static hid_t fapl_new(int for_write)
 {
 	hid_t p = H5Pcreate(H5P_FILE_ACCESS);
 	if (p < 0)
 		return p;
-	if ((for_write ? H5Pset_fapl_core(p, 1 << 20, 0) : H5Pset_fapl_sec2(p)) < 0
+	if (H5Pset_fapl_core(p, 1 << 20, 0) < 0
 	    || H5Pset_fclose_degree(p, H5F_CLOSE_STRONG) < 0
 	    || (for_write && H5Pset_libver_bounds(p, H5F_LIBVER_EARLIEST, H5F_LIBVER_V18) < 0)
 #ifdef STORE_HAVE_FILE_LOCKING
@@ -291,19 +301,25 @@ typedef struct writer {
 	hid_t gcpl;        /* groups: no time stamps */
 	hid_t dcpl;        /* contiguous datasets: no time stamps */
 	hid_t dcpl_m;      /* metrics columns: chunked, fill 0, no time stamps */
-	hid_t str_t;       /* variable-length UTF-8 string */
 	hid_t scalar;      /* scalar dataspace for attributes */
 } writer;
 
 static int attr_write_str(writer *w, hid_t obj, const char *where, const char *name, const char *value)
 {
 	int rc = SNM_OK;
-	hid_t a = H5Acreate2(obj, name, w->str_t, w->scalar, H5P_DEFAULT, H5P_DEFAULT);
-	if (a < 0)
-		return h5fail(w->c, "cannot create attribute '%s' on '%s'", name, where);
-	if (H5Awrite(a, w->str_t, &value) < 0)
+	size_t n = strlen(value);
+	hid_t t, a = H5I_INVALID_HID;
+	if (n > SNM_STORE_MAX_STR)
+		return fail(w->c, SNM_EINVAL, "attribute '%s' on '%s' is %zu bytes, more than the %d a run "
+		            "file's strings may have", name, where, n, SNM_STORE_MAX_STR);
+	if ((t = str_type(n + 1)) < 0)
+		return h5fail(w->c, "cannot make a string type for attribute '%s' on '%s'", name, where);
+	if ((a = H5Acreate2(obj, name, t, w->scalar, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+		rc = h5fail(w->c, "cannot create attribute '%s' on '%s'", name, where);
+	else if (H5Awrite(a, t, value) < 0)
 		rc = h5fail(w->c, "cannot write attribute '%s' on '%s'", name, where);
-	H5Aclose(a);
+	h5close(a);
+	H5Tclose(t);
 	return rc;
 }
 
@@ -471,9 +487,8 @@ static int writer_open(writer *w)
 	w->gcpl = H5Pcreate(H5P_GROUP_CREATE);
 	w->dcpl = H5Pcreate(H5P_DATASET_CREATE);
 	w->dcpl_m = H5Pcreate(H5P_DATASET_CREATE);
-	w->str_t = vlen_utf8();
 	w->scalar = H5Screate(H5S_SCALAR);
-	if (w->gcpl < 0 || w->dcpl < 0 || w->dcpl_m < 0 || w->str_t < 0 || w->scalar < 0
+	if (w->gcpl < 0 || w->dcpl < 0 || w->dcpl_m < 0 || w->scalar < 0
 	    || H5Pset_obj_track_times(w->gcpl, 0) < 0 || H5Pset_obj_track_times(w->dcpl, 0) < 0
 	    || H5Pset_obj_track_times(w->dcpl_m, 0) < 0 || H5Pset_chunk(w->dcpl_m, 1, chunk) < 0
 	    || H5Pset_fill_value(w->dcpl_m, H5T_NATIVE_DOUBLE, &zero) < 0
@@ -485,7 +500,7 @@ static int writer_open(writer *w)
 /* Closes the writer's properties, types and spaces (not the file); safe to call twice. */
 static void writer_close(writer *w)
 {
-	hid_t *ids[] = { &w->scalar, &w->str_t, &w->dcpl_m, &w->dcpl, &w->gcpl };
+	hid_t *ids[] = { &w->scalar, &w->dcpl_m, &w->dcpl, &w->gcpl };
 	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; ++i) {
 		h5close(*ids[i]);
 		*ids[i] = H5I_INVALID_HID;
@@ -543,7 +558,7 @@ int snm_store_save(const char *path, const snm_store_run *run, snm_error *err)
 {
 	ctx c;
 	writer w = { &c, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID,
-	             H5I_INVALID_HID, H5I_INVALID_HID };
+	             H5I_INVALID_HID };
 	hid_t fcpl = H5I_INVALID_HID, fapl = H5I_INVALID_HID;
 	char *tmp = NULL, dirbuf[1024];
 	unsigned char *image = NULL;
@@ -577,11 +592,13 @@ int snm_store_save(const char *path, const snm_store_run *run, snm_error *err)
 		rc = h5fail(&c, "cannot flush '%s' in memory", tmp);
 		goto out;
 	}
-	if ((image = malloc((size_t)size + 1)) == NULL) {
+	/* the file: the seal, then HDF5's image, whose superblock HDF5 then finds at 512 (it looks
+	 * at 0, 512, 1024, ... and takes the superblock's place as the base of its addresses) */
+	if ((image = calloc((size_t)size + SNM_SEAL_SIZE, 1)) == NULL) {
 		rc = fail(&c, SNM_ENOMEM, "out of memory for a %zd byte file", size);
 		goto out;
 	}
-	if (H5Fget_file_image(w.fid, image, (size_t)size) != size) {
+	if (H5Fget_file_image(w.fid, image + SNM_SEAL_SIZE, (size_t)size) != size) {
 		rc = h5fail(&c, "cannot take the image of '%s'", tmp);
 		goto out;
 	}
@@ -590,6 +607,11 @@ int snm_store_save(const char *path, const snm_store_run *run, snm_error *err)
 	w.fid = H5I_INVALID_HID;     /* closed or not, the id is spent: never closed twice */
 	if (rc != SNM_OK)
 		goto out;
+	size += SNM_SEAL_SIZE;
+	if ((rc = snm_seal_write(image, (size_t)size, err)) != SNM_OK) {
+		snm_error_prefix(err, "%s", tmp);
+		goto out;
+	}
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0) {
 		rc = SNM_FAIL(err, SNM_EIO, "%s: cannot create: %s", tmp, strerror(errno));
 		goto out;
@@ -635,16 +657,6 @@ out:
 
 /* ---- reading ------------------------------------------------------------------------------ */
 
-/* 1 when `values` values cannot all be stored in the file: each takes a byte at least (snm writes
- * no compressed data), so a header that claims more than the file's size lies, and a reader must
- * not allocate for it (a damaged /metrics extent made `snm compact` take 5 GB, and the paper stage
- * stop on SNM_ENOMEM).  Also 1 when the file cannot be looked at any more. */
-static int more_than_file(const ctx *c, double values)
-{
-	struct stat st;
-	return stat(c->path, &st) != 0 || values > (double)st.st_size;
-}
-
 /* Opens the single-valued attribute name of obj, of HDF5 class cls ("a single string" / "a single
  * integer" in messages), with its file type and dataspace; the caller closes all three.  A missing
  * attribute is SNM_EIO "no attribute '<name>' on '<where>'". */
@@ -665,20 +677,28 @@ static int attr_open(ctx *c, hid_t obj, const char *where, const char *name, H5T
 	return SNM_OK;
 }
 
-/* Reads the string attribute name of obj into *out (malloc'd).  Variable-length and fixed-length
- * strings are both accepted; a missing attribute is SNM_EIO "<where>: no attribute". */
+/* Reads the string attribute name of obj into *out (malloc'd): a fixed-length string no longer
+ * than the file, or in a format-1 file a variable-length one; a missing attribute is SNM_EIO
+ * "<where>: no attribute". */
 static int attr_read_str(ctx *c, hid_t obj, const char *where, const char *name, char **out)
 {
 	hid_t a, ft, sp, mt = H5I_INVALID_HID;
 	int rc = attr_open(c, obj, where, name, H5T_STRING, "a single string", &a, &ft, &sp);
+	htri_t vl;
 	*out = NULL;
 	if (rc)
 		goto out;
-	if ((mt = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_cset(mt, H5Tget_cset(ft)) < 0) {
+	if ((vl = H5Tis_variable_str(ft)) < 0 || (mt = H5Tcopy(H5T_C_S1)) < 0
+	    || H5Tset_cset(mt, H5Tget_cset(ft)) < 0) {
 		rc = h5fail(c, "cannot make a string type");
 		goto out;
 	}
-	if (H5Tis_variable_str(ft) > 0) {
+	if (vl > 0 && c->version != 1) {
+		rc = fail(c, SNM_EIO, "attribute '%s' on '%s' is a variable-length string, which format %d "
+		          "never holds", name, where, c->version);
+		goto out;
+	}
+	if (vl > 0) {
 		char *s = NULL;
 		if (H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Aread(a, mt, &s) < 0) {
 			rc = h5fail(c, "cannot read attribute '%s' on '%s'", name, where);
@@ -686,12 +706,14 @@ static int attr_read_str(ctx *c, hid_t obj, const char *where, const char *name,
 		}
 		*out = strdup(s != NULL ? s : "");
 		H5free_memory(s);
+		if (*out == NULL)
+			rc = fail(c, SNM_ENOMEM, "out of memory for attribute '%s'", name);
 	} else {
 		size_t n = H5Tget_size(ft);
 		H5T_str_t pad = H5Tget_strpad(ft);
-		if (more_than_file(c, (double)n)) {
-			rc = fail(c, SNM_EIO, "attribute '%s' on '%s' claims a string of %zu bytes, more than "
-			          "the file holds", name, where, n);
+		if (n == 0 || n > c->bytes) {
+			rc = fail(c, SNM_EIO, "attribute '%s' on '%s' claims %zu bytes in a %zu byte file", name,
+			          where, n, c->bytes);
 			goto out;
 		}
 		if ((*out = calloc(n + 1, 1)) == NULL) {
@@ -708,8 +730,6 @@ static int attr_read_str(ctx *c, hid_t obj, const char *where, const char *name,
 			for (size_t k = strlen(*out); k > 0 && (*out)[k - 1] == ' '; --k)
 				(*out)[k - 1] = '\0';
 	}
-	if (*out == NULL)
-		rc = fail(c, SNM_ENOMEM, "out of memory for attribute '%s'", name);
 out:
 	h5close(mt);
 	h5close(sp);
@@ -734,30 +754,184 @@ out:
 	return rc;
 }
 
-/* Opens path read-only and checks that it is an snm run file of a supported version. */
+/* Reads the whole file at c->path into *image (malloc'd; *size bytes), at most STORE_MAX_BYTES. */
+static int image_read(ctx *c, unsigned char **image, size_t *size)
+{
+	FILE *f = fopen(c->path, "rb");
+	unsigned char *buf = NULL;
+	size_t n = 0, m = 0;
+	int rc = SNM_OK;
+	*image = NULL;
+	*size = 0;
+	if (f == NULL)
+		return fail(c, SNM_EIO, "%s", strerror(errno));
+	for (;;) {
+		size_t k;
+		if (n == m) {
+			unsigned char *b;
+			if (m >= STORE_MAX_BYTES) {
+				rc = fail(c, SNM_EIO, "larger than the %zu bytes a run file may have", STORE_MAX_BYTES);
+				break;
+			}
+			m = m ? 2 * m : (size_t)1 << 16;
+			if ((b = realloc(buf, m + 1)) == NULL) {
+				rc = fail(c, SNM_ENOMEM, "out of memory reading %zu bytes", m);
+				break;
+			}
+			buf = b;
+		}
+		k = fread(buf + n, 1, m - n, f);
+		n += k;
+		if (k == 0) {
+			if (ferror(f))
+				rc = fail(c, SNM_EIO, "cannot read: %s", strerror(errno));
+			break;
+		}
+	}
+	fclose(f);
+	if (rc != SNM_OK) {
+		free(buf);
+		return rc;
+	}
+	*image = buf;
+	*size = n;
+	return SNM_OK;
+}
+
+static uint64_t le_u(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = n - 1; i >= 0; --i)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Format 1 only: the global heap collections ("GCOL", version 1, 8-byte lengths as snm wrote
+ * them) that hold its variable-length strings must be whole before libhdf5 reads one: libhdf5
+ * 1.10 trusts their object sizes and indices, and one damaged byte there makes it crash or spin
+ * forever.  Every collection must lie within the file; its objects, each a 16-byte header (index,
+ * reference count, reserved, size) and its data padded to 8 bytes, must have increasing indices
+ * and fit in it, and end at a free-space object (index 0) that spans the rest exactly. */
+static int legacy_heaps_check(ctx *c, const unsigned char *image, size_t size)
+{
+	const unsigned char *p = image, *end = image + size;
+	while ((p = memchr(p, 'G', (size_t)(end - p))) != NULL) {
+		size_t off = (size_t)(p - image), left = size - off, at = 16;
+		uint64_t csize, last = 0;
+		if (left < 16 || memcmp(p, "GCOL", 4) != 0 || p[4] != 1 || (csize = le_u(p + 8, 8)) < 16
+		    || csize > left) {
+			p += 1;           /* not a collection: the letters in some string or weight */
+			continue;
+		}
+		while (at + 16 <= csize) {
+			uint64_t idx = le_u(p + at, 2), osize = le_u(p + at + 8, 8);
+			if (idx == 0) {
+				if (osize != csize - at)
+					return fail(c, SNM_EIO, "damaged: its global heap at byte %zu is inconsistent", off);
+				break;
+			}
+			if (idx <= last || osize > csize - at - 16)
+				return fail(c, SNM_EIO, "damaged: its global heap at byte %zu is inconsistent", off);
+			last = idx;
+			at += 16 + (size_t)((osize + 7) / 8 * 8);
+		}
+		p += csize;
+	}
+	return SNM_OK;
+}
+
+/* Which files are probed (probe.h) before this process parses them: each file once, by the SHA-256
+ * of its bytes (the seal's, or the whole file's when it has none; the last PROBED remembered). */
+enum { PROBED = 256 };
+static int probe_on = 1;
+static char probed[PROBED][65];
+static unsigned probed_next;
+
+void snm_store_set_probe(int on)
+{
+	probe_on = on != 0;
+}
+
+static int probe_needed(const char *digest)
+{
+	if (!probe_on)
+		return 0;
+	for (unsigned i = 0; digest[0] != '\0' && i < PROBED; ++i)
+		if (strcmp(probed[i], digest) == 0)
+			return 0;
+	return 1;
+}
+
+static void probe_done(const char *digest)
+{
+	if (digest[0] != '\0' && probe_needed(digest))
+		memcpy(probed[probed_next++ % PROBED], digest, 65);
+}
+
+/* Opens the run file read-only and checks that it is an snm run file of a supported version.
+ * The file is read whole and parsed from memory: a format-2 file only once its seal (seal.h)
+ * matched, so that libhdf5 never parses a damaged byte, and the bytes parsed are the bytes
+ * checked even if the file is replaced meanwhile. */
 static int run_open(ctx *c, hid_t *fid)
 {
 	int rc;
 	char *format = NULL;
 	int64_t version = 0;
-	hid_t fapl;
-	FILE *f = fopen(c->path, "rb");
+	hid_t fapl = H5I_INVALID_HID;
+	unsigned char *image = NULL;
+	size_t size = 0, skip;
+	snm_seal_kind kind;
+	char digest[65] = "", name[64];
+	static unsigned long opened;
 	*fid = H5I_INVALID_HID;
-	if (f == NULL)
-		return fail(c, SNM_EIO, "%s", strerror(errno));
-	fclose(f);
-	if ((fapl = fapl_new(0)) < 0)
+	if ((rc = image_read(c, &image, &size)) != SNM_OK)
+		return rc;
+	kind = snm_seal_kind_of(image, size);
+	if (kind == SNM_SEAL_OTHER) {
+		free(image);
+		return fail(c, SNM_EIO, "not an HDF5 file or truncated");
+	}
+	if (kind == SNM_SEAL_SEALED && (rc = snm_seal_check(image, size, digest, c->err)) != SNM_OK) {
+		free(image);
+		snm_error_prefix(c->err, "%s", c->path);
+		return rc;
+	}
+	if (kind == SNM_SEAL_HDF5 && ((rc = legacy_heaps_check(c, image, size)) != SNM_OK
+	                              || (rc = snm_seal_sha256(image, size, digest, c->err)) != SNM_OK)) {
+		free(image);
+		return rc;
+	}
+	c->bytes = size;
+	c->version = kind == SNM_SEAL_SEALED ? 2 : 1;
+	skip = kind == SNM_SEAL_SEALED ? SNM_SEAL_SIZE : 0;     /* libhdf5 parses HDF5's part alone */
+	if ((fapl = fapl_new(0)) < 0 || H5Pset_file_image(fapl, image + skip, size - skip) < 0) {
+		h5close(fapl);
+		free(image);
 		return h5fail(c, "cannot set up file access properties");
-	*fid = H5Fopen(c->path, H5F_ACC_RDONLY, fapl);
+	}
+	free(image);                  /* H5Pset_file_image copied it */
+	/* The core driver refuses an image whose name exists as a file, and takes two open images of
+	 * the same name for one file: a name of its own for each open. */
+	snprintf(name, sizeof name, "/nonexistent/snm-run-image-%ld-%lu", (long)getpid(), ++opened);
+	if (probe_needed(digest) && (rc = snm_probe(name, fapl, size, c->err)) != SNM_OK) {
+		H5Pclose(fapl);
+		snm_error_prefix(c->err, "%s", c->path);
+		return rc;
+	}
+	probe_done(digest);
+	*fid = H5Fopen(name, H5F_ACC_RDONLY, fapl);
 	H5Pclose(fapl);
 	if (*fid < 0)
-		return fail(c, SNM_EIO, "not an HDF5 file or truncated");
+		return fail(c, SNM_EIO, kind == SNM_SEAL_SEALED ? "not an snm run file (its HDF5 part is unreadable)"
+		                                               : "not an HDF5 file or truncated");
 	if (H5Aexists(*fid, "format") <= 0) {
 		rc = fail(c, SNM_EIO, "not an snm run file (no 'format' attribute)");
 		goto bad;
 	}
-	if (attr_read_str(c, *fid, "/", "format", &format) != SNM_OK || strcmp(format, STORE_FORMAT) != 0) {
-		rc = fail(c, SNM_EIO, "not an snm run file (format '%.80s')", format ? format : "?");
+	if ((rc = attr_read_str(c, *fid, "/", "format", &format)) != SNM_OK)
+		goto bad;
+	if (strcmp(format, STORE_FORMAT) != 0) {
+		rc = fail(c, SNM_EIO, "not an snm run file (format '%.80s')", format);
 		goto bad;
 	}
 	if (attr_read_i64(c, *fid, "/", "format_version", &version) != SNM_OK) {
@@ -769,8 +943,9 @@ static int run_open(ctx *c, hid_t *fid)
 		          (long long)version, STORE_FORMAT_VERSION);
 		goto bad;
 	}
-	if (version < 1) {
-		rc = fail(c, SNM_EIO, "bad format_version %lld", (long long)version);
+	if (version != c->version) {
+		rc = fail(c, SNM_EIO, "format_version %lld in a file %s a seal", (long long)version,
+		          c->version == 2 ? "with" : "without");
 		goto bad;
 	}
 	free(format);
@@ -780,6 +955,16 @@ bad:
 	H5Fclose(*fid);
 	*fid = H5I_INVALID_HID;
 	return rc;
+}
+
+/* SNM_EIO unless n elements of `size` bytes fit in the file: run files are never compressed, so a
+ * dataset cannot hold more bytes than its file; a larger shape is damage or a forgery. */
+static int fits_file(ctx *c, const char *gpath, const char *name, double n, size_t size)
+{
+	if (n * (double)size > (double)c->bytes)
+		return fail(c, SNM_EIO, "dataset '%s/%s' claims %.0f elements in a %zu byte file", gpath, name,
+		            n, c->bytes);
+	return SNM_OK;
 }
 
 /* Names of the datasets (hard links to datasets) directly in a group, in HDF5's name order. */
@@ -943,12 +1128,9 @@ static int metrics_read(ctx *c, hid_t fid, const snm_metrics *m, double **vals, 
 			goto out;
 		}
 		if (k == 0) {
-			*rows = (size_t)dims[0];
-			if (more_than_file(c, (double)n_cols * (double)dims[0])) {
-				rc = fail(c, SNM_EIO, "metrics column '%s' claims %llu rows, more than the file "
-				          "holds", name, (unsigned long long)dims[0]);
+			if ((rc = fits_file(c, METRICS_GROUP, name, (double)dims[0] * n_cols, sizeof(double))))
 				goto out;
-			}
+			*rows = (size_t)dims[0];
 			if (*rows > 0 && (*vals = malloc((size_t)n_cols * *rows * sizeof **vals)) == NULL) {
 				rc = fail(c, SNM_ENOMEM, "out of memory for %zu metrics rows", *rows);
 				goto out;
@@ -1437,13 +1619,15 @@ int snm_store_read_group(const char *path, const char *gpath, snm_params **out, 
 		}
 		for (int j = 0; j < rank; ++j) {
 			len *= (double)dims[j];
-			if (dims[j] < 1 || len > (double)(1u << 30) || more_than_file(&c, len)) {
+			if (dims[j] < 1 || len > (double)(1u << 30)) {
 				rc = fail(&c, SNM_EIO, "group '%s' entry '%s' has a dimension of %llu", gpath,
 				          l.v[i], (unsigned long long)dims[j]);
 				goto out;
 			}
 			d32[j] = (int)dims[j];
 		}
+		if ((rc = fits_file(&c, gpath, l.v[i], len, sizeof(float))) != SNM_OK)
+			goto out;
 		if ((has_kind = H5Aexists(d, "kind")) < 0) {
 			rc = h5fail(&c, "cannot look up attribute 'kind' of '%s/%s'", gpath, l.v[i]);
 			goto out;
@@ -1500,6 +1684,33 @@ int snm_store_has_group(const char *path, const char *gpath, int *out, snm_error
 			*out = e > 0;
 		H5Fclose(fid);
 	}
+	ctx_end(&c);
+	return rc;
+}
+
+int snm_store_seal(const char *path, snm_error *err)
+{
+	ctx c;
+	unsigned char *image = NULL;
+	size_t size = 0;
+	int rc, fd = -1;
+	if (path == NULL)
+		return SNM_FAIL(err, SNM_EINVAL, "snm_store_seal: no path");
+	ctx_begin(&c, path, err);
+	if ((rc = image_read(&c, &image, &size)) != SNM_OK)
+		goto out;
+	if ((rc = snm_seal_write(image, size, err)) != SNM_OK) {
+		snm_error_prefix(err, "%s", path);
+		goto out;
+	}
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 || write_all_fd(fd, image, SNM_SEAL_SIZE) < 0) {
+		rc = SNM_FAIL(err, SNM_EIO, "%s: cannot write its seal: %s", path, strerror(errno));
+		goto out;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(image);
 	ctx_end(&c);
 	return rc;
 }

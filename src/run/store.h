@@ -3,9 +3,12 @@
  * Every run of a pipeline owns one HDF5 file under results/.  The whole file is rewritten at each
  * save (to "<path>.tmp", flushed, fsync'ed, then renamed over <path>), so a killed process leaves
  * either the previous complete file or the new complete file, never a torn one.  Files are plain
- * HDF5 that h5dump and h5py read without snm:
+ * HDF5 that h5dump and h5py read without snm, after a 512-byte user block that holds the seal
+ * (seal.h: the SHA-256 of the rest of the file, which every reader checks before libhdf5 parses
+ * a byte, so that a damaged file is one line and never a crash or a hang inside libhdf5):
  *
- *   /                         root attributes: format = "snm-run", format_version = 1 (written by
+ *   (user block)              "snm-run 2\nsha256 <hex>\nbytes <size>\n", NULs
+ *   /                         root attributes: format = "snm-run", format_version = 2 (written by
  *                             the store), then the caller's string and integer attributes
  *   /metrics/<column>         float64 (rows,), chunked with an unlimited maximum size: one element
  *                             per epoch (row of the snm_metrics table)
@@ -16,19 +19,29 @@
  *   /checkpoint/rng/<name>    uint8 (gsl_rng_size,): the raw gsl_rng_state bytes; attribute
  *                             type = gsl_rng_name ("mt19937")
  *
- * Strings (root attributes, kind, type) are scalar variable-length UTF-8 strings, which h5dump
- * prints as plain quoted text and h5py returns as str; they have no length limit, so a whole
- * pipeline text fits in one attribute.  Integers are 64-bit little-endian signed.  When reading,
- * fixed-length string attributes and any integer type are accepted too.
+ * Strings (root attributes, kind, type) are scalar fixed-length UTF-8 strings, NUL-terminated,
+ * each exactly as long as its value (h5dump prints them as quoted text, h5py returns bytes), of
+ * at most SNM_STORE_MAX_STR bytes: they live in the object header that names them (an HDF5
+ * attribute message holds less than 64 KiB), never in the global heap, whose reader in libhdf5
+ * crashes or hangs on damaged bytes.  Integers are 64-bit little-endian signed.  When reading,
+ * any integer type is accepted, and a format-1 file (snm before the seal: no seal,
+ * variable-length strings) is read as before.
  *
  * Determinism: saving the same record twice gives byte-identical files.  Object time stamps are
  * off, the file format bounds are fixed (earliest .. 1.8, so HDF5 1.8 and later read the files),
  * and objects are created in the order the record lists them (HDF5 lists a group's members by
  * name whatever the order of creation).
  *
+ * Reading trusts nothing in a file: every reader takes the whole file into memory (at most
+ * 4 GiB), checks its seal, has a child process read those bytes whole first (probe.h: libhdf5
+ * crashing or hanging on a forged file, or on a damaged format-1 file, is then one line), parses
+ * those bytes (not the file again), and bounds every string and dataset it reads by the file's
+ * size.
+ *
  * Errors: every function returns SNM_OK or an SNM_E* code and fills err with one line that starts
- * with the file's path.  A file that is not HDF5 or is truncated, or is HDF5 without
- * format = "snm-run", or has a newer format_version, is SNM_EIO; a failed HDF5 call is SNM_EHDF5
+ * with the file's path.  A file that is not HDF5 or is truncated, whose seal does not match
+ * ("damaged: ..."), or is HDF5 without format = "snm-run", or has a newer format_version, is
+ * SNM_EIO; a failed HDF5 call is SNM_EHDF5
  * naming the operation and the object; a bad argument is SNM_EINVAL.  HDF5's automatic error
  * printing is switched off for the duration of every call here (and restored after): this module
  * never prints.  Like the serial HDF5 library under it, the store is for one thread at a time. */
@@ -47,6 +60,8 @@ extern "C" {
 #endif
 
 /* ---- run files ---------------------------------------------------------------------------- */
+
+#define SNM_STORE_MAX_STR 60000    /* the longest string a run file holds, in bytes */
 
 /* What a save writes and what a load fills.  Every array has the length of its count; a count of
  * 0 lets its arrays be NULL.  The store only borrows these pointers for the duration of a call.
@@ -85,12 +100,13 @@ typedef struct snm_store_run {
 } snm_store_run;
 
 /* Writes the whole run to path atomically: HDF5 builds the file in memory (its core driver), and
- * its image is written with write(2) as "<path>.tmp" in the same directory, fsync'ed, closed, then
+ * the seal and its image are written with write(2) as "<path>.tmp" in the same directory, fsync'ed, closed, then
  * renamed over path (and the directory fsync'ed, best effort).  On any error the file at path, if
  * any, is untouched and the .tmp file is removed.  A stale .tmp left by a killed process is
  * overwritten.
  *
- * Errors: SNM_EINVAL for a bad name or path in run (checked before anything is written),
+ * Errors: SNM_EINVAL for a bad name or path in run (checked before anything is written) or a
+ * string longer than SNM_STORE_MAX_STR,
  * SNM_EHDF5 when HDF5 cannot create or write an object, SNM_EIO "<path>.tmp: cannot <create,
  * write, sync, close>: <strerror>" when the disk refuses (ENOSPC, EDQUOT, EFBIG, EROFS, EACCES;
  * one line), or a rename error, SNM_ENOMEM. */
@@ -160,6 +176,18 @@ int snm_store_read_group(const char *path, const char *gpath, snm_params **out, 
 
 /* *out = 1 when the run file at path has an object at gpath, else 0 (unchanged on error). */
 int snm_store_has_group(const char *path, const char *gpath, int *out, snm_error *err);
+
+/* Writes the seal of the file at path anew, in place, over its first 512 bytes, whatever they
+ * held, so that the readers take the rest of it past the seal.  For tests and fuzzers that probe
+ * the readers behind the seal with files snm did not write; never for repairing a damaged file,
+ * whose damage the seal exists to show.  SNM_EIO when path cannot be read or written;
+ * SNM_EINVAL when it has 512 bytes or fewer. */
+int snm_store_seal(const char *path, snm_error *err);
+
+/* Probing (probe.h) on (the default) or off.  Every reader has a child process read a file whole
+ * before it parses it, once per process for the same bytes (by their SHA-256); a fuzzer turns
+ * probing off to find what crashes the readers in-process. */
+void snm_store_set_probe(int on);
 
 #ifdef __cplusplus
 }

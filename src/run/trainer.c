@@ -5,13 +5,11 @@
 #include <gsl/gsl_version.h>
 #include <hdf5.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,10 +17,14 @@
 #include "core/blas.h"
 #include "core/optim.h"
 #include "snm/rng.h"
+#include "cfgdiff.h"
+#include "identity.h"
 #include "store.h"
 #include "run.h"
+#include "supersede.h"
 #include "trainer.h"
 #include "fs.h"
+#include "lock.h"
 
 enum { RNG_ORDER, RNG_AUGMENT, RNG_NOISE, RNG_UNLABELLED, N_RNG };
 static const char *const rng_names[N_RNG] = { "order", "augment", "noise", "unlabelled" };
@@ -50,8 +52,11 @@ typedef struct trainer {
 	long *idx;
 	long *valid_idx, *test_idx;        /* 0..n-1 of each split */
 	int epoch;                         /* epochs done */
+	int stopped;                       /* opts->stop was seen before step stop_step of n_steps */
+	long stop_step, n_steps;
 	int best_epoch;
 	double best_valid, test_at_best;
+	snm_identity code;                 /* the plugins' and libsnm's SHA-256, recorded (identity.h) */
 } trainer;
 
 static double now(void)
@@ -59,6 +64,20 @@ static double now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* "<file>:<line>:<col>: <run key>: " before err's message: the place of pipeline node n (a key of
+ * one of the run's sections), else of the section, else of the grid entry that made the run. */
+static int at_run(const snm_run_spec *r, const snm_cfg *n, const snm_cfg *sec, snm_error *err)
+{
+	if (n == NULL || snm_cfg_line(n) <= 0)
+		n = sec;
+	if (n != NULL && snm_cfg_line(n) > 0)
+		return snm_error_prefix(err, "%s:%d:%d: %s", snm_cfg_file(n), snm_cfg_line(n), snm_cfg_col(n),
+		                        r->key);
+	if (r->where != NULL && r->where[0] != '\0')
+		return snm_error_prefix(err, "%s: %s", r->where, r->key);
+	return snm_error_prefix(err, "%s", r->key);
 }
 
 /* ---- data ------------------------------------------------------------------------------------ */
@@ -176,8 +195,10 @@ static int read_train_options(trainer *T, snm_error *err)
 	T->sched.every = (int)every;
 	T->sched.start = (int)start;
 	T->sched.total = (int)T->epochs;
-	if ((rc = snm_schedule_check(&T->sched, err)))
-		return snm_error_prefix(err, "%s: train", T->run->key);
+	if ((rc = snm_schedule_check(&T->sched, err))) {
+		snm_error_prefix(err, "train");
+		return at_run(T->run, NULL, T->run->train, err);
+	}
 	return SNM_OK;
 }
 
@@ -185,11 +206,12 @@ static int read_train_options(trainer *T, snm_error *err)
  * (a data plugin may offer an empty split, as idx and cifar10 do with valid: 0). */
 static int need_splits(trainer *T, snm_error *err)
 {
-	if (T->R.ds->info.n[SNM_SPLIT_VALID] < 1 || T->R.ds->info.n[SNM_SPLIT_TEST] < 1)
-		return SNM_FAIL(err, SNM_ECONFIG, "%s: data '%s' has %ld validation and %ld test examples; "
-		                "training needs both (the network best on validation is the one tested)",
-		                T->run->key, T->run->data_type, T->R.ds->info.n[SNM_SPLIT_VALID],
-		                T->R.ds->info.n[SNM_SPLIT_TEST]);
+	if (T->R.ds->info.n[SNM_SPLIT_VALID] < 1 || T->R.ds->info.n[SNM_SPLIT_TEST] < 1) {
+		SNM_FAIL(err, SNM_ECONFIG, "data '%s' has %ld validation and %ld test examples; training "
+		         "needs both (the network best on validation is the one tested)", T->run->data_type,
+		         T->R.ds->info.n[SNM_SPLIT_VALID], T->R.ds->info.n[SNM_SPLIT_TEST]);
+		return at_run(T->run, snm_cfg_get(T->run->data, "valid"), T->run->data, err);
+	}
 	return SNM_OK;
 }
 
@@ -201,9 +223,11 @@ static int check_epoch_kind(trainer *T, snm_error *err)
 	if ((rc = snm_cfg_opt_str(T->run->train, snm_train_options, "epoch", &epoch, err)))
 		return rc;
 	T->epoch_unlabelled = strcmp(epoch, "unlabelled") == 0;
-	if (T->epoch_unlabelled && !wants)
-		return SNM_FAIL(err, SNM_ECONFIG, "%s: train.epoch is 'unlabelled' but noise '%s' uses no "
-		                "unlabelled data", T->run->key, T->run->noise_type);
+	if (T->epoch_unlabelled && !wants) {
+		SNM_FAIL(err, SNM_ECONFIG, "train.epoch is 'unlabelled' but noise '%s' uses no unlabelled "
+		         "data", T->run->noise_type);
+		return at_run(T->run, snm_cfg_get(T->run->train, "epoch"), T->run->train, err);
+	}
 	return SNM_OK;
 }
 
@@ -238,7 +262,8 @@ static int setup(trainer *T, snm_error *err)
 	}
 	if ((rc = choose_subset(T, err)) || (rc = snm_run_mean(&T->R, T->eval_batch, err)))
 		return rc;
-	if ((rc = snm_run_build(&T->R, r->key, err)))
+	if ((rc = snm_run_build(&T->R, r->key, err))
+	    || (rc = snm_identity_of(&T->R.ds->h, &T->R.mh, &T->R.nh, &T->code, err)))
 		return rc;
 	if (T->R.nvt->wants_unlabelled != NULL && T->R.nvt->wants_unlabelled(T->R.noise)) {
 		if ((rc = snm_cfg_opt_int(r->train, snm_train_options, "unlabelled_batch", &T->batch_u, err))
@@ -353,8 +378,8 @@ static int save(trainer *T, const char *status, snm_error *err)
 	const snm_run_spec *r = T->run;
 	char hash[32], plugins[512], libs[512];
 	const char *str_names[] = { "run_key", "config", "config_hash", "status", "snm_version", "plugins",
-	                            "libraries" };
-	const char *str_values[7];
+	                            "libraries", "plugin_sha256", "libsnm_sha256" };
+	const char *str_values[9];
 	const char *int_names[] = { "master_seed", "threads", "epoch", "epochs", "step", "best_epoch",
 	                            "per_class", "set", "n_train", "seed_subset", "seed_init", "seed_order",
 	                            "seed_noise" };
@@ -373,6 +398,8 @@ static int save(trainer *T, const char *status, snm_error *err)
 	str_values[4] = T->o->version ? T->o->version : PACKAGE_VERSION;
 	str_values[5] = plugins;
 	str_values[6] = libs;
+	str_values[7] = T->code.plugins;
+	str_values[8] = T->code.libsnm;
 	ints[0] = (int64_t)r->seed;
 	ints[1] = T->o->threads;
 	ints[2] = T->epoch;
@@ -388,7 +415,7 @@ static int save(trainer *T, const char *status, snm_error *err)
 	groups[1] = snm_adam_m(T->adam);
 	groups[2] = snm_adam_v(T->adam);
 	groups[3] = T->best;
-	run = (snm_store_run){ 7, str_names, str_values, 13, int_names, ints, T->metrics, 4, groups_p, groups,
+	run = (snm_store_run){ 9, str_names, str_values, 13, int_names, ints, T->metrics, 4, groups_p, groups,
 	                       N_RNG, rng_names, T->rng };
 	return snm_store_save(r->result_path, &run, err);
 }
@@ -456,6 +483,13 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 		long b = T->R.n_sub - pos < T->batch ? T->R.n_sub - pos : T->batch;
 		snm_objective obj;
 		snm_batch batch;
+		snm_progress at;
+		if (T->o->stop != NULL && *T->o->stop) {      /* interrupted: no further step */
+			T->stopped = 1;
+			T->stop_step = step;
+			T->n_steps = n_steps;
+			break;
+		}
 		if (T->epoch_unlabelled) {
 			b = T->batch < T->R.n_sub ? T->batch : T->R.n_sub;
 			if (pos + b > T->R.n_sub) {
@@ -478,7 +512,9 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 				break;
 			batch.xu = snm_tape_const(T->tape, 4, (int[]){ (int)T->batch_u, in->d[0], in->d[1], in->d[2] }, T->xu);
 		}
-		rc = T->R.nvt->objective(T->R.noise, &T->R.model, T->tape, &batch, T->rng[RNG_NOISE], &obj, err);
+		at = (snm_progress){ sizeof at, T->epoch, (int32_t)T->epochs, snm_adam_steps(T->adam), n_steps };
+		rc = snm_noise_objective(T->R.nvt, T->R.noise, &T->R.model, T->tape, &batch, T->rng[RNG_NOISE],
+		                         &at, &obj, err);
 		if (rc == SNM_OK && obj.loss == NULL)
 			rc = snm_tape_error(T->tape, err) ? err->code : SNM_FAIL(err, SNM_EINVAL, "objective returned no loss");
 		if (rc) {
@@ -552,53 +588,26 @@ static int check_state(const trainer *T, snm_error *err)
 	return SNM_OK;
 }
 
-static void progress(const trainer *T, double loss, double valid, double t0, double t_start_epoch)
+/* Tells opts->progress, if any, that training starts (p->event START) or that an epoch was saved. */
+static void progress(const trainer *T, snm_train_progress *p)
 {
-	double per = (now() - t0) / (double)(T->epoch - t_start_epoch);
-	double eta = per * (double)(T->epochs - T->epoch);
-	fprintf(stderr, "\r\033[K%s  epoch %d/%ld  loss %.4f  valid %.2f%%  best %.2f%% (test %.2f%%)  ETA %dm%02ds",
-	        T->run->key, T->epoch, T->epochs, loss, valid, T->best_valid, T->test_at_best,
-	        (int)(eta / 60), (int)eta % 60);
-	fflush(stderr);
+	if (T->o->progress == NULL)
+		return;
+	p->key = T->run->key;
+	p->epoch = T->epoch;
+	p->epochs = (int)T->epochs;
+	p->step = snm_adam_steps(T->adam);
+	p->best_valid = T->best_valid;
+	p->test_at_best = T->test_at_best;
+	T->o->progress(T->o->progress_ctx, p);
 }
 
 static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res,
                         snm_error *err);
 
-/* Opens and locks "<result file>.lock" into *fd: at once, or SNM_ESTATE with res->status
- * SNM_RUN_BUSY while another process holds it; with o->wait, once it is free.  A lock taken on a
- * file that its holder removed meanwhile (the path now names another file, or none) is dropped
- * and taken again, so that two processes never hold two different locks for one run. */
-static int lock_run(const snm_run_spec *run, const snm_trainer_opts *o, const char *lock, int *fd,
-                    snm_run_result *res, snm_error *err)
-{
-	for (;;) {
-		struct stat held, named;
-		int rc;
-		if ((*fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0)
-			return SNM_FAIL(err, SNM_EIO, "%s: cannot create: %s", lock, strerror(errno));
-		while ((rc = flock(*fd, LOCK_EX | (o->wait ? 0 : LOCK_NB))) != 0 && errno == EINTR)
-			;
-		if (rc != 0) {
-			int e = errno;
-			close(*fd);
-			*fd = -1;
-			if (e != EWOULDBLOCK)
-				return SNM_FAIL(err, SNM_EIO, "%s: cannot lock: %s", lock, strerror(e));
-			res->status = SNM_RUN_BUSY;
-			return SNM_FAIL(err, SNM_ESTATE, "%s: another process is training this run (it holds %s)",
-			                run->key, lock);
-		}
-		if (fstat(*fd, &held) == 0 && stat(lock, &named) == 0 && held.st_dev == named.st_dev
-		    && held.st_ino == named.st_ino)
-			return SNM_OK;
-		close(*fd);
-	}
-}
-
-/* One trainer of a run at a time, across processes: an advisory lock (flock) on
- * "<result file>.lock", taken before the result file is looked at and held until snm_train
- * returns; the kernel drops it if the process dies.  A second trainer of the same run (another
+/* One trainer of a run at a time, across processes: an advisory lock (flock, lock.h) on
+ * "<result file>.lock", naming this process, taken before the result file is looked at and held
+ * until snm_train returns; the kernel drops it if the process dies.  A second trainer of the same run (another
  * `snm run` on the same results, or workers left over from a killed one) is refused at once, or
  * waits with o->wait.  Whatever the outcome -- finished, stopped, refused, failed -- the lock file
  * is removed before the lock is let go. */
@@ -615,54 +624,135 @@ int snm_train(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result
 	memset(res, 0, sizeof *res);
 	res->best_epoch = -1;
 	snprintf(lock, n, "%s.lock", run->result_path);
-	if ((rc = snm_mkparents(lock, err)) || (rc = lock_run(run, o, lock, &fd, res, err))) {
+	if ((rc = snm_mkparents(lock, err)) || (rc = snm_lock_take(lock, o->wait, o->stop, &fd, err))) {
+		free(lock);
+		return rc;
+	}
+	if (fd < 0 && o->stop != NULL && *o->stop) {     /* interrupted while waiting for the lock */
+		res->status = SNM_RUN_INTERRUPTED;
+		free(lock);
+		return SNM_OK;
+	}
+	if (fd < 0) {
+		res->status = SNM_RUN_BUSY;
+		rc = SNM_FAIL(err, SNM_ESTATE, "%s: another process is training this run (it holds %s)",
+		              run->key, lock);
 		free(lock);
 		return rc;
 	}
 	rc = train_locked(run, o, res, err);
-	unlink(lock);
-	close(fd);
+	snm_lock_release(lock, fd);
 	free(lock);
 	return rc;
 }
 
-/* What to do with a run whose result file may exist: train it from scratch (the file is absent,
- * or made by another configuration and force is set), resume it (*resumed = 1: same
- * configuration, status "running"), or skip it (*skipped = 1, res filled from the file: same
- * configuration, "finished").  Another configuration without force is SNM_ESTATE. */
+/* A root attribute of a run file read whole (snm_store_read_attrs): a string, or NULL. */
+static const char *attr_str(const snm_store_attrs *a, const char *name)
+{
+	for (int i = 0; i < a->n_str; ++i)
+		if (strcmp(a->str_names[i], name) == 0)
+			return a->str_values[i];
+	return NULL;
+}
+
+static int attr_int(const snm_store_attrs *a, const char *name, int64_t *out)
+{
+	for (int i = 0; i < a->n_int; ++i)
+		if (strcmp(a->int_names[i], name) == 0) {
+			*out = a->int_values[i];
+			return 1;
+		}
+	return 0;
+}
+
+/* The refusal of a file made by another configuration (its config_hash) or, where the bits depend
+ * on it, another thread count: one line naming what differs, the keys first (cfgdiff.h). */
+static int refuse_config(const snm_run_spec *run, const snm_trainer_opts *o, const char *config,
+                         const char *hash, const char *want, int64_t threads, snm_error *err)
+{
+	char keys[400];
+	int n;
+	if (strcmp(hash, want) == 0)
+		return SNM_FAIL(err, SNM_ESTATE, "%s: trained with %" PRId64 " thread%s, whose bits differ from "
+		                "%d's in this build (without OpenMP): use --force to retrain it",
+		                run->result_path, threads, threads == 1 ? "" : "s", o->threads);
+	n = config ? snm_cfg_diff_text_brief(config, run->config_text, 3, keys, sizeof keys) : -1;
+	if (n > 0)
+		return SNM_FAIL(err, SNM_ESTATE, "%s: made by another configuration (%s; config hash %.16s, now "
+		                "%s): use --force to retrain it", run->result_path, keys, hash, want);
+	return SNM_FAIL(err, SNM_ESTATE, "%s: made by another configuration (%s; config hash %.16s, now %s): "
+	                "use --force to retrain it", run->result_path,
+	                n == 0 ? "no key differs, only their order" : "the file records no readable config",
+	                hash, want);
+}
+
+/* What to do with a run whose result file may exist: train it from scratch (the file is absent;
+ * or, with force, made by another configuration or, unfinished, by other code: then the file is
+ * kept beside, supersede.h, and res->superseded names it), resume it (*resumed = 1: the same
+ * configuration, status "running", code the same or unknown), or skip it (*skipped = 1, res
+ * filled from the file, res->code saying whether other code made it: the same configuration,
+ * "finished").  Another configuration, or an unfinished run of other code, without force is
+ * SNM_ESTATE, one line naming what differs. */
 static int check_existing(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res,
                           int *resumed, int *skipped, snm_error *err)
 {
-	char *status = NULL, *hash = NULL;
+	snm_store_attrs a;
+	const char *status, *hash;
 	char want_hash[32];
 	int64_t threads = -1;
-	int rc = SNM_OK;
+	int rc = SNM_OK, code = SNM_CODE_UNKNOWN;
+	struct stat st;
 	*resumed = *skipped = 0;
 	snprintf(want_hash, sizeof want_hash, "%016" PRIx64, run->config_hash);
 	if (access(run->result_path, F_OK) != 0)
 		return SNM_OK;
-	if ((rc = snm_store_get_str(run->result_path, "status", &status, err))
-	    || (rc = snm_store_get_str(run->result_path, "config_hash", &hash, err))
-	    || (rc = snm_store_get_int(run->result_path, "threads", &threads, err))) {
-		free(status);
-		free(hash);
+	if (stat(run->result_path, &st) == 0 && S_ISDIR(st.st_mode))
+		return SNM_FAIL(err, SNM_EIO, "%s: a directory is in the way of the run file",
+		                run->result_path);
+	if ((rc = snm_store_read_attrs(run->result_path, &a, err)))
 		return rc;
+	status = attr_str(&a, "status");
+	hash = attr_str(&a, "config_hash");
+	if (status == NULL || hash == NULL || !attr_int(&a, "threads", &threads)) {
+		rc = SNM_FAIL(err, SNM_EIO, "%s: not a run file of snm (no %s attribute)", run->result_path,
+		              status == NULL ? "status" : hash == NULL ? "config_hash" : "threads");
+		goto out;
 	}
 	/* another thread count changes no bit where snm runs its own threads: resume then */
 	if (strcmp(hash, want_hash) != 0 || (threads != o->threads && !snm_blas_thread_invariant())) {
 		if (!o->force)
-			rc = SNM_FAIL(err, SNM_ESTATE, "%s: made by another configuration (config hash %s, "
-			              "threads %" PRId64 "; now %s, threads %d): use --force to retrain it",
-			              run->result_path, hash, threads, want_hash, o->threads);
-	} else if (strcmp(status, "finished") == 0) {
-		rc = snm_run_read_result(run->result_path, res, err);
+			rc = refuse_config(run, o, attr_str(&a, "config"), hash, want_hash, threads, err);
+		else
+			rc = snm_supersede(run->result_path, hash, res->superseded, sizeof res->superseded, err);
+		goto out;
+	}
+	if (strcmp(status, "finished") == 0 || strcmp(status, "running") == 0) {
+		snm_identity now;
+		if ((rc = snm_identity_find(run, o->plugin_path, &now, err)))
+			goto out;
+		code = snm_identity_compare(attr_str(&a, "plugin_sha256"), attr_str(&a, "libsnm_sha256"), &now,
+		                            res->code_what, sizeof res->code_what);
+	}
+	if (strcmp(status, "finished") == 0) {
+		char what[sizeof res->code_what];
+		memcpy(what, res->code_what, sizeof what);
+		rc = snm_run_read_result(run->result_path, res, err);     /* zeroes res first */
 		res->status = SNM_RUN_SKIPPED;
+		res->code = code;
+		memcpy(res->code_what, what, sizeof what);
 		*skipped = 1;
+	} else if (strcmp(status, "running") == 0 && code == SNM_CODE_OTHER) {
+		/* its checkpoint is of the other code's training: resuming would mix two codes in one run */
+		if (!o->force)
+			rc = SNM_FAIL(err, SNM_ESTATE, "%s: unfinished, made by other code (%s): this code does not "
+			              "resume it; use --force to retrain it", run->result_path, res->code_what);
+		else
+			rc = snm_supersede(run->result_path, hash, res->superseded, sizeof res->superseded, err);
 	} else if (strcmp(status, "running") == 0) {
 		*resumed = 1;
 	}
-	free(status);
-	free(hash);
+out:
+	snm_store_attrs_free(&a);
 	return rc;
 }
 
@@ -738,17 +828,26 @@ static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_
 		goto done;
 	/* the result file's directory exists: snm_train made it for the lock file */
 	start_epoch = T.epoch;
+	progress(&T, &(snm_train_progress){ .event = SNM_PROGRESS_START });
 	while (T.epoch < T.epochs) {
 		double loss = 0, terms[SNM_MAX_TERMS], train_err, valid_err, test_err, te = now();
-		if ((rc = train_epoch(&T, &loss, terms, err)) || (rc = check_state(&T, err))
+		if ((rc = train_epoch(&T, &loss, terms, err)))
+			goto done;
+		if (T.stopped) {
+			res->status = SNM_RUN_INTERRUPTED;
+			res->step = T.stop_step;
+			res->n_steps = T.n_steps;
+			break;
+		}
+		if ((rc = check_state(&T, err))
 		    || (rc = evaluate(&T, &train_err, &valid_err, &test_err, err))
 		    || (rc = append_row(&T, loss, terms, train_err, valid_err, test_err, now() - te, err)))
 			goto done;
 		T.epoch++;
 		if ((rc = save(&T, T.epoch == T.epochs ? "finished" : "running", err)))
 			goto done;
-		if (o->progress)
-			progress(&T, loss, valid_err, t0, start_epoch);
+		progress(&T, &(snm_train_progress){ .event = SNM_PROGRESS_EPOCH, .loss = loss, .train_error = train_err,
+		                              .valid_error = valid_err, .seconds = now() - te });
 		if (o->stop_after > 0 && T.epoch - start_epoch >= o->stop_after && T.epoch < T.epochs) {
 			res->status = SNM_RUN_STOPPED;
 			break;
@@ -761,8 +860,6 @@ static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_
 	res->best_valid = T.best_valid;
 	res->test_at_best = T.test_at_best;
 done:
-	if (o->progress)
-		fprintf(stderr, "\r\033[K");
 	res->seconds = now() - t0;
 	teardown(&T);
 	return rc;

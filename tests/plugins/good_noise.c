@@ -28,5 +28,6 @@ static const snm_option tn_options[] = {
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
-static const snm_noise_vt tn_vt = { sizeof tn_vt, tn_create, tn_destroy, tn_objective, NULL, NULL };
+static const snm_noise_vt tn_vt = { sizeof tn_vt, tn_create, tn_destroy, tn_objective, NULL,
+                                    NULL, NULL };
 SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "testnoise", "0.0.1", "loader test plugin", &tn_vt, tn_options);

@@ -1,0 +1,184 @@
+/* status.c: `snm status`, where every run of a pipeline stands (src/run/state.h), from the files
+ * alone: one line per run, a summary line, and the estimate of the core-hours left.  Trains,
+ * locks and writes nothing.  Exit status 0 (status is information, whatever the runs' states), 1
+ * when the pipeline cannot be loaded, 2 on a usage error. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "run/identity.h"
+#include "run/state.h"
+#include "cmd.h"
+#include "help.h"
+
+
+/* The file of run r: its own result path, or <results>/<key>.h5 under --results. */
+static char *path_of(const snm_run_spec *r, const char *results)
+{
+	char *p;
+	if (results == NULL)
+		return strdup(r->result_path);
+	if ((p = malloc(strlen(results) + strlen(r->key) + 8)) != NULL)
+		sprintf(p, "%s/%s.h5", results, r->key);
+	return p;
+}
+
+static void print_lock_note(const snm_run_state *st)
+{
+	if (st->lock.state != SNM_LOCK_STALE)
+		return;
+	if (st->lock.pid > 0)
+		printf("; stale lock (left by pid %ld, which holds it no more)", st->lock.pid);
+	else
+		printf("; stale lock (it names no process)");
+}
+
+static void print_line(const snm_run_spec *r, const snm_run_state *st, int width)
+{
+	printf("%-*s  ", width, r->key);
+	switch (st->state) {
+	case SNM_STATE_FINISHED:
+		printf("finished: test error %.2f%% at best epoch %d/%d", st->test_at_best, st->best_epoch,
+		       st->epochs);
+		if (st->code == SNM_CODE_OTHER)
+			printf("; made by other code: %s; `snm verify` checks it", st->code_what);
+		else if (st->code == SNM_CODE_UNKNOWN)
+			printf("; code unknown");
+		break;
+	case SNM_STATE_RUNNING:
+		if (st->lock.pid > 0)
+			printf("running, pid %ld: %d/%d epochs done", st->lock.pid, st->epochs_done, st->epochs);
+		else
+			printf("running (the lock's holder names no pid yet): %d/%d epochs done", st->epochs_done,
+			       st->epochs);
+		break;
+	case SNM_STATE_RESUMABLE:
+		printf("resumable: %d/%d epochs done%s", st->epochs_done, st->epochs,
+		       st->code == SNM_CODE_UNKNOWN ? "; code unknown" : "");
+		break;
+	case SNM_STATE_NOT_STARTED:
+		printf("not started");
+		break;
+	case SNM_STATE_REFUSED:
+		if (st->code == SNM_CODE_OTHER)
+			printf("refused: unfinished, made by other code (%s); snm run --force retrains it", st->why);
+		else
+			printf("refused: made by another configuration (%s); snm run --force retrains it", st->why);
+		break;
+	default:
+		printf("failed: %s", st->why);
+		break;
+	}
+	print_lock_note(st);
+	printf("\n");
+}
+
+static void print_estimate(const snm_estimate *est, const int *count)
+{
+	static const char *const basis[3] = { "by experiment and size", "by size only", "by any run" };
+	double h = est->core_seconds / 3600.0;
+	const char *sep = "";
+	int others = count[SNM_STATE_REFUSED] + count[SNM_STATE_FAILED];
+	if (est->runs == 0) {
+		printf("left: nothing to train%s\n", others ? " but the refused and failed runs" : "");
+		return;
+	}
+	printf("left: %d run%s, %d epochs", est->runs, est->runs == 1 ? "" : "s", est->epochs);
+	if (est->measured == 0) {
+		printf("; no estimate: no run of this pipeline has a measured epoch yet%s\n",
+		       others ? " (refused and failed runs not counted)" : "");
+		return;
+	}
+	if (est->core_seconds < 60)
+		printf(", about %.2f core-hours (%.0f core-seconds)", h, est->core_seconds);
+	else if (h < 1)
+		printf(", about %.2f core-hours (%.0f core-minutes)", h, est->core_seconds / 60.0);
+	else
+		printf(", about %.1f core-hours", h);
+	printf(", from the seconds per epoch x threads of %d measured run%s (matched ", est->measured,
+	       est->measured == 1 ? "" : "s");
+	for (int t = 0; t < 3; ++t)
+		if (est->by[t]) {
+			printf("%s%d %s", sep, est->by[t], basis[t]);
+			sep = ", ";
+		}
+	printf(")%s\n", others ? "; refused and failed runs not counted" : "");
+}
+
+int snm_cmd_status(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "results", required_argument, 0, 'r' }, { "plugin-path", required_argument, 0, 'p' },
+		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+	};
+	const char *results = NULL, *plugin_path = NULL;
+	snm_pipeline *p;
+	snm_run_state *st;
+	snm_estimate est;
+	snm_error e;
+	int opt, width = 0, count[SNM_N_STATES] = { 0 }, other_code = 0;
+#ifdef __GLIBC__
+	optind = 0;               /* glibc: full re-initialisation (the caller may have used getopt) */
+#else
+	optind = 1;
+#endif
+	opterr = 0;                  /* one line of our own for a bad option, below */
+	while ((opt = getopt_long(argc, argv, ":r:p:h", longs, NULL)) != -1) {
+		switch (opt) {
+		case 'r': results = optarg; break;
+		case 'p': plugin_path = optarg; break;
+		case 'h': snm_cmd_help("status", stdout); return 0;
+		case ':':
+			fprintf(stderr, "snm status: %s needs a value (snm status --help)\n", argv[optind - 1]);
+			return 2;
+		default:
+			fprintf(stderr, "snm status: unknown option '%s' (snm status --help)\n", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "snm status: needs a pipeline file (snm status --help)\n");
+		return 2;
+	}
+	if (optind + 1 < argc) {
+		fprintf(stderr, "snm status: unexpected argument '%s' (snm status --help)\n", argv[optind + 1]);
+		return 2;
+	}
+	if (snm_pipeline_load(argv[optind], plugin_path, &p, &e))
+		return snm_cmd_fail(&e);
+	if ((st = calloc((size_t)p->n_runs + 1, sizeof *st)) == NULL) {
+		snm_pipeline_free(p);
+		fprintf(stderr, "snm: out of memory\n");
+		return 1;
+	}
+	for (int i = 0; i < p->n_runs; ++i) {
+		int w = (int)strlen(p->runs[i].key);
+		width = w > width ? w : width;
+	}
+	for (int i = 0; i < p->n_runs; ++i) {
+		char *path = path_of(&p->runs[i], results);
+		if (path == NULL || snm_run_state_read(&p->runs[i], plugin_path, path, &st[i], &e) != SNM_OK) {
+			free(path);
+			free(st);
+			snm_pipeline_free(p);
+			fprintf(stderr, "snm: out of memory\n");
+			return 1;
+		}
+		free(path);
+		count[st[i].state]++;
+		other_code += st[i].state == SNM_STATE_FINISHED && st[i].code == SNM_CODE_OTHER;
+		print_line(&p->runs[i], &st[i], width);
+		fflush(stdout);
+	}
+	printf("%d run%s: %d finished", p->n_runs, p->n_runs == 1 ? "" : "s", count[SNM_STATE_FINISHED]);
+	if (other_code > 0)
+		printf(" (%d made by other code)", other_code);
+	printf(", %d running, %d resumable, %d not started, %d refused, %d failed\n", count[SNM_STATE_RUNNING],
+	       count[SNM_STATE_RESUMABLE], count[SNM_STATE_NOT_STARTED], count[SNM_STATE_REFUSED],
+	       count[SNM_STATE_FAILED]);
+	snm_run_estimate(p, st, &est);
+	print_estimate(&est, count);
+	free(st);
+	snm_pipeline_free(p);
+	return 0;
+}

@@ -1,0 +1,258 @@
+/* trystep.c: one training step of a run's model and regularizer on a few examples, for `snm
+ * check` (trystep.h). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/optim.h"
+#include "snm/rng.h"
+#include "loader.h"
+#include "run.h"
+#include "trystep.h"
+
+typedef struct step {
+	const snm_run_spec *r;
+	snm_run R;
+	snm_tape *tape;
+	long n, nu;                  /* labelled and unlabelled examples */
+	float *x, *xu;
+	int32_t *y;
+	long *idx;
+	gsl_rng *aug, *noise;
+	snm_adam *adam;
+} step;
+
+enum { MODEL, NOISE };
+
+/* err as the step's one line, naming the model or the regularizer; returns its code. */
+static int blame(const step *S, int who, snm_error *err)
+{
+	snm_error_prefix(err, "one training step on %ld examples", S->n);
+	if (who == MODEL)
+		snm_run_plugin_prefix(err, S->r->key, "model", S->R.mh.p->name, S->r->model);
+	else
+		snm_run_plugin_prefix(err, S->r->key, "noise", S->R.nh.p->name, S->r->noise);
+	return err ? err->code : SNM_EPLUGIN;
+}
+
+/* The tape's error after a method returned NULL, or `what` when it recorded none. */
+static int tape_or(const step *S, const char *what, snm_error *err)
+{
+	if (snm_tape_error(S->tape, err) != SNM_OK)
+		return err ? err->code : SNM_EPLUGIN;
+	return SNM_FAIL(err, SNM_EPLUGIN, "%s returned NULL and recorded no error on the tape", what);
+}
+
+static int finite(const snm_tensor *t)
+{
+	for (size_t i = 0, n = snm_tensor_len(t); i < n; ++i)
+		if (!isfinite(t->x[i]))
+			return 0;
+	return 1;
+}
+
+static snm_tensor *input(step *S, const float *x, long n)
+{
+	const snm_data_info *in = &S->R.ds->info;
+	return snm_tape_const(S->tape, 4, (int[]){ (int)n, in->d[0], in->d[1], in->d[2] }, x);
+}
+
+/* The data, the examples minus their own mean, the model and the regularizer. */
+static int open_step(step *S, const char *plugin_path, snm_data_cache *cache, snm_error *err)
+{
+	const snm_run_spec *r = S->r;
+	long n_train, wants;
+	int rc;
+	if ((rc = snm_run_data(&S->R, r, plugin_path, cache, err)))
+		return rc;
+	n_train = S->R.ds->info.n[SNM_SPLIT_TRAIN];
+	S->n = n_train < SNM_TRY_EXAMPLES ? n_train : SNM_TRY_EXAMPLES;
+	if (S->n < 1)
+		return SNM_FAIL(err, SNM_ECONFIG, "%s: data '%s' has no training examples", r->key, r->data_type);
+	S->idx = malloc(2 * (size_t)S->n * sizeof *S->idx);
+	S->R.subset = malloc((size_t)S->n * sizeof *S->R.subset);
+	S->x = malloc((size_t)S->n * S->R.dim * sizeof *S->x);
+	S->xu = malloc((size_t)S->n * S->R.dim * sizeof *S->xu);
+	S->y = malloc((size_t)S->n * sizeof *S->y);
+	S->tape = snm_tape_new(0, err);
+	S->aug = snm_rng_stream(r->seed, "augment", r->key, err);
+	S->noise = snm_rng_stream(r->seed, "noise", r->key, err);
+	if (!S->idx || !S->R.subset || !S->x || !S->xu || !S->y || !S->tape || !S->aug || !S->noise)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	for (long i = 0; i < 2 * S->n; ++i)
+		S->idx[i] = i < n_train ? i : i - S->n;          /* unlabelled: the next ones, if any */
+	memcpy(S->R.subset, S->idx, (size_t)S->n * sizeof *S->idx);
+	S->R.n_sub = S->n;
+	if ((rc = snm_run_mean(&S->R, S->n, err)) || (rc = snm_run_build(&S->R, r->key, err))
+	    || (rc = snm_run_inputs(&S->R, SNM_SPLIT_TRAIN, S->idx, S->n, S->aug, S->x, S->y, err)))
+		return rc;
+	wants = S->R.nvt->wants_unlabelled != NULL && S->R.nvt->wants_unlabelled(S->R.noise);
+	if (wants) {
+		S->nu = S->n;
+		return snm_run_inputs(&S->R, SNM_SPLIT_TRAIN, S->idx + S->n, S->nu, S->aug, S->xu, NULL, err);
+	}
+	return SNM_OK;
+}
+
+/* 1: the model as evaluation calls it -- z (N, Z) and logits (N, classes), finite. */
+static int check_model(step *S, snm_error *err)
+{
+	const snm_model *m = &S->R.model;
+	int K = S->R.ds->info.n_classes, rc = SNM_OK;
+	int g = snm_tape_set_grad(S->tape, 0), tr = snm_tape_set_training(S->tape, 0);
+	char shape[64];
+	snm_tensor *z, *y = NULL;
+	snm_tape_reset(S->tape);
+	z = m->vt->encode(m->state, S->tape, input(S, S->x, S->n), NULL, NULL, NULL);
+	if (z == NULL)
+		rc = tape_or(S, "encode", err);
+	else if (z->n_d != 2 || z->d[0] != S->n)
+		rc = SNM_FAIL(err, SNM_EPLUGIN, "encode gives z of shape %s for %ld examples, not (%ld, Z)",
+		              snm_tensor_shape_str(z, shape, sizeof shape), S->n, S->n);
+	else if (!finite(z))
+		rc = SNM_FAIL(err, SNM_ENUMERIC, "encode gives a z that is not finite (evaluation mode)");
+	else if ((y = m->vt->classify(m->state, S->tape, z)) == NULL)
+		rc = tape_or(S, "classify", err);
+	else if (y->n_d != 2 || y->d[0] != S->n || y->d[1] != K)
+		rc = SNM_FAIL(err, SNM_EPLUGIN, "classify gives logits of shape %s, not (%ld, %d) for %d classes",
+		              snm_tensor_shape_str(y, shape, sizeof shape), S->n, K, K);
+	else if (!finite(y))
+		rc = SNM_FAIL(err, SNM_ENUMERIC, "classify gives logits that are not finite (evaluation mode)");
+	snm_tape_reset(S->tape);
+	snm_tape_set_grad(S->tape, g);
+	snm_tape_set_training(S->tape, tr);
+	return rc ? blame(S, MODEL, err) : SNM_OK;
+}
+
+/* 2: the objective -- a loss of one element, its terms named and of one element, all finite. */
+static int check_objective(step *S, snm_objective *obj, snm_error *err)
+{
+	char shape[64];
+	long epochs = 1;
+	snm_batch b;
+	snm_progress at;
+	int rc;
+	snm_tape_reset(S->tape);
+	snm_tape_set_grad(S->tape, 1);
+	snm_tape_set_training(S->tape, 1);
+	snm_cfg_opt_int(S->r->train, snm_train_options, "epochs", &epochs, NULL);
+	b.x = input(S, S->x, S->n);
+	b.labels = S->y;
+	b.xu = S->nu > 0 ? input(S, S->xu, S->nu) : NULL;
+	at = (snm_progress){ sizeof at, 0, (int32_t)epochs, 0, 1 };
+	memset(obj, 0, sizeof *obj);
+	snm_error_clear(err);
+	rc = snm_noise_objective(S->R.nvt, S->R.noise, &S->R.model, S->tape, &b, S->noise, &at, obj, err);
+	if (rc != SNM_OK) {
+		if (err != NULL && err->msg[0] == '\0')
+			SNM_FAIL(err, SNM_EPLUGIN, "the objective failed (returned %d) without saying why", rc);
+		else if (err != NULL && (rc < 0 || rc >= SNM_E__COUNT))
+			err->code = SNM_EPLUGIN;
+		return blame(S, NOISE, err);
+	}
+	if (obj->loss == NULL) {
+		if (snm_tape_error(S->tape, err) == SNM_OK)
+			SNM_FAIL(err, SNM_EPLUGIN, "the objective returned no loss");
+		return blame(S, NOISE, err);
+	}
+	if (snm_tensor_len(obj->loss) != 1) {
+		SNM_FAIL(err, SNM_EPLUGIN, "the objective's loss has shape %s, not one element (a loss is the "
+		         "batch's scalar: reduce it)", snm_tensor_shape_str(obj->loss, shape, sizeof shape));
+		return blame(S, NOISE, err);
+	}
+	if (obj->n_terms < 0 || obj->n_terms > SNM_MAX_TERMS) {
+		SNM_FAIL(err, SNM_EPLUGIN, "the objective reports %d loss terms (0 to %d)", obj->n_terms,
+		         SNM_MAX_TERMS);
+		return blame(S, NOISE, err);
+	}
+	for (int i = 0; i < obj->n_terms; ++i) {
+		const char *name = obj->term_names[i];
+		if (name == NULL || name[0] == '\0' || obj->terms[i] == NULL) {
+			SNM_FAIL(err, SNM_EPLUGIN, "the objective's loss term %d has no %s", i + 1,
+			         obj->terms[i] == NULL ? "tensor" : "name");
+			return blame(S, NOISE, err);
+		}
+		if (snm_tensor_len(obj->terms[i]) != 1) {
+			SNM_FAIL(err, SNM_EPLUGIN, "the objective's loss term '%.60s' has shape %s, not one element",
+			         name, snm_tensor_shape_str(obj->terms[i], shape, sizeof shape));
+			return blame(S, NOISE, err);
+		}
+	}
+	if (!isfinite(obj->loss->x[0])) {
+		const char *bad = "loss";
+		for (int i = 0; i < obj->n_terms; ++i)
+			if (!isfinite(obj->terms[i]->x[0]))
+				bad = obj->term_names[i];
+		SNM_FAIL(err, SNM_ENUMERIC, "the loss is not finite (term '%.60s')", bad);
+		return blame(S, NOISE, err);
+	}
+	return SNM_OK;
+}
+
+/* The name of the first entry of p with `flag` whose values (or, with grad, gradients) are not
+ * finite; NULL when there is none. */
+static const char *first_bad(const snm_params *p, unsigned flag, int grad)
+{
+	for (int i = 0; i < snm_params_count(p); ++i) {
+		const snm_tensor *t = snm_params_at(p, i);
+		const float *v = grad ? t->g : t->x;
+		if (!(t->flags & flag) || v == NULL)
+			continue;
+		for (size_t j = 0, n = snm_tensor_len(t); j < n; ++j)
+			if (!isfinite(v[j]))
+				return t->name;
+	}
+	return NULL;
+}
+
+/* 3 and 4: the backward pass and one Adam step. */
+static int check_step(step *S, const snm_objective *obj, snm_error *err)
+{
+	const snm_cfg *tr = S->r->train;
+	double lr = 0, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+	const char *bad;
+	int rc;
+	if ((rc = snm_tape_backward(S->tape, obj->loss, err)))
+		return blame(S, NOISE, err);
+	if ((bad = first_bad(S->R.params, SNM_T_PARAM, 1)) != NULL) {
+		SNM_FAIL(err, SNM_ENUMERIC, "the gradient of parameter '%.80s' is not finite", bad);
+		return blame(S, NOISE, err);
+	}
+	if ((rc = snm_cfg_opt_double(tr, snm_train_options, "lr", &lr, err))
+	    || (rc = snm_cfg_opt_double(tr, snm_train_options, "beta1", &b1, err))
+	    || (rc = snm_cfg_opt_double(tr, snm_train_options, "beta2", &b2, err))
+	    || (rc = snm_cfg_opt_double(tr, snm_train_options, "eps", &eps, err)))
+		return rc;
+	if ((S->adam = snm_adam_new(S->R.params, b1, b2, eps, err)) == NULL)
+		return err ? err->code : SNM_ENOMEM;
+	if ((rc = snm_adam_step(S->adam, lr, err)))
+		return rc;
+	if ((bad = first_bad(S->R.params, SNM_T_PARAM | SNM_T_BUFFER, 0)) != NULL) {
+		SNM_FAIL(err, SNM_ENUMERIC, "'%.80s' is not finite after one Adam step at lr %g", bad, lr);
+		return blame(S, NOISE, err);
+	}
+	return SNM_OK;
+}
+
+int snm_run_try_step(const snm_run_spec *r, const char *plugin_path, snm_data_cache *cache,
+                     snm_error *err)
+{
+	step S;
+	snm_objective obj;
+	int rc;
+	memset(&S, 0, sizeof S);
+	S.r = r;
+	if ((rc = open_step(&S, plugin_path, cache, err)) == SNM_OK && (rc = check_model(&S, err)) == SNM_OK
+	    && (rc = check_objective(&S, &obj, err)) == SNM_OK)
+		rc = check_step(&S, &obj, err);
+	snm_adam_free(S.adam);
+	snm_tape_free(S.tape);
+	if (S.aug) gsl_rng_free(S.aug);
+	if (S.noise) gsl_rng_free(S.noise);
+	free(S.x);
+	free(S.xu);
+	free(S.y);
+	free(S.idx);
+	snm_run_close(&S.R);
+	return rc;
+}
