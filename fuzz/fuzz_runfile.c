@@ -1,17 +1,20 @@
 /* fuzz_runfile.c: libFuzzer harness of the run-file readers: the store (src/run/store.c), the
- * runner's result reader (snm_run_read_result) and the paper stage's (snm_paper_read_result).
+ * runner's result reader (snm_run_read_result), the paper stage's (snm_paper_read_result) and
+ * snm status's (snm_run_state_read).
  * These read files that others committed or sent, or that a disk damaged.
  *
  * The input is the bytes of a run file.  The harness writes them to
  * "<scratch>/results/fz/e/n1/set1.h5" (the place of run fz/e/n1/set1, the run key of the seeds,
- * so that the paper stage's check of a file's key against its path passes for them), lets
- * prepare() seal the file (see there), and calls every public reader on it in the order snm does:
+ * so that the paper stage's check of a file's key against its path passes for them), seals it
+ * anew when it has a seal (prepare(): the readers behind the seal are what is fuzzed), and calls
+ * every public reader on it in the order snm does:
  * the quick attribute reads (check_existing, snm verify, the paper stage), all attributes (snm
  * compact), the metrics, the groups, the all-or-nothing load of a resume into registries of the
- * file's own shapes, and the two result readers.  Each failure must be one line; a load that
- * succeeds must give exactly what the whole-file reads gave; the paper stage's reader fails only
- * for lack of memory and marks anything else unreadable, with a reason; and no HDF5 identifier
- * stays open after the reads, whatever failed.  libhdf5 itself is not
+ * file's own shapes, the runner's and the paper stage's result readers, and `snm status`'s
+ * snm_run_state_read against the seeds' pipeline.  Each failure must be one line; a load that
+ * succeeds must give exactly what the whole-file reads gave; the paper stage's and the status
+ * readers fail only for lack of memory and give anything else as a state, with a reason of one
+ * line; and no HDF5 identifier stays open after the reads, whatever failed.  libhdf5 itself is not
  * instrumented: the sanitizers see its faults only where it crashes or calls an intercepted
  * function (memcpy, malloc), and libFuzzer's -timeout sees its hangs. */
 #include <stdio.h>
@@ -19,12 +22,28 @@
 #include <string.h>
 #include <hdf5.h>
 #include <gsl/gsl_rng.h>
+#include "run/pipeline.h"
+#include "run/state.h"
 #include "run/store.h"
 #include "run/trainer.h"
 #include "paper/paper.h"
 #include "fuzz.h"
 
+#ifndef FUZZ_PLUGIN_PATH
+#error "FUZZ_PLUGIN_PATH: the build's plugin directories, colon-separated (fuzz/local.mk)"
+#endif
+
 #define RUN_FILE "results/fz/e/n1/set1.h5"
+/* The pipeline of the seeds' run (fuzz/seeds.sh), for snm_run_state_read: a file of its
+ * configuration reads as that run's, finished or resumable; another one as refused. */
+static const char pipeline_text[] =
+	"name: fz\nseed: 1\nresults: %s/results\ndefaults:\n"
+	"  data: {type: synthetic, classes: 2, per_class: 4, size: 4}\n"
+	"  model: {type: convnet, preset: custom, layers: [{fc: 3}]}\n"
+	"  noise: {type: none}\n"
+	"  train: {epochs: 2, batch: 4, lr: 0.01, eval_batch: 4}\n"
+	"grid: {per_class: [1], sets: 1}\nexperiments:\n  - name: e\n";
+static snm_pipeline *pipe_fz;
 #define N_GROUPS 4
 #define N_RNG 4
 
@@ -53,6 +72,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);   /* the store switches it off per call; this is all */
+	snm_store_set_probe(0);                  /* see prepare() */
 	/* HDF5 keeps the blocks it frees for reuse, but by default gives them back past 1 MiB, and
 	 * every file open callocs about that much (its metadata cache): fresh pages, zeroed, for
 	 * each of the dozen opens of an input.  No limit: the blocks are reused, at 2-3 times the
@@ -62,29 +82,40 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		if ((rng[i] = gsl_rng_alloc(gsl_rng_mt19937)) == NULL)
 			fuzz_die("out of memory");
 	fuzz_path(path, sizeof path, RUN_FILE);
+	fuzz_preload_plugins(FUZZ_PLUGIN_PATH);
+	{
+		char text[sizeof pipeline_text + 1024], yaml[1024];
+		snm_error e;
+		snprintf(text, sizeof text, pipeline_text, fuzz_dir());
+		fuzz_write(fuzz_path(yaml, sizeof yaml, "fz.yaml"), (const uint8_t *)text, strlen(text));
+		if (snm_pipeline_load(yaml, FUZZ_PLUGIN_PATH, &pipe_fz, &e) != SNM_OK)
+			fuzz_die("the seeds' pipeline does not load: %s", e.msg);
+		if (strcmp(pipe_fz->runs[0].result_path, path) != 0)
+			fuzz_die("the seeds' run is at %s, not %s", pipe_fz->runs[0].result_path, path);
+	}
 	H5open();
 	count_ids(id_base);
 	return 0;
 }
 
-/* The file as the readers get it.  1: go on; 0: skip this input.
+/* The file as the readers get it.
  *
- * SEALING.  Format version 2 of run files (in progress) puts a 512-byte HDF5 user block at the
- * start of the file: a header line and the SHA-256 of the rest of the file, checked before
- * libhdf5 sees the file.  Against such a reader almost every mutated input stops at that check,
- * which is not what this harness is for: it fuzzes the reader behind it.  Once store.h has the
- * function that rewrites the user block of a file (announced as
- *     int snm_store_seal(const char *path, snm_error *err);
- * or similar), call it here, and skip an input it cannot seal:
- *     snm_error e;
- *     if (snm_store_seal(path, &e) != SNM_OK)
- *         return 0;
- * and add one sealed seed per seed to fuzz/corpus/fuzz_runfile (the seeds in git are version 1
- * files, unsealed).  Nothing else in this harness depends on the format version. */
-static int prepare(const char *file)
+ * Run files of format 2 start with a seal (seal.h): 512 bytes holding the SHA-256 of the rest,
+ * checked before libhdf5 sees a byte.  Against it almost every mutated input would stop at that
+ * check, so an input that starts with the seal's first line ("snm-run 2\n", as the format-2
+ * seeds do) is sealed anew here (snm_store_seal) and the readers take it past the seal, to
+ * libhdf5 and the store's own checks: the reader behind the seal is what this harness fuzzes.
+ * Any other input is read as it is: a format-1 file (HDF5's signature first, no seal: still
+ * read), or one whose seal is itself damaged (the seal check).  Probing (probe.h: a child process
+ * reads each file first, so that libhdf5 crashing costs one line) is off, so that what crashes
+ * the readers crashes this process and is a finding. */
+static void prepare(const char *file, const uint8_t *data, size_t size)
 {
-	(void)file;
-	return 1;
+	static const char first[] = "snm-run 2\n";
+	snm_error e;
+	if (size > 512 && memcmp(data, first, sizeof first - 1) == 0
+	    && snm_store_seal(file, &e) != SNM_OK)
+		fuzz_die("cannot seal %s: %s", file, e.msg);
 }
 
 static void quick_reads(void)
@@ -217,13 +248,26 @@ static void result_reads(void)
 	    && (r.why[0] == '\0' || strpbrk(r.why, "\r\n") != NULL))
 		fuzz_die("snm_paper_read_result: unreadable without a reason of one line: \"%s\"", r.why);
 	snm_metrics_free(r.metrics);
+	{
+		snm_run_state st;
+		snm_error_clear(&e);
+		rc = snm_run_state_read(&pipe_fz->runs[0], FUZZ_PLUGIN_PATH, path, &st, &e);
+		fuzz_check_error(rc, &e, "snm_run_state_read");
+		if (rc != SNM_OK && rc != SNM_ENOMEM)
+			fuzz_die("snm_run_state_read failed (%s) for a bad file", e.msg);
+		if (rc == SNM_OK && (st.state < 0 || st.state >= SNM_N_STATES))
+			fuzz_die("snm_run_state_read: state %d", st.state);
+		if (rc == SNM_OK && (st.state == SNM_STATE_FAILED || st.state == SNM_STATE_REFUSED)
+		    && (st.why[0] == '\0' || strpbrk(st.why, "\r\n") != NULL))
+			fuzz_die("snm_run_state_read: %s without a reason of one line: \"%s\"",
+			         snm_state_name(st.state), st.why);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_write(path, data, size);
-	if (!prepare(path))
-		return 0;
+	prepare(path, data, size);
 	quick_reads();
 	loads();
 	result_reads();
