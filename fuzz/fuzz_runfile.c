@@ -6,8 +6,8 @@
  * The input is the bytes of a run file.  The harness writes them to
  * "<scratch>/results/fz/e/n1/set1.h5" (the place of run fz/e/n1/set1, the run key of the seeds,
  * so that the paper stage's check of a file's key against its path passes for them), seals it
- * anew when it has a seal (prepare(): the readers behind the seal are what is fuzzed), and calls
- * every public reader on it in the order snm does:
+ * anew (prepare(): the readers behind the seal are what is fuzzed), and calls every public
+ * reader on it in the order snm does:
  * the quick attribute reads (check_existing, snm verify, the paper stage), all attributes (snm
  * compact), the metrics, the groups, the all-or-nothing load of a resume into registries of the
  * file's own shapes, the runner's and the paper stage's result readers, and `snm status`'s
@@ -72,7 +72,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);   /* the store switches it off per call; this is all */
-	snm_store_set_probe(0);                  /* see prepare() */
 	/* HDF5 keeps the blocks it frees for reuse, but by default gives them back past 1 MiB, and
 	 * every file open callocs about that much (its metadata cache): fresh pages, zeroed, for
 	 * each of the dozen opens of an input.  No limit: the blocks are reused, at 2-3 times the
@@ -82,6 +81,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		if ((rng[i] = gsl_rng_alloc(gsl_rng_mt19937)) == NULL)
 			fuzz_die("out of memory");
 	fuzz_path(path, sizeof path, RUN_FILE);
+	/* The readers' child process (src/run/probe.h) reads each file first, as it does for every
+	 * user: libhdf5 crashing or hanging on an input is then the one-line error the harness
+	 * checks, not the harness's death.  Its time is kept below libFuzzer's -timeout (1 s).
+	 * FUZZ_PROBE_MS=0 fuzzes libhdf5 in-process (fuzz/known/ lists what that finds). */
+	{
+		const char *ms = getenv("FUZZ_PROBE_MS");
+		snm_store_set_probe(ms != NULL ? atoi(ms) : 300);
+	}
 	fuzz_preload_plugins(FUZZ_PLUGIN_PATH);
 	{
 		char text[sizeof pipeline_text + 1024], yaml[1024];
@@ -100,21 +107,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* The file as the readers get it.
  *
- * Run files of format 2 start with a seal (seal.h): 512 bytes holding the SHA-256 of the rest,
- * checked before libhdf5 sees a byte.  Against it almost every mutated input would stop at that
- * check, so an input that starts with the seal's first line ("snm-run 2\n", as the format-2
- * seeds do) is sealed anew here (snm_store_seal) and the readers take it past the seal, to
- * libhdf5 and the store's own checks: the reader behind the seal is what this harness fuzzes.
- * Any other input is read as it is: a format-1 file (HDF5's signature first, no seal: still
- * read), or one whose seal is itself damaged (the seal check).  Probing (probe.h: a child process
- * reads each file first, so that libhdf5 crashing costs one line) is off, so that what crashes
- * the readers crashes this process and is a finding. */
+ * SEALING.  A run file of format 2 starts with a 512-byte seal, the SHA-256 of the rest, checked
+ * before libhdf5 sees a byte (src/run/seal.h): against it nearly every mutated input stops at the
+ * check, which the tests cover (tests/test_store's damaged_bytes).  This harness fuzzes the
+ * readers behind the seal, as a forged file reaches them: whatever the input's first 512 bytes,
+ * snm_store_seal writes a matching seal over them (the format-2 seeds are run files with 512
+ * bytes of room in front).  Except a format-1 file (HDF5's signature first: snm before the seal),
+ * which the readers still take without a seal: it is read as it is. */
 static void prepare(const char *file, const uint8_t *data, size_t size)
 {
-	static const char first[] = "snm-run 2\n";
+	static const unsigned char hdf5[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
 	snm_error e;
-	if (size > 512 && memcmp(data, first, sizeof first - 1) == 0
-	    && snm_store_seal(file, &e) != SNM_OK)
+	if (size > 512 && memcmp(data, hdf5, sizeof hdf5) != 0 && snm_store_seal(file, &e) != SNM_OK)
 		fuzz_die("cannot seal %s: %s", file, e.msg);
 }
 

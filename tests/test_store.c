@@ -826,16 +826,16 @@ static void test_huge_extent(void)
 		H5Gclose(g);
 		H5Fclose(fid);
 	}
-	CU_ASSERT_EQUAL_FATAL(snm_store_seal(path, &e), SNM_OK);   /* past the seal, to the readers */
+	CU_ASSERT_EQUAL(snm_store_seal(path, &e), SNM_OK);   /* the readers behind the seal */
 	CU_ASSERT(file_size(path) < 1 << 20);
 	CU_ASSERT_EQUAL(snm_store_read_metrics(path, &m, &e), SNM_EIO);
 	CU_ASSERT_PTR_NULL(m);
-	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "claims 12000000000 elements"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "claims 12000000000 elements in a"));
 	CU_ASSERT_EQUAL(snm_store_load(path, &dst.run, ints, &e), SNM_EIO);
-	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "elements in a"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "claims 12000000000 elements in a"));
 	CU_ASSERT_EQUAL(snm_store_read_group(path, "/big", &p, &e), SNM_EIO);
 	CU_ASSERT_PTR_NULL(p);
-	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "dataset '/big/w' claims 268435456 elements"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "dataset '/big/w' claims 268435456 elements in a"));
 	CU_ASSERT_EQUAL(snm_store_read_group(path, "/best", &p, &e), SNM_OK);   /* the rest reads */
 	snm_params_free(p);
 	ASSERT_NO_OPEN_IDS();

@@ -938,6 +938,7 @@ int snm_pipeline_load_set(const char *path, const char *plugin_path, int n_set, 
 	for (int i = 0; i < n_set && L.set != NULL; ++i)
 		snm_override_clear(&L.set[i]);
 	free(L.set);
+	free(L.slot);
 	if (rc == SNM_OK && L.p->n_runs == 0)
 		rc = SNM_FAIL(err, SNM_ECONFIG, "%s: the pipeline defines no runs (no experiments, "
 		              "nothing included)", path);

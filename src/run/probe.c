@@ -97,7 +97,7 @@ static void probe_child(const char *name, hid_t fapl, size_t bytes)
 	_exit(0);
 }
 
-int snm_probe(const char *name, hid_t fapl, size_t bytes, snm_error *err)
+int snm_probe(const char *name, hid_t fapl, size_t bytes, int ms, snm_error *err)
 {
 	int fds[2], status = 0, ready;
 	struct pollfd pfd;
@@ -118,7 +118,7 @@ int snm_probe(const char *name, hid_t fapl, size_t bytes, snm_error *err)
 	pfd.fd = fds[0];
 	pfd.events = POLLIN;
 	do
-		ready = poll(&pfd, 1, SNM_PROBE_SECONDS * 1000);
+		ready = poll(&pfd, 1, ms);
 	while (ready < 0 && errno == EINTR);
 	close(fds[0]);
 	if (ready == 0)
@@ -126,7 +126,7 @@ int snm_probe(const char *name, hid_t fapl, size_t bytes, snm_error *err)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (ready == 0)
-		return SNM_FAIL(err, SNM_EIO, "libhdf5 did not finish reading it in %d s", SNM_PROBE_SECONDS);
+		return SNM_FAIL(err, SNM_EIO, "libhdf5 did not finish reading it in %.1f s", ms / 1000.0);
 	if (WIFSIGNALED(status))
 		return SNM_FAIL(err, SNM_EIO, "libhdf5 crashed reading it (signal %d)", WTERMSIG(status));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)     /* a sanitizer's exit, say */

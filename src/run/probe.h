@@ -15,14 +15,14 @@
 #include <hdf5.h>
 #include "snm/error.h"
 
-#define SNM_PROBE_SECONDS 10    /* how long a child may read one file */
+#define SNM_PROBE_MS 10000       /* how long a child may read one file, by default */
 
 /* Opens the file `name` with fapl (read-only; the core driver holding the file's image) in a
- * child process and reads it whole: the root's and every object's attributes, every dataset of
+ * child process and reads it whole, for at most ms milliseconds: the root's and every object's attributes, every dataset of
  * at most `bytes` bytes.  SNM_OK when the child finished (an error it met is the parent's to
  * find and report); SNM_EIO, without a path (the caller prefixes it), "libhdf5 crashed reading
  * it (signal N)" (or "(exit status N)": a sanitizer's exit) or "libhdf5 did not finish reading
  * it in N s" (the child is killed); SNM_EIO "cannot fork: ..." when no child could be made. */
-int snm_probe(const char *name, hid_t fapl, size_t bytes, snm_error *err);
+int snm_probe(const char *name, hid_t fapl, size_t bytes, int ms, snm_error *err);
 
 #endif

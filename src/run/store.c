@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <hdf5.h>
 #include "snm/rng.h"
@@ -843,18 +844,18 @@ static int legacy_heaps_check(ctx *c, const unsigned char *image, size_t size)
 /* Which files are probed (probe.h) before this process parses them: each file once, by the SHA-256
  * of its bytes (the seal's, or the whole file's when it has none; the last PROBED remembered). */
 enum { PROBED = 256 };
-static int probe_on = 1;
+static int probe_ms = SNM_PROBE_MS;
 static char probed[PROBED][65];
 static unsigned probed_next;
 
-void snm_store_set_probe(int on)
+void snm_store_set_probe(int ms)
 {
-	probe_on = on != 0;
+	probe_ms = ms > 0 ? ms : 0;
 }
 
 static int probe_needed(const char *digest)
 {
-	if (!probe_on)
+	if (probe_ms == 0)
 		return 0;
 	for (unsigned i = 0; digest[0] != '\0' && i < PROBED; ++i)
 		if (strcmp(probed[i], digest) == 0)
@@ -913,7 +914,7 @@ static int run_open(ctx *c, hid_t *fid)
 	/* The core driver refuses an image whose name exists as a file, and takes two open images of
 	 * the same name for one file: a name of its own for each open. */
 	snprintf(name, sizeof name, "/nonexistent/snm-run-image-%ld-%lu", (long)getpid(), ++opened);
-	if (probe_needed(digest) && (rc = snm_probe(name, fapl, size, c->err)) != SNM_OK) {
+	if (probe_needed(digest) && (rc = snm_probe(name, fapl, size, probe_ms, c->err)) != SNM_OK) {
 		H5Pclose(fapl);
 		snm_error_prefix(c->err, "%s", c->path);
 		return rc;

@@ -184,10 +184,11 @@ int snm_store_has_group(const char *path, const char *gpath, int *out, snm_error
  * SNM_EINVAL when it has 512 bytes or fewer. */
 int snm_store_seal(const char *path, snm_error *err);
 
-/* Probing (probe.h) on (the default) or off.  Every reader has a child process read a file whole
- * before it parses it, once per process for the same bytes (by their SHA-256); a fuzzer turns
- * probing off to find what crashes the readers in-process. */
-void snm_store_set_probe(int on);
+/* Probing (probe.h): every reader has a child process read a file whole before it parses it, once
+ * per process for the same bytes (by their SHA-256), and gives the child ms milliseconds
+ * (default SNM_PROBE_MS, 10 s); 0 turns probing off (a fuzzer finding what crashes libhdf5
+ * in-process). */
+void snm_store_set_probe(int ms);
 
 #ifdef __cplusplus
 }
