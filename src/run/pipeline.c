@@ -934,7 +934,6 @@ int snm_pipeline_load_set(const char *path, const char *plugin_path, int n_set, 
 	for (int i = 0; i < L.n_h; ++i)
 		snm_plugin_close(&L.h[i]);
 	free(L.h);
-	free(L.slot);
 	for (int i = 0; i < n_set && L.set != NULL; ++i)
 		snm_override_clear(&L.set[i]);
 	free(L.set);
