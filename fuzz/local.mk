@@ -40,8 +40,8 @@ EXTRA_fuzz_fuzz_runfile_DEPENDENCIES = $(pkglib_LTLIBRARIES)
 
 FUZZ_SECONDS = 60
 FUZZ_JOBS = 2
-EXTRA_DIST += fuzz/run.sh fuzz/seeds.sh fuzz/yaml.dict fuzz/idx.dict fuzz/cifar.dict fuzz/runfile.dict \
-	fuzz/corpus
+EXTRA_DIST += fuzz/run.sh fuzz/seeds.sh fuzz/lsan.supp fuzz/yaml.dict fuzz/idx.dict fuzz/cifar.dict \
+	fuzz/runfile.dict fuzz/corpus
 CLEANFILES += $(FUZZ_HARNESSES)
 .PHONY: fuzz
 if SNM_FUZZ

@@ -869,6 +869,23 @@ static void probe_done(const char *digest)
 		memcpy(probed[probed_next++ % PROBED], digest, 65);
 }
 
+/* The files whose probe failed (libhdf5 crashed or did not finish in the child), with the
+ * reason (not a failed fork, which may pass later): the next reader of the same bytes gives the
+ * same line at once.  Probing them again cost a child per reader call, and for a file that hangs
+ * libhdf5 the whole wait each time (`snm status` reads a run file a few times; fuzz_runfile, a
+ * dozen: 300 ms each, past libFuzzer's 1 s). */
+enum { PROBE_FAILED = 64 };
+static struct { char digest[65]; snm_error e; } probe_failed[PROBE_FAILED];
+static unsigned probe_failed_next;
+
+static const snm_error *probe_failure(const char *digest)
+{
+	for (unsigned i = 0; digest[0] != '\0' && i < PROBE_FAILED; ++i)
+		if (strcmp(probe_failed[i].digest, digest) == 0)
+			return &probe_failed[i].e;
+	return NULL;
+}
+
 /* Opens the run file read-only and checks that it is an snm run file of a supported version.
  * The file is read whole and parsed from memory: a format-2 file only once its seal (seal.h)
  * matched, so that libhdf5 never parses a damaged byte, and the bytes parsed are the bytes
@@ -914,10 +931,25 @@ static int run_open(ctx *c, hid_t *fid)
 	/* The core driver refuses an image whose name exists as a file, and takes two open images of
 	 * the same name for one file: a name of its own for each open. */
 	snprintf(name, sizeof name, "/nonexistent/snm-run-image-%ld-%lu", (long)getpid(), ++opened);
-	if (probe_needed(digest) && (rc = snm_probe(name, fapl, size, probe_ms, c->err)) != SNM_OK) {
-		H5Pclose(fapl);
-		snm_error_prefix(c->err, "%s", c->path);
-		return rc;
+	if (probe_needed(digest)) {
+		const snm_error *was = probe_failure(digest);
+		snm_error pe;
+		if (was != NULL) {
+			pe = *was;
+			rc = pe.code;
+		} else if ((rc = snm_probe(name, fapl, size, probe_ms, &pe)) != SNM_OK && digest[0] != '\0'
+		           && strncmp(pe.msg, "cannot fork", 11) != 0) {   /* that one may pass later */
+			unsigned k = probe_failed_next++ % PROBE_FAILED;
+			memcpy(probe_failed[k].digest, digest, 65);
+			probe_failed[k].e = pe;
+		}
+		if (rc != SNM_OK) {
+			H5Pclose(fapl);
+			if (c->err != NULL)
+				*c->err = pe;
+			snm_error_prefix(c->err, "%s", c->path);
+			return rc;
+		}
 	}
 	probe_done(digest);
 	*fid = H5Fopen(name, H5F_ACC_RDONLY, fapl);
