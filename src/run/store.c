@@ -842,10 +842,16 @@ static int legacy_heaps_check(ctx *c, const unsigned char *image, size_t size)
 }
 
 /* Which files are probed (probe.h) before this process parses them: each file once, by the SHA-256
- * of its bytes (the seal's, or the whole file's when it has none; the last PROBED remembered). */
+ * of its bytes (the seal's, or the whole file's when it has none; the last PROBED remembered),
+ * with what the probe found, so that a hostile file read by several readers costs one probe. */
 enum { PROBED = 256 };
+typedef struct probed_file {
+	char digest[65];
+	int rc;                          /* SNM_OK, or the probe's error with its message */
+	char why[200];
+} probed_file;
 static int probe_ms = SNM_PROBE_MS;
-static char probed[PROBED][65];
+static probed_file probed[PROBED];
 static unsigned probed_next;
 
 void snm_store_set_probe(int ms)
@@ -853,38 +859,27 @@ void snm_store_set_probe(int ms)
 	probe_ms = ms > 0 ? ms : 0;
 }
 
-static int probe_needed(const char *digest)
+/* The probe of these bytes, run now or remembered: SNM_OK, or its error (err, without path). */
+static int probe_file(const char *digest, const char *name, hid_t fapl, size_t size, snm_error *err)
 {
+	probed_file *f;
+	snm_error e = { 0 };
+	int rc;
 	if (probe_ms == 0)
-		return 0;
+		return SNM_OK;
 	for (unsigned i = 0; digest[0] != '\0' && i < PROBED; ++i)
-		if (strcmp(probed[i], digest) == 0)
-			return 0;
-	return 1;
+		if (strcmp(probed[i].digest, digest) == 0)
+			return probed[i].rc == SNM_OK ? SNM_OK : SNM_FAIL(err, probed[i].rc, "%s", probed[i].why);
+	rc = snm_probe(name, fapl, size, probe_ms, &e);
+	if (digest[0] != '\0') {
+		f = &probed[probed_next++ % PROBED];
+		memcpy(f->digest, digest, 65);
+		f->rc = rc;
+		snprintf(f->why, sizeof f->why, "%.199s", rc == SNM_OK ? "" : e.msg);
+	}
+	return rc == SNM_OK ? SNM_OK : SNM_FAIL(err, rc, "%s", e.msg);
 }
 
-static void probe_done(const char *digest)
-{
-	if (digest[0] != '\0' && probe_needed(digest))
-		memcpy(probed[probed_next++ % PROBED], digest, 65);
-}
-
-/* The files whose probe failed (libhdf5 crashed or did not finish in the child), with the
- * reason (not a failed fork, which may pass later): the next reader of the same bytes gives the
- * same line at once.  Probing them again cost a child per reader call, and for a file that hangs
- * libhdf5 the whole wait each time (`snm status` reads a run file a few times; fuzz_runfile, a
- * dozen: 300 ms each, past libFuzzer's 1 s). */
-enum { PROBE_FAILED = 64 };
-static struct { char digest[65]; snm_error e; } probe_failed[PROBE_FAILED];
-static unsigned probe_failed_next;
-
-static const snm_error *probe_failure(const char *digest)
-{
-	for (unsigned i = 0; digest[0] != '\0' && i < PROBE_FAILED; ++i)
-		if (strcmp(probe_failed[i].digest, digest) == 0)
-			return &probe_failed[i].e;
-	return NULL;
-}
 
 /* Opens the run file read-only and checks that it is an snm run file of a supported version.
  * The file is read whole and parsed from memory: a format-2 file only once its seal (seal.h)
@@ -931,27 +926,11 @@ static int run_open(ctx *c, hid_t *fid)
 	/* The core driver refuses an image whose name exists as a file, and takes two open images of
 	 * the same name for one file: a name of its own for each open. */
 	snprintf(name, sizeof name, "/nonexistent/snm-run-image-%ld-%lu", (long)getpid(), ++opened);
-	if (probe_needed(digest)) {
-		const snm_error *was = probe_failure(digest);
-		snm_error pe;
-		if (was != NULL) {
-			pe = *was;
-			rc = pe.code;
-		} else if ((rc = snm_probe(name, fapl, size, probe_ms, &pe)) != SNM_OK && digest[0] != '\0'
-		           && strncmp(pe.msg, "cannot fork", 11) != 0) {   /* that one may pass later */
-			unsigned k = probe_failed_next++ % PROBE_FAILED;
-			memcpy(probe_failed[k].digest, digest, 65);
-			probe_failed[k].e = pe;
-		}
-		if (rc != SNM_OK) {
-			H5Pclose(fapl);
-			if (c->err != NULL)
-				*c->err = pe;
-			snm_error_prefix(c->err, "%s", c->path);
-			return rc;
-		}
+	if ((rc = probe_file(digest, name, fapl, size, c->err)) != SNM_OK) {
+		H5Pclose(fapl);
+		snm_error_prefix(c->err, "%s", c->path);
+		return rc;
 	}
-	probe_done(digest);
 	*fid = H5Fopen(name, H5F_ACC_RDONLY, fapl);
 	H5Pclose(fapl);
 	if (*fid < 0)
