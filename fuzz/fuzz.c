@@ -1,4 +1,6 @@
 /* fuzz.c: the harnesses' shared helpers (see fuzz.h). */
+#include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -75,6 +77,32 @@ void fuzz_unlink(const char *path)
 {
 	if (unlink(path) != 0 && errno != ENOENT)
 		fuzz_die("cannot remove %s: %s", path, strerror(errno));
+}
+
+void fuzz_preload_plugins(const char *path)
+{
+	char *dirs = strdup(path), *save = NULL;
+	if (dirs == NULL)
+		fuzz_die("out of memory");
+	for (char *dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		if (d == NULL)
+			fuzz_die("no plugin directory %s (build the plugins first)", dir);
+		while ((e = readdir(d)) != NULL) {
+			char so[4096];
+			size_t n = strlen(e->d_name);
+			void *h;
+			if (n < 4 || strcmp(e->d_name + n - 3, ".so") != 0)
+				continue;
+			snprintf(so, sizeof so, "%s/%s", dir, e->d_name);
+			if ((h = dlopen(so, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)) == NULL)
+				fuzz_die("cannot load %s: %s", so, dlerror());
+			dlclose(h);
+		}
+		closedir(d);
+	}
+	free(dirs);
 }
 
 size_t fuzz_split(const uint8_t *data, size_t size, const char *sep, fuzz_part *parts, size_t max)

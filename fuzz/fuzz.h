@@ -47,6 +47,11 @@ typedef struct fuzz_part {
  * the seeds and the dictionary hold the separator. */
 size_t fuzz_split(const uint8_t *data, size_t size, const char *sep, fuzz_part *parts, size_t max);
 
+/* Loads every plugin (*.so) of the colon-separated directories of path with RTLD_NODELETE, so
+ * that the loader's dlopen and dlclose of them for every input cost a reference count, not a
+ * load (abort when a directory or a plugin cannot be opened: build the plugins first). */
+void fuzz_preload_plugins(const char *path);
+
 /* The contract of a failed call that returned rc with err: rc is an SNM_E* code, err holds the
  * same code and a non-empty message of one line (no line break).  what names the call in the
  * report.  abort when it does not hold; nothing when rc is SNM_OK. */

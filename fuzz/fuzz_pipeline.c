@@ -6,15 +6,12 @@
  * a piece the input lacks is no file.  snm_pipeline_load reads p0.yaml, which may include the
  * others (`include: [p1.yaml]`), itself, or files that are not there.  The plugins are the
  * build's own (FUZZ_PLUGIN_PATH, from fuzz/local.mk), so sections are checked against the real
- * option tables; they are loaded once at start with RTLD_NODELETE, so that the loader's dlopen
- * and dlclose for every section cost a reference count, not a load.
+ * option tables; they are loaded once at start (fuzz_preload_plugins).
  *
  * A failure must be one line.  A loaded pipeline must give runs whose recorded configuration
  * rebuilds them: snm_pipeline_from_config (what `snm verify` and the paper stage do with a run
  * file's `config` attribute) on the config_text of each of its first runs must give the same key,
  * text and hash. */
-#include <dirent.h>
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,38 +26,11 @@
 #define N_FILES 3
 #define CHECK_RUNS 8          /* runs of a loaded pipeline rebuilt from their recorded config */
 
-/* Keeps every plugin on the path loaded for the life of the process. */
-static void preload_plugins(void)
-{
-	char *path = strdup(FUZZ_PLUGIN_PATH), *save = NULL;
-	if (path == NULL)
-		fuzz_die("out of memory");
-	for (char *dir = strtok_r(path, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		DIR *d = opendir(dir);
-		struct dirent *e;
-		if (d == NULL)
-			fuzz_die("no plugin directory %s (build the plugins first)", dir);
-		while ((e = readdir(d)) != NULL) {
-			char so[4096];
-			size_t n = strlen(e->d_name);
-			void *h;
-			if (n < 4 || strcmp(e->d_name + n - 3, ".so") != 0)
-				continue;
-			snprintf(so, sizeof so, "%s/%s", dir, e->d_name);
-			if ((h = dlopen(so, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)) == NULL)
-				fuzz_die("cannot load %s: %s", so, dlerror());
-			dlclose(h);
-		}
-		closedir(d);
-	}
-	free(path);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	preload_plugins();
+	fuzz_preload_plugins(FUZZ_PLUGIN_PATH);
 	(void)fuzz_dir();
 	return 0;
 }

@@ -1,17 +1,20 @@
 /* fuzz_runfile.c: libFuzzer harness of the run-file readers: the store (src/run/store.c), the
- * runner's result reader (snm_run_read_result) and the paper stage's (snm_paper_read_result).
+ * runner's result reader (snm_run_read_result), the paper stage's (snm_paper_read_result) and
+ * snm status's (snm_run_state_read).
  * These read files that others committed or sent, or that a disk damaged.
  *
  * The input is the bytes of a run file.  The harness writes them to
  * "<scratch>/results/fz/e/n1/set1.h5" (the place of run fz/e/n1/set1, the run key of the seeds,
- * so that the paper stage's check of a file's key against its path passes for them), lets
- * prepare() seal the file (see there), and calls every public reader on it in the order snm does:
+ * so that the paper stage's check of a file's key against its path passes for them), seals it
+ * anew (prepare(): the readers behind the seal are what is fuzzed), and calls every public
+ * reader on it in the order snm does:
  * the quick attribute reads (check_existing, snm verify, the paper stage), all attributes (snm
  * compact), the metrics, the groups, the all-or-nothing load of a resume into registries of the
- * file's own shapes, and the two result readers.  Each failure must be one line; a load that
- * succeeds must give exactly what the whole-file reads gave; the paper stage's reader fails only
- * for lack of memory and marks anything else unreadable, with a reason; and no HDF5 identifier
- * stays open after the reads, whatever failed.  libhdf5 itself is not
+ * file's own shapes, the runner's and the paper stage's result readers, and `snm status`'s
+ * snm_run_state_read against the seeds' pipeline.  Each failure must be one line; a load that
+ * succeeds must give exactly what the whole-file reads gave; the paper stage's and the status
+ * readers fail only for lack of memory and give anything else as a state, with a reason of one
+ * line; and no HDF5 identifier stays open after the reads, whatever failed.  libhdf5 itself is not
  * instrumented: the sanitizers see its faults only where it crashes or calls an intercepted
  * function (memcpy, malloc), and libFuzzer's -timeout sees its hangs. */
 #include <stdio.h>
@@ -19,12 +22,28 @@
 #include <string.h>
 #include <hdf5.h>
 #include <gsl/gsl_rng.h>
+#include "run/pipeline.h"
+#include "run/state.h"
 #include "run/store.h"
 #include "run/trainer.h"
 #include "paper/paper.h"
 #include "fuzz.h"
 
+#ifndef FUZZ_PLUGIN_PATH
+#error "FUZZ_PLUGIN_PATH: the build's plugin directories, colon-separated (fuzz/local.mk)"
+#endif
+
 #define RUN_FILE "results/fz/e/n1/set1.h5"
+/* The pipeline of the seeds' run (fuzz/seeds.sh), for snm_run_state_read: a file of its
+ * configuration reads as that run's, finished or resumable; another one as refused. */
+static const char pipeline_text[] =
+	"name: fz\nseed: 1\nresults: %s/results\ndefaults:\n"
+	"  data: {type: synthetic, classes: 2, per_class: 4, size: 4}\n"
+	"  model: {type: convnet, preset: custom, layers: [{fc: 3}]}\n"
+	"  noise: {type: none}\n"
+	"  train: {epochs: 2, batch: 4, lr: 0.01, eval_batch: 4}\n"
+	"grid: {per_class: [1], sets: 1}\nexperiments:\n  - name: e\n";
+static snm_pipeline *pipe_fz;
 #define N_GROUPS 4
 #define N_RNG 4
 
@@ -70,23 +89,37 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		const char *ms = getenv("FUZZ_PROBE_MS");
 		snm_store_set_probe(ms != NULL ? atoi(ms) : 300);
 	}
+	fuzz_preload_plugins(FUZZ_PLUGIN_PATH);
+	{
+		char text[sizeof pipeline_text + 1024], yaml[1024];
+		snm_error e;
+		snprintf(text, sizeof text, pipeline_text, fuzz_dir());
+		fuzz_write(fuzz_path(yaml, sizeof yaml, "fz.yaml"), (const uint8_t *)text, strlen(text));
+		if (snm_pipeline_load(yaml, FUZZ_PLUGIN_PATH, &pipe_fz, &e) != SNM_OK)
+			fuzz_die("the seeds' pipeline does not load: %s", e.msg);
+		if (strcmp(pipe_fz->runs[0].result_path, path) != 0)
+			fuzz_die("the seeds' run is at %s, not %s", pipe_fz->runs[0].result_path, path);
+	}
 	H5open();
 	count_ids(id_base);
 	return 0;
 }
 
-/* The file as the readers get it.  1: go on; 0: skip this input.
+/* The file as the readers get it.
  *
  * SEALING.  A run file of format 2 starts with a 512-byte seal, the SHA-256 of the rest, checked
  * before libhdf5 sees a byte (src/run/seal.h): against it nearly every mutated input stops at the
  * check, which the tests cover (tests/test_store's damaged_bytes).  This harness fuzzes the
  * readers behind the seal, as a forged file reaches them: whatever the input's first 512 bytes,
- * snm_store_seal writes a matching seal over them (the seeds are run files with 512 bytes of
- * room in front). */
-static int prepare(const char *file)
+ * snm_store_seal writes a matching seal over them (the format-2 seeds are run files with 512
+ * bytes of room in front).  Except a format-1 file (HDF5's signature first: snm before the seal),
+ * which the readers still take without a seal: it is read as it is. */
+static void prepare(const char *file, const uint8_t *data, size_t size)
 {
+	static const unsigned char hdf5[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
 	snm_error e;
-	return snm_store_seal(file, &e) == SNM_OK;
+	if (size > 512 && memcmp(data, hdf5, sizeof hdf5) != 0 && snm_store_seal(file, &e) != SNM_OK)
+		fuzz_die("cannot seal %s: %s", file, e.msg);
 }
 
 static void quick_reads(void)
@@ -219,13 +252,26 @@ static void result_reads(void)
 	    && (r.why[0] == '\0' || strpbrk(r.why, "\r\n") != NULL))
 		fuzz_die("snm_paper_read_result: unreadable without a reason of one line: \"%s\"", r.why);
 	snm_metrics_free(r.metrics);
+	{
+		snm_run_state st;
+		snm_error_clear(&e);
+		rc = snm_run_state_read(&pipe_fz->runs[0], FUZZ_PLUGIN_PATH, path, &st, &e);
+		fuzz_check_error(rc, &e, "snm_run_state_read");
+		if (rc != SNM_OK && rc != SNM_ENOMEM)
+			fuzz_die("snm_run_state_read failed (%s) for a bad file", e.msg);
+		if (rc == SNM_OK && (st.state < 0 || st.state >= SNM_N_STATES))
+			fuzz_die("snm_run_state_read: state %d", st.state);
+		if (rc == SNM_OK && (st.state == SNM_STATE_FAILED || st.state == SNM_STATE_REFUSED)
+		    && (st.why[0] == '\0' || strpbrk(st.why, "\r\n") != NULL))
+			fuzz_die("snm_run_state_read: %s without a reason of one line: \"%s\"",
+			         snm_state_name(st.state), st.why);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_write(path, data, size);
-	if (!prepare(path))
-		return 0;
+	prepare(path, data, size);
 	quick_reads();
 	loads();
 	result_reads();

@@ -31,14 +31,17 @@ fuzz_fuzz_cifar_SOURCES = fuzz/fuzz_cifar.c plugins/data/cifar10.c $(FUZZ_COMMON
 fuzz_fuzz_cifar_CPPFLAGS = $(AM_CPPFLAGS)
 fuzz_fuzz_cifar_LDADD = $(RUN_LIBS)
 fuzz_fuzz_cifar_LDFLAGS = $(FUZZ_LINK_FLAGS)
+# the seeds' pipeline (for snm_run_state_read) needs the plugins too
 fuzz_fuzz_runfile_SOURCES = fuzz/fuzz_runfile.c $(FUZZ_COMMON)
+fuzz_fuzz_runfile_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_PLUGIN_PATH='"$(BUILD_PLUGIN_PATH)"'
 fuzz_fuzz_runfile_LDADD = paper/libpaper.la $(RUN_LIBS)
 fuzz_fuzz_runfile_LDFLAGS = $(FUZZ_LINK_FLAGS)
+EXTRA_fuzz_fuzz_runfile_DEPENDENCIES = $(pkglib_LTLIBRARIES)
 
 FUZZ_SECONDS = 60
 FUZZ_JOBS = 2
-EXTRA_DIST += fuzz/run.sh fuzz/seeds.sh fuzz/yaml.dict fuzz/idx.dict fuzz/cifar.dict fuzz/runfile.dict \
-	fuzz/corpus
+EXTRA_DIST += fuzz/run.sh fuzz/seeds.sh fuzz/lsan.supp fuzz/yaml.dict fuzz/idx.dict fuzz/cifar.dict \
+	fuzz/runfile.dict fuzz/corpus
 CLEANFILES += $(FUZZ_HARNESSES)
 .PHONY: fuzz
 if SNM_FUZZ

@@ -3,7 +3,9 @@
 # fixtures, the shipped pipelines and small generated files (python3 for the binary ones).  Run
 # it from the source tree after a build: fuzz/seeds.sh [BUILDDIR] (default: .); BUILDDIR/snm
 # trains the tiny run whose file seeds fuzz_runfile.  Regression inputs (fuzz/corpus/*/regress-*)
-# are kept; every other seed is written again.  Not run by make: the seeds are committed.
+# and run files of format 1 (fuzz/corpus/fuzz_runfile/v1-*: written by snm before the seal, which
+# this snm cannot write) are kept; every other seed is written again.  Not run by make: the seeds
+# are committed.
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-.}" && pwd)
@@ -12,7 +14,7 @@ command -v python3 >/dev/null || { echo "seeds.sh: python3 is needed"; exit 1; }
 [ -x "$build/snm" ] || { echo "seeds.sh: no $build/snm: build snm first"; exit 1; }
 for h in fuzz_config fuzz_pipeline fuzz_idx fuzz_cifar fuzz_runfile; do
 	mkdir -p "$out/$h"
-	find "$out/$h" -type f ! -name 'regress-*' -exec rm -f {} +
+	find "$out/$h" -type f ! -name 'regress-*' ! -name 'v1-*' -exec rm -f {} +
 done
 sep='
 #%%
@@ -44,6 +46,8 @@ printf '%s\n' "$tiny" > "$out/fuzz_pipeline/tiny.yaml"
 printf 'include: [p1.yaml, p2.yaml]%s%s%s%s\n' "$sep" "$tiny" "$sep" \
 	"$(sed 's/name: e$/name: e2/' "$out/fuzz_pipeline/tiny.yaml")" > "$out/fuzz_pipeline/include.yaml"
 printf 'include: [p1.yaml]\nname: top\n%sinclude: [p0.yaml]\n' "$sep" > "$out/fuzz_pipeline/cycle.yaml"
+printf '%s\nsweep: {train.lr: [0.01, 0.001]}\n' "$(sed 's/    grid: {per_class: \[3\], sets: 1}/&\n    sweep: {noise.weight: [0.5, 1], noise.sd: [0.1, 0.2]}/' \
+	"$out/fuzz_pipeline/tiny.yaml")" > "$out/fuzz_pipeline/sweep.yaml"
 for p in quick mnist-claim pi-mnist ladder mnist-semi; do
 	cp "$src/pipelines/$p.yaml" "$out/fuzz_pipeline/$p.yaml"
 done
@@ -80,6 +84,7 @@ EOF
 # ---- fuzz_runfile: a finished tiny run, as trained and as `snm compact` writes it ---------------
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/snm-seeds.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+# the pipeline of fuzz_runfile.c's pipeline_text (keep the two equal)
 cat > "$tmp/fz.yaml" <<'EOF'
 name: fz
 seed: 1

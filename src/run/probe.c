@@ -31,7 +31,7 @@ static herr_t probe_attr(hid_t obj, const char *name, const H5A_info_t *info, vo
 		if (H5Tis_variable_str(t) > 0) {
 			char **s = calloc((size_t)n + 1, sizeof *s);
 			if (s != NULL && (mt = H5Tcopy(H5T_C_S1)) >= 0 && H5Tset_size(mt, H5T_VARIABLE) >= 0
-			    && H5Aread(a, mt, s) >= 0)
+			    && H5Tset_cset(mt, H5Tget_cset(t)) >= 0 && H5Aread(a, mt, s) >= 0)
 				for (hssize_t i = 0; i < n; ++i)
 					H5free_memory(s[i]);
 			free(s);
