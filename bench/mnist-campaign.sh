@@ -17,13 +17,13 @@ run() { echo "== $(date -u +%FT%TZ) $*"; "$SNM" run "$@" --threads 1 -j "$JOBS";
 run "$P/mnist.yaml" --only 'mnist/[fp]*/n10/*'
 run "$P/mnist.yaml" --only 'mnist/[fp]*/n100/*'
 # 2. the claim on ten sets, set by set, so that a stop leaves every row on the same sets
-for k in 4 5 6 7 8 9 10; do run "$P/mnist-claim.yaml" --only "mnist/*/n100/set$k"; done
+for k in 1 2 3 4 5 6 7 8 9 10; do run "$P/mnist-claim.yaml" --only "mnist/*/n100/set$k"; done
 # 3. the figures' network on one worker, the ablation of semantic's open choices (100 per class)
 #    on the others, then the claim's sets at 10 per class
 ( JOBS=1 run "$P/mnist.yaml" --only 'mnist/proposed-base/n2000/set1' ) &
 for k in 1 2 3 4 5; do JOBS=$((JOBS > 1 ? JOBS - 1 : 1)) run "$P/mnist-ablation.yaml" --only "mnist/*/n100/set$k"; done
 wait
-for k in 4 5 6 7 8 9 10; do run "$P/mnist-claim.yaml" --only "mnist/*/n10/set$k"; done
+for k in 1 2 3 4 5 6 7 8 9 10; do run "$P/mnist-claim.yaml" --only "mnist/*/n10/set$k"; done
 run "$P/mnist.yaml" --only 'mnist/proposed-base/n2000/set2'
 # 4. the rest of Table 1/3 at 20..200
 for n in 20 50 200; do run "$P/mnist.yaml" --only "mnist/[fp]*/n$n/*"; done
