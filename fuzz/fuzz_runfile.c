@@ -204,7 +204,7 @@ static void loads(void)
 	if (have == N_GROUPS && m != NULL) {
 		size_t rows = snm_metrics_rows(m);
 		snm_store_run run = { 0, NULL, NULL, 3, int_names, NULL, m, N_GROUPS, group_path, g,
-		                      N_RNG, rng_name, rng };
+		                      N_RNG, rng_name, rng, 0, NULL, NULL };
 		snm_error_clear(&e);
 		rc = snm_store_load(path, &run, ints, &e);
 		fuzz_check_error(rc, &e, "snm_store_load (resume)");
@@ -213,7 +213,7 @@ static void loads(void)
 			         snm_metrics_rows(m), rows);
 	} else if (g[3] != NULL) {
 		snm_store_run run = { 0, NULL, NULL, 0, NULL, NULL, NULL, 1, &group_path[3], &g[3],
-		                      0, NULL, NULL };
+		                      0, NULL, NULL, 0, NULL, NULL };
 		snm_error_clear(&e);
 		rc = snm_store_load(path, &run, NULL, &e);
 		fuzz_check_error(rc, &e, "snm_store_load (best)");
