@@ -129,6 +129,7 @@ static void quick_reads(void)
 	static const char *const str_names[] = { "status", "epoch", "no_such_attribute" };
 	static const char *const int_names[] = { "threads", "status" };
 	snm_store_attrs a;
+	snm_metrics *sums = NULL;
 	snm_error e;
 	int rc, has;
 	for (size_t i = 0; i < sizeof str_names / sizeof *str_names; ++i) {
@@ -156,6 +157,10 @@ static void quick_reads(void)
 	}
 	snm_error_clear(&e);
 	fuzz_check_error(snm_store_has_group(path, "/best", &has, &e), &e, "snm_store_has_group");
+	snm_error_clear(&e);
+	rc = snm_store_read_table(path, "/checkpoint/partial/sums", &sums, &e);   /* a mid-epoch checkpoint's */
+	fuzz_check_error(rc, &e, "snm_store_read_table");
+	snm_metrics_free(sums);
 }
 
 /* A copy of the values of every entry of p (for comparing after a load). */
