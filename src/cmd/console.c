@@ -258,9 +258,9 @@ void snm_console_progress(snm_console *k, int j, const snm_train_progress *p)
 		return;
 	if (k->fd >= 0) {
 		char msg[MSG_MAX];
-		snprintf(msg, sizeof msg, "%c %d %d %d %.17g %.17g %.17g %.17g %.17g %.17g\n",
+		snprintf(msg, sizeof msg, "%c %d %d %d %.17g %.17g %.17g %.17g %.17g %.17g %ld\n",
 		         p->event == SNM_PROGRESS_START ? 'S' : 'E', j, p->epoch, p->epochs, p->loss,
-		         p->train_error, p->valid_error, p->best_valid, p->test_at_best, p->seconds);
+		         p->train_error, p->valid_error, p->best_valid, p->test_at_best, p->seconds, p->partial);
 		send_msg(k, msg);
 		return;
 	}
@@ -271,7 +271,10 @@ void snm_console_progress(snm_console *k, int j, const snm_train_progress *p)
 	if (p->event == SNM_PROGRESS_START) {
 		r->started = 1;
 		if (!k->live) {
-			if (p->epoch == 0)
+			if (p->partial > 0)
+				snprintf(line, sizeof line, "%s resumes in epoch %d/%d after step %ld", r->key,
+				         p->epoch + 1, p->epochs, p->partial);
+			else if (p->epoch == 0)
 				snprintf(line, sizeof line, "%s starts: %d epochs", r->key, p->epochs);
 			else
 				snprintf(line, sizeof line, "%s resumes after epoch %d/%d", r->key, p->epoch, p->epochs);
@@ -379,8 +382,9 @@ static void dispatch(snm_console *k, const char *m)
 	char kind = m[0];
 	memset(&p, 0, sizeof p);
 	if ((kind == 'S' || kind == 'E')
-	    && sscanf(m + 1, "%d %d %d %lf %lf %lf %lf %lf %lf", &j, &p.epoch, &p.epochs, &p.loss,
-	              &p.train_error, &p.valid_error, &p.best_valid, &p.test_at_best, &p.seconds) == 9) {
+	    && sscanf(m + 1, "%d %d %d %lf %lf %lf %lf %lf %lf %ld", &j, &p.epoch, &p.epochs, &p.loss,
+	              &p.train_error, &p.valid_error, &p.best_valid, &p.test_at_best, &p.seconds,
+	              &p.partial) == 10) {
 		p.event = kind == 'S' ? SNM_PROGRESS_START : SNM_PROGRESS_EPOCH;
 		if (j >= 0 && j < k->n) {
 			p.key = k->runs[j].key;

@@ -75,9 +75,9 @@ static void say_interrupted(snm_console *k, const cli *c, const snm_run_spec *r,
 		snm_console_err(k, "snm: %s: interrupted before epoch %d (%s); resume with: %s", r->key,
 		                res->epochs + 1, kept, c->command);
 	else
-		snm_console_err(k, "snm: %s: interrupted in epoch %d after step %ld of %ld (%s; epoch %d "
-		                "starts again on resume); resume with: %s", r->key, res->epochs + 1, res->step,
-		                res->n_steps, kept, res->epochs + 1, c->command);
+		snm_console_err(k, "snm: %s: interrupted in epoch %d after step %ld of %ld, saved there "
+		                "(resume goes on with step %ld); resume with: %s", r->key, res->epochs + 1,
+		                res->step, res->n_steps, res->step + 1, c->command);
 }
 
 /* ---- training ---------------------------------------------------------------------------------- */

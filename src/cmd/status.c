@@ -53,8 +53,11 @@ static void print_line(const snm_run_spec *r, const snm_run_state *st, int width
 			       st->epochs);
 		break;
 	case SNM_STATE_RESUMABLE:
-		printf("resumable: %d/%d epochs done%s", st->epochs_done, st->epochs,
-		       st->code == SNM_CODE_UNKNOWN ? "; code unknown" : "");
+		printf("resumable: %d/%d epochs done", st->epochs_done, st->epochs);
+		if (st->partial_steps > 0)
+			printf(" and %ld step%s of epoch %d", st->partial_steps, st->partial_steps == 1 ? "" : "s",
+			       st->epochs_done + 1);
+		printf("%s", st->code == SNM_CODE_UNKNOWN ? "; code unknown" : "");
 		break;
 	case SNM_STATE_NOT_STARTED:
 		printf("not started");

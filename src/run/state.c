@@ -125,6 +125,7 @@ int snm_run_state_read(const snm_run_spec *r, const char *plugin_path, const cha
 	if (int_attr(&a, "epochs", &v)) st->epochs = (int)v;
 	if (int_attr(&a, "best_epoch", &v)) st->best_epoch = (int)v + 1;
 	if (int_attr(&a, "threads", &v)) st->threads = (int)v;
+	if (int_attr(&a, "partial_steps", &v)) st->partial_steps = v > 0 ? (long)v : 0;
 	snprintf(want, sizeof want, "%016" PRIx64, r->config_hash);
 	if (st->lock.state == SNM_LOCK_HELD) {
 		st->state = SNM_STATE_RUNNING;
@@ -175,6 +176,15 @@ int snm_run_state_read(const snm_run_spec *r, const char *plugin_path, const cha
 			st->state = SNM_STATE_RESUMABLE;
 			rc = read_metrics(path, st, err);
 		}
+	} else if (strcmp(status, "failed") == 0) {
+		/* the trainer marked it (trainer.h): `snm run` does not retrain it unasked */
+		size_t n = strlen(r->key);
+		st->state = SNM_STATE_FAILED;
+		if (why != NULL && strncmp(why, r->key, n) == 0 && strncmp(why + n, ": ", 2) == 0)
+			why += n + 2;       /* the line names the run already */
+		snprintf(st->why, sizeof st->why, "%.400s; snm run --force retrains it",
+		         why ? why : "the file says no more");
+		rc = read_metrics(path, st, err);
 	} else {
 		SNM_FAIL(&e, SNM_ESTATE, "status '%.40s'%s%.300s", status, why ? ": " : " (the file says no more)",
 		         why ? why : "");

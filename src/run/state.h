@@ -15,10 +15,13 @@
  *   refused      a file made by another configuration (its config_hash is not the run's), or an
  *                unfinished one made by other code: `snm run` refuses it without --force; what
  *                differs is named (cfgdiff.h, identity.h)
- *   failed       what `snm run` cannot take as it is: a file that cannot be read (damaged, not a
- *                run file), another run's file in this run's place, a status other than running
- *                and finished (with the file's `error` attribute when it has one), an unfinished
- *                run without a checkpoint, a finished run without a result
+ *   failed       status "failed": the trainer stopped it for a reason that training it again
+ *                would meet again (a loss not finite, a plugin's error: the file's `error`
+ *                attribute says which); `snm run` refuses it without --force.  Also what `snm
+ *                run` cannot take as it is: a file that cannot be read (damaged, not a run
+ *                file), another run's file in this run's place, another status (with the file's
+ *                `error` attribute when it has one), an unfinished run without a checkpoint, a
+ *                finished run without a result
  * A lock file left by a process that died (a stale lock) is noted beside the state; it stops
  * nothing.  The thread count is not compared: the trainer refuses another one only in a build
  * whose bits depend on it, and status does not know the count the next `snm run` will use. */
@@ -45,6 +48,8 @@ typedef struct snm_run_state {
 	int state;                 /* SNM_STATE_* */
 	snm_lock_info lock;        /* its lock file: a live holder (running) or a stale lock */
 	int epochs_done;           /* the file's `epoch` (epochs done); 0 without a file */
+	long partial_steps;        /* steps of epoch epochs_done + 1 that a mid-epoch checkpoint holds
+	                            * (the file's `partial_steps`); 0 for none */
 	int epochs;                /* epochs planned: the file's `epochs`, else the run's train.epochs */
 	int best_epoch;            /* finished: the best validation epoch, counted from 1 */
 	double test_at_best;       /* finished: the result (%); NaN otherwise */

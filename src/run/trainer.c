@@ -54,6 +54,15 @@ typedef struct trainer {
 	int epoch;                         /* epochs done */
 	int stopped;                       /* opts->stop was seen before step stop_step of n_steps */
 	long stop_step, n_steps;
+	/* The state at the start of the epoch being trained -- the last whole epoch's checkpoint --
+	 * which a mid-epoch checkpoint and a failed run's file keep as their whole-epoch one. */
+	snm_params *at_params, *at_m, *at_v;
+	int64_t at_steps;
+	gsl_rng *at_rng[N_RNG];
+	/* A mid-epoch checkpoint being resumed: steps of epoch epoch + 1 done (0: none), their
+	 * running sums (one row: loss, loss.<term>..., seconds) */
+	long carry_steps;
+	snm_metrics *carry;
 	int best_epoch;
 	double best_valid, test_at_best;
 	snm_identity code;                 /* the plugins' and libsnm's SHA-256, recorded (identity.h) */
@@ -283,6 +292,12 @@ static int setup(trainer *T, snm_error *err)
 	for (int i = 0; i < N_RNG; ++i)
 		if ((T->rng[i] = snm_rng_stream(r->seed, rng_names[i], r->key, err)) == NULL)
 			return SNM_ENOMEM;
+	if ((T->at_params = mirror(T->R.params, err)) == NULL || (T->at_m = mirror(snm_adam_m(T->adam), err)) == NULL
+	    || (T->at_v = mirror(snm_adam_v(T->adam), err)) == NULL)
+		return err ? err->code : SNM_ENOMEM;
+	for (int i = 0; i < N_RNG; ++i)
+		if ((T->at_rng[i] = gsl_rng_clone(T->rng[i])) == NULL)
+			return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 	return SNM_OK;
 }
 
@@ -290,10 +305,16 @@ static void teardown(trainer *T)
 {
 	snm_adam_free(T->adam);
 	snm_params_free(T->best);
+	snm_params_free(T->at_params);
+	snm_params_free(T->at_m);
+	snm_params_free(T->at_v);
+	snm_metrics_free(T->carry);
 	snm_metrics_free(T->metrics);
 	snm_tape_free(T->tape);
-	for (int i = 0; i < N_RNG; ++i)
+	for (int i = 0; i < N_RNG; ++i) {
 		gsl_rng_free(T->rng[i]);
+		gsl_rng_free(T->at_rng[i]);
+	}
 	free(T->x);
 	free(T->y);
 	free(T->pool);
@@ -373,20 +394,81 @@ void snm_trainer_libraries(char *buf, size_t size)
 	         yaml_get_version_string(), snm_blas_config());
 }
 
-static int save(trainer *T, const char *status, snm_error *err)
+/* The state at the start of an epoch (T->at_*): the checkpoint that a mid-epoch one keeps beside
+ * its own, and the one a failed run's file keeps. */
+static void snapshot_take(trainer *T)
+{
+	snm_params_copy(T->at_params, T->R.params, NULL);     /* mirrors: the same names and shapes */
+	snm_params_copy(T->at_m, snm_adam_m(T->adam), NULL);
+	snm_params_copy(T->at_v, snm_adam_v(T->adam), NULL);
+	T->at_steps = snm_adam_steps(T->adam);
+	for (int i = 0; i < N_RNG; ++i)
+		gsl_rng_memcpy(T->at_rng[i], T->rng[i]);
+}
+
+/* The streams a mid-epoch checkpoint saves as they stand after its steps (the order stream is
+ * replayed from its state at the start of the epoch: it only shuffles), and their names there. */
+static const int partial_rng[3] = { RNG_AUGMENT, RNG_NOISE, RNG_UNLABELLED };
+static const char *const partial_rng_names[3] = { "partial.augment", "partial.noise", "partial.unlabelled" };
+
+/* A mid-epoch checkpoint's part: steps of epoch T->epoch + 1 done and their running sums. */
+typedef struct partial {
+	long steps;
+	double loss;               /* the sum of the steps' losses */
+	const double *terms;       /* the sums of the regularizer's terms, T->n_terms of them */
+	double seconds;            /* the epoch's training time so far */
+} partial;
+
+/* The one-row table of a partial's sums: loss, loss.<term>..., seconds. */
+static snm_metrics *partial_table(const trainer *T, const partial *part, snm_error *err)
+{
+	const char *names[2 + SNM_MAX_TERMS];
+	char term[SNM_MAX_TERMS][64];
+	double row[2 + SNM_MAX_TERMS];
+	int n = 0;
+	snm_metrics *m;
+	names[n] = "loss";
+	row[n++] = part->loss;
+	for (int i = 0; i < T->n_terms; ++i) {
+		snprintf(term[i], sizeof term[i], "loss.%s", T->term_names[i]);
+		names[n] = term[i];
+		row[n++] = part->terms[i];
+	}
+	names[n] = "seconds";
+	row[n++] = part->seconds;
+	if ((m = snm_metrics_new(n, names, err)) != NULL && snm_metrics_append(m, row, err) != SNM_OK) {
+		snm_metrics_free(m);
+		m = NULL;
+	}
+	return m;
+}
+
+/* Writes the run file.  At an epoch's end (status "running" or "finished", part and error NULL)
+ * its checkpoint is the state now.  Otherwise the whole-epoch checkpoint is the state at the
+ * start of the epoch (T->at_*, the file as the last epoch's end wrote it) and, with part, the
+ * state after part->steps steps of the epoch is saved beside it (/checkpoint/partial, trainer.h);
+ * with error, status "failed" and the error are recorded. */
+static int save(trainer *T, const char *status, const partial *part, const char *error, snm_error *err)
 {
 	const snm_run_spec *r = T->run;
+	int whole = part == NULL && error == NULL;
 	char hash[32], plugins[512], libs[512];
 	const char *str_names[] = { "run_key", "config", "config_hash", "status", "snm_version", "plugins",
-	                            "libraries", "plugin_sha256", "libsnm_sha256" };
-	const char *str_values[9];
+	                            "libraries", "plugin_sha256", "libsnm_sha256", "error" };
+	const char *str_values[10];
 	const char *int_names[] = { "master_seed", "threads", "epoch", "epochs", "step", "best_epoch",
 	                            "per_class", "set", "n_train", "seed_subset", "seed_init", "seed_order",
-	                            "seed_noise" };
-	int64_t ints[13];
-	const char *groups_p[] = { "/checkpoint/params", "/checkpoint/adam_m", "/checkpoint/adam_v", "/best" };
-	snm_params *groups[4];
+	                            "seed_noise", "partial_steps" };
+	int64_t ints[14];
+	const char *groups_p[] = { "/checkpoint/params", "/checkpoint/adam_m", "/checkpoint/adam_v", "/best",
+	                           "/checkpoint/partial/params", "/checkpoint/partial/adam_m",
+	                           "/checkpoint/partial/adam_v" };
+	snm_params *groups[7];
+	const char *rng_n[N_RNG + 3], *table_p = "/checkpoint/partial/sums";
+	gsl_rng *rngs[N_RNG + 3];
+	snm_metrics *sums = NULL;
 	snm_store_run run;
+	int rc;
 	snprintf(hash, sizeof hash, "%016" PRIx64, r->config_hash);
 	snprintf(plugins, sizeof plugins, "data %s %s; model %s %s; noise %s %s", T->R.ds->h.p->name,
 	         T->R.ds->h.p->version, T->R.mh.p->name, T->R.mh.p->version, T->R.nh.p->name, T->R.nh.p->version);
@@ -400,27 +482,76 @@ static int save(trainer *T, const char *status, snm_error *err)
 	str_values[6] = libs;
 	str_values[7] = T->code.plugins;
 	str_values[8] = T->code.libsnm;
+	str_values[9] = error;
 	ints[0] = (int64_t)r->seed;
 	ints[1] = T->o->threads;
 	ints[2] = T->epoch;
 	ints[3] = T->epochs;
-	ints[4] = snm_adam_steps(T->adam);
+	ints[4] = whole ? snm_adam_steps(T->adam) : T->at_steps;
 	ints[5] = T->best_epoch;
 	ints[6] = r->per_class;
 	ints[7] = r->set;
 	ints[8] = T->R.n_sub;
 	for (int i = 0; i < 4; ++i)
 		ints[9 + i] = (int64_t)(T->R.seeds[i] & INT64_MAX);
-	groups[0] = T->R.params;
-	groups[1] = snm_adam_m(T->adam);
-	groups[2] = snm_adam_v(T->adam);
+	ints[13] = part ? part->steps : 0;
+	groups[0] = whole ? T->R.params : T->at_params;
+	groups[1] = whole ? snm_adam_m(T->adam) : T->at_m;
+	groups[2] = whole ? snm_adam_v(T->adam) : T->at_v;
 	groups[3] = T->best;
-	run = (snm_store_run){ 9, str_names, str_values, 13, int_names, ints, T->metrics, 4, groups_p, groups,
-	                       N_RNG, rng_names, T->rng };
-	return snm_store_save(r->result_path, &run, err);
+	groups[4] = T->R.params;
+	groups[5] = snm_adam_m(T->adam);
+	groups[6] = snm_adam_v(T->adam);
+	for (int i = 0; i < N_RNG; ++i) {
+		rng_n[i] = rng_names[i];
+		rngs[i] = whole ? T->rng[i] : T->at_rng[i];
+	}
+	for (int i = 0; i < 3; ++i) {
+		rng_n[N_RNG + i] = partial_rng_names[i];
+		rngs[N_RNG + i] = T->rng[partial_rng[i]];
+	}
+	if (part != NULL && (sums = partial_table(T, part, err)) == NULL)
+		return err ? err->code : SNM_ENOMEM;
+	run = (snm_store_run){ error ? 10 : 9, str_names, str_values, part ? 14 : 13, int_names, ints, T->metrics,
+	                       part ? 7 : 4, groups_p, groups, part ? N_RNG + 3 : N_RNG, rng_n, rngs,
+	                       part ? 1 : 0, &table_p, &sums };
+	rc = snm_store_save(r->result_path, &run, err);
+	snm_metrics_free(sums);
+	return rc;
 }
 
-/* Loads the checkpoint of a "running" file: parameters, moments, best weights, streams, metrics. */
+/* The mid-epoch part of a checkpoint (file has /checkpoint/partial), over the whole-epoch state
+ * resume() loaded: that state becomes the snapshot, the partial one the live state, and its sums
+ * wait in T->carry for the epoch's next step. */
+static int resume_partial(trainer *T, snm_error *err)
+{
+	const char *int_names[] = { "partial_steps" };
+	int64_t steps;
+	const char *groups_p[] = { "/checkpoint/partial/params", "/checkpoint/partial/adam_m",
+	                           "/checkpoint/partial/adam_v" };
+	snm_params *groups[3] = { T->R.params, snm_adam_m(T->adam), snm_adam_v(T->adam) };
+	gsl_rng *rngs[3];
+	snm_store_run run;
+	int rc;
+	snapshot_take(T);
+	for (int i = 0; i < 3; ++i)
+		rngs[i] = T->rng[partial_rng[i]];
+	run = (snm_store_run){ 0, NULL, NULL, 1, int_names, NULL, NULL, 3, groups_p, groups, 3,
+	                       partial_rng_names, rngs, 0, NULL, NULL };
+	if ((rc = snm_store_read_table(T->run->result_path, "/checkpoint/partial/sums", &T->carry, err))
+	    || (rc = snm_store_load(T->run->result_path, &run, &steps, err)))
+		return rc;
+	if (steps < 1 || snm_metrics_rows(T->carry) != 1 || snm_metrics_find(T->carry, "loss") < 0
+	    || snm_metrics_find(T->carry, "seconds") < 0)
+		return SNM_FAIL(err, SNM_EIO, "%s: a mid-epoch checkpoint of %" PRId64 " steps with %zu rows of "
+		                "sums: not one snm writes", T->run->result_path, steps, snm_metrics_rows(T->carry));
+	T->carry_steps = (long)steps;
+	snm_adam_set_steps(T->adam, T->at_steps + steps);     /* one optimizer step a training step */
+	return SNM_OK;
+}
+
+/* Loads the checkpoint of a "running" file: parameters, moments, best weights, streams, metrics;
+ * then, where the file has one, the mid-epoch checkpoint (resume_partial). */
 static int resume(trainer *T, snm_error *err)
 {
 	const char *int_names[] = { "epoch", "step", "best_epoch" };
@@ -430,7 +561,7 @@ static int resume(trainer *T, snm_error *err)
 	snm_store_run run;
 	snm_metrics *file = NULL;
 	const char *terms[SNM_MAX_TERMS];
-	int n_terms = 0;
+	int n_terms = 0, has_partial = 0;
 	int rc = snm_store_read_metrics(T->run->result_path, &file, err);
 	if (rc)
 		return rc;
@@ -442,7 +573,7 @@ static int resume(trainer *T, snm_error *err)
 	if (rc)
 		return rc;
 	run = (snm_store_run){ 0, NULL, NULL, 3, int_names, NULL, T->metrics, 4, groups_p, groups,
-	                       N_RNG, rng_names, T->rng };
+	                       N_RNG, rng_names, T->rng, 0, NULL, NULL };
 	if ((rc = snm_store_load(T->run->result_path, &run, ints, err)))
 		return rc;
 	T->epoch = (int)ints[0];
@@ -455,39 +586,79 @@ static int resume(trainer *T, snm_error *err)
 		T->best_valid = snm_metrics_get(T->metrics, (size_t)T->epoch - 1, col(T, "best_valid_error"));
 		T->test_at_best = snm_metrics_get(T->metrics, (size_t)T->epoch - 1, col(T, "test_at_best"));
 	}
-	return SNM_OK;
+	if ((rc = snm_store_has_group(T->run->result_path, "/checkpoint/partial", &has_partial, err)))
+		return rc;
+	return has_partial ? resume_partial(T, err) : SNM_OK;
 }
 
 /* ---- training -------------------------------------------------------------------------------- */
 
-static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_error *err)
+/* The running sums of the regularizer's terms a mid-epoch checkpoint carried (T->carry), into
+ * sum_terms in the objective's order, once its first step named them. */
+static int carry_terms(trainer *T, double *sum_terms, snm_error *err)
+{
+	int n = 0;
+	for (int c = 0; c < snm_metrics_cols(T->carry); ++c)
+		n += strncmp(snm_metrics_name(T->carry, c), "loss.", 5) == 0;
+	for (int i = 0; i < T->n_terms; ++i) {
+		char name[80];
+		int c;
+		snprintf(name, sizeof name, "loss.%s", T->term_names[i]);
+		if ((c = snm_metrics_find(T->carry, name)) < 0)
+			return SNM_FAIL(err, SNM_EIO, "%s: the mid-epoch checkpoint has no sum of term '%s'",
+			                T->run->result_path, T->term_names[i]);
+		sum_terms[i] = snm_metrics_get(T->carry, 0, c);
+	}
+	if (n != T->n_terms)
+		return SNM_FAIL(err, SNM_EIO, "%s: the mid-epoch checkpoint sums %d terms, the regularizer "
+		                "reports %d", T->run->result_path, n, T->n_terms);
+	return SNM_OK;
+}
+
+/* Trains epoch T->epoch + 1: *sum_loss and sum_terms receive its mean loss and terms, *carried
+ * the seconds a resumed mid-epoch checkpoint had spent on it (0 otherwise).  Stopped (opts->stop) before a
+ * step that is not its first, it saves a mid-epoch checkpoint there (save(), partial).  Resuming
+ * one (T->carry_steps), the steps it holds are passed over, only the order stream replayed. */
+static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, double *carried, snm_error *err)
 {
 	const snm_data_info *in = &T->R.ds->info;
 	long *perm = malloc((size_t)T->R.n_sub * sizeof *perm);
-	double lr = snm_schedule_lr(&T->sched, T->epoch);
-	long n_batches = 0, n_steps;
+	double lr = snm_schedule_lr(&T->sched, T->epoch), t0 = now();
+	long first = T->carry_steps, n_batches = first, n_steps;
 	int rc = SNM_OK;
 	if (perm == NULL)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	if (first == 0)
+		snapshot_take(T);
 	memcpy(perm, T->R.subset, (size_t)T->R.n_sub * sizeof *perm);
 	gsl_ran_shuffle(T->rng[RNG_ORDER], perm, (size_t)T->R.n_sub, sizeof *perm);
-	*sum_loss = 0;
+	*sum_loss = *carried = 0;
 	for (int i = 0; i < SNM_MAX_TERMS; ++i)
 		sum_terms[i] = 0;
+	if (first > 0) {
+		*sum_loss = snm_metrics_get(T->carry, 0, snm_metrics_find(T->carry, "loss"));
+		*carried = snm_metrics_get(T->carry, 0, snm_metrics_find(T->carry, "seconds"));
+	}
 	/* Steps: one pass over the labelled subset (the last batch may be short), or, with epoch:
 	 * unlabelled, one pass over the unlabelled stream with full labelled batches cycling through
 	 * the subset (reshuffled from the order stream when it runs out). */
 	n_steps = T->epoch_unlabelled ? (T->n_pool + T->batch_u - 1) / T->batch_u
 	                              : (T->R.n_sub + T->batch - 1) / T->batch;
+	if (first >= n_steps)
+		rc = SNM_FAIL(err, SNM_EIO, "%s: a mid-epoch checkpoint after step %ld of an epoch of %ld",
+		              T->run->result_path, first, n_steps);
 	for (long step = 0, pos = 0; step < n_steps && rc == SNM_OK; ++step) {
 		long b = T->R.n_sub - pos < T->batch ? T->R.n_sub - pos : T->batch;
 		snm_objective obj;
 		snm_batch batch;
 		snm_progress at;
-		if (T->o->stop != NULL && *T->o->stop) {      /* interrupted: no further step */
+		if (step >= first && T->o->stop != NULL && *T->o->stop) {      /* interrupted: no further step */
 			T->stopped = 1;
 			T->stop_step = step;
 			T->n_steps = n_steps;
+			if (step > first)    /* else the file holds this very state already */
+				rc = save(T, "running", &(partial){ step, *sum_loss, sum_terms, *carried + now() - t0 },
+				          NULL, err);
 			break;
 		}
 		if (T->epoch_unlabelled) {
@@ -496,6 +667,10 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 				gsl_ran_shuffle(T->rng[RNG_ORDER], perm, (size_t)T->R.n_sub, sizeof *perm);
 				pos = 0;
 			}
+		}
+		if (step < first) {      /* done before the mid-epoch checkpoint: its batch's place only */
+			pos += b;
+			continue;
 		}
 		memset(&obj, 0, sizeof obj);
 		snm_tape_reset(T->tape);
@@ -523,18 +698,20 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 		}
 		if (T->metrics == NULL && (rc = make_metrics(T, obj.n_terms, obj.term_names, err)))
 			break;
-		if (n_batches == 0) {
+		if (step == first) {
 			T->n_terms = obj.n_terms;
 			for (int i = 0; i < obj.n_terms; ++i)
 				T->term_names[i] = obj.term_names[i];
+			if (first > 0 && (rc = carry_terms(T, sum_terms, err)))
+				break;
 		}
 		if (!isfinite(obj.loss->x[0])) {
 			const char *bad = "loss";
 			for (int i = 0; i < obj.n_terms; ++i)
 				if (!isfinite(obj.terms[i]->x[0]))
 					bad = obj.term_names[i];
-			rc = SNM_FAIL(err, SNM_ENUMERIC, "%s: epoch %d step %" PRId64 ": term '%s' is not finite; "
-			              "the last good checkpoint is kept", T->run->key, T->epoch + 1,
+			rc = SNM_FAIL(err, SNM_ENUMERIC, "%s: epoch %d step %" PRId64 ": term '%s' is not finite",
+			              T->run->key, T->epoch + 1,
 			              snm_adam_steps(T->adam) + 1, bad);
 			break;
 		}
@@ -550,6 +727,9 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 	}
 	free(perm);
 	snm_tape_reset(T->tape);
+	T->carry_steps = 0;
+	snm_metrics_free(T->carry);
+	T->carry = NULL;
 	if (n_batches > 0) {
 		*sum_loss /= (double)n_batches;
 		for (int i = 0; i < T->n_terms; ++i)
@@ -582,7 +762,7 @@ static int check_state(const trainer *T, snm_error *err)
 		const char *bad = first_nonfinite(p[k]);
 		if (bad != NULL)
 			return SNM_FAIL(err, SNM_ENUMERIC, "%s: epoch %d: %s '%s' is not finite after step %"
-			                PRId64 " (the loss was finite); the last good checkpoint is kept",
+			                PRId64 " (the loss was finite)",
 			                T->run->key, T->epoch + 1, what[k], bad, snm_adam_steps(T->adam));
 	}
 	return SNM_OK;
@@ -726,6 +906,16 @@ static int check_existing(const snm_run_spec *run, const snm_trainer_opts *o, sn
 			rc = snm_supersede(run->result_path, hash, res->superseded, sizeof res->superseded, err);
 		goto out;
 	}
+	if (strcmp(status, "failed") == 0) {
+		/* the same configuration and code fail the same way: retrained only when asked */
+		const char *why = attr_str(&a, "error");
+		if (!o->force)
+			rc = SNM_FAIL(err, SNM_ESTATE, "%s: failed before (%.300s): not retrained; use --force to "
+			              "retrain it from scratch", run->result_path, why ? why : "the file says no more");
+		else
+			rc = snm_supersede(run->result_path, hash, res->superseded, sizeof res->superseded, err);
+		goto out;
+	}
 	if (strcmp(status, "finished") == 0 || strcmp(status, "running") == 0) {
 		snm_identity now;
 		if ((rc = snm_identity_find(run, o->plugin_path, &now, err)))
@@ -806,15 +996,38 @@ static int append_row(trainer *T, double loss, const double *terms, double train
 	return snm_metrics_append(T->metrics, row, err);
 }
 
+/* A run whose training failed for a reason that training it again would meet again -- a loss,
+ * parameter or moment not finite, a plugin's error -- is marked in its file: status "failed", the
+ * error, and the last whole epoch's checkpoint (the state at the start of the failed epoch), so
+ * that `snm status` says why and `snm run` does not retrain it unasked.  A failure of the disk,
+ * of memory or of reading is not the run's: the file is left as it was. */
+static void mark_failed(trainer *T, int rc, snm_error *err)
+{
+	snm_error e;
+	char msg[SNM_ERROR_MSG_MAX];
+	if (rc == SNM_ENOMEM || rc == SNM_EIO || rc == SNM_EHDF5 || T->at_params == NULL)
+		return;
+	snprintf(msg, sizeof msg, "%s", err->msg);
+	if (save(T, "failed", NULL, msg, &e) != SNM_OK)
+		SNM_FAIL(err, rc, "%s (not marked failed in its file: %s)", msg, e.msg);
+	else
+		SNM_FAIL(err, rc, "%s; marked failed in its file, which keeps the checkpoint of %s: snm run "
+		         "retrains it only with --force", msg, T->epoch == 0 ? "no epoch (the initial state)"
+		         : "its last whole epoch");
+}
+
 static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res,
                         snm_error *err)
 {
 	trainer T;
 	snm_run_result dummy;
+	snm_error local;
 	int rc, resumed, skipped, start_epoch;
 	double t0 = now();
 	if (res == NULL)
 		res = &dummy;
+	if (err == NULL)
+		err = &local;
 	memset(res, 0, sizeof *res);
 	res->best_epoch = -1;
 	memset(&T, 0, sizeof T);
@@ -828,11 +1041,11 @@ static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_
 		goto done;
 	/* the result file's directory exists: snm_train made it for the lock file */
 	start_epoch = T.epoch;
-	progress(&T, &(snm_train_progress){ .event = SNM_PROGRESS_START });
+	progress(&T, &(snm_train_progress){ .event = SNM_PROGRESS_START, .partial = T.carry_steps });
 	while (T.epoch < T.epochs) {
-		double loss = 0, terms[SNM_MAX_TERMS], train_err, valid_err, test_err, te = now();
-		if ((rc = train_epoch(&T, &loss, terms, err)))
-			goto done;
+		double loss = 0, terms[SNM_MAX_TERMS], train_err, valid_err, test_err, carried = 0, te = now();
+		if ((rc = train_epoch(&T, &loss, terms, &carried, err)))
+			goto failed;
 		if (T.stopped) {
 			res->status = SNM_RUN_INTERRUPTED;
 			res->step = T.stop_step;
@@ -841,13 +1054,13 @@ static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_
 		}
 		if ((rc = check_state(&T, err))
 		    || (rc = evaluate(&T, &train_err, &valid_err, &test_err, err))
-		    || (rc = append_row(&T, loss, terms, train_err, valid_err, test_err, now() - te, err)))
-			goto done;
+		    || (rc = append_row(&T, loss, terms, train_err, valid_err, test_err, carried + now() - te, err)))
+			goto failed;
 		T.epoch++;
-		if ((rc = save(&T, T.epoch == T.epochs ? "finished" : "running", err)))
+		if ((rc = save(&T, T.epoch == T.epochs ? "finished" : "running", NULL, NULL, err)))
 			goto done;
 		progress(&T, &(snm_train_progress){ .event = SNM_PROGRESS_EPOCH, .loss = loss, .train_error = train_err,
-		                              .valid_error = valid_err, .seconds = now() - te });
+		                              .valid_error = valid_err, .seconds = carried + now() - te });
 		if (o->stop_after > 0 && T.epoch - start_epoch >= o->stop_after && T.epoch < T.epochs) {
 			res->status = SNM_RUN_STOPPED;
 			break;
@@ -859,6 +1072,9 @@ static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_
 	res->best_epoch = T.best_epoch;
 	res->best_valid = T.best_valid;
 	res->test_at_best = T.test_at_best;
+	goto done;
+failed:
+	mark_failed(&T, rc, err);
 done:
 	res->seconds = now() - t0;
 	teardown(&T);
