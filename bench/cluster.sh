@@ -38,7 +38,7 @@ timed() {
 "$snm" check "$top/pipelines/quick.yaml" --set train.epochs=$epochs --cost > "$dir/cost.log" 2>&1 \
 	|| { cat "$dir/cost.log"; exit 1; }
 grep 'core-hours' "$dir/cost.log"
-runs=$(grep -c '^quick/' "$dir/cost.log")
+runs=$(grep -c -E '^quick/[^ ]+ +[0-9.]+ s$' "$dir/cost.log")
 echo "$runs runs of $epochs epochs, $(nproc) processors, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 timed "one process" "$snm" run "$top/pipelines/quick.yaml" --set train.epochs=$epochs --threads 1
 timed "snm run -j 2" "$snm" run "$top/pipelines/quick.yaml" --set train.epochs=$epochs --threads 1 -j 2
