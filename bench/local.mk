@@ -17,6 +17,7 @@
 # Then bench/eval_batch.sh times evaluation, the larger part of a run at small per-class sizes,
 # at the evaluation batch sizes EVAL_BATCHES and thread counts EVAL_THREADS (about a minute).
 # bench/kill9.sh (not part of make bench): 100 kill -9 of snm run, then a bitwise comparison.
+# bench/cluster.sh (not part of make bench): one process, -j 2 and mpirun -n 2 on a small pipeline.
 BENCHMARKS = bench/bench_conv bench/bench_train
 EXTRA_PROGRAMS += $(BENCHMARKS)
 BENCH_LDADD = $(RUN_LIBS)
@@ -36,7 +37,7 @@ BENCH_NUMERIC_TESTS = tests/test_conv tests/test_ops tests/test_fixture
 PEER_STEPS = 30
 EVAL_BATCHES = 50 100 200 500 1000
 EVAL_THREADS = 1 2
-EXTRA_DIST += bench/peer.sh bench/eval_batch.sh bench/mnist-campaign.sh bench/kill9.sh
+EXTRA_DIST += bench/peer.sh bench/eval_batch.sh bench/mnist-campaign.sh bench/kill9.sh bench/cluster.sh
 CLEANFILES += $(BENCHMARKS) bench/peer.txt tests/*.unpinned.log
 
 .PHONY: bench

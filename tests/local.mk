@@ -133,6 +133,11 @@ EXTRA_tests_test_override_DEPENDENCIES = plugins/data/synthetic.la plugins/model
 	plugins/noise/none.la plugins/noise/recon.la
 TESTS += tests/test_store tests/test_runner tests/test_override
 # the code that made a run (its plugins' and libsnm's SHA-256) and the superseded run file
+# the cost model's schedules and calibration cache
+check_PROGRAMS += tests/test_cost
+tests_test_cost_LDADD = $(TEST_LDADD)
+tests_test_cost_CPPFLAGS = $(TEST_CPPFLAGS)
+TESTS += tests/test_cost
 check_PROGRAMS += tests/test_identity
 tests_test_identity_LDADD = $(TEST_LDADD)
 tests_test_identity_CPPFLAGS = $(TEST_CPPFLAGS)
@@ -186,6 +191,11 @@ EXTRA_DIST += tests/test_catalogue.sh tests/test_damaged.sh
 # with the changed key named, failed), and its results table and curves (`snm report`).
 TESTS += tests/test_status.sh
 EXTRA_DIST += tests/test_status.sh
+# beyond one machine: --shard K/N covers every run once, the cost model's command line
+# (test_shard.sh); mpirun -n 3 trains every run once, bitwise as a serial run, and resumes a
+# killed job (test_mpi.sh; skipped without MPI)
+TESTS += tests/test_shard.sh tests/test_mpi.sh
+EXTRA_DIST += tests/test_shard.sh tests/test_mpi.sh
 # What snm run shows while it trains: per-epoch lines in a log with -j 2, status lines on a
 # terminal; SIGINT and SIGTERM stop the runs at a step, say how to resume, and the resumed runs
 # end bitwise equal to uninterrupted ones.

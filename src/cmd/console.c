@@ -26,11 +26,15 @@ typedef struct run_state {
 struct snm_console {
 	char title[256];
 	int n, jobs, live, fd;            /* fd >= 0: forward to the parent */
+	void (*sink)(void *ctx, const char *msg);   /* non-NULL: forward to it instead */
+	void *sink_ctx;
 	double log_every, t0;
 	run_state *runs;
 	int *slot;                        /* per worker: the run it trains, -1 for none */
 	int n_done, n_failed, drawn;      /* drawn: status lines on the screen */
 };
+
+#define FORWARDING(k) ((k)->fd >= 0 || (k)->sink != NULL)
 
 static double now(void)
 {
@@ -237,6 +241,10 @@ static void logged(const char *text)
 static int send_msg(snm_console *k, const char *msg)
 {
 	size_t n = strlen(msg), off = 0;
+	if (k->sink != NULL) {
+		k->sink(k->sink_ctx, msg);
+		return 0;
+	}
 	while (off < n) {
 		ssize_t w = write(k->fd, msg + off, n - off);
 		if (w < 0 && errno == EINTR)
@@ -256,7 +264,7 @@ void snm_console_progress(snm_console *k, int j, const snm_train_progress *p)
 	char line[LINE_MAX_];
 	if (k == NULL || j < 0 || j >= k->n)
 		return;
-	if (k->fd >= 0) {
+	if (FORWARDING(k)) {
 		char msg[MSG_MAX];
 		snprintf(msg, sizeof msg, "%c %d %d %d %.17g %.17g %.17g %.17g %.17g %.17g %ld\n",
 		         p->event == SNM_PROGRESS_START ? 'S' : 'E', j, p->epoch, p->epochs, p->loss,
@@ -306,7 +314,7 @@ void snm_console_end(snm_console *k, int j, int ok)
 	char line[LINE_MAX_];
 	if (k == NULL || j < 0 || j >= k->n)
 		return;
-	if (k->fd >= 0) {
+	if (FORWARDING(k)) {
 		char msg[64];
 		snprintf(msg, sizeof msg, "X %d %d\n", j, ok);
 		send_msg(k, msg);
@@ -336,7 +344,7 @@ static void put_line(snm_console *k, int err, const char *fmt, va_list ap)
 	for (char *c = msg; *c; ++c)        /* one line, whatever the message held */
 		if (*c == '\n')
 			*c = ' ';
-	if (k != NULL && k->fd >= 0) {
+	if (k != NULL && FORWARDING(k)) {
 		strcat(msg, "\n");
 		if (send_msg(k, msg) == 0)
 			return;
@@ -346,7 +354,7 @@ static void put_line(snm_console *k, int err, const char *fmt, va_list ap)
 		erase(k);
 	fprintf(err ? stderr : stdout, "%s\n", msg + n);
 	fflush(err ? stderr : stdout);
-	if (k != NULL && k->fd < 0)
+	if (k != NULL && !FORWARDING(k))
 		draw(k);
 }
 
@@ -374,8 +382,17 @@ void snm_console_forward(snm_console *k, int fd)
 	}
 }
 
+void snm_console_sink(snm_console *k, void (*fn)(void *ctx, const char *msg), void *ctx)
+{
+	if (k != NULL) {
+		k->sink = fn;
+		k->sink_ctx = ctx;
+		k->drawn = 0;
+	}
+}
+
 /* Shows one message of a worker (a line without its newline). */
-static void dispatch(snm_console *k, const char *m)
+void snm_console_show(snm_console *k, const char *m)
 {
 	snm_train_progress p;
 	int j, ok;
@@ -415,7 +432,7 @@ void snm_console_pump(snm_console *k, int fd)
 		buf[have] = '\0';
 		while ((nl = memchr(start, '\n', have - (size_t)(start - buf))) != NULL) {
 			*nl = '\0';
-			dispatch(k, start);
+			snm_console_show(k, start);
 			start = nl + 1;
 		}
 		have -= (size_t)(start - buf);

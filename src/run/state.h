@@ -1,5 +1,5 @@
 /* state.h: where a run stands, from its files alone (state.c) -- what `snm status` shows for
- * each run of a pipeline, and the estimate of what is left to train.  Nothing is trained, taken
+ * each run of a pipeline (the estimate of what is left to train is cost.h's).  Nothing is trained, taken
  * (the run's lock is looked at, never locked) or written.
  *
  * A run is, from its run file (trainer.h) and its lock file (lock.h):
@@ -73,25 +73,6 @@ typedef struct snm_run_state {
  * SNM_ENOMEM only. */
 int snm_run_state_read(const snm_run_spec *r, const char *plugin_path, const char *path,
                        snm_run_state *st, snm_error *err);
-
-/* The estimate of what is left: for every run that is not started, resumable or running, its
- * epochs left (planned less done) times the cost of one epoch in core-seconds (wall seconds per
- * epoch times the thread count), the pooled mean over the measured epochs of comparable runs of
- * the pipeline -- of the same experiment (its run key less the per-class size and set) and
- * per-class size, else of the same per-class size, else of any run.  Runs measured: those whose
- * files have timed epochs and whose state is finished, running or resumable (refused and failed
- * files are another configuration or unusable).  Refused and failed runs are not counted: each
- * needs a decision first (--force, a fix). */
-typedef struct snm_estimate {
-	double core_seconds;       /* the estimate (0 when nothing is left or nothing was measured) */
-	int runs, epochs;          /* runs left and their epochs left */
-	int by[3];                 /* runs estimated from: the same experiment and size, the same
-	                            * size, any run */
-	int unmeasured;            /* runs left with no measured run to go by (none measured at all) */
-	int measured;              /* runs with timed epochs: the basis */
-} snm_estimate;
-
-void snm_run_estimate(const snm_pipeline *p, const snm_run_state *st, snm_estimate *out);
 
 #ifdef __cplusplus
 }
