@@ -7,7 +7,7 @@
 # as a lost node would), and the same command run again: it finishes, and every file equals the
 # serial run's.  Exits 77 where snm was built without MPI or mpirun is missing (CI installs Open
 # MPI); mpirun runs as root with OMPI_ALLOW_RUN_AS_ROOT.
-# Prints "test_mpi: N passed, N failed".
+# Prints "test_mpi: N passed, N failed" (", 1 skipped" when skipped).
 set -u
 top=${SNM_TEST_TOPBUILDDIR:?}
 snm=$top/snm
@@ -20,11 +20,13 @@ fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
 check() { if [ "$2" -eq 0 ]; then pass "$1"; else fail "$1"; [ -n "${3:-}" ] && sed 's/^/  | /' "$3" | tail -n 8; fi; }
 
 if ! grep -q '^#define SNM_HAVE_MPI 1' "$top/config.h" 2>/dev/null; then
-	echo "test_mpi: snm was built without MPI (configure found no Open MPI): skipped"
+	echo "SKIP: snm was built without MPI (configure found no Open MPI, or --without-mpi)"
+	echo "test_mpi: 0 passed, 0 failed, 1 skipped"
 	exit 77
 fi
 if ! command -v mpirun >/dev/null 2>&1 || ! command -v h5diff >/dev/null 2>&1; then
-	echo "test_mpi: mpirun (openmpi-bin) or h5diff (hdf5-tools) not found: skipped"
+	echo "SKIP: mpirun (openmpi-bin) or h5diff (hdf5-tools) not found"
+	echo "test_mpi: 0 passed, 0 failed, 1 skipped"
 	exit 77
 fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 SNM_COST_CACHE="$tmp/cost"
