@@ -90,9 +90,10 @@ TESTS += tests/test_plugin
 
 # ---- the plugins, loaded from the build tree through the loader -------------------------------
 # test_data and test_cifar write their data files themselves; test_perturb reads
-# tests/fixtures/mnist_step.h5; test_compare and test_ladder train through the plugins.
+# tests/fixtures/mnist_step.h5; test_compare and test_ladder train through the plugins;
+# test_advladder checks the adversarial ladder's perturbations and gradients.
 check_PROGRAMS += tests/test_data tests/test_cifar tests/test_models tests/test_perturb \
-	tests/test_compare tests/test_ladder
+	tests/test_compare tests/test_ladder tests/test_advladder
 tests_test_data_LDADD = $(TEST_LDADD) $(ZLIB_LIBS)
 tests_test_data_CPPFLAGS = $(TEST_CPPFLAGS)
 EXTRA_tests_test_data_DEPENDENCIES = plugins/data/idx.la plugins/data/synthetic.la
@@ -115,8 +116,12 @@ tests_test_ladder_LDADD = $(TEST_LDADD)
 tests_test_ladder_CPPFLAGS = $(TEST_CPPFLAGS)
 EXTRA_tests_test_ladder_DEPENDENCIES = plugins/models/convnet.la plugins/noise/ladder.la \
 	plugins/data/synthetic.la
+tests_test_advladder_LDADD = $(TEST_LDADD)
+tests_test_advladder_CPPFLAGS = $(TEST_CPPFLAGS)
+EXTRA_tests_test_advladder_DEPENDENCIES = plugins/models/convnet.la plugins/noise/ladder.la \
+	plugins/noise/advladder.la
 TESTS += tests/test_data tests/test_cifar tests/test_models tests/test_perturb tests/test_compare \
-	tests/test_ladder
+	tests/test_ladder tests/test_advladder
 
 # ---- the run layer: the store, the trainer on tiny pipelines, overrides and sweeps -------------
 check_PROGRAMS += tests/test_store tests/test_runner tests/test_override
