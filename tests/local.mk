@@ -15,12 +15,15 @@ AM_TESTS_ENVIRONMENT = SNM_PLUGIN_PATH='$(BUILD_PLUGIN_PATH):$(abs_top_builddir)
 
 # ---- libsnm: the tape, the ops, snm's threads, the configuration -------------------------------
 check_PROGRAMS += tests/test_tape tests/test_par tests/test_conv tests/test_ops tests/test_norm \
-	tests/test_config tests/test_optim tests/test_fixture
+	tests/test_config tests/test_optim tests/test_fixture tests/test_im2col
 tests_test_tape_LDADD = $(TEST_LDADD)
 tests_test_tape_CPPFLAGS = $(TEST_CPPFLAGS)
 # test_par checks par.h, internal to libsnm: it links libsnm's objects (CORE_LIBS), not libsnm.
 tests_test_par_LDADD = tests/libharness.la $(CORE_LIBS) $(CUNIT_LIBS)
 tests_test_par_CPPFLAGS = $(TEST_CPPFLAGS)
+# test_im2col checks im2col.h, internal too: CORE_LIBS as well.
+tests_test_im2col_LDADD = tests/libharness.la $(CORE_LIBS) $(CUNIT_LIBS)
+tests_test_im2col_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_conv_LDADD = $(TEST_LDADD)
 tests_test_conv_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_ops_LDADD = $(TEST_LDADD)
@@ -34,7 +37,7 @@ tests_test_optim_CPPFLAGS = $(TEST_CPPFLAGS)
 # one training step of the paper's MNIST model against a committed PyTorch fixture
 tests_test_fixture_LDADD = $(TEST_LDADD)
 tests_test_fixture_CPPFLAGS = $(TEST_CPPFLAGS)
-TESTS += tests/test_tape tests/test_par tests/test_conv tests/test_ops tests/test_norm \
+TESTS += tests/test_tape tests/test_par tests/test_im2col tests/test_conv tests/test_ops tests/test_norm \
 	tests/test_config tests/test_optim tests/test_fixture
 EXTRA_DIST += tests/fixtures/yaml tests/fixtures/gen_mnist_step.py tests/fixtures/mnist_step.h5 \
 	tests/fixtures/runfile-v1.h5
