@@ -20,6 +20,7 @@
 # VAT, CIFAR-10) at MEM_EPOCHS epochs, failing when it grows with the epochs (about a minute).
 # bench/kill9.sh (not part of make bench): 100 kill -9 of snm run, then a bitwise comparison.
 # bench/cluster.sh (not part of make bench): one process, -j 2 and mpirun -n 2 on a small pipeline.
+# bench/cost-check.sh (not part of make bench): the cost model against 24 runs of different shapes.
 BENCHMARKS = bench/bench_conv bench/bench_train
 EXTRA_PROGRAMS += $(BENCHMARKS)
 BENCH_LDADD = $(RUN_LIBS)
@@ -42,7 +43,7 @@ EVAL_BATCHES = 50 100 200 500 1000
 EVAL_THREADS = 1 2
 MEM_EPOCHS = 2 8
 EXTRA_DIST += bench/peer.sh bench/eval_batch.sh bench/memory.sh bench/mnist-campaign.sh bench/kill9.sh \
-	bench/cluster.sh
+	bench/cluster.sh bench/cost-check.sh bench/cost-check.yaml
 CLEANFILES += $(BENCHMARKS) bench/peer.txt tests/*.unpinned.log
 
 .PHONY: bench
