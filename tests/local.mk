@@ -126,12 +126,18 @@ tests_test_runner_LDADD = $(TEST_LDADD)
 tests_test_runner_CPPFLAGS = $(TEST_CPPFLAGS)
 EXTRA_tests_test_runner_DEPENDENCIES = plugins/data/synthetic.la plugins/models/convnet.la \
 	plugins/noise/none.la plugins/noise/recon.la tests/plugins/nan_noise.la tests/plugins/semi_noise.la \
-	tests/plugins/ramp_noise.la tests/plugins/old_minor.la tests/plugins/old_minor1.la
+	tests/plugins/ramp_noise.la tests/plugins/old_minor.la tests/plugins/old_minor1.la \
+	plugins/models/vibnet.la plugins/noise/vib_hcp.la
 tests_test_override_LDADD = $(TEST_LDADD)
 tests_test_override_CPPFLAGS = $(TEST_CPPFLAGS)
 EXTRA_tests_test_override_DEPENDENCIES = plugins/data/synthetic.la plugins/models/convnet.la \
 	plugins/noise/none.la plugins/noise/recon.la
 TESTS += tests/test_store tests/test_runner tests/test_override
+# the adversarial regularizers' losses and the updates of a training step (run/steps.h)
+check_PROGRAMS += tests/test_vib
+tests_test_vib_LDADD = $(TEST_LDADD)
+tests_test_vib_CPPFLAGS = $(TEST_CPPFLAGS)
+TESTS += tests/test_vib
 # the code that made a run (its plugins' and libsnm's SHA-256) and the superseded run file
 check_PROGRAMS += tests/test_identity
 tests_test_identity_LDADD = $(TEST_LDADD)

@@ -20,6 +20,7 @@
 #include "cfgdiff.h"
 #include "identity.h"
 #include "store.h"
+#include "steps.h"
 #include "run.h"
 #include "supersede.h"
 #include "trainer.h"
@@ -28,6 +29,9 @@
 
 enum { RNG_ORDER, RNG_AUGMENT, RNG_NOISE, RNG_UNLABELLED, N_RNG };
 static const char *const rng_names[N_RNG] = { "order", "augment", "noise", "unlabelled" };
+
+/* train.test: when the test error is measured besides at a new best validation error. */
+enum { TEST_BEST, TEST_CHECKPOINTS, TEST_EVERY };
 
 typedef struct trainer {
 	const snm_run_spec *run;
@@ -39,7 +43,11 @@ typedef struct trainer {
 	float *xu;                         /* batch_u unlabelled examples */
 	long *idx_u;
 	snm_params *best;
-	snm_adam *adam;
+	snm_steps *steps;                  /* the updates of a step and their Adam states (steps.h) */
+	snm_adam *adam;                    /* the run's own Adam state: the main update's (borrowed) */
+	int test_mode;                     /* train.test: TEST_BEST, TEST_CHECKPOINTS, TEST_EVERY */
+	double min_test;                   /* the least test error at a test epoch (not TEST_BEST) */
+	double lr_decay;                   /* train.lr_decay: Keras's inverse-time decay per Adam state */
 	snm_schedule sched;
 	long epochs, batch, eval_batch, train_eval_max;
 	gsl_rng *rng[N_RNG];
@@ -174,7 +182,7 @@ static snm_params *mirror(const snm_params *p, snm_error *err)
 static int read_train_options(trainer *T, snm_error *err)
 {
 	const snm_cfg *tr = T->run->train;
-	const char *sched;
+	const char *sched, *test;
 	long every, start;
 	double lr, factor;
 	int rc = snm_cfg_opt_int(tr, snm_train_options, "epochs", &T->epochs, err);
@@ -186,8 +194,13 @@ static int read_train_options(trainer *T, snm_error *err)
 	if (!rc) rc = snm_cfg_opt_int(tr, snm_train_options, "lr_every", &every, err);
 	if (!rc) rc = snm_cfg_opt_int(tr, snm_train_options, "lr_decay_start", &start, err);
 	if (!rc) rc = snm_cfg_opt_str(tr, snm_train_options, "schedule", &sched, err);
+	if (!rc) rc = snm_cfg_opt_str(tr, snm_train_options, "test", &test, err);
+	if (!rc) rc = snm_cfg_opt_double(tr, snm_train_options, "lr_decay", &T->lr_decay, err);
 	if (rc)
 		return rc;
+	T->test_mode = strcmp(test, "best") == 0 ? TEST_BEST
+	             : strcmp(test, "checkpoints") == 0 ? TEST_CHECKPOINTS : TEST_EVERY;
+	T->min_test = NAN;
 	T->sched.kind = strcmp(sched, "const") == 0 ? SNM_LR_CONST
 	              : strcmp(sched, "step") == 0 ? SNM_LR_STEP : SNM_LR_LINEAR;
 	T->sched.lr = lr;
@@ -276,8 +289,13 @@ static int setup(trainer *T, snm_error *err)
 	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "beta2", &b2, err))
 	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "eps", &eps, err)))
 		return rc;
-	if ((T->adam = snm_adam_new(T->R.params, b1, b2, eps, err)) == NULL)
-		return err ? err->code : SNM_ENOMEM;
+	{
+		char who[96];
+		snprintf(who, sizeof who, "noise '%s'", T->R.nh.p->name);
+		if ((T->steps = snm_steps_new(T->R.nvt, T->R.noise, who, T->R.params, b1, b2, eps, err)) == NULL)
+			return at_run(T->run, NULL, T->run->noise, err), err ? err->code : SNM_ENOMEM;
+		T->adam = snm_steps_adam(T->steps, snm_steps_main(T->steps));
+	}
 	if ((T->best = mirror(T->R.params, err)) == NULL)
 		return err ? err->code : SNM_ENOMEM;
 	for (int i = 0; i < N_RNG; ++i)
@@ -288,7 +306,7 @@ static int setup(trainer *T, snm_error *err)
 
 static void teardown(trainer *T)
 {
-	snm_adam_free(T->adam);
+	snm_steps_free(T->steps);
 	snm_params_free(T->best);
 	snm_metrics_free(T->metrics);
 	snm_tape_free(T->tape);
@@ -337,7 +355,7 @@ int snm_run_check(const snm_run_spec *r, const char *plugin_path, snm_data_cache
 /* The metrics table: fixed columns around one "loss.<term>" column per regularizer term. */
 static int make_metrics(trainer *T, int n_terms, const char *const *terms, snm_error *err)
 {
-	const char *names[8 + SNM_MAX_TERMS];
+	const char *names[9 + SNM_MAX_TERMS];
 	char term[SNM_MAX_TERMS][64];
 	int n = 0;
 	if (n_terms > SNM_MAX_TERMS)
@@ -354,6 +372,8 @@ static int make_metrics(trainer *T, int n_terms, const char *const *terms, snm_e
 	names[n++] = "test_error";
 	names[n++] = "best_valid_error";
 	names[n++] = "test_at_best";
+	if (T->test_mode != TEST_BEST)
+		names[n++] = "min_test_error";
 	names[n++] = "seconds";
 	T->metrics = snm_metrics_new(n, names, err);
 	return T->metrics ? SNM_OK : (err ? err->code : SNM_ENOMEM);
@@ -373,6 +393,34 @@ void snm_trainer_libraries(char *buf, size_t size)
 	         yaml_get_version_string(), snm_blas_config());
 }
 
+/* The Adam states of a regularizer's updates besides the run's own (steps.h): for each, the groups
+ * /checkpoint/optim/<name>/m and /v appended to paths/groups (from *n_groups on) and the root
+ * integer step.<name> to names/ints (from n_ints on, its value the state's step count).  Returns
+ * the new integer count.  Nothing for a regularizer without updates: its file is as before. */
+static int extra_optims(const trainer *T, const char **paths, snm_params **groups,
+                        char (*path_buf)[80], int *n_groups, const char **names,
+                        char (*name_buf)[56], int64_t *ints, int *n_ints)
+{
+	int n = *n_ints, g = *n_groups, p = 0;
+	for (int k = 0; k < snm_steps_count(T->steps); ++k) {
+		snm_adam *a = snm_steps_adam(T->steps, k);
+		const char *name = snm_steps_name(T->steps, k);
+		if (k == snm_steps_main(T->steps) || name == NULL)
+			continue;
+		snprintf(path_buf[p], sizeof path_buf[p], "/checkpoint/optim/%s/m", name);
+		paths[g] = path_buf[p++];
+		groups[g++] = snm_adam_m(a);
+		snprintf(path_buf[p], sizeof path_buf[p], "/checkpoint/optim/%s/v", name);
+		paths[g] = path_buf[p++];
+		groups[g++] = snm_adam_v(a);
+		snprintf(name_buf[k], sizeof name_buf[k], "step.%s", name);
+		names[n] = name_buf[k];
+		ints[n++] = snm_adam_steps(a);
+	}
+	*n_groups = g;
+	return n;
+}
+
 static int save(trainer *T, const char *status, snm_error *err)
 {
 	const snm_run_spec *r = T->run;
@@ -383,9 +431,13 @@ static int save(trainer *T, const char *status, snm_error *err)
 	const char *int_names[] = { "master_seed", "threads", "epoch", "epochs", "step", "best_epoch",
 	                            "per_class", "set", "n_train", "seed_subset", "seed_init", "seed_order",
 	                            "seed_noise" };
-	int64_t ints[13];
-	const char *groups_p[] = { "/checkpoint/params", "/checkpoint/adam_m", "/checkpoint/adam_v", "/best" };
-	snm_params *groups[4];
+	int64_t ints[13 + SNM_MAX_UPDATES];
+	const char *groups_p[4 + 2 * SNM_MAX_UPDATES] = { "/checkpoint/params", "/checkpoint/adam_m",
+	                                                  "/checkpoint/adam_v", "/best" };
+	snm_params *groups[4 + 2 * SNM_MAX_UPDATES];
+	char paths[2 * SNM_MAX_UPDATES][80], steps[SNM_MAX_UPDATES][56];
+	const char *int_names_all[13 + SNM_MAX_UPDATES];
+	int n_groups = 4, n_ints = 13;
 	snm_store_run run;
 	snprintf(hash, sizeof hash, "%016" PRIx64, r->config_hash);
 	snprintf(plugins, sizeof plugins, "data %s %s; model %s %s; noise %s %s", T->R.ds->h.p->name,
@@ -415,18 +467,24 @@ static int save(trainer *T, const char *status, snm_error *err)
 	groups[1] = snm_adam_m(T->adam);
 	groups[2] = snm_adam_v(T->adam);
 	groups[3] = T->best;
-	run = (snm_store_run){ 9, str_names, str_values, 13, int_names, ints, T->metrics, 4, groups_p, groups,
-	                       N_RNG, rng_names, T->rng };
+	memcpy(int_names_all, int_names, sizeof int_names);
+	n_ints = extra_optims(T, groups_p, groups, paths, &n_groups, int_names_all, steps, ints, &n_ints);
+	run = (snm_store_run){ 9, str_names, str_values, n_ints, int_names_all, ints, T->metrics, n_groups,
+	                       groups_p, groups, N_RNG, rng_names, T->rng };
 	return snm_store_save(r->result_path, &run, err);
 }
 
 /* Loads the checkpoint of a "running" file: parameters, moments, best weights, streams, metrics. */
 static int resume(trainer *T, snm_error *err)
 {
-	const char *int_names[] = { "epoch", "step", "best_epoch" };
-	int64_t ints[3];
-	const char *groups_p[] = { "/checkpoint/params", "/checkpoint/adam_m", "/checkpoint/adam_v", "/best" };
-	snm_params *groups[4] = { T->R.params, snm_adam_m(T->adam), snm_adam_v(T->adam), T->best };
+	const char *int_names[3 + SNM_MAX_UPDATES] = { "epoch", "step", "best_epoch" };
+	int64_t ints[3 + SNM_MAX_UPDATES];
+	const char *groups_p[4 + 2 * SNM_MAX_UPDATES] = { "/checkpoint/params", "/checkpoint/adam_m",
+	                                                  "/checkpoint/adam_v", "/best" };
+	snm_params *groups[4 + 2 * SNM_MAX_UPDATES] = { T->R.params, snm_adam_m(T->adam), snm_adam_v(T->adam),
+	                                                T->best };
+	char paths[2 * SNM_MAX_UPDATES][80], steps[SNM_MAX_UPDATES][56];
+	int n_groups = 4, n_ints = 3;
 	snm_store_run run;
 	snm_metrics *file = NULL;
 	const char *terms[SNM_MAX_TERMS];
@@ -441,12 +499,16 @@ static int resume(trainer *T, snm_error *err)
 	snm_metrics_free(file);
 	if (rc)
 		return rc;
-	run = (snm_store_run){ 0, NULL, NULL, 3, int_names, NULL, T->metrics, 4, groups_p, groups,
+	n_ints = extra_optims(T, groups_p, groups, paths, &n_groups, int_names, steps, ints, &n_ints);
+	run = (snm_store_run){ 0, NULL, NULL, n_ints, int_names, NULL, T->metrics, n_groups, groups_p, groups,
 	                       N_RNG, rng_names, T->rng };
 	if ((rc = snm_store_load(T->run->result_path, &run, ints, err)))
 		return rc;
 	T->epoch = (int)ints[0];
 	snm_adam_set_steps(T->adam, ints[1]);
+	for (int k = 0, i = 3; k < snm_steps_count(T->steps); ++k)
+		if (k != snm_steps_main(T->steps) && snm_steps_name(T->steps, k) != NULL)
+			snm_adam_set_steps(snm_steps_adam(T->steps, k), ints[i++]);
 	T->best_epoch = (int)ints[2];
 	if (snm_metrics_rows(T->metrics) != (size_t)T->epoch)
 		return SNM_FAIL(err, SNM_EIO, "%s: checkpoint at epoch %d has %zu metric rows",
@@ -454,11 +516,23 @@ static int resume(trainer *T, snm_error *err)
 	if (T->epoch > 0) {
 		T->best_valid = snm_metrics_get(T->metrics, (size_t)T->epoch - 1, col(T, "best_valid_error"));
 		T->test_at_best = snm_metrics_get(T->metrics, (size_t)T->epoch - 1, col(T, "test_at_best"));
+		if (T->test_mode != TEST_BEST)
+			T->min_test = snm_metrics_get(T->metrics, (size_t)T->epoch - 1, col(T, "min_test_error"));
 	}
 	return SNM_OK;
 }
 
 /* ---- training -------------------------------------------------------------------------------- */
+
+/* The learning rate of update k's step: the schedule's, divided by 1 + lr_decay t with t the steps
+ * that update's Adam state has taken (Keras's Adam(decay=...), seed 003's HCP scripts); the
+ * schedule's itself when lr_decay is 0. */
+static double step_lr(const trainer *T, int k, double lr)
+{
+	if (T->lr_decay <= 0)
+		return lr;
+	return lr / (1.0 + T->lr_decay * (double)snm_adam_steps(snm_steps_adam(T->steps, k)));
+}
 
 static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_error *err)
 {
@@ -484,6 +558,9 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 		snm_objective obj;
 		snm_batch batch;
 		snm_progress at;
+		const char *step_names[SNM_MAX_TERMS];
+		double step_terms[SNM_MAX_TERMS], step_loss;
+		int n_step;
 		if (T->o->stop != NULL && *T->o->stop) {      /* interrupted: no further step */
 			T->stopped = 1;
 			T->stop_step = step;
@@ -505,6 +582,7 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 		batch.x = input(T, b);
 		batch.labels = T->y;
 		batch.xu = NULL;
+		batch.mean = T->R.mean;
 		if (T->batch_u > 0) {
 			gsl_ran_choose(T->rng[RNG_UNLABELLED], T->idx_u, (size_t)T->batch_u, T->pool, (size_t)T->n_pool,
 			               sizeof *T->idx_u);
@@ -512,40 +590,67 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 				break;
 			batch.xu = snm_tape_const(T->tape, 4, (int[]){ (int)T->batch_u, in->d[0], in->d[1], in->d[2] }, T->xu);
 		}
-		at = (snm_progress){ sizeof at, T->epoch, (int32_t)T->epochs, snm_adam_steps(T->adam), n_steps };
-		rc = snm_noise_objective(T->R.nvt, T->R.noise, &T->R.model, T->tape, &batch, T->rng[RNG_NOISE],
-		                         &at, &obj, err);
-		if (rc == SNM_OK && obj.loss == NULL)
-			rc = snm_tape_error(T->tape, err) ? err->code : SNM_FAIL(err, SNM_EINVAL, "objective returned no loss");
-		if (rc) {
-			snm_error_prefix(err, "%s: epoch %d", T->run->key, T->epoch + 1);
-			break;
+		/* every update of the step sees the same batch and the same progress (the step count
+		 * before the step, whichever update steps the run's own Adam) */
+		at = (snm_progress){ sizeof at, T->epoch, (int32_t)T->epochs, snm_adam_steps(T->adam), n_steps, 0 };
+		step_loss = 0;
+		n_step = 0;
+		for (int k = 0; k < snm_steps_count(T->steps) && rc == SNM_OK; ++k) {
+			const char *upd = snm_steps_name(T->steps, k);
+			if (k > 0) {              /* a fresh tape: the batch again, the parameters as moved */
+				snm_tape_reset(T->tape);
+				batch.x = input(T, b);
+				if (batch.xu != NULL)
+					batch.xu = snm_tape_const(T->tape, 4, (int[]){ (int)T->batch_u, in->d[0], in->d[1],
+					                          in->d[2] }, T->xu);
+			}
+			memset(&obj, 0, sizeof obj);
+			rc = snm_steps_objective(T->steps, k, &T->R.model, T->tape, &batch, T->rng[RNG_NOISE], &at,
+			                         &obj, err);
+			if (rc == SNM_OK && obj.loss == NULL)
+				rc = snm_tape_error(T->tape, err) ? err->code : SNM_FAIL(err, SNM_EINVAL, "objective returned no loss");
+			if (rc == SNM_OK && (obj.n_terms < 0 || n_step + obj.n_terms > SNM_MAX_TERMS))
+				rc = SNM_FAIL(err, SNM_EPLUGIN, "more than %d loss terms in the updates of a step",
+				              SNM_MAX_TERMS);
+			if (rc) {
+				if (upd != NULL)
+					snm_error_prefix(err, "update '%s'", upd);
+				snm_error_prefix(err, "%s: epoch %d", T->run->key, T->epoch + 1);
+				break;
+			}
+			for (int i = 0; i < obj.n_terms; ++i) {
+				step_names[n_step + i] = obj.term_names[i];
+				step_terms[n_step + i] = obj.terms[i]->x[0];
+			}
+			n_step += obj.n_terms;
+			if (!isfinite(obj.loss->x[0])) {
+				const char *bad = "loss";
+				for (int i = 0; i < obj.n_terms; ++i)
+					if (!isfinite(obj.terms[i]->x[0]))
+						bad = obj.term_names[i];
+				rc = SNM_FAIL(err, SNM_ENUMERIC, "%s: epoch %d step %" PRId64 ": %s%s%sterm '%s' is not "
+				              "finite; the last good checkpoint is kept", T->run->key, T->epoch + 1,
+				              at.step + 1, upd ? "update '" : "", upd ? upd : "", upd ? "': " : "", bad);
+				break;
+			}
+			if ((rc = snm_steps_apply(T->steps, k, T->tape, obj.loss, step_lr(T, k, lr), err))) {
+				snm_error_prefix(err, "%s: epoch %d", T->run->key, T->epoch + 1);
+				break;
+			}
+			step_loss += obj.loss->x[0];
 		}
-		if (T->metrics == NULL && (rc = make_metrics(T, obj.n_terms, obj.term_names, err)))
+		if (rc)
+			break;
+		if (T->metrics == NULL && (rc = make_metrics(T, n_step, step_names, err)))
 			break;
 		if (n_batches == 0) {
-			T->n_terms = obj.n_terms;
-			for (int i = 0; i < obj.n_terms; ++i)
-				T->term_names[i] = obj.term_names[i];
+			T->n_terms = n_step;
+			for (int i = 0; i < n_step; ++i)
+				T->term_names[i] = step_names[i];
 		}
-		if (!isfinite(obj.loss->x[0])) {
-			const char *bad = "loss";
-			for (int i = 0; i < obj.n_terms; ++i)
-				if (!isfinite(obj.terms[i]->x[0]))
-					bad = obj.term_names[i];
-			rc = SNM_FAIL(err, SNM_ENUMERIC, "%s: epoch %d step %" PRId64 ": term '%s' is not finite; "
-			              "the last good checkpoint is kept", T->run->key, T->epoch + 1,
-			              snm_adam_steps(T->adam) + 1, bad);
-			break;
-		}
-		if ((rc = snm_tape_backward(T->tape, obj.loss, err)) || (rc = snm_adam_step(T->adam, lr, err))) {
-			snm_error_prefix(err, "%s: epoch %d", T->run->key, T->epoch + 1);
-			break;
-		}
-		snm_params_zero_grad(T->R.params);
-		*sum_loss += obj.loss->x[0];
-		for (int i = 0; i < obj.n_terms && i < T->n_terms; ++i)
-			sum_terms[i] += obj.terms[i]->x[0];
+		*sum_loss += step_loss;
+		for (int i = 0; i < n_step && i < T->n_terms; ++i)
+			sum_terms[i] += step_terms[i];
 		++n_batches;
 	}
 	free(perm);
@@ -577,13 +682,19 @@ static const char *first_nonfinite(const snm_params *p)
 static int check_state(const trainer *T, snm_error *err)
 {
 	static const char *const what[3] = { "parameter", "Adam's first moment of", "Adam's second moment of" };
-	const snm_params *p[3] = { T->R.params, snm_adam_m(T->adam), snm_adam_v(T->adam) };
-	for (int k = 0; k < 3; ++k) {
+	const snm_params *p[1 + 2 * SNM_MAX_UPDATES] = { T->R.params };
+	int n = 1;
+	for (int k = 0; k < snm_steps_count(T->steps); ++k) {
+		p[n++] = snm_adam_m(snm_steps_adam(T->steps, k));
+		p[n++] = snm_adam_v(snm_steps_adam(T->steps, k));
+	}
+	for (int k = 0; k < n; ++k) {
 		const char *bad = first_nonfinite(p[k]);
 		if (bad != NULL)
 			return SNM_FAIL(err, SNM_ENUMERIC, "%s: epoch %d: %s '%s' is not finite after step %"
 			                PRId64 " (the loss was finite); the last good checkpoint is kept",
-			                T->run->key, T->epoch + 1, what[k], bad, snm_adam_steps(T->adam));
+			                T->run->key, T->epoch + 1, what[k == 0 ? 0 : 2 - k % 2], bad,
+			                snm_adam_steps(T->adam));
 	}
 	return SNM_OK;
 }
@@ -756,6 +867,17 @@ out:
 	return rc;
 }
 
+/* 1 when the epoch being evaluated is one of train.test's: checkpoints, the epochs at which the
+ * seed-003 code saved its checkpoints (1 to 10, then every tenth: 20, 30, ...; counted from 1),
+ * and the last one; every, all of them. */
+static int test_epoch(const trainer *T)
+{
+	int e = T->epoch + 1;
+	if (T->test_mode == TEST_EVERY)
+		return 1;
+	return T->test_mode == TEST_CHECKPOINTS && (e <= 10 || e % 10 == 0 || e == T->epochs);
+}
+
 /* The epoch's evaluation: training error on at most train_eval_max subset examples, validation
  * error, and -- when validation improved -- test error and a copy of the weights as the best. */
 static int evaluate(trainer *T, double *train_err, double *valid_err, double *test_err, snm_error *err)
@@ -775,6 +897,13 @@ static int evaluate(trainer *T, double *train_err, double *valid_err, double *te
 		T->test_at_best = *test_err;
 		T->best_epoch = T->epoch;
 	}
+	if (test_epoch(T)) {
+		if (isnan(*test_err)
+		    && (rc = eval_error(T, SNM_SPLIT_TEST, T->test_idx, T->R.ds->info.n[SNM_SPLIT_TEST], test_err, err)))
+			return rc;
+		if (isnan(T->min_test) || *test_err < T->min_test)
+			T->min_test = *test_err;
+	}
 	return SNM_OK;
 }
 
@@ -782,7 +911,7 @@ static int evaluate(trainer *T, double *train_err, double *valid_err, double *te
 static int append_row(trainer *T, double loss, const double *terms, double train_err, double valid_err,
                       double test_err, double seconds, snm_error *err)
 {
-	double row[9 + SNM_MAX_TERMS];
+	double row[10 + SNM_MAX_TERMS];
 	int k;
 	for (k = 0; k < snm_metrics_cols(T->metrics); ++k)
 		row[k] = NAN;
@@ -802,6 +931,8 @@ static int append_row(trainer *T, double loss, const double *terms, double train
 	row[col(T, "test_error")] = test_err;
 	row[col(T, "best_valid_error")] = T->best_valid;
 	row[col(T, "test_at_best")] = T->test_at_best;
+	if (T->test_mode != TEST_BEST)
+		row[col(T, "min_test_error")] = T->min_test;
 	row[col(T, "seconds")] = seconds;
 	return snm_metrics_append(T->metrics, row, err);
 }

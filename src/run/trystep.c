@@ -8,6 +8,7 @@
 #include "snm/rng.h"
 #include "loader.h"
 #include "run.h"
+#include "steps.h"
 #include "trystep.h"
 
 typedef struct step {
@@ -19,7 +20,8 @@ typedef struct step {
 	int32_t *y;
 	long *idx;
 	gsl_rng *aug, *noise;
-	snm_adam *adam;
+	snm_steps *steps;            /* the regularizer's updates and their Adam states */
+	int k;                       /* the update being tried */
 } step;
 
 enum { MODEL, NOISE };
@@ -27,6 +29,8 @@ enum { MODEL, NOISE };
 /* err as the step's one line, naming the model or the regularizer; returns its code. */
 static int blame(const step *S, int who, snm_error *err)
 {
+	if (who == NOISE && S->steps != NULL && snm_steps_name(S->steps, S->k) != NULL)
+		snm_error_prefix(err, "update '%s'", snm_steps_name(S->steps, S->k));
 	snm_error_prefix(err, "one training step on %ld examples", S->n);
 	if (who == MODEL)
 		snm_run_plugin_prefix(err, S->r->key, "model", S->R.mh.p->name, S->r->model);
@@ -124,7 +128,8 @@ static int check_model(step *S, snm_error *err)
 	return rc ? blame(S, MODEL, err) : SNM_OK;
 }
 
-/* 2: the objective -- a loss of one element, its terms named and of one element, all finite. */
+/* 2: the objective -- a loss of one element, its terms named and of one element, all finite
+ * (for each of the regularizer's updates in turn, S->k). */
 static int check_objective(step *S, snm_objective *obj, snm_error *err)
 {
 	char shape[64];
@@ -139,10 +144,11 @@ static int check_objective(step *S, snm_objective *obj, snm_error *err)
 	b.x = input(S, S->x, S->n);
 	b.labels = S->y;
 	b.xu = S->nu > 0 ? input(S, S->xu, S->nu) : NULL;
-	at = (snm_progress){ sizeof at, 0, (int32_t)epochs, 0, 1 };
+	b.mean = S->R.mean;
+	at = (snm_progress){ sizeof at, 0, (int32_t)epochs, 0, 1, 0 };
 	memset(obj, 0, sizeof *obj);
 	snm_error_clear(err);
-	rc = snm_noise_objective(S->R.nvt, S->R.noise, &S->R.model, S->tape, &b, S->noise, &at, obj, err);
+	rc = snm_steps_objective(S->steps, S->k, &S->R.model, S->tape, &b, S->noise, &at, obj, err);
 	if (rc != SNM_OK) {
 		if (err != NULL && err->msg[0] == '\0')
 			SNM_FAIL(err, SNM_EPLUGIN, "the objective failed (returned %d) without saying why", rc);
@@ -209,7 +215,7 @@ static const char *first_bad(const snm_params *p, unsigned flag, int grad)
 static int check_step(step *S, const snm_objective *obj, snm_error *err)
 {
 	const snm_cfg *tr = S->r->train;
-	double lr = 0, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+	double lr = 0;
 	const char *bad;
 	int rc;
 	if ((rc = snm_tape_backward(S->tape, obj->loss, err)))
@@ -218,19 +224,31 @@ static int check_step(step *S, const snm_objective *obj, snm_error *err)
 		SNM_FAIL(err, SNM_ENUMERIC, "the gradient of parameter '%.80s' is not finite", bad);
 		return blame(S, NOISE, err);
 	}
-	if ((rc = snm_cfg_opt_double(tr, snm_train_options, "lr", &lr, err))
-	    || (rc = snm_cfg_opt_double(tr, snm_train_options, "beta1", &b1, err))
-	    || (rc = snm_cfg_opt_double(tr, snm_train_options, "beta2", &b2, err))
-	    || (rc = snm_cfg_opt_double(tr, snm_train_options, "eps", &eps, err)))
+	if ((rc = snm_cfg_opt_double(tr, snm_train_options, "lr", &lr, err)))
 		return rc;
-	if ((S->adam = snm_adam_new(S->R.params, b1, b2, eps, err)) == NULL)
-		return err ? err->code : SNM_ENOMEM;
-	if ((rc = snm_adam_step(S->adam, lr, err)))
+	if ((rc = snm_adam_step(snm_steps_adam(S->steps, S->k), lr, err)))
 		return rc;
+	snm_params_zero_grad(S->R.params);
 	if ((bad = first_bad(S->R.params, SNM_T_PARAM | SNM_T_BUFFER, 0)) != NULL) {
 		SNM_FAIL(err, SNM_ENUMERIC, "'%.80s' is not finite after one Adam step at lr %g", bad, lr);
 		return blame(S, NOISE, err);
 	}
+	return SNM_OK;
+}
+
+/* The regularizer's updates (steps.h) with the train section's Adam settings; a broken rule of
+ * snm_update is the regularizer's. */
+static int make_steps(step *S, snm_error *err)
+{
+	const snm_cfg *tr = S->r->train;
+	double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+	int rc;
+	if ((rc = snm_cfg_opt_double(tr, snm_train_options, "beta1", &b1, err))
+	    || (rc = snm_cfg_opt_double(tr, snm_train_options, "beta2", &b2, err))
+	    || (rc = snm_cfg_opt_double(tr, snm_train_options, "eps", &eps, err)))
+		return rc;
+	if ((S->steps = snm_steps_new(S->R.nvt, S->R.noise, "its updates", S->R.params, b1, b2, eps, err)) == NULL)
+		return blame(S, NOISE, err);
 	return SNM_OK;
 }
 
@@ -243,9 +261,11 @@ int snm_run_try_step(const snm_run_spec *r, const char *plugin_path, snm_data_ca
 	memset(&S, 0, sizeof S);
 	S.r = r;
 	if ((rc = open_step(&S, plugin_path, cache, err)) == SNM_OK && (rc = check_model(&S, err)) == SNM_OK
-	    && (rc = check_objective(&S, &obj, err)) == SNM_OK)
-		rc = check_step(&S, &obj, err);
-	snm_adam_free(S.adam);
+	    && (rc = make_steps(&S, err)) == SNM_OK)
+		for (S.k = 0; S.k < snm_steps_count(S.steps) && rc == SNM_OK; ++S.k)
+			if ((rc = check_objective(&S, &obj, err)) == SNM_OK)
+				rc = check_step(&S, &obj, err);
+	snm_steps_free(S.steps);
 	snm_tape_free(S.tape);
 	if (S.aug) gsl_rng_free(S.aug);
 	if (S.noise) gsl_rng_free(S.noise);
