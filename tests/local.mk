@@ -137,6 +137,8 @@ TESTS += tests/test_store tests/test_runner tests/test_override
 check_PROGRAMS += tests/test_vib
 tests_test_vib_LDADD = $(TEST_LDADD)
 tests_test_vib_CPPFLAGS = $(TEST_CPPFLAGS)
+EXTRA_tests_test_vib_DEPENDENCIES = plugins/models/vibnet.la plugins/noise/vib_hcp.la \
+	plugins/noise/vib_lp.la
 TESTS += tests/test_vib
 # the code that made a run (its plugins' and libsnm's SHA-256) and the superseded run file
 check_PROGRAMS += tests/test_identity

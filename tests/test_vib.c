@@ -10,6 +10,8 @@
 #include "gradcheck.h"
 #include "snm/plugin.h"
 #include "snm/regularize.h"
+#include "snm/rng.h"
+#include "run/loader.h"
 #include "run/steps.h"
 
 static const gc_opts all_elems = { .max_elems = 1000 };
@@ -277,6 +279,305 @@ static void test_steps_refused(void)
 	}
 }
 
+/* ---- the plugins: every update's objective against the same terms built here by hand ----------- */
+
+enum { B = 6, KC = 3 };
+
+static const snm_plugin *find(int kind, const char *name)
+{
+	static snm_plugin_handle h[3];
+	static const char *names[3] = { "vibnet", "vib_hcp", "vib_lp" };
+	snm_error e;
+	for (int i = 0; i < 3; ++i) {
+		if (strcmp(names[i], name) != 0)
+			continue;
+		if (h[i].p == NULL && snm_plugin_find(NULL, kind, name, &h[i], &e) != 0) {
+			fprintf(stderr, "test_vib: %s\n", e.msg);
+			return NULL;
+		}
+		return h[i].p;
+	}
+	return NULL;
+}
+
+typedef struct pfix {
+	snm_cfg *mcfg, *ncfg;
+	snm_params *params;
+	gsl_rng *init;
+	snm_model model;
+	const snm_noise_vt *nvt;
+	void *ns;
+	float x[B * 28 * 28], xu[B * 28 * 28], mean[28 * 28];
+	int32_t y[B];
+	int side;
+} pfix;
+
+/* vibnet from model_yaml and noise `noise` from noise_yaml, on (1, side, side) inputs of KC classes */
+static int pfix_new(pfix *f, const char *noise, const char *model_yaml, const char *noise_yaml, int side)
+{
+	snm_data_info in = { 3, { 1, side, side }, KC, { 100, 10, 10 } };
+	const snm_plugin *mp = find(SNM_KIND_MODEL, "vibnet"), *np = find(SNM_KIND_NOISE, noise);
+	snm_error e;
+	memset(f, 0, sizeof *f);
+	if (mp == NULL || np == NULL)
+		return -1;
+	f->side = side;
+	f->model.vt = mp->vtable;
+	f->nvt = np->vtable;
+	if (snm_cfg_parse(model_yaml, strlen(model_yaml), "m.yaml", &f->mcfg, &e)
+	    || snm_cfg_parse(noise_yaml, strlen(noise_yaml), "n.yaml", &f->ncfg, &e))
+		return -1;
+	f->params = snm_params_new(NULL);
+	f->init = snm_rng_new(5, NULL);
+	if (f->model.vt->create(f->mcfg, &in, f->params, f->init, &f->model.state, &e)
+	    || f->nvt->create(f->ncfg, &f->model, f->params, f->init, &f->ns, &e)) {
+		fprintf(stderr, "test_vib: create: %s\n", e.msg);
+		return -1;
+	}
+	gc_fill(f->x, (size_t)B * side * side, -0.4, 0.6, 91);
+	gc_fill(f->xu, (size_t)B * side * side, -0.4, 0.6, 92);
+	gc_fill(f->mean, (size_t)side * side, 0.2, 0.4, 93);
+	for (int i = 0; i < B; ++i)
+		f->y[i] = i % KC;
+	return 0;
+}
+
+static void pfix_free(pfix *f)
+{
+	if (f->ns != NULL)
+		f->nvt->destroy(f->ns);
+	if (f->model.state != NULL)
+		f->model.vt->destroy(f->model.state);
+	snm_params_free(f->params);
+	if (f->init)
+		gsl_rng_free(f->init);
+	snm_cfg_free(f->mcfg);
+	snm_cfg_free(f->ncfg);
+}
+
+static snm_batch pfix_batch(pfix *f, snm_tape *t)
+{
+	int d[4] = { B, 1, f->side, f->side };
+	snm_batch b = { snm_tape_const(t, 4, d, f->x), f->y, snm_tape_const(t, 4, d, f->xu), f->mean };
+	return b;
+}
+
+/* update k's objective on a fresh tape, noise stream seeded 3 */
+static int pfix_objective(pfix *f, snm_tape *t, int k, snm_objective *o)
+{
+	snm_progress at = { sizeof at, 0, 1, 0, 1, k };
+	gsl_rng *noise = snm_rng_new(3, NULL);
+	snm_batch b;
+	snm_error e;
+	int rc;
+	snm_tape_reset(t);
+	b = pfix_batch(f, t);
+	rc = snm_noise_objective(f->nvt, f->ns, &f->model, t, &b, noise, &at, o, &e);
+	if (rc)
+		fprintf(stderr, "test_vib: objective %d: %s\n", k, e.msg);
+	gsl_rng_free(noise);
+	return rc;
+}
+
+/* the discriminator MLP <prefix>.f1..f3 of the registry on x */
+static snm_tensor *mlp(snm_tape *t, const snm_params *p, const char *prefix, snm_tensor *x)
+{
+	char w[48], b[48];
+	for (int i = 1; i <= 3 && x != NULL; ++i) {
+		snprintf(w, sizeof w, "%s.f%d.w", prefix, i);
+		snprintf(b, sizeof b, "%s.f%d.b", prefix, i);
+		x = snm_linear(t, x, snm_params_find(p, w), snm_params_find(p, b), 0);
+		if (i < 3)
+			x = snm_relu(t, x);
+	}
+	return x;
+}
+
+static double term(const snm_objective *o, const char *name)
+{
+	for (int i = 0; i < o->n_terms; ++i)
+		if (strcmp(o->term_names[i], name) == 0)
+			return o->terms[i]->x[0];
+	return NAN;
+}
+
+/* vib_hcp with D_a and D_c: three updates d_a, d_c, cls (main), their selections, and each
+ * objective's value against the same losses assembled here from the registry's networks:
+ * d_c = d_loss(D_c(onehot tile), D_c(softmax(c(x_u)))); cls = CE + alpha_a g(D_a(a(x_u))) +
+ * alpha_c g(D_c(softmax(c(x_u)))); d_a's real side is random (its N(0, I) draw): checked to be a
+ * d_loss of the right fake side by recomputing it with the same noise stream. */
+static void test_hcp_terms(void)
+{
+	pfix f;
+	snm_tape *t = snm_tape_new(0, NULL), *u = snm_tape_new(0, NULL);
+	snm_objective o;
+	const snm_update *up = NULL;
+	const snm_model_vt *m;
+	snm_batch b;
+	if (pfix_new(&f, "vib_hcp", "{latent: linear, a_dim: 12, hidden: 7}",
+	             "{alpha_c: 0.25, alpha_a: 0.5}", 8) != 0) {
+		CU_FAIL("fixture");
+		pfix_free(&f);
+		return;
+	}
+	m = f.model.vt;
+	CU_ASSERT_EQUAL_FATAL(snm_noise_updates(f.nvt)(f.ns, &up), 3);
+	CU_ASSERT_STRING_EQUAL(up[0].name, "d_a");
+	CU_ASSERT_STRING_EQUAL(up[1].name, "d_c");
+	CU_ASSERT_STRING_EQUAL(up[2].name, "cls");
+	CU_ASSERT(up[2].main && !up[0].main && !up[1].main);
+	snm_tape_set_hold_stats(u, 1);
+	/* d_a */
+	CU_ASSERT_EQUAL_FATAL(pfix_objective(&f, t, 0, &o), SNM_OK);
+	{
+		gsl_rng *noise = snm_rng_new(3, NULL);
+		snm_tensor *a, *real, *ref;
+		b = pfix_batch(&f, u);
+		a = m->encode(f.model.state, u, b.xu, NULL, NULL, NULL);
+		real = snm_randn(u, 2, (int[]){ B, 12 }, 1.0f, noise);
+		ref = snm_adv_d_loss(u, mlp(u, f.params, "vib.disc_a", real), mlp(u, f.params, "vib.disc_a", a));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
+		SNM_ASSERT_CLOSE(o.loss->x[0], ref->x[0], 1e-6, 1e-5);
+		SNM_ASSERT_CLOSE(term(&o, "d_a"), ref->x[0], 1e-6, 1e-5);
+		gsl_rng_free(noise);
+	}
+	/* d_c */
+	CU_ASSERT_EQUAL_FATAL(pfix_objective(&f, t, 1, &o), SNM_OK);
+	snm_tape_reset(u);
+	b = pfix_batch(&f, u);
+	{
+		snm_tensor *c = snm_softmax(u, m->classify(f.model.state, u, m->encode(f.model.state, u, b.xu, NULL, NULL, NULL)));
+		snm_tensor *ref = snm_adv_d_loss(u, mlp(u, f.params, "vib.disc_c", snm_onehot_tile(u, B, KC)),
+		                                 mlp(u, f.params, "vib.disc_c", c));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
+		SNM_ASSERT_CLOSE(o.loss->x[0], ref->x[0], 1e-6, 1e-5);
+	}
+	/* cls */
+	CU_ASSERT_EQUAL_FATAL(pfix_objective(&f, t, 2, &o), SNM_OK);
+	snm_tape_reset(u);
+	b = pfix_batch(&f, u);
+	{
+		snm_tensor *ce = snm_softmax_ce(u, m->classify(f.model.state, u, m->encode(f.model.state, u, b.x, NULL, NULL, NULL)), f.y);
+		snm_tensor *a = m->encode(f.model.state, u, b.xu, NULL, NULL, NULL);
+		snm_tensor *ga = snm_adv_g_loss(u, mlp(u, f.params, "vib.disc_a", a));
+		snm_tensor *gc = snm_adv_g_loss(u, mlp(u, f.params, "vib.disc_c",
+		                                       snm_softmax(u, m->classify(f.model.state, u, a))));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(gc);
+		SNM_ASSERT_CLOSE(term(&o, "ce"), ce->x[0], 1e-6, 1e-5);
+		SNM_ASSERT_CLOSE(term(&o, "g_a"), ga->x[0], 1e-6, 1e-5);
+		SNM_ASSERT_CLOSE(term(&o, "g_c"), gc->x[0], 1e-6, 1e-5);
+		SNM_ASSERT_CLOSE(o.loss->x[0], ce->x[0] + 0.5 * ga->x[0] + 0.25 * gc->x[0], 1e-6, 1e-5);
+	}
+	snm_tape_free(t);
+	snm_tape_free(u);
+	pfix_free(&f);
+}
+
+/* [S]: label_noise replaces labelled rows by fixed noisy versions: with the same noise stream the
+ * same versions (the cross-entropy, a function of the inputs alone, is bitwise the same), and not
+ * the clean batch (the cross-entropy of the same network without label_noise differs: its salt is
+ * drawn after every parameter, so the two networks are the same). */
+static void test_hcp_copies(void)
+{
+	pfix f;
+	snm_tape *t = snm_tape_new(0, NULL);
+	snm_objective o;
+	double ce1, ce2, ce0;
+	if (pfix_new(&f, "vib_hcp", "{a_dim: 12, hidden: 7}", "{alpha_c: 0, alpha_a: 0, label_noise: 0.3}", 8)) {
+		CU_FAIL("fixture");
+		pfix_free(&f);
+		return;
+	}
+	CU_ASSERT_EQUAL_FATAL(pfix_objective(&f, t, 0, &o), SNM_OK);
+	ce1 = o.loss->x[0];
+	CU_ASSERT_EQUAL_FATAL(pfix_objective(&f, t, 0, &o), SNM_OK);
+	ce2 = o.loss->x[0];
+	CU_ASSERT_EQUAL(ce1, ce2);
+	pfix_free(&f);
+	CU_ASSERT_EQUAL_FATAL(pfix_new(&f, "vib_hcp", "{a_dim: 12, hidden: 7}", "{alpha_c: 0, alpha_a: 0}", 8), 0);
+	CU_ASSERT_EQUAL_FATAL(pfix_objective(&f, t, 0, &o), SNM_OK);
+	ce0 = o.loss->x[0];
+	CU_ASSERT(ce0 != ce1);                 /* some row is a noisy copy (6 rows, 3 in 4 each) */
+	pfix_free(&f);
+	snm_tape_free(t);
+}
+
+/* vib_lp with D_x on (1, 28, 28): six updates in the seed's order with their selections, and the
+ * terms that need no random draw against hand-built ones: d_c, adv (g_z + g_c), cls (CE); ae's
+ * loss is beta_x mse + alpha_x g_x of its own terms. */
+static void test_lp_terms(void)
+{
+	static const char *const names[6] = { "d_x", "ae", "d_z", "d_c", "adv", "cls" };
+	pfix f;
+	snm_tape *t = snm_tape_new(0, NULL), *u = snm_tape_new(0, NULL);
+	snm_objective o;
+	const snm_update *up = NULL;
+	const snm_model_vt *m;
+	snm_batch b;
+	if (pfix_new(&f, "vib_lp", "{classifier: linear, batchnorm: true, a_dim: 16}",
+	             "{dx: true, alpha_x: 0.5, alpha_c: 0.75, alpha_z: 1.5, beta_x: 2}", 28) != 0) {
+		CU_FAIL("fixture");
+		pfix_free(&f);
+		return;
+	}
+	m = f.model.vt;
+	CU_ASSERT_EQUAL_FATAL(snm_noise_updates(f.nvt)(f.ns, &up), 6);
+	for (int k = 0; k < 6; ++k)
+		CU_ASSERT_STRING_EQUAL(up[k].name, names[k]);
+	CU_ASSERT(up[5].main);
+	CU_ASSERT_STRING_EQUAL(up[1].params, "-vib.disc");
+	CU_ASSERT_STRING_EQUAL(up[4].params, "-vib.disc -vib.dec.");
+	CU_ASSERT_STRING_EQUAL(up[5].params, "-vib.");
+	/* d_x then ae: ae reuses d_x's z_p; its mse is checked by hand */
+	CU_ASSERT_EQUAL_FATAL(pfix_objective(&f, t, 0, &o), SNM_OK);
+	CU_ASSERT(isfinite(term(&o, "d_x")));
+	CU_ASSERT_EQUAL_FATAL(pfix_objective(&f, t, 1, &o), SNM_OK);
+	CU_ASSERT(isfinite(term(&o, "mse")) && isfinite(term(&o, "g_x")));
+	SNM_ASSERT_CLOSE(o.loss->x[0], 2 * term(&o, "mse") + 0.5 * term(&o, "g_x"), 1e-6, 1e-5);
+	/* the decoder's output and x_u + mean are in (0, 1): so is their mean squared difference */
+	CU_ASSERT(term(&o, "mse") > 0 && term(&o, "mse") < 1);
+	CU_ASSERT_EQUAL_FATAL(pfix_objective(&f, t, 3, &o), SNM_OK);
+	snm_tape_set_hold_stats(u, 1);
+	b = pfix_batch(&f, u);
+	{
+		snm_tensor *c = snm_softmax(u, m->classify(f.model.state, u, m->encode(f.model.state, u, b.xu, NULL, NULL, NULL)));
+		snm_tensor *ref = snm_adv_d_loss(u, mlp(u, f.params, "vib.disc_c", snm_onehot_tile(u, B, KC)),
+		                                 mlp(u, f.params, "vib.disc_c", c));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
+		SNM_ASSERT_CLOSE(term(&o, "d_c"), ref->x[0], 1e-6, 1e-5);
+	}
+	CU_ASSERT_EQUAL_FATAL(pfix_objective(&f, t, 4, &o), SNM_OK);
+	snm_tape_reset(u);
+	b = pfix_batch(&f, u);
+	{
+		snm_tensor *a = m->encode(f.model.state, u, b.xu, NULL, NULL, NULL);
+		snm_tensor *z = snm_linear(u, a, snm_params_find(f.params, "vib.zhead.w"),
+		                           snm_params_find(f.params, "vib.zhead.b"), 0);
+		snm_tensor *gz = snm_adv_g_loss(u, mlp(u, f.params, "vib.disc_z", z));
+		snm_tensor *gc = snm_adv_g_loss(u, mlp(u, f.params, "vib.disc_c",
+		                                       snm_softmax(u, m->classify(f.model.state, u, a))));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(gc);
+		SNM_ASSERT_CLOSE(o.loss->x[0], 1.5 * gz->x[0] + 0.75 * gc->x[0], 1e-6, 1e-5);
+	}
+	CU_ASSERT_EQUAL_FATAL(pfix_objective(&f, t, 5, &o), SNM_OK);
+	snm_tape_reset(u);
+	b = pfix_batch(&f, u);
+	{
+		snm_tensor *ce = snm_softmax_ce(u, m->classify(f.model.state, u, m->encode(f.model.state, u, b.x, NULL, NULL, NULL)), f.y);
+		SNM_ASSERT_CLOSE(o.loss->x[0], ce->x[0], 1e-6, 1e-5);
+	}
+	snm_tape_free(t);
+	snm_tape_free(u);
+	pfix_free(&f);
+}
+
+static CU_TestInfo plugin_tests[] = {
+	{ "hcp_terms", test_hcp_terms },
+	{ "hcp_stochastic_copies", test_hcp_copies },
+	{ "lp_terms", test_lp_terms },
+	CU_TEST_INFO_NULL
+};
+
 static CU_TestInfo loss_tests[] = {
 	{ "adv_values", test_adv_values },
 	{ "onehot_tile", test_onehot_tile },
@@ -294,6 +595,7 @@ static CU_TestInfo step_tests[] = {
 static CU_SuiteInfo suites[] = {
 	{ "adversarial_losses", NULL, NULL, NULL, NULL, loss_tests },
 	{ "updates", NULL, NULL, NULL, NULL, step_tests },
+	{ "plugins", NULL, NULL, NULL, NULL, plugin_tests },
 	CU_SUITE_INFO_NULL
 };
 
