@@ -222,8 +222,8 @@ typedef struct snm_progress {
  *
  * Selection (params): space-separated registry-name prefixes; one starting with '-' excludes.
  * A trainable entry is selected when its name starts with one of the including prefixes (or
- * there is none) and with none of the excluding ones: "vib.dc." is the D_c discriminator,
- * "-vib.d" everything but the discriminators.  NULL or "" selects every trainable entry.
+ * there is none) and with none of the excluding ones: "vib.disc_c." is the D_c discriminator,
+ * "-vib.disc" everything but the discriminators.  NULL or "" selects every trainable entry.
  *
  * Adam states: each update has its own (its moments over its selection, its step count), as
  * every Keras model compiled with its own optimiser has.  The one update with main = 1 steps the
@@ -231,11 +231,12 @@ typedef struct snm_progress {
  * /checkpoint/adam_m and adam_v, its step count the run's `step` and snm_progress.step.  Each
  * other update's Adam is saved as /checkpoint/optim/<name>/m and /v with the root integer
  * step.<name>, so a resumed run goes on bitwise.  Every update uses the train section's learning
- * rate, betas and epsilon.
+ * rate (divided by 1 + train.lr_decay t, t its own Adam's steps, where lr_decay is set), betas
+ * and epsilon.
  *
  * Rules (the runner checks them before the first step, one line naming the plugin): 1 to
- * SNM_MAX_UPDATES updates; names unique, of [a-z0-9_]; exactly one main; every selection holds a
- * trainable entry.  The loss column of the metrics is the sum of the updates' losses, and the
+ * SNM_MAX_UPDATES updates; names unique, 1 to 40 of [a-z0-9_]; exactly one main; every selection
+ * holds a trainable entry.  The loss column of the metrics is the sum of the updates' losses, and the
  * terms of all updates go into loss.<term> columns (unique names, SNM_MAX_TERMS in all). */
 #define SNM_MAX_UPDATES 8
 
