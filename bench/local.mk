@@ -16,7 +16,11 @@
 #
 # Then bench/eval_batch.sh times evaluation, the larger part of a run at small per-class sizes,
 # at the evaluation batch sizes EVAL_BATCHES and thread counts EVAL_THREADS (about a minute).
+# Last, bench/memory.sh: the peak resident memory of a run of each network (MNIST convnet, ladder,
+# VAT, CIFAR-10) at MEM_EPOCHS epochs, failing when it grows with the epochs (about a minute).
 # bench/kill9.sh (not part of make bench): 100 kill -9 of snm run, then a bitwise comparison.
+# bench/cluster.sh (not part of make bench): one process, -j 2 and mpirun -n 2 on a small pipeline.
+# bench/cost-check.sh (not part of make bench): the cost model against 24 runs of different shapes.
 BENCHMARKS = bench/bench_conv bench/bench_train
 EXTRA_PROGRAMS += $(BENCHMARKS)
 BENCH_LDADD = $(RUN_LIBS)
@@ -27,7 +31,8 @@ bench_bench_train_SOURCES = bench/bench_train.c src/core/par.c
 bench_bench_train_CPPFLAGS = $(AM_CPPFLAGS)
 bench_bench_train_LDADD = $(BENCH_LDADD)
 EXTRA_bench_bench_train_DEPENDENCIES = plugins/models/convnet.la plugins/data/idx.la \
-	plugins/noise/none.la plugins/noise/recon.la plugins/noise/random.la plugins/noise/semantic.la
+	plugins/noise/none.la plugins/noise/recon.la plugins/noise/random.la plugins/noise/semantic.la \
+	plugins/noise/ladder.la plugins/noise/vat.la
 BENCH_FLAGS =
 BENCH_TRAIN_FLAGS =
 PEER_REPS = 3
@@ -36,7 +41,9 @@ BENCH_NUMERIC_TESTS = tests/test_conv tests/test_ops tests/test_fixture
 PEER_STEPS = 30
 EVAL_BATCHES = 50 100 200 500 1000
 EVAL_THREADS = 1 2
-EXTRA_DIST += bench/peer.sh bench/eval_batch.sh bench/mnist-campaign.sh bench/kill9.sh
+MEM_EPOCHS = 2 8
+EXTRA_DIST += bench/peer.sh bench/eval_batch.sh bench/memory.sh bench/mnist-campaign.sh bench/kill9.sh \
+	bench/cluster.sh bench/cost-check.sh bench/cost-check.yaml
 CLEANFILES += $(BENCHMARKS) bench/peer.txt tests/*.unpinned.log
 
 .PHONY: bench
@@ -69,3 +76,5 @@ bench: $(BENCHMARKS) $(BENCH_NUMERIC_TESTS) snm$(EXEEXT) $(pkglib_LTLIBRARIES)
 	@echo "== bench/eval_batch.sh  (load $$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null))"; \
 	  EVAL_BATCHES="$(EVAL_BATCHES)" EVAL_THREADS="$(EVAL_THREADS)" \
 	  $(SHELL) $(srcdir)/bench/eval_batch.sh ./snm$(EXEEXT)
+	@echo "== bench/memory.sh  (load $$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null))"; \
+	  MEM_EPOCHS="$(MEM_EPOCHS)" $(SHELL) $(srcdir)/bench/memory.sh ./snm$(EXEEXT)

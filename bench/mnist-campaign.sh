@@ -31,6 +31,13 @@ for n in 10 20 50 100 200; do run "$P/mnist.yaml" --only "mnist/recon-*/n$n/*"; 
 # 5. Table 2 (ladder) and PI-MNIST
 for n in 10 20 50 100 200; do run "$P/ladder.yaml" --only "ladder/*/n$n/*"; done
 run "$P/pi-mnist.yaml"
+# 5b. the comparison regularizers' checks at 100 labels (the comparison issue): the ladder and the
+#     adversarial ladder of seed 002 on the same labelled sets, VAT, close-to-clean, the Gamma-model
+run "$P/mnist-semi.yaml" --only 'mnist-semi/ladder/n10/*'
+run "$P/advladder.yaml" --only 'mnist-semi/adv-t21/n10/*'
+run "$P/mnist-semi.yaml" --only 'mnist-semi/vat/n10/*'
+run "$P/mnist-semi.yaml" --only 'mnist-semi/c2c/n10/*'
+run "$P/mnist-semi.yaml" --only 'mnist-semi/gamma/n10/*'
 # 6. the large sizes of the claim's rows, then everything else
 for n in 500 1000 2000; do for e in feed-forward proposed-base perturb-random perturb-semantic; do
 	run "$P/mnist.yaml" --only "mnist/$e/n$n/*"; done; done
@@ -38,3 +45,5 @@ run "$P/mnist.yaml" --only 'mnist/p*/full'
 run "$P/mnist.yaml" --only 'mnist/feed-forward/full'
 run "$P/mnist.yaml"
 run "$P/ladder.yaml"
+run "$P/mnist-semi.yaml"
+run "$P/advladder.yaml"

@@ -129,6 +129,7 @@ static void quick_reads(void)
 	static const char *const str_names[] = { "status", "epoch", "no_such_attribute" };
 	static const char *const int_names[] = { "threads", "status" };
 	snm_store_attrs a;
+	snm_metrics *sums = NULL;
 	snm_error e;
 	int rc, has;
 	for (size_t i = 0; i < sizeof str_names / sizeof *str_names; ++i) {
@@ -156,6 +157,10 @@ static void quick_reads(void)
 	}
 	snm_error_clear(&e);
 	fuzz_check_error(snm_store_has_group(path, "/best", &has, &e), &e, "snm_store_has_group");
+	snm_error_clear(&e);
+	rc = snm_store_read_table(path, "/checkpoint/partial/sums", &sums, &e);   /* a mid-epoch checkpoint's */
+	fuzz_check_error(rc, &e, "snm_store_read_table");
+	snm_metrics_free(sums);
 }
 
 /* A copy of the values of every entry of p (for comparing after a load). */
@@ -204,7 +209,7 @@ static void loads(void)
 	if (have == N_GROUPS && m != NULL) {
 		size_t rows = snm_metrics_rows(m);
 		snm_store_run run = { 0, NULL, NULL, 3, int_names, NULL, m, N_GROUPS, group_path, g,
-		                      N_RNG, rng_name, rng };
+		                      N_RNG, rng_name, rng, 0, NULL, NULL };
 		snm_error_clear(&e);
 		rc = snm_store_load(path, &run, ints, &e);
 		fuzz_check_error(rc, &e, "snm_store_load (resume)");
@@ -213,7 +218,7 @@ static void loads(void)
 			         snm_metrics_rows(m), rows);
 	} else if (g[3] != NULL) {
 		snm_store_run run = { 0, NULL, NULL, 0, NULL, NULL, NULL, 1, &group_path[3], &g[3],
-		                      0, NULL, NULL };
+		                      0, NULL, NULL, 0, NULL, NULL };
 		snm_error_clear(&e);
 		rc = snm_store_load(path, &run, NULL, &e);
 		fuzz_check_error(rc, &e, "snm_store_load (best)");

@@ -2,12 +2,14 @@
 # (PNG, PDF through gnuplot) of the paper from results/, as paper/tables.yaml describes them, and
 # the paired comparisons (paired t intervals) of its claims; t-SNE (exact and Barnes-Hut) for the
 # latent-space pictures.  Its code (a convenience library linked into `snm` and test_paper) sits
-# beside the spec and the paper: paper.c drives it, table.c and paired.c make the tables through
+# beside the spec and the paper: paper.c drives it, table.c, paired.c and check.c (numbers beside
+# their published references) make the tables through
 # write.c, plot.c runs gnuplot and draws the learning curves, model.c opens a trained network,
 # figures.c draws the reconstructions and t-SNE pictures (tsne.c); report.c makes the results table
 # and curves of any pipeline (`snm report`) through write.c and plot.c.
 noinst_LTLIBRARIES += paper/libpaper.la
-paper_libpaper_la_SOURCES = paper/paper.c paper/paper.h paper/table.c paper/paired.c paper/write.c \
+paper_libpaper_la_SOURCES = paper/paper.c paper/paper.h paper/table.c paper/paired.c paper/check.c \
+	paper/write.c \
 	paper/plot.c paper/model.c paper/figures.c paper/tsne.c paper/tsne.h paper/report.c paper/report.h
 paper_libpaper_la_CPPFLAGS = $(AM_CPPFLAGS) -DSNM_PKGDATADIR='"$(pkgdatadir)"'
 pkgdata_DATA = paper/tables.yaml paper/paper.tex

@@ -86,7 +86,7 @@ static int load_best(snm_paper_model *m, snm_error *err)
 {
 	const char *group = "/best";
 	snm_params *groups[1] = { m->R.params };
-	snm_store_run run = { 0, NULL, NULL, 0, NULL, NULL, NULL, 1, &group, groups, 0, NULL, NULL };
+	snm_store_run run = { 0, NULL, NULL, 0, NULL, NULL, NULL, 1, &group, groups, 0, NULL, NULL, 0, NULL, NULL };
 	return snm_store_load(m->path, &run, NULL, err);
 }
 

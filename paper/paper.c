@@ -464,11 +464,12 @@ static const layout table_layouts[] = {
 	{ "sets", snm_paper_table_options, NULL, snm_paper_table },
 	{ "paired", snm_paper_paired_options, snm_paper_paired_check, snm_paper_paired },
 	{ "ablation", snm_paper_ablation_options, snm_paper_paired_check, snm_paper_ablation },
+	{ "checks", snm_paper_checks_options, snm_paper_checks_check, snm_paper_checks },
 	{ NULL, NULL, NULL, NULL }
 };
 
 static const snm_option layout_option[] = {
-	{ "layout", SNM_OPT_CHOICE, "mean", "mean|sets|paired|ablation", "the kind of table", NULL },
+	{ "layout", SNM_OPT_CHOICE, "mean", "mean|sets|paired|ablation|checks", "the kind of table", NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 

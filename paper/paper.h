@@ -154,6 +154,12 @@ int snm_paper_ablation(const snm_paper_opts *o, const snm_cfg *spec, const snm_c
  * (a non-empty list of [a, b], two different experiment names), column, baseline and variants
  * (a non-empty list of {run, label}, none the baseline).  SNM_ECONFIG with file:line:col. */
 int snm_paper_paired_check(const snm_cfg *spec, const snm_cfg *table, snm_error *err);
+/* Layout checks (check.c): each row a number of our runs beside a published reference, with the
+ * verdict (within or beyond the reference's spread) and the wall time per run; rows whose runs
+ * are not all finished name the run keys left.  snm_paper_checks_check checks the entry and its
+ * rows without reading a run (SNM_ECONFIG with file:line:col). */
+int snm_paper_checks(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *table, snm_error *err);
+int snm_paper_checks_check(const snm_cfg *spec, const snm_cfg *table, snm_error *err);
 int snm_paper_curves(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *fig, snm_error *err);
 
 /* A figure of learning curves (plot.c): panels, each with lines; a line is the mean per epoch
@@ -196,6 +202,8 @@ extern const snm_option snm_paper_row_options[];
 extern const snm_option snm_paper_paired_options[];
 extern const snm_option snm_paper_ablation_options[];
 extern const snm_option snm_paper_variant_options[];
+extern const snm_option snm_paper_checks_options[];
+extern const snm_option snm_paper_check_row_options[];
 extern const snm_option snm_paper_curves_options[];
 extern const snm_option snm_paper_recon_options[];
 extern const snm_option snm_paper_tsne_options[];

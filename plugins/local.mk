@@ -5,6 +5,7 @@
 #            vibnet (the information-bottleneck paper's encoder and classifier, seed 003)
 #   noise/   none, recon, random, semantic, denoise (the paper's rows), ladder, and vat and c2c
 #            (the comparison regularizers, sharing the power iteration of noise/adversarial.h),
+#            advladder (seed 002: the ladder of noise/ladder.h with adversarial input noise),
 #            vib_hcp and vib_lp (seed 003's adversarial information-bottleneck regularizers, with
 #            their discriminators and decoder: noise/vib.h)
 # A new plugin: append it to pkglib_LTLIBRARIES and give it the four lines the others have.
@@ -35,7 +36,7 @@ plugins_models_convnet_la_CFLAGS = $(PLUGIN_CFLAGS)
 
 pkglib_LTLIBRARIES += plugins/noise/none.la plugins/noise/recon.la plugins/noise/random.la \
 	plugins/noise/semantic.la plugins/noise/denoise.la plugins/noise/ladder.la \
-	plugins/noise/vat.la plugins/noise/c2c.la
+	plugins/noise/vat.la plugins/noise/c2c.la plugins/noise/advladder.la
 plugins_noise_none_la_SOURCES = plugins/noise/none.c
 plugins_noise_none_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_noise_none_la_LIBADD = $(PLUGIN_LIBADD)
@@ -56,10 +57,15 @@ plugins_noise_denoise_la_SOURCES = plugins/noise/denoise.c
 plugins_noise_denoise_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_noise_denoise_la_LIBADD = $(PLUGIN_LIBADD)
 plugins_noise_denoise_la_CFLAGS = $(PLUGIN_CFLAGS)
-plugins_noise_ladder_la_SOURCES = plugins/noise/ladder.c
+plugins_noise_ladder_la_SOURCES = plugins/noise/ladder.c plugins/noise/ladder.h
 plugins_noise_ladder_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_noise_ladder_la_LIBADD = $(PLUGIN_LIBADD)
 plugins_noise_ladder_la_CFLAGS = $(PLUGIN_CFLAGS)
+plugins_noise_advladder_la_SOURCES = plugins/noise/advladder.c plugins/noise/ladder.h \
+	plugins/noise/adversarial.h
+plugins_noise_advladder_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_noise_advladder_la_LIBADD = $(PLUGIN_LIBADD)
+plugins_noise_advladder_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_noise_vat_la_SOURCES = plugins/noise/vat.c plugins/noise/adversarial.h
 plugins_noise_vat_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_noise_vat_la_LIBADD = $(PLUGIN_LIBADD)

@@ -15,12 +15,15 @@ AM_TESTS_ENVIRONMENT = SNM_PLUGIN_PATH='$(BUILD_PLUGIN_PATH):$(abs_top_builddir)
 
 # ---- libsnm: the tape, the ops, snm's threads, the configuration -------------------------------
 check_PROGRAMS += tests/test_tape tests/test_par tests/test_conv tests/test_ops tests/test_norm \
-	tests/test_config tests/test_optim tests/test_fixture
+	tests/test_config tests/test_optim tests/test_fixture tests/test_im2col
 tests_test_tape_LDADD = $(TEST_LDADD)
 tests_test_tape_CPPFLAGS = $(TEST_CPPFLAGS)
 # test_par checks par.h, internal to libsnm: it links libsnm's objects (CORE_LIBS), not libsnm.
 tests_test_par_LDADD = tests/libharness.la $(CORE_LIBS) $(CUNIT_LIBS)
 tests_test_par_CPPFLAGS = $(TEST_CPPFLAGS)
+# test_im2col checks im2col.h, internal too: CORE_LIBS as well.
+tests_test_im2col_LDADD = tests/libharness.la $(CORE_LIBS) $(CUNIT_LIBS)
+tests_test_im2col_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_conv_LDADD = $(TEST_LDADD)
 tests_test_conv_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_test_ops_LDADD = $(TEST_LDADD)
@@ -34,7 +37,7 @@ tests_test_optim_CPPFLAGS = $(TEST_CPPFLAGS)
 # one training step of the paper's MNIST model against a committed PyTorch fixture
 tests_test_fixture_LDADD = $(TEST_LDADD)
 tests_test_fixture_CPPFLAGS = $(TEST_CPPFLAGS)
-TESTS += tests/test_tape tests/test_par tests/test_conv tests/test_ops tests/test_norm \
+TESTS += tests/test_tape tests/test_par tests/test_im2col tests/test_conv tests/test_ops tests/test_norm \
 	tests/test_config tests/test_optim tests/test_fixture
 EXTRA_DIST += tests/fixtures/yaml tests/fixtures/gen_mnist_step.py tests/fixtures/mnist_step.h5 \
 	tests/fixtures/runfile-v1.h5
@@ -46,7 +49,7 @@ check_LTLIBRARIES += tests/plugins/bad_major.la tests/plugins/bad_size.la tests/
 	tests/plugins/bad_vtable.la tests/plugins/good_noise.la tests/plugins/nan_noise.la \
 	tests/plugins/semi_noise.la tests/plugins/null_method.la tests/plugins/old_minor.la \
 	tests/plugins/old_minor1.la tests/plugins/ramp_noise.la tests/plugins/bad_model.la \
-	tests/plugins/bad_noise.la
+	tests/plugins/bad_noise.la tests/plugins/hcp_noise.la
 tests_plugins_bad_major_la_SOURCES = tests/plugins/bad_major.c
 tests_plugins_bad_major_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_bad_size_la_SOURCES = tests/plugins/bad_size.c
@@ -76,6 +79,10 @@ tests_plugins_old_minor1_la_LIBADD = src/core/libsnm.la
 tests_plugins_ramp_noise_la_SOURCES = tests/plugins/ramp_noise.c
 tests_plugins_ramp_noise_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_ramp_noise_la_LIBADD = src/core/libsnm.la
+# vib_hcp compiled in, with SNM_TEST_INTERRUPT_AT (test_interrupt_updates.sh)
+tests_plugins_hcp_noise_la_SOURCES = tests/plugins/hcp_noise.c
+tests_plugins_hcp_noise_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_hcp_noise_la_LIBADD = $(PLUGIN_LIBADD)
 # a model and a regularizer that make the mistake their option names, for `snm check`'s step
 tests_plugins_bad_model_la_SOURCES = tests/plugins/bad_model.c
 tests_plugins_bad_model_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
@@ -90,9 +97,10 @@ TESTS += tests/test_plugin
 
 # ---- the plugins, loaded from the build tree through the loader -------------------------------
 # test_data and test_cifar write their data files themselves; test_perturb reads
-# tests/fixtures/mnist_step.h5; test_compare and test_ladder train through the plugins.
+# tests/fixtures/mnist_step.h5; test_compare and test_ladder train through the plugins;
+# test_advladder checks the adversarial ladder's perturbations and gradients.
 check_PROGRAMS += tests/test_data tests/test_cifar tests/test_models tests/test_perturb \
-	tests/test_compare tests/test_ladder
+	tests/test_compare tests/test_ladder tests/test_advladder
 tests_test_data_LDADD = $(TEST_LDADD) $(ZLIB_LIBS)
 tests_test_data_CPPFLAGS = $(TEST_CPPFLAGS)
 EXTRA_tests_test_data_DEPENDENCIES = plugins/data/idx.la plugins/data/synthetic.la
@@ -115,8 +123,12 @@ tests_test_ladder_LDADD = $(TEST_LDADD)
 tests_test_ladder_CPPFLAGS = $(TEST_CPPFLAGS)
 EXTRA_tests_test_ladder_DEPENDENCIES = plugins/models/convnet.la plugins/noise/ladder.la \
 	plugins/data/synthetic.la
+tests_test_advladder_LDADD = $(TEST_LDADD)
+tests_test_advladder_CPPFLAGS = $(TEST_CPPFLAGS)
+EXTRA_tests_test_advladder_DEPENDENCIES = plugins/models/convnet.la plugins/noise/ladder.la \
+	plugins/noise/advladder.la
 TESTS += tests/test_data tests/test_cifar tests/test_models tests/test_perturb tests/test_compare \
-	tests/test_ladder
+	tests/test_ladder tests/test_advladder
 
 # ---- the run layer: the store, the trainer on tiny pipelines, overrides and sweeps -------------
 check_PROGRAMS += tests/test_store tests/test_runner tests/test_override
@@ -141,6 +153,11 @@ EXTRA_tests_test_vib_DEPENDENCIES = plugins/models/vibnet.la plugins/noise/vib_h
 	plugins/noise/vib_lp.la
 TESTS += tests/test_vib
 # the code that made a run (its plugins' and libsnm's SHA-256) and the superseded run file
+# the cost model's schedules and calibration cache
+check_PROGRAMS += tests/test_cost
+tests_test_cost_LDADD = $(TEST_LDADD)
+tests_test_cost_CPPFLAGS = $(TEST_CPPFLAGS)
+TESTS += tests/test_cost
 check_PROGRAMS += tests/test_identity
 tests_test_identity_LDADD = $(TEST_LDADD)
 tests_test_identity_CPPFLAGS = $(TEST_CPPFLAGS)
@@ -194,11 +211,20 @@ EXTRA_DIST += tests/test_catalogue.sh tests/test_damaged.sh
 # with the changed key named, failed), and its results table and curves (`snm report`).
 TESTS += tests/test_status.sh
 EXTRA_DIST += tests/test_status.sh
+# beyond one machine: --shard K/N covers every run once, the cost model's command line
+# (test_shard.sh); mpirun -n 3 trains every run once, bitwise as a serial run, and resumes a
+# killed job (test_mpi.sh; skipped without MPI)
+TESTS += tests/test_shard.sh tests/test_mpi.sh
+EXTRA_DIST += tests/test_shard.sh tests/test_mpi.sh
 # What snm run shows while it trains: per-epoch lines in a log with -j 2, status lines on a
 # terminal; SIGINT and SIGTERM stop the runs at a step, say how to resume, and the resumed runs
 # end bitwise equal to uninterrupted ones.
 TESTS += tests/test_progress.sh tests/test_interrupt.sh
 EXTRA_DIST += tests/test_progress.sh tests/test_interrupt.sh
+# The same for a regularizer with updates of its own (vib_hcp's three Adam states, through the
+# test plugin hcp_int): stopped mid-epoch and resumed, bitwise equal to an uninterrupted run.
+TESTS += tests/test_interrupt_updates.sh
+EXTRA_DIST += tests/test_interrupt_updates.sh
 # ./configure --prefix=OTHER in a built tree: what records the old directories is remade
 # (SNM_REINSTALL_FULL=1: two real installs of the distribution's files, minutes).
 TESTS += tests/test_reinstall.sh

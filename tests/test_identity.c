@@ -205,7 +205,7 @@ static int rewritten(const char *src, const char *dst, const char *plugins, cons
 		values[n++] = libsnm;
 	}
 	rc = snm_store_save(dst, &(snm_store_run){ n, names, values, a.n_int, (const char *const *)a.int_names,
-	                                           a.int_values, m, 1, gp, &ck, 0, NULL, NULL }, &e);
+	                                           a.int_values, m, 1, gp, &ck, 0, NULL, NULL, 0, NULL, NULL }, &e);
 	snm_params_free(ck);
 	snm_metrics_free(m);
 	snm_store_attrs_free(&a);

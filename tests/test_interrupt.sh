@@ -1,19 +1,38 @@
 #!/bin/sh
-# test_interrupt.sh: Ctrl-C and SIGTERM.  A two-run pipeline on the synthetic data plugin (many
-# steps per epoch) is trained once without interruption (the reference).  Then, into other
-# results: `snm run` (one process) gets SIGINT, sent to its process group as a terminal's Ctrl-C
-# is, once its log shows epoch 2: it exits 130 with one line per stopped run saying where it
-# stopped and the command that resumes it, leaves the run file "running" and no lock or
-# temporary file; `snm run -j 2` gets SIGTERM, sent to the parent alone, which passes it on to
-# its workers and waits for them: exit 143, one line for each of the two runs.  Each time, the
-# printed command resumes the pipeline, and every run file then equals the reference bit for bit
-# in every dataset and attribute but /metrics/seconds (h5diff).
+# test_interrupt.sh: Ctrl-C and SIGTERM stop a run at its next step, save it there, and the
+# resumed run ends bitwise equal to an uninterrupted one.
+#
+# A two-run pipeline on the synthetic data plugin (45 steps an epoch) with a stateful regularizer
+# (tests/plugins/ramp_noise.c: a moving average in its checkpointed buffers, three loss terms) is
+# trained once without interruption (the reference).  Then, into other results:
+#   - at chosen steps (the plugin raises SIGINT where SNM_TEST_INTERRUPT_AT says, as a Ctrl-C
+#     would): after step 1 of epoch 1 (no whole epoch saved yet), at the end of epoch 1, after
+#     step 16 of epoch 2, and, resumed from there, after step 19 of the same epoch.  Each stop
+#     exits 130 with one line saying where it stopped, that it saved there and the command that
+#     resumes it; `snm status` says the steps it holds; the mid-epoch file keeps the whole-epoch
+#     checkpoint an older snm resumes, equal to the file of the epoch's start (h5diff per
+#     object); the printed command resumes it, and the run file ends equal to the reference's in
+#     every dataset and attribute but /metrics/seconds (h5diff);
+#   - SIGINT after SIGINT at the training thread, every 50 us from the first (after step 16 of
+#     epoch 2) until snm exits, so that they fall on the mid-epoch checkpoint being saved: the
+#     same line, a whole file, no temporary or lock file, and the resumed run equal the reference;
+#   - the same for a semi-supervised run whose epoch is one pass over the unlabelled stream, so
+#     that the labelled batches are reshuffled within an epoch (the resume replays the order
+#     stream);
+#   - `snm run` (one process) gets SIGINT from outside, sent to its process group as a terminal's
+#     Ctrl-C is, once its log shows epoch 2, and then SIGINT after SIGINT, as fast as the shell
+#     sends them, until it exits -- while it saves: exit 130, one line per stopped run, no table,
+#     the run file "running", no lock or temporary file, and the resumed runs equal the reference;
+#   - `snm run -j 2` gets SIGTERM, sent to the parent alone, which passes it on to its workers and
+#     waits for them: exit 143, one line for each of the two runs, no worker left, and the resumed
+#     runs equal the reference.
 # Prints "test_interrupt: N passed, N failed"; exits 77 without h5dump and h5diff.
 set -u
 top=${SNM_TEST_TOPBUILDDIR:?}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/snm-interrupt-XXXXXX")
 pid=
-trap '[ -n "$pid" ] && kill -9 -$pid 2>/dev/null; rm -rf "$tmp"' EXIT
+bomb=
+trap '[ -n "$bomb" ] && kill $bomb 2>/dev/null; [ -n "$pid" ] && kill -9 -$pid 2>/dev/null; rm -rf "$tmp"' EXIT
 passed=0
 failed=0
 pass() { passed=$((passed + 1)); echo "PASS: $1"; }
@@ -40,24 +59,115 @@ results: $tmp/$1
 defaults:
   data: {type: synthetic, classes: 3, per_class: 40, size: 8}
   model: {type: convnet, preset: custom, layers: [{conv: 3, k: 3, stride: 2, pad: 1}, {fc: 6}]}
-  noise: {type: recon, targets: xz}
+  noise: {type: ramp}
   train: {epochs: 60, batch: 2, eval_batch: 16}
 grid: {per_class: [30], sets: 2}
 experiments:
   - name: base
 EOF
 }
-pipeline ref
-if ! "$top/snm" run "$tmp/ref.yaml" -j 2 > "$tmp/ref.log" 2>&1; then
-	fail "the uninterrupted run"
-	sed 's/^/  | /' "$tmp/ref.log" | tail -n 5
-	echo "test_interrupt: $passed passed, $failed failed"
-	exit 1
-fi
+# semi NAME: one semi-supervised run: 30 labelled examples (15 batches of 2), an epoch of 45 steps
+# over the 90 unlabelled ones, so the labelled batches are reshuffled at steps 15 and 30
+semi() {
+	cat > "$tmp/$1.yaml" <<EOF
+name: is
+seed: 17
+results: $tmp/$1
+defaults:
+  data: {type: synthetic, classes: 3, per_class: 40, size: 8}
+  model: {type: convnet, preset: custom, layers: [{conv: 3, k: 3, stride: 2, pad: 1}, {fc: 6}]}
+  noise: {type: semi, rows: 2}
+  train: {epochs: 4, batch: 2, eval_batch: 16, unlabelled_batch: 2, epoch: unlabelled}
+grid: {per_class: [10], sets: 1}
+experiments:
+  - name: base
+EOF
+}
+for ref in ref:pipeline sref:semi; do
+	name=${ref%%:*}
+	${ref#*:} "$name"
+	if ! "$top/snm" run "$tmp/$name.yaml" -j 2 > "$tmp/$name.log" 2>&1; then
+		fail "the uninterrupted run ($name)"
+		sed 's/^/  | /' "$tmp/$name.log" | tail -n 5
+		echo "test_interrupt: $passed passed, $failed failed"
+		exit 1
+	fi
+done
 
-# interrupt NAME SIGNAL TARGET JOBS: starts `snm run` on pipeline NAME in a process group of its
-# own, waits until each of its first JOBS runs logged epoch 2, and sends SIGNAL to TARGET ("group"
-# or "parent"); sets $st to the exit status.  stdout in NAME.out, stderr in NAME.err.
+# same NAME REF FILE: the run file FILE of pipeline NAME equals the reference's (h5diff, the
+# seconds aside)
+same() {
+	h5diff --exclude-path /metrics/seconds "$tmp/$2/$3" "$tmp/$1/$3" > "$tmp/diff.log" 2>&1
+	check "$1: $3 equals the uninterrupted run's (h5diff, /metrics/seconds aside)" $? "$tmp/diff.log"
+}
+
+# ---- at chosen steps ---------------------------------------------------------------------------
+# stop NAME AT ONLY WANT: `snm run` of pipeline NAME, only its runs ONLY, with the regularizer
+# raising SIGINT at its calls AT (counted in this process); its line must match WANT
+stop() {
+	SNM_TEST_INTERRUPT_AT=$2 setsid env --default-signal=INT "$top/snm" run "$tmp/$1.yaml" \
+		--only "$3" --log-every 0 > "$tmp/$1.out" 2> "$tmp/$1.err"
+	st=$?
+	check "$1, SIGINT after call $2: exit 130 and one line: $4" \
+		$([ "$st" -eq 130 ] && [ "$(wc -l < "$tmp/$1.err")" -eq 1 ] && grep -q "^snm: $3: interrupted $4; resume with: .*snm run .*$1.yaml --only $3 --log-every 0\$" "$tmp/$1.err"; echo $?) \
+		"$tmp/$1.err"
+}
+status_says() {
+	"$top/snm" status "$tmp/$1.yaml" > "$tmp/$1.status" 2>&1
+	check "$1: snm status says '$2 $3'" $(grep -q "^$2 *$3\$" "$tmp/$1.status"; echo $?) "$tmp/$1.status"
+}
+
+pipeline step
+r=it/base/n30/set1
+f=$tmp/step/$r.h5
+stop step 0 $r 'in epoch 1 after step 1 of 45, saved there (resume goes on with step 2)'
+status_says step $r 'resumable: 0/60 epochs done and 1 step of epoch 1'
+stop step 43 $r 'before epoch 2 (epoch 1 is saved)'
+cp "$f" "$tmp/epoch1.h5"
+stop step 15 $r 'in epoch 2 after step 16 of 45, saved there (resume goes on with step 17)'
+status_says step $r 'resumable: 1/60 epochs done and 16 steps of epoch 2'
+for o in /checkpoint/params /checkpoint/adam_m /checkpoint/adam_v /checkpoint/rng/order \
+         /checkpoint/rng/augment /checkpoint/rng/noise /checkpoint/rng/unlabelled /best /metrics/loss \
+         /metrics/loss.dev /metrics/test_at_best; do
+	h5diff "$tmp/epoch1.h5" "$f" "$o" > "$tmp/diff.log" 2>&1 || { echo "$o differs" >> "$tmp/whole.log"; cat "$tmp/diff.log" >> "$tmp/whole.log"; }
+done
+touch "$tmp/whole.log"
+check "step: the mid-epoch file keeps epoch 1's whole checkpoint (an older snm resumes that)" \
+	$([ ! -s "$tmp/whole.log" ] && h5dump -a /epoch "$f" | grep -q '(0): 1$' \
+	  && h5dump -a /partial_steps "$f" | grep -q '(0): 16$'; echo $?) "$tmp/whole.log"
+stop step 2 $r 'in epoch 2 after step 19 of 45, saved there (resume goes on with step 20)'
+"$top/snm" run "$tmp/step.yaml" --only $r > "$tmp/step.resume" 2>&1
+check "step: resumed to the end, its log saying from where" $([ $? -eq 0 ] && grep -q "^$r *resumed" "$tmp/step.resume" \
+	&& grep -q " $r resumes in epoch 2/60 after step 19\$" "$tmp/step.resume"; echo $?) "$tmp/step.resume"
+same step ref $r.h5
+
+# a second SIGINT while the checkpoint is saved, and more: the plugin floods the training thread
+# with them from its first until snm exits
+pipeline flood
+r=it/base/n30/set1
+SNM_TEST_INTERRUPT_FLOOD=1 stop flood 60 $r 'in epoch 2 after step 16 of 45, saved there (resume goes on with step 17)'
+status_says flood $r 'resumable: 1/60 epochs done and 16 steps of epoch 2'
+left=$(find "$tmp/flood" -name '*.tmp' -o -name '*.lock')
+check "flood: no temporary or lock file left${left:+: $left}" $([ -z "$left" ]; echo $?) "$tmp/flood.err"
+"$top/snm" run "$tmp/flood.yaml" --only $r > "$tmp/flood.resume" 2>&1
+check "flood: resumed to the end" $([ $? -eq 0 ] && grep -q "^$r *resumed" "$tmp/flood.resume"; echo $?) \
+	"$tmp/flood.resume"
+same flood ref $r.h5
+
+semi isemi
+r=is/base/n10/set1
+stop isemi 20 $r 'in epoch 1 after step 21 of 45, saved there (resume goes on with step 22)'
+stop isemi 50 $r 'in epoch 2 after step 27 of 45, saved there (resume goes on with step 28)'
+"$top/snm" run "$tmp/isemi.yaml" > "$tmp/isemi.resume" 2>&1
+check "isemi: resumed to the end" $([ $? -eq 0 ] && grep -q "^$r *resumed" "$tmp/isemi.resume"; echo $?) \
+	"$tmp/isemi.resume"
+same isemi sref $r.h5
+
+# ---- from outside -------------------------------------------------------------------------------
+# interrupt NAME SIGNAL TARGET JOBS [REPEAT]: starts `snm run` on pipeline NAME in a process group
+# of its own, waits until each of its first JOBS runs logged epoch 2, and sends SIGNAL to TARGET
+# ("group" or "parent") -- with REPEAT, again and again until snm exits; sets $st to the exit
+# status.  stdout in NAME.out, stderr in NAME.err.
 interrupt() {
 	setsid env --default-signal=INT "$top/snm" run "$tmp/$1.yaml" -j "$4" --log-every 0 \
 		> "$tmp/$1.out" 2> "$tmp/$1.err" &
@@ -70,9 +180,15 @@ interrupt() {
 		i=$((i + 1))
 	done
 	if [ "$3" = group ]; then kill -"$2" -$pid; else kill -"$2" $pid; fi
+	if [ $# -ge 5 ]; then
+		(while kill -"$2" -$pid 2>/dev/null; do :; done) &
+		bomb=$!
+	fi
 	wait $pid
 	st=$?
+	[ -n "$bomb" ] && { kill $bomb 2>/dev/null; wait $bomb 2>/dev/null; }
 	pid=
+	bomb=
 }
 
 # resumed NAME: runs the command the first interrupt line names; then each run file equals the
@@ -84,18 +200,16 @@ resumed() {
 		$([ $? -eq 0 ] && grep -q "^it/base/n30/set1 *resumed" "$tmp/$1.resume" \
 		  && grep -q '^2 runs selected, all finished$' "$tmp/$1.resume"; echo $?) "$tmp/$1.resume"
 	for s in 1 2; do
-		f=it/base/n30/set$s.h5
-		h5diff --exclude-path /metrics/seconds "$tmp/ref/$f" "$tmp/$1/$f" > "$tmp/diff.log" 2>&1
-		check "$1: $f equals the uninterrupted run's (h5diff, /metrics/seconds aside)" $? "$tmp/diff.log"
+		same "$1" ref it/base/n30/set$s.h5
 	done
 }
 
 # the line of a stopped run: where it stopped, what is kept, and the command
-line='^snm: it/base/n30/set[12]: interrupted \(in epoch [0-9]* after step [0-9]* of 45 (\(nothing is saved yet\|epoch 1 is saved\|epochs 1-[0-9]* are saved\); epoch [0-9]* starts again on resume)\|before epoch [0-9]* (\(epoch 1 is\|epochs 1-[0-9]* are\) saved)\); resume with: .*snm run .*int.yaml'
+line='^snm: it/base/n30/set[12]: interrupted \(in epoch [0-9]* after step [0-9]* of 45, saved there (resume goes on with step [0-9]*)\|before epoch [0-9]* (\(epoch 1 is\|epochs 1-[0-9]* are\) saved)\); resume with: .*snm run .*int.yaml'
 
 pipeline int
-interrupt int INT group 1
-check "SIGINT to the process group: exit 130" $([ "$st" -eq 130 ]; echo $?) "$tmp/int.err"
+interrupt int INT group 1 repeat
+check "SIGINT to the process group, again and again: exit 130" $([ "$st" -eq 130 ]; echo $?) "$tmp/int.err"
 check "SIGINT: one line, where the run stopped and how to resume it" \
 	$([ "$(wc -l < "$tmp/int.err")" -eq 1 ] && grep -q "$line" "$tmp/int.err"; echo $?) "$tmp/int.err"
 check "SIGINT: no table after the interruption" $(! grep -q 'runs selected' "$tmp/int.out"; echo $?) "$tmp/int.out"

@@ -1169,7 +1169,7 @@ static void test_paired_spec_errors(void)
 	snprintf(text, sizeof text, "%s    pairs: [[alpha, beta]]\n    level: 1.5\n", head);
 	spec_error(text, "bad.yaml:7:12: 'level': expected a number in (0, 1), got '1.5'");
 	spec_error("tables:\n  - id: x\n    layout: pared\n", "bad.yaml:3:13: 'layout': expected one of "
-	           "mean|sets|paired|ablation, got 'pared'");
+	           "mean|sets|paired|ablation|checks, got 'pared'");
 	/* ablation */
 	spec_error("tables:\n  - id: y\n    layout: ablation\n    pipeline: pt\n    column: 20\n    baseline: beta\n"
 	           "    variants: [{run: alpha}, {run: beta, label: same}]\n",
@@ -1767,6 +1767,97 @@ static CU_TestInfo table_tests[] = {
 	CU_TEST_INFO_NULL
 };
 
+/* ---- layout checks ------------------------------------------------------------------------- */
+
+/* A finished run "key" whose /metrics has 3 epochs of secs seconds each and test_at_best result. */
+static void write_run_secs(const char *key, double result, double secs)
+{
+	const char *cols[] = { "epoch", "valid_error", "best_valid_error", "test_at_best", "seconds" };
+	const char *sn[] = { "status", "config", "run_key" };
+	const char *sv[3] = { "finished", "{}", key };
+	char path[1200], dir[1200];
+	snm_metrics *m = snm_metrics_new(5, cols, NULL);
+	snm_store_run run;
+	snm_error e;
+	for (int i = 0; i < 3; ++i) {
+		double row[5] = { i + 1, 50, 50, result, secs };
+		snm_metrics_append(m, row, NULL);
+	}
+	snprintf(path, sizeof path, "%s/%s.h5", results, key);
+	snprintf(dir, sizeof dir, "%s", path);
+	*strrchr(dir, '/') = '\0';
+	mkdirs(dir);
+	memset(&run, 0, sizeof run);
+	run.n_str = 3;
+	run.str_names = sn;
+	run.str_values = sv;
+	run.metrics = m;
+	if (snm_store_save(path, &run, &e) != SNM_OK)
+		fprintf(stderr, "write_run_secs %s: %s\n", key, e.msg);
+	snm_metrics_free(m);
+}
+
+static const char ck_spec[] =
+	"tables:\n"
+	"  - id: ck\n"
+	"    layout: checks\n"
+	"    rows:\n"
+	"      - {label: a within, pipeline: ck, runs: [a], column: 10, reference: [1.06, 0.37], source: S1}\n"
+	"      - {label: a misses, pipeline: ck, runs: [a], column: 10, reference: 0.5}\n"
+	"      - {label: all labels, pipeline: ck, runs: [f1, f2, f3], column: full, reference: 1}\n"
+	"      - {label: no reference, pipeline: ck, runs: [a], column: 10, sets: 2}\n";
+
+static void test_checks(void)
+{
+	char spec[1200], *md, *csv;
+	snm_paper_opts o;
+	snm_error e;
+	log_t lg;
+	write_run_secs("ck/a/n10/set1", 1.0, 100);
+	write_run_secs("ck/a/n10/set2", 1.2, 100);
+	write_run_secs("ck/a/n10/set3", 1.4, 100);
+	write_run_secs("ck/f1/full", 0.6, 4000);
+	write_run("ck/f2/full", "running", 0.7);
+	snprintf(spec, sizeof spec, "%s/ck.yaml", tmp);
+	write_text(spec, ck_spec);
+	memset(&o, 0, sizeof o);
+	memset(&lg, 0, sizeof lg);
+	o.spec = spec;
+	o.results = results;
+	o.out = out;
+	o.note = collect;
+	o.ctx = &lg;
+	CU_ASSERT_EQUAL_FATAL(snm_paper_run(&o, &e), SNM_OK);
+	md = read_out("ck.md");
+	csv = read_out("ck.csv");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(md);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
+	/* mean 1.2, sample std 0.2; 1.2 - 1.06 = 0.14 <= 0.37; 300 s a run */
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| a within | 1.20 (0.20), n=3 | 1.06 (0.37) | S1 | "
+	                                  "within: +0.14 <= 0.37 (the reference's spread) | 5 min |"));
+	/* no published spread: our sample std 0.2 judges, 0.7 > 0.2 */
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| a misses | 1.20 (0.20), n=3 | 0.50 |  | "
+	                                  "misses: +0.70 > 0.20 (our sample std) | 5 min |"));
+	/* all labels: one run per experiment; the others named; the finished one's time */
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| all labels | missing 1/3, unfinished 1/3, run: ck/f2/full "
+	                                  "ck/f3/full | 1.00 |  |  | 3.3 h |"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| no reference | 1.10 (0.14), n=2 | - |  | "
+	                                  "comparison (no reference) | 5 min |"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(csv, "a within,3,3,1.2,0.2,1.06,0.37,0.14,0.37,within,300\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(csv, "all labels,3,1,,,1,,,,,12000\n"));
+	free(md);
+	free(csv);
+	/* spec errors, at file:line:col */
+	write_text(spec, "tables:\n  - {id: ck, layout: checks, rows: [{label: x, pipeline: ck, runs: [a],\n"
+	                 "      column: 10, reference: [1, 2, 3]}]}\n");
+	CU_ASSERT_EQUAL(snm_paper_run(&o, &e), SNM_ECONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "ck.yaml:3:30: 'reference': expected a number, [mean, spread] or ~"));
+	write_text(spec, "tables:\n  - {id: ck, layout: checks, rows: [{label: x, pipeline: ck, runs: [],\n"
+	                 "      column: 10}]}\n");
+	CU_ASSERT_EQUAL(snm_paper_run(&o, &e), SNM_ECONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "'runs': expected a non-empty list"));
+}
+
 static CU_TestInfo paired_tests[] = {
 	{ "paired t interval against closed-form quantiles", test_paired_interval },
 	{ "paired n, n = 1, n = 0, summary sentences", test_paired_counts },
@@ -1774,6 +1865,7 @@ static CU_TestInfo paired_tests[] = {
 	{ "claim and ablation tables of the real spec", test_claims_real_spec },
 	{ "a pair trains on one subset: seed_subset", test_paired_subsets },
 	{ "spec errors of paired and ablation at file:line:col", test_paired_spec_errors },
+	{ "checks: mean, reference, verdict, wall time, missing keys", test_checks },
 	CU_TEST_INFO_NULL
 };
 

@@ -118,7 +118,7 @@ static int tampered_copy(const char *src, const char *dst, int row, const char *
 	}
 	rc = snm_store_save(dst, &(snm_store_run){ a.n_str, (const char *const *)a.str_names, sv, a.n_int,
 	                                           (const char *const *)a.int_names, a.int_values, m, 0, NULL,
-	                                           NULL, 0, NULL, NULL }, &e);
+	                                           NULL, 0, NULL, NULL, 0, NULL, NULL }, &e);
 	free(sv);
 	snm_metrics_free(m);
 	snm_store_attrs_free(&a);

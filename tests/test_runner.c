@@ -370,23 +370,39 @@ static void test_nonfinite_loss(void)
 	CU_ASSERT_EQUAL(train(&p->runs[0], 0, 0, &r, &e), SNM_ENUMERIC);
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "epoch 2 step 3"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "'ce'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "marked failed in its file, which keeps the checkpoint of its "
+	                                     "last whole epoch"));
 	CU_ASSERT_EQUAL(snm_store_get_int(p->runs[0].result_path, "epoch", &epoch, &e), SNM_OK);
 	CU_ASSERT_EQUAL(epoch, 1);                  /* the good checkpoint of epoch 1 is kept */
 	CU_ASSERT_EQUAL(snm_store_get_str(p->runs[0].result_path, "status", &status, &e), SNM_OK);
-	CU_ASSERT_STRING_EQUAL(status, "running");
+	CU_ASSERT_STRING_EQUAL(status, "failed");   /* not "running": not resumed into the same NaN */
 	free(status);
+	status = NULL;
+	CU_ASSERT_EQUAL(snm_store_get_str(p->runs[0].result_path, "error", &status, &e), SNM_OK);
+	CU_ASSERT_PTR_NOT_NULL(status && strstr(status, "tiny/base/n4/set1: epoch 2 step 3: term 'ce' is not finite"));
+	free(status);
+	/* run again: refused with the reason, the file untouched; --force retrains it (and fails
+	 * again), keeping the failed file beside */
+	CU_ASSERT_EQUAL(train(&p->runs[0], 0, 0, &r, &e), SNM_ESTATE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "failed before (tiny/base/n4/set1: epoch 2 step 3: term 'ce' is not "
+	                                     "finite"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "use --force to retrain it"));
+	CU_ASSERT_EQUAL(train(&p->runs[0], 0, 1, &r, &e), SNM_ENUMERIC);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.superseded, ".superseded-"));
+	CU_ASSERT_EQUAL(access(r.superseded, F_OK), 0);
 	snm_pipeline_free(p);
 }
 
 /* A finite loss whose gradients overflow Adam's second moment (a reconstruction weight of 1e30:
  * g^2 is infinite in float) would freeze those parameters for good; the run stops after the
- * epoch instead, saving nothing of it, and is not marked finished. */
+ * epoch instead, saving nothing of it, and is marked failed. */
 static void test_nonfinite_state(void)
 {
-	char text[2048], dir[1024];
+	char text[2048], dir[1024], *status = NULL;
 	snm_pipeline *p = NULL;
 	snm_run_result r;
 	snm_error e;
+	int64_t epoch = -1;
 	snprintf(dir, sizeof dir, "%s/overflow", tmp);
 	snprintf(text, sizeof text, base_yaml, dir, "0.01");
 	strcpy(strstr(text, "{type: recon, targets: xz}"), "{type: recon, targets: xz, weight: 1e30}\n");
@@ -395,7 +411,13 @@ static void test_nonfinite_state(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "tiny/base/n4/set1: epoch 1: Adam's second moment of '"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "is not finite after step 2 (the loss was finite)"));
 	CU_ASSERT_PTR_NULL(strchr(e.msg, '\n'));
-	CU_ASSERT_NOT_EQUAL(access(p->runs[0].result_path, F_OK), 0);   /* no epoch was saved */
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "which keeps the checkpoint of no epoch (the initial state)"));
+	/* no epoch was saved: the file marks the run failed, at epoch 0 */
+	CU_ASSERT_EQUAL(snm_store_get_str(p->runs[0].result_path, "status", &status, &e), SNM_OK);
+	CU_ASSERT_STRING_EQUAL(status, "failed");
+	free(status);
+	CU_ASSERT_EQUAL(snm_store_get_int(p->runs[0].result_path, "epoch", &epoch, &e), SNM_OK);
+	CU_ASSERT_EQUAL(epoch, 0);
 	snm_pipeline_free(p);
 }
 

@@ -21,7 +21,10 @@
 #   - `snm run --force`: the run retrained, the old file kept beside it as
 #     <run>.superseded-<config hash>.h5 (said in one line), which status, `snm compact DIR` and
 #     `snm paper`'s list of unused run files pass over;
-#   - `snm paper` names the run under --results that its spec does not use.
+#   - `snm paper` names the run under --results that its spec does not use;
+#   - a run whose learning rate makes its loss diverge: `snm run` says why and that the file marks
+#     it failed; `snm status` "failed" with why (not resumable); `snm run` again refuses it with
+#     the reason, training nothing; the report names it; --force retrains it, keeping the file.
 # Closes with "test_status: N passed, N failed[, N skipped]".
 set -u
 top=${SNM_TEST_TOPBUILDDIR:?}
@@ -312,6 +315,48 @@ YAML
 check "snm paper names the run files under --results that it did not use (a superseded file is none)" \
 	$(grep -q "^not used: 1 run file under results that no table or figure of the spec reads: st/slow/n10/set1 (snm report PIPELINE tabulates any pipeline)$" paper.out; echo $?) \
 	"$(grep -i 'not used' paper.out)"
+
+# ---- a run whose loss diverges: failed, with why, never resumable -----------------------------------------
+# lr 1e39: the first Adam step overflows float, the second step's loss is not finite
+cat > dv.yaml <<YAML
+name: dv
+seed: 3
+results: dvres
+defaults:
+  data: {type: synthetic, classes: 3, per_class: 40, size: 16}
+  model: {type: convnet, preset: custom, layers: [{conv: 3, k: 3, stride: 2, pad: 1}, {fc: 6}]}
+  noise: {type: none}
+  train: {epochs: 2, batch: 8, eval_batch: 16}
+grid: {per_class: [10], sets: 1}
+experiments:
+  - name: diverge
+    train: {lr: 1e39}
+  - name: fine
+YAML
+"$snm" run dv.yaml > dv.out 2> dv.err
+st=$?
+check "diverging lr: snm run exits 1, says why and that the file marks it failed, trains the other run" \
+	$([ $st -eq 1 ] && grep -q "^snm: dv/diverge/n10/set1: epoch 1 step 2: term 'ce' is not finite; marked failed in its file, .*snm run retrains it only with --force$" dv.err \
+	  && grep -q "^dv/fine/n10/set1 *trained" dv.out; echo $?) "exit $st; $(cat dv.err)"
+"$snm" status dv.yaml > status.out 2> status.err
+check "diverging lr: snm status says failed, with why, not resumable" \
+	$(line dv/diverge/n10/set1 | grep -q "  failed: epoch 1 step 2: term 'ce' is not finite; snm run --force retrains it$" \
+	  && grep -q "^2 runs: 1 finished, 0 running, 0 resumable, 0 not started, 0 refused, 1 failed$" status.out; echo $?) \
+	"$(cat status.out)"
+"$snm" run dv.yaml > dv.out 2> dv.err
+st=$?
+check "diverging lr: snm run again refuses it with the reason (trains nothing), exit 1" \
+	$([ $st -eq 1 ] && [ "$(wc -l < dv.err)" -eq 1 ] \
+	  && grep -q "^snm: dvres/dv/diverge/n10/set1.h5: failed before (dv/diverge/n10/set1: epoch 1 step 2: term 'ce' is not finite): not retrained; use --force to retrain it from scratch$" dv.err \
+	  && ! grep -q "starts" dv.out; echo $?) "exit $st; $(cat dv.err)"
+"$snm" report dv.yaml --out dvrep --no-figures > dvrep.out 2>&1
+check "diverging lr: the report names the failed run in its cell" \
+	$(grep -q "^| diverge | \*failed: dv/diverge/n10/set1\* |" dvrep/results.md; echo $?) "$(grep diverge dvrep/results.md)"
+"$snm" run dv.yaml --force > dv.out 2> dv.err
+st=$?
+check "diverging lr: --force retrains it (failing again), keeping the failed file beside" \
+	$([ $st -eq 1 ] && grep -q "^dv/diverge/n10/set1 *--force: the file it replaces is kept as dvres/dv/diverge/n10/set1.superseded-" dv.out \
+	  && [ "$(ls dvres/dv/diverge/n10/ | grep -c superseded)" -eq 1 ]; echo $?) "exit $st; $(cat dv.out dv.err)"
 
 # ---- errors ----------------------------------------------------------------------------------------------
 "$snm" status nope.yaml > e.out 2> e.err

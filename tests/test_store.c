@@ -369,6 +369,60 @@ static void test_minimal_record(void)
 	snm_test_rmtree(dir);
 }
 
+/* Further tables (a mid-epoch checkpoint's sums) round-trip through snm_store_read_table; a path
+ * that overlaps a group, another table or a reserved group is refused before anything is
+ * written; a record without tables writes the bytes it wrote before (the fixture's file is the
+ * same with n_tables 0 spelled out). */
+static void test_tables(void)
+{
+	char dir[256], path[512], path2[512];
+	snm_error e = { 0 };
+	fixture f;
+	const char *cols[2] = { "loss", "seconds" };
+	snm_metrics *t = snm_metrics_new(2, cols, NULL), *back = NULL;
+	const char *tp[2] = { "/checkpoint/partial/sums", "/checkpoint/params/x" };
+	snm_metrics *tabs[2] = { t, t };
+	snm_store_run run;
+	int64_t ints[N_INT];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(snm_test_tmpdir(dir, sizeof dir, "store-tables"));
+	join(path, sizeof path, dir, "a.h5");
+	join(path2, sizeof path2, dir, "b.h5");
+	fixture_make(&f, 41);
+	snm_metrics_append(t, (double[]){ 0.1 + 0.2, 1.5 }, NULL);
+	CU_ASSERT_EQUAL_FATAL(snm_store_save(path, &f.run, &e), SNM_OK);
+	run = f.run;
+	run.n_tables = 0;
+	run.table_paths = tp;
+	run.tables = tabs;
+	CU_ASSERT_EQUAL_FATAL(snm_store_save(path2, &run, &e), SNM_OK);
+	CU_ASSERT(snm_test_files_equal(path, path2));
+	run.n_tables = 1;
+	CU_ASSERT_EQUAL_FATAL(snm_store_save(path2, &run, &e), SNM_OK);
+	CU_ASSERT_EQUAL(snm_store_read_table(path2, "/checkpoint/partial/sums", &back, &e), SNM_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(back);
+	CU_ASSERT_EQUAL(snm_metrics_rows(back), 1);
+	CU_ASSERT_EQUAL(snm_metrics_get(back, 0, snm_metrics_find(back, "loss")), 0.1 + 0.2);   /* bits */
+	CU_ASSERT_EQUAL(snm_metrics_get(back, 0, snm_metrics_find(back, "seconds")), 1.5);
+	snm_metrics_free(back);
+	CU_ASSERT_EQUAL(snm_store_load(path2, &f.run, ints, &e), SNM_OK);     /* the rest as before */
+	CU_ASSERT_EQUAL(snm_store_read_table(path, "/checkpoint/partial/sums", &back, &e), SNM_EIO);
+	CU_ASSERT_PTR_NULL(back);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "no group '/checkpoint/partial/sums'"));
+	run.n_tables = 2;         /* inside the group /checkpoint/params */
+	CU_ASSERT_EQUAL(snm_store_save(path2, &run, &e), SNM_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "overlap"));
+	tp[1] = "/metrics/x";
+	CU_ASSERT_EQUAL(snm_store_save(path2, &run, &e), SNM_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "reserved"));
+	tp[1] = "/checkpoint/partial/sums";
+	CU_ASSERT_EQUAL(snm_store_save(path2, &run, &e), SNM_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "overlap"));
+	snm_metrics_free(t);
+	fixture_free(&f);
+	ASSERT_NO_OPEN_IDS();
+	snm_test_rmtree(dir);
+}
+
 /* ---- determinism ---------------------------------------------------------------------------- */
 
 /* Object time stamps of the object at name (all four must be 0: not tracked). */
@@ -1094,6 +1148,7 @@ static CU_TestInfo store_tests[] = {
 	{ "metrics_table", test_metrics_table },
 	{ "round_trip", test_round_trip },
 	{ "minimal_record", test_minimal_record },
+	{ "tables", test_tables },
 	{ "deterministic_bytes", test_deterministic_bytes },
 	{ "overwrite_and_failed_save", test_overwrite },
 	{ "bad_files", test_bad_files },

@@ -116,4 +116,49 @@ static snm_tensor *adv_perturbation(const snm_model *model, snm_tape *t, snm_ten
 	return snm_scale(t, adv_unit_rows(t, d), epsilon);
 }
 
+/* ---- the gradient at the input (the adversarial ladder, advladder.c) ------------------------ */
+
+/* A forward pass of the model to logits, as the caller builds it (a corrupted pass, say); it
+ * must hold batch norm's running statistics itself. */
+typedef snm_tensor *(*adv_forward)(const snm_model *model, snm_tape *t, snm_tensor *x, void *ctx);
+
+/* U = grad_r CE(f(x + r), labels) at r = 0: the gradient of the batch-mean cross-entropy
+ * (1/N) sum_n -log softmax(f(x_n))_{t_n} at the inputs (row n is (1/N) dCE_n/dx_n without batch
+ * norm; with it, the rows of a pass also meet through its batch statistics).
+ * f = fwd(model, t, ., ctx), or adv_logits_held when fwd is NULL.  labels NULL: each row's
+ * pseudo-label, the argmax of its own logits in that pass (the first of equal maxima).
+ * Taken with snm_tape_grad at a leaf r, so no parameter gradient is touched; U is a constant of
+ * x's shape (NULL with the reason on the tape).  Gradient recording is switched on for it and
+ * restored, as in adv_perturbation.  (inline: vat.c and c2c.c include it unused.) */
+static inline snm_tensor *adv_input_grad(const snm_model *model, snm_tape *t, snm_tensor *x,
+                                         const int32_t *labels, adv_forward fwd, void *ctx)
+{
+	snm_tensor *r, *xr, *y, *ce, *u = NULL;
+	snm_error e;
+	int grad_was = snm_tape_set_grad(t, 1);
+	r = x != NULL ? snm_tape_leaf(t, x->n_d, x->d, NULL) : NULL;
+	xr = r != NULL ? snm_add(t, x, r) : NULL;
+	y = xr == NULL ? NULL : fwd != NULL ? fwd(model, t, xr, ctx) : adv_logits_held(model, t, xr);
+	if (y != NULL && labels == NULL) {
+		int N = y->d[0], K = (int)snm_tensor_cols(y);
+		int32_t *pseudo = snm_tape_alloc(t, (size_t)N * sizeof *pseudo);
+		for (int n = 0; pseudo != NULL && n < N; ++n) {
+			pseudo[n] = 0;
+			for (int k = 1; k < K; ++k)
+				if (y->x[(size_t)n * K + k] > y->x[(size_t)n * K + pseudo[n]])
+					pseudo[n] = k;
+		}
+		labels = pseudo;
+	}
+	ce = y != NULL && labels != NULL ? snm_softmax_ce(t, y, labels) : NULL;
+	if (ce != NULL) {
+		if (snm_tape_grad(t, ce, 1, &r, &e) != 0)
+			snm_tape_fail(t, e.code, "%s", e.msg);
+		else
+			u = snm_tape_const(t, x->n_d, x->d, r->g);
+	}
+	snm_tape_set_grad(t, grad_was);
+	return u;
+}
+
 #endif

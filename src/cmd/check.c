@@ -23,6 +23,8 @@ int snm_cmd_load(const cli *c, const char *path, snm_pipeline **out, snm_error *
 
 int snm_cmd_selected(const cli *c, const snm_run_spec *r)
 {
+	if (c->mask != NULL && !c->mask[r - c->mask_base])
+		return 0;
 	return c->only == NULL || fnmatch(c->only, r->key, 0) == 0;
 }
 
@@ -139,21 +141,26 @@ static int check_steps(const cli *c, const snm_pipeline *p, snm_data_cache *cach
 	return rc;
 }
 
-int snm_cmd_check(const cli *c, const char *path)
+int snm_cmd_check(const cli *given, const char *path)
 {
+	cli cc = *given, *c = &cc;
 	snm_pipeline *p;
-	snm_data_cache cache = { c->plugin_path, 0, 0, NULL };
+	snm_data_cache cache = { given->plugin_path, 0, 0, NULL };
 	snm_error e;
-	int n = 0, pairs = 0;
+	unsigned char *mask = NULL;
+	char note[4400] = "";
+	int n = 0, pairs = 0, rc = 0;
 	if (snm_cmd_load(c, path, &p, &e))
 		return snm_cmd_fail(&e);
 	if (snm_cmd_no_match(c, p, path)) {
 		snm_pipeline_free(p);
 		return 1;
 	}
-	if (snm_cmd_check_runs(c, p, &cache, &e) || check_steps(c, p, &cache, &pairs, &e)) {
+	if (snm_cmd_check_runs(c, p, &cache, &e) || check_steps(c, p, &cache, &pairs, &e)
+	    || (c->shard_n > 0 && snm_cmd_shard(c, p, &cache, 0, &mask, note, sizeof note, &e))) {
 		snm_data_cache_clear(&cache);
 		snm_pipeline_free(p);
+		free(mask);
 		return snm_cmd_fail(&e);
 	}
 	for (int i = 0; i < p->n_runs; ++i)
@@ -163,8 +170,13 @@ int snm_cmd_check(const cli *c, const char *path)
 		}
 	printf("%s: one training step of each of its %d model and regularizer pair%s on %d examples: ok\n",
 	       path, pairs, pairs == 1 ? "" : "s", SNM_TRY_EXAMPLES);
+	if (note[0] != '\0')
+		printf("%s: --shard %d/%d: %d runs, %s\n", path, c->shard_k, c->shard_n, n, note);
 	printf("%s: ok, %d runs\n", path, n);
+	if (c->cost)
+		rc = snm_cmd_cost(c, p, &cache);
 	snm_data_cache_clear(&cache);
 	snm_pipeline_free(p);
-	return 0;
+	free(mask);
+	return rc;
 }

@@ -26,11 +26,15 @@ typedef struct run_state {
 struct snm_console {
 	char title[256];
 	int n, jobs, live, fd;            /* fd >= 0: forward to the parent */
+	void (*sink)(void *ctx, const char *msg);   /* non-NULL: forward to it instead */
+	void *sink_ctx;
 	double log_every, t0;
 	run_state *runs;
 	int *slot;                        /* per worker: the run it trains, -1 for none */
 	int n_done, n_failed, drawn;      /* drawn: status lines on the screen */
 };
+
+#define FORWARDING(k) ((k)->fd >= 0 || (k)->sink != NULL)
 
 static double now(void)
 {
@@ -237,6 +241,10 @@ static void logged(const char *text)
 static int send_msg(snm_console *k, const char *msg)
 {
 	size_t n = strlen(msg), off = 0;
+	if (k->sink != NULL) {
+		k->sink(k->sink_ctx, msg);
+		return 0;
+	}
 	while (off < n) {
 		ssize_t w = write(k->fd, msg + off, n - off);
 		if (w < 0 && errno == EINTR)
@@ -256,11 +264,11 @@ void snm_console_progress(snm_console *k, int j, const snm_train_progress *p)
 	char line[LINE_MAX_];
 	if (k == NULL || j < 0 || j >= k->n)
 		return;
-	if (k->fd >= 0) {
+	if (FORWARDING(k)) {
 		char msg[MSG_MAX];
-		snprintf(msg, sizeof msg, "%c %d %d %d %.17g %.17g %.17g %.17g %.17g %.17g\n",
+		snprintf(msg, sizeof msg, "%c %d %d %d %.17g %.17g %.17g %.17g %.17g %.17g %ld\n",
 		         p->event == SNM_PROGRESS_START ? 'S' : 'E', j, p->epoch, p->epochs, p->loss,
-		         p->train_error, p->valid_error, p->best_valid, p->test_at_best, p->seconds);
+		         p->train_error, p->valid_error, p->best_valid, p->test_at_best, p->seconds, p->partial);
 		send_msg(k, msg);
 		return;
 	}
@@ -271,7 +279,10 @@ void snm_console_progress(snm_console *k, int j, const snm_train_progress *p)
 	if (p->event == SNM_PROGRESS_START) {
 		r->started = 1;
 		if (!k->live) {
-			if (p->epoch == 0)
+			if (p->partial > 0)
+				snprintf(line, sizeof line, "%s resumes in epoch %d/%d after step %ld", r->key,
+				         p->epoch + 1, p->epochs, p->partial);
+			else if (p->epoch == 0)
 				snprintf(line, sizeof line, "%s starts: %d epochs", r->key, p->epochs);
 			else
 				snprintf(line, sizeof line, "%s resumes after epoch %d/%d", r->key, p->epoch, p->epochs);
@@ -303,7 +314,7 @@ void snm_console_end(snm_console *k, int j, int ok)
 	char line[LINE_MAX_];
 	if (k == NULL || j < 0 || j >= k->n)
 		return;
-	if (k->fd >= 0) {
+	if (FORWARDING(k)) {
 		char msg[64];
 		snprintf(msg, sizeof msg, "X %d %d\n", j, ok);
 		send_msg(k, msg);
@@ -333,7 +344,7 @@ static void put_line(snm_console *k, int err, const char *fmt, va_list ap)
 	for (char *c = msg; *c; ++c)        /* one line, whatever the message held */
 		if (*c == '\n')
 			*c = ' ';
-	if (k != NULL && k->fd >= 0) {
+	if (k != NULL && FORWARDING(k)) {
 		strcat(msg, "\n");
 		if (send_msg(k, msg) == 0)
 			return;
@@ -343,7 +354,7 @@ static void put_line(snm_console *k, int err, const char *fmt, va_list ap)
 		erase(k);
 	fprintf(err ? stderr : stdout, "%s\n", msg + n);
 	fflush(err ? stderr : stdout);
-	if (k != NULL && k->fd < 0)
+	if (k != NULL && !FORWARDING(k))
 		draw(k);
 }
 
@@ -371,16 +382,26 @@ void snm_console_forward(snm_console *k, int fd)
 	}
 }
 
+void snm_console_sink(snm_console *k, void (*fn)(void *ctx, const char *msg), void *ctx)
+{
+	if (k != NULL) {
+		k->sink = fn;
+		k->sink_ctx = ctx;
+		k->drawn = 0;
+	}
+}
+
 /* Shows one message of a worker (a line without its newline). */
-static void dispatch(snm_console *k, const char *m)
+void snm_console_show(snm_console *k, const char *m)
 {
 	snm_train_progress p;
 	int j, ok;
 	char kind = m[0];
 	memset(&p, 0, sizeof p);
 	if ((kind == 'S' || kind == 'E')
-	    && sscanf(m + 1, "%d %d %d %lf %lf %lf %lf %lf %lf", &j, &p.epoch, &p.epochs, &p.loss,
-	              &p.train_error, &p.valid_error, &p.best_valid, &p.test_at_best, &p.seconds) == 9) {
+	    && sscanf(m + 1, "%d %d %d %lf %lf %lf %lf %lf %lf %ld", &j, &p.epoch, &p.epochs, &p.loss,
+	              &p.train_error, &p.valid_error, &p.best_valid, &p.test_at_best, &p.seconds,
+	              &p.partial) == 10) {
 		p.event = kind == 'S' ? SNM_PROGRESS_START : SNM_PROGRESS_EPOCH;
 		if (j >= 0 && j < k->n) {
 			p.key = k->runs[j].key;
@@ -411,7 +432,7 @@ void snm_console_pump(snm_console *k, int fd)
 		buf[have] = '\0';
 		while ((nl = memchr(start, '\n', have - (size_t)(start - buf))) != NULL) {
 			*nl = '\0';
-			dispatch(k, start);
+			snm_console_show(k, start);
 			start = nl + 1;
 		}
 		have -= (size_t)(start - buf);

@@ -62,6 +62,14 @@ void snm_console_err(snm_console *k, const char *fmt, ...)
 /* In a -j worker: from now on every call above is written to fd (the pipe's write end). */
 void snm_console_forward(snm_console *k, int fd);
 
+/* The same, each message (one line, its newline included) handed to fn(ctx, msg) instead of
+ * written to a pipe: an MPI rank's (mpi.c) sends it to rank 0, which shows it with
+ * snm_console_show. */
+void snm_console_sink(snm_console *k, void (*fn)(void *ctx, const char *msg), void *ctx);
+
+/* Shows one message of a worker (a line without its newline), as snm_console_pump does. */
+void snm_console_show(snm_console *k, const char *msg);
+
 /* In the parent: shows what the workers write to fd (the pipe's read end) until every writer has
  * closed it.  A signal interrupting the read is not an end. */
 void snm_console_pump(snm_console *k, int fd);

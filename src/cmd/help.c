@@ -11,7 +11,8 @@ typedef struct help {
 
 static const help helps[] = {
 	{ "check",
-	  "snm check PIPELINE [--set SECTION.KEY=VALUE]... [--only PATTERN] [--plugin-path DIRS]\n",
+	  "snm check PIPELINE [--set SECTION.KEY=VALUE]... [--only PATTERN] [--shard K/N]\n"
+	  "          [--cost [--simulate N[,N]...]] [--plugin-path DIRS]\n",
 	  "Checks a pipeline without training anything: every key, type and value against the option\n"
 	  "tables of the pipeline and of every plugin it names, every dataset (opened), every class\n"
 	  "against its per-class size, every model and regularizer (created on its data's shape).\n"
@@ -21,18 +22,27 @@ static const help helps[] = {
 	  "options:\n"
 	  "  --set SECTION.KEY=VALUE  as snm run's (snm help run): the runs listed are the runs trained\n"
 	  "  --only PATTERN           only the runs whose key matches the shell pattern\n"
+	  "  --shard K/N              only the runs of share K of N (snm help run); writes no plan\n"
+	  "  --cost                   then each run's estimated seconds at --threads and the\n"
+	  "                           pipeline's core-hours, from the cost model (calibrated first\n"
+	  "                           where its cache, $SNM_COST_CACHE or ~/.cache/snm/cost, lacks it)\n"
+	  "  --simulate N[,N]...      with --cost: the schedule on N workers, longest first against\n"
+	  "                           round robin: makespan, efficiency, the lower bound\n"
+	  "  --threads T              the thread count the estimates are for (default 1)\n"
 	  "  --plugin-path DIRS       colon-separated directories searched for plugins first\n"
 	  "\n"
-	  "example:\n"
-	  "  snm check pipelines/quick.yaml --set train.epochs=2\n" },
+	  "examples:\n"
+	  "  snm check pipelines/quick.yaml --set train.epochs=2\n"
+	  "  snm check pipelines/all.yaml --cost --simulate 8,32,128,512\n" },
 	{ "run",
 	  "snm run PIPELINE [--threads T] [-j N] [--only PATTERN] [--set SECTION.KEY=VALUE]...\n"
-	  "        [--force] [--log-every S] [--plugin-path DIRS]\n",
+	  "        [--force] [--shard K/N] [--log-every S] [--plugin-path DIRS]\n"
+	  "mpirun -n N snm run PIPELINE [--threads T] [options as above but -j and --shard]\n",
 	  "Checks the pipeline as snm check does, then trains every selected run into\n"
 	  "results/<run key>.h5 (the pipeline's results: directory), saved after every epoch.  A run\n"
 	  "whose file is unfinished with the same configuration resumes from its checkpoint and ends\n"
 	  "bitwise equal to an uninterrupted run; a finished one is skipped; one made by another\n"
-	  "configuration is refused unless --force.  Prints one line per run, then the table of the\n"
+	  "configuration, or one that failed (a loss not finite), is refused unless --force.  Prints one line per run, then the table of the\n"
 	  "test error at the best validation epoch, mean (std) over the random sets.  Epochs count\n"
 	  "from 1 wherever snm prints or draws them.\n"
 	  "\n"
@@ -43,8 +53,8 @@ static const help helps[] = {
 	  "12.30% best 11.90% 1.9 s/epoch\"; at most one every --log-every seconds, always the first and\n"
 	  "the last) and the pipeline after each run.\n"
 	  "\n"
-	  "Ctrl-C (SIGINT) or SIGTERM: every run stops at its next step, keeping the checkpoint of its\n"
-	  "last whole epoch; one line per run says where it stopped and the command that resumes it;\n"
+	  "Ctrl-C (SIGINT) or SIGTERM: every run stops at its next step and is saved there, mid-epoch;\n"
+	  "one line per run says where it stopped and the command that resumes it (from that step);\n"
 	  "exit status 130 (SIGINT) or 143 (SIGTERM).  -j workers are told and waited for.\n"
 	  "\n"
 	  "options:\n"
@@ -62,15 +72,29 @@ static const help helps[] = {
 	  "                           same for a list of values (man snm, PIPELINES)\n"
 	  "  --force                  retrain runs whose file was made by another configuration (or\n"
 	  "                           thread count, in a build without OpenMP)\n"
+	  "  --shard K/N              train share K of N (1 <= K <= N): N processes, on N machines\n"
+	  "                           sharing the results directory (a Slurm job array), cover every\n"
+	  "                           run once; the shares, balanced by the cost model, are fixed in\n"
+	  "                           the plan file RESULTS/.snm-shards/N-HASH by the first of them\n"
 	  "  --log-every S            without a terminal, at most one progress line per run every S\n"
 	  "                           seconds (default 60; 0: every epoch)\n"
 	  "  --plugin-path DIRS       colon-separated directories searched for plugins first\n"
 	  "\n"
 	  "examples:\n"
 	  "  snm run pipelines/quick.yaml --threads 2\n"
-	  "  snm run pipelines/quick.yaml -j 2 --set train.lr=0.001 > quick.log 2>&1\n" },
+	  "  snm run pipelines/quick.yaml -j 2 --set train.lr=0.001 > quick.log 2>&1\n"
+	  "\n"
+	  "Under mpirun (or srun), in an snm built with MPI (./configure finds Open MPI; not with\n"
+	  "--without-mpi), the ranks are the workers: rank 0 checks the pipeline and hands the runs\n"
+	  "out one at a time, longest first by the cost model; every rank trains into the shared\n"
+	  "results directory; rank 0 prints the progress and the table.  With --threads above 1,\n"
+	  "start the ranks unbound (mpirun --bind-to none).\n"
+	  "\n"
+	  "more examples:\n"
+	  "  snm run pipelines/all.yaml --shard 3/32        # task 3 of a 32-task job array\n"
+	  "  mpirun -n 64 snm run pipelines/all.yaml        # built with MPI: rank 0 hands runs out\n" },
 	{ "status",
-	  "snm status PIPELINE [--results DIR] [--plugin-path DIRS]\n",
+	  "snm status PIPELINE [--results DIR] [--cost] [--plugin-path DIRS]\n",
 	  "Where every run of a pipeline stands, from its files alone (trains nothing): one line per\n"
 	  "run, finished (its test error at the best validation epoch; flagged when made by other code\n"
 	  "than the plugins and libsnm found now), running (by which process), resumable (epochs done),\n"
@@ -80,6 +104,9 @@ static const help helps[] = {
 	  "\n"
 	  "options:\n"
 	  "  --results DIR            read DIR/<run key>.h5 instead of the pipeline's results directory\n"
+	  "  --cost                   the cost model's seconds on each line (a finished run's measured\n"
+	  "                           ones beside), the runs left estimated by it, and the model\n"
+	  "                           against the measured runs (its cache is read, never calibrated)\n"
 	  "  --plugin-path DIRS       colon-separated directories searched for plugins first\n"
 	  "\n"
 	  "example:\n"

@@ -24,7 +24,7 @@
 
 /* ---- stopping on a signal ---------------------------------------------------------------------- */
 
-static volatile sig_atomic_t stop_signal;    /* SIGINT or SIGTERM once one came, else 0 */
+volatile sig_atomic_t snm_cmd_stop;          /* SIGINT or SIGTERM once one came, else 0 */
 static pid_t workers[SNM_CMD_MAX_JOBS];      /* the -j workers of this process */
 static volatile sig_atomic_t n_workers;
 
@@ -34,8 +34,8 @@ static volatile sig_atomic_t n_workers;
 static void on_signal(int sig)
 {
 	int saved = errno;
-	if (stop_signal == 0)
-		stop_signal = sig;
+	if (snm_cmd_stop == 0)
+		snm_cmd_stop = sig;
 	for (int w = 0; w < n_workers; ++w)
 		kill(workers[w], sig);
 	errno = saved;
@@ -44,7 +44,7 @@ static void on_signal(int sig)
 /* SIGINT and SIGTERM from now on, without SA_RESTART, so that a wait for a run's lock ends too;
  * a SIGINT that was ignored when snm started (a background job of a shell without job
  * control, nohup) stays ignored. */
-static void catch_signals(void)
+void snm_cmd_catch_signals(void)
 {
 	struct sigaction sa, old;
 	memset(&sa, 0, sizeof sa);
@@ -75,9 +75,9 @@ static void say_interrupted(snm_console *k, const cli *c, const snm_run_spec *r,
 		snm_console_err(k, "snm: %s: interrupted before epoch %d (%s); resume with: %s", r->key,
 		                res->epochs + 1, kept, c->command);
 	else
-		snm_console_err(k, "snm: %s: interrupted in epoch %d after step %ld of %ld (%s; epoch %d "
-		                "starts again on resume); resume with: %s", r->key, res->epochs + 1, res->step,
-		                res->n_steps, kept, res->epochs + 1, c->command);
+		snm_console_err(k, "snm: %s: interrupted in epoch %d after step %ld of %ld, saved there "
+		                "(resume goes on with step %ld); resume with: %s", r->key, res->epochs + 1,
+		                res->step, res->n_steps, res->step + 1, c->command);
 }
 
 /* ---- training ---------------------------------------------------------------------------------- */
@@ -114,15 +114,58 @@ static int report(snm_console *k, const snm_run_spec *r, int rc, const snm_run_r
 	return 0;
 }
 
-typedef struct progress_ctx {
-	snm_console *k;
-	int j;                         /* the run's number among the selected ones */
-} progress_ctx;
-
 static void on_progress(void *ctx, const snm_train_progress *p)
 {
-	progress_ctx *x = ctx;
-	snm_console_progress(x->k, x->j, p);
+	snm_cmd_job *J = ctx;
+	snm_console_progress(J->k, J->j, p);
+}
+
+void snm_cmd_job_init(snm_cmd_job *J, const cli *c, snm_console *k)
+{
+	memset(J, 0, sizeof *J);
+	J->c = c;
+	J->k = k;
+	J->cache = (snm_data_cache){ c->plugin_path, 0, 0, NULL };
+	J->o = (snm_trainer_opts){ .plugin_path = c->plugin_path, .cache = &J->cache, .threads = c->threads,
+	                           .force = c->force, .progress = on_progress, .progress_ctx = J,
+	                           .version = PACKAGE_VERSION, .stop = &snm_cmd_stop };
+}
+
+int snm_cmd_job_run(snm_cmd_job *J, const snm_run_spec *r, int j, int wait)
+{
+	snm_run_result res;
+	snm_error e;
+	int rc;
+	J->j = j;
+	J->o.wait = wait;
+	if (snm_cmd_stop) {
+		say_interrupted(J->k, J->c, r, NULL);
+		return 2;
+	}
+	rc = snm_train(r, &J->o, &res, &e);
+	if (rc == SNM_OK && res.status == SNM_RUN_INTERRUPTED) {
+		say_interrupted(J->k, J->c, r, &res);
+		return 2;
+	}
+	if (rc != SNM_OK && res.status == SNM_RUN_BUSY && !wait)
+		return 3;
+	if (wait && rc == SNM_OK && res.status == SNM_RUN_SKIPPED && J->waited) {
+		snm_console_out(J->k, "%-44s finished by another process: test error %.2f%%", r->key,
+		                res.test_at_best);
+		snm_console_end(J->k, j, 1);
+		return 0;
+	}
+	rc = report(J->k, r, rc, &res, &e, J->last, &J->same);
+	snm_console_end(J->k, j, !rc);
+	return rc;
+}
+
+void snm_cmd_job_end(snm_cmd_job *J)
+{
+	if (J->same > 0)
+		snm_console_err(J->k, "snm: the same error for %d more run%s", J->same, J->same == 1 ? "" : "s");
+	J->same = 0;
+	snm_data_cache_clear(&J->cache);
 }
 
 /* Trains the selected runs whose number (among the selected) is worker (mod jobs).  Returns the
@@ -133,13 +176,8 @@ static void on_progress(void *ctx, const snm_train_progress *p)
  * `snm run` that split a pipeline both exit 0 once every run is finished. */
 static int run_share(const cli *c, const snm_pipeline *p, int worker, int jobs, snm_console *k)
 {
-	snm_data_cache cache = { c->plugin_path, 0, 0, NULL };
-	progress_ctx x = { k, 0 };
-	snm_trainer_opts o = { .plugin_path = c->plugin_path, .cache = &cache, .threads = c->threads,
-	                       .force = c->force, .progress = on_progress, .progress_ctx = &x,
-	                       .version = PACKAGE_VERSION, .stop = &stop_signal };
-	char last[SNM_ERROR_MSG_MAX] = "";
-	int failures = 0, n = 0, same = 0, n_busy = 0, stopped = 0;
+	snm_cmd_job J;
+	int failures = 0, n = 0, n_busy = 0, stopped = 0;
 	int *busy = malloc((size_t)p->n_runs * sizeof *busy), *busy_j = malloc((size_t)p->n_runs * sizeof *busy_j);
 	if (busy == NULL || busy_j == NULL) {
 		snm_console_err(k, "snm: out of memory");
@@ -147,63 +185,33 @@ static int run_share(const cli *c, const snm_pipeline *p, int worker, int jobs, 
 		free(busy_j);
 		return 1;
 	}
+	snm_cmd_job_init(&J, c, k);
 	for (int i = 0; i < p->n_runs && !stopped; ++i) {
-		snm_run_result res;
-		snm_error e;
-		int rc;
-		if (!snm_cmd_selected(c, &p->runs[i]) || (x.j = n++) % jobs != worker)
+		int j, rc;
+		if (!snm_cmd_selected(c, &p->runs[i]) || (j = n++) % jobs != worker)
 			continue;
-		if (stop_signal) {
-			say_interrupted(k, c, &p->runs[i], NULL);
+		rc = snm_cmd_job_run(&J, &p->runs[i], j, 0);
+		if (rc == 2)
 			stopped = 1;
-			break;
-		}
-		rc = snm_train(&p->runs[i], &o, &res, &e);
-		if (rc == SNM_OK && res.status == SNM_RUN_INTERRUPTED) {
-			say_interrupted(k, c, &p->runs[i], &res);
-			stopped = 1;
-		} else if (rc != SNM_OK && res.status == SNM_RUN_BUSY) {
-			busy_j[n_busy] = x.j;
+		else if (rc == 3) {
+			busy_j[n_busy] = j;
 			busy[n_busy++] = i;
-		} else {
-			int bad = report(k, &p->runs[i], rc, &res, &e, last, &same);
-			failures += bad;
-			snm_console_end(k, x.j, !bad);
-		}
+		} else
+			failures += rc;
 	}
-	o.wait = 1;
+	J.waited = 1;
 	for (int b = 0; b < n_busy && !stopped; ++b) {
-		const snm_run_spec *r = &p->runs[busy[b]];
-		snm_run_result res;
-		snm_error e;
-		int rc;
-		x.j = busy_j[b];
-		if (stop_signal) {
-			say_interrupted(k, c, r, NULL);
+		int rc = snm_cmd_job_run(&J, &p->runs[busy[b]], busy_j[b], 1);
+		if (rc == 2)
 			stopped = 1;
-			break;
-		}
-		rc = snm_train(r, &o, &res, &e);
-		if (rc == SNM_OK && res.status == SNM_RUN_INTERRUPTED) {
-			say_interrupted(k, c, r, &res);
-			stopped = 1;
-		} else if (rc == SNM_OK && res.status == SNM_RUN_SKIPPED) {
-			snm_console_out(k, "%-44s finished by another process: test error %.2f%%", r->key,
-			                res.test_at_best);
-			snm_console_end(k, x.j, 1);
-		} else {
-			int bad = report(k, r, rc, &res, &e, last, &same);
-			failures += bad;
-			snm_console_end(k, x.j, !bad);
-		}
+		else
+			failures += rc;
 	}
-	if (same > 0)
-		snm_console_err(k, "snm: the same error for %d more run%s", same, same == 1 ? "" : "s");
+	snm_cmd_job_end(&J);
 	free(busy);
 	free(busy_j);
-	snm_data_cache_clear(&cache);
-	if (stopped || stop_signal)
-		return 128 + (stop_signal ? stop_signal : SIGINT);
+	if (stopped || snm_cmd_stop)
+		return 128 + (snm_cmd_stop ? snm_cmd_stop : SIGINT);
 	return failures ? 1 : 0;
 }
 
@@ -265,15 +273,15 @@ static int run_workers(const cli *c, const snm_pipeline *p, snm_console *k)
 			++failures;
 	}
 	n_workers = 0;
-	if (stop_signal)
-		return 128 + stop_signal;
+	if (snm_cmd_stop)
+		return 128 + snm_cmd_stop;
 	return failures ? 1 : 0;
 }
 
 /* Tells the console about the selected runs: epochs planned, and from each run's file (one of
  * the same configuration) the epochs done and whether it is finished.  A file that cannot be
  * read counts as a run not started; its trainer says what is wrong with it. */
-static void tell_console(snm_console *k, const cli *c, const snm_pipeline *p)
+void snm_cmd_tell_console(snm_console *k, const cli *c, const snm_pipeline *p)
 {
 	int j = 0;
 	for (int i = 0; i < p->n_runs; ++i) {
@@ -320,7 +328,7 @@ static void row_of(const snm_run_spec *r, char *row, size_t size)
 
 /* The results table: one row per experiment, one column per per-class size, mean (std) of the
  * test error at the best validation epoch over the sets. */
-static void print_table(const cli *c, const snm_pipeline *p)
+void snm_cmd_print_table(const cli *c, const snm_pipeline *p)
 {
 	int sizes[64], n_sizes = 0;
 	static char seen_row[256][ROW_MAX];
@@ -402,7 +410,7 @@ static void print_table(const cli *c, const snm_pipeline *p)
  * with more threads than processors every barrier can wait on a thread that is not running, and
  * runs take several times as long (README, "What a run does", has the timings).  One line on stderr when the runs at a time times --threads exceed the
  * processors; the bits are the same either way. */
-static void warn_oversubscribed(const cli *c, int n_sel)
+void snm_cmd_warn_oversubscribed(const cli *c, int n_sel)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	long at_once = c->jobs < n_sel ? c->jobs : n_sel;
@@ -420,13 +428,24 @@ static void warn_oversubscribed(const cli *c, int n_sel)
 	        at_once, at_once == 1 ? "" : "s", c->threads, cpus, alt);
 }
 
-int snm_cmd_run(const cli *c, const char *path)
+int snm_cmd_mpi_launched(void)
 {
+	static const char *const vars[] = { "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", NULL };
+	for (int v = 0; vars[v] != NULL; ++v)
+		if (getenv(vars[v]) != NULL)
+			return 1;
+	return 0;
+}
+
+int snm_cmd_run(const cli *given, const char *path)
+{
+	cli cc = *given, *c = &cc;
 	snm_pipeline *p;
 	snm_data_cache cache = { c->plugin_path, 0, 0, NULL };
 	snm_console *k;
 	snm_error e;
-	char *title;
+	unsigned char *mask = NULL;
+	char *title, note[4400] = "";
 	int status, n_sel = 0;
 	if (snm_cmd_load(c, path, &p, &e))
 		return snm_cmd_fail(&e);
@@ -434,8 +453,25 @@ int snm_cmd_run(const cli *c, const char *path)
 		snm_pipeline_free(p);
 		return 1;
 	}
+	if (snm_cmd_mpi_launched()) {
+#ifdef SNM_HAVE_MPI
+		if (c->jobs > 1 || c->shard_n > 0) {
+			fprintf(stderr, "snm: under mpirun, the ranks are the workers: no -j, no --shard\n");
+			snm_pipeline_free(p);
+			return 2;
+		}
+		return snm_cmd_run_mpi(c, path, p);
+#else
+		fprintf(stderr, "snm: started by mpirun or srun, but this snm was built without MPI "
+		        "(./configure found no Open MPI: Debian libopenmpi-dev), so every process would take "
+		        "every run; rebuild with MPI, or use --shard K/N\n");
+		snm_pipeline_free(p);
+		return 1;
+#endif
+	}
 	/* every run is checked (datasets opened, models created) before any training starts */
-	if (snm_cmd_check_runs(c, p, &cache, &e)) {
+	if (snm_cmd_check_runs(c, p, &cache, &e)
+	    || (c->shard_n > 0 && snm_cmd_shard(c, p, &cache, 1, &mask, note, sizeof note, &e))) {
 		snm_data_cache_clear(&cache);
 		snm_pipeline_free(p);
 		return snm_cmd_fail(&e);
@@ -443,7 +479,10 @@ int snm_cmd_run(const cli *c, const char *path)
 	snm_data_cache_clear(&cache);
 	for (int i = 0; i < p->n_runs; ++i)
 		n_sel += snm_cmd_selected(c, &p->runs[i]);
-	warn_oversubscribed(c, n_sel);
+	if (note[0] != '\0')
+		printf("snm: --shard %d/%d: %d run%s, %s\n", c->shard_k, c->shard_n, n_sel, n_sel == 1 ? "" : "s",
+		       note);
+	snm_cmd_warn_oversubscribed(c, n_sel);
 	snm_blas_set_threads(c->threads);
 	title = strdup(path);
 	k = snm_console_new(title ? basename(title) : path, n_sel, c->jobs, isatty(STDERR_FILENO),
@@ -451,18 +490,21 @@ int snm_cmd_run(const cli *c, const char *path)
 	free(title);
 	if (k == NULL) {
 		snm_pipeline_free(p);
+		free(mask);
 		fprintf(stderr, "snm: out of memory\n");
 		return 1;
 	}
-	tell_console(k, c, p);
-	catch_signals();
-	status = c->jobs <= 1 ? run_share(c, p, 0, 1, k) : run_workers(c, p, k);
+	snm_cmd_tell_console(k, c, p);
+	snm_cmd_catch_signals();
+	status = n_sel == 0 ? 0 : c->jobs <= 1 ? run_share(c, p, 0, 1, k) : run_workers(c, p, k);
 	snm_console_close(k);
 	snm_console_free(k);
 	if (status <= 1) {
-		print_table(c, p);
+		if (n_sel > 0)
+			snm_cmd_print_table(c, p);
 		printf("%d runs selected, %s\n", n_sel, status ? "some failed" : "all finished");
 	}
 	snm_pipeline_free(p);
+	free(mask);
 	return status;
 }

@@ -181,7 +181,7 @@ int snm_runfile_compact(const char *src, const char *dst, int keep_best, snm_err
 	groups[0] = best;
 	rc = snm_store_save(dst, &(snm_store_run){ n, sn, sv, a.n_int, (const char *const *)a.int_names,
 	                                           a.int_values, m, best ? 1 : 0, gpath, groups, 0, NULL,
-	                                           NULL }, err);
+	                                           NULL, 0, NULL, NULL }, err);
 out:
 	free(sn);
 	free(sv);

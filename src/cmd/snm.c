@@ -46,6 +46,24 @@ static int help(int argc, char **argv)
 	return 0;
 }
 
+/* --shard K/N: 1 <= K <= N <= 100000; one line on stderr and -1 otherwise. */
+static int shard_arg(const char *text, int *k, int *n)
+{
+	char *slash = strchr(text, '/'), kt[32];
+	if (slash == NULL || slash - text >= (long)sizeof kt || slash == text) {
+		fprintf(stderr, "snm: --shard: expected K/N (share K of N, 1 <= K <= N), got '%s'\n", text);
+		return -1;
+	}
+	snprintf(kt, sizeof kt, "%.*s", (int)(slash - text), text);
+	if (snm_cmd_count("snm", "--shard N", slash + 1, 100000, n) || snm_cmd_count("snm", "--shard K", kt, 100000, k))
+		return -1;
+	if (*k > *n) {
+		fprintf(stderr, "snm: --shard: share %d of %d does not exist (1 <= K <= N)\n", *k, *n);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -53,7 +71,9 @@ int main(int argc, char **argv)
 		{ "only", required_argument, 0, 'o' }, { "force", no_argument, 0, 'f' },
 		{ "plugin-path", required_argument, 0, 'p' }, { "help", no_argument, 0, 'h' },
 		{ "version", no_argument, 0, 'V' }, { "log-every", required_argument, 0, 'L' },
-		{ "set", required_argument, 0, 's' }, { 0, 0, 0, 0 }
+		{ "set", required_argument, 0, 's' }, { "cost", no_argument, 0, 'C' },
+		{ "simulate", required_argument, 0, 'S' }, { "shard", required_argument, 0, 'K' },
+		{ 0, 0, 0, 0 }
 	};
 	cli c = { .threads = 1, .jobs = 1, .log_every = 60 };
 	const char *cmd, *pos, *sets[argc + 1];
@@ -101,6 +121,12 @@ int main(int argc, char **argv)
 			if (snm_cmd_whole("snm", "--log-every", optarg, 0, 86400, &c.log_every))
 				return 2;
 			break;
+		case 'C': c.cost = 1; break;
+		case 'S': c.simulate = optarg; break;
+		case 'K':
+			if (shard_arg(optarg, &c.shard_k, &c.shard_n))
+				return 2;
+			break;
 		case 'o': c.only = optarg; break;
 		case 's': sets[c.n_sets++] = optarg; break;
 		case 'f': c.force = 1; break;
@@ -137,6 +163,14 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "check") != 0 && strcmp(cmd, "run") != 0) {
 		fprintf(stderr, "snm: unknown command '%s' (snm --help)\n", cmd);
+		return 2;
+	}
+	if ((c.cost || c.simulate) && strcmp(cmd, "check") != 0) {
+		fprintf(stderr, "snm: --cost and --simulate are options of snm check\n");
+		return 2;
+	}
+	if (c.simulate && !c.cost) {
+		fprintf(stderr, "snm: --simulate goes with --cost\n");
 		return 2;
 	}
 	if (pos == NULL) {

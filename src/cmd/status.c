@@ -3,9 +3,13 @@
  * locks and writes nothing.  Exit status 0 (status is information, whatever the runs' states), 1
  * when the pipeline cannot be loaded, 2 on a usage error. */
 #include <getopt.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "run/cost.h"
 #include "run/identity.h"
 #include "run/state.h"
 #include "cmd.h"
@@ -33,7 +37,7 @@ static void print_lock_note(const snm_run_state *st)
 		printf("; stale lock (it names no process)");
 }
 
-static void print_line(const snm_run_spec *r, const snm_run_state *st, int width)
+static void print_line(const snm_run_spec *r, const snm_run_state *st, int width, double model)
 {
 	printf("%-*s  ", width, r->key);
 	switch (st->state) {
@@ -53,8 +57,11 @@ static void print_line(const snm_run_spec *r, const snm_run_state *st, int width
 			       st->epochs);
 		break;
 	case SNM_STATE_RESUMABLE:
-		printf("resumable: %d/%d epochs done%s", st->epochs_done, st->epochs,
-		       st->code == SNM_CODE_UNKNOWN ? "; code unknown" : "");
+		printf("resumable: %d/%d epochs done", st->epochs_done, st->epochs);
+		if (st->partial_steps > 0)
+			printf(" and %ld step%s of epoch %d", st->partial_steps, st->partial_steps == 1 ? "" : "s",
+			       st->epochs_done + 1);
+		printf("%s", st->code == SNM_CODE_UNKNOWN ? "; code unknown" : "");
 		break;
 	case SNM_STATE_NOT_STARTED:
 		printf("not started");
@@ -70,6 +77,10 @@ static void print_line(const snm_run_spec *r, const snm_run_state *st, int width
 		break;
 	}
 	print_lock_note(st);
+	if (isfinite(model))
+		printf("; model %.0f s", model);
+	if (isfinite(model) && st->state == SNM_STATE_FINISHED && st->timed == st->epochs && st->seconds > 0)
+		printf(", measured %.0f s", st->seconds);
 	printf("\n");
 }
 
@@ -84,7 +95,7 @@ static void print_estimate(const snm_estimate *est, const int *count)
 		return;
 	}
 	printf("left: %d run%s, %d epochs", est->runs, est->runs == 1 ? "" : "s", est->epochs);
-	if (est->measured == 0) {
+	if (est->measured == 0 && est->by_model == 0) {
 		printf("; no estimate: no run of this pipeline has a measured epoch yet%s\n",
 		       others ? " (refused and failed runs not counted)" : "");
 		return;
@@ -95,36 +106,102 @@ static void print_estimate(const snm_estimate *est, const int *count)
 		printf(", about %.2f core-hours (%.0f core-minutes)", h, est->core_seconds / 60.0);
 	else
 		printf(", about %.1f core-hours", h);
-	printf(", from the seconds per epoch x threads of %d measured run%s (matched ", est->measured,
-	       est->measured == 1 ? "" : "s");
-	for (int t = 0; t < 3; ++t)
-		if (est->by[t]) {
-			printf("%s%d %s", sep, est->by[t], basis[t]);
-			sep = ", ";
-		}
-	printf(")%s\n", others ? "; refused and failed runs not counted" : "");
+	if (est->by_model > 0)
+		printf(", %d run%s by the cost model", est->by_model, est->by_model == 1 ? "" : "s");
+	if (est->by_model < est->runs) {
+		printf(", from the seconds per epoch x threads of %d measured run%s (matched ",
+		       est->measured, est->measured == 1 ? "" : "s");
+		for (int t = 0; t < 3; ++t)
+			if (est->by[t]) {
+				printf("%s%d %s", sep, est->by[t], basis[t]);
+				sep = ", ";
+			}
+		printf(")");
+	}
+	printf("%s\n", others ? "; refused and failed runs not counted" : "");
+}
+
+/* --cost: the model's seconds of every run at 1 thread from the calibration cache of this machine
+ * and build (measuring nothing: status trains nothing), NAN where the cache has none.  One line on
+ * stderr and -1 when the cache or a run's data cannot be read. */
+static int load_model(const snm_pipeline *p, const char *plugin_path, double **model)
+{
+	snm_data_cache cache = { plugin_path, 0, 0, NULL };
+	snm_cost_cache cc;
+	snm_error e;
+	int rc, known = 0;
+	if ((*model = malloc(((size_t)p->n_runs + 1) * sizeof **model)) == NULL) {
+		fprintf(stderr, "snm: out of memory\n");
+		return -1;
+	}
+	if ((rc = snm_cost_cache_open(&cc, &e)) == SNM_OK) {
+		rc = snm_cost_pipeline(p, NULL, plugin_path, &cache, 1, 0, &cc, *model, NULL, &e);
+		snm_cost_cache_free(&cc);
+	}
+	snm_data_cache_clear(&cache);
+	if (rc != SNM_OK) {
+		free(*model);
+		*model = NULL;
+		snm_cmd_fail(&e);
+		return -1;
+	}
+	for (int i = 0; i < p->n_runs; ++i)
+		known += isfinite((*model)[i]);
+	if (known < p->n_runs)
+		fprintf(stderr, "snm status: the cost model knows %d of %d runs on this machine and build "
+		        "(`snm check PIPELINE --cost` calibrates it)\n", known, p->n_runs);
+	return 0;
+}
+
+/* --cost: the model against the measured wall seconds of the finished runs trained at 1 thread
+ * whose every epoch is timed: the median and the extremes of model / measured. */
+static void print_check(const snm_pipeline *p, const snm_run_state *st, const double *model)
+{
+	double *ratio = malloc(((size_t)p->n_runs + 1) * sizeof *ratio), lo, hi, worst;
+	size_t n = 0;
+	if (ratio == NULL)
+		return;
+	for (int i = 0; i < p->n_runs; ++i)
+		if (st[i].state == SNM_STATE_FINISHED && st[i].threads == 1 && st[i].timed == st[i].epochs
+		    && st[i].seconds > 0 && isfinite(model[i]))
+			ratio[n++] = model[i] / st[i].seconds;
+	if (n == 0) {
+		printf("cost model: no finished run trained at 1 thread to check it against\n");
+		free(ratio);
+		return;
+	}
+	gsl_sort(ratio, 1, n);
+	lo = ratio[0];
+	hi = ratio[n - 1];
+	worst = hi > 1 / lo ? hi : 1 / lo;
+	printf("cost model against the measured wall seconds of %zu finished runs: model / measured median "
+	       "%.2f, from %.2f to %.2f (worst: off by a factor of %.2f)\n", n,
+	       gsl_stats_median_from_sorted_data(ratio, 1, n), lo, hi, worst);
+	free(ratio);
 }
 
 int snm_cmd_status(int argc, char **argv)
 {
 	static const struct option longs[] = {
 		{ "results", required_argument, 0, 'r' }, { "plugin-path", required_argument, 0, 'p' },
-		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+		{ "help", no_argument, 0, 'h' }, { "cost", no_argument, 0, 'c' }, { 0, 0, 0, 0 }
 	};
 	const char *results = NULL, *plugin_path = NULL;
 	snm_pipeline *p;
 	snm_run_state *st;
 	snm_estimate est;
 	snm_error e;
-	int opt, width = 0, count[SNM_N_STATES] = { 0 }, other_code = 0;
+	double *model = NULL;
+	int opt, width = 0, count[SNM_N_STATES] = { 0 }, other_code = 0, cost = 0;
 #ifdef __GLIBC__
 	optind = 0;               /* glibc: full re-initialisation (the caller may have used getopt) */
 #else
 	optind = 1;
 #endif
 	opterr = 0;                  /* one line of our own for a bad option, below */
-	while ((opt = getopt_long(argc, argv, ":r:p:h", longs, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":r:p:hc", longs, NULL)) != -1) {
 		switch (opt) {
+		case 'c': cost = 1; break;
 		case 'r': results = optarg; break;
 		case 'p': plugin_path = optarg; break;
 		case 'h': snm_cmd_help("status", stdout); return 0;
@@ -155,6 +232,11 @@ int snm_cmd_status(int argc, char **argv)
 		int w = (int)strlen(p->runs[i].key);
 		width = w > width ? w : width;
 	}
+	if (cost && load_model(p, plugin_path, &model) != 0) {
+		free(st);
+		snm_pipeline_free(p);
+		return 1;
+	}
 	for (int i = 0; i < p->n_runs; ++i) {
 		char *path = path_of(&p->runs[i], results);
 		if (path == NULL || snm_run_state_read(&p->runs[i], plugin_path, path, &st[i], &e) != SNM_OK) {
@@ -167,7 +249,7 @@ int snm_cmd_status(int argc, char **argv)
 		free(path);
 		count[st[i].state]++;
 		other_code += st[i].state == SNM_STATE_FINISHED && st[i].code == SNM_CODE_OTHER;
-		print_line(&p->runs[i], &st[i], width);
+		print_line(&p->runs[i], &st[i], width, model ? model[i] : NAN);
 		fflush(stdout);
 	}
 	printf("%d run%s: %d finished", p->n_runs, p->n_runs == 1 ? "" : "s", count[SNM_STATE_FINISHED]);
@@ -176,8 +258,11 @@ int snm_cmd_status(int argc, char **argv)
 	printf(", %d running, %d resumable, %d not started, %d refused, %d failed\n", count[SNM_STATE_RUNNING],
 	       count[SNM_STATE_RESUMABLE], count[SNM_STATE_NOT_STARTED], count[SNM_STATE_REFUSED],
 	       count[SNM_STATE_FAILED]);
-	snm_run_estimate(p, st, &est);
+	snm_run_estimate(p, st, model, 1, &est);
 	print_estimate(&est, count);
+	if (model != NULL)
+		print_check(p, st, model);
+	free(model);
 	free(st);
 	snm_pipeline_free(p);
 	return 0;

@@ -1,5 +1,4 @@
-/* state.c: where a run stands, from its run file and its lock file, and the estimate of what is
- * left to train (state.h). */
+/* state.c: where a run stands, from its run file and its lock file (state.h). */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -125,6 +124,7 @@ int snm_run_state_read(const snm_run_spec *r, const char *plugin_path, const cha
 	if (int_attr(&a, "epochs", &v)) st->epochs = (int)v;
 	if (int_attr(&a, "best_epoch", &v)) st->best_epoch = (int)v + 1;
 	if (int_attr(&a, "threads", &v)) st->threads = (int)v;
+	if (int_attr(&a, "partial_steps", &v)) st->partial_steps = v > 0 ? (long)v : 0;
 	snprintf(want, sizeof want, "%016" PRIx64, r->config_hash);
 	if (st->lock.state == SNM_LOCK_HELD) {
 		st->state = SNM_STATE_RUNNING;
@@ -175,6 +175,15 @@ int snm_run_state_read(const snm_run_spec *r, const char *plugin_path, const cha
 			st->state = SNM_STATE_RESUMABLE;
 			rc = read_metrics(path, st, err);
 		}
+	} else if (strcmp(status, "failed") == 0) {
+		/* the trainer marked it (trainer.h): `snm run` does not retrain it unasked */
+		size_t n = strlen(r->key);
+		st->state = SNM_STATE_FAILED;
+		if (why != NULL && strncmp(why, r->key, n) == 0 && strncmp(why + n, ": ", 2) == 0)
+			why += n + 2;       /* the line names the run already */
+		snprintf(st->why, sizeof st->why, "%.400s; snm run --force retrains it",
+		         why ? why : "the file says no more");
+		rc = read_metrics(path, st, err);
 	} else {
 		SNM_FAIL(&e, SNM_ESTATE, "status '%.40s'%s%.300s", status, why ? ": " : " (the file says no more)",
 		         why ? why : "");
@@ -184,56 +193,4 @@ int snm_run_state_read(const snm_run_spec *r, const char *plugin_path, const cha
 	}
 	snm_store_attrs_free(&a);
 	return rc;
-}
-
-/* ---- the estimate ---------------------------------------------------------------------------- */
-
-static int same_row(const snm_run_spec *a, const snm_run_spec *b)
-{
-	size_t n = snm_run_row_len(a);
-	return n == snm_run_row_len(b) && strncmp(a->key, b->key, n) == 0;
-}
-
-static int measured(const snm_run_state *st)
-{
-	return st->timed > 0 && st->threads > 0
-	       && (st->state == SNM_STATE_FINISHED || st->state == SNM_STATE_RUNNING
-	           || st->state == SNM_STATE_RESUMABLE);
-}
-
-void snm_run_estimate(const snm_pipeline *p, const snm_run_state *st, snm_estimate *out)
-{
-	memset(out, 0, sizeof *out);
-	for (int i = 0; i < p->n_runs; ++i)
-		out->measured += measured(&st[i]);
-	for (int i = 0; i < p->n_runs; ++i) {
-		const snm_run_spec *r = &p->runs[i];
-		int left = st[i].epochs - st[i].epochs_done;
-		if (st[i].state != SNM_STATE_NOT_STARTED && st[i].state != SNM_STATE_RESUMABLE
-		    && st[i].state != SNM_STATE_RUNNING)
-			continue;
-		if (left <= 0)
-			continue;
-		out->runs++;
-		out->epochs += left;
-		for (int tier = 0; tier < 3; ++tier) {
-			double core = 0;
-			long epochs = 0;
-			for (int j = 0; j < p->n_runs; ++j) {
-				const snm_run_spec *q = &p->runs[j];
-				if (!measured(&st[j]) || (tier < 2 && q->per_class != r->per_class)
-				    || (tier == 0 && !same_row(q, r)))
-					continue;
-				core += st[j].seconds * st[j].threads;
-				epochs += st[j].timed;
-			}
-			if (epochs > 0) {
-				out->core_seconds += left * core / (double)epochs;
-				out->by[tier]++;
-				break;
-			}
-			if (tier == 2)
-				out->unmeasured++;
-		}
-	}
 }

@@ -1,5 +1,5 @@
 /* state.h: where a run stands, from its files alone (state.c) -- what `snm status` shows for
- * each run of a pipeline, and the estimate of what is left to train.  Nothing is trained, taken
+ * each run of a pipeline (the estimate of what is left to train is cost.h's).  Nothing is trained, taken
  * (the run's lock is looked at, never locked) or written.
  *
  * A run is, from its run file (trainer.h) and its lock file (lock.h):
@@ -15,10 +15,13 @@
  *   refused      a file made by another configuration (its config_hash is not the run's), or an
  *                unfinished one made by other code: `snm run` refuses it without --force; what
  *                differs is named (cfgdiff.h, identity.h)
- *   failed       what `snm run` cannot take as it is: a file that cannot be read (damaged, not a
- *                run file), another run's file in this run's place, a status other than running
- *                and finished (with the file's `error` attribute when it has one), an unfinished
- *                run without a checkpoint, a finished run without a result
+ *   failed       status "failed": the trainer stopped it for a reason that training it again
+ *                would meet again (a loss not finite, a plugin's error: the file's `error`
+ *                attribute says which); `snm run` refuses it without --force.  Also what `snm
+ *                run` cannot take as it is: a file that cannot be read (damaged, not a run
+ *                file), another run's file in this run's place, another status (with the file's
+ *                `error` attribute when it has one), an unfinished run without a checkpoint, a
+ *                finished run without a result
  * A lock file left by a process that died (a stale lock) is noted beside the state; it stops
  * nothing.  The thread count is not compared: the trainer refuses another one only in a build
  * whose bits depend on it, and status does not know the count the next `snm run` will use. */
@@ -45,6 +48,8 @@ typedef struct snm_run_state {
 	int state;                 /* SNM_STATE_* */
 	snm_lock_info lock;        /* its lock file: a live holder (running) or a stale lock */
 	int epochs_done;           /* the file's `epoch` (epochs done); 0 without a file */
+	long partial_steps;        /* steps of epoch epochs_done + 1 that a mid-epoch checkpoint holds
+	                            * (the file's `partial_steps`); 0 for none */
 	int epochs;                /* epochs planned: the file's `epochs`, else the run's train.epochs */
 	int best_epoch;            /* finished: the best validation epoch, counted from 1 */
 	double test_at_best;       /* finished: the result (%); NaN otherwise */
@@ -68,25 +73,6 @@ typedef struct snm_run_state {
  * SNM_ENOMEM only. */
 int snm_run_state_read(const snm_run_spec *r, const char *plugin_path, const char *path,
                        snm_run_state *st, snm_error *err);
-
-/* The estimate of what is left: for every run that is not started, resumable or running, its
- * epochs left (planned less done) times the cost of one epoch in core-seconds (wall seconds per
- * epoch times the thread count), the pooled mean over the measured epochs of comparable runs of
- * the pipeline -- of the same experiment (its run key less the per-class size and set) and
- * per-class size, else of the same per-class size, else of any run.  Runs measured: those whose
- * files have timed epochs and whose state is finished, running or resumable (refused and failed
- * files are another configuration or unusable).  Refused and failed runs are not counted: each
- * needs a decision first (--force, a fix). */
-typedef struct snm_estimate {
-	double core_seconds;       /* the estimate (0 when nothing is left or nothing was measured) */
-	int runs, epochs;          /* runs left and their epochs left */
-	int by[3];                 /* runs estimated from: the same experiment and size, the same
-	                            * size, any run */
-	int unmeasured;            /* runs left with no measured run to go by (none measured at all) */
-	int measured;              /* runs with timed epochs: the basis */
-} snm_estimate;
-
-void snm_run_estimate(const snm_pipeline *p, const snm_run_state *st, snm_estimate *out);
 
 #ifdef __cplusplus
 }

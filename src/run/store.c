@@ -240,8 +240,26 @@ static int path_within(const char *path, const char *base)
 static int check_run(ctx *c, const snm_store_run *run, int for_save)
 {
 	int n_str = for_save ? run->n_str : 0;
-	if (run->n_str < 0 || run->n_int < 0 || run->n_groups < 0 || run->n_rng < 0)
+	if (run->n_str < 0 || run->n_int < 0 || run->n_groups < 0 || run->n_rng < 0 || run->n_tables < 0)
 		return fail(c, SNM_EINVAL, "negative count in the run record");
+	if (run->n_tables > 0 && (run->table_paths == NULL || run->tables == NULL))
+		return fail(c, SNM_EINVAL, "run record has a count without its arrays");
+	for (int t = 0; t < run->n_tables; ++t) {
+		const char *tp = run->table_paths[t];
+		if (bad_group_path(tp))
+			return fail(c, SNM_EINVAL, "bad table path '%s' (absolute, like \"/checkpoint/partial/sums\")",
+			            tp ? tp : "(null)");
+		if (path_within(tp, METRICS_GROUP) || path_within(tp, RNG_GROUP))
+			return fail(c, SNM_EINVAL, "table path '%s' is reserved for the store", tp);
+		if (run->tables[t] == NULL)
+			return fail(c, SNM_EINVAL, "table '%s' has no table", tp);
+		for (int g = 0; g < run->n_groups; ++g)
+			if (path_within(tp, run->group_paths[g]) || path_within(run->group_paths[g], tp))
+				return fail(c, SNM_EINVAL, "table '%s' and group '%s' overlap", tp, run->group_paths[g]);
+		for (int k = 0; k < t; ++k)
+			if (path_within(tp, run->table_paths[k]) || path_within(run->table_paths[k], tp))
+				return fail(c, SNM_EINVAL, "tables '%s' and '%s' overlap", run->table_paths[k], tp);
+	}
 	if ((n_str > 0 && (run->str_names == NULL || run->str_values == NULL))
 	    || (run->n_int > 0 && (run->int_names == NULL || (for_save && run->int_values == NULL)))
 	    || (run->n_groups > 0 && (run->group_paths == NULL || run->groups == NULL))
@@ -409,15 +427,16 @@ out:
 	return rc;
 }
 
-static int write_metrics(writer *w, const snm_metrics *m)
+/* A table (metrics.h) as the group gpath of float64 columns: /metrics, or one of run->tables. */
+static int write_metrics(writer *w, const char *gpath, const snm_metrics *m)
 {
 	int rc;
 	hid_t g;
 	hsize_t dims[1] = { snm_metrics_rows(m) }, maxdims[1] = { H5S_UNLIMITED };
-	if ((rc = group_make(w, METRICS_GROUP, &g)) != SNM_OK)
+	if ((rc = group_make(w, gpath, &g)) != SNM_OK)
 		return rc;
 	for (int c = 0; c < snm_metrics_cols(m) && rc == SNM_OK; ++c)
-		rc = dataset_write(w, g, METRICS_GROUP, snm_metrics_name(m, c), H5T_IEEE_F64LE,
+		rc = dataset_write(w, g, gpath, snm_metrics_name(m, c), H5T_IEEE_F64LE,
 		                   H5T_NATIVE_DOUBLE, 1, dims, maxdims, w->dcpl_m,
 		                   snm_metrics_column(m, c), NULL, NULL);
 	h5close(g);
@@ -471,13 +490,16 @@ static int write_all(writer *w, const snm_store_run *run)
 	for (int i = 0; i < run->n_int; ++i)
 		if ((rc = attr_write_i64(w, root, "/", run->int_names[i], run->int_values[i])) != SNM_OK)
 			return rc;
-	if (run->metrics != NULL && (rc = write_metrics(w, run->metrics)) != SNM_OK)
+	if (run->metrics != NULL && (rc = write_metrics(w, METRICS_GROUP, run->metrics)) != SNM_OK)
 		return rc;
 	for (int g = 0; g < run->n_groups; ++g)
 		if ((rc = write_params(w, run->group_paths[g], run->groups[g])) != SNM_OK)
 			return rc;
 	if (run->n_rng > 0 && (rc = write_rngs(w, run)) != SNM_OK)
 		return rc;
+	for (int t = 0; t < run->n_tables; ++t)
+		if ((rc = write_metrics(w, run->table_paths[t], run->tables[t])) != SNM_OK)
+			return rc;
 	return SNM_OK;
 }
 
@@ -1100,22 +1122,24 @@ out:
 	return rc;
 }
 
-/* Reads /metrics into vals (n_cols x rows, column-major, malloc'd) for the columns of m. */
-static int metrics_read(ctx *c, hid_t fid, const snm_metrics *m, double **vals, size_t *rows)
+/* Reads the table at gpath (/metrics) into vals (n_cols x rows, column-major, malloc'd) for the
+ * columns of m. */
+static int metrics_read(ctx *c, hid_t fid, const char *gpath, const snm_metrics *m, double **vals,
+                        size_t *rows)
 {
 	int rc, n_cols = snm_metrics_cols(m);
 	hid_t g = H5I_INVALID_HID, d = H5I_INVALID_HID;
 	names l = { 0 };
 	*vals = NULL;
 	*rows = 0;
-	if ((rc = group_open(c, fid, METRICS_GROUP, &g)) != SNM_OK)
+	if ((rc = group_open(c, fid, gpath, &g)) != SNM_OK)
 		return rc;
-	if ((rc = names_list(c, g, METRICS_GROUP, &l)) != SNM_OK)
+	if ((rc = names_list(c, g, gpath, &l)) != SNM_OK)
 		goto out;
 	for (int k = 0; k < n_cols; ++k)
 		if (!names_has(&l, snm_metrics_name(m, k))) {
 			rc = fail(c, SNM_EIO, "no metrics column '%s' in '%s'", snm_metrics_name(m, k),
-			          METRICS_GROUP);
+			          gpath);
 			goto out;
 		}
 	for (int i = 0; i < l.n; ++i)
@@ -1127,7 +1151,7 @@ static int metrics_read(ctx *c, hid_t fid, const snm_metrics *m, double **vals, 
 		const char *name = snm_metrics_name(m, k);
 		hsize_t dims[H5S_MAX_RANK];
 		int rank;
-		if ((rc = dataset_open(c, g, METRICS_GROUP, name, H5T_FLOAT, "floating point", &d, &rank,
+		if ((rc = dataset_open(c, g, gpath, name, H5T_FLOAT, "floating point", &d, &rank,
 		                       dims)) != SNM_OK)
 			goto out;
 		if (rank != 1) {
@@ -1140,7 +1164,7 @@ static int metrics_read(ctx *c, hid_t fid, const snm_metrics *m, double **vals, 
 			goto out;
 		}
 		if (k == 0) {
-			if ((rc = fits_file(c, METRICS_GROUP, name, (double)dims[0] * n_cols, sizeof(double))))
+			if ((rc = fits_file(c, gpath, name, (double)dims[0] * n_cols, sizeof(double))))
 				goto out;
 			*rows = (size_t)dims[0];
 			if (*rows > 0 && (*vals = malloc((size_t)n_cols * *rows * sizeof **vals)) == NULL) {
@@ -1150,7 +1174,7 @@ static int metrics_read(ctx *c, hid_t fid, const snm_metrics *m, double **vals, 
 		}
 		if (*rows > 0 && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
 		                         *vals + (size_t)k * *rows) < 0) {
-			rc = h5fail(c, "cannot read '%s/%s'", METRICS_GROUP, name);
+			rc = h5fail(c, "cannot read '%s/%s'", gpath, name);
 			goto out;
 		}
 		h5close(d);
@@ -1323,7 +1347,7 @@ static int load_stage(ctx *c, hid_t fid, const snm_store_run *run, stage *s)
 			return rc;
 	if (run->metrics != NULL) {
 		snm_metrics *m = run->metrics;
-		if ((rc = metrics_read(c, fid, m, &s->mvals, &s->mrows)) != SNM_OK)
+		if ((rc = metrics_read(c, fid, METRICS_GROUP, m, &s->mvals, &s->mrows)) != SNM_OK)
 			return rc;
 		if ((s->mrow = malloc((size_t)snm_metrics_cols(m) * sizeof *s->mrow)) == NULL)
 			return fail(c, SNM_ENOMEM, "out of memory");
@@ -1428,7 +1452,7 @@ int snm_store_get_int(const char *path, const char *name, int64_t *out, snm_erro
 	return rc;
 }
 
-int snm_store_read_metrics(const char *path, snm_metrics **out, snm_error *err)
+int snm_store_read_table(const char *path, const char *gpath, snm_metrics **out, snm_error *err)
 {
 	ctx c;
 	hid_t fid = H5I_INVALID_HID, g = H5I_INVALID_HID;
@@ -1440,21 +1464,21 @@ int snm_store_read_metrics(const char *path, snm_metrics **out, snm_error *err)
 	int rc;
 	if (out != NULL)
 		*out = NULL;
-	if (path == NULL || out == NULL)
-		return SNM_FAIL(err, SNM_EINVAL, "snm_store_read_metrics: no path or out");
+	if (path == NULL || gpath == NULL || out == NULL)
+		return SNM_FAIL(err, SNM_EINVAL, "snm_store_read_table: no path, table or out");
 	ctx_begin(&c, path, err);
-	if ((rc = run_open(&c, &fid)) != SNM_OK || (rc = group_open(&c, fid, METRICS_GROUP, &g)) != SNM_OK
-	    || (rc = names_list(&c, g, METRICS_GROUP, &l)) != SNM_OK)
+	if ((rc = run_open(&c, &fid)) != SNM_OK || (rc = group_open(&c, fid, gpath, &g)) != SNM_OK
+	    || (rc = names_list(&c, g, gpath, &l)) != SNM_OK)
 		goto out;
 	if (l.n == 0) {
-		rc = fail(&c, SNM_EIO, "'%s' has no columns", METRICS_GROUP);
+		rc = fail(&c, SNM_EIO, "'%s' has no columns", gpath);
 		goto out;
 	}
 	if ((m = snm_metrics_new(l.n, (const char *const *)l.v, &e)) == NULL) {
 		rc = fail(&c, e.code, "%s", e.msg);
 		goto out;
 	}
-	if ((rc = metrics_read(&c, fid, m, &vals, &rows)) != SNM_OK)
+	if ((rc = metrics_read(&c, fid, gpath, m, &vals, &rows)) != SNM_OK)
 		goto out;
 	if ((row = malloc((size_t)l.n * sizeof *row)) == NULL) {
 		rc = fail(&c, SNM_ENOMEM, "out of memory");
@@ -1476,6 +1500,11 @@ out:
 	h5close(fid);
 	ctx_end(&c);
 	return rc;
+}
+
+int snm_store_read_metrics(const char *path, snm_metrics **out, snm_error *err)
+{
+	return snm_store_read_table(path, METRICS_GROUP, out, err);
 }
 
 /* ---- whole-file reads for tools (compact copies, verification) ------------------------------ */

@@ -18,6 +18,8 @@
  *                             "/best", "/checkpoint/params", "/checkpoint/adam_m".
  *   /checkpoint/rng/<name>    uint8 (gsl_rng_size,): the raw gsl_rng_state bytes; attribute
  *                             type = gsl_rng_name ("mt19937")
+ *   <table>/<column>          float64 (rows,), as /metrics: further tables the caller names, e.g.
+ *                             "/checkpoint/partial/sums" (absent unless the record lists them)
  *
  * Strings (root attributes, kind, type) are scalar fixed-length UTF-8 strings, NUL-terminated,
  * each exactly as long as its value (h5dump prints them as quoted text, h5py returns bytes), of
@@ -97,6 +99,14 @@ typedef struct snm_store_run {
 	int n_rng;
 	const char *const *rng_names;
 	gsl_rng *const *rngs;
+
+	/* Further tables of float64 columns (save only; snm_store_read_table reads one), each under
+	 * its own group path, written after everything above: paths as group paths, overlapping
+	 * neither each other nor a registry's group.  A record without them (n_tables 0) writes
+	 * the same bytes as before tables existed. */
+	int n_tables;
+	const char *const *table_paths;
+	snm_metrics *const *tables;
 } snm_store_run;
 
 /* Writes the whole run to path atomically: HDF5 builds the file in memory (its core driver), and
@@ -147,6 +157,10 @@ int snm_store_get_int(const char *path, const char *name, int64_t *out, snm_erro
  * advance.  On success *out is the caller's to free with snm_metrics_free; on error it is NULL.
  * A file without /metrics, or whose columns differ in length, is SNM_EIO. */
 int snm_store_read_metrics(const char *path, snm_metrics **out, snm_error *err);
+
+/* The same for the table at gpath ("/checkpoint/partial/sums"; "/metrics" is
+ * snm_store_read_metrics).  A missing group is SNM_EIO "no group". */
+int snm_store_read_table(const char *path, const char *gpath, snm_metrics **out, snm_error *err);
 
 
 /* ---- whole-file reads for tools --------------------------------------------------------------- */

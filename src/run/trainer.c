@@ -62,6 +62,19 @@ typedef struct trainer {
 	int epoch;                         /* epochs done */
 	int stopped;                       /* opts->stop was seen before step stop_step of n_steps */
 	long stop_step, n_steps;
+	/* The state at the start of the epoch being trained -- the last whole epoch's checkpoint --
+	 * which a mid-epoch checkpoint and a failed run's file keep as their whole-epoch one. */
+	snm_params *at_params, *at_m, *at_v;
+	int64_t at_steps;
+	/* ... and the Adam states of a regularizer's updates besides the run's own (steps.h): update
+	 * k's moments and step count (NULL, 0 for the main update and without updates) */
+	snm_params *at_xm[SNM_MAX_UPDATES], *at_xv[SNM_MAX_UPDATES];
+	int64_t at_xsteps[SNM_MAX_UPDATES];
+	gsl_rng *at_rng[N_RNG];
+	/* A mid-epoch checkpoint being resumed: steps of epoch epoch + 1 done (0: none), their
+	 * running sums (one row: loss, loss.<term>..., seconds) */
+	long carry_steps;
+	snm_metrics *carry;
 	int best_epoch;
 	double best_valid, test_at_best;
 	snm_identity code;                 /* the plugins' and libsnm's SHA-256, recorded (identity.h) */
@@ -244,6 +257,13 @@ static int check_epoch_kind(trainer *T, snm_error *err)
 	return SNM_OK;
 }
 
+/* 1 when update k has an Adam state besides the run's own (a regularizer with updates, k not
+ * its main update): the one the run file keeps under /checkpoint/optim/<name>. */
+static int extra_update(const trainer *T, int k)
+{
+	return k != snm_steps_main(T->steps) && snm_steps_name(T->steps, k) != NULL;
+}
+
 static int setup(trainer *T, snm_error *err)
 {
 	const snm_run_spec *r = T->run;
@@ -301,6 +321,16 @@ static int setup(trainer *T, snm_error *err)
 	for (int i = 0; i < N_RNG; ++i)
 		if ((T->rng[i] = snm_rng_stream(r->seed, rng_names[i], r->key, err)) == NULL)
 			return SNM_ENOMEM;
+	if ((T->at_params = mirror(T->R.params, err)) == NULL || (T->at_m = mirror(snm_adam_m(T->adam), err)) == NULL
+	    || (T->at_v = mirror(snm_adam_v(T->adam), err)) == NULL)
+		return err ? err->code : SNM_ENOMEM;
+	for (int k = 0; k < snm_steps_count(T->steps); ++k)
+		if (extra_update(T, k) && ((T->at_xm[k] = mirror(snm_adam_m(snm_steps_adam(T->steps, k)), err)) == NULL
+		                           || (T->at_xv[k] = mirror(snm_adam_v(snm_steps_adam(T->steps, k)), err)) == NULL))
+			return err ? err->code : SNM_ENOMEM;
+	for (int i = 0; i < N_RNG; ++i)
+		if ((T->at_rng[i] = gsl_rng_clone(T->rng[i])) == NULL)
+			return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 	return SNM_OK;
 }
 
@@ -308,10 +338,20 @@ static void teardown(trainer *T)
 {
 	snm_steps_free(T->steps);
 	snm_params_free(T->best);
+	snm_params_free(T->at_params);
+	snm_params_free(T->at_m);
+	snm_params_free(T->at_v);
+	for (int k = 0; k < SNM_MAX_UPDATES; ++k) {
+		snm_params_free(T->at_xm[k]);
+		snm_params_free(T->at_xv[k]);
+	}
+	snm_metrics_free(T->carry);
 	snm_metrics_free(T->metrics);
 	snm_tape_free(T->tape);
-	for (int i = 0; i < N_RNG; ++i)
+	for (int i = 0; i < N_RNG; ++i) {
 		gsl_rng_free(T->rng[i]);
+		gsl_rng_free(T->at_rng[i]);
+	}
 	free(T->x);
 	free(T->y);
 	free(T->pool);
@@ -393,52 +433,141 @@ void snm_trainer_libraries(char *buf, size_t size)
 	         yaml_get_version_string(), snm_blas_config());
 }
 
-/* The Adam states of a regularizer's updates besides the run's own (steps.h): for each, the groups
- * /checkpoint/optim/<name>/m and /v appended to paths/groups (from *n_groups on) and the root
- * integer step.<name> to names/ints (from n_ints on, its value the state's step count).  Returns
- * the new integer count.  Nothing for a regularizer without updates: its file is as before. */
-static int extra_optims(const trainer *T, const char **paths, snm_params **groups,
-                        char (*path_buf)[80], int *n_groups, const char **names,
-                        char (*name_buf)[56], int64_t *ints, int *n_ints)
+/* The state at the start of an epoch (T->at_*): the checkpoint that a mid-epoch one keeps beside
+ * its own, and the one a failed run's file keeps -- every update's Adam state included. */
+static void snapshot_take(trainer *T)
 {
-	int n = *n_ints, g = *n_groups, p = 0;
+	snm_params_copy(T->at_params, T->R.params, NULL);     /* mirrors: the same names and shapes */
+	snm_params_copy(T->at_m, snm_adam_m(T->adam), NULL);
+	snm_params_copy(T->at_v, snm_adam_v(T->adam), NULL);
+	T->at_steps = snm_adam_steps(T->adam);
+	for (int k = 0; k < snm_steps_count(T->steps); ++k) {
+		snm_adam *a = snm_steps_adam(T->steps, k);
+		if (!extra_update(T, k))
+			continue;
+		snm_params_copy(T->at_xm[k], snm_adam_m(a), NULL);
+		snm_params_copy(T->at_xv[k], snm_adam_v(a), NULL);
+		T->at_xsteps[k] = snm_adam_steps(a);
+	}
+	for (int i = 0; i < N_RNG; ++i)
+		gsl_rng_memcpy(T->at_rng[i], T->rng[i]);
+}
+
+/* The streams a mid-epoch checkpoint saves as they stand after its steps (the order stream is
+ * replayed from its state at the start of the epoch: it only shuffles), and their names there. */
+static const int partial_rng[3] = { RNG_AUGMENT, RNG_NOISE, RNG_UNLABELLED };
+static const char *const partial_rng_names[3] = { "partial.augment", "partial.noise", "partial.unlabelled" };
+
+/* A mid-epoch checkpoint's part: steps of epoch T->epoch + 1 done and their running sums. */
+typedef struct partial {
+	long steps;
+	double loss;               /* the sum of the steps' losses */
+	const double *terms;       /* the sums of the regularizer's terms, T->n_terms of them */
+	double seconds;            /* the epoch's training time so far */
+} partial;
+
+/* The one-row table of a partial's sums: loss, loss.<term>..., seconds. */
+static snm_metrics *partial_table(const trainer *T, const partial *part, snm_error *err)
+{
+	const char *names[2 + SNM_MAX_TERMS];
+	char term[SNM_MAX_TERMS][64];
+	double row[2 + SNM_MAX_TERMS];
+	int n = 0;
+	snm_metrics *m;
+	names[n] = "loss";
+	row[n++] = part->loss;
+	for (int i = 0; i < T->n_terms; ++i) {
+		snprintf(term[i], sizeof term[i], "loss.%s", T->term_names[i]);
+		names[n] = term[i];
+		row[n++] = part->terms[i];
+	}
+	names[n] = "seconds";
+	row[n++] = part->seconds;
+	if ((m = snm_metrics_new(n, names, err)) != NULL && snm_metrics_append(m, row, err) != SNM_OK) {
+		snm_metrics_free(m);
+		m = NULL;
+	}
+	return m;
+}
+
+/* The Adam states of a regularizer's updates besides the run's own (steps.h), as groups and
+ * root integers of the run file, appended after the run's own (the file of a regularizer without
+ * updates has none of them: its bytes are as before). */
+enum { OPTIMS_MAX = 2 * SNM_MAX_UPDATES };
+typedef struct optims {
+	const char *path[2 * OPTIMS_MAX];          /* groups */
+	snm_params *group[2 * OPTIMS_MAX];
+	const char *name[OPTIMS_MAX];              /* root integers: step counts */
+	int64_t step[OPTIMS_MAX];
+	int n_groups, n_ints;
+	char buf[3 * OPTIMS_MAX][96];
+} optims;
+
+/* Appends to O, for each update with an Adam state besides the run's own: <dir>/<name>/m and v
+ * (its moments) and the root integer <prefix><name> (its step count) -- the live state, or with
+ * at the one at the start of the epoch (T->at_x*).  dir "/checkpoint/optim", prefix "step." for
+ * the whole-epoch checkpoint; "/checkpoint/partial/optim", "partial_step." for a mid-epoch one. */
+static void optims_add(const trainer *T, int at, const char *dir, const char *prefix, optims *O)
+{
 	for (int k = 0; k < snm_steps_count(T->steps); ++k) {
 		snm_adam *a = snm_steps_adam(T->steps, k);
 		const char *name = snm_steps_name(T->steps, k);
-		if (k == snm_steps_main(T->steps) || name == NULL)
+		char *m, *v, *s;
+		if (!extra_update(T, k))
 			continue;
-		snprintf(path_buf[p], sizeof path_buf[p], "/checkpoint/optim/%s/m", name);
-		paths[g] = path_buf[p++];
-		groups[g++] = snm_adam_m(a);
-		snprintf(path_buf[p], sizeof path_buf[p], "/checkpoint/optim/%s/v", name);
-		paths[g] = path_buf[p++];
-		groups[g++] = snm_adam_v(a);
-		snprintf(name_buf[k], sizeof name_buf[k], "step.%s", name);
-		names[n] = name_buf[k];
-		ints[n++] = snm_adam_steps(a);
+		m = O->buf[O->n_groups + O->n_ints];
+		v = O->buf[O->n_groups + O->n_ints + 1];
+		s = O->buf[O->n_groups + O->n_ints + 2];
+		snprintf(m, sizeof O->buf[0], "%s/%s/m", dir, name);
+		snprintf(v, sizeof O->buf[0], "%s/%s/v", dir, name);
+		snprintf(s, sizeof O->buf[0], "%s%s", prefix, name);
+		O->path[O->n_groups] = m;
+		O->group[O->n_groups++] = at ? T->at_xm[k] : snm_adam_m(a);
+		O->path[O->n_groups] = v;
+		O->group[O->n_groups++] = at ? T->at_xv[k] : snm_adam_v(a);
+		O->name[O->n_ints] = s;
+		O->step[O->n_ints++] = at ? T->at_xsteps[k] : snm_adam_steps(a);
 	}
-	*n_groups = g;
-	return n;
 }
 
-static int save(trainer *T, const char *status, snm_error *err)
+/* Sets each extra update's Adam step count from steps[] (O's order, as optims_add listed them). */
+static void optims_set_steps(trainer *T, const int64_t *steps)
 {
+	for (int k = 0, i = 0; k < snm_steps_count(T->steps); ++k)
+		if (extra_update(T, k))
+			snm_adam_set_steps(snm_steps_adam(T->steps, k), steps[i++]);
+}
+
+/* Writes the run file.  At an epoch's end (status "running" or "finished", part and error NULL)
+ * its checkpoint is the state now.  Otherwise the whole-epoch checkpoint is the state at the
+ * start of the epoch (T->at_*, the file as the last epoch's end wrote it) and, with part, the
+ * state after part->steps steps of the epoch is saved beside it (/checkpoint/partial, trainer.h);
+ * with error, status "failed" and the error are recorded.  The Adam states of a regularizer's
+ * updates follow the same rule (/checkpoint/optim, /checkpoint/partial/optim). */
+static int save(trainer *T, const char *status, const partial *part, const char *error, snm_error *err)
+{
+	enum { N_INT = 14, N_GROUP = 7 };
 	const snm_run_spec *r = T->run;
+	int whole = part == NULL && error == NULL;
 	char hash[32], plugins[512], libs[512];
 	const char *str_names[] = { "run_key", "config", "config_hash", "status", "snm_version", "plugins",
-	                            "libraries", "plugin_sha256", "libsnm_sha256" };
-	const char *str_values[9];
-	const char *int_names[] = { "master_seed", "threads", "epoch", "epochs", "step", "best_epoch",
-	                            "per_class", "set", "n_train", "seed_subset", "seed_init", "seed_order",
-	                            "seed_noise" };
-	int64_t ints[13 + SNM_MAX_UPDATES];
-	const char *groups_p[4 + 2 * SNM_MAX_UPDATES] = { "/checkpoint/params", "/checkpoint/adam_m",
-	                                                  "/checkpoint/adam_v", "/best" };
-	snm_params *groups[4 + 2 * SNM_MAX_UPDATES];
-	char paths[2 * SNM_MAX_UPDATES][80], steps[SNM_MAX_UPDATES][56];
-	const char *int_names_all[13 + SNM_MAX_UPDATES];
-	int n_groups = 4, n_ints = 13;
+	                            "libraries", "plugin_sha256", "libsnm_sha256", "error" };
+	const char *str_values[10];
+	const char *int_names[N_INT + 2 * OPTIMS_MAX] = { "master_seed", "threads", "epoch", "epochs", "step",
+	                            "best_epoch", "per_class", "set", "n_train", "seed_subset", "seed_init",
+	                            "seed_order", "seed_noise", "partial_steps" };
+	int64_t ints[N_INT + 2 * OPTIMS_MAX];
+	const char *groups_p[N_GROUP + 4 * OPTIMS_MAX] = { "/checkpoint/params", "/checkpoint/adam_m",
+	                           "/checkpoint/adam_v", "/best", "/checkpoint/partial/params",
+	                           "/checkpoint/partial/adam_m", "/checkpoint/partial/adam_v" };
+	snm_params *groups[N_GROUP + 4 * OPTIMS_MAX];
+	const char *rng_n[N_RNG + 3], *table_p = "/checkpoint/partial/sums";
+	gsl_rng *rngs[N_RNG + 3];
+	snm_metrics *sums = NULL;
+	optims O;
+	int n_ints = part ? N_INT : N_INT - 1, n_groups = part ? N_GROUP : 4;
 	snm_store_run run;
+	int rc;
 	snprintf(hash, sizeof hash, "%016" PRIx64, r->config_hash);
 	snprintf(plugins, sizeof plugins, "data %s %s; model %s %s; noise %s %s", T->R.ds->h.p->name,
 	         T->R.ds->h.p->version, T->R.mh.p->name, T->R.mh.p->version, T->R.nh.p->name, T->R.nh.p->version);
@@ -452,43 +581,110 @@ static int save(trainer *T, const char *status, snm_error *err)
 	str_values[6] = libs;
 	str_values[7] = T->code.plugins;
 	str_values[8] = T->code.libsnm;
+	str_values[9] = error;
 	ints[0] = (int64_t)r->seed;
 	ints[1] = T->o->threads;
 	ints[2] = T->epoch;
 	ints[3] = T->epochs;
-	ints[4] = snm_adam_steps(T->adam);
+	ints[4] = whole ? snm_adam_steps(T->adam) : T->at_steps;
 	ints[5] = T->best_epoch;
 	ints[6] = r->per_class;
 	ints[7] = r->set;
 	ints[8] = T->R.n_sub;
 	for (int i = 0; i < 4; ++i)
 		ints[9 + i] = (int64_t)(T->R.seeds[i] & INT64_MAX);
-	groups[0] = T->R.params;
-	groups[1] = snm_adam_m(T->adam);
-	groups[2] = snm_adam_v(T->adam);
+	ints[13] = part ? part->steps : 0;
+	groups[0] = whole ? T->R.params : T->at_params;
+	groups[1] = whole ? snm_adam_m(T->adam) : T->at_m;
+	groups[2] = whole ? snm_adam_v(T->adam) : T->at_v;
 	groups[3] = T->best;
-	memcpy(int_names_all, int_names, sizeof int_names);
-	n_ints = extra_optims(T, groups_p, groups, paths, &n_groups, int_names_all, steps, ints, &n_ints);
-	run = (snm_store_run){ 9, str_names, str_values, n_ints, int_names_all, ints, T->metrics, n_groups,
-	                       groups_p, groups, N_RNG, rng_names, T->rng };
-	return snm_store_save(r->result_path, &run, err);
+	groups[4] = T->R.params;
+	groups[5] = snm_adam_m(T->adam);
+	groups[6] = snm_adam_v(T->adam);
+	memset(&O, 0, sizeof O);
+	optims_add(T, !whole, "/checkpoint/optim", "step.", &O);
+	if (part != NULL)
+		optims_add(T, 0, "/checkpoint/partial/optim", "partial_step.", &O);
+	for (int i = 0; i < O.n_groups; ++i) {
+		groups_p[n_groups] = O.path[i];
+		groups[n_groups++] = O.group[i];
+	}
+	for (int i = 0; i < O.n_ints; ++i) {
+		int_names[n_ints] = O.name[i];
+		ints[n_ints++] = O.step[i];
+	}
+	for (int i = 0; i < N_RNG; ++i) {
+		rng_n[i] = rng_names[i];
+		rngs[i] = whole ? T->rng[i] : T->at_rng[i];
+	}
+	for (int i = 0; i < 3; ++i) {
+		rng_n[N_RNG + i] = partial_rng_names[i];
+		rngs[N_RNG + i] = T->rng[partial_rng[i]];
+	}
+	if (part != NULL && (sums = partial_table(T, part, err)) == NULL)
+		return err ? err->code : SNM_ENOMEM;
+	run = (snm_store_run){ error ? 10 : 9, str_names, str_values, n_ints, int_names, ints, T->metrics,
+	                       n_groups, groups_p, groups, part ? N_RNG + 3 : N_RNG, rng_n, rngs,
+	                       part ? 1 : 0, &table_p, &sums };
+	rc = snm_store_save(r->result_path, &run, err);
+	snm_metrics_free(sums);
+	return rc;
 }
 
-/* Loads the checkpoint of a "running" file: parameters, moments, best weights, streams, metrics. */
+/* The mid-epoch part of a checkpoint (file has /checkpoint/partial), over the whole-epoch state
+ * resume() loaded: that state becomes the snapshot, the partial one the live state (every
+ * update's Adam state with it), and its sums wait in T->carry for the epoch's next step. */
+static int resume_partial(trainer *T, snm_error *err)
+{
+	const char *int_names[1 + OPTIMS_MAX] = { "partial_steps" };
+	int64_t ints[1 + OPTIMS_MAX];
+	const char *groups_p[3 + 2 * OPTIMS_MAX] = { "/checkpoint/partial/params", "/checkpoint/partial/adam_m",
+	                                             "/checkpoint/partial/adam_v" };
+	snm_params *groups[3 + 2 * OPTIMS_MAX] = { T->R.params, snm_adam_m(T->adam), snm_adam_v(T->adam) };
+	gsl_rng *rngs[3];
+	optims O;
+	snm_store_run run;
+	int rc;
+	snapshot_take(T);
+	for (int i = 0; i < 3; ++i)
+		rngs[i] = T->rng[partial_rng[i]];
+	memset(&O, 0, sizeof O);
+	optims_add(T, 0, "/checkpoint/partial/optim", "partial_step.", &O);
+	for (int i = 0; i < O.n_groups; ++i) {
+		groups_p[3 + i] = O.path[i];
+		groups[3 + i] = O.group[i];
+	}
+	for (int i = 0; i < O.n_ints; ++i)
+		int_names[1 + i] = O.name[i];
+	run = (snm_store_run){ 0, NULL, NULL, 1 + O.n_ints, int_names, NULL, NULL, 3 + O.n_groups, groups_p,
+	                       groups, 3, partial_rng_names, rngs, 0, NULL, NULL };
+	if ((rc = snm_store_read_table(T->run->result_path, "/checkpoint/partial/sums", &T->carry, err))
+	    || (rc = snm_store_load(T->run->result_path, &run, ints, err)))
+		return rc;
+	if (ints[0] < 1 || snm_metrics_rows(T->carry) != 1 || snm_metrics_find(T->carry, "loss") < 0
+	    || snm_metrics_find(T->carry, "seconds") < 0)
+		return SNM_FAIL(err, SNM_EIO, "%s: a mid-epoch checkpoint of %" PRId64 " steps with %zu rows of "
+		                "sums: not one snm writes", T->run->result_path, ints[0], snm_metrics_rows(T->carry));
+	T->carry_steps = (long)ints[0];
+	snm_adam_set_steps(T->adam, T->at_steps + ints[0]);     /* one optimizer step a training step */
+	optims_set_steps(T, ints + 1);
+	return SNM_OK;
+}
+
+/* Loads the checkpoint of a "running" file: parameters, moments (every update's), best weights,
+ * streams, metrics; then, where the file has one, the mid-epoch checkpoint (resume_partial). */
 static int resume(trainer *T, snm_error *err)
 {
-	const char *int_names[3 + SNM_MAX_UPDATES] = { "epoch", "step", "best_epoch" };
-	int64_t ints[3 + SNM_MAX_UPDATES];
-	const char *groups_p[4 + 2 * SNM_MAX_UPDATES] = { "/checkpoint/params", "/checkpoint/adam_m",
-	                                                  "/checkpoint/adam_v", "/best" };
-	snm_params *groups[4 + 2 * SNM_MAX_UPDATES] = { T->R.params, snm_adam_m(T->adam), snm_adam_v(T->adam),
-	                                                T->best };
-	char paths[2 * SNM_MAX_UPDATES][80], steps[SNM_MAX_UPDATES][56];
-	int n_groups = 4, n_ints = 3;
+	const char *int_names[3 + OPTIMS_MAX] = { "epoch", "step", "best_epoch" };
+	int64_t ints[3 + OPTIMS_MAX];
+	const char *groups_p[4 + 2 * OPTIMS_MAX] = { "/checkpoint/params", "/checkpoint/adam_m",
+	                                             "/checkpoint/adam_v", "/best" };
+	snm_params *groups[4 + 2 * OPTIMS_MAX] = { T->R.params, snm_adam_m(T->adam), snm_adam_v(T->adam), T->best };
+	optims O;
 	snm_store_run run;
 	snm_metrics *file = NULL;
 	const char *terms[SNM_MAX_TERMS];
-	int n_terms = 0;
+	int n_terms = 0, has_partial = 0;
 	int rc = snm_store_read_metrics(T->run->result_path, &file, err);
 	if (rc)
 		return rc;
@@ -499,16 +695,21 @@ static int resume(trainer *T, snm_error *err)
 	snm_metrics_free(file);
 	if (rc)
 		return rc;
-	n_ints = extra_optims(T, groups_p, groups, paths, &n_groups, int_names, steps, ints, &n_ints);
-	run = (snm_store_run){ 0, NULL, NULL, n_ints, int_names, NULL, T->metrics, n_groups, groups_p, groups,
-	                       N_RNG, rng_names, T->rng };
+	memset(&O, 0, sizeof O);
+	optims_add(T, 0, "/checkpoint/optim", "step.", &O);
+	for (int i = 0; i < O.n_groups; ++i) {
+		groups_p[4 + i] = O.path[i];
+		groups[4 + i] = O.group[i];
+	}
+	for (int i = 0; i < O.n_ints; ++i)
+		int_names[3 + i] = O.name[i];
+	run = (snm_store_run){ 0, NULL, NULL, 3 + O.n_ints, int_names, NULL, T->metrics, 4 + O.n_groups, groups_p,
+	                       groups, N_RNG, rng_names, T->rng, 0, NULL, NULL };
 	if ((rc = snm_store_load(T->run->result_path, &run, ints, err)))
 		return rc;
 	T->epoch = (int)ints[0];
 	snm_adam_set_steps(T->adam, ints[1]);
-	for (int k = 0, i = 3; k < snm_steps_count(T->steps); ++k)
-		if (k != snm_steps_main(T->steps) && snm_steps_name(T->steps, k) != NULL)
-			snm_adam_set_steps(snm_steps_adam(T->steps, k), ints[i++]);
+	optims_set_steps(T, ints + 3);
 	T->best_epoch = (int)ints[2];
 	if (snm_metrics_rows(T->metrics) != (size_t)T->epoch)
 		return SNM_FAIL(err, SNM_EIO, "%s: checkpoint at epoch %d has %zu metric rows",
@@ -519,7 +720,9 @@ static int resume(trainer *T, snm_error *err)
 		if (T->test_mode != TEST_BEST)
 			T->min_test = snm_metrics_get(T->metrics, (size_t)T->epoch - 1, col(T, "min_test_error"));
 	}
-	return SNM_OK;
+	if ((rc = snm_store_has_group(T->run->result_path, "/checkpoint/partial", &has_partial, err)))
+		return rc;
+	return has_partial ? resume_partial(T, err) : SNM_OK;
 }
 
 /* ---- training -------------------------------------------------------------------------------- */
@@ -534,25 +737,60 @@ static double step_lr(const trainer *T, int k, double lr)
 	return lr / (1.0 + T->lr_decay * (double)snm_adam_steps(snm_steps_adam(T->steps, k)));
 }
 
-static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_error *err)
+/* The running sums of the regularizer's terms a mid-epoch checkpoint carried (T->carry), into
+ * sum_terms in the objective's order, once its first step named them. */
+static int carry_terms(trainer *T, double *sum_terms, snm_error *err)
+{
+	int n = 0;
+	for (int c = 0; c < snm_metrics_cols(T->carry); ++c)
+		n += strncmp(snm_metrics_name(T->carry, c), "loss.", 5) == 0;
+	for (int i = 0; i < T->n_terms; ++i) {
+		char name[80];
+		int c;
+		snprintf(name, sizeof name, "loss.%s", T->term_names[i]);
+		if ((c = snm_metrics_find(T->carry, name)) < 0)
+			return SNM_FAIL(err, SNM_EIO, "%s: the mid-epoch checkpoint has no sum of term '%s'",
+			                T->run->result_path, T->term_names[i]);
+		sum_terms[i] = snm_metrics_get(T->carry, 0, c);
+	}
+	if (n != T->n_terms)
+		return SNM_FAIL(err, SNM_EIO, "%s: the mid-epoch checkpoint sums %d terms, the regularizer "
+		                "reports %d", T->run->result_path, n, T->n_terms);
+	return SNM_OK;
+}
+
+/* Trains epoch T->epoch + 1: *sum_loss and sum_terms receive its mean loss and terms, *carried
+ * the seconds a resumed mid-epoch checkpoint had spent on it (0 otherwise).  Stopped (opts->stop) before a
+ * step that is not its first, it saves a mid-epoch checkpoint there (save(), partial).  Resuming
+ * one (T->carry_steps), the steps it holds are passed over, only the order stream replayed. */
+static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, double *carried, snm_error *err)
 {
 	const snm_data_info *in = &T->R.ds->info;
 	long *perm = malloc((size_t)T->R.n_sub * sizeof *perm);
-	double lr = snm_schedule_lr(&T->sched, T->epoch);
-	long n_batches = 0, n_steps;
+	double lr = snm_schedule_lr(&T->sched, T->epoch), t0 = now();
+	long first = T->carry_steps, n_batches = first, n_steps;
 	int rc = SNM_OK;
 	if (perm == NULL)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	if (first == 0)
+		snapshot_take(T);
 	memcpy(perm, T->R.subset, (size_t)T->R.n_sub * sizeof *perm);
 	gsl_ran_shuffle(T->rng[RNG_ORDER], perm, (size_t)T->R.n_sub, sizeof *perm);
-	*sum_loss = 0;
+	*sum_loss = *carried = 0;
 	for (int i = 0; i < SNM_MAX_TERMS; ++i)
 		sum_terms[i] = 0;
+	if (first > 0) {
+		*sum_loss = snm_metrics_get(T->carry, 0, snm_metrics_find(T->carry, "loss"));
+		*carried = snm_metrics_get(T->carry, 0, snm_metrics_find(T->carry, "seconds"));
+	}
 	/* Steps: one pass over the labelled subset (the last batch may be short), or, with epoch:
 	 * unlabelled, one pass over the unlabelled stream with full labelled batches cycling through
 	 * the subset (reshuffled from the order stream when it runs out). */
 	n_steps = T->epoch_unlabelled ? (T->n_pool + T->batch_u - 1) / T->batch_u
 	                              : (T->R.n_sub + T->batch - 1) / T->batch;
+	if (first >= n_steps)
+		rc = SNM_FAIL(err, SNM_EIO, "%s: a mid-epoch checkpoint after step %ld of an epoch of %ld",
+		              T->run->result_path, first, n_steps);
 	for (long step = 0, pos = 0; step < n_steps && rc == SNM_OK; ++step) {
 		long b = T->R.n_sub - pos < T->batch ? T->R.n_sub - pos : T->batch;
 		snm_objective obj;
@@ -560,11 +798,14 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 		snm_progress at;
 		const char *step_names[SNM_MAX_TERMS];
 		double step_terms[SNM_MAX_TERMS], step_loss;
-		int n_step;
-		if (T->o->stop != NULL && *T->o->stop) {      /* interrupted: no further step */
+		int n_step, nonfinite = 0;
+		if (step >= first && T->o->stop != NULL && *T->o->stop) {      /* interrupted: no further step */
 			T->stopped = 1;
 			T->stop_step = step;
 			T->n_steps = n_steps;
+			if (step > first)    /* else the file holds this very state already */
+				rc = save(T, "running", &(partial){ step, *sum_loss, sum_terms, *carried + now() - t0 },
+				          NULL, err);
 			break;
 		}
 		if (T->epoch_unlabelled) {
@@ -573,6 +814,10 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 				gsl_ran_shuffle(T->rng[RNG_ORDER], perm, (size_t)T->R.n_sub, sizeof *perm);
 				pos = 0;
 			}
+		}
+		if (step < first) {      /* done before the mid-epoch checkpoint: its batch's place only */
+			pos += b;
+			continue;
 		}
 		memset(&obj, 0, sizeof obj);
 		snm_tape_reset(T->tape);
@@ -629,8 +874,9 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 					if (!isfinite(obj.terms[i]->x[0]))
 						bad = obj.term_names[i];
 				rc = SNM_FAIL(err, SNM_ENUMERIC, "%s: epoch %d step %" PRId64 ": %s%s%sterm '%s' is not "
-				              "finite; the last good checkpoint is kept", T->run->key, T->epoch + 1,
+				              "finite", T->run->key, T->epoch + 1,
 				              at.step + 1, upd ? "update '" : "", upd ? upd : "", upd ? "': " : "", bad);
+				nonfinite = 1;
 				break;
 			}
 			if ((rc = snm_steps_apply(T->steps, k, T->tape, obj.loss, step_lr(T, k, lr), err))) {
@@ -639,14 +885,20 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 			}
 			step_loss += obj.loss->x[0];
 		}
+		/* the metrics table once the objectives are built, a step whose loss is not finite
+		 * included (a failed run's file has its columns) */
+		if (T->metrics == NULL && (rc == SNM_OK || nonfinite)) {
+			int made = make_metrics(T, n_step, step_names, rc == SNM_OK ? err : NULL);
+			rc = rc == SNM_OK ? made : rc;
+		}
 		if (rc)
 			break;
-		if (T->metrics == NULL && (rc = make_metrics(T, n_step, step_names, err)))
-			break;
-		if (n_batches == 0) {
+		if (step == first) {
 			T->n_terms = n_step;
 			for (int i = 0; i < n_step; ++i)
 				T->term_names[i] = step_names[i];
+			if (first > 0 && (rc = carry_terms(T, sum_terms, err)))
+				break;
 		}
 		*sum_loss += step_loss;
 		for (int i = 0; i < n_step && i < T->n_terms; ++i)
@@ -655,6 +907,9 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, snm_erro
 	}
 	free(perm);
 	snm_tape_reset(T->tape);
+	T->carry_steps = 0;
+	snm_metrics_free(T->carry);
+	T->carry = NULL;
 	if (n_batches > 0) {
 		*sum_loss /= (double)n_batches;
 		for (int i = 0; i < T->n_terms; ++i)
@@ -692,7 +947,7 @@ static int check_state(const trainer *T, snm_error *err)
 		const char *bad = first_nonfinite(p[k]);
 		if (bad != NULL)
 			return SNM_FAIL(err, SNM_ENUMERIC, "%s: epoch %d: %s '%s' is not finite after step %"
-			                PRId64 " (the loss was finite); the last good checkpoint is kept",
+			                PRId64 " (the loss was finite)",
 			                T->run->key, T->epoch + 1, what[k == 0 ? 0 : 2 - k % 2], bad,
 			                snm_adam_steps(T->adam));
 	}
@@ -837,6 +1092,16 @@ static int check_existing(const snm_run_spec *run, const snm_trainer_opts *o, sn
 			rc = snm_supersede(run->result_path, hash, res->superseded, sizeof res->superseded, err);
 		goto out;
 	}
+	if (strcmp(status, "failed") == 0) {
+		/* the same configuration and code fail the same way: retrained only when asked */
+		const char *why = attr_str(&a, "error");
+		if (!o->force)
+			rc = SNM_FAIL(err, SNM_ESTATE, "%s: failed before (%.300s): not retrained; use --force to "
+			              "retrain it from scratch", run->result_path, why ? why : "the file says no more");
+		else
+			rc = snm_supersede(run->result_path, hash, res->superseded, sizeof res->superseded, err);
+		goto out;
+	}
 	if (strcmp(status, "finished") == 0 || strcmp(status, "running") == 0) {
 		snm_identity now;
 		if ((rc = snm_identity_find(run, o->plugin_path, &now, err)))
@@ -937,15 +1202,38 @@ static int append_row(trainer *T, double loss, const double *terms, double train
 	return snm_metrics_append(T->metrics, row, err);
 }
 
+/* A run whose training failed for a reason that training it again would meet again -- a loss,
+ * parameter or moment not finite, a plugin's error -- is marked in its file: status "failed", the
+ * error, and the last whole epoch's checkpoint (the state at the start of the failed epoch), so
+ * that `snm status` says why and `snm run` does not retrain it unasked.  A failure of the disk,
+ * of memory or of reading is not the run's: the file is left as it was. */
+static void mark_failed(trainer *T, int rc, snm_error *err)
+{
+	snm_error e;
+	char msg[SNM_ERROR_MSG_MAX];
+	if (rc == SNM_ENOMEM || rc == SNM_EIO || rc == SNM_EHDF5 || T->at_params == NULL)
+		return;
+	snprintf(msg, sizeof msg, "%s", err->msg);
+	if (save(T, "failed", NULL, msg, &e) != SNM_OK)
+		SNM_FAIL(err, rc, "%s (not marked failed in its file: %s)", msg, e.msg);
+	else
+		SNM_FAIL(err, rc, "%s; marked failed in its file, which keeps the checkpoint of %s: snm run "
+		         "retrains it only with --force", msg, T->epoch == 0 ? "no epoch (the initial state)"
+		         : "its last whole epoch");
+}
+
 static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res,
                         snm_error *err)
 {
 	trainer T;
 	snm_run_result dummy;
+	snm_error local;
 	int rc, resumed, skipped, start_epoch;
 	double t0 = now();
 	if (res == NULL)
 		res = &dummy;
+	if (err == NULL)
+		err = &local;
 	memset(res, 0, sizeof *res);
 	res->best_epoch = -1;
 	memset(&T, 0, sizeof T);
@@ -959,11 +1247,11 @@ static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_
 		goto done;
 	/* the result file's directory exists: snm_train made it for the lock file */
 	start_epoch = T.epoch;
-	progress(&T, &(snm_train_progress){ .event = SNM_PROGRESS_START });
+	progress(&T, &(snm_train_progress){ .event = SNM_PROGRESS_START, .partial = T.carry_steps });
 	while (T.epoch < T.epochs) {
-		double loss = 0, terms[SNM_MAX_TERMS], train_err, valid_err, test_err, te = now();
-		if ((rc = train_epoch(&T, &loss, terms, err)))
-			goto done;
+		double loss = 0, terms[SNM_MAX_TERMS], train_err, valid_err, test_err, carried = 0, te = now();
+		if ((rc = train_epoch(&T, &loss, terms, &carried, err)))
+			goto failed;
 		if (T.stopped) {
 			res->status = SNM_RUN_INTERRUPTED;
 			res->step = T.stop_step;
@@ -972,13 +1260,13 @@ static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_
 		}
 		if ((rc = check_state(&T, err))
 		    || (rc = evaluate(&T, &train_err, &valid_err, &test_err, err))
-		    || (rc = append_row(&T, loss, terms, train_err, valid_err, test_err, now() - te, err)))
-			goto done;
+		    || (rc = append_row(&T, loss, terms, train_err, valid_err, test_err, carried + now() - te, err)))
+			goto failed;
 		T.epoch++;
-		if ((rc = save(&T, T.epoch == T.epochs ? "finished" : "running", err)))
+		if ((rc = save(&T, T.epoch == T.epochs ? "finished" : "running", NULL, NULL, err)))
 			goto done;
 		progress(&T, &(snm_train_progress){ .event = SNM_PROGRESS_EPOCH, .loss = loss, .train_error = train_err,
-		                              .valid_error = valid_err, .seconds = now() - te });
+		                              .valid_error = valid_err, .seconds = carried + now() - te });
 		if (o->stop_after > 0 && T.epoch - start_epoch >= o->stop_after && T.epoch < T.epochs) {
 			res->status = SNM_RUN_STOPPED;
 			break;
@@ -990,6 +1278,9 @@ static int train_locked(const snm_run_spec *run, const snm_trainer_opts *o, snm_
 	res->best_epoch = T.best_epoch;
 	res->best_valid = T.best_valid;
 	res->test_at_best = T.test_at_best;
+	goto done;
+failed:
+	mark_failed(&T, rc, err);
 done:
 	res->seconds = now() - t0;
 	teardown(&T);

@@ -18,7 +18,8 @@
  *
  * Result file (results/<key>.h5), besides the store's own layout:
  *   root strings: run_key, config (canonical text), config_hash (16 hex digits), status
- *                 ("running" while training, "finished"), snm_version, plugins ("data idx 0.1.0;
+ *                 ("running" while training, "finished", "failed" with error: the reason),
+ *                 snm_version, plugins ("data idx 0.1.0;
  *                 model convnet 0.1.0; noise none 0.1.0"), libraries (GSL, HDF5, libyaml and
  *                 OpenBLAS versions and OpenBLAS's configuration), plugin_sha256 and
  *                 libsnm_sha256 (the code: the SHA-256 of each plugin's shared object and of
@@ -29,11 +30,28 @@
  *                 test_error (NaN where not measured), best_valid_error, test_at_best, seconds
  *   /best:        best-on-validation parameters and buffers (attribute-free group)
  *   /checkpoint/params, /checkpoint/adam_m, /checkpoint/adam_v, /checkpoint/rng/{order,augment,noise,unlabelled}
+ *                 the state after `epoch` whole epochs (`step` optimizer steps)
+ *   updates:      a regularizer with updates (snm/plugin.h, ABI 1.3) adds, for each update's Adam
+ *                 state besides the run's own, /checkpoint/optim/<update>/{m,v} and the root int
+ *                 step.<update>, as the above: the state after `epoch` whole epochs
+ *   mid-epoch:    a run stopped (opts->stop) after some steps of epoch `epoch` + 1 keeps the above
+ *                 as the last whole epoch left it, and beside it: root int partial_steps (the
+ *                 steps done of that epoch), /checkpoint/partial/{params,adam_m,adam_v} and
+ *                 /checkpoint/rng/partial.{augment,noise,unlabelled} (the state after them; the
+ *                 order stream, which only shuffles, is replayed from its state at the epoch's
+ *                 start), /checkpoint/partial/sums/{loss,loss.<term>...,seconds} (one row: the
+ *                 running sums of those steps, and their time), and for each update's Adam
+ *                 state besides the run's own /checkpoint/partial/optim/<update>/{m,v} and the
+ *                 root int partial_step.<update> (after those steps).  Files saved at an epoch's end
+ *                 have none of it, and are the bytes they were before mid-epoch checkpoints; an
+ *                 snm that knows nothing of them resumes a mid-epoch file from its last whole epoch.
  * Errors are percentages.  Everything but the `seconds` column is a pure function of the
  * configuration and the thread count: the same run twice gives the same bits.
  *
  * Resume: a file with status "running" and the same config hash and thread count is resumed from
- * its checkpoint, and ends bitwise equal to an uninterrupted run; "finished" is skipped; another
+ * its checkpoint (mid-epoch where it has one), and ends bitwise equal to an uninterrupted run;
+ * "finished" is skipped; "failed" is refused (SNM_ESTATE, with its reason) unless force, which
+ * retrains it from scratch and keeps the old file beside; another
  * hash or thread count is refused (SNM_ESTATE, naming the keys that differ, cfgdiff.h) unless
  * force is set, which retrains from scratch and keeps the old file beside (supersede.h).  The
  * code is compared too (identity.h): an unfinished run made by other code (a plugin's or libsnm's
@@ -41,9 +59,13 @@
  * force; a finished one is skipped all the same, its result saying so (res->code), since `snm
  * verify` is the way to check it.  A file that records no code (written before snm did) is taken
  * as it is: resumed, or skipped, its code unknown; a resumed one records the code that goes on. 
- * A non-finite loss stops the run with SNM_ENUMERIC naming the epoch, step and term, leaving the
- * last good checkpoint on disk; so does a parameter or an Adam moment that is not finite at the
- * end of an epoch (named, with the step count), before anything of that epoch is saved.
+ * A non-finite loss stops the run with SNM_ENUMERIC naming the epoch, step and term; so does a
+ * parameter or an Adam moment that is not finite at the end of an epoch (named, with the step
+ * count), before anything of that epoch is saved.  Such a failure, and any other of training
+ * that training again would meet again (a plugin's error: every code but SNM_ENOMEM, SNM_EIO and
+ * SNM_EHDF5), is recorded: the file is saved with status "failed", the message in `error`, and
+ * the checkpoint of the last whole epoch (the initial state when none was done); the message
+ * returned says so.
  *
  * Epochs: the trainer's messages and progress reports count epochs from 1 ("epoch 7" is the
  * seventh), as everything snm prints or draws does.  The file keeps its own, older convention:
@@ -52,7 +74,10 @@
  * message names).
  *
  * Progress and interruption are the caller's: the trainer prints nothing.  It reports the start
- * of training and every saved epoch through opts->progress, and reads opts->stop between steps. */
+ * of training and every saved epoch through opts->progress, and reads opts->stop between steps.
+ * It keeps a copy of the state at the start of each epoch (weights, buffers, every Adam state's
+ * moments and step count, the streams): what a mid-epoch checkpoint and a failed run's file save as the last
+ * whole epoch's checkpoint. */
 #ifndef SNM_RUN_TRAINER_H
 #define SNM_RUN_TRAINER_H
 
@@ -78,6 +103,8 @@ typedef struct snm_train_progress {
 	double loss;               /* EPOCH: the epoch's mean loss */
 	double train_error, valid_error, best_valid, test_at_best;   /* EPOCH: %, as /metrics */
 	double seconds;            /* EPOCH: the epoch's training and evaluation time */
+	long partial;              /* START: steps of epoch `epoch` + 1 done before, which a
+	                              mid-epoch checkpoint holds (0: none) */
 } snm_train_progress;
 
 typedef struct snm_trainer_opts {
@@ -100,15 +127,16 @@ typedef struct snm_trainer_opts {
 	void *progress_ctx;
 	/* NULL, or a flag (a signal handler's) read before every training step and while waiting
 	 * for another process's lock: once it is non-zero, the run stops before its next step and
-	 * snm_train returns SNM_OK with res->status SNM_RUN_INTERRUPTED.  Nothing more is saved: the
-	 * file keeps the checkpoint of the last whole epoch (saved when that epoch ended), and the
-	 * steps done of the interrupted epoch are trained again on resume, which ends bitwise equal
-	 * to an uninterrupted run. */
+	 * snm_train returns SNM_OK with res->status SNM_RUN_INTERRUPTED.  Stopped after some steps
+	 * of an epoch, the run is saved there (a mid-epoch checkpoint, above; a save that fails is
+	 * the error returned, the file as it was); before an epoch's first step, the file already
+	 * holds that state.  The resume goes on from that step and ends bitwise equal to an
+	 * uninterrupted run. */
 	const volatile sig_atomic_t *stop;
 } snm_trainer_opts;
 
 /* SNM_RUN_BUSY: refused (SNM_ESTATE) because another process holds the run's lock.
- * SNM_RUN_INTERRUPTED: opts->stop was set; the run keeps its last epoch's checkpoint. */
+ * SNM_RUN_INTERRUPTED: opts->stop was set; the run is saved where it stopped. */
 enum { SNM_RUN_TRAINED = 1, SNM_RUN_RESUMED, SNM_RUN_SKIPPED, SNM_RUN_STOPPED, SNM_RUN_BUSY,
        SNM_RUN_INTERRUPTED };
 
@@ -124,8 +152,9 @@ typedef struct snm_run_result {
 	char code_what[256];       /* SNM_CODE_OTHER: what differs ("noise semantic changed") */
 	char superseded[4096];     /* force: where the file this run replaced was kept ("" if none) */
 	long step, n_steps;        /* SNM_RUN_INTERRUPTED: steps done of the interrupted epoch (number
-	                              epochs + 1), of its n_steps; both 0 when it stopped before
-	                              starting an epoch (while waiting for a lock, or before setup) */
+	                              epochs + 1), of its n_steps, saved in the file when step > 0;
+	                              both 0 when it stopped before starting an epoch (while waiting
+	                              for a lock, or before setup) */
 } snm_run_result;
 
 /* What snm_train would refuse before its first step, found without reading an image or

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include "core/blas.h"
 #include "core/optim.h"
 #include "snm/rng.h"
 #include "loader.h"
@@ -61,30 +63,34 @@ static snm_tensor *input(step *S, const float *x, long n)
 	return snm_tape_const(S->tape, 4, (int[]){ (int)n, in->d[0], in->d[1], in->d[2] }, x);
 }
 
-/* The data, the examples minus their own mean, the model and the regularizer. */
-static int open_step(step *S, const char *plugin_path, snm_data_cache *cache, snm_error *err)
+/* The data, the examples minus their own mean, the model and the regularizer: want examples (as
+ * many as the training split has, if fewer), and want_u unlabelled ones (0: as many as labelled)
+ * for a regularizer that wants them. */
+static int open_step(step *S, const char *plugin_path, snm_data_cache *cache, long want, long want_u,
+                     snm_error *err)
 {
 	const snm_run_spec *r = S->r;
-	long n_train, wants;
+	long n_train, wants, n_u;
 	int rc;
 	if ((rc = snm_run_data(&S->R, r, plugin_path, cache, err)))
 		return rc;
 	n_train = S->R.ds->info.n[SNM_SPLIT_TRAIN];
-	S->n = n_train < SNM_TRY_EXAMPLES ? n_train : SNM_TRY_EXAMPLES;
+	S->n = n_train < want ? n_train : want;
 	if (S->n < 1)
 		return SNM_FAIL(err, SNM_ECONFIG, "%s: data '%s' has no training examples", r->key, r->data_type);
-	S->idx = malloc(2 * (size_t)S->n * sizeof *S->idx);
+	n_u = want_u > 0 && want_u < n_train ? want_u : (want_u > 0 ? n_train : S->n);
+	S->idx = malloc((size_t)(S->n + n_u) * sizeof *S->idx);
 	S->R.subset = malloc((size_t)S->n * sizeof *S->R.subset);
 	S->x = malloc((size_t)S->n * S->R.dim * sizeof *S->x);
-	S->xu = malloc((size_t)S->n * S->R.dim * sizeof *S->xu);
+	S->xu = malloc((size_t)n_u * S->R.dim * sizeof *S->xu);
 	S->y = malloc((size_t)S->n * sizeof *S->y);
 	S->tape = snm_tape_new(0, err);
 	S->aug = snm_rng_stream(r->seed, "augment", r->key, err);
 	S->noise = snm_rng_stream(r->seed, "noise", r->key, err);
 	if (!S->idx || !S->R.subset || !S->x || !S->xu || !S->y || !S->tape || !S->aug || !S->noise)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
-	for (long i = 0; i < 2 * S->n; ++i)
-		S->idx[i] = i < n_train ? i : i - S->n;          /* unlabelled: the next ones, if any */
+	for (long i = 0; i < S->n + n_u; ++i)
+		S->idx[i] = i < n_train ? i : i % S->n;          /* unlabelled: the next ones, if any */
 	memcpy(S->R.subset, S->idx, (size_t)S->n * sizeof *S->idx);
 	S->R.n_sub = S->n;
 	if ((rc = snm_run_mean(&S->R, S->n, err)) || (rc = snm_run_build(&S->R, r->key, err))
@@ -92,7 +98,7 @@ static int open_step(step *S, const char *plugin_path, snm_data_cache *cache, sn
 		return rc;
 	wants = S->R.nvt->wants_unlabelled != NULL && S->R.nvt->wants_unlabelled(S->R.noise);
 	if (wants) {
-		S->nu = S->n;
+		S->nu = n_u;
 		return snm_run_inputs(&S->R, SNM_SPLIT_TRAIN, S->idx + S->n, S->nu, S->aug, S->xu, NULL, err);
 	}
 	return SNM_OK;
@@ -260,11 +266,155 @@ int snm_run_try_step(const snm_run_spec *r, const char *plugin_path, snm_data_ca
 	int rc;
 	memset(&S, 0, sizeof S);
 	S.r = r;
-	if ((rc = open_step(&S, plugin_path, cache, err)) == SNM_OK && (rc = check_model(&S, err)) == SNM_OK
+	if ((rc = open_step(&S, plugin_path, cache, SNM_TRY_EXAMPLES, 0, err)) == SNM_OK && (rc = check_model(&S, err)) == SNM_OK
 	    && (rc = make_steps(&S, err)) == SNM_OK)
 		for (S.k = 0; S.k < snm_steps_count(S.steps) && rc == SNM_OK; ++S.k)
 			if ((rc = check_objective(&S, &obj, err)) == SNM_OK)
 				rc = check_step(&S, &obj, err);
+	snm_steps_free(S.steps);
+	snm_tape_free(S.tape);
+	if (S.aug) gsl_rng_free(S.aug);
+	if (S.noise) gsl_rng_free(S.noise);
+	free(S.x);
+	free(S.xu);
+	free(S.y);
+	free(S.idx);
+	snm_run_close(&S.R);
+	return rc;
+}
+
+/* ---- timing, for the cost model (cost.h) ------------------------------------------------------ */
+
+/* The clock of the timings: the process's processor time at one thread (what other processes'
+ * turns on a shared machine do not add to), the wall clock at more (where the threads' waits are
+ * part of the cost). */
+static clockid_t timing_clock;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(timing_clock, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The least of v[0..n): the cost of the work itself, with a processor to itself -- on a machine
+ * that other work shares, the slower repetitions measure that work's share instead. */
+static double least(const double *v, int n)
+{
+	double m = v[0];
+	for (int i = 1; i < n; ++i)
+		m = v[i] < m ? v[i] : m;
+	return m;
+}
+
+/* One evaluation batch of b examples as the trainer's evaluation does it: inputs read, the model
+ * in evaluation mode without gradients, the predicted classes. */
+static int eval_once(step *S, long b, snm_error *err)
+{
+	const snm_model *m = &S->R.model;
+	int K = S->R.ds->info.n_classes, rc, wrong = 0;
+	int g = snm_tape_set_grad(S->tape, 0), tr = snm_tape_set_training(S->tape, 0);
+	snm_tensor *z, *y = NULL;
+	if ((rc = snm_run_inputs(&S->R, SNM_SPLIT_TRAIN, S->idx, b, NULL, S->x, S->y, err)))
+		return rc;
+	snm_tape_reset(S->tape);
+	z = m->vt->encode(m->state, S->tape, input(S, S->x, b), NULL, NULL, NULL);
+	if (z == NULL || (y = m->vt->classify(m->state, S->tape, z)) == NULL)
+		return tape_or(S, z == NULL ? "encode" : "classify", err);
+	for (long i = 0; i < b; ++i)
+		wrong += snm_argmax(y->x + i * K, K) != S->y[i];
+	(void)wrong;
+	snm_tape_reset(S->tape);
+	snm_tape_set_grad(S->tape, g);
+	snm_tape_set_training(S->tape, tr);
+	return SNM_OK;
+}
+
+/* One training step on b labelled examples (and the unlabelled ones), as the trainer takes it:
+ * inputs read with augmentation, then for each of the regularizer's updates (steps.h; one
+ * without updates) on a fresh tape its objective, the backward pass, its Adam step and the
+ * gradients zeroed -- so a regularizer with updates is timed for the whole step. */
+static int step_once(step *S, long b, long epochs, double lr, snm_error *err)
+{
+	snm_objective obj;
+	snm_batch bt;
+	snm_progress at;
+	int rc;
+	if ((rc = snm_run_inputs(&S->R, SNM_SPLIT_TRAIN, S->idx, b, S->aug, S->x, S->y, err)))
+		return rc;
+	if (S->nu > 0 && (rc = snm_run_inputs(&S->R, SNM_SPLIT_TRAIN, S->idx + S->n, S->nu, S->aug, S->xu,
+	                                      NULL, err)))
+		return rc;
+	snm_tape_set_grad(S->tape, 1);
+	snm_tape_set_training(S->tape, 1);
+	at = (snm_progress){ sizeof at, 0, (int32_t)epochs, 0, 1, 0 };
+	for (S->k = 0; S->k < snm_steps_count(S->steps); ++S->k) {
+		snm_tape_reset(S->tape);
+		memset(&bt, 0, sizeof bt);
+		bt.x = input(S, S->x, b);
+		bt.labels = S->y;
+		bt.xu = S->nu > 0 ? input(S, S->xu, S->nu) : NULL;
+		bt.mean = S->R.mean;
+		memset(&obj, 0, sizeof obj);
+		if ((rc = snm_steps_objective(S->steps, S->k, &S->R.model, S->tape, &bt, S->noise, &at, &obj, err)))
+			return blame(S, NOISE, err);
+		if (obj.loss == NULL)
+			return tape_or(S, "the objective", err);
+		if ((rc = snm_steps_apply(S->steps, S->k, S->tape, obj.loss, lr, err)))
+			return blame(S, NOISE, err);
+	}
+	return SNM_OK;
+}
+
+int snm_run_time_step(const snm_run_spec *r, const char *plugin_path, snm_data_cache *cache, int reps,
+                      snm_step_timing *out, snm_error *err)
+{
+	step S;
+	long batch = 100, eval_batch = 100, ub = 100, epochs = 1, nb, ne;
+	double lr = 0, t_step[64], t_eval[64], spent_s = 0, spent_e = 0;
+	int rc, n = 0;
+	memset(&S, 0, sizeof S);
+	memset(out, 0, sizeof *out);
+	S.r = r;
+	reps = reps < 1 ? 1 : reps > 63 ? 63 : reps;
+	timing_clock = snm_blas_threads() > 1 ? CLOCK_MONOTONIC : CLOCK_PROCESS_CPUTIME_ID;
+	if ((rc = snm_cfg_opt_int(r->train, snm_train_options, "batch", &batch, err))
+	    || (rc = snm_cfg_opt_int(r->train, snm_train_options, "eval_batch", &eval_batch, err))
+	    || (rc = snm_cfg_opt_int(r->train, snm_train_options, "unlabelled_batch", &ub, err))
+	    || (rc = snm_cfg_opt_int(r->train, snm_train_options, "epochs", &epochs, err))
+	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "lr", &lr, err)))
+		return rc;
+	if ((rc = open_step(&S, plugin_path, cache, batch > eval_batch ? batch : eval_batch, ub, err)) == SNM_OK)
+		rc = make_steps(&S, err);
+	nb = batch < S.n ? batch : S.n;
+	ne = eval_batch < S.n ? eval_batch : S.n;
+	/* one of each first, untimed (caches, the arena's first growth), then at least reps timed,
+	 * more (up to 63) until each kind has taken a second, so that the fastest of them has had
+	 * its chance on a machine that other work shares */
+	for (int i = 0; rc == SNM_OK && i < 64; ++i) {
+		double t0, t1;
+		if (i > reps && (spent_s >= 1.0 || i > 63) && (spent_e >= 1.0 || i > 63))
+			break;
+		t0 = now_s();
+		if ((rc = step_once(&S, nb, epochs, lr, err)) != SNM_OK)
+			break;
+		t1 = now_s();
+		if ((rc = eval_once(&S, ne, err)) != SNM_OK)
+			break;
+		if (i > 0) {
+			t_step[i - 1] = t1 - t0;
+			t_eval[i - 1] = now_s() - t1;
+			spent_s += t_step[i - 1];
+			spent_e += t_eval[i - 1];
+			n = i;
+		}
+	}
+	if (rc == SNM_OK) {
+		out->batch = nb;
+		out->eval_batch = ne;
+		out->step = least(t_step, n);
+		out->eval = least(t_eval, n) / (double)ne;
+	}
 	snm_steps_free(S.steps);
 	snm_tape_free(S.tape);
 	if (S.aug) gsl_rng_free(S.aug);

@@ -43,6 +43,29 @@ extern "C" {
 int snm_run_try_step(const snm_run_spec *r, const char *plugin_path, snm_data_cache *cache,
                      snm_error *err);
 
+/* What one training step and one evaluated example of a run cost on this machine, at the thread
+ * count set now (core/blas.h), for the cost model (cost.h). */
+typedef struct snm_step_timing {
+	double step;               /* seconds of one training step at the train section's batch (and
+	                            * unlabelled_batch; the training split's size where that is
+	                            * smaller): inputs read with augmentation, the objective,
+	                            * the backward pass and the Adam step -- for a regularizer
+	                            * with updates (steps.h), all of them: the whole step */
+	double eval;               /* seconds per example evaluated at its eval_batch: inputs read,
+	                            * encode and classify without gradients, the predicted class */
+	long batch, eval_batch;    /* the batches timed: the section's, or the training split's size
+	                            * where it is smaller */
+} snm_step_timing;
+
+/* Times run r's step and evaluation (above) as snm_run_try_step opens them, on the first examples
+ * of the training split: one untimed step and evaluation batch, then reps (1..63) of each, and
+ * more (63 at most) until each kind has taken a second; the fastest of each (the cost with a
+ * processor to itself: the slower repetitions measure the machine's other work).  At one thread
+ * (core/blas.h) the times are the process's processor time, which other processes on a shared
+ * machine do not lengthen; at more, wall time.  Nothing is written.  Errors as snm_run_try_step's. */
+int snm_run_time_step(const snm_run_spec *r, const char *plugin_path, snm_data_cache *cache, int reps,
+                      snm_step_timing *out, snm_error *err);
+
 #ifdef __cplusplus
 }
 #endif

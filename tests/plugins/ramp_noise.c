@@ -12,11 +12,59 @@
  * in the plugin's own memory, where a resume loses them (the control case of the resume test).
  * log: a file to which every call appends one line "epoch step steps_per_epoch n_epochs count w"
  * (count: the plugin's own counter, equal to step while nothing is lost).  Terms: ce, dev, and w
- * (a constant: the metrics show the ramp, one value per epoch). */
+ * (a constant: the metrics show the ramp, one value per epoch).
+ * Honours SNM_TEST_INTERRUPT_AT (interrupt_at, below). */
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "snm/plugin.h"
+
+/* SNM_TEST_INTERRUPT_FLOOD: SIGINT after SIGINT at the training thread, every 50 us until the
+ * regularizer is destroyed (after the run's last save, before its plugin is unloaded), so that
+ * they fall on the checkpoint being saved. */
+static pthread_t trainer, flooder;
+static volatile sig_atomic_t flooding;
+
+static void *flood(void *arg)
+{
+	struct timespec ts = { 0, 50000 };
+	(void)arg;
+	while (flooding) {
+		pthread_kill(trainer, SIGINT);
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+/* Ctrl-C at chosen calls, for the interruption test (tests/test_interrupt.sh): where the
+ * environment has SNM_TEST_INTERRUPT_AT, a comma-separated list of counts, the objective's call
+ * of each such count (0 for the first call in this process) raises SIGINT once it has built the
+ * step's loss; `snm run` then stops before the next step, as after a Ctrl-C.  Where
+ * SNM_TEST_INTERRUPT_FLOOD is set too, more SIGINTs follow (flood) while snm saves and exits. */
+static void interrupt_at(void)
+{
+	static long long calls;
+	const char *v = getenv("SNM_TEST_INTERRUPT_AT");
+	long long call = calls++;
+	while (v != NULL && *v != '\0') {
+		char *end;
+		long long k = strtoll(v, &end, 10);
+		if (end == v)
+			return;
+		if (k == call) {
+			raise(SIGINT);
+			trainer = pthread_self();
+			flooding = 1;
+			if (getenv("SNM_TEST_INTERRUPT_FLOOD") == NULL || pthread_create(&flooder, NULL, flood, NULL) != 0)
+				flooding = 0;
+			return;
+		}
+		v = *end == ',' ? end + 1 : end;
+	}
+}
 
 static const snm_option ramp_options[] = {
 	{ "weight", SNM_OPT_DOUBLE, "0.5", NULL, "the weight of dev once ramped up", "[0, inf)" },
@@ -67,7 +115,14 @@ static int ramp_create(const snm_cfg *opts, const snm_model *model, snm_params *
 	return SNM_OK;
 }
 
-static void ramp_destroy(void *state) { free(state); }
+static void ramp_destroy(void *state)
+{
+	if (flooding) {
+		flooding = 0;
+		pthread_join(flooder, NULL);
+	}
+	free(state);
+}
 
 /* The custom op: s (1), ctx the moving average e -> y (1) = (s - e)^2;  ds += 2 dy (s - e). */
 static int sqdev_fwd(snm_tape *t, void *ctx, int n_in, snm_tensor *const *in, snm_tensor *y)
@@ -120,6 +175,7 @@ static int ramp_objective(void *state, const snm_model *m, snm_tape *t, const sn
 		return snm_tape_error(t, err);
 	*s->ema = (float)(s->decay * *s->ema + (1.0 - s->decay) * sq->x[0]);
 	*s->count += 1.0f;
+	interrupt_at();
 	return SNM_OK;
 }
 

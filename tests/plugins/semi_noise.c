@@ -1,8 +1,32 @@
 /* semi_noise.c: a semi-supervised test regularizer: CE on the labelled rows plus the reconstruction
  * error of the unlabelled rows.  It insists on receiving exactly `rows` unlabelled examples, so the
- * runner tests can check that the unlabelled stream is batched beside the labelled one. */
+ * runner tests can check that the unlabelled stream is batched beside the labelled one.  Honours
+ * SNM_TEST_INTERRUPT_AT (interrupt_at, below). */
+#include <signal.h>
 #include <stdlib.h>
 #include "snm/plugin.h"
+
+/* Ctrl-C at chosen calls, for the interruption test (tests/test_interrupt.sh): where the
+ * environment has SNM_TEST_INTERRUPT_AT, a comma-separated list of counts, the objective's call
+ * of each such count (0 for the first call in this process) raises SIGINT once it has built the
+ * step's loss; `snm run` then stops before the next step, as after a Ctrl-C. */
+static void interrupt_at(void)
+{
+	static long long calls;
+	const char *v = getenv("SNM_TEST_INTERRUPT_AT");
+	long long call = calls++;
+	while (v != NULL && *v != '\0') {
+		char *end;
+		long long k = strtoll(v, &end, 10);
+		if (end == v)
+			return;
+		if (k == call) {
+			raise(SIGINT);
+			return;
+		}
+		v = *end == ',' ? end + 1 : end;
+	}
+}
 
 static const snm_option semi_options[] = {
 	{ "rows", SNM_OPT_INT, "5", NULL, "unlabelled rows expected per step", "[1, inf)" },
@@ -45,7 +69,10 @@ static int semi_objective(void *state, const snm_model *m, snm_tape *t, const sn
 	out->term_names[1] = "recon_u";
 	out->terms[1] = snm_sqerr(t, m->vt->decode_z(m->state, t, zu, NULL), b->xu);
 	out->loss = snm_add(t, out->terms[0], snm_scale(t, out->terms[1], 0.1f));
-	return out->loss ? SNM_OK : snm_tape_error(t, err);
+	if (out->loss == NULL)
+		return snm_tape_error(t, err);
+	interrupt_at();
+	return SNM_OK;
 }
 
 static const snm_noise_vt semi_vt = { sizeof semi_vt, semi_create, semi_destroy, semi_objective, semi_wants,

@@ -1,0 +1,142 @@
+/* test_cost.c: the cost model's schedules and cache (src/run/cost.h).  Longest first: the order
+ * (longest first, the earlier index among equals), every run on a worker in range, the makespan
+ * the largest load, within the list-scheduling bound (total / N + the longest run) and at least
+ * the lower bound (max(longest, total / N)), the same assignment for the same costs, and a
+ * balanced split of equal runs; round robin as -j deals; the calibration cache read back as
+ * written, entries of another machine kept and not used, a damaged cache one line naming the file
+ * and line. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "harness.h"
+#include "run/cost.h"
+
+static char tmp[512];
+
+static int setup(void)
+{
+	return snm_test_tmpdir(tmp, sizeof tmp, "cost") ? 0 : -1;
+}
+
+static int teardown(void)
+{
+	snm_test_rmtree(tmp);
+	return 0;
+}
+
+static void test_order(void)
+{
+	const double cost[6] = { 3, 9, NAN, 9, 1, 5 };
+	int order[6], want[6] = { 1, 3, 5, 0, 4, 2 };
+	snm_cost_order(cost, 6, order);
+	for (int i = 0; i < 6; ++i)
+		CU_ASSERT_EQUAL(order[i], want[i]);
+}
+
+static void test_lpt(void)
+{
+	double cost[200];
+	int w1[200], w2[200];
+	unsigned s = 12345;
+	for (int n = 1; n <= 200; n += 17)
+		for (int workers = 1; workers <= 9; workers += 2) {
+			double total = 0, longest = 0, load[9] = { 0 }, span, top = 0;
+			for (int i = 0; i < n; ++i) {
+				s = s * 1103515245u + 12345u;
+				cost[i] = 1 + (s >> 16) % 1000;
+				total += cost[i];
+				longest = fmax(longest, cost[i]);
+			}
+			span = snm_cost_lpt(cost, n, workers, w1);
+			CU_ASSERT_EQUAL(snm_cost_lpt(cost, n, workers, w2), span);
+			for (int i = 0; i < n; ++i) {
+				CU_ASSERT_FATAL(w1[i] >= 0 && w1[i] < workers);
+				CU_ASSERT_EQUAL(w1[i], w2[i]);
+				load[w1[i]] += cost[i];
+			}
+			for (int w = 0; w < workers; ++w)
+				top = fmax(top, load[w]);
+			CU_ASSERT_EQUAL(span, top);
+			CU_ASSERT(span >= fmax(longest, total / workers) - 1e-9);
+			CU_ASSERT(span <= total / workers + longest + 1e-9);
+		}
+	/* 12 equal runs on 4 workers: 3 each */
+	for (int i = 0; i < 12; ++i)
+		cost[i] = 10;
+	CU_ASSERT_EQUAL(snm_cost_lpt(cost, 12, 4, w1), 30);
+}
+
+static void test_round_robin(void)
+{
+	const double cost[5] = { 1, 2, 3, 4, 5 };
+	int w[5];
+	CU_ASSERT_EQUAL(snm_cost_round_robin(cost, 5, 2, w), 9);    /* 1+3+5 against 2+4 */
+	for (int i = 0; i < 5; ++i)
+		CU_ASSERT_EQUAL(w[i], i % 2);
+	CU_ASSERT_EQUAL(snm_cost_lpt(cost, 5, 2, NULL), 8);          /* 5+2+1 against 4+3 */
+}
+
+static void test_cache(void)
+{
+	char path[600];
+	snm_cost_cache c, d;
+	snm_cost_shape s;
+	snm_error e;
+	FILE *f;
+	snprintf(path, sizeof path, "%s/sub/cost", tmp);
+	setenv("SNM_COST_CACHE", path, 1);
+	CU_ASSERT_EQUAL_FATAL(snm_cost_cache_open(&c, &e), SNM_OK);   /* none yet: empty */
+	CU_ASSERT_EQUAL(c.n, 0);
+	memset(&s, 0, sizeof s);
+	s.epochs = 10;
+	s.steps = 3;
+	s.evaluated = 100;
+	s.step_sig = 7;
+	s.eval_sig = 8;
+	CU_ASSERT(isnan(snm_cost_seconds(&c, &s, 1)));
+	/* entries written by hand for this machine and build, and one of another machine */
+	snm_cost_cache_free(&c);
+	CU_ASSERT_EQUAL_FATAL(snm_cost_cache_open(&c, &e), SNM_OK);
+	c.e = calloc(3, sizeof *c.e);
+	c.n = c.cap = 3;
+	c.e[0] = (snm_cost_entry){ 's', c.machine, c.build, 7, 1, 0.5, "step" };
+	c.e[1] = (snm_cost_entry){ 'e', c.machine, c.build, 8, 1, 0.001, "eval" };
+	c.e[2] = (snm_cost_entry){ 's', c.machine + 1, c.build, 7, 1, 99, "elsewhere" };
+	c.dirty = 1;
+	CU_ASSERT_EQUAL_FATAL(snm_cost_cache_save(&c, &e), SNM_OK);
+	CU_ASSERT_EQUAL_FATAL(snm_cost_cache_open(&d, &e), SNM_OK);
+	CU_ASSERT_EQUAL(d.n, 3);
+	CU_ASSERT_STRING_EQUAL(d.e[2].label, "elsewhere");
+	CU_ASSERT_DOUBLE_EQUAL(snm_cost_seconds(&d, &s, 1), 10 * (3 * 0.5 + 100 * 0.001), 1e-9);
+	CU_ASSERT(isnan(snm_cost_seconds(&d, &s, 2)));              /* another thread count */
+	snm_cost_cache_free(&c);
+	snm_cost_cache_free(&d);
+	/* a damaged line: one line naming the file and the line */
+	f = fopen(path, "a");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("s nonsense\n", f);
+	fclose(f);
+	CU_ASSERT_EQUAL(snm_cost_cache_open(&d, &e), SNM_EIO);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, ":5: not a cost entry"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, path));
+	unsetenv("SNM_COST_CACHE");
+}
+
+static CU_TestInfo tests[] = {
+	{ "order", test_order },
+	{ "lpt", test_lpt },
+	{ "round_robin", test_round_robin },
+	{ "cache", test_cache },
+	CU_TEST_INFO_NULL
+};
+
+static CU_SuiteInfo suites[] = {
+	{ "cost", setup, teardown, NULL, NULL, tests },
+	CU_SUITE_INFO_NULL
+};
+
+int main(void)
+{
+	return snm_test_run("test_cost", suites);
+}
