@@ -10,6 +10,7 @@
 #include "run/fs.h"
 #include "run/identity.h"
 #include "run/state.h"
+#include "run/store.h"
 #include "report.h"
 
 #define DIGITS 2                 /* decimals of the errors, as the paper's tables print them */
@@ -24,6 +25,8 @@ typedef struct rcell {
 	int fin, n[N_KINDS];         /* its finished runs, and the others by kind */
 	int other;                   /* its finished runs made by other code (identity.h): marked */
 	double mean, std;            /* over the finished runs; NaN when none (std: fewer than 2) */
+	int fin_min;                 /* its finished runs with a min_test_error (train.test not best) */
+	double mean_min, std_min;    /* ... and the mean (std) of it */
 	int best;
 	char *brief;                 /* the runs not used, for a reader: "missing: quick/a/n10/set2" */
 	char *all;                   /* every one of them, space-separated, for the CSV */
@@ -43,6 +46,8 @@ struct snm_report {
 	int *kind;                   /* per run: K_USED (finished) or what keeps it out */
 	int *drawn;                  /* per run: 1 when its metrics are of this configuration */
 	double *value;               /* per run: its result when finished */
+	double *value_min;           /* per run: min_test_error at its last row, NaN when none */
+	int n_min;                   /* finished runs with one */
 	char **other;                /* per run: finished by other code, what differs; else NULL */
 	int n_other;                 /* runs finished by other code */
 };
@@ -71,6 +76,7 @@ void snm_report_close(snm_report *R)
 	free(R->kind);
 	free(R->drawn);
 	free(R->value);
+	free(R->value_min);
 	for (int i = 0; R->other && i < R->p->n_runs; ++i)
 		free(R->other[i]);
 	free(R->other);
@@ -258,7 +264,7 @@ static int stats(snm_report *R, snm_error *err)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 	for (int k = 0; k < R->n_rows * R->n_cols && rc == SNM_OK; ++k) {
 		rcell *x = &R->c[k];
-		x->mean = x->std = NAN;
+		x->mean = x->std = x->mean_min = x->std_min = NAN;
 		for (int i = 0; i < x->n_runs; ++i) {
 			int run = x->runs[i];
 			if (R->kind[run] == K_USED) {
@@ -271,6 +277,13 @@ static int stats(snm_report *R, snm_error *err)
 			x->mean = gsl_stats_mean(v, 1, (size_t)x->fin);
 		if (x->fin > 1)
 			x->std = gsl_stats_sd(v, 1, (size_t)x->fin);
+		for (int i = 0; i < x->n_runs; ++i)
+			if (R->kind[x->runs[i]] == K_USED && !isnan(R->value_min[x->runs[i]]))
+				v[x->fin_min++] = R->value_min[x->runs[i]];
+		if (x->fin_min > 0)
+			x->mean_min = gsl_stats_mean(v, 1, (size_t)x->fin_min);
+		if (x->fin_min > 1)
+			x->std_min = gsl_stats_sd(v, 1, (size_t)x->fin_min);
 		rc = name_runs(R, x, err);
 	}
 	free(v);
@@ -301,6 +314,18 @@ static int read_run(snm_report *R, int i, snm_error *err)
 		return rc;
 	R->kind[i] = kinds[st.state];
 	R->value[i] = st.test_at_best;
+	R->value_min[i] = NAN;
+	if (st.state == SNM_STATE_FINISHED) {      /* train.test checkpoints or every: the seed's number */
+		snm_metrics *m = NULL;
+		snm_error e;
+		if (snm_store_read_metrics(R->paths[i], &m, &e) == SNM_OK) {
+			int c = snm_metrics_find(m, "min_test_error");
+			if (c >= 0 && snm_metrics_rows(m) > 0)
+				R->value_min[i] = snm_metrics_get(m, snm_metrics_rows(m) - 1, c);
+			R->n_min += !isnan(R->value_min[i]);
+		}
+		snm_metrics_free(m);
+	}
 	R->drawn[i] = st.state == SNM_STATE_FINISHED || st.state == SNM_STATE_RUNNING
 	              || st.state == SNM_STATE_RESUMABLE;
 	if (st.state == SNM_STATE_FAILED)
@@ -335,8 +360,9 @@ int snm_report_open(const snm_paper_opts *o, const snm_pipeline *p, char *const 
 	R->kind = calloc((size_t)p->n_runs + 1, sizeof *R->kind);
 	R->drawn = calloc((size_t)p->n_runs + 1, sizeof *R->drawn);
 	R->value = calloc((size_t)p->n_runs + 1, sizeof *R->value);
+	R->value_min = calloc((size_t)p->n_runs + 1, sizeof *R->value_min);
 	R->other = calloc((size_t)p->n_runs + 1, sizeof *R->other);
-	if (R->kind == NULL || R->drawn == NULL || R->value == NULL || R->other == NULL) {
+	if (R->kind == NULL || R->drawn == NULL || R->value == NULL || R->value_min == NULL || R->other == NULL) {
 		rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -396,6 +422,40 @@ static void col_head(const snm_report *R, int c, char *buf, size_t size)
 	snm_paper_col_head(R->col[c] ? col : "full", buf, size);
 }
 
+/* The second number of runs trained with train.test checkpoints or every (seed 003's protocol):
+ * the least test error over the test epochs -- a selection on the test set, NOT the table's
+ * result above -- one table of the cells that have it. */
+static void md_min(const snm_report *R, FILE *f)
+{
+	char h[32], ms[64];
+	fputs("\nThe same runs' least test error (%) over their test epochs (train.test: the seed-003 "
+	      "checkpoints, epochs 1-10 and every 10th, or every epoch): the seed's own selection, ON THE "
+	      "TEST SET, for comparison with its tables; mean (sample std), n runs.\n\n| experiment |", f);
+	for (int c = 0; c < R->n_cols; ++c) {
+		col_head(R, c, h, sizeof h);
+		fprintf(f, " %s |", h);
+	}
+	fputs("\n| --- |", f);
+	for (int c = 0; c < R->n_cols; ++c)
+		fputs(" ---: |", f);
+	fputs("\n", f);
+	for (int r = 0; r < R->n_rows; ++r) {
+		fputs("| ", f);
+		snm_paper_md_text(f, R->label[r]);
+		fputs(" |", f);
+		for (int c = 0; c < R->n_cols; ++c) {
+			const rcell *x = cell_at(R, r, c);
+			if (x->fin_min > 0) {
+				snm_paper_fmt_mean_std(DIGITS, x->mean_min, x->std_min, ms, sizeof ms);
+				fprintf(f, " %s, n=%d |", ms, x->fin_min);
+			} else {
+				fputs(" – |", f);
+			}
+		}
+		fputs("\n", f);
+	}
+}
+
 static void md_body(const snm_report *R, FILE *f)
 {
 	char h[32], ms[64];
@@ -443,6 +503,8 @@ static void md_body(const snm_report *R, FILE *f)
 		other_note(R, f, snm_paper_md_text);
 		fputs("\n", f);
 	}
+	if (R->n_min > 0)
+		md_min(R, f);
 }
 
 static void banner_md(const snm_report *R, FILE *f)

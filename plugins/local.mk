@@ -1,10 +1,13 @@
 # plugins: one shared object each, exporting only snm_plugin_entry, linked against libsnm.
 #   data/    idx (the MNIST family), synthetic (generated test images), cifar10 (with random crop
 #            and flip for training reads)
-#   models/  convnet (conv/fc stacks with tied decoders: the MNIST, CIFAR-10 and custom presets)
+#   models/  convnet (conv/fc stacks with tied decoders: the MNIST, CIFAR-10 and custom presets),
+#            vibnet (the information-bottleneck paper's encoder and classifier, seed 003)
 #   noise/   none, recon, random, semantic, denoise (the paper's rows), ladder, and vat and c2c
 #            (the comparison regularizers, sharing the power iteration of noise/adversarial.h),
-#            advladder (seed 002: the ladder of noise/ladder.h with adversarial input noise)
+#            advladder (seed 002: the ladder of noise/ladder.h with adversarial input noise),
+#            vib_hcp and vib_lp (seed 003's adversarial information-bottleneck regularizers, with
+#            their discriminators and decoder: noise/vib.h)
 # A new plugin: append it to pkglib_LTLIBRARIES and give it the four lines the others have.
 PLUGIN_LDFLAGS = -module -avoid-version -no-undefined -export-symbols-regex '^snm_plugin_entry$$'
 PLUGIN_LIBADD = src/core/libsnm.la $(GSL_LIBS) $(OPENBLAS_LIBS) $(ZLIB_LIBS) $(LIBM)
@@ -71,3 +74,17 @@ plugins_noise_c2c_la_SOURCES = plugins/noise/c2c.c plugins/noise/adversarial.h
 plugins_noise_c2c_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_noise_c2c_la_LIBADD = $(PLUGIN_LIBADD)
 plugins_noise_c2c_la_CFLAGS = $(PLUGIN_CFLAGS)
+
+pkglib_LTLIBRARIES += plugins/models/vibnet.la plugins/noise/vib_hcp.la plugins/noise/vib_lp.la
+plugins_models_vibnet_la_SOURCES = plugins/models/vibnet.c
+plugins_models_vibnet_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_models_vibnet_la_LIBADD = $(PLUGIN_LIBADD)
+plugins_models_vibnet_la_CFLAGS = $(PLUGIN_CFLAGS)
+plugins_noise_vib_hcp_la_SOURCES = plugins/noise/vib_hcp.c plugins/noise/vib.h
+plugins_noise_vib_hcp_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_noise_vib_hcp_la_LIBADD = $(PLUGIN_LIBADD)
+plugins_noise_vib_hcp_la_CFLAGS = $(PLUGIN_CFLAGS)
+plugins_noise_vib_lp_la_SOURCES = plugins/noise/vib_lp.c plugins/noise/vib.h
+plugins_noise_vib_lp_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_noise_vib_lp_la_LIBADD = $(PLUGIN_LIBADD)
+plugins_noise_vib_lp_la_CFLAGS = $(PLUGIN_CFLAGS)

@@ -49,7 +49,7 @@ check_LTLIBRARIES += tests/plugins/bad_major.la tests/plugins/bad_size.la tests/
 	tests/plugins/bad_vtable.la tests/plugins/good_noise.la tests/plugins/nan_noise.la \
 	tests/plugins/semi_noise.la tests/plugins/null_method.la tests/plugins/old_minor.la \
 	tests/plugins/old_minor1.la tests/plugins/ramp_noise.la tests/plugins/bad_model.la \
-	tests/plugins/bad_noise.la
+	tests/plugins/bad_noise.la tests/plugins/hcp_noise.la
 tests_plugins_bad_major_la_SOURCES = tests/plugins/bad_major.c
 tests_plugins_bad_major_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_bad_size_la_SOURCES = tests/plugins/bad_size.c
@@ -79,6 +79,10 @@ tests_plugins_old_minor1_la_LIBADD = src/core/libsnm.la
 tests_plugins_ramp_noise_la_SOURCES = tests/plugins/ramp_noise.c
 tests_plugins_ramp_noise_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_ramp_noise_la_LIBADD = src/core/libsnm.la
+# vib_hcp compiled in, with SNM_TEST_INTERRUPT_AT (test_interrupt_updates.sh)
+tests_plugins_hcp_noise_la_SOURCES = tests/plugins/hcp_noise.c
+tests_plugins_hcp_noise_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_hcp_noise_la_LIBADD = $(PLUGIN_LIBADD)
 # a model and a regularizer that make the mistake their option names, for `snm check`'s step
 tests_plugins_bad_model_la_SOURCES = tests/plugins/bad_model.c
 tests_plugins_bad_model_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
@@ -134,12 +138,20 @@ tests_test_runner_LDADD = $(TEST_LDADD)
 tests_test_runner_CPPFLAGS = $(TEST_CPPFLAGS)
 EXTRA_tests_test_runner_DEPENDENCIES = plugins/data/synthetic.la plugins/models/convnet.la \
 	plugins/noise/none.la plugins/noise/recon.la tests/plugins/nan_noise.la tests/plugins/semi_noise.la \
-	tests/plugins/ramp_noise.la tests/plugins/old_minor.la tests/plugins/old_minor1.la
+	tests/plugins/ramp_noise.la tests/plugins/old_minor.la tests/plugins/old_minor1.la \
+	plugins/models/vibnet.la plugins/noise/vib_hcp.la
 tests_test_override_LDADD = $(TEST_LDADD)
 tests_test_override_CPPFLAGS = $(TEST_CPPFLAGS)
 EXTRA_tests_test_override_DEPENDENCIES = plugins/data/synthetic.la plugins/models/convnet.la \
 	plugins/noise/none.la plugins/noise/recon.la
 TESTS += tests/test_store tests/test_runner tests/test_override
+# the adversarial regularizers' losses and the updates of a training step (run/steps.h)
+check_PROGRAMS += tests/test_vib
+tests_test_vib_LDADD = $(TEST_LDADD)
+tests_test_vib_CPPFLAGS = $(TEST_CPPFLAGS)
+EXTRA_tests_test_vib_DEPENDENCIES = plugins/models/vibnet.la plugins/noise/vib_hcp.la \
+	plugins/noise/vib_lp.la
+TESTS += tests/test_vib
 # the code that made a run (its plugins' and libsnm's SHA-256) and the superseded run file
 # the cost model's schedules and calibration cache
 check_PROGRAMS += tests/test_cost
@@ -209,6 +221,10 @@ EXTRA_DIST += tests/test_shard.sh tests/test_mpi.sh
 # end bitwise equal to uninterrupted ones.
 TESTS += tests/test_progress.sh tests/test_interrupt.sh
 EXTRA_DIST += tests/test_progress.sh tests/test_interrupt.sh
+# The same for a regularizer with updates of its own (vib_hcp's three Adam states, through the
+# test plugin hcp_int): stopped mid-epoch and resumed, bitwise equal to an uninterrupted run.
+TESTS += tests/test_interrupt_updates.sh
+EXTRA_DIST += tests/test_interrupt_updates.sh
 # ./configure --prefix=OTHER in a built tree: what records the old directories is remade
 # (SNM_REINSTALL_FULL=1: two real installs of the distribution's files, minutes).
 TESTS += tests/test_reinstall.sh

@@ -95,6 +95,12 @@ static snm_tensor *f_kl(snm_tape *t, snm_tensor *const *in, void *ctx)
 	(void)ctx;
 	return snm_kl_cat(t, in[0], in[1]);
 }
+static snm_tensor *f_bce(snm_tape *t, snm_tensor *const *in, void *ctx)
+{
+	(void)ctx;
+	return snm_bce_logits(t, in[0], in[1]);
+}
+
 static snm_tensor *f_sqerr(snm_tape *t, snm_tensor *const *in, void *ctx)
 {
 	(void)ctx;
@@ -305,6 +311,39 @@ static void test_loss_gradcheck(void)
 	/* same element count, different shapes */
 	gc_input se[2] = { { 2, { 3, 4 }, a, 0 }, { 4, { 3, 1, 2, 2 }, b, 0 } };
 	CU_ASSERT_EQUAL(gc_check("sqerr", f_sqerr, NULL, 2, se, &all_elems), 0);
+	/* BCE from logits: logits of both signs and far out (|x| up to 6), targets 0, 1 and between;
+	 * the gradient reaches both the logits and the targets */
+	float bl[12], bt[12] = { 1, 0, 1, 0, 0.5f, 0.25f, 1, 1, 0, 0, 0.9f, 0.1f };
+	gc_fill(bl, 12, -6, 6, 28);
+	gc_input bce[2] = { { 2, { 6, 2 }, bl, 0 }, { 2, { 12, 1 }, bt, 0 } };
+	CU_ASSERT_EQUAL(gc_check("bce_logits", f_bce, NULL, 2, bce, &all_elems), 0);
+}
+
+/* BCE from logits against its definition -[t log s + (1 - t) log(1 - s)], s = sigmoid(x), in
+ * double; and where that form overflows in float (x = +-40), the exact value |x| or ~0. */
+static void test_bce_forward(void)
+{
+	float x[6] = { -2.5f, 0, 1.25f, 3, 40, -40 }, tg[6] = { 1, 0, 0, 1, 0, 0 };
+	double ref = 0;
+	snm_tape *t = snm_tape_new(0, NULL);
+	for (int i = 0; i < 4; ++i) {
+		double sg = 1 / (1 + exp(-(double)x[i]));
+		ref -= tg[i] * log(sg) + (1 - tg[i]) * log(1 - sg);
+	}
+	ref += 40 + log1p(exp(-40.0)) + log1p(exp(-40.0));     /* x = 40, t = 0: 40; x = -40, t = 0: ~0 */
+	snm_tensor *y = snm_bce_logits(t, snm_tape_const(t, 2, (int[]){ 6, 1 }, x),
+	                               snm_tape_const(t, 1, (int[]){ 6 }, tg));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+	SNM_ASSERT_CLOSE(y->x[0], ref / 6, 1e-7, 1e-6);
+	/* log 2 at x = 0 whatever the target */
+	y = snm_bce_logits(t, snm_tape_const(t, 1, (int[]){ 2 }, (float[]){ 0, 0 }),
+	                   snm_tape_const(t, 1, (int[]){ 2 }, (float[]){ 1, 0 }));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+	SNM_ASSERT_CLOSE(y->x[0], log(2.0), 1e-7, 1e-6);
+	/* element counts differ: a shape error naming both */
+	CU_ASSERT_PTR_NULL(snm_bce_logits(t, snm_tape_const(t, 1, (int[]){ 3 }, NULL),
+	                                  snm_tape_const(t, 1, (int[]){ 2 }, NULL)));
+	snm_tape_free(t);
 }
 
 static void test_arith_gradcheck(void)
@@ -896,6 +935,7 @@ static CU_TestInfo forward_tests[] = {
 	{ "softmax_ce", test_softmax_ce_forward },
 	{ "kl_cat", test_kl_cat_forward },
 	{ "sqerr", test_sqerr_forward },
+	{ "bce_logits", test_bce_forward },
 	{ "arith", test_arith_forward },
 	{ "math", test_math_forward },
 	{ "reduction_accuracy", test_reduction_accuracy },

@@ -58,8 +58,8 @@ static void test_open_good(void)
 	CU_ASSERT_PTR_NULL(h.dl);
 }
 
-/* A plugin built for ABI 1.0 (minor 0, the shorter noise vtable) loads; the members 1.1 and 1.2
- * appended (perturb, objective_at) read as absent.  A 1.1 plugin (its vtable ends after perturb)
+/* A plugin built for ABI 1.0 (minor 0, the shorter noise vtable) loads; the members 1.1, 1.2 and 1.3
+ * appended (perturb, objective_at, updates) read as absent.  A 1.1 plugin (its vtable ends after perturb)
  * loads with its perturb and no objective_at.  A current plugin that leaves both NULL has neither;
  * one with objective_at and no objective (ramp) loads, while one with neither is refused (see
  * test_refusals: null_method). */
@@ -74,6 +74,7 @@ static void test_old_minor(void)
 	CU_ASSERT(*(const uint32_t *)h.p->vtable < sizeof(snm_noise_vt));
 	CU_ASSERT_PTR_NULL(snm_noise_perturb(h.p->vtable));
 	CU_ASSERT_PTR_NULL(snm_noise_objective_at(h.p->vtable));
+	CU_ASSERT_PTR_NULL(snm_noise_updates(h.p->vtable));
 	snm_plugin_close(&h);
 	module(path, sizeof path, "old_minor1");
 	CU_ASSERT_EQUAL_FATAL(snm_plugin_open(path, SNM_KIND_NOISE, &h, &e), SNM_OK);
@@ -81,13 +82,15 @@ static void test_old_minor(void)
 	CU_ASSERT_EQUAL(*(const uint32_t *)h.p->vtable, offsetof(snm_noise_vt, objective_at));
 	CU_ASSERT_PTR_NOT_NULL(snm_noise_perturb(h.p->vtable));
 	CU_ASSERT_PTR_NULL(snm_noise_objective_at(h.p->vtable));
+	CU_ASSERT_PTR_NULL(snm_noise_updates(h.p->vtable));
 	snm_plugin_close(&h);
 	module(path, sizeof path, "good_noise");
 	CU_ASSERT_EQUAL_FATAL(snm_plugin_open(path, SNM_KIND_NOISE, &h, &e), SNM_OK);
 	CU_ASSERT_EQUAL(h.p->abi_minor, SNM_PLUGIN_ABI_MINOR);
-	CU_ASSERT_EQUAL(SNM_PLUGIN_ABI_MINOR, 2);
+	CU_ASSERT_EQUAL(SNM_PLUGIN_ABI_MINOR, 3);
 	CU_ASSERT_PTR_NULL(snm_noise_perturb(h.p->vtable));
 	CU_ASSERT_PTR_NULL(snm_noise_objective_at(h.p->vtable));
+	CU_ASSERT_PTR_NULL(snm_noise_updates(h.p->vtable));
 	snm_plugin_close(&h);
 	module(path, sizeof path, "ramp_noise");
 	CU_ASSERT_EQUAL_FATAL(snm_plugin_open(path, SNM_KIND_NOISE, &h, &e), SNM_OK);

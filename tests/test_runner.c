@@ -654,6 +654,76 @@ static snm_pipeline *tiny_noise(const char *results, const char *noise)
 	return p;
 }
 
+/* A regularizer with several updates (ABI 1.3: vib_hcp with D_a and D_c, three Adam states on
+ * vibnet): stopped after 1 epoch and resumed, its run ends bitwise equal to an uninterrupted one,
+ * every Adam state included (/checkpoint/optim/<update>/m, v and the root step.<update>); the
+ * discriminators' step counts equal the run's; and with `test: checkpoints` the least test error
+ * at the test epochs is recorded beside test_at_best. */
+static const char vib_yaml[] =
+	"name: tiny\n"
+	"seed: 7\n"
+	"results: %s\n"
+	"defaults:\n"
+	"  data: {type: synthetic, classes: 3, per_class: 30, size: 8}\n"
+	"  model: {type: vibnet, latent: linear, a_dim: 12, hidden: 8}\n"
+	"  train: {epochs: 3, batch: 6, unlabelled_batch: 6, epoch: unlabelled, lr: 0.001, eval_batch: 16,\n"
+	"          test: checkpoints}\n"
+	"grid: {per_class: [4], sets: 1}\n"
+	"experiments:\n"
+	"  - name: base\n"
+	"    noise: {type: vib_hcp, alpha_c: 0.005, alpha_a: 0.0005}\n";
+
+static void test_updates_resume_bitwise(void)
+{
+	char text[2048], dir[1024];
+	snm_pipeline *p[2] = { NULL, NULL };
+	snm_run_result r;
+	snm_metrics *m = NULL;
+	snm_error e;
+	int64_t step = -1, step_da = -2, step_dc = -3;
+	int n = 0;
+	for (int k = 0; k < 2; ++k) {
+		snprintf(dir, sizeof dir, "%s/vib%d", tmp, k);
+		snprintf(text, sizeof text, vib_yaml, dir);
+		CU_ASSERT_EQUAL_FATAL(snm_pipeline_load(write_file(k ? "vib1.yaml" : "vib0.yaml", text), NULL, &p[k], &e),
+		                      SNM_OK);
+	}
+	if (train(&p[0]->runs[0], 0, 0, &r, &e) != SNM_OK)
+		fprintf(stderr, "vib: %s\n", e.msg);
+	CU_ASSERT_EQUAL_FATAL(r.status, SNM_RUN_TRAINED);
+	CU_ASSERT_EQUAL(train(&p[1]->runs[0], 1, 0, &r, &e), SNM_OK);
+	CU_ASSERT_EQUAL(r.status, SNM_RUN_STOPPED);
+	CU_ASSERT_EQUAL(train(&p[1]->runs[0], 0, 0, &r, &e), SNM_OK);
+	CU_ASSERT_EQUAL(r.status, SNM_RUN_RESUMED);
+	CU_ASSERT_EQUAL(result_diffs(p[0]->runs[0].result_path, p[1]->runs[0].result_path, &n), 0);
+	CU_ASSERT(n >= 60);
+	/* 78 training examples outside the 12 labelled, 6 a step: 13 steps an epoch, each update once */
+	CU_ASSERT_EQUAL(snm_store_get_int(p[1]->runs[0].result_path, "step", &step, &e), SNM_OK);
+	CU_ASSERT_EQUAL(snm_store_get_int(p[1]->runs[0].result_path, "step.d_a", &step_da, &e), SNM_OK);
+	CU_ASSERT_EQUAL(snm_store_get_int(p[1]->runs[0].result_path, "step.d_c", &step_dc, &e), SNM_OK);
+	CU_ASSERT_EQUAL(step, 3 * 13);
+	CU_ASSERT_EQUAL(step_da, step);
+	CU_ASSERT_EQUAL(step_dc, step);
+	CU_ASSERT_EQUAL_FATAL(snm_store_read_metrics(p[1]->runs[0].result_path, &m, &e), SNM_OK);
+	CU_ASSERT(snm_metrics_find(m, "loss.d_a") >= 0 && snm_metrics_find(m, "loss.d_c") >= 0
+	          && snm_metrics_find(m, "loss.ce") >= 0 && snm_metrics_find(m, "loss.g_a") >= 0
+	          && snm_metrics_find(m, "loss.g_c") >= 0);
+	if (snm_metrics_find(m, "min_test_error") >= 0) {
+		double least = INFINITY;
+		int c = snm_metrics_find(m, "test_error");
+		for (size_t i = 0; i < snm_metrics_rows(m); ++i) {   /* epochs 1..3 are all test epochs */
+			CU_ASSERT(!isnan(snm_metrics_get(m, i, c)));
+			least = fmin(least, snm_metrics_get(m, i, c));
+		}
+		CU_ASSERT_EQUAL(snm_metrics_get(m, snm_metrics_rows(m) - 1, snm_metrics_find(m, "min_test_error")), least);
+	} else {
+		CU_FAIL("no min_test_error column with test: checkpoints");
+	}
+	snm_metrics_free(m);
+	snm_pipeline_free(p[0]);
+	snm_pipeline_free(p[1]);
+}
+
 /* One line of ramp_noise's log: what its objective was told, and its own counter. */
 typedef struct ramp_line { int epoch, n_epochs; long long step, per_epoch; double count, w; } ramp_line;
 
@@ -994,6 +1064,7 @@ static CU_TestInfo tests[] = {
 	{ "unlabelled_epochs", test_unlabelled_epochs },
 	{ "progress_reaches_objective", test_progress_reaches_objective },
 	{ "plugin_state_resumes_bitwise", test_plugin_state_resumes_bitwise },
+	{ "updates_resume_bitwise", test_updates_resume_bitwise },
 	{ "old_minor_plugins_train", test_old_minor_plugins_train },
 	{ "yaml_errors", test_yaml_errors },
 	{ "many_runs", test_many_runs },

@@ -104,6 +104,14 @@ snm_tensor *snm_kl_cat(snm_tape *t, snm_tensor *p, snm_tensor *q);
  * da += dL (2/N)(a - b),  db -= dL (2/N)(a - b). */
 snm_tensor *snm_sqerr(snm_tape *t, snm_tensor *a, snm_tensor *b);
 
+/* Binary cross-entropy of sigmoid(logits) against targets in [0,1], from the logits, mean over all
+ * n elements (a discriminator's loss: Keras binary_crossentropy, torch
+ * binary_cross_entropy_with_logits).  logits, targets: the same element count.
+ *   L = (1/n) sum_i [max(x_i, 0) - x_i t_i + log(1 + exp(-|x_i|))]     (stable for any x)
+ *   dx_i += dL (sigmoid(x_i) - t_i) / n,   dt_i += -dL x_i / n.
+ * Targets are usually a constant (snm_tape_const): 1 for real samples, 0 for fakes. */
+snm_tensor *snm_bce_logits(snm_tape *t, snm_tensor *logits, snm_tensor *targets);
+
 /* ---- arithmetic and shape ------------------------------------------------------------------ */
 
 /* Element-wise, a and b of the same element count; y has a's shape.

@@ -11,7 +11,10 @@
  * raises SNM_PLUGIN_ABI_MINOR; the runner reads a member only when the plugin's `size` (or the
  * vtable's `size`) says it is there, so a plugin built for an older minor still loads.  Removing
  * or reordering members raises the major.  ABI 1.1 appended snm_noise_vt.perturb; ABI 1.2
- * appended snm_noise_vt.objective_at (the objective given the epoch and the step, snm_progress).
+ * appended snm_noise_vt.objective_at (the objective given the epoch and the step, snm_progress);
+ * ABI 1.3 appended snm_noise_vt.updates (several optimiser updates per training step, each over
+ * chosen parameters with an Adam state of its own: adversarial regularizers),
+ * snm_progress.update and snm_batch.mean.
  *
  * Options: create/open receive the plugin's section of the pipeline WITHOUT its `type` key,
  * already checked against the plugin's option table (unknown keys, types, ranges), so they read
@@ -70,7 +73,7 @@ extern "C" {
 #endif
 
 #define SNM_PLUGIN_ABI_MAJOR 1u
-#define SNM_PLUGIN_ABI_MINOR 2u
+#define SNM_PLUGIN_ABI_MINOR 3u
 
 #if defined(__GNUC__)
 #  define SNM_EXPORT __attribute__((visibility("default")))
@@ -172,6 +175,11 @@ typedef struct snm_batch {
 	snm_tensor *x;           /* labelled inputs (N,C,H,W), constants on the tape */
 	const int32_t *labels;   /* N labels */
 	snm_tensor *xu;          /* unlabelled inputs (M,C,H,W) or NULL (supervised pipelines) */
+	/* ABI 1.3: the per-pixel mean the runner subtracted from x and xu (C*H*W floats), so that
+	 * x + mean is the example as the data plugin gave it, in [0, 1] (a reconstruction target
+	 * of a sigmoid decoder); NULL when none was subtracted.  A runner before ABI 1.3 does not
+	 * set it: a plugin that reads it needs a runner of ABI 1.3 or later. */
+	const float *mean;
 } snm_batch;
 
 #define SNM_MAX_TERMS 8
@@ -199,7 +207,44 @@ typedef struct snm_progress {
 	                            run file's root `step` is the count after the last saved epoch) */
 	int64_t steps_per_epoch; /* steps in one epoch; epoch * steps_per_epoch + the step within the
 	                            epoch == step */
+	/* ABI 1.3 (read only when size holds it) */
+	int32_t update;          /* which of the plugin's updates (snm_noise_vt.updates) is being
+	                            built: 0 .. n - 1; 0 for a plugin without updates */
 } snm_progress;
+
+/* ABI 1.3: one optimiser update of a training step (snm_noise_vt.updates).  A training step is
+ * then a sequence of updates in the plugin's order, all on the same labelled and unlabelled
+ * batch: for update k the trainer builds the objective (objective_at, told at->update = k) on a
+ * fresh tape -- so it sees the parameters as the updates before it left them --, backpropagates
+ * its loss, steps update k's Adam state over the parameters update k selects, and zeroes every
+ * gradient.  A parameter outside the selection is HELD: gradients flow through it to whatever
+ * feeds it (a discriminator's input), but its value and its Adam moments stay as they were.
+ *
+ * Selection (params): space-separated registry-name prefixes; one starting with '-' excludes.
+ * A trainable entry is selected when its name starts with one of the including prefixes (or
+ * there is none) and with none of the excluding ones: "vib.disc_c." is the D_c discriminator,
+ * "-vib.disc" everything but the discriminators.  NULL or "" selects every trainable entry.
+ *
+ * Adam states: each update has its own (its moments over its selection, its step count), as
+ * every Keras model compiled with its own optimiser has.  The one update with main = 1 steps the
+ * run's own Adam, the one a run of a plugin without updates has: its moments are
+ * /checkpoint/adam_m and adam_v, its step count the run's `step` and snm_progress.step.  Each
+ * other update's Adam is saved as /checkpoint/optim/<name>/m and /v with the root integer
+ * step.<name>, so a resumed run goes on bitwise.  Every update uses the train section's learning
+ * rate (divided by 1 + train.lr_decay t, t its own Adam's steps, where lr_decay is set), betas
+ * and epsilon.
+ *
+ * Rules (the runner checks them before the first step, one line naming the plugin): 1 to
+ * SNM_MAX_UPDATES updates; names unique, 1 to 40 of [a-z0-9_]; exactly one main; every selection
+ * holds a trainable entry.  The loss column of the metrics is the sum of the updates' losses, and the
+ * terms of all updates go into loss.<term> columns (unique names, SNM_MAX_TERMS in all). */
+#define SNM_MAX_UPDATES 8
+
+typedef struct snm_update {
+	const char *name;        /* "d_c": messages and the run file's optimiser group */
+	const char *params;      /* which trainable entries it moves (above) */
+	int main;                /* 1: steps the run's own Adam state (exactly one update) */
+} snm_update;
 
 typedef struct snm_noise_vt {
 	uint32_t size;
@@ -234,6 +279,12 @@ typedef struct snm_noise_vt {
 	 * keeps being called through objective. */
 	int (*objective_at)(void *state, const snm_model *model, snm_tape *t, const snm_batch *b,
 	                    gsl_rng *noise, const snm_progress *at, snm_objective *out, snm_error *err);
+	/* ABI 1.3: the updates of one training step (snm_update, above): sets *out to the plugin's
+	 * array (valid as long as the instance) and returns their number.  NULL, or returning 0: one
+	 * update over every trainable entry with the run's Adam, as before ABI 1.3.  A plugin with
+	 * updates builds its objectives through objective_at, which reads at->update.  Called once,
+	 * after create. */
+	int (*updates)(void *state, const snm_update **out);
 } snm_noise_vt;
 
 /* ---- the entry ------------------------------------------------------------------------------- */

@@ -114,6 +114,35 @@ snm_tensor *snm_recon_scale_ce(snm_tape *t, snm_recon *r, float weight, float ce
  * that order, replacing whatever o held.  The recon plugin's whole objective. */
 void snm_recon_objective(const snm_recon *r, snm_objective *o);
 
+/* ---- adversarial terms (adversarial.c) ------------------------------------------------------ */
+
+/* The pieces of a term estimated by a discriminator D (a GAN's density-ratio estimate, the
+ * information-bottleneck regularizers' D_c, D_a, D_z, D_x): D is trained to tell samples of a
+ * prior ("real", target 1) from the network's ("fake", target 0), and the network to make D take
+ * its samples for real (the non-saturating generator loss -log D(fake)).  D's output is a logit,
+ * one per row; the sigmoid is inside the loss (snm_bce_logits).
+ *
+ * Prior samples: N(0, I) of width w is snm_randn(t, 2, (int[]){ n, w }, 1.0f, rng) (ops.h: n*w
+ * draws in row order); the categorical prior is snm_onehot_tile. */
+
+/* A constant of shape d[0..n_d) with every element v. */
+snm_tensor *snm_fill(snm_tape *t, int n_d, const int *d, float v);
+
+/* A constant (n, k) whose row i is the one-hot vector of class i mod k: n/k rows of each class
+ * when k divides n, the same at every call (the seed-003 code's tile(eye(k), n/k)).  Draws
+ * nothing.  n, k >= 1 (else SNM_EINVAL on the tape). */
+snm_tensor *snm_onehot_tile(snm_tape *t, int n, int k);
+
+/* The discriminator's loss: mean over the nr + nf rows of BCE(logit, target), the logits of real
+ * samples (nr elements, any shape) against 1 and of fakes (nf elements) against 0 -- Keras's
+ * binary cross-entropy on the batch [real; fake] of the seed's code.  Hold the fakes' makers
+ * fixed with snm_stopgrad (or compute the fakes with gradients off). */
+snm_tensor *snm_adv_d_loss(snm_tape *t, snm_tensor *real, snm_tensor *fake);
+
+/* The generator's loss: mean BCE(fake logit, 1) = mean -log sigmoid(fake).  Its gradient reaches
+ * the fakes through D (whose parameters the update holds). */
+snm_tensor *snm_adv_g_loss(snm_tape *t, snm_tensor *fake);
+
 /* ---- objectives (objective.c) --------------------------------------------------------------- */
 
 /* Appends the term (name, term) to o; SNM_EINVAL when o already holds SNM_MAX_TERMS terms. */

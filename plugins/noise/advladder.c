@@ -197,7 +197,7 @@ failed:
 }
 
 static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, wants_unlabelled,
-                                 NULL, NULL };
+                                 NULL, NULL, NULL };
 
 SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "advladder", "1.0.0",
                   "adversarial ladder (seed 002): the ladder with tau sgn/grad/unit/qnorm input "

@@ -160,7 +160,7 @@ static int wants_unlabelled(void *state)
 }
 
 static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, wants_unlabelled,
-                                 NULL, NULL };
+                                 NULL, NULL, NULL };
 
 SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "c2c", "1.0.0",
                   "close-to-clean: CE + alpha ||f(x) - f(x + dx)||^2, dx Gaussian or adversarial "

@@ -48,7 +48,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 }
 
 static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, wants_unlabelled,
-                                 NULL, NULL };
+                                 NULL, NULL, NULL };
 
 SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "ladder", "1.0.0",
                   "ladder network (Rasmus et al. 2015; CuriousAI/ladder): denoising costs at every "

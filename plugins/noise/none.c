@@ -44,7 +44,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	return 0;
 }
 
-static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, NULL, NULL, NULL };
+static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, NULL, NULL, NULL, NULL };
 
 SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "none", "1.0.0",
                   "feed-forward baseline: softmax cross-entropy only (Eq. 10)", &vt, options);

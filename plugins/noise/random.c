@@ -104,7 +104,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	return snm_objective_check(t, out, "noise 'random'", err);
 }
 
-static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, NULL, perturb, NULL };
+static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, NULL, perturb, NULL, NULL };
 
 SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "random", "1.0.0",
                   "proposed-perturb (random): proposed-base (Eq. 6) plus the cross-entropy of z "

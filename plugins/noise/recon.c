@@ -94,7 +94,7 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	return snm_objective_check(t, out, "noise 'recon'", err);
 }
 
-static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, NULL, NULL, NULL };
+static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, NULL, NULL, NULL, NULL };
 
 SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "recon", "1.1.0",
                   "reconstruction through tied decoders: recon-one, recon-all, proposed-base "

@@ -39,6 +39,12 @@ struct snm_adam {
 
 snm_adam *snm_adam_new(snm_params *params, double b1, double b2, double eps, snm_error *err)
 {
+	return snm_adam_new_select(params, NULL, NULL, b1, b2, eps, err);
+}
+
+snm_adam *snm_adam_new_select(snm_params *params, int (*keep)(const snm_tensor *p, void *ctx),
+                              void *ctx, double b1, double b2, double eps, snm_error *err)
+{
 	snm_adam *a;
 	int n;
 	if (params == NULL) {
@@ -73,7 +79,7 @@ snm_adam *snm_adam_new(snm_params *params, double b1, double b2, double eps, snm
 	for (int i = 0; i < n; ++i) {
 		snm_tensor *p = snm_params_at(params, i);
 		adam_slot *s = &a->slot[a->n_slot];
-		if (!(p->flags & SNM_T_PARAM))
+		if (!(p->flags & SNM_T_PARAM) || (keep != NULL && !keep(p, ctx)))
 			continue;
 		s->p = p;
 		s->m = snm_params_add(a->m, p->name, p->n_d, p->d, SNM_T_BUFFER, err);

@@ -17,6 +17,7 @@ src_core_libsnmcore_la_SOURCES = src/core/error.c src/core/tensor.c src/core/tap
 	src/core/act.c src/core/custom.c src/core/loss.c src/core/arith.c src/core/batchnorm.c \
 	src/core/noise.c src/core/scaling.c src/core/param.c src/core/rng.c src/core/par.c src/core/par.h \
 	src/core/blas.c src/core/blas.h src/core/config.c src/core/regularize.c src/core/objective.c \
+	src/core/adversarial.c \
 	src/core/adam.c src/core/schedule.c src/core/optim.h
 lib_LTLIBRARIES += src/core/libsnm.la
 src_core_libsnm_la_SOURCES =

@@ -221,3 +221,49 @@ void snm_sqerr_backward(snm_tape *t, snm_node *nd)
 			b->g[i] -= d;
 	}
 }
+
+/* Binary cross-entropy from logits, mean over elements (ops.h):
+ *   L = (1/n) sum_i [max(x_i, 0) - x_i t_i + log1p(exp(-|x_i|))]
+ *   dx_i += dL (sigmoid(x_i) - t_i) / n;  dt_i -= dL x_i / n.
+ * The sum runs in double, in element order. */
+snm_tensor *snm_bce_logits(snm_tape *t, snm_tensor *logits, snm_tensor *targets)
+{
+	snm_tensor *in[2] = { logits, targets }, *y;
+	snm_node *nd;
+	double sum = 0;
+	size_t n;
+	char sa[64], sb[64];
+	if (!snm_op_inputs_ok(t, 2, in))
+		return NULL;
+	n = snm_tensor_len(logits);
+	if (snm_tensor_len(targets) != n)
+		return snm_op_fail(t, SNM_ESHAPE, "bce_logits: logits %s and targets %s differ in element count",
+		                   snm_tensor_shape_str(logits, sa, sizeof sa),
+		                   snm_tensor_shape_str(targets, sb, sizeof sb));
+	y = snm_op_begin(t, SNM_OP_BCE_LOGITS, 1, (int[]){ 1 }, 2, in, &nd);
+	if (y == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; ++i) {
+		double x = logits->x[i];
+		sum += (x > 0 ? x : 0) - x * targets->x[i] + log1p(exp(-fabs(x)));
+	}
+	y->x[0] = (float)(sum / (double)n);
+	return y;
+}
+
+void snm_bce_logits_backward(snm_tape *t, snm_node *nd)
+{
+	snm_tensor *x = nd->in[0], *tg = nd->in[1];
+	size_t n = snm_tensor_len(x);
+	float c = nd->out->g[0] / (float)n;
+	(void)t;
+	for (size_t i = 0; i < n; ++i) {
+		if (x->g != NULL) {
+			float xi = x->x[i];
+			float s = xi >= 0 ? 1.0f / (1.0f + expf(-xi)) : expf(xi) / (1.0f + expf(xi));
+			x->g[i] += c * (s - tg->x[i]);
+		}
+		if (tg->g != NULL)
+			tg->g[i] -= c * x->x[i];
+	}
+}

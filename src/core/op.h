@@ -39,6 +39,7 @@ typedef enum {
 	SNM_OP_L2_NORMALIZE,
 	SNM_OP_EXP, SNM_OP_LOG, SNM_OP_ABS, SNM_OP_SQRT, SNM_OP_CLAMP, SNM_OP_DIV,
 	SNM_OP_CUSTOM,
+	SNM_OP_BCE_LOGITS,
 	SNM_OP__COUNT
 } snm_op_id;
 
@@ -128,5 +129,6 @@ void snm_sqrt_backward(snm_tape *t, snm_node *nd);
 void snm_clamp_backward(snm_tape *t, snm_node *nd);
 void snm_div_backward(snm_tape *t, snm_node *nd);
 void snm_custom_backward(snm_tape *t, snm_node *nd);
+void snm_bce_logits_backward(snm_tape *t, snm_node *nd);
 
 #endif

@@ -39,4 +39,5 @@ const snm_opdef snm_optab[SNM_OP__COUNT] = {
 	[SNM_OP_CLAMP]            = { "clamp", snm_clamp_backward },
 	[SNM_OP_DIV]              = { "div", snm_div_backward },
 	[SNM_OP_CUSTOM]           = { "custom", snm_custom_backward },
+	[SNM_OP_BCE_LOGITS]       = { "bce_logits", snm_bce_logits_backward },
 };

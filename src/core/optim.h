@@ -38,6 +38,13 @@ typedef struct snm_adam snm_adam;
  * otherwise SNM_EINVAL.  NULL on error (SNM_EINVAL, SNM_ENOMEM) with err filled. */
 snm_adam *snm_adam_new(snm_params *params, double b1, double b2, double eps, snm_error *err);
 
+/* The same over the trainable entries for which keep(entry, ctx) is non-zero (keep NULL: all of
+ * them), in registry order: the moments hold those entries alone, and a step moves those alone
+ * (the others are held, whatever their gradients).  For the several Adam states of a regularizer
+ * with updates (snm/plugin.h, snm_update). */
+snm_adam *snm_adam_new_select(snm_params *params, int (*keep)(const snm_tensor *p, void *ctx),
+                              void *ctx, double b1, double b2, double eps, snm_error *err);
+
 /* Frees the optimizer and its moment registries (not params).  NULL is a no-op. */
 void snm_adam_free(snm_adam *a);
 

@@ -85,6 +85,11 @@ snm_noise_objective_at_fn snm_noise_objective_at(const snm_noise_vt *vt)
 	return NOISE_HAS(vt, objective_at) ? vt->objective_at : NULL;
 }
 
+snm_noise_updates_fn snm_noise_updates(const snm_noise_vt *vt)
+{
+	return NOISE_HAS(vt, updates) ? vt->updates : NULL;
+}
+
 int snm_noise_objective(const snm_noise_vt *vt, void *state, const snm_model *model, snm_tape *t,
                         const snm_batch *b, gsl_rng *noise, const snm_progress *at,
                         snm_objective *out, snm_error *err)

@@ -53,6 +53,11 @@ typedef int (*snm_noise_objective_at_fn)(void *state, const snm_model *model, sn
                                          snm_objective *out, snm_error *err);
 snm_noise_objective_at_fn snm_noise_objective_at(const snm_noise_vt *vt);
 
+/* The updates entry of a noise plugin (snm_noise_vt.updates, ABI 1.3), or NULL when the plugin has
+ * none or was built for an older minor (its vtable ends before the member). */
+typedef int (*snm_noise_updates_fn)(void *state, const snm_update **out);
+snm_noise_updates_fn snm_noise_updates(const snm_noise_vt *vt);
+
 /* Builds a regularizer's objective of one training batch: through objective_at, given `at`, when
  * the plugin has one, else through objective (at unused).  Every caller that trains calls the
  * objective through this, so that a plugin with objective_at alone works everywhere. */

@@ -7,8 +7,9 @@
 # in probe.c) and its metrics table (metrics.c), where a run stands from its files (state.c, for
 # `snm status`), the keys by which two configurations differ (cfgdiff.c), the code that made a run
 # (identity.c: its plugins' and libsnm's SHA-256), a superseded run file kept beside (supersede.c),
-# one training step of a run's plugins for `snm check` and its timing (trystep.c), the cost model
-# (cost.c: runs' shapes, the calibration cache, schedules, the time left), and the helpers the paper
+# one training step of a run's plugins for `snm check` and its timing (trystep.c), the updates of
+# a training step and their Adam states (steps.c), the cost model (cost.c: runs' shapes, the
+# calibration cache, schedules, the time left), and the helpers the paper
 # stage and the command share: directories (fs.c) and running another program (spawn.c).
 noinst_LTLIBRARIES += src/run/librun.la
 src_run_librun_la_SOURCES = src/run/loader.c src/run/loader.h src/run/pipeline.c src/run/pipeline.h \
@@ -19,7 +20,7 @@ src_run_librun_la_SOURCES = src/run/loader.c src/run/loader.h src/run/pipeline.c
 	src/run/fs.c src/run/fs.h src/run/spawn.c src/run/spawn.h src/run/lock.c src/run/lock.h \
 	src/run/state.c src/run/state.h src/run/cfgdiff.c src/run/cfgdiff.h src/run/identity.c \
 	src/run/identity.h src/run/supersede.c src/run/supersede.h src/run/trystep.c src/run/trystep.h \
-	src/run/cost.c src/run/cost.h
+	src/run/steps.c src/run/steps.h src/run/cost.c src/run/cost.h
 src_run_librun_la_CPPFLAGS = $(AM_CPPFLAGS) -DSNM_PKGLIBDIR='"$(pkglibdir)"' \
 	-DSNM_BUILD_PLUGIN_PATH='"$(BUILD_PLUGIN_PATH)"' -DSNM_BUILD_DIR='"$(abs_top_builddir)"' \
 	$(CRYPTO_CFLAGS)

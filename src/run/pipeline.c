@@ -26,6 +26,9 @@ const snm_option snm_train_options[] = {
 	{ "lr_factor", SNM_OPT_DOUBLE, "0.2", NULL, "step: multiply the rate by this ...", "(0, 1]" },
 	{ "lr_every", SNM_OPT_INT, "40", NULL, "step: ... every this many epochs", "[1, inf)" },
 	{ "lr_decay_start", SNM_OPT_INT, "0", NULL, "linear: epoch where the decay to zero starts", "[0, inf)" },
+	{ "lr_decay", SNM_OPT_DOUBLE, "0", NULL,
+	  "Keras's inverse-time decay: each step's rate is the schedule's / (1 + lr_decay t), t the "
+	  "steps its Adam state took before (seed 003's HCP scripts: 1e-3)", "[0, inf)" },
 	{ "beta1", SNM_OPT_DOUBLE, "0.9", NULL, "Adam beta1", "[0, 1)" },
 	{ "beta2", SNM_OPT_DOUBLE, "0.999", NULL, "Adam beta2", "[0, 1)" },
 	{ "eps", SNM_OPT_DOUBLE, "1e-8", NULL, "Adam epsilon (a float: 1e-30 at least)", "[1e-30, inf)" },
@@ -40,6 +43,10 @@ const snm_option snm_train_options[] = {
 	{ "epoch", SNM_OPT_CHOICE, "labelled", "labelled|unlabelled",
 	  "what one epoch passes over once: the labelled subset, or the unlabelled stream (the "
 	  "semi-supervised papers' epochs; labelled batches then cycle through the subset)", NULL },
+	{ "test", SNM_OPT_CHOICE, "best", "best|checkpoints|every",
+	  "when the test error is measured: at each new best validation error (the run's result, "
+	  "test_at_best), or also at the seed-003 code's checkpoints (epochs 1-10, then every 10th, "
+	  "and the last) or at every epoch, the least of those kept as min_test_error", NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 

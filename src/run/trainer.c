@@ -20,6 +20,7 @@
 #include "cfgdiff.h"
 #include "identity.h"
 #include "store.h"
+#include "steps.h"
 #include "run.h"
 #include "supersede.h"
 #include "trainer.h"
@@ -28,6 +29,9 @@
 
 enum { RNG_ORDER, RNG_AUGMENT, RNG_NOISE, RNG_UNLABELLED, N_RNG };
 static const char *const rng_names[N_RNG] = { "order", "augment", "noise", "unlabelled" };
+
+/* train.test: when the test error is measured besides at a new best validation error. */
+enum { TEST_BEST, TEST_CHECKPOINTS, TEST_EVERY };
 
 typedef struct trainer {
 	const snm_run_spec *run;
@@ -39,7 +43,11 @@ typedef struct trainer {
 	float *xu;                         /* batch_u unlabelled examples */
 	long *idx_u;
 	snm_params *best;
-	snm_adam *adam;
+	snm_steps *steps;                  /* the updates of a step and their Adam states (steps.h) */
+	snm_adam *adam;                    /* the run's own Adam state: the main update's (borrowed) */
+	int test_mode;                     /* train.test: TEST_BEST, TEST_CHECKPOINTS, TEST_EVERY */
+	double min_test;                   /* the least test error at a test epoch (not TEST_BEST) */
+	double lr_decay;                   /* train.lr_decay: Keras's inverse-time decay per Adam state */
 	snm_schedule sched;
 	long epochs, batch, eval_batch, train_eval_max;
 	gsl_rng *rng[N_RNG];
@@ -58,6 +66,10 @@ typedef struct trainer {
 	 * which a mid-epoch checkpoint and a failed run's file keep as their whole-epoch one. */
 	snm_params *at_params, *at_m, *at_v;
 	int64_t at_steps;
+	/* ... and the Adam states of a regularizer's updates besides the run's own (steps.h): update
+	 * k's moments and step count (NULL, 0 for the main update and without updates) */
+	snm_params *at_xm[SNM_MAX_UPDATES], *at_xv[SNM_MAX_UPDATES];
+	int64_t at_xsteps[SNM_MAX_UPDATES];
 	gsl_rng *at_rng[N_RNG];
 	/* A mid-epoch checkpoint being resumed: steps of epoch epoch + 1 done (0: none), their
 	 * running sums (one row: loss, loss.<term>..., seconds) */
@@ -183,7 +195,7 @@ static snm_params *mirror(const snm_params *p, snm_error *err)
 static int read_train_options(trainer *T, snm_error *err)
 {
 	const snm_cfg *tr = T->run->train;
-	const char *sched;
+	const char *sched, *test;
 	long every, start;
 	double lr, factor;
 	int rc = snm_cfg_opt_int(tr, snm_train_options, "epochs", &T->epochs, err);
@@ -195,8 +207,13 @@ static int read_train_options(trainer *T, snm_error *err)
 	if (!rc) rc = snm_cfg_opt_int(tr, snm_train_options, "lr_every", &every, err);
 	if (!rc) rc = snm_cfg_opt_int(tr, snm_train_options, "lr_decay_start", &start, err);
 	if (!rc) rc = snm_cfg_opt_str(tr, snm_train_options, "schedule", &sched, err);
+	if (!rc) rc = snm_cfg_opt_str(tr, snm_train_options, "test", &test, err);
+	if (!rc) rc = snm_cfg_opt_double(tr, snm_train_options, "lr_decay", &T->lr_decay, err);
 	if (rc)
 		return rc;
+	T->test_mode = strcmp(test, "best") == 0 ? TEST_BEST
+	             : strcmp(test, "checkpoints") == 0 ? TEST_CHECKPOINTS : TEST_EVERY;
+	T->min_test = NAN;
 	T->sched.kind = strcmp(sched, "const") == 0 ? SNM_LR_CONST
 	              : strcmp(sched, "step") == 0 ? SNM_LR_STEP : SNM_LR_LINEAR;
 	T->sched.lr = lr;
@@ -238,6 +255,13 @@ static int check_epoch_kind(trainer *T, snm_error *err)
 		return at_run(T->run, snm_cfg_get(T->run->train, "epoch"), T->run->train, err);
 	}
 	return SNM_OK;
+}
+
+/* 1 when update k has an Adam state besides the run's own (a regularizer with updates, k not
+ * its main update): the one the run file keeps under /checkpoint/optim/<name>. */
+static int extra_update(const trainer *T, int k)
+{
+	return k != snm_steps_main(T->steps) && snm_steps_name(T->steps, k) != NULL;
 }
 
 static int setup(trainer *T, snm_error *err)
@@ -285,8 +309,13 @@ static int setup(trainer *T, snm_error *err)
 	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "beta2", &b2, err))
 	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "eps", &eps, err)))
 		return rc;
-	if ((T->adam = snm_adam_new(T->R.params, b1, b2, eps, err)) == NULL)
-		return err ? err->code : SNM_ENOMEM;
+	{
+		char who[96];
+		snprintf(who, sizeof who, "noise '%s'", T->R.nh.p->name);
+		if ((T->steps = snm_steps_new(T->R.nvt, T->R.noise, who, T->R.params, b1, b2, eps, err)) == NULL)
+			return at_run(T->run, NULL, T->run->noise, err), err ? err->code : SNM_ENOMEM;
+		T->adam = snm_steps_adam(T->steps, snm_steps_main(T->steps));
+	}
 	if ((T->best = mirror(T->R.params, err)) == NULL)
 		return err ? err->code : SNM_ENOMEM;
 	for (int i = 0; i < N_RNG; ++i)
@@ -295,6 +324,10 @@ static int setup(trainer *T, snm_error *err)
 	if ((T->at_params = mirror(T->R.params, err)) == NULL || (T->at_m = mirror(snm_adam_m(T->adam), err)) == NULL
 	    || (T->at_v = mirror(snm_adam_v(T->adam), err)) == NULL)
 		return err ? err->code : SNM_ENOMEM;
+	for (int k = 0; k < snm_steps_count(T->steps); ++k)
+		if (extra_update(T, k) && ((T->at_xm[k] = mirror(snm_adam_m(snm_steps_adam(T->steps, k)), err)) == NULL
+		                           || (T->at_xv[k] = mirror(snm_adam_v(snm_steps_adam(T->steps, k)), err)) == NULL))
+			return err ? err->code : SNM_ENOMEM;
 	for (int i = 0; i < N_RNG; ++i)
 		if ((T->at_rng[i] = gsl_rng_clone(T->rng[i])) == NULL)
 			return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
@@ -303,11 +336,15 @@ static int setup(trainer *T, snm_error *err)
 
 static void teardown(trainer *T)
 {
-	snm_adam_free(T->adam);
+	snm_steps_free(T->steps);
 	snm_params_free(T->best);
 	snm_params_free(T->at_params);
 	snm_params_free(T->at_m);
 	snm_params_free(T->at_v);
+	for (int k = 0; k < SNM_MAX_UPDATES; ++k) {
+		snm_params_free(T->at_xm[k]);
+		snm_params_free(T->at_xv[k]);
+	}
 	snm_metrics_free(T->carry);
 	snm_metrics_free(T->metrics);
 	snm_tape_free(T->tape);
@@ -358,7 +395,7 @@ int snm_run_check(const snm_run_spec *r, const char *plugin_path, snm_data_cache
 /* The metrics table: fixed columns around one "loss.<term>" column per regularizer term. */
 static int make_metrics(trainer *T, int n_terms, const char *const *terms, snm_error *err)
 {
-	const char *names[8 + SNM_MAX_TERMS];
+	const char *names[9 + SNM_MAX_TERMS];
 	char term[SNM_MAX_TERMS][64];
 	int n = 0;
 	if (n_terms > SNM_MAX_TERMS)
@@ -375,6 +412,8 @@ static int make_metrics(trainer *T, int n_terms, const char *const *terms, snm_e
 	names[n++] = "test_error";
 	names[n++] = "best_valid_error";
 	names[n++] = "test_at_best";
+	if (T->test_mode != TEST_BEST)
+		names[n++] = "min_test_error";
 	names[n++] = "seconds";
 	T->metrics = snm_metrics_new(n, names, err);
 	return T->metrics ? SNM_OK : (err ? err->code : SNM_ENOMEM);
@@ -395,13 +434,21 @@ void snm_trainer_libraries(char *buf, size_t size)
 }
 
 /* The state at the start of an epoch (T->at_*): the checkpoint that a mid-epoch one keeps beside
- * its own, and the one a failed run's file keeps. */
+ * its own, and the one a failed run's file keeps -- every update's Adam state included. */
 static void snapshot_take(trainer *T)
 {
 	snm_params_copy(T->at_params, T->R.params, NULL);     /* mirrors: the same names and shapes */
 	snm_params_copy(T->at_m, snm_adam_m(T->adam), NULL);
 	snm_params_copy(T->at_v, snm_adam_v(T->adam), NULL);
 	T->at_steps = snm_adam_steps(T->adam);
+	for (int k = 0; k < snm_steps_count(T->steps); ++k) {
+		snm_adam *a = snm_steps_adam(T->steps, k);
+		if (!extra_update(T, k))
+			continue;
+		snm_params_copy(T->at_xm[k], snm_adam_m(a), NULL);
+		snm_params_copy(T->at_xv[k], snm_adam_v(a), NULL);
+		T->at_xsteps[k] = snm_adam_steps(a);
+	}
 	for (int i = 0; i < N_RNG; ++i)
 		gsl_rng_memcpy(T->at_rng[i], T->rng[i]);
 }
@@ -443,30 +490,82 @@ static snm_metrics *partial_table(const trainer *T, const partial *part, snm_err
 	return m;
 }
 
+/* The Adam states of a regularizer's updates besides the run's own (steps.h), as groups and
+ * root integers of the run file, appended after the run's own (the file of a regularizer without
+ * updates has none of them: its bytes are as before). */
+enum { OPTIMS_MAX = 2 * SNM_MAX_UPDATES };
+typedef struct optims {
+	const char *path[2 * OPTIMS_MAX];          /* groups */
+	snm_params *group[2 * OPTIMS_MAX];
+	const char *name[OPTIMS_MAX];              /* root integers: step counts */
+	int64_t step[OPTIMS_MAX];
+	int n_groups, n_ints;
+	char buf[3 * OPTIMS_MAX][96];
+} optims;
+
+/* Appends to O, for each update with an Adam state besides the run's own: <dir>/<name>/m and v
+ * (its moments) and the root integer <prefix><name> (its step count) -- the live state, or with
+ * at the one at the start of the epoch (T->at_x*).  dir "/checkpoint/optim", prefix "step." for
+ * the whole-epoch checkpoint; "/checkpoint/partial/optim", "partial_step." for a mid-epoch one. */
+static void optims_add(const trainer *T, int at, const char *dir, const char *prefix, optims *O)
+{
+	for (int k = 0; k < snm_steps_count(T->steps); ++k) {
+		snm_adam *a = snm_steps_adam(T->steps, k);
+		const char *name = snm_steps_name(T->steps, k);
+		char *m, *v, *s;
+		if (!extra_update(T, k))
+			continue;
+		m = O->buf[O->n_groups + O->n_ints];
+		v = O->buf[O->n_groups + O->n_ints + 1];
+		s = O->buf[O->n_groups + O->n_ints + 2];
+		snprintf(m, sizeof O->buf[0], "%s/%s/m", dir, name);
+		snprintf(v, sizeof O->buf[0], "%s/%s/v", dir, name);
+		snprintf(s, sizeof O->buf[0], "%s%s", prefix, name);
+		O->path[O->n_groups] = m;
+		O->group[O->n_groups++] = at ? T->at_xm[k] : snm_adam_m(a);
+		O->path[O->n_groups] = v;
+		O->group[O->n_groups++] = at ? T->at_xv[k] : snm_adam_v(a);
+		O->name[O->n_ints] = s;
+		O->step[O->n_ints++] = at ? T->at_xsteps[k] : snm_adam_steps(a);
+	}
+}
+
+/* Sets each extra update's Adam step count from steps[] (O's order, as optims_add listed them). */
+static void optims_set_steps(trainer *T, const int64_t *steps)
+{
+	for (int k = 0, i = 0; k < snm_steps_count(T->steps); ++k)
+		if (extra_update(T, k))
+			snm_adam_set_steps(snm_steps_adam(T->steps, k), steps[i++]);
+}
+
 /* Writes the run file.  At an epoch's end (status "running" or "finished", part and error NULL)
  * its checkpoint is the state now.  Otherwise the whole-epoch checkpoint is the state at the
  * start of the epoch (T->at_*, the file as the last epoch's end wrote it) and, with part, the
  * state after part->steps steps of the epoch is saved beside it (/checkpoint/partial, trainer.h);
- * with error, status "failed" and the error are recorded. */
+ * with error, status "failed" and the error are recorded.  The Adam states of a regularizer's
+ * updates follow the same rule (/checkpoint/optim, /checkpoint/partial/optim). */
 static int save(trainer *T, const char *status, const partial *part, const char *error, snm_error *err)
 {
+	enum { N_INT = 14, N_GROUP = 7 };
 	const snm_run_spec *r = T->run;
 	int whole = part == NULL && error == NULL;
 	char hash[32], plugins[512], libs[512];
 	const char *str_names[] = { "run_key", "config", "config_hash", "status", "snm_version", "plugins",
 	                            "libraries", "plugin_sha256", "libsnm_sha256", "error" };
 	const char *str_values[10];
-	const char *int_names[] = { "master_seed", "threads", "epoch", "epochs", "step", "best_epoch",
-	                            "per_class", "set", "n_train", "seed_subset", "seed_init", "seed_order",
-	                            "seed_noise", "partial_steps" };
-	int64_t ints[14];
-	const char *groups_p[] = { "/checkpoint/params", "/checkpoint/adam_m", "/checkpoint/adam_v", "/best",
-	                           "/checkpoint/partial/params", "/checkpoint/partial/adam_m",
-	                           "/checkpoint/partial/adam_v" };
-	snm_params *groups[7];
+	const char *int_names[N_INT + 2 * OPTIMS_MAX] = { "master_seed", "threads", "epoch", "epochs", "step",
+	                            "best_epoch", "per_class", "set", "n_train", "seed_subset", "seed_init",
+	                            "seed_order", "seed_noise", "partial_steps" };
+	int64_t ints[N_INT + 2 * OPTIMS_MAX];
+	const char *groups_p[N_GROUP + 4 * OPTIMS_MAX] = { "/checkpoint/params", "/checkpoint/adam_m",
+	                           "/checkpoint/adam_v", "/best", "/checkpoint/partial/params",
+	                           "/checkpoint/partial/adam_m", "/checkpoint/partial/adam_v" };
+	snm_params *groups[N_GROUP + 4 * OPTIMS_MAX];
 	const char *rng_n[N_RNG + 3], *table_p = "/checkpoint/partial/sums";
 	gsl_rng *rngs[N_RNG + 3];
 	snm_metrics *sums = NULL;
+	optims O;
+	int n_ints = part ? N_INT : N_INT - 1, n_groups = part ? N_GROUP : 4;
 	snm_store_run run;
 	int rc;
 	snprintf(hash, sizeof hash, "%016" PRIx64, r->config_hash);
@@ -502,6 +601,18 @@ static int save(trainer *T, const char *status, const partial *part, const char 
 	groups[4] = T->R.params;
 	groups[5] = snm_adam_m(T->adam);
 	groups[6] = snm_adam_v(T->adam);
+	memset(&O, 0, sizeof O);
+	optims_add(T, !whole, "/checkpoint/optim", "step.", &O);
+	if (part != NULL)
+		optims_add(T, 0, "/checkpoint/partial/optim", "partial_step.", &O);
+	for (int i = 0; i < O.n_groups; ++i) {
+		groups_p[n_groups] = O.path[i];
+		groups[n_groups++] = O.group[i];
+	}
+	for (int i = 0; i < O.n_ints; ++i) {
+		int_names[n_ints] = O.name[i];
+		ints[n_ints++] = O.step[i];
+	}
 	for (int i = 0; i < N_RNG; ++i) {
 		rng_n[i] = rng_names[i];
 		rngs[i] = whole ? T->rng[i] : T->at_rng[i];
@@ -512,8 +623,8 @@ static int save(trainer *T, const char *status, const partial *part, const char 
 	}
 	if (part != NULL && (sums = partial_table(T, part, err)) == NULL)
 		return err ? err->code : SNM_ENOMEM;
-	run = (snm_store_run){ error ? 10 : 9, str_names, str_values, part ? 14 : 13, int_names, ints, T->metrics,
-	                       part ? 7 : 4, groups_p, groups, part ? N_RNG + 3 : N_RNG, rng_n, rngs,
+	run = (snm_store_run){ error ? 10 : 9, str_names, str_values, n_ints, int_names, ints, T->metrics,
+	                       n_groups, groups_p, groups, part ? N_RNG + 3 : N_RNG, rng_n, rngs,
 	                       part ? 1 : 0, &table_p, &sums };
 	rc = snm_store_save(r->result_path, &run, err);
 	snm_metrics_free(sums);
@@ -521,43 +632,55 @@ static int save(trainer *T, const char *status, const partial *part, const char 
 }
 
 /* The mid-epoch part of a checkpoint (file has /checkpoint/partial), over the whole-epoch state
- * resume() loaded: that state becomes the snapshot, the partial one the live state, and its sums
- * wait in T->carry for the epoch's next step. */
+ * resume() loaded: that state becomes the snapshot, the partial one the live state (every
+ * update's Adam state with it), and its sums wait in T->carry for the epoch's next step. */
 static int resume_partial(trainer *T, snm_error *err)
 {
-	const char *int_names[] = { "partial_steps" };
-	int64_t steps;
-	const char *groups_p[] = { "/checkpoint/partial/params", "/checkpoint/partial/adam_m",
-	                           "/checkpoint/partial/adam_v" };
-	snm_params *groups[3] = { T->R.params, snm_adam_m(T->adam), snm_adam_v(T->adam) };
+	const char *int_names[1 + OPTIMS_MAX] = { "partial_steps" };
+	int64_t ints[1 + OPTIMS_MAX];
+	const char *groups_p[3 + 2 * OPTIMS_MAX] = { "/checkpoint/partial/params", "/checkpoint/partial/adam_m",
+	                                             "/checkpoint/partial/adam_v" };
+	snm_params *groups[3 + 2 * OPTIMS_MAX] = { T->R.params, snm_adam_m(T->adam), snm_adam_v(T->adam) };
 	gsl_rng *rngs[3];
+	optims O;
 	snm_store_run run;
 	int rc;
 	snapshot_take(T);
 	for (int i = 0; i < 3; ++i)
 		rngs[i] = T->rng[partial_rng[i]];
-	run = (snm_store_run){ 0, NULL, NULL, 1, int_names, NULL, NULL, 3, groups_p, groups, 3,
-	                       partial_rng_names, rngs, 0, NULL, NULL };
+	memset(&O, 0, sizeof O);
+	optims_add(T, 0, "/checkpoint/partial/optim", "partial_step.", &O);
+	for (int i = 0; i < O.n_groups; ++i) {
+		groups_p[3 + i] = O.path[i];
+		groups[3 + i] = O.group[i];
+	}
+	for (int i = 0; i < O.n_ints; ++i)
+		int_names[1 + i] = O.name[i];
+	run = (snm_store_run){ 0, NULL, NULL, 1 + O.n_ints, int_names, NULL, NULL, 3 + O.n_groups, groups_p,
+	                       groups, 3, partial_rng_names, rngs, 0, NULL, NULL };
 	if ((rc = snm_store_read_table(T->run->result_path, "/checkpoint/partial/sums", &T->carry, err))
-	    || (rc = snm_store_load(T->run->result_path, &run, &steps, err)))
+	    || (rc = snm_store_load(T->run->result_path, &run, ints, err)))
 		return rc;
-	if (steps < 1 || snm_metrics_rows(T->carry) != 1 || snm_metrics_find(T->carry, "loss") < 0
+	if (ints[0] < 1 || snm_metrics_rows(T->carry) != 1 || snm_metrics_find(T->carry, "loss") < 0
 	    || snm_metrics_find(T->carry, "seconds") < 0)
 		return SNM_FAIL(err, SNM_EIO, "%s: a mid-epoch checkpoint of %" PRId64 " steps with %zu rows of "
-		                "sums: not one snm writes", T->run->result_path, steps, snm_metrics_rows(T->carry));
-	T->carry_steps = (long)steps;
-	snm_adam_set_steps(T->adam, T->at_steps + steps);     /* one optimizer step a training step */
+		                "sums: not one snm writes", T->run->result_path, ints[0], snm_metrics_rows(T->carry));
+	T->carry_steps = (long)ints[0];
+	snm_adam_set_steps(T->adam, T->at_steps + ints[0]);     /* one optimizer step a training step */
+	optims_set_steps(T, ints + 1);
 	return SNM_OK;
 }
 
-/* Loads the checkpoint of a "running" file: parameters, moments, best weights, streams, metrics;
- * then, where the file has one, the mid-epoch checkpoint (resume_partial). */
+/* Loads the checkpoint of a "running" file: parameters, moments (every update's), best weights,
+ * streams, metrics; then, where the file has one, the mid-epoch checkpoint (resume_partial). */
 static int resume(trainer *T, snm_error *err)
 {
-	const char *int_names[] = { "epoch", "step", "best_epoch" };
-	int64_t ints[3];
-	const char *groups_p[] = { "/checkpoint/params", "/checkpoint/adam_m", "/checkpoint/adam_v", "/best" };
-	snm_params *groups[4] = { T->R.params, snm_adam_m(T->adam), snm_adam_v(T->adam), T->best };
+	const char *int_names[3 + OPTIMS_MAX] = { "epoch", "step", "best_epoch" };
+	int64_t ints[3 + OPTIMS_MAX];
+	const char *groups_p[4 + 2 * OPTIMS_MAX] = { "/checkpoint/params", "/checkpoint/adam_m",
+	                                             "/checkpoint/adam_v", "/best" };
+	snm_params *groups[4 + 2 * OPTIMS_MAX] = { T->R.params, snm_adam_m(T->adam), snm_adam_v(T->adam), T->best };
+	optims O;
 	snm_store_run run;
 	snm_metrics *file = NULL;
 	const char *terms[SNM_MAX_TERMS];
@@ -572,12 +695,21 @@ static int resume(trainer *T, snm_error *err)
 	snm_metrics_free(file);
 	if (rc)
 		return rc;
-	run = (snm_store_run){ 0, NULL, NULL, 3, int_names, NULL, T->metrics, 4, groups_p, groups,
-	                       N_RNG, rng_names, T->rng, 0, NULL, NULL };
+	memset(&O, 0, sizeof O);
+	optims_add(T, 0, "/checkpoint/optim", "step.", &O);
+	for (int i = 0; i < O.n_groups; ++i) {
+		groups_p[4 + i] = O.path[i];
+		groups[4 + i] = O.group[i];
+	}
+	for (int i = 0; i < O.n_ints; ++i)
+		int_names[3 + i] = O.name[i];
+	run = (snm_store_run){ 0, NULL, NULL, 3 + O.n_ints, int_names, NULL, T->metrics, 4 + O.n_groups, groups_p,
+	                       groups, N_RNG, rng_names, T->rng, 0, NULL, NULL };
 	if ((rc = snm_store_load(T->run->result_path, &run, ints, err)))
 		return rc;
 	T->epoch = (int)ints[0];
 	snm_adam_set_steps(T->adam, ints[1]);
+	optims_set_steps(T, ints + 3);
 	T->best_epoch = (int)ints[2];
 	if (snm_metrics_rows(T->metrics) != (size_t)T->epoch)
 		return SNM_FAIL(err, SNM_EIO, "%s: checkpoint at epoch %d has %zu metric rows",
@@ -585,6 +717,8 @@ static int resume(trainer *T, snm_error *err)
 	if (T->epoch > 0) {
 		T->best_valid = snm_metrics_get(T->metrics, (size_t)T->epoch - 1, col(T, "best_valid_error"));
 		T->test_at_best = snm_metrics_get(T->metrics, (size_t)T->epoch - 1, col(T, "test_at_best"));
+		if (T->test_mode != TEST_BEST)
+			T->min_test = snm_metrics_get(T->metrics, (size_t)T->epoch - 1, col(T, "min_test_error"));
 	}
 	if ((rc = snm_store_has_group(T->run->result_path, "/checkpoint/partial", &has_partial, err)))
 		return rc;
@@ -592,6 +726,16 @@ static int resume(trainer *T, snm_error *err)
 }
 
 /* ---- training -------------------------------------------------------------------------------- */
+
+/* The learning rate of update k's step: the schedule's, divided by 1 + lr_decay t with t the steps
+ * that update's Adam state has taken (Keras's Adam(decay=...), seed 003's HCP scripts); the
+ * schedule's itself when lr_decay is 0. */
+static double step_lr(const trainer *T, int k, double lr)
+{
+	if (T->lr_decay <= 0)
+		return lr;
+	return lr / (1.0 + T->lr_decay * (double)snm_adam_steps(snm_steps_adam(T->steps, k)));
+}
 
 /* The running sums of the regularizer's terms a mid-epoch checkpoint carried (T->carry), into
  * sum_terms in the objective's order, once its first step named them. */
@@ -652,6 +796,9 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, double *
 		snm_objective obj;
 		snm_batch batch;
 		snm_progress at;
+		const char *step_names[SNM_MAX_TERMS];
+		double step_terms[SNM_MAX_TERMS], step_loss;
+		int n_step, nonfinite = 0;
 		if (step >= first && T->o->stop != NULL && *T->o->stop) {      /* interrupted: no further step */
 			T->stopped = 1;
 			T->stop_step = step;
@@ -680,6 +827,7 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, double *
 		batch.x = input(T, b);
 		batch.labels = T->y;
 		batch.xu = NULL;
+		batch.mean = T->R.mean;
 		if (T->batch_u > 0) {
 			gsl_ran_choose(T->rng[RNG_UNLABELLED], T->idx_u, (size_t)T->batch_u, T->pool, (size_t)T->n_pool,
 			               sizeof *T->idx_u);
@@ -687,42 +835,74 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, double *
 				break;
 			batch.xu = snm_tape_const(T->tape, 4, (int[]){ (int)T->batch_u, in->d[0], in->d[1], in->d[2] }, T->xu);
 		}
-		at = (snm_progress){ sizeof at, T->epoch, (int32_t)T->epochs, snm_adam_steps(T->adam), n_steps };
-		rc = snm_noise_objective(T->R.nvt, T->R.noise, &T->R.model, T->tape, &batch, T->rng[RNG_NOISE],
-		                         &at, &obj, err);
-		if (rc == SNM_OK && obj.loss == NULL)
-			rc = snm_tape_error(T->tape, err) ? err->code : SNM_FAIL(err, SNM_EINVAL, "objective returned no loss");
-		if (rc) {
-			snm_error_prefix(err, "%s: epoch %d", T->run->key, T->epoch + 1);
-			break;
+		/* every update of the step sees the same batch and the same progress (the step count
+		 * before the step, whichever update steps the run's own Adam) */
+		at = (snm_progress){ sizeof at, T->epoch, (int32_t)T->epochs, snm_adam_steps(T->adam), n_steps, 0 };
+		step_loss = 0;
+		n_step = 0;
+		for (int k = 0; k < snm_steps_count(T->steps) && rc == SNM_OK; ++k) {
+			const char *upd = snm_steps_name(T->steps, k);
+			if (k > 0) {              /* a fresh tape: the batch again, the parameters as moved */
+				snm_tape_reset(T->tape);
+				batch.x = input(T, b);
+				if (batch.xu != NULL)
+					batch.xu = snm_tape_const(T->tape, 4, (int[]){ (int)T->batch_u, in->d[0], in->d[1],
+					                          in->d[2] }, T->xu);
+			}
+			memset(&obj, 0, sizeof obj);
+			rc = snm_steps_objective(T->steps, k, &T->R.model, T->tape, &batch, T->rng[RNG_NOISE], &at,
+			                         &obj, err);
+			if (rc == SNM_OK && obj.loss == NULL)
+				rc = snm_tape_error(T->tape, err) ? err->code : SNM_FAIL(err, SNM_EINVAL, "objective returned no loss");
+			if (rc == SNM_OK && (obj.n_terms < 0 || n_step + obj.n_terms > SNM_MAX_TERMS))
+				rc = SNM_FAIL(err, SNM_EPLUGIN, "more than %d loss terms in the updates of a step",
+				              SNM_MAX_TERMS);
+			if (rc) {
+				if (upd != NULL)
+					snm_error_prefix(err, "update '%s'", upd);
+				snm_error_prefix(err, "%s: epoch %d", T->run->key, T->epoch + 1);
+				break;
+			}
+			for (int i = 0; i < obj.n_terms; ++i) {
+				step_names[n_step + i] = obj.term_names[i];
+				step_terms[n_step + i] = obj.terms[i]->x[0];
+			}
+			n_step += obj.n_terms;
+			if (!isfinite(obj.loss->x[0])) {
+				const char *bad = "loss";
+				for (int i = 0; i < obj.n_terms; ++i)
+					if (!isfinite(obj.terms[i]->x[0]))
+						bad = obj.term_names[i];
+				rc = SNM_FAIL(err, SNM_ENUMERIC, "%s: epoch %d step %" PRId64 ": %s%s%sterm '%s' is not "
+				              "finite", T->run->key, T->epoch + 1,
+				              at.step + 1, upd ? "update '" : "", upd ? upd : "", upd ? "': " : "", bad);
+				nonfinite = 1;
+				break;
+			}
+			if ((rc = snm_steps_apply(T->steps, k, T->tape, obj.loss, step_lr(T, k, lr), err))) {
+				snm_error_prefix(err, "%s: epoch %d", T->run->key, T->epoch + 1);
+				break;
+			}
+			step_loss += obj.loss->x[0];
 		}
-		if (T->metrics == NULL && (rc = make_metrics(T, obj.n_terms, obj.term_names, err)))
+		/* the metrics table once the objectives are built, a step whose loss is not finite
+		 * included (a failed run's file has its columns) */
+		if (T->metrics == NULL && (rc == SNM_OK || nonfinite)) {
+			int made = make_metrics(T, n_step, step_names, rc == SNM_OK ? err : NULL);
+			rc = rc == SNM_OK ? made : rc;
+		}
+		if (rc)
 			break;
 		if (step == first) {
-			T->n_terms = obj.n_terms;
-			for (int i = 0; i < obj.n_terms; ++i)
-				T->term_names[i] = obj.term_names[i];
+			T->n_terms = n_step;
+			for (int i = 0; i < n_step; ++i)
+				T->term_names[i] = step_names[i];
 			if (first > 0 && (rc = carry_terms(T, sum_terms, err)))
 				break;
 		}
-		if (!isfinite(obj.loss->x[0])) {
-			const char *bad = "loss";
-			for (int i = 0; i < obj.n_terms; ++i)
-				if (!isfinite(obj.terms[i]->x[0]))
-					bad = obj.term_names[i];
-			rc = SNM_FAIL(err, SNM_ENUMERIC, "%s: epoch %d step %" PRId64 ": term '%s' is not finite",
-			              T->run->key, T->epoch + 1,
-			              snm_adam_steps(T->adam) + 1, bad);
-			break;
-		}
-		if ((rc = snm_tape_backward(T->tape, obj.loss, err)) || (rc = snm_adam_step(T->adam, lr, err))) {
-			snm_error_prefix(err, "%s: epoch %d", T->run->key, T->epoch + 1);
-			break;
-		}
-		snm_params_zero_grad(T->R.params);
-		*sum_loss += obj.loss->x[0];
-		for (int i = 0; i < obj.n_terms && i < T->n_terms; ++i)
-			sum_terms[i] += obj.terms[i]->x[0];
+		*sum_loss += step_loss;
+		for (int i = 0; i < n_step && i < T->n_terms; ++i)
+			sum_terms[i] += step_terms[i];
 		++n_batches;
 	}
 	free(perm);
@@ -757,13 +937,19 @@ static const char *first_nonfinite(const snm_params *p)
 static int check_state(const trainer *T, snm_error *err)
 {
 	static const char *const what[3] = { "parameter", "Adam's first moment of", "Adam's second moment of" };
-	const snm_params *p[3] = { T->R.params, snm_adam_m(T->adam), snm_adam_v(T->adam) };
-	for (int k = 0; k < 3; ++k) {
+	const snm_params *p[1 + 2 * SNM_MAX_UPDATES] = { T->R.params };
+	int n = 1;
+	for (int k = 0; k < snm_steps_count(T->steps); ++k) {
+		p[n++] = snm_adam_m(snm_steps_adam(T->steps, k));
+		p[n++] = snm_adam_v(snm_steps_adam(T->steps, k));
+	}
+	for (int k = 0; k < n; ++k) {
 		const char *bad = first_nonfinite(p[k]);
 		if (bad != NULL)
 			return SNM_FAIL(err, SNM_ENUMERIC, "%s: epoch %d: %s '%s' is not finite after step %"
 			                PRId64 " (the loss was finite)",
-			                T->run->key, T->epoch + 1, what[k], bad, snm_adam_steps(T->adam));
+			                T->run->key, T->epoch + 1, what[k == 0 ? 0 : 2 - k % 2], bad,
+			                snm_adam_steps(T->adam));
 	}
 	return SNM_OK;
 }
@@ -946,6 +1132,17 @@ out:
 	return rc;
 }
 
+/* 1 when the epoch being evaluated is one of train.test's: checkpoints, the epochs at which the
+ * seed-003 code saved its checkpoints (1 to 10, then every tenth: 20, 30, ...; counted from 1),
+ * and the last one; every, all of them. */
+static int test_epoch(const trainer *T)
+{
+	int e = T->epoch + 1;
+	if (T->test_mode == TEST_EVERY)
+		return 1;
+	return T->test_mode == TEST_CHECKPOINTS && (e <= 10 || e % 10 == 0 || e == T->epochs);
+}
+
 /* The epoch's evaluation: training error on at most train_eval_max subset examples, validation
  * error, and -- when validation improved -- test error and a copy of the weights as the best. */
 static int evaluate(trainer *T, double *train_err, double *valid_err, double *test_err, snm_error *err)
@@ -965,6 +1162,13 @@ static int evaluate(trainer *T, double *train_err, double *valid_err, double *te
 		T->test_at_best = *test_err;
 		T->best_epoch = T->epoch;
 	}
+	if (test_epoch(T)) {
+		if (isnan(*test_err)
+		    && (rc = eval_error(T, SNM_SPLIT_TEST, T->test_idx, T->R.ds->info.n[SNM_SPLIT_TEST], test_err, err)))
+			return rc;
+		if (isnan(T->min_test) || *test_err < T->min_test)
+			T->min_test = *test_err;
+	}
 	return SNM_OK;
 }
 
@@ -972,7 +1176,7 @@ static int evaluate(trainer *T, double *train_err, double *valid_err, double *te
 static int append_row(trainer *T, double loss, const double *terms, double train_err, double valid_err,
                       double test_err, double seconds, snm_error *err)
 {
-	double row[9 + SNM_MAX_TERMS];
+	double row[10 + SNM_MAX_TERMS];
 	int k;
 	for (k = 0; k < snm_metrics_cols(T->metrics); ++k)
 		row[k] = NAN;
@@ -992,6 +1196,8 @@ static int append_row(trainer *T, double loss, const double *terms, double train
 	row[col(T, "test_error")] = test_err;
 	row[col(T, "best_valid_error")] = T->best_valid;
 	row[col(T, "test_at_best")] = T->test_at_best;
+	if (T->test_mode != TEST_BEST)
+		row[col(T, "min_test_error")] = T->min_test;
 	row[col(T, "seconds")] = seconds;
 	return snm_metrics_append(T->metrics, row, err);
 }

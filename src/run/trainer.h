@@ -31,13 +31,18 @@
  *   /best:        best-on-validation parameters and buffers (attribute-free group)
  *   /checkpoint/params, /checkpoint/adam_m, /checkpoint/adam_v, /checkpoint/rng/{order,augment,noise,unlabelled}
  *                 the state after `epoch` whole epochs (`step` optimizer steps)
+ *   updates:      a regularizer with updates (snm/plugin.h, ABI 1.3) adds, for each update's Adam
+ *                 state besides the run's own, /checkpoint/optim/<update>/{m,v} and the root int
+ *                 step.<update>, as the above: the state after `epoch` whole epochs
  *   mid-epoch:    a run stopped (opts->stop) after some steps of epoch `epoch` + 1 keeps the above
  *                 as the last whole epoch left it, and beside it: root int partial_steps (the
  *                 steps done of that epoch), /checkpoint/partial/{params,adam_m,adam_v} and
  *                 /checkpoint/rng/partial.{augment,noise,unlabelled} (the state after them; the
  *                 order stream, which only shuffles, is replayed from its state at the epoch's
  *                 start), /checkpoint/partial/sums/{loss,loss.<term>...,seconds} (one row: the
- *                 running sums of those steps, and their time).  Files saved at an epoch's end
+ *                 running sums of those steps, and their time), and for each update's Adam
+ *                 state besides the run's own /checkpoint/partial/optim/<update>/{m,v} and the
+ *                 root int partial_step.<update> (after those steps).  Files saved at an epoch's end
  *                 have none of it, and are the bytes they were before mid-epoch checkpoints; an
  *                 snm that knows nothing of them resumes a mid-epoch file from its last whole epoch.
  * Errors are percentages.  Everything but the `seconds` column is a pure function of the
@@ -70,8 +75,8 @@
  *
  * Progress and interruption are the caller's: the trainer prints nothing.  It reports the start
  * of training and every saved epoch through opts->progress, and reads opts->stop between steps.
- * It keeps a copy of the state at the start of each epoch (weights, buffers, Adam's moments and
- * step count, the streams): what a mid-epoch checkpoint and a failed run's file save as the last
+ * It keeps a copy of the state at the start of each epoch (weights, buffers, every Adam state's
+ * moments and step count, the streams): what a mid-epoch checkpoint and a failed run's file save as the last
  * whole epoch's checkpoint. */
 #ifndef SNM_RUN_TRAINER_H
 #define SNM_RUN_TRAINER_H

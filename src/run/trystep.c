@@ -10,6 +10,7 @@
 #include "snm/rng.h"
 #include "loader.h"
 #include "run.h"
+#include "steps.h"
 #include "trystep.h"
 
 typedef struct step {
@@ -21,7 +22,8 @@ typedef struct step {
 	int32_t *y;
 	long *idx;
 	gsl_rng *aug, *noise;
-	snm_adam *adam;
+	snm_steps *steps;            /* the regularizer's updates and their Adam states */
+	int k;                       /* the update being tried */
 } step;
 
 enum { MODEL, NOISE };
@@ -29,6 +31,8 @@ enum { MODEL, NOISE };
 /* err as the step's one line, naming the model or the regularizer; returns its code. */
 static int blame(const step *S, int who, snm_error *err)
 {
+	if (who == NOISE && S->steps != NULL && snm_steps_name(S->steps, S->k) != NULL)
+		snm_error_prefix(err, "update '%s'", snm_steps_name(S->steps, S->k));
 	snm_error_prefix(err, "one training step on %ld examples", S->n);
 	if (who == MODEL)
 		snm_run_plugin_prefix(err, S->r->key, "model", S->R.mh.p->name, S->r->model);
@@ -130,7 +134,8 @@ static int check_model(step *S, snm_error *err)
 	return rc ? blame(S, MODEL, err) : SNM_OK;
 }
 
-/* 2: the objective -- a loss of one element, its terms named and of one element, all finite. */
+/* 2: the objective -- a loss of one element, its terms named and of one element, all finite
+ * (for each of the regularizer's updates in turn, S->k). */
 static int check_objective(step *S, snm_objective *obj, snm_error *err)
 {
 	char shape[64];
@@ -145,10 +150,11 @@ static int check_objective(step *S, snm_objective *obj, snm_error *err)
 	b.x = input(S, S->x, S->n);
 	b.labels = S->y;
 	b.xu = S->nu > 0 ? input(S, S->xu, S->nu) : NULL;
-	at = (snm_progress){ sizeof at, 0, (int32_t)epochs, 0, 1 };
+	b.mean = S->R.mean;
+	at = (snm_progress){ sizeof at, 0, (int32_t)epochs, 0, 1, 0 };
 	memset(obj, 0, sizeof *obj);
 	snm_error_clear(err);
-	rc = snm_noise_objective(S->R.nvt, S->R.noise, &S->R.model, S->tape, &b, S->noise, &at, obj, err);
+	rc = snm_steps_objective(S->steps, S->k, &S->R.model, S->tape, &b, S->noise, &at, obj, err);
 	if (rc != SNM_OK) {
 		if (err != NULL && err->msg[0] == '\0')
 			SNM_FAIL(err, SNM_EPLUGIN, "the objective failed (returned %d) without saying why", rc);
@@ -215,7 +221,7 @@ static const char *first_bad(const snm_params *p, unsigned flag, int grad)
 static int check_step(step *S, const snm_objective *obj, snm_error *err)
 {
 	const snm_cfg *tr = S->r->train;
-	double lr = 0, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+	double lr = 0;
 	const char *bad;
 	int rc;
 	if ((rc = snm_tape_backward(S->tape, obj->loss, err)))
@@ -224,19 +230,31 @@ static int check_step(step *S, const snm_objective *obj, snm_error *err)
 		SNM_FAIL(err, SNM_ENUMERIC, "the gradient of parameter '%.80s' is not finite", bad);
 		return blame(S, NOISE, err);
 	}
-	if ((rc = snm_cfg_opt_double(tr, snm_train_options, "lr", &lr, err))
-	    || (rc = snm_cfg_opt_double(tr, snm_train_options, "beta1", &b1, err))
-	    || (rc = snm_cfg_opt_double(tr, snm_train_options, "beta2", &b2, err))
-	    || (rc = snm_cfg_opt_double(tr, snm_train_options, "eps", &eps, err)))
+	if ((rc = snm_cfg_opt_double(tr, snm_train_options, "lr", &lr, err)))
 		return rc;
-	if ((S->adam = snm_adam_new(S->R.params, b1, b2, eps, err)) == NULL)
-		return err ? err->code : SNM_ENOMEM;
-	if ((rc = snm_adam_step(S->adam, lr, err)))
+	if ((rc = snm_adam_step(snm_steps_adam(S->steps, S->k), lr, err)))
 		return rc;
+	snm_params_zero_grad(S->R.params);
 	if ((bad = first_bad(S->R.params, SNM_T_PARAM | SNM_T_BUFFER, 0)) != NULL) {
 		SNM_FAIL(err, SNM_ENUMERIC, "'%.80s' is not finite after one Adam step at lr %g", bad, lr);
 		return blame(S, NOISE, err);
 	}
+	return SNM_OK;
+}
+
+/* The regularizer's updates (steps.h) with the train section's Adam settings; a broken rule of
+ * snm_update is the regularizer's. */
+static int make_steps(step *S, snm_error *err)
+{
+	const snm_cfg *tr = S->r->train;
+	double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+	int rc;
+	if ((rc = snm_cfg_opt_double(tr, snm_train_options, "beta1", &b1, err))
+	    || (rc = snm_cfg_opt_double(tr, snm_train_options, "beta2", &b2, err))
+	    || (rc = snm_cfg_opt_double(tr, snm_train_options, "eps", &eps, err)))
+		return rc;
+	if ((S->steps = snm_steps_new(S->R.nvt, S->R.noise, "its updates", S->R.params, b1, b2, eps, err)) == NULL)
+		return blame(S, NOISE, err);
 	return SNM_OK;
 }
 
@@ -249,9 +267,11 @@ int snm_run_try_step(const snm_run_spec *r, const char *plugin_path, snm_data_ca
 	memset(&S, 0, sizeof S);
 	S.r = r;
 	if ((rc = open_step(&S, plugin_path, cache, SNM_TRY_EXAMPLES, 0, err)) == SNM_OK && (rc = check_model(&S, err)) == SNM_OK
-	    && (rc = check_objective(&S, &obj, err)) == SNM_OK)
-		rc = check_step(&S, &obj, err);
-	snm_adam_free(S.adam);
+	    && (rc = make_steps(&S, err)) == SNM_OK)
+		for (S.k = 0; S.k < snm_steps_count(S.steps) && rc == SNM_OK; ++S.k)
+			if ((rc = check_objective(&S, &obj, err)) == SNM_OK)
+				rc = check_step(&S, &obj, err);
+	snm_steps_free(S.steps);
 	snm_tape_free(S.tape);
 	if (S.aug) gsl_rng_free(S.aug);
 	if (S.noise) gsl_rng_free(S.noise);
@@ -310,8 +330,10 @@ static int eval_once(step *S, long b, snm_error *err)
 	return SNM_OK;
 }
 
-/* One training step on b labelled examples (and the unlabelled ones): inputs read with
- * augmentation, the objective, the backward pass, the Adam step. */
+/* One training step on b labelled examples (and the unlabelled ones), as the trainer takes it:
+ * inputs read with augmentation, then for each of the regularizer's updates (steps.h; one
+ * without updates) on a fresh tape its objective, the backward pass, its Adam step and the
+ * gradients zeroed -- so a regularizer with updates is timed for the whole step. */
 static int step_once(step *S, long b, long epochs, double lr, snm_error *err)
 {
 	snm_objective obj;
@@ -323,22 +345,25 @@ static int step_once(step *S, long b, long epochs, double lr, snm_error *err)
 	if (S->nu > 0 && (rc = snm_run_inputs(&S->R, SNM_SPLIT_TRAIN, S->idx + S->n, S->nu, S->aug, S->xu,
 	                                      NULL, err)))
 		return rc;
-	snm_tape_reset(S->tape);
 	snm_tape_set_grad(S->tape, 1);
 	snm_tape_set_training(S->tape, 1);
-	bt.x = input(S, S->x, b);
-	bt.labels = S->y;
-	bt.xu = S->nu > 0 ? input(S, S->xu, S->nu) : NULL;
-	at = (snm_progress){ sizeof at, 0, (int32_t)epochs, 0, 1 };
-	memset(&obj, 0, sizeof obj);
-	if ((rc = snm_noise_objective(S->R.nvt, S->R.noise, &S->R.model, S->tape, &bt, S->noise, &at, &obj,
-	                              err)))
-		return blame(S, NOISE, err);
-	if (obj.loss == NULL)
-		return tape_or(S, "the objective", err);
-	if ((rc = snm_tape_backward(S->tape, obj.loss, err)))
-		return blame(S, NOISE, err);
-	return snm_adam_step(S->adam, lr, err);
+	at = (snm_progress){ sizeof at, 0, (int32_t)epochs, 0, 1, 0 };
+	for (S->k = 0; S->k < snm_steps_count(S->steps); ++S->k) {
+		snm_tape_reset(S->tape);
+		memset(&bt, 0, sizeof bt);
+		bt.x = input(S, S->x, b);
+		bt.labels = S->y;
+		bt.xu = S->nu > 0 ? input(S, S->xu, S->nu) : NULL;
+		bt.mean = S->R.mean;
+		memset(&obj, 0, sizeof obj);
+		if ((rc = snm_steps_objective(S->steps, S->k, &S->R.model, S->tape, &bt, S->noise, &at, &obj, err)))
+			return blame(S, NOISE, err);
+		if (obj.loss == NULL)
+			return tape_or(S, "the objective", err);
+		if ((rc = snm_steps_apply(S->steps, S->k, S->tape, obj.loss, lr, err)))
+			return blame(S, NOISE, err);
+	}
+	return SNM_OK;
 }
 
 int snm_run_time_step(const snm_run_spec *r, const char *plugin_path, snm_data_cache *cache, int reps,
@@ -346,7 +371,7 @@ int snm_run_time_step(const snm_run_spec *r, const char *plugin_path, snm_data_c
 {
 	step S;
 	long batch = 100, eval_batch = 100, ub = 100, epochs = 1, nb, ne;
-	double lr = 0, b1 = 0.9, b2 = 0.999, eps = 1e-8, t_step[64], t_eval[64], spent_s = 0, spent_e = 0;
+	double lr = 0, t_step[64], t_eval[64], spent_s = 0, spent_e = 0;
 	int rc, n = 0;
 	memset(&S, 0, sizeof S);
 	memset(out, 0, sizeof *out);
@@ -357,14 +382,10 @@ int snm_run_time_step(const snm_run_spec *r, const char *plugin_path, snm_data_c
 	    || (rc = snm_cfg_opt_int(r->train, snm_train_options, "eval_batch", &eval_batch, err))
 	    || (rc = snm_cfg_opt_int(r->train, snm_train_options, "unlabelled_batch", &ub, err))
 	    || (rc = snm_cfg_opt_int(r->train, snm_train_options, "epochs", &epochs, err))
-	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "lr", &lr, err))
-	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "beta1", &b1, err))
-	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "beta2", &b2, err))
-	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "eps", &eps, err)))
+	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "lr", &lr, err)))
 		return rc;
-	rc = open_step(&S, plugin_path, cache, batch > eval_batch ? batch : eval_batch, ub, err);
-	if (rc == SNM_OK && (S.adam = snm_adam_new(S.R.params, b1, b2, eps, err)) == NULL)
-		rc = err ? err->code : SNM_ENOMEM;
+	if ((rc = open_step(&S, plugin_path, cache, batch > eval_batch ? batch : eval_batch, ub, err)) == SNM_OK)
+		rc = make_steps(&S, err);
 	nb = batch < S.n ? batch : S.n;
 	ne = eval_batch < S.n ? eval_batch : S.n;
 	/* one of each first, untimed (caches, the arena's first growth), then at least reps timed,
@@ -394,7 +415,7 @@ int snm_run_time_step(const snm_run_spec *r, const char *plugin_path, snm_data_c
 		out->step = least(t_step, n);
 		out->eval = least(t_eval, n) / (double)ne;
 	}
-	snm_adam_free(S.adam);
+	snm_steps_free(S.steps);
 	snm_tape_free(S.tape);
 	if (S.aug) gsl_rng_free(S.aug);
 	if (S.noise) gsl_rng_free(S.noise);

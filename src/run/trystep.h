@@ -14,6 +14,8 @@
  *      named and of one element;
  *   3. the backward pass from that loss: every parameter's gradient finite;
  *   4. one Adam step at the train section's lr and betas: every parameter finite after it.
+ * A regularizer with updates (snm_noise_vt.updates, ABI 1.3) has 2 to 4 taken for each update in
+ * turn, each stepping its own Adam state over its selection; its message names the update.
  * The first problem is the error, SNM_EPLUGIN (a broken contract: no loss, a loss or term of
  * another shape, a z or logits of another shape), SNM_ENUMERIC (a NaN or infinity) or the
  * plugin's own error, prefixed as snm_run_build prefixes a plugin's error (run.h: the section's
@@ -47,7 +49,8 @@ typedef struct snm_step_timing {
 	double step;               /* seconds of one training step at the train section's batch (and
 	                            * unlabelled_batch; the training split's size where that is
 	                            * smaller): inputs read with augmentation, the objective,
-	                            * the backward pass and the Adam step */
+	                            * the backward pass and the Adam step -- for a regularizer
+	                            * with updates (steps.h), all of them: the whole step */
 	double eval;               /* seconds per example evaluated at its eval_batch: inputs read,
 	                            * encode and classify without gradients, the predicted class */
 	long batch, eval_batch;    /* the batches timed: the section's, or the training split's size

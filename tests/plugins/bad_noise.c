@@ -76,6 +76,6 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	return SNM_OK;
 }
 
-static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, NULL, NULL, NULL };
+static const snm_noise_vt vt = { sizeof vt, create, destroy, objective, NULL, NULL, NULL, NULL };
 SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "badnoise", "0.0.1", "test plugin: a regularizer that makes a mistake",
                   &vt, options);

@@ -29,5 +29,5 @@ static const snm_option tn_options[] = {
 };
 
 static const snm_noise_vt tn_vt = { sizeof tn_vt, tn_create, tn_destroy, tn_objective, NULL,
-                                    NULL, NULL };
+                                    NULL, NULL, NULL };
 SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "testnoise", "0.0.1", "loader test plugin", &tn_vt, tn_options);

@@ -43,5 +43,5 @@ static int nan_objective(void *state, const snm_model *m, snm_tape *t, const snm
 }
 
 static const snm_noise_vt nan_vt = { sizeof nan_vt, nan_create, nan_destroy, nan_objective, NULL,
-                                     NULL, NULL };
+                                     NULL, NULL, NULL };
 SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "nan", "0.0.1", "test plugin: a loss that turns NaN", &nan_vt, nan_options);

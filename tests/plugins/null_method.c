@@ -15,5 +15,5 @@ static void destroy(void *state)
 	(void)state;
 }
 
-static const snm_noise_vt vt = { sizeof vt, create, destroy, NULL, NULL, NULL, NULL };
+static const snm_noise_vt vt = { sizeof vt, create, destroy, NULL, NULL, NULL, NULL, NULL };
 SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "nullmethod", "1.0.0", "objective missing", &vt, NULL);

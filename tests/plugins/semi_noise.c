@@ -76,6 +76,6 @@ static int semi_objective(void *state, const snm_model *m, snm_tape *t, const sn
 }
 
 static const snm_noise_vt semi_vt = { sizeof semi_vt, semi_create, semi_destroy, semi_objective, semi_wants,
-                                       NULL, NULL };
+                                       NULL, NULL, NULL };
 SNM_PLUGIN_DEFINE(SNM_KIND_NOISE, "semi", "0.0.1", "test plugin: CE plus unlabelled reconstruction",
                   &semi_vt, semi_options);
