@@ -13,7 +13,8 @@
  * The backward passes call the op's backward function on a hand-made tape node (op.h), so only
  * the kernel is timed, not the tape's zeroing and seeding of gradients.
  *
- * Usage: bench_conv [--threads T] [--batch N] [--reps R]   (R: minimum repetitions, default 20) */
+ * Usage: bench_conv [--threads T] [--batch N] [--reps R] [--vib]   (R: minimum repetitions, default 20;
+ * --vib: vib_lp's decoder layers instead) */
 #include <cblas.h>
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_sort.h>
@@ -43,6 +44,14 @@ static const layer layers[] = {
 	{ "dec3 conv_t 96->64   4->7 ", 1, 64, 7, 7, 96, 3, 3, 2, 1 },
 	{ "dec2 conv_t 64->32   7->14", 1, 32, 14, 14, 64, 3, 3, 2, 1 },
 	{ "dec1 conv_t 32->1   14->28", 1, 1, 28, 28, 32, 3, 3, 2, 1 },
+};
+
+/* --vib: the transposed convolutions of vib_lp's decoder (seed 003, table A11; 5x5, pad 2) */
+static const layer vib_layers[] = {
+	{ "vib t1 conv_t 128->128  7->14", 1, 128, 14, 14, 128, 5, 5, 2, 2 },
+	{ "vib t2 conv_t 128->128 14->28", 1, 128, 28, 28, 128, 5, 5, 2, 2 },
+	{ "vib t3 conv_t 128->64  28->28", 1, 64, 28, 28, 128, 5, 5, 1, 2 },
+	{ "vib t4 conv_t 64->1    28->28", 1, 1, 28, 28, 64, 5, 5, 1, 2 },
 };
 
 static int min_reps = 20;
@@ -211,16 +220,18 @@ static void bench_layer(const layer *L, int N, gsl_rng *r)
 
 int main(int argc, char **argv)
 {
-	int batch = 100, threads = 0;
+	int batch = 100, threads = 0, vib = 0;
 	for (int i = 1; i < argc; ++i) {
 		if (!strcmp(argv[i], "--threads") && i + 1 < argc)
 			threads = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
 			batch = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--vib"))
+			vib = 1;
 		else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
 			min_reps = atoi(argv[++i]);
 		else {
-			fprintf(stderr, "usage: %s [--threads T] [--batch N] [--reps R]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--threads T] [--batch N] [--reps R] [--vib]\n", argv[0]);
 			return EXIT_FAILURE;
 		}
 	}
@@ -241,8 +252,12 @@ int main(int argc, char **argv)
 	       2.0 * 1024 * 1024 * 1024 / sq * 1e-9);
 	printf("%-27s  %-8s %8s %8s %7s   | %-2s %-21s %7s  %4s\n", "layer", "dir", "best ms", "med ms",
 	       "GFLOPS", "", "its sgemm  M x N x K", "GFLOPS", "gemm");
-	for (size_t i = 0; i < sizeof layers / sizeof *layers; ++i)
-		bench_layer(&layers[i], batch, r);
+	if (vib)
+		for (size_t i = 0; i < sizeof vib_layers / sizeof *vib_layers; ++i)
+			bench_layer(&vib_layers[i], batch, r);
+	else
+		for (size_t i = 0; i < sizeof layers / sizeof *layers; ++i)
+			bench_layer(&layers[i], batch, r);
 	printf("\nGFLOPS of the best run, 2 K C R S N P Q flops per direction; 'gemm' is the share of\n"
 	       "the op's best time that its bare sgemm takes.\n");
 	gsl_rng_free(r);

@@ -218,13 +218,33 @@ static snm_tensor *decode(snm_tape *t, const lp *l, snm_tensor *z, snm_tensor *c
 	return snm_sigmoid(t, u);
 }
 
-/* D_x's logits (N, 1) of images (N, C, 28, 28) */
-static snm_tensor *disc_x(snm_tape *t, const lp *l, snm_tensor *x)
+/* A parameter as an update that holds it uses it: with held, a constant copy of its values, so
+ * that the backward pass computes no gradient for it (the engine's update would discard it) --
+ * the gradient still flows through it to its input, with the same bits; else p itself. */
+static snm_tensor *use(snm_tape *t, snm_tensor *p, int held)
+{
+	return held ? snm_tape_const(t, p->n_d, p->d, p->x) : p;
+}
+
+/* D_x's logits (N, 1) of images (N, C, 28, 28); held: its parameters as constants (use) */
+static snm_tensor *disc_x(snm_tape *t, const lp *l, snm_tensor *x, int held)
 {
 	static const int stride[4] = { 2, 2, 2, 1 };
 	for (int i = 0; i < 4; ++i)
-		x = snm_leaky_relu(t, snm_conv2d(t, x, l->xw[i], l->xb[i], stride[i], 2), 0.2f);
-	return snm_linear(t, x, l->xfw, l->xfb, 0);
+		x = snm_leaky_relu(t, snm_conv2d(t, x, use(t, l->xw[i], held), use(t, l->xb[i], held), stride[i],
+		                                 2), 0.2f);
+	return snm_linear(t, x, use(t, l->xfw, held), use(t, l->xfb, held), 0);
+}
+
+/* vib_mlp_logits of a held discriminator (its parameters as constants: use) */
+static snm_tensor *mlp_held(snm_tape *t, const vib_mlp *d, snm_tensor *x)
+{
+	vib_mlp h;
+	for (int i = 0; i < 3; ++i) {
+		h.w[i] = use(t, d->w[i], 1);
+		h.b[i] = use(t, d->b[i], 1);
+	}
+	return vib_mlp_logits(t, &h, x);
 }
 
 /* x_u as the data plugin gave it: the input plus the runner's mean (a constant). */
@@ -284,7 +304,7 @@ static int objective_at(void *state, const snm_model *model, snm_tape *t, const 
 		vib_no_grad_begin(t, old);
 		fake = decode(t, l, z, snm_onehot_tile(t, B, l->K));
 		vib_no_grad_end(t, old);
-		out->loss = snm_adv_d_loss(t, disc_x(t, l, data_xu(t, b)), disc_x(t, l, fake));
+		out->loss = snm_adv_d_loss(t, disc_x(t, l, data_xu(t, b), 0), disc_x(t, l, fake, 0));
 		snm_objective_add(out, "d_x", out->loss);
 	} else if (k == l->k_dz || k == l->k_dc) {
 		snm_tensor *fake, *real;
@@ -314,14 +334,14 @@ static int objective_at(void *state, const snm_model *model, snm_tape *t, const 
 			terms[0] = snm_scale(t, snm_sqerr(t, xr, data_xu(t, b)), 1.0f / (float)snm_tensor_cols(b->xu));
 			if (l->dx)
 				terms[1] = snm_adv_g_loss(t, disc_x(t, l, decode(t, l, prior_z(t, l, B, 0, noise),
-				                                                 snm_onehot_tile(t, B, l->K))));
+				                                                 snm_onehot_tile(t, B, l->K)), 1));
 			vib_weighted(t, out, 2, names, terms, w);
 		} else {
 			static const char *const names[2] = { "g_z", "g_c" };
 			snm_tensor *terms[2];
 			float w[2] = { (float)l->alpha_z, (float)l->alpha_c };
-			terms[0] = snm_adv_g_loss(t, vib_mlp_logits(t, &l->dz, z));
-			terms[1] = snm_adv_g_loss(t, vib_mlp_logits(t, &l->dc, c));
+			terms[0] = snm_adv_g_loss(t, mlp_held(t, &l->dz, z));
+			terms[1] = snm_adv_g_loss(t, mlp_held(t, &l->dc, c));
 			vib_weighted(t, out, 2, names, terms, w);
 		}
 	}
