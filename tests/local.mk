@@ -6,7 +6,8 @@
 TEST_LDADD = tests/libharness.la $(RUN_LIBS) $(CUNIT_LIBS)
 TEST_CPPFLAGS = $(AM_CPPFLAGS) $(CUNIT_CFLAGS)
 check_LTLIBRARIES += tests/libharness.la
-tests_libharness_la_SOURCES = tests/harness.c tests/harness.h tests/gradcheck.c tests/gradcheck.h
+tests_libharness_la_SOURCES = tests/harness.c tests/harness.h tests/harness_plugin.c tests/gradcheck.c \
+	tests/gradcheck.h
 tests_libharness_la_CPPFLAGS = $(TEST_CPPFLAGS)
 AM_TESTS_ENVIRONMENT = SNM_PLUGIN_PATH='$(BUILD_PLUGIN_PATH):$(abs_top_builddir)/tests/plugins/.libs'; \
 	export SNM_PLUGIN_PATH; SNM_TEST_SRCDIR='$(abs_top_srcdir)/tests'; export SNM_TEST_SRCDIR; \
