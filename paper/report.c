@@ -422,15 +422,12 @@ static void col_head(const snm_report *R, int c, char *buf, size_t size)
 	snm_paper_col_head(R->col[c] ? col : "full", buf, size);
 }
 
-/* The second number of runs trained with train.test checkpoints or every (seed 003's protocol):
- * the least test error over the test epochs -- a selection on the test set, NOT the table's
- * result above -- one table of the cells that have it. */
-static void md_min(const snm_report *R, FILE *f)
+/* The Markdown table of R's rows and columns: the header, the rule and a row a row label, each
+ * cell " " + what cell writes for it + " |". */
+static void md_table(const snm_report *R, FILE *f, void (*cell)(const rcell *x, FILE *f))
 {
-	char h[32], ms[64];
-	fputs("\nThe same runs' least test error (%) over their test epochs (train.test: the seed-003 "
-	      "checkpoints, epochs 1-10 and every 10th, or every epoch): the seed's own selection, ON THE "
-	      "TEST SET, for comparison with its tables; mean (sample std), n runs.\n\n| experiment |", f);
+	char h[32];
+	fputs("| experiment |", f);
 	for (int c = 0; c < R->n_cols; ++c) {
 		col_head(R, c, h, sizeof h);
 		fprintf(f, " %s |", h);
@@ -444,60 +441,67 @@ static void md_min(const snm_report *R, FILE *f)
 		snm_paper_md_text(f, R->label[r]);
 		fputs(" |", f);
 		for (int c = 0; c < R->n_cols; ++c) {
-			const rcell *x = cell_at(R, r, c);
-			if (x->fin_min > 0) {
-				snm_paper_fmt_mean_std(DIGITS, x->mean_min, x->std_min, ms, sizeof ms);
-				fprintf(f, " %s, n=%d |", ms, x->fin_min);
-			} else {
-				fputs(" – |", f);
-			}
+			fputs(" ", f);
+			cell(cell_at(R, r, c), f);
+			fputs(" |", f);
 		}
 		fputs("\n", f);
 	}
 }
 
+/* A cell of the results table: mean (std) at the best validation epoch, n, the mark of runs made
+ * by other code, and the runs not used. */
+static void md_best_cell(const rcell *x, FILE *f)
+{
+	char ms[64];
+	if (x->n_runs == 0) {
+		fputs("–", f);
+		return;
+	}
+	if (x->fin > 0) {
+		snm_paper_fmt_mean_std(DIGITS, x->mean, x->std, ms, sizeof ms);
+		fprintf(f, x->best ? "**%s**, n=%d" : "%s, n=%d", ms, x->fin);
+		if (x->other > 0)
+			fputs(" " OTHER_MARK, f);
+	}
+	if (*x->brief) {
+		fputs(x->fin > 0 ? " · *" : "*", f);
+		snm_paper_md_text(f, x->brief);
+		fputs("*", f);
+	}
+}
+
+/* A cell of the least-test-error table: mean (std), n of the runs that have it. */
+static void md_min_cell(const rcell *x, FILE *f)
+{
+	char ms[64];
+	if (x->fin_min > 0) {
+		snm_paper_fmt_mean_std(DIGITS, x->mean_min, x->std_min, ms, sizeof ms);
+		fprintf(f, "%s, n=%d", ms, x->fin_min);
+	} else {
+		fputs("–", f);
+	}
+}
+
+/* The second number of runs trained with train.test checkpoints or every (seed 003's protocol):
+ * the least test error over the test epochs -- a selection on the test set, NOT the table's
+ * result above -- one table of the cells that have it. */
+static void md_min(const snm_report *R, FILE *f)
+{
+	fputs("\nThe same runs' least test error (%) over their test epochs (train.test: the seed-003 "
+	      "checkpoints, epochs 1-10 and every 10th, or every epoch): the seed's own selection, ON THE "
+	      "TEST SET, for comparison with its tables; mean (sample std), n runs.\n\n", f);
+	md_table(R, f, md_min_cell);
+}
+
 static void md_body(const snm_report *R, FILE *f)
 {
-	char h[32], ms[64];
 	snm_paper_md_text(f, R->names);
 	fputs(": test error (%) at the best validation epoch, mean (sample std) over the finished runs of "
 	      "each cell, n of them; bold: the lowest mean of the column. The other runs are named: missing "
 	      "(no file), unfinished (running or resumable), refused (made by another configuration), "
-	      "failed (`snm status` says why).\n\n| experiment |", f);
-	for (int c = 0; c < R->n_cols; ++c) {
-		col_head(R, c, h, sizeof h);
-		fprintf(f, " %s |", h);
-	}
-	fputs("\n| --- |", f);
-	for (int c = 0; c < R->n_cols; ++c)
-		fputs(" ---: |", f);
-	fputs("\n", f);
-	for (int r = 0; r < R->n_rows; ++r) {
-		fputs("| ", f);
-		snm_paper_md_text(f, R->label[r]);
-		fputs(" |", f);
-		for (int c = 0; c < R->n_cols; ++c) {
-			const rcell *x = cell_at(R, r, c);
-			fputs(" ", f);
-			if (x->n_runs == 0) {
-				fputs("– |", f);
-				continue;
-			}
-			if (x->fin > 0) {
-				snm_paper_fmt_mean_std(DIGITS, x->mean, x->std, ms, sizeof ms);
-				fprintf(f, x->best ? "**%s**, n=%d" : "%s, n=%d", ms, x->fin);
-				if (x->other > 0)
-					fputs(" " OTHER_MARK, f);
-			}
-			if (*x->brief) {
-				fputs(x->fin > 0 ? " · *" : "*", f);
-				snm_paper_md_text(f, x->brief);
-				fputs("*", f);
-			}
-			fputs(" |", f);
-		}
-		fputs("\n", f);
-	}
+	      "failed (`snm status` says why).\n\n", f);
+	md_table(R, f, md_best_cell);
 	if (R->n_other > 0) {
 		fputs("\n" OTHER_MARK " ", f);
 		other_note(R, f, snm_paper_md_text);

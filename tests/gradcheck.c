@@ -169,3 +169,36 @@ done:
 	snm_tape_free(s.tape);
 	return bad;
 }
+
+void gc_central_param(const char *what, snm_tensor *p, gc_loss_fn loss, void *ctx,
+                      const gc_central *opt, gc_tally *tally)
+{
+	size_t len = snm_tensor_len(p), stride = len > opt->parts ? len / opt->parts : 1;
+	const double step = opt->step;
+	for (size_t i = 0; i < len; i += stride) {
+		float v = p->x[i];
+		double l0 = loss(ctx);
+		p->x[i] = (float)(v + step);
+		double lp = loss(ctx);
+		p->x[i] = (float)(v - step);
+		double lm = loss(ctx);
+		p->x[i] = v;
+		double num = (lp - lm) / (2 * step), ana = p->g[i];
+		double tol = opt->atol * (1 + fabs(num)) + 1e-2 * fabs(num);
+		int kink = fabs((lp - l0) - (l0 - lm)) / step > tol;
+		if (opt->kinks_first && kink) {
+			tally->kinks++;
+			continue;
+		}
+		tally->checked++;
+		tally->nonzero += ana != 0;
+		if (fabs(ana - num) <= tol)
+			continue;
+		if (kink) {
+			tally->kinks++;
+			continue;
+		}
+		if (tally->bad++ < 10)
+			fprintf(stderr, "%s %s[%zu]: analytic %g numeric %g\n", what, p->name, i, ana, num);
+	}
+}

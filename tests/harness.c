@@ -10,6 +10,12 @@
 
 static unsigned n_skipped;          /* tests that called snm_test_skip */
 static CU_pTest last_skipped;
+static const char *prog_name = "test";
+
+const char *snm_test_prog(void)
+{
+	return prog_name;
+}
 
 void snm_test_skip(const char *why)
 {
@@ -25,6 +31,7 @@ void snm_test_skip(const char *why)
 int snm_test_run(const char *prog, CU_SuiteInfo *suites)
 {
 	unsigned run, failed, passed;
+	prog_name = prog;
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		fprintf(stderr, "%s: cannot initialise CUnit: %s\n", prog, CU_get_error_msg());
 		return 1;

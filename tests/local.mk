@@ -6,7 +6,8 @@
 TEST_LDADD = tests/libharness.la $(RUN_LIBS) $(CUNIT_LIBS)
 TEST_CPPFLAGS = $(AM_CPPFLAGS) $(CUNIT_CFLAGS)
 check_LTLIBRARIES += tests/libharness.la
-tests_libharness_la_SOURCES = tests/harness.c tests/harness.h tests/gradcheck.c tests/gradcheck.h
+tests_libharness_la_SOURCES = tests/harness.c tests/harness.h tests/harness_plugin.c tests/gradcheck.c \
+	tests/gradcheck.h
 tests_libharness_la_CPPFLAGS = $(TEST_CPPFLAGS)
 AM_TESTS_ENVIRONMENT = SNM_PLUGIN_PATH='$(BUILD_PLUGIN_PATH):$(abs_top_builddir)/tests/plugins/.libs'; \
 	export SNM_PLUGIN_PATH; SNM_TEST_SRCDIR='$(abs_top_srcdir)/tests'; export SNM_TEST_SRCDIR; \
@@ -66,7 +67,7 @@ tests_plugins_good_noise_la_LIBADD = src/core/libsnm.la
 tests_plugins_nan_noise_la_SOURCES = tests/plugins/nan_noise.c
 tests_plugins_nan_noise_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_nan_noise_la_LIBADD = src/core/libsnm.la
-tests_plugins_semi_noise_la_SOURCES = tests/plugins/semi_noise.c
+tests_plugins_semi_noise_la_SOURCES = tests/plugins/semi_noise.c tests/plugins/interrupt.h
 tests_plugins_semi_noise_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_semi_noise_la_LIBADD = src/core/libsnm.la
 tests_plugins_old_minor_la_SOURCES = tests/plugins/old_minor.c
@@ -76,11 +77,11 @@ tests_plugins_old_minor1_la_SOURCES = tests/plugins/old_minor1.c
 tests_plugins_old_minor1_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_old_minor1_la_LIBADD = src/core/libsnm.la
 # ABI 1.2: objective_at alone (epoch and step), checkpointed buffers, a custom op
-tests_plugins_ramp_noise_la_SOURCES = tests/plugins/ramp_noise.c
+tests_plugins_ramp_noise_la_SOURCES = tests/plugins/ramp_noise.c tests/plugins/interrupt.h
 tests_plugins_ramp_noise_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_ramp_noise_la_LIBADD = src/core/libsnm.la
 # vib_hcp compiled in, with SNM_TEST_INTERRUPT_AT (test_interrupt_updates.sh)
-tests_plugins_hcp_noise_la_SOURCES = tests/plugins/hcp_noise.c
+tests_plugins_hcp_noise_la_SOURCES = tests/plugins/hcp_noise.c tests/plugins/interrupt.h
 tests_plugins_hcp_noise_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_hcp_noise_la_LIBADD = $(PLUGIN_LIBADD)
 # a model and a regularizer that make the mistake their option names, for `snm check`'s step

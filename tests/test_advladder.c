@@ -28,23 +28,6 @@ enum { I = 6, H = 4, K = 3, N = 4, M = 5, MAXREC = 16 };
 static const int32_t labels[N] = { 0, 1, 2, 1 };
 static float xl[N * I], xu[M * I];
 
-static const snm_plugin *plugin(int kind, const char *name)
-{
-	static snm_plugin_handle h[3];
-	static const char *names[3] = { "convnet", "ladder", "advladder" };
-	snm_error e;
-	for (int i = 0; i < 3; ++i) {
-		if (strcmp(names[i], name) != 0)
-			continue;
-		if (h[i].p == NULL && snm_plugin_find(NULL, kind, name, &h[i], &e) != 0) {
-			fprintf(stderr, "test_advladder: %s\n", e.msg);
-			return NULL;
-		}
-		return h[i].p;
-	}
-	return NULL;
-}
-
 /* ---- the linear model with a known gradient ---------------------------------------------- */
 
 typedef struct lin {
@@ -155,7 +138,7 @@ static void test_direction_and_norm(void)
 {
 	static const char *const kinds[] = { "sign", "grad", "unit", "qnorm" };
 	static const char *const passes[] = { "corrupted", "clean" };
-	const snm_plugin *np = plugin(SNM_KIND_NOISE, "advladder");
+	const snm_plugin *np = snm_test_plugin(SNM_KIND_NOISE, "advladder");
 	snm_data_info in = { 3, { 1, 2, 3 }, K, { 100, 10, 10 } };
 	CU_ASSERT_PTR_NOT_NULL_FATAL(np);
 	gc_fill(xl, N * I, 0, 1, 1);
@@ -271,34 +254,12 @@ static void test_pseudo_labels_vary(void)
 
 #define TINY "{preset: custom, layers: [{fc: 5}, {fc: 4}], batchnorm: true}"
 
-typedef struct fix {
-	snm_cfg *mcfg, *ncfg;
-	snm_params *params;
-	gsl_rng *init;
-	snm_model model;
-	const snm_noise_vt *nvt;
-	void *ns;
-	snm_error err;
-	int rc;
-} fix;
+typedef snm_test_pair fix;
 
 static void fix_new(fix *f, const char *noise_name, const char *noise_yaml)
 {
-	snm_data_info in = { 3, { 1, 2, 3 }, K, { 100, 10, 10 } };
-	const snm_plugin *mp = plugin(SNM_KIND_MODEL, "convnet"), *np = plugin(SNM_KIND_NOISE, noise_name);
-	memset(f, 0, sizeof *f);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(np);
-	f->model.vt = mp->vtable;
-	f->nvt = np->vtable;
-	CU_ASSERT_EQUAL_FATAL(snm_cfg_parse(TINY, strlen(TINY), "m.yaml", &f->mcfg, &f->err), 0);
-	CU_ASSERT_EQUAL_FATAL(snm_cfg_parse(noise_yaml, strlen(noise_yaml), "n.yaml", &f->ncfg,
-	                                    &f->err), 0);
-	f->params = snm_params_new(NULL);
-	f->init = snm_rng_new(11, NULL);
-	CU_ASSERT_EQUAL_FATAL(f->model.vt->create(f->mcfg, &in, f->params, f->init, &f->model.state,
-	                                          &f->err), 0);
-	f->rc = f->nvt->create(f->ncfg, &f->model, f->params, f->init, &f->ns, &f->err);
+	static const snm_data_info in = { 3, { 1, 2, 3 }, K, { 100, 10, 10 } };
+	CU_ASSERT_EQUAL_FATAL(snm_test_pair_new(f, "convnet", TINY, noise_name, noise_yaml, &in, 11), 0);
 	if (f->rc != 0)
 		return;
 	/* shifts near 3 keep every hidden unit active: no ReLU kink inside the differences */
@@ -316,18 +277,6 @@ static void fix_new(fix *f, const char *noise_name, const char *noise_yaml)
 			for (size_t i = 0; i < snm_tensor_len(a); ++i)
 				a->x[i] += 0.2f * (float)((i * 7) % 5) - 0.4f;
 	}
-}
-
-static void fix_free(fix *f)
-{
-	if (f->ns != NULL)
-		f->nvt->destroy(f->ns);
-	if (f->model.state != NULL)
-		f->model.vt->destroy(f->model.state);
-	snm_params_free(f->params);
-	gsl_rng_free(f->init);
-	snm_cfg_free(f->mcfg);
-	snm_cfg_free(f->ncfg);
 }
 
 static snm_tensor *build(fix *f, snm_tape *t, int semi, uint64_t seed, snm_objective *o)
@@ -379,9 +328,9 @@ static void test_tau0_is_ladder(void)
 		}
 		float lp = build(&p, t, semi, 9, &o)->x[0];
 		CU_ASSERT(lp != la);
-		fix_free(&a);
-		fix_free(&l);
-		fix_free(&p);
+		snm_test_pair_free(&a);
+		snm_test_pair_free(&l);
+		snm_test_pair_free(&p);
 	}
 	snm_tape_free(t);
 }
@@ -406,7 +355,7 @@ static void test_no_parameter_gradient(void)
 				break;
 			}
 	}
-	fix_free(&f);
+	snm_test_pair_free(&f);
 	snm_tape_free(t);
 }
 
@@ -427,48 +376,30 @@ static void grad_check(const char *yaml, int all_params)
 	gc_fill(xu, M * I, -1, 1, 4);
 	for (int semi = 0; semi < 2; ++semi) {
 		fix f;
-		int bad = 0, checked = 0, kinks = 0, nonzero = 0;
+		static const gc_central central = { 3e-3, 3e-3, 6, 0 };
+		gc_tally n = { 0, 0, 0, 0 };
+		snm_test_point at;
+		char what[160];
 		fix_new(&f, "advladder", yaml);
 		CU_ASSERT_EQUAL_FATAL(f.rc, 0);
 		snm_params_zero_grad(f.params);
 		snm_tape_set_grad(t, 1);
 		CU_ASSERT_EQUAL_FATAL(snm_tape_backward(t, build(&f, t, semi, 33, &o), NULL), 0);
 		snm_tape_set_grad(t, 0);
+		at = (snm_test_point){ build, &f, t, semi, 33, { 0 } };
+		snprintf(what, sizeof what, "test_advladder: %s %s", yaml, semi ? "semi" : "supervised");
 		for (size_t k = 0; k < n_names; ++k) {
 			snm_tensor *p = snm_params_find(f.params, names[k]);
 			CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-			size_t len = snm_tensor_len(p), stride = len > 6 ? len / 6 : 1;
-			for (size_t i = 0; i < len; i += stride) {
-				const double step = 3e-3;
-				float v = p->x[i];
-				double l0 = build(&f, t, semi, 33, &o)->x[0];
-				p->x[i] = (float)(v + step);
-				double lp = build(&f, t, semi, 33, &o)->x[0];
-				p->x[i] = (float)(v - step);
-				double lm = build(&f, t, semi, 33, &o)->x[0];
-				p->x[i] = v;
-				double num = (lp - lm) / (2 * step), ana = p->g[i];
-				double tol = 3e-3 * (1 + fabs(num)) + 1e-2 * fabs(num);
-				checked++;
-				nonzero += ana != 0;
-				if (fabs(ana - num) <= tol)
-					continue;
-				if (fabs((lp - l0) - (l0 - lm)) / step > tol) {
-					kinks++;
-					continue;
-				}
-				if (bad++ < 10)
-					fprintf(stderr, "test_advladder: %s %s %s[%zu]: analytic %g numeric %g\n",
-					        yaml, semi ? "semi" : "supervised", p->name, i, ana, num);
-			}
+			gc_central_param(what, p, snm_test_point_loss, &at, &central, &n);
 		}
 		printf("    %s, %s: %d elements checked, %d excused as kinks\n", yaml,
-		       semi ? "semi-supervised" : "supervised", checked, kinks);
-		CU_ASSERT_EQUAL(bad, 0);
-		CU_ASSERT(checked > 40);
-		CU_ASSERT(kinks <= checked / 10);
-		CU_ASSERT(nonzero > checked * 3 / 4);
-		fix_free(&f);
+		       semi ? "semi-supervised" : "supervised", n.checked, n.kinks);
+		CU_ASSERT_EQUAL(n.bad, 0);
+		CU_ASSERT(n.checked > 40);
+		CU_ASSERT(n.kinks <= n.checked / 10);
+		CU_ASSERT(n.nonzero > n.checked * 3 / 4);
+		snm_test_pair_free(&f);
 	}
 	snm_tape_set_grad(t, 1);
 	snm_tape_free(t);
@@ -499,7 +430,7 @@ static void expect_error(const char *yaml, const char *needle)
 		fprintf(stderr, "test_advladder: '%s' not in '%s'\n", needle, f.err.msg);
 		CU_FAIL("wrong message");
 	}
-	fix_free(&f);
+	snm_test_pair_free(&f);
 }
 
 static void test_config_errors(void)

@@ -32,25 +32,6 @@
 enum { N = 4, M = 3, K = 3, D = 64 };   /* labelled rows, unlabelled rows, classes, pixels */
 #define SMALL "preset: custom\nlayers: [{conv: 4, k: 3, stride: 2, pad: 1}, {fc: 8}]\n"
 
-/* ---- loading -------------------------------------------------------------------------------- */
-
-static const snm_plugin *plugin(int kind, const char *name)
-{
-	static snm_plugin_handle h[3];
-	static const char *names[3] = { "convnet", "vat", "c2c" };
-	snm_error e;
-	for (int i = 0; i < 3; ++i) {
-		if (strcmp(names[i], name) != 0)
-			continue;
-		if (h[i].p == NULL && snm_plugin_find(NULL, kind, name, &h[i], &e) != 0) {
-			fprintf(stderr, "test_compare: %s\n", e.msg);
-			return NULL;
-		}
-		return h[i].p;
-	}
-	return NULL;
-}
-
 /* ---- the spy model ------------------------------------------------------------------------ */
 
 enum { SPY_MAX = 8 };
@@ -130,7 +111,7 @@ static void fix_new(fix *f, unsigned long seed)
 {
 	snm_data_info in = { 3, { 1, 8, 8 }, K, { 100, 10, 10 } };
 	snm_error e;
-	const snm_plugin *p = plugin(SNM_KIND_MODEL, "convnet");
+	const snm_plugin *p = snm_test_plugin(SNM_KIND_MODEL, "convnet");
 	memset(f, 0, sizeof *f);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	f->spy.inner.vt = p->vtable;
@@ -173,7 +154,7 @@ typedef struct inst {
 
 static void inst_new(inst *in, const char *name, const char *yaml, fix *f)
 {
-	const snm_plugin *p = plugin(SNM_KIND_NOISE, name);
+	const snm_plugin *p = snm_test_plugin(SNM_KIND_NOISE, name);
 	memset(in, 0, sizeof *in);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	in->vt = p->vtable;
@@ -829,7 +810,7 @@ static void test_bn_running_stats(void)
 		{ "c2c", "{}" },
 	};
 	snm_data_info info = { 3, { 1, 8, 8 }, K, { 100, 10, 10 } };
-	const snm_plugin *p = plugin(SNM_KIND_MODEL, "convnet");
+	const snm_plugin *p = snm_test_plugin(SNM_KIND_MODEL, "convnet");
 	snm_cfg *cfg;
 	snm_error e;
 	fix f;
@@ -852,7 +833,7 @@ static void test_bn_running_stats(void)
 		inst in;
 		snm_objective o;
 		snm_batch b;
-		const snm_plugin *np = plugin(SNM_KIND_NOISE, c[k].name);
+		const snm_plugin *np = snm_test_plugin(SNM_KIND_NOISE, c[k].name);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(np);
 		memset(&in, 0, sizeof in);
 		in.vt = np->vtable;
@@ -905,7 +886,8 @@ static void test_options(void)
 	snm_error e;
 	fix_new(&f, 70);
 	/* the entries */
-	const snm_plugin *pv = plugin(SNM_KIND_NOISE, "vat"), *pc = plugin(SNM_KIND_NOISE, "c2c");
+	const snm_plugin *pv = snm_test_plugin(SNM_KIND_NOISE, "vat");
+	const snm_plugin *pc = snm_test_plugin(SNM_KIND_NOISE, "c2c");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pv);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pc);
 	CU_ASSERT_EQUAL(pv->kind, SNM_KIND_NOISE);

@@ -34,33 +34,7 @@ static const int32_t labels[N] = { 0, 1, 2, 0, 1, 2 };
 #define TINY "{preset: custom, layers: [{fc: 5}, {fc: 4}], batchnorm: true}"
 #define EPS 1e-10
 
-static const snm_plugin *plugin(int kind, const char *name)
-{
-	static snm_plugin_handle h[2];
-	static const char *names[2] = { "convnet", "ladder" };
-	snm_error e;
-	for (int i = 0; i < 2; ++i) {
-		if (strcmp(names[i], name) != 0)
-			continue;
-		if (h[i].p == NULL && snm_plugin_find(NULL, kind, name, &h[i], &e) != 0) {
-			fprintf(stderr, "test_ladder: %s\n", e.msg);
-			return NULL;
-		}
-		return h[i].p;
-	}
-	return NULL;
-}
-
-typedef struct fix {
-	snm_cfg *mcfg, *ncfg;
-	snm_params *params;
-	gsl_rng *init;
-	snm_model model;
-	const snm_noise_vt *nvt;
-	void *ns;
-	snm_error err;
-	int rc;                   /* the ladder's create */
-} fix;
+typedef snm_test_pair fix;
 
 static snm_tensor *param(const fix *f, const char *name)
 {
@@ -75,20 +49,9 @@ static snm_tensor *param(const fix *f, const char *name)
  * values (the same in every fixture), so no a_k is zero and no term vanishes. */
 static void fix_new(fix *f, const char *model_yaml, const char *ladder_yaml, int randomize)
 {
-	snm_data_info in = { 3, { 1, 2, 3 }, K, { 100, 10, 10 } };
-	const snm_plugin *mp = plugin(SNM_KIND_MODEL, "convnet"), *np = plugin(SNM_KIND_NOISE, "ladder");
-	memset(f, 0, sizeof *f);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(np);
-	f->model.vt = mp->vtable;
-	f->nvt = np->vtable;
-	CU_ASSERT_EQUAL_FATAL(snm_cfg_parse(model_yaml, strlen(model_yaml), "m.yaml", &f->mcfg, &f->err), 0);
-	CU_ASSERT_EQUAL_FATAL(snm_cfg_parse(ladder_yaml, strlen(ladder_yaml), "n.yaml", &f->ncfg, &f->err), 0);
-	f->params = snm_params_new(NULL);
-	f->init = snm_rng_new(11, NULL);
-	CU_ASSERT_EQUAL_FATAL(f->model.vt->create(f->mcfg, &in, f->params, f->init, &f->model.state,
-	                                          &f->err), 0);
-	f->rc = f->nvt->create(f->ncfg, &f->model, f->params, f->init, &f->ns, &f->err);
+	static const snm_data_info in = { 3, { 1, 2, 3 }, K, { 100, 10, 10 } };
+	CU_ASSERT_EQUAL_FATAL(snm_test_pair_new(f, "convnet", model_yaml, "ladder", ladder_yaml, &in, 11),
+	                      0);
 	if (f->rc != 0 || !randomize)
 		return;
 	static const char *const shifts[] = { "enc.f1.b", "enc.f2.b", "cls.b" };
@@ -109,18 +72,6 @@ static void fix_new(fix *f, const char *model_yaml, const char *ladder_yaml, int
 			a->x[6 * width[l] + i] += 1.0f;
 		}
 	}
-}
-
-static void fix_free(fix *f)
-{
-	if (f->ns != NULL)
-		f->nvt->destroy(f->ns);
-	if (f->model.state != NULL)
-		f->model.vt->destroy(f->model.state);
-	snm_params_free(f->params);
-	gsl_rng_free(f->init);
-	snm_cfg_free(f->mcfg);
-	snm_cfg_free(f->ncfg);
 }
 
 static float xl[N * I], xu[M * I];
@@ -401,7 +352,7 @@ static void test_combinator_hand(void)
 	SNM_ASSERT_CLOSE(term(&o, "denoise"), S[TOP] / (N * K), 1e-6, 1e-5);
 	CU_ASSERT(fabs(S[TOP] / (N * K) - hand) > 1e-3);
 	snm_tape_free(t);
-	fix_free(&f);
+	snm_test_pair_free(&f);
 }
 
 /* Each layer's cost alone (one-hot lambdas) against the reference, semi-supervised with noise;
@@ -429,7 +380,7 @@ static void test_layer_costs_and_lambdas(void)
 		SNM_ASSERT_CLOSE(C[l] * M * width[l], S[l], 1e-5, 1e-4);
 		SNM_ASSERT_CLOSE(term(&o, "ce"), P.ce, 1e-6, 1e-6);
 		CU_ASSERT(C[l] > 1e-3);
-		fix_free(&f);
+		snm_test_pair_free(&f);
 	}
 	fix f;
 	fix_new(&f, TINY, "{lambdas: [2, 0.5, 3, 0.25]}", 1);
@@ -441,7 +392,7 @@ static void test_layer_costs_and_lambdas(void)
 	SNM_ASSERT_CLOSE(term(&o, "denoise"), sum, 1e-6, 1e-5);
 	SNM_ASSERT_CLOSE(o.loss->x[0], term(&o, "ce") + sum, 1e-6, 1e-5);
 	CU_ASSERT_EQUAL(o.n_terms, 2);
-	fix_free(&f);
+	snm_test_pair_free(&f);
 	snm_tape_free(t);
 }
 
@@ -479,7 +430,7 @@ static void test_sd0_is_clean(void)
 		for (int l = 0; l <= TOP; ++l)
 			c += S[l] / (P.rows * width[l]);
 		SNM_ASSERT_CLOSE(term(&o, "denoise"), c, 1e-6, 1e-5);
-		fix_free(&f);
+		snm_test_pair_free(&f);
 	}
 	snm_tape_free(t);
 }
@@ -513,8 +464,8 @@ static void test_gamma_model(void)
 	CU_ASSERT_PTR_NOT_NULL(snm_params_find(ff.params, "ladder.v1"));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(build(&ff, t, 1, 21, &o));
 	SNM_ASSERT_CLOSE(term(&o, "denoise"), gamma, 1e-7, 1e-6);
-	fix_free(&fg);
-	fix_free(&ff);
+	snm_test_pair_free(&fg);
+	snm_test_pair_free(&ff);
 	snm_tape_free(t);
 }
 
@@ -533,7 +484,10 @@ static void test_gradients(void)
 	snm_tape *t = snm_tape_new(0, NULL);
 	for (int semi = 0; semi < 2; ++semi) {
 		fix f;
-		int bad = 0, checked = 0, kinks = 0, nonzero = 0;
+		static const gc_central central = { 3e-3, 3e-3, 6, 0 };
+		gc_tally n = { 0, 0, 0, 0 };
+		snm_test_point at;
+		char what[160];
 		fix_new(&f, TINY, "{lambdas: [0.5, 0.2, 0.2, 0.2]}", 1);
 		CU_ASSERT_EQUAL_FATAL(f.rc, 0);
 		/* shifts near 3 keep every hidden unit active (z is normalised, the noise sd 0.3): no
@@ -547,41 +501,20 @@ static void test_gradients(void)
 		snm_tape_set_grad(t, 1);
 		CU_ASSERT_EQUAL_FATAL(snm_tape_backward(t, build(&f, t, semi, 33, &o), NULL), 0);
 		snm_tape_set_grad(t, 0);
+		at = (snm_test_point){ build, &f, t, semi, 33, { 0 } };
+		snprintf(what, sizeof what, "test_ladder: %s", semi ? "semi" : "supervised");
 		for (size_t k = 0; k < sizeof names / sizeof *names; ++k) {
 			snm_tensor *p = param(&f, names[k]);
 			CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-			size_t len = snm_tensor_len(p), stride = len > 6 ? len / 6 : 1;
-			for (size_t i = 0; i < len; i += stride) {
-				const double step = 3e-3;
-				float v = p->x[i];
-				double l0 = build(&f, t, semi, 33, &o)->x[0];
-				p->x[i] = (float)(v + step);
-				double lp = build(&f, t, semi, 33, &o)->x[0];
-				p->x[i] = (float)(v - step);
-				double lm = build(&f, t, semi, 33, &o)->x[0];
-				p->x[i] = v;
-				double num = (lp - lm) / (2 * step), ana = p->g[i];
-				double tol = 3e-3 * (1 + fabs(num)) + 1e-2 * fabs(num);
-				checked++;
-				nonzero += ana != 0;
-				if (fabs(ana - num) <= tol)
-					continue;
-				if (fabs((lp - l0) - (l0 - lm)) / step > tol) {   /* a ReLU switched */
-					kinks++;
-					continue;
-				}
-				if (bad++ < 10)
-					fprintf(stderr, "test_ladder: %s %s[%zu]: analytic %g numeric %g\n",
-					        semi ? "semi" : "supervised", p->name, i, ana, num);
-			}
+			gc_central_param(what, p, snm_test_point_loss, &at, &central, &n);
 		}
 		printf("    %s: %d elements checked, %d excused as kinks\n", semi ? "semi-supervised"
-		       : "supervised", checked, kinks);
-		CU_ASSERT_EQUAL(bad, 0);
-		CU_ASSERT(checked > 60);
-		CU_ASSERT(kinks <= checked / 10);
-		CU_ASSERT(nonzero > checked * 3 / 4);
-		fix_free(&f);
+		       : "supervised", n.checked, n.kinks);
+		CU_ASSERT_EQUAL(n.bad, 0);
+		CU_ASSERT(n.checked > 60);
+		CU_ASSERT(n.kinks <= n.checked / 10);
+		CU_ASSERT(n.nonzero > n.checked * 3 / 4);
+		snm_test_pair_free(&f);
 	}
 	snm_tape_set_grad(t, 1);
 	snm_tape_free(t);
@@ -620,8 +553,8 @@ static void test_determinism(void)
 		gsl_rng_free(r);
 		gsl_rng_free(ref);
 	}
-	fix_free(&f);
-	fix_free(&f0);
+	snm_test_pair_free(&f);
+	snm_test_pair_free(&f0);
 	snm_tape_free(t);
 }
 
@@ -663,7 +596,7 @@ static void test_running_stats_from_labelled(void)
 		}
 		CU_ASSERT_EQUAL(moved, 6);
 	}
-	fix_free(&f);
+	snm_test_pair_free(&f);
 	snm_tape_free(t);
 }
 
@@ -678,7 +611,7 @@ static void expect_error(const char *model_yaml, const char *ladder_yaml, const 
 		        ladder_yaml, f.err.msg, needle);
 		CU_FAIL("error message");
 	}
-	fix_free(&f);
+	snm_test_pair_free(&f);
 }
 
 static void test_config_errors(void)
@@ -699,7 +632,7 @@ static void test_config_errors(void)
 	CU_ASSERT_EQUAL(f.rc, 0);
 	CU_ASSERT_PTR_NOT_NULL(snm_params_find(f.params, "ladder.v6"));
 	CU_ASSERT_EQUAL(f.nvt->wants_unlabelled(f.ns), 1);
-	fix_free(&f);
+	snm_test_pair_free(&f);
 	fix_new(&f, TINY, "{unlabelled: false, lambdas: [1, 1, 1, 1]}", 0);
 	CU_ASSERT_EQUAL(f.rc, 0);
 	CU_ASSERT_EQUAL(f.nvt->wants_unlabelled(f.ns), 0);
@@ -714,7 +647,7 @@ static void test_config_errors(void)
 	for (int k = 0; k < 10; ++k)
 		for (int i = 0; i < 5; ++i)
 			CU_ASSERT_EQUAL(g1->x[k * 5 + i], k == 1 || k == 6 ? 1.0f : 0.0f);
-	fix_free(&f);
+	snm_test_pair_free(&f);
 	fix_new(&f, "{preset: custom, layers: [{fc: 5}, {fc: 400}], batchnorm: true}",
 	        "{lambdas: [1, 1, 1, 1]}", 0);
 	CU_ASSERT_EQUAL_FATAL(f.rc, 0);
@@ -723,7 +656,7 @@ static void test_config_errors(void)
 	for (size_t i = 0; i < snm_tensor_len(v3); ++i)
 		ss += (double)v3->x[i] * v3->x[i];
 	SNM_ASSERT_CLOSE(ss / snm_tensor_len(v3), 1.0 / 3, 0, 0.15);
-	fix_free(&f);
+	snm_test_pair_free(&f);
 }
 
 /* ---- training through snm_train ------------------------------------------------------------ */

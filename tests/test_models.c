@@ -27,32 +27,15 @@
 
 /* ---- loading and building ------------------------------------------------------------------ */
 
-static const snm_plugin *plugin(int kind, const char *name)
-{
-	static snm_plugin_handle h[3];
-	static const char *names[3] = { "convnet", "none", "recon" };
-	snm_error e;
-	for (int i = 0; i < 3; ++i) {
-		if (strcmp(names[i], name) != 0)
-			continue;
-		if (h[i].p == NULL && snm_plugin_find(NULL, kind, name, &h[i], &e) != 0) {
-			fprintf(stderr, "test_models: %s\n", e.msg);
-			return NULL;
-		}
-		return h[i].p;
-	}
-	return NULL;
-}
-
 static const snm_model_vt *model_vt(void)
 {
-	const snm_plugin *p = plugin(SNM_KIND_MODEL, "convnet");
+	const snm_plugin *p = snm_test_plugin(SNM_KIND_MODEL, "convnet");
 	return p ? p->vtable : NULL;
 }
 
 static const snm_noise_vt *noise_vt(const char *name)
 {
-	const snm_plugin *p = plugin(SNM_KIND_NOISE, name);
+	const snm_plugin *p = snm_test_plugin(SNM_KIND_NOISE, name);
 	return p ? p->vtable : NULL;
 }
 

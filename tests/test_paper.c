@@ -91,24 +91,17 @@ static int exists(const char *dir, const char *name)
 	return access(p, F_OK) == 0;
 }
 
-/* A run file in the trainer's layout: status, config, run_key, seed_subset (none when it is < 0);
- * metrics with epochs 1..3, a valid error per epoch, best_valid_error, test_error and
- * test_at_best (the result at the last row). */
-static void write_run_seed(const char *key, const char *status, double result, int64_t seed_subset)
+/* Saves results/<key>.h5 in the trainer's layout: the strings status, config ("{}") and run_key,
+ * the n_int integers named in_names, and the metrics m (freed here).  what names the caller in the
+ * line a failure prints. */
+static void save_run(const char *what, const char *key, const char *status, snm_metrics *m, int n_int,
+                     const char *const *int_names, const int64_t *int_values)
 {
-	const char *cols[] = { "epoch", "valid_error", "best_valid_error", "test_error", "test_at_best" };
 	const char *sn[] = { "status", "config", "run_key" };
 	const char *sv[3] = { status, "{}", key };
-	const char *in[] = { "seed_subset" };
-	const int64_t iv[1] = { seed_subset };
 	char path[1200], dir[1200];
-	snm_metrics *m = snm_metrics_new(5, cols, NULL);
 	snm_store_run run;
 	snm_error e;
-	for (int i = 0; i < 3; ++i) {
-		double row[5] = { i + 1, 60 - 10 * i + result / 10, 60 - 10 * i + result / 10, i == 2 ? result : NAN, result };
-		snm_metrics_append(m, row, NULL);
-	}
 	snprintf(path, sizeof path, "%s/%s.h5", results, key);
 	snprintf(dir, sizeof dir, "%s", path);
 	*strrchr(dir, '/') = '\0';
@@ -117,13 +110,28 @@ static void write_run_seed(const char *key, const char *status, double result, i
 	run.n_str = 3;
 	run.str_names = sn;
 	run.str_values = sv;
-	run.n_int = seed_subset < 0 ? 0 : 1;
-	run.int_names = in;
-	run.int_values = iv;
+	run.n_int = n_int;
+	run.int_names = int_names;
+	run.int_values = int_values;
 	run.metrics = m;
 	if (snm_store_save(path, &run, &e) != SNM_OK)
-		fprintf(stderr, "write_run %s: %s\n", key, e.msg);
+		fprintf(stderr, "%s %s: %s\n", what, key, e.msg);
 	snm_metrics_free(m);
+}
+
+/* A run file with metrics of epochs 1..3, a valid error per epoch, best_valid_error, test_error
+ * and test_at_best (the result at the last row), and seed_subset (none when it is < 0). */
+static void write_run_seed(const char *key, const char *status, double result, int64_t seed_subset)
+{
+	const char *cols[] = { "epoch", "valid_error", "best_valid_error", "test_error", "test_at_best" };
+	const char *in[] = { "seed_subset" };
+	const int64_t iv[1] = { seed_subset };
+	snm_metrics *m = snm_metrics_new(5, cols, NULL);
+	for (int i = 0; i < 3; ++i) {
+		double row[5] = { i + 1, 60 - 10 * i + result / 10, 60 - 10 * i + result / 10, i == 2 ? result : NAN, result };
+		snm_metrics_append(m, row, NULL);
+	}
+	save_run("write_run", key, status, m, seed_subset < 0 ? 0 : 1, in, iv);
 }
 
 /* As the trainer draws it, the training subset of a run depends on its set, not its experiment:
@@ -159,6 +167,20 @@ static int log_count(const log_t *l, const char *needle)
 	for (int i = 0; i < l->n; ++i)
 		n += strstr(l->text[i], needle) != NULL;
 	return n;
+}
+
+/* o for one stage run of spec on the run files under res, writing into outdir, every note and
+ * written file collected into *lg (zeroed first). */
+static void stage_opts(snm_paper_opts *o, const char *spec, const char *res, const char *outdir,
+                       log_t *lg)
+{
+	memset(o, 0, sizeof *o);
+	memset(lg, 0, sizeof *lg);
+	o->spec = spec;
+	o->results = res;
+	o->out = outdir;
+	o->note = collect;
+	o->ctx = lg;
 }
 
 /* ---- CSV ------------------------------------------------------------------------------------- */
@@ -460,12 +482,7 @@ static int tables_init(void)
 		if (rename(from, to) != 0)
 			return 1;
 	}
-	memset(&o, 0, sizeof o);
-	o.spec = spec_real;
-	o.results = results;
-	o.out = out;
-	o.note = collect;
-	o.ctx = &real_log;
+	stage_opts(&o, spec_real, results, out, &real_log);
 	real_rc = snm_paper_run(&o, &e);
 	if (real_rc)
 		fprintf(stderr, "stage: %s\n", e.msg);
@@ -636,16 +653,10 @@ static void test_population_std_and_digits(void)
 	snm_paper_opts o;
 	snm_error e;
 	log_t l;
-	memset(&l, 0, sizeof l);
 	snprintf(spec, sizeof spec, "%s/pop.yaml", tmp);
 	write_text(spec, "std: population\ndigits: 3\nlabels: {feed-forward: 'plain, net'}\n"
 	                 "tables:\n  - {id: pop, pipeline: mnist, columns: [10], rows: [{run: feed-forward}]}\n");
-	memset(&o, 0, sizeof o);
-	o.spec = spec;
-	o.results = results;
-	o.out = out;
-	o.note = collect;
-	o.ctx = &l;
+	stage_opts(&o, spec, results, out, &l);
 	CU_ASSERT_EQUAL_FATAL(snm_paper_run(&o, &e), SNM_OK);
 	CU_ASSERT_EQUAL(l.wrote, 3);
 	CU_ASSERT_EQUAL_FATAL(csv_cell("pop", "mean", "feed-forward", "10", f), 0);
@@ -803,12 +814,7 @@ static int paired_init(void)
 	write_run("pt/beta/full", "finished", 1.25);
 	snprintf(spec, sizeof spec, "%s/pt.yaml", tmp);
 	write_text(spec, pt_spec);
-	memset(&o, 0, sizeof o);
-	o.spec = spec;
-	o.results = results;
-	o.out = out;
-	o.note = collect;
-	o.ctx = &pt_log;
+	stage_opts(&o, spec, results, out, &pt_log);
 	pt_rc = snm_paper_run(&o, &e);
 	if (pt_rc)
 		fprintf(stderr, "pt stage: %s\n", e.msg);
@@ -1060,13 +1066,7 @@ static void test_paired_subsets(void)
 	}
 	snprintf(spec, sizeof spec, "%s/sub.yaml", tmp);
 	write_text(spec, sub_spec);
-	memset(&o, 0, sizeof o);
-	memset(&lg, 0, sizeof lg);
-	o.spec = spec;
-	o.results = results;
-	o.out = out;
-	o.note = collect;
-	o.ctx = &lg;
+	stage_opts(&o, spec, results, out, &lg);
 	CU_ASSERT_EQUAL_FATAL(snm_paper_run(&o, &e), SNM_OK);
 	CU_ASSERT_EQUAL(lg.wrote, 6);
 	/* 10: both finished at all three sets, one pair fewer */
@@ -1467,13 +1467,7 @@ static void test_figures(void)
 	CU_ASSERT_FATAL(trained);
 	if (!have_gnuplot())
 		return;
-	memset(&l, 0, sizeof l);
-	memset(&o, 0, sizeof o);
-	o.spec = fig_spec;
-	o.results = fig_results;
-	o.out = out;
-	o.note = collect;
-	o.ctx = &l;
+	stage_opts(&o, fig_spec, fig_results, out, &l);
 	CU_ASSERT_EQUAL_FATAL(snm_paper_run(&o, &e), SNM_OK);
 	for (int i = 0; i < l.n; ++i)
 		printf("\n  %s", l.text[i]);
@@ -1509,14 +1503,8 @@ static void test_without_gnuplot(void)
 	char out2[700];
 	CU_ASSERT_FATAL(trained);
 	snprintf(out2, sizeof out2, "%s/out-nognuplot", tmp);
-	memset(&l, 0, sizeof l);
-	memset(&o, 0, sizeof o);
-	o.spec = fig_spec;
-	o.results = fig_results;
-	o.out = out2;
+	stage_opts(&o, fig_spec, fig_results, out2, &l);
 	o.gnuplot = "/nonexistent/gnuplot";
-	o.note = collect;
-	o.ctx = &l;
 	CU_ASSERT_EQUAL_FATAL(snm_paper_run(&o, &e), SNM_OK);
 	CU_ASSERT_EQUAL(l.wrote, 3);                                 /* the table */
 	CU_ASSERT_EQUAL(l.notes, 3);                                 /* one line per figure entry */
@@ -1553,13 +1541,7 @@ static void test_figure_wrong_run(void)
 	free(bytes);
 	snprintf(spec_path, sizeof spec_path, "%s/wrong-run.yaml", tmp);
 	write_text(spec_path, spec);
-	memset(&l, 0, sizeof l);
-	memset(&o, 0, sizeof o);
-	o.spec = spec_path;
-	o.results = fig_results;
-	o.out = out;
-	o.note = collect;
-	o.ctx = &l;
+	stage_opts(&o, spec_path, fig_results, out, &l);
 	CU_ASSERT_EQUAL(snm_paper_run(&o, &e), SNM_EIO);
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "holds run 'syn/proposed-base/n20/set1', not "
 	                                     "'syn/proposed-base/n20/set2'"));
@@ -1773,28 +1755,12 @@ static CU_TestInfo table_tests[] = {
 static void write_run_secs(const char *key, double result, double secs)
 {
 	const char *cols[] = { "epoch", "valid_error", "best_valid_error", "test_at_best", "seconds" };
-	const char *sn[] = { "status", "config", "run_key" };
-	const char *sv[3] = { "finished", "{}", key };
-	char path[1200], dir[1200];
 	snm_metrics *m = snm_metrics_new(5, cols, NULL);
-	snm_store_run run;
-	snm_error e;
 	for (int i = 0; i < 3; ++i) {
 		double row[5] = { i + 1, 50, 50, result, secs };
 		snm_metrics_append(m, row, NULL);
 	}
-	snprintf(path, sizeof path, "%s/%s.h5", results, key);
-	snprintf(dir, sizeof dir, "%s", path);
-	*strrchr(dir, '/') = '\0';
-	mkdirs(dir);
-	memset(&run, 0, sizeof run);
-	run.n_str = 3;
-	run.str_names = sn;
-	run.str_values = sv;
-	run.metrics = m;
-	if (snm_store_save(path, &run, &e) != SNM_OK)
-		fprintf(stderr, "write_run_secs %s: %s\n", key, e.msg);
-	snm_metrics_free(m);
+	save_run("write_run_secs", key, "finished", m, 0, NULL, NULL);
 }
 
 static const char ck_spec[] =
@@ -1820,13 +1786,7 @@ static void test_checks(void)
 	write_run("ck/f2/full", "running", 0.7);
 	snprintf(spec, sizeof spec, "%s/ck.yaml", tmp);
 	write_text(spec, ck_spec);
-	memset(&o, 0, sizeof o);
-	memset(&lg, 0, sizeof lg);
-	o.spec = spec;
-	o.results = results;
-	o.out = out;
-	o.note = collect;
-	o.ctx = &lg;
+	stage_opts(&o, spec, results, out, &lg);
 	CU_ASSERT_EQUAL_FATAL(snm_paper_run(&o, &e), SNM_OK);
 	md = read_out("ck.md");
 	csv = read_out("ck.csv");

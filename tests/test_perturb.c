@@ -31,23 +31,6 @@
 
 /* ---- loading and building ------------------------------------------------------------------ */
 
-static const snm_plugin *plugin(int kind, const char *name)
-{
-	static const char *names[] = { "convnet", "recon", "random", "semantic", "denoise" };
-	static snm_plugin_handle h[5];
-	snm_error e;
-	for (int i = 0; i < 5; ++i) {
-		if (strcmp(names[i], name) != 0)
-			continue;
-		if (h[i].p == NULL && snm_plugin_find(NULL, kind, name, &h[i], &e) != 0) {
-			fprintf(stderr, "test_perturb: %s\n", e.msg);
-			return NULL;
-		}
-		return h[i].p;
-	}
-	return NULL;
-}
-
 typedef struct fixture {
 	snm_cfg *cfg;
 	snm_params *params;
@@ -60,7 +43,7 @@ typedef struct fixture {
 static void model_new(fixture *f, const char *yaml, int C, int H, int W, int n_classes)
 {
 	snm_data_info in = { 3, { C, H, W }, n_classes, { 100, 10, 10 } };
-	const snm_plugin *p = plugin(SNM_KIND_MODEL, "convnet");
+	const snm_plugin *p = snm_test_plugin(SNM_KIND_MODEL, "convnet");
 	memset(f, 0, sizeof *f);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	f->model.vt = p->vtable;
@@ -119,7 +102,7 @@ typedef struct noise_fix {
 
 static void noise_new(noise_fix *nf, const char *name, const char *yaml, const fixture *f)
 {
-	const snm_plugin *p = plugin(SNM_KIND_NOISE, name);
+	const snm_plugin *p = snm_test_plugin(SNM_KIND_NOISE, name);
 	memset(nf, 0, sizeof *nf);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	nf->vt = p->vtable;
@@ -1161,7 +1144,7 @@ static void test_options(void)
 	                              "denoising constraints" };
 	for (int k = 0; k < 3; ++k) {
 		noise_fix nf;
-		const snm_plugin *p = plugin(SNM_KIND_NOISE, names[k]);
+		const snm_plugin *p = snm_test_plugin(SNM_KIND_NOISE, names[k]);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 		CU_ASSERT_PTR_NOT_NULL(strstr(p->description, rows[k]));
 		noise_new(&nf, names[k], "{}", &f);       /* all defaults */

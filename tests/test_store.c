@@ -950,6 +950,79 @@ static void test_probe_failure_kept(void)
 	snm_test_rmtree(dir);
 }
 
+/* A file that libhdf5 opens and lists but cannot read all of: a seal-less HDF5 file (as format 1)
+ * made here with one chunked dataset /metrics/loss (two chunks), whose chunk index -- a version-1
+ * B-tree node, located by its signature "TREE" and node type 1 (raw-data chunks), the only one --
+ * has its signature changed.  The probe's child opens and lists every object, fails to read the
+ * dataset's values (libhdf5 checks the signature and returns an error rather than crash),
+ * and every reader says in one line, naming the file, "damaged: libhdf5 cannot list or open all
+ * that it holds".  The intact file passes the probe and is refused later, as no run file. */
+static long chunk_btree_at(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	long size = file_size(path), at = -1, found = 0;
+	unsigned char *b = size > 0 ? malloc((size_t)size) : NULL;
+	if (f != NULL && b != NULL && fread(b, 1, (size_t)size, f) == (size_t)size)
+		for (long i = 0; i + 5 <= size; ++i)
+			if (memcmp(b + i, "TREE", 4) == 0 && b[i + 4] == 1 && found++ == 0)
+				at = i;
+	if (f != NULL)
+		fclose(f);
+	free(b);
+	return found == 1 ? at : -1;
+}
+
+static void test_probe_unreadable_chunk(void)
+{
+	char dir[256], good[512], bad[512];
+	snm_error e = { 0 };
+	snm_metrics *m = NULL;
+	char *s = NULL;
+	int64_t v;
+	hsize_t n = 8, chunk = 4, unlim = H5S_UNLIMITED;
+	double x[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	long at;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(snm_test_tmpdir(dir, sizeof dir, "store-chunk"));
+	join(good, sizeof good, dir, "good.h5");
+	join(bad, sizeof bad, dir, "bad.h5");
+	{
+		hid_t f = H5Fcreate(good, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), g, sp, pl, d;
+		CU_ASSERT_FATAL(f >= 0);
+		g = H5Gcreate2(f, "/metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+		sp = H5Screate_simple(1, &n, &unlim);
+		pl = H5Pcreate(H5P_DATASET_CREATE);
+		H5Pset_chunk(pl, 1, &chunk);
+		d = H5Dcreate2(g, "loss", H5T_IEEE_F64LE, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
+		CU_ASSERT(d >= 0 && H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0);
+		H5Dclose(d);
+		H5Pclose(pl);
+		H5Sclose(sp);
+		H5Gclose(g);
+		H5Fclose(f);
+	}
+	at = chunk_btree_at(good);
+	CU_ASSERT_FATAL(at > 0);
+	CU_ASSERT_EQUAL_FATAL(damaged_copy(good, bad, at, 'T' ^ 'X'), 0);     /* "XREE" */
+	CU_ASSERT_EQUAL(snm_store_read_metrics(good, &m, &e), SNM_EIO);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "not an snm run file"));
+	CU_ASSERT_PTR_NULL(m);
+	CU_ASSERT_EQUAL(snm_store_read_metrics(bad, &m, &e), SNM_EIO);
+	CU_ASSERT_PTR_NULL(m);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, bad));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "damaged: libhdf5 cannot list or open all that it holds"));
+	CU_ASSERT_PTR_NULL(strchr(e.msg, '\n'));
+	if (strstr(e.msg, "damaged: libhdf5 cannot list") == NULL)
+		printf("\n  got \"%s\"\n", e.msg);
+	CU_ASSERT_EQUAL(snm_store_get_str(bad, "config", &s, &e), SNM_EIO);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, bad));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "damaged: libhdf5 cannot list or open all that it holds"));
+	CU_ASSERT_EQUAL(snm_store_get_int(bad, "epoch", &v, &e), SNM_EIO);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "damaged: libhdf5 cannot list or open all that it holds"));
+	ASSERT_NO_OPEN_IDS();
+	snm_test_rmtree(dir);
+}
+
 /* ---- mismatched destinations ------------------------------------------------------------------ */
 
 /* Loads path into run and expects SNM_EIO with every string of want in the message, and no
@@ -1155,6 +1228,7 @@ static CU_TestInfo store_tests[] = {
 	{ "damaged_bytes", test_damaged_bytes },
 	{ "huge_extent", test_huge_extent },
 	{ "probe_failure_kept", test_probe_failure_kept },
+	{ "probe_unreadable_chunk", test_probe_unreadable_chunk },
 	{ "mismatch", test_mismatch },
 	{ "h5dump", test_h5dump },
 	CU_TEST_INFO_NULL

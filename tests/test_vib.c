@@ -283,30 +283,8 @@ static void test_steps_refused(void)
 
 enum { B = 6, KC = 3 };
 
-static const snm_plugin *find(int kind, const char *name)
-{
-	static snm_plugin_handle h[3];
-	static const char *names[3] = { "vibnet", "vib_hcp", "vib_lp" };
-	snm_error e;
-	for (int i = 0; i < 3; ++i) {
-		if (strcmp(names[i], name) != 0)
-			continue;
-		if (h[i].p == NULL && snm_plugin_find(NULL, kind, name, &h[i], &e) != 0) {
-			fprintf(stderr, "test_vib: %s\n", e.msg);
-			return NULL;
-		}
-		return h[i].p;
-	}
-	return NULL;
-}
-
 typedef struct pfix {
-	snm_cfg *mcfg, *ncfg;
-	snm_params *params;
-	gsl_rng *init;
-	snm_model model;
-	const snm_noise_vt *nvt;
-	void *ns;
+	snm_test_pair p;          /* vibnet and the regularizer */
 	float x[B * 28 * 28], xu[B * 28 * 28], mean[28 * 28];
 	int32_t y[B];
 	int side;
@@ -316,24 +294,14 @@ typedef struct pfix {
 static int pfix_new(pfix *f, const char *noise, const char *model_yaml, const char *noise_yaml, int side)
 {
 	snm_data_info in = { 3, { 1, side, side }, KC, { 100, 10, 10 } };
-	const snm_plugin *mp = find(SNM_KIND_MODEL, "vibnet"), *np = find(SNM_KIND_NOISE, noise);
-	snm_error e;
 	memset(f, 0, sizeof *f);
-	if (mp == NULL || np == NULL)
+	if (snm_test_pair_new(&f->p, "vibnet", model_yaml, noise, noise_yaml, &in, 5) != 0)
 		return -1;
-	f->side = side;
-	f->model.vt = mp->vtable;
-	f->nvt = np->vtable;
-	if (snm_cfg_parse(model_yaml, strlen(model_yaml), "m.yaml", &f->mcfg, &e)
-	    || snm_cfg_parse(noise_yaml, strlen(noise_yaml), "n.yaml", &f->ncfg, &e))
-		return -1;
-	f->params = snm_params_new(NULL);
-	f->init = snm_rng_new(5, NULL);
-	if (f->model.vt->create(f->mcfg, &in, f->params, f->init, &f->model.state, &e)
-	    || f->nvt->create(f->ncfg, &f->model, f->params, f->init, &f->ns, &e)) {
-		fprintf(stderr, "test_vib: create: %s\n", e.msg);
+	if (f->p.rc != SNM_OK) {
+		fprintf(stderr, "test_vib: create: %s\n", f->p.err.msg);
 		return -1;
 	}
+	f->side = side;
 	gc_fill(f->x, (size_t)B * side * side, -0.4, 0.6, 91);
 	gc_fill(f->xu, (size_t)B * side * side, -0.4, 0.6, 92);
 	gc_fill(f->mean, (size_t)side * side, 0.2, 0.4, 93);
@@ -344,15 +312,7 @@ static int pfix_new(pfix *f, const char *noise, const char *model_yaml, const ch
 
 static void pfix_free(pfix *f)
 {
-	if (f->ns != NULL)
-		f->nvt->destroy(f->ns);
-	if (f->model.state != NULL)
-		f->model.vt->destroy(f->model.state);
-	snm_params_free(f->params);
-	if (f->init)
-		gsl_rng_free(f->init);
-	snm_cfg_free(f->mcfg);
-	snm_cfg_free(f->ncfg);
+	snm_test_pair_free(&f->p);
 }
 
 static snm_batch pfix_batch(pfix *f, snm_tape *t)
@@ -372,7 +332,7 @@ static int pfix_objective(pfix *f, snm_tape *t, int k, snm_objective *o)
 	int rc;
 	snm_tape_reset(t);
 	b = pfix_batch(f, t);
-	rc = snm_noise_objective(f->nvt, f->ns, &f->model, t, &b, noise, &at, o, &e);
+	rc = snm_noise_objective(f->p.nvt, f->p.ns, &f->p.model, t, &b, noise, &at, o, &e);
 	if (rc)
 		fprintf(stderr, "test_vib: objective %d: %s\n", k, e.msg);
 	gsl_rng_free(noise);
@@ -420,8 +380,8 @@ static void test_hcp_terms(void)
 		pfix_free(&f);
 		return;
 	}
-	m = f.model.vt;
-	CU_ASSERT_EQUAL_FATAL(snm_noise_updates(f.nvt)(f.ns, &up), 3);
+	m = f.p.model.vt;
+	CU_ASSERT_EQUAL_FATAL(snm_noise_updates(f.p.nvt)(f.p.ns, &up), 3);
 	CU_ASSERT_STRING_EQUAL(up[0].name, "d_a");
 	CU_ASSERT_STRING_EQUAL(up[1].name, "d_c");
 	CU_ASSERT_STRING_EQUAL(up[2].name, "cls");
@@ -433,9 +393,9 @@ static void test_hcp_terms(void)
 		gsl_rng *noise = snm_rng_new(3, NULL);
 		snm_tensor *a, *real, *ref;
 		b = pfix_batch(&f, u);
-		a = m->encode(f.model.state, u, b.xu, NULL, NULL, NULL);
+		a = m->encode(f.p.model.state, u, b.xu, NULL, NULL, NULL);
 		real = snm_randn(u, 2, (int[]){ B, 12 }, 1.0f, noise);
-		ref = snm_adv_d_loss(u, mlp(u, f.params, "vib.disc_a", real), mlp(u, f.params, "vib.disc_a", a));
+		ref = snm_adv_d_loss(u, mlp(u, f.p.params, "vib.disc_a", real), mlp(u, f.p.params, "vib.disc_a", a));
 		CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
 		SNM_ASSERT_CLOSE(o.loss->x[0], ref->x[0], 1e-6, 1e-5);
 		SNM_ASSERT_CLOSE(term(&o, "d_a"), ref->x[0], 1e-6, 1e-5);
@@ -446,9 +406,9 @@ static void test_hcp_terms(void)
 	snm_tape_reset(u);
 	b = pfix_batch(&f, u);
 	{
-		snm_tensor *c = snm_softmax(u, m->classify(f.model.state, u, m->encode(f.model.state, u, b.xu, NULL, NULL, NULL)));
-		snm_tensor *ref = snm_adv_d_loss(u, mlp(u, f.params, "vib.disc_c", snm_onehot_tile(u, B, KC)),
-		                                 mlp(u, f.params, "vib.disc_c", c));
+		snm_tensor *c = snm_softmax(u, m->classify(f.p.model.state, u, m->encode(f.p.model.state, u, b.xu, NULL, NULL, NULL)));
+		snm_tensor *ref = snm_adv_d_loss(u, mlp(u, f.p.params, "vib.disc_c", snm_onehot_tile(u, B, KC)),
+		                                 mlp(u, f.p.params, "vib.disc_c", c));
 		CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
 		SNM_ASSERT_CLOSE(o.loss->x[0], ref->x[0], 1e-6, 1e-5);
 	}
@@ -457,11 +417,11 @@ static void test_hcp_terms(void)
 	snm_tape_reset(u);
 	b = pfix_batch(&f, u);
 	{
-		snm_tensor *ce = snm_softmax_ce(u, m->classify(f.model.state, u, m->encode(f.model.state, u, b.x, NULL, NULL, NULL)), f.y);
-		snm_tensor *a = m->encode(f.model.state, u, b.xu, NULL, NULL, NULL);
-		snm_tensor *ga = snm_adv_g_loss(u, mlp(u, f.params, "vib.disc_a", a));
-		snm_tensor *gc = snm_adv_g_loss(u, mlp(u, f.params, "vib.disc_c",
-		                                       snm_softmax(u, m->classify(f.model.state, u, a))));
+		snm_tensor *ce = snm_softmax_ce(u, m->classify(f.p.model.state, u, m->encode(f.p.model.state, u, b.x, NULL, NULL, NULL)), f.y);
+		snm_tensor *a = m->encode(f.p.model.state, u, b.xu, NULL, NULL, NULL);
+		snm_tensor *ga = snm_adv_g_loss(u, mlp(u, f.p.params, "vib.disc_a", a));
+		snm_tensor *gc = snm_adv_g_loss(u, mlp(u, f.p.params, "vib.disc_c",
+		                                       snm_softmax(u, m->classify(f.p.model.state, u, a))));
 		CU_ASSERT_PTR_NOT_NULL_FATAL(gc);
 		SNM_ASSERT_CLOSE(term(&o, "ce"), ce->x[0], 1e-6, 1e-5);
 		SNM_ASSERT_CLOSE(term(&o, "g_a"), ga->x[0], 1e-6, 1e-5);
@@ -520,8 +480,8 @@ static void test_lp_terms(void)
 		pfix_free(&f);
 		return;
 	}
-	m = f.model.vt;
-	CU_ASSERT_EQUAL_FATAL(snm_noise_updates(f.nvt)(f.ns, &up), 6);
+	m = f.p.model.vt;
+	CU_ASSERT_EQUAL_FATAL(snm_noise_updates(f.p.nvt)(f.p.ns, &up), 6);
 	for (int k = 0; k < 6; ++k)
 		CU_ASSERT_STRING_EQUAL(up[k].name, names[k]);
 	CU_ASSERT(up[5].main);
@@ -540,9 +500,9 @@ static void test_lp_terms(void)
 	snm_tape_set_hold_stats(u, 1);
 	b = pfix_batch(&f, u);
 	{
-		snm_tensor *c = snm_softmax(u, m->classify(f.model.state, u, m->encode(f.model.state, u, b.xu, NULL, NULL, NULL)));
-		snm_tensor *ref = snm_adv_d_loss(u, mlp(u, f.params, "vib.disc_c", snm_onehot_tile(u, B, KC)),
-		                                 mlp(u, f.params, "vib.disc_c", c));
+		snm_tensor *c = snm_softmax(u, m->classify(f.p.model.state, u, m->encode(f.p.model.state, u, b.xu, NULL, NULL, NULL)));
+		snm_tensor *ref = snm_adv_d_loss(u, mlp(u, f.p.params, "vib.disc_c", snm_onehot_tile(u, B, KC)),
+		                                 mlp(u, f.p.params, "vib.disc_c", c));
 		CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
 		SNM_ASSERT_CLOSE(term(&o, "d_c"), ref->x[0], 1e-6, 1e-5);
 	}
@@ -550,12 +510,12 @@ static void test_lp_terms(void)
 	snm_tape_reset(u);
 	b = pfix_batch(&f, u);
 	{
-		snm_tensor *a = m->encode(f.model.state, u, b.xu, NULL, NULL, NULL);
-		snm_tensor *z = snm_linear(u, a, snm_params_find(f.params, "vib.zhead.w"),
-		                           snm_params_find(f.params, "vib.zhead.b"), 0);
-		snm_tensor *gz = snm_adv_g_loss(u, mlp(u, f.params, "vib.disc_z", z));
-		snm_tensor *gc = snm_adv_g_loss(u, mlp(u, f.params, "vib.disc_c",
-		                                       snm_softmax(u, m->classify(f.model.state, u, a))));
+		snm_tensor *a = m->encode(f.p.model.state, u, b.xu, NULL, NULL, NULL);
+		snm_tensor *z = snm_linear(u, a, snm_params_find(f.p.params, "vib.zhead.w"),
+		                           snm_params_find(f.p.params, "vib.zhead.b"), 0);
+		snm_tensor *gz = snm_adv_g_loss(u, mlp(u, f.p.params, "vib.disc_z", z));
+		snm_tensor *gc = snm_adv_g_loss(u, mlp(u, f.p.params, "vib.disc_c",
+		                                       snm_softmax(u, m->classify(f.p.model.state, u, a))));
 		CU_ASSERT_PTR_NOT_NULL_FATAL(gc);
 		SNM_ASSERT_CLOSE(o.loss->x[0], 1.5 * gz->x[0] + 0.75 * gc->x[0], 1e-6, 1e-5);
 	}
@@ -563,7 +523,7 @@ static void test_lp_terms(void)
 	snm_tape_reset(u);
 	b = pfix_batch(&f, u);
 	{
-		snm_tensor *ce = snm_softmax_ce(u, m->classify(f.model.state, u, m->encode(f.model.state, u, b.x, NULL, NULL, NULL)), f.y);
+		snm_tensor *ce = snm_softmax_ce(u, m->classify(f.p.model.state, u, m->encode(f.p.model.state, u, b.x, NULL, NULL, NULL)), f.y);
 		SNM_ASSERT_CLOSE(o.loss->x[0], ce->x[0], 1e-6, 1e-5);
 	}
 	snm_tape_free(t);

@@ -3,36 +3,17 @@
  * SNM_TEST_INTERRUPT_AT as ramp_noise.c does, so that the interruption test
  * (tests/test_interrupt_updates.sh) can stop a run with several Adam states at a chosen step.
  *
- * SNM_TEST_INTERRUPT_AT: a comma-separated list of counts of training steps in this process (0:
- * its first).  At the first update's objective (at->update 0) of each such step the plugin raises
- * SIGINT once it has built that update's loss; the runner finishes the step -- every update --
- * and `snm run` stops before the next one, as after a Ctrl-C. */
-#include <signal.h>
-#include <stdlib.h>
+ * SNM_TEST_INTERRUPT_AT (interrupt.h) counts training steps in this process (0: its first): at
+ * the first update's objective (at->update 0) of each listed step the plugin raises SIGINT once it
+ * has built that update's loss; the runner finishes the step -- every update -- and `snm run`
+ * stops before the next one, as after a Ctrl-C. */
 #include "snm/plugin.h"
+#include "interrupt.h"
 
 /* vib_hcp.c's own entry is left out: this file exports the wrapper's (below). */
 #undef SNM_PLUGIN_DEFINE
 #define SNM_PLUGIN_DEFINE(kind_, name_, version_, desc_, vt_, opts_) typedef int hcp_own_entry_
 #include "../../plugins/noise/vib_hcp.c"
-
-static void interrupt_at(void)
-{
-	static long long calls;
-	const char *v = getenv("SNM_TEST_INTERRUPT_AT");
-	long long call = calls++;
-	while (v != NULL && *v != '\0') {
-		char *end;
-		long long k = strtoll(v, &end, 10);
-		if (end == v)
-			return;
-		if (k == call) {
-			raise(SIGINT);
-			return;
-		}
-		v = *end == ',' ? end + 1 : end;
-	}
-}
 
 static int objective_int(void *state, const snm_model *model, snm_tape *t, const snm_batch *b,
                          gsl_rng *noise, const snm_progress *at, snm_objective *out, snm_error *err)

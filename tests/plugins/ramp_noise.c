@@ -13,7 +13,7 @@
  * log: a file to which every call appends one line "epoch step steps_per_epoch n_epochs count w"
  * (count: the plugin's own counter, equal to step while nothing is lost).  Terms: ce, dev, and w
  * (a constant: the metrics show the ramp, one value per epoch).
- * Honours SNM_TEST_INTERRUPT_AT (interrupt_at, below). */
+ * Honours SNM_TEST_INTERRUPT_AT (interrupt.h, through interrupt_and_flood below). */
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "snm/plugin.h"
+#include "interrupt.h"
 
 /* SNM_TEST_INTERRUPT_FLOOD: SIGINT after SIGINT at the training thread, every 50 us until the
  * regularizer is destroyed (after the run's last save, before its plugin is unloaded), so that
@@ -39,31 +40,16 @@ static void *flood(void *arg)
 	return NULL;
 }
 
-/* Ctrl-C at chosen calls, for the interruption test (tests/test_interrupt.sh): where the
- * environment has SNM_TEST_INTERRUPT_AT, a comma-separated list of counts, the objective's call
- * of each such count (0 for the first call in this process) raises SIGINT once it has built the
- * step's loss; `snm run` then stops before the next step, as after a Ctrl-C.  Where
- * SNM_TEST_INTERRUPT_FLOOD is set too, more SIGINTs follow (flood) while snm saves and exits. */
-static void interrupt_at(void)
+/* Ctrl-C at chosen calls (interrupt.h); where SNM_TEST_INTERRUPT_FLOOD is set too, more SIGINTs
+ * follow (flood) while snm saves and exits. */
+static void interrupt_and_flood(void)
 {
-	static long long calls;
-	const char *v = getenv("SNM_TEST_INTERRUPT_AT");
-	long long call = calls++;
-	while (v != NULL && *v != '\0') {
-		char *end;
-		long long k = strtoll(v, &end, 10);
-		if (end == v)
-			return;
-		if (k == call) {
-			raise(SIGINT);
-			trainer = pthread_self();
-			flooding = 1;
-			if (getenv("SNM_TEST_INTERRUPT_FLOOD") == NULL || pthread_create(&flooder, NULL, flood, NULL) != 0)
-				flooding = 0;
-			return;
-		}
-		v = *end == ',' ? end + 1 : end;
-	}
+	if (!interrupt_at())
+		return;
+	trainer = pthread_self();
+	flooding = 1;
+	if (getenv("SNM_TEST_INTERRUPT_FLOOD") == NULL || pthread_create(&flooder, NULL, flood, NULL) != 0)
+		flooding = 0;
 }
 
 static const snm_option ramp_options[] = {
@@ -175,7 +161,7 @@ static int ramp_objective(void *state, const snm_model *m, snm_tape *t, const sn
 		return snm_tape_error(t, err);
 	*s->ema = (float)(s->decay * *s->ema + (1.0 - s->decay) * sq->x[0]);
 	*s->count += 1.0f;
-	interrupt_at();
+	interrupt_and_flood();
 	return SNM_OK;
 }
 

@@ -1,32 +1,10 @@
 /* semi_noise.c: a semi-supervised test regularizer: CE on the labelled rows plus the reconstruction
  * error of the unlabelled rows.  It insists on receiving exactly `rows` unlabelled examples, so the
  * runner tests can check that the unlabelled stream is batched beside the labelled one.  Honours
- * SNM_TEST_INTERRUPT_AT (interrupt_at, below). */
-#include <signal.h>
+ * SNM_TEST_INTERRUPT_AT (interrupt.h): at a listed call, SIGINT once the step's loss is built. */
 #include <stdlib.h>
 #include "snm/plugin.h"
-
-/* Ctrl-C at chosen calls, for the interruption test (tests/test_interrupt.sh): where the
- * environment has SNM_TEST_INTERRUPT_AT, a comma-separated list of counts, the objective's call
- * of each such count (0 for the first call in this process) raises SIGINT once it has built the
- * step's loss; `snm run` then stops before the next step, as after a Ctrl-C. */
-static void interrupt_at(void)
-{
-	static long long calls;
-	const char *v = getenv("SNM_TEST_INTERRUPT_AT");
-	long long call = calls++;
-	while (v != NULL && *v != '\0') {
-		char *end;
-		long long k = strtoll(v, &end, 10);
-		if (end == v)
-			return;
-		if (k == call) {
-			raise(SIGINT);
-			return;
-		}
-		v = *end == ',' ? end + 1 : end;
-	}
-}
+#include "interrupt.h"
 
 static const snm_option semi_options[] = {
 	{ "rows", SNM_OPT_INT, "5", NULL, "unlabelled rows expected per step", "[1, inf)" },
