@@ -5,8 +5,10 @@
  * the order of (r, s) -- the order every path of im2col.c keeps, so that a faster path gives the
  * same bits -- and must equal naive loops that add in that order exactly (dx is pre-filled with
  * values, -0.0f among them, so that an add onto -0 shows).  Both are run in 1 to 4 ranges of
- * images, as conv.c's blocks run them.  The geometries reach every path: the 3-wide stride-2
- * kernels (the MNIST model's), the phase planes (stride 1 that fits a plane: CIFAR-10's first
+ * images, as conv.c's blocks run them (im2col's last range first, so that a range that wrote past
+ * its own columns would show).  The geometries reach every path: the 3-wide stride-2 kernels (the
+ * MNIST model's; from a padded plane, and row by row where the plane is too large), the phase
+ * planes (stride 1 that fits a plane: CIFAR-10's first
  * convolution), the direct loops (other strides, and a stride-1 image too large for a plane). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,11 @@ static const int geoms[][8] = {
 	{ 5, 3, 14, 14, 3, 3, 2, 1 },
 	{ 5, 2, 7, 7, 3, 3, 2, 1 },
 	{ 5, 3, 10, 9, 3, 3, 2, 1 },
+	{ 5, 2, 9, 10, 2, 3, 2, 1 },       /* 3-wide, stride 2: R 2, R 5, tiny images */
+	{ 5, 2, 11, 5, 5, 3, 2, 1 },
+	{ 5, 3, 3, 3, 3, 3, 2, 1 },
+	{ 4, 2, 2, 1, 2, 3, 2, 1 },
+	{ 2, 1, 66, 64, 3, 3, 2, 1 },      /* 3-wide, stride 2, larger than a padded plane */
 	{ 5, 3, 32, 32, 5, 5, 1, 2 },      /* CIFAR-10 first: phase planes */
 	{ 5, 2, 9, 6, 3, 3, 1, 1 },
 	{ 5, 2, 6, 8, 5, 4, 1, 2 },
@@ -96,7 +103,7 @@ static void test_bitwise(void)
 			memcpy(d1, d0, nx * sizeof *x);
 			naive_im2col(&g, x, c0);
 			memset(c1, 0x55, nc * sizeof *x);             /* every element must be written */
-			for (int b = 0; b < nb; ++b)
+			for (int b = nb - 1; b >= 0; --b)       /* last first: no range writes past its own */
 				snm_im2col_range(&g, x, c1, g.N * b / nb, g.N * (b + 1) / nb);
 			ok_col = memcmp(c0, c1, nc * sizeof *x) == 0;
 			fill(c0, nc, 10 * (unsigned)i + 3);

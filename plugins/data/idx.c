@@ -70,6 +70,7 @@ typedef struct idx_state {
 	long n[3];               /* examples per split */
 	int rows, cols, n_classes;
 	size_t *perm;            /* NULL, or D source-pixel indices */
+	float lut[256];          /* v -> (float)v / 255.0f: a pixel's value without a division */
 } idx_state;
 
 /* ---- reading one file ----------------------------------------------------------------------- */
@@ -315,6 +316,8 @@ static int idx_open(const snm_cfg *opts, void **state, snm_error *err)
 	if (s == NULL)
 		return SNM_FAIL(err, SNM_ENOMEM, "idx: out of memory");
 	s->n_classes = (int)classes;
+	for (int v = 0; v < 256; ++v)
+		s->lut[v] = (float)v / 255.0f;
 	if ((rc = idx_load_pair(s, PAIR_TRAIN, dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
 	                        &rows, &cols, train_img, err)) != SNM_OK
 	    || (rc = idx_load_pair(s, PAIR_TEST, dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
@@ -386,10 +389,10 @@ static int idx_read(void *vs, int split, const long *idx, int n, gsl_rng *aug, f
 			float *xi = x + (size_t)i * D;
 			if (s->perm != NULL)
 				for (size_t j = 0; j < D; ++j)
-					xi[j] = (float)px[s->perm[j]] / 255.0f;
+					xi[j] = s->lut[px[s->perm[j]]];
 			else
 				for (size_t j = 0; j < D; ++j)
-					xi[j] = (float)px[j] / 255.0f;
+					xi[j] = s->lut[px[j]];
 		}
 		if (y != NULL)
 			y[i] = s->lab[s->file[split]][e];

@@ -125,7 +125,14 @@ typedef struct adam_coef {
 	float b1, c1, b2, c2, step, bc2_sqrt, eps;
 } adam_coef;
 
-/* The update of elements [0, n) of one parameter (see the file comment for the operations). */
+/* The update of elements [0, n) of one parameter (see the file comment for the operations).
+ * Compiled twice, for AVX2 and for the baseline, the one for the processor chosen at load time
+ * (target_clones): the same operations in the same order on 8 or 4 lanes (IEEE add, multiply,
+ * divide and square root round alike at any width; no contraction into FMA, -ffp-contract=off),
+ * so the same bits either way. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 static void update(const adam_coef *k, float *restrict p, float *restrict m, float *restrict v,
                    const float *restrict g, size_t n)
 {

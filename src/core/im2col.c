@@ -10,8 +10,12 @@
  * variable one, and memset-then-copy beats zeroing the borders of each row.  (Walking image by
  * image instead, writing the P*Q columns of all C*R*S rows per image, was slower: too many rows
  * written at once.  bench/bench_conv times these ops.)  im2col at stride 1 copies from phase
- * planes instead (below), when an image plane fits one. */
+ * planes instead (below), when an image plane fits one, and im2col of a 3-wide stride-2 kernel
+ * from a zero-padded copy of each image plane. */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include "im2col.h"
 
 int snm_conv_geom_init(snm_conv_geom *g)
@@ -123,6 +127,64 @@ static void taps3_bounds(const snm_conv_geom *g, int which, int *lo, int *hi, in
 		*b = *a;
 }
 
+/* im2col of a 3-wide stride-2 kernel from a zero-padded copy of each image plane: plane row h
+ * (0 .. H+1) holds image row h - 1 between a zero on each side (W + 2 floats), so that the Q
+ * floats of output row p of tap (r, s) are the even elements plane[2p + r][s + 2q], q < Q, with
+ * no bounds to test (2(P-1) + R - 1 <= H + 1 and 2(Q-1) + 2 <= W + 1 by the definition of P and
+ * Q).  The even elements are taken four at a time by an SSE shuffle of two loads (plain
+ * copies, the same bits).  A row's four-float groups may run up to three floats past its end into
+ * the next rows of the same tap and image, which are written right after; a row with fewer than
+ * three floats of the image after it ends exactly, so no float outside the image's columns is
+ * touched.  Loads may read up to
+ * PLANE3_SLACK floats past the plane (never used).  Per image plane (n, c) instead of the taps'
+ * rows across the images (the loops below): 1.2 times faster for the MNIST model's three
+ * convolutions at batch 100 (CPU time, a micro-benchmark on a loaded machine). */
+
+#define PLANE3_MAX 4096
+#define PLANE3_SLACK 16
+
+static int plane3_fits(const snm_conv_geom *g)
+{
+	return (size_t)(g->H + 2) * (g->W + 2) <= PLANE3_MAX;
+}
+
+/* Rows p = 0 .. P-1 of d (P rows of Q, contiguous) = the even elements src[2q] of the rows
+ * src + p step; reads up to 7 floats past the end of each source row. */
+static void even_rows(float *d, const float *src, int P, int Q, size_t step)
+{
+	for (int p = 0; p < P; ++p, d += Q, src += step) {
+		int q = 0;
+#ifdef __SSE2__
+		int lim = (P - 1 - p) * Q >= 3 ? Q : Q & ~3;    /* never past the image's last row */
+		for (; q < lim; q += 4) {
+			__m128 a = _mm_loadu_ps(src + 2 * q), b = _mm_loadu_ps(src + 2 * q + 4);
+			_mm_storeu_ps(d + q, _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)));
+		}
+#endif
+		for (; q < Q; ++q)
+			d[q] = src[2 * q];
+	}
+}
+
+static void im2col_taps3_plane(const snm_conv_geom *g, const float *x, float *col, int n0, int n1)
+{
+	const int C = g->C, H = g->H, W = g->W, R = g->R, P = g->P, Q = g->Q, Wp = W + 2;
+	const size_t HW = (size_t)H * W, PQ = (size_t)P * Q, npq = PQ * g->N;
+	float plane[PLANE3_MAX + PLANE3_SLACK];
+	memset(plane, 0, ((size_t)(H + 2) * Wp + PLANE3_SLACK) * sizeof *plane);   /* borders stay 0 */
+	for (int c = 0; c < C; ++c)
+		for (int n = n0; n < n1; ++n) {
+			const float *xi = x + ((size_t)n * C + c) * HW;
+			for (int h = 0; h < H; ++h)
+				memcpy(plane + (size_t)(h + 1) * Wp + 1, xi + (size_t)h * W, (size_t)W * sizeof *xi);
+			for (int r = 0; r < R; ++r)
+				for (int s = 0; s < 3; ++s)
+					even_rows(col + ((size_t)(c * R + r) * 3 + s) * npq + PQ * n,
+					          plane + (size_t)r * Wp + s, P, Q, (size_t)2 * Wp);
+		}
+}
+
+/* The same, row by row across the images, for planes larger than PLANE3_MAX. */
 static void im2col_taps3(const snm_conv_geom *g, const float *x, float *col, int n0, int n1)
 {
 	const int N = g->N, C = g->C, H = g->H, W = g->W, R = g->R, P = g->P, Q = g->Q;
@@ -288,7 +350,10 @@ void snm_im2col_range(const snm_conv_geom *g, const float *x, float *col, int n0
 	if (n0 >= n1)
 		return;
 	if (taps3_stride2(g)) {
-		im2col_taps3(g, x, col, n0, n1);
+		if (plane3_fits(g))
+			im2col_taps3_plane(g, x, col, n0, n1);
+		else
+			im2col_taps3(g, x, col, n0, n1);
 		return;
 	}
 	if (phase_init(g, &pg)) {
