@@ -46,6 +46,13 @@
  * >= 80% of the sgemm figure at 1 thread and >= 75% at 2 for every MNIST objective's step, and
  * >= 70% at 1 thread for evaluation; a line after the tables says which are met.
  *
+ * At 1 thread each line also gives the products' floor: the products of one step are recorded
+ * (shapes, transposes, leading dimensions, alpha, beta) and replayed alone, back to back on
+ * scratch operands (products_alone).  gemm% is the share of the step's time they take by
+ * themselves and "ceiling" the %peak the step would reach if everything else (im2col, col2im,
+ * element-wise work, noise, the optimizer) cost nothing: a goal above the ceiling needs other
+ * products (other shapes or fewer calls), not less work around them.
+ *
  * The peer: when $SNM_BENCH_PEER (or --peer FILE) names a file of lines "THREADS METHOD EX/S"
  * (bench/peer.sh writes it from torch_ref.py), the table adds the peer's figure and the ratio
  * snm/peer: at 1 thread against the peer at 1 thread, at more threads against the peer's best
@@ -175,8 +182,21 @@ static sgemm_fn real_sgemm;          /* OpenBLAS's, found in main before any pro
 static atomic_llong gemm_mnk;        /* sum of M N K of the products made while counting */
 static atomic_int gemm_counting;
 
+/* One product as a step made it, for the replay of the products alone (products_alone). */
+typedef struct gemm_call {
+	enum CBLAS_ORDER o;
+	enum CBLAS_TRANSPOSE ta, tb;
+	int M, N, K, lda, ldb, ldc;
+	float alpha, beta;
+} gemm_call;
+enum { MAX_CALLS = 4096 };
+static gemm_call calls[MAX_CALLS];
+static atomic_int n_calls;           /* calls recorded (may pass MAX_CALLS: then not replayed) */
+static atomic_int gemm_recording;
+
 /* In front of OpenBLAS's cblas_sgemm: libsnm and the plugins bind to this executable's
- * definition.  Adds M N K while counting (from any of snm's threads), then makes the product. */
+ * definition.  Adds M N K while counting (from any of snm's threads), records the call's shape
+ * while recording, then makes the product. */
 void cblas_sgemm(OPENBLAS_CONST enum CBLAS_ORDER o, OPENBLAS_CONST enum CBLAS_TRANSPOSE ta,
                  OPENBLAS_CONST enum CBLAS_TRANSPOSE tb, OPENBLAS_CONST blasint M,
                  OPENBLAS_CONST blasint N, OPENBLAS_CONST blasint K, OPENBLAS_CONST float alpha,
@@ -186,6 +206,11 @@ void cblas_sgemm(OPENBLAS_CONST enum CBLAS_ORDER o, OPENBLAS_CONST enum CBLAS_TR
 {
 	if (atomic_load(&gemm_counting))
 		atomic_fetch_add(&gemm_mnk, (long long)M * N * K);
+	if (atomic_load(&gemm_recording)) {
+		int i = atomic_fetch_add(&n_calls, 1);
+		if (i < MAX_CALLS)
+			calls[i] = (gemm_call){ o, ta, tb, M, N, K, lda, ldb, ldc, alpha, beta };
+	}
 	real_sgemm(o, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
@@ -533,6 +558,81 @@ static double counted_flops(run *r, void (*f)(run *))
 	return 2.0 * (double)atomic_load(&gemm_mnk);
 }
 
+/* Elements a row-major (or column-major) operand of `rows` x `cols` (as stored) with leading
+ * dimension ld spans. */
+static size_t span(enum CBLAS_ORDER o, int rows, int cols, int ld)
+{
+	return o == CblasRowMajor ? (size_t)(rows - 1) * ld + cols : (size_t)(cols - 1) * ld + rows;
+}
+
+/* The products of one call of f(r) alone: the calls of one step are recorded (shape, transposes,
+ * leading dimensions, alpha, beta), then replayed back to back on scratch operands, best seconds
+ * per step over reps repetitions of steps replays.  The replay keeps its operands in cache between
+ * calls and does nothing else, so its time is a floor for any step that makes the same products:
+ * removing every other cost (im2col, element-wise work, noise, the optimizer) can make the step
+ * no faster.  At 1 thread only (snm's threads split a product into blocks made concurrently, which
+ * a serial replay does not represent).  0 when the step made no product or too many to record. */
+static double products_alone(run *r, void (*f)(run *), int reps, int steps)
+{
+	size_t na = 1, nb = 1, nc = 1;
+	int n;
+	float *a, *b, *c;
+	double best = 1e30;
+	atomic_store(&n_calls, 0);
+	atomic_store(&gemm_recording, 1);
+	f(r);
+	atomic_store(&gemm_recording, 0);
+	n = atomic_load(&n_calls);
+	if (n == 0 || n > MAX_CALLS)
+		return 0;
+	for (int i = 0; i < n; ++i) {
+		const gemm_call *g = &calls[i];
+		int ar = g->ta == CblasNoTrans ? g->M : g->K, ac = g->ta == CblasNoTrans ? g->K : g->M;
+		int br = g->tb == CblasNoTrans ? g->K : g->N, bc = g->tb == CblasNoTrans ? g->N : g->K;
+		size_t sa = span(g->o, ar, ac, g->lda), sb = span(g->o, br, bc, g->ldb),
+		       sc = span(g->o, g->M, g->N, g->ldc);
+		na = sa > na ? sa : na;
+		nb = sb > nb ? sb : nb;
+		nc = sc > nc ? sc : nc;
+	}
+	a = malloc(na * sizeof *a), b = malloc(nb * sizeof *b), c = calloc(nc, sizeof *c);
+	if (a == NULL || b == NULL || c == NULL)
+		die("products alone", NULL);
+	for (size_t i = 0; i < na; ++i)
+		a[i] = (float)(i % 7) * 0.125f - 0.375f;
+	for (size_t i = 0; i < nb; ++i)
+		b[i] = (float)(i % 5) * 0.125f - 0.25f;
+	for (int k = 0; k <= reps; ++k) {           /* the first round warms up */
+		double t0 = now();
+		for (int s = 0; s < steps; ++s)
+			for (int i = 0; i < n; ++i) {
+				const gemm_call *g = &calls[i];
+				real_sgemm(g->o, g->ta, g->tb, g->M, g->N, g->K, g->alpha, a, g->lda, b, g->ldb,
+				           g->beta, c, g->ldc);
+			}
+		t0 = (now() - t0) / steps;
+		if (k > 0 && t0 < best)
+			best = t0;
+	}
+	free(a);
+	free(b);
+	free(c);
+	return best;
+}
+
+/* The gemm% and ceiling columns: the products' share of a step of `best` seconds when they take
+ * `alone` seconds by themselves, and the %peak the step would have at that share ("-" without). */
+static void alone_cols(char gs[2][16], double alone, double best, double pct)
+{
+	if (alone <= 0) {
+		snprintf(gs[0], sizeof gs[0], "-");
+		snprintf(gs[1], sizeof gs[1], "-");
+		return;
+	}
+	snprintf(gs[0], sizeof gs[0], "%.1f%%", 100 * alone / best);
+	snprintf(gs[1], sizeof gs[1], "%.1f%%", pct * best / alone);
+}
+
 /* The data of a net: the Fashion-MNIST batches, or random 3x24x24 images (cifar10.yaml's crops). */
 static const data *net_data(const net_spec *n, const data *fashion, data *rnd)
 {
@@ -667,17 +767,19 @@ int main(int argc, char **argv)
 		snm_blas_set_threads(th);
 		peak[th] = sgemm_peak();
 		printf("\n-- %d thread%s (sgemm 1024^3 now: %.1f GFLOPS)\n", th, th > 1 ? "s" : "", peak[th]);
-		printf("%-10s %9s %9s %11s %8s %6s  %s\n", "objective", "MFLOP/ex", "ms/step", "examples/s",
-		       "GFLOPS", "%peak", "params hash");
+		printf("%-10s %9s %9s %11s %8s %6s %7s %7s  %s\n", "objective", "MFLOP/ex", "ms/step",
+		       "examples/s", "GFLOPS", "%peak", "gemm%", "ceiling", "params hash");
 		for (int o = 0; o < N_OBJ; ++o) {
 			run r;
-			double best = 1e30, flop = 2 * macs(o), ref;
+			double best = 1e30, flop = 2 * macs(o), ref, alone;
+			char gs[2][16];
 			uint32_t hash;
 			if (!have[o] || run_new(&r, &d, mh.p->vtable, &nh[o], &objectives[o], mopts, BATCH, 0)) {
 				have[o] = 0;
 				continue;
 			}
 			best = time_best(&r, step, warmup, reps, steps);
+			alone = th == 1 ? products_alone(&r, step, reps, steps) : 0;
 			hash = params_hash(r.params);
 			run_free(&r);
 			eps[th][o] = BATCH / best;
@@ -685,17 +787,19 @@ int main(int argc, char **argv)
 			if (ref > peak[th])
 				peak[th] = ref;
 			pct[th][o] = 100 * flop * eps[th][o] * 1e-9 / peak[th];
-			printf("%-10s %9.2f %9.2f %11.0f %8.2f %5.1f%%  %08" PRIx32 "\n", objectives[o].name,
-			       flop * 1e-6, best * 1e3, eps[th][o], flop * eps[th][o] * 1e-9, pct[th][o], hash);
+			alone_cols(gs, alone, best, pct[th][o]);
+			printf("%-10s %9.2f %9.2f %11.0f %8.2f %5.1f%% %7s %7s  %08" PRIx32 "\n",
+			       objectives[o].name, flop * 1e-6, best * 1e3, eps[th][o], flop * eps[th][o] * 1e-9,
+			       pct[th][o], gs[0], gs[1], hash);
 		}
-		printf("%-10s %9s %9s %11s %8s %6s  %s\n", "network", "MFLOP/st", "ms/step", "rows/s",
-		       "GFLOPS", "%peak", "params hash");
+		printf("%-10s %9s %9s %11s %8s %6s %7s %7s  %s\n", "network", "MFLOP/st", "ms/step",
+		       "rows/s", "GFLOPS", "%peak", "gemm%", "ceiling", "params hash");
 		for (int k = 0; k < N_NETS; ++k) {
 			const net_spec *n = &nets[k];
 			void (*f)(run *) = n->obj.plugin ? step : eval_step;
 			run r;
-			double best, flop, ref;
-			char hs[16] = "-";
+			double best, flop, ref, alone;
+			char hs[16] = "-", gs[2][16];
 			if (!net_found[k])
 				continue;
 			{
@@ -712,6 +816,7 @@ int main(int argc, char **argv)
 			}
 			best = time_best(&r, f, warmup, reps, steps);
 			flop = counted_flops(&r, f);
+			alone = th == 1 ? products_alone(&r, f, reps, steps) : 0;
 			snprintf(hs, sizeof hs, "%08" PRIx32,
 			         n->obj.plugin != NULL ? params_hash(r.params) : r.logits_hash);
 			run_free(&r);
@@ -719,13 +824,17 @@ int main(int argc, char **argv)
 			if (ref > peak[th])
 				peak[th] = ref;
 			net_pct[th][k] = 100 * flop / best * 1e-9 / peak[th];
-			printf("%-10s %9.2f %9.2f %11.0f %8.2f %5.1f%%  %s\n", n->name, flop * 1e-6, best * 1e3,
-			       (n->batch + n->batch_u) / best, flop / best * 1e-9, net_pct[th][k], hs);
+			alone_cols(gs, alone, best, net_pct[th][k]);
+			printf("%-10s %9.2f %9.2f %11.0f %8.2f %5.1f%% %7s %7s  %s\n", n->name, flop * 1e-6,
+			       best * 1e3, (n->batch + n->batch_u) / best, flop / best * 1e-9, net_pct[th][k],
+			       gs[0], gs[1], hs);
 		}
 		printf("(%%peak against the best sgemm 1024^3 at %d thread%s: %.1f GFLOPS, timed before "
 		       "and after each line; a network's MFLOP/st are its step's products, counted; "
-		       "rows/s: labelled + unlabelled rows, eval: test images)\n", th, th > 1 ? "s" : "",
-		       peak[th]);
+		       "rows/s: labelled + unlabelled rows, eval: test images; gemm%%: the share of the "
+		       "step's time that its products take replayed alone, same shapes, at 1 thread; "
+		       "ceiling: the %%peak the step would reach with nothing but those products, "
+		       "%%peak / gemm%%)\n", th, th > 1 ? "s" : "", peak[th]);
 	}
 
 	printf("\n-- against the peer (torch_ref.py)");
