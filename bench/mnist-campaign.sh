@@ -5,7 +5,9 @@
 #
 #   cd WORKDIR && SNM=/path/to/snm P=/path/to/pipelines nohup bash mnist-campaign.sh > campaign.log 2>&1 &
 #
-# WORKDIR holds data/mnist (`snm fetch mnist`) and gets results/.  Keep what finished with
+# WORKDIR holds data/mnist (`snm fetch mnist`) and gets results/.  On a fresh machine first copy
+# the repository's committed results into it (`cp -r REPO/results WORKDIR/`): `snm run` skips a
+# finished run whose compact file is there, so only the missing runs train.  Keep what finished with
 #   snm compact --out REPO/results WORKDIR/results --keep-best 'mnist/proposed-base/n100/set1' \
 #                --keep-best 'mnist/proposed-base/n2000/set1'
 # then `make paper-tables` in the repository.  JOBS (default 2) runs at a time, 1 thread each.
@@ -25,12 +27,13 @@ for k in 1 2 3 4 5; do JOBS=$((JOBS > 1 ? JOBS - 1 : 1)) run "$P/mnist-ablation.
 wait
 for k in 1 2 3 4 5 6 7 8 9 10; do run "$P/mnist-claim.yaml" --only "mnist/*/n10/set$k"; done
 run "$P/mnist.yaml" --only 'mnist/proposed-base/n2000/set2'
-# 4. the rest of Table 1/3 at 20..200
+# 4. the rest of Table 1/3 at 20..200 (the claim's rows)
 for n in 20 50 200; do run "$P/mnist.yaml" --only "mnist/[fp]*/n$n/*"; done
-for n in 10 20 50 100 200; do run "$P/mnist.yaml" --only "mnist/recon-*/n$n/*"; done
-# 5. Table 2 (ladder) and PI-MNIST
-for n in 10 20 50 100 200; do run "$P/ladder.yaml" --only "ladder/*/n$n/*"; done
+# 5. PI-MNIST, then Table 2 (ladder) set by set, then the recon rows of Table 1/3 at 10..200
+for k in 1 2 3; do run "$P/pi-mnist.yaml" --only "*/set$k"; done
 run "$P/pi-mnist.yaml"
+for k in 1 2 3; do for n in 10 20 50 100 200; do run "$P/ladder.yaml" --only "ladder/*/n$n/set$k"; done; done
+for n in 10 20 50 100 200; do run "$P/mnist.yaml" --only "mnist/recon-*/n$n/*"; done
 # 5b. the comparison regularizers' checks at 100 labels (the comparison issue): the ladder and the
 #     adversarial ladder of seed 002 on the same labelled sets, VAT, close-to-clean, the Gamma-model
 run "$P/mnist-semi.yaml" --only 'mnist-semi/ladder/n10/*'
