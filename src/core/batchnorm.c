@@ -113,16 +113,21 @@ static void rows_grad_sums(const float *restrict x, const float *restrict dy, in
 	}
 }
 
-/* dx[n][c] += (float)(k[c] (dy[n][c] - a[c] - (x[n][c] - mu[c]) rs[c] b[c])) over rows [r0, r1). */
+/* dx[n][c] += (float)(k[c] (dy[n][c] - a[c] - (x[n][c] - mu[c]) rs[c] b[c])) over rows [r0, r1),
+ * or dx[n][c] = 0.0f + (float)(...) when fresh (dx unzeroed, op.h). */
 BN_CLONES
 static void rows_dx(const float *restrict x, const float *restrict dy, float *restrict dx, int C,
                     int r0, int r1, const double *restrict mu, const double *restrict rs,
-                    const double *restrict k, const double *restrict a, const double *restrict b)
+                    const double *restrict k, const double *restrict a, const double *restrict b,
+                    int fresh)
 {
 	for (int n = r0; n < r1; ++n) {
 		const float *restrict xr = x + (size_t)n * C, *restrict dr = dy + (size_t)n * C;
 		float *restrict gr = dx + (size_t)n * C;
-		BN_COLS(C, gr[c] += (float)(k[c] * (dr[c] - a[c] - (xr[c] - mu[c]) * rs[c] * b[c])));
+		if (fresh)
+			BN_COLS(C, gr[c] = 0.0f + (float)(k[c] * (dr[c] - a[c] - (xr[c] - mu[c]) * rs[c] * b[c])));
+		else
+			BN_COLS(C, gr[c] += (float)(k[c] * (dr[c] - a[c] - (xr[c] - mu[c]) * rs[c] * b[c])));
 	}
 }
 
@@ -285,6 +290,16 @@ done:
 	return y;
 }
 
+/* The inputs' gradients that are fresh (unzeroed, op.h), taken in the order x, gamma, beta: each
+ * is then stored as 0.0f + its first term (of group 0, for gamma and beta), the rest added. */
+static void fresh_flags(snm_tensor *x, snm_tensor *gamma, snm_tensor *beta, int *fx, int *fga,
+                        int *fbe)
+{
+	*fx = x->g != NULL && snm_grad_fresh(x);
+	*fga = gamma != NULL && gamma->g != NULL && snm_grad_fresh(gamma);
+	*fbe = beta != NULL && beta->g != NULL && snm_grad_fresh(beta);
+}
+
 /* snm_batchnorm_backward for (N,F) inputs (S = 1) in row-major sweeps (see BN_COLS): the same
  * sums and gradients, bit for bit.  Its per-column arrays are the 5 C doubles that the forward
  * call left after the means and rstd values in the node's aux. */
@@ -295,6 +310,8 @@ static void backward_rows(snm_node *nd)
 	const double *mean = nd->aux, *rstd = mean + (size_t)G * C;
 	double *sdy = (double *)nd->aux + 2 * (size_t)G * C;
 	double *sdyxh = sdy + C, *k = sdyxh + C, *a = k + C, *b = a + C;
+	int fx, fga, fbe;
+	fresh_flags(x, gamma, beta, &fx, &fga, &fbe);
 	for (int g = 0; g < G; ++g) {
 		const double *mu = mean + (size_t)g * C, *rs = rstd + (size_t)g * C;
 		double M;
@@ -304,15 +321,15 @@ static void backward_rows(snm_node *nd)
 		rows_grad_sums(x->x, y->g, C, r0, r1, mu, rs, sdy, sdyxh);
 		for (int c = 0; c < C; ++c) {
 			if (gamma != NULL && gamma->g != NULL)
-				gamma->g[c] += (float)sdyxh[c];
+				gamma->g[c] = (fga && g == 0 ? 0.0f : gamma->g[c]) + (float)sdyxh[c];
 			if (beta != NULL && beta->g != NULL)
-				beta->g[c] += (float)sdy[c];
+				beta->g[c] = (fbe && g == 0 ? 0.0f : beta->g[c]) + (float)sdy[c];
 			k[c] = (gamma ? gamma->x[c] : 1.0) * rs[c];
 			a[c] = training ? sdy[c] / M : 0.0;      /* mean(dy) */
 			b[c] = training ? sdyxh[c] / M : 0.0;    /* mean(dy xh) */
 		}
 		if (x->g != NULL)
-			rows_dx(x->x, y->g, x->g, C, r0, r1, mu, rs, k, a, b);
+			rows_dx(x->x, y->g, x->g, C, r0, r1, mu, rs, k, a, b, fx);
 	}
 }
 
@@ -322,11 +339,13 @@ void snm_batchnorm_backward(snm_tape *t, snm_node *nd)
 	int split = nd->i[0], training = nd->i[1], G = nd->i[2], N = x->d[0], C = x->d[1];
 	size_t S = snm_tensor_len(x) / (size_t)N / (size_t)C;
 	const double *mean = nd->aux, *rstd = mean + (size_t)G * C;
+	int fx, fga, fbe;
 	(void)t;
 	if (S == 1) {
 		backward_rows(nd);
 		return;
 	}
+	fresh_flags(x, gamma, beta, &fx, &fga, &fbe);
 	for (int g = 0; g < G; ++g) {
 		int r0, r1;
 		group_rows(g, G, split, N, &r0, &r1);
@@ -341,9 +360,9 @@ void snm_batchnorm_backward(snm_tape *t, snm_node *nd)
 				}
 			}
 			if (gamma != NULL && gamma->g != NULL)
-				gamma->g[c] += (float)sdyxh;
+				gamma->g[c] = (fga && g == 0 ? 0.0f : gamma->g[c]) + (float)sdyxh;
 			if (beta != NULL && beta->g != NULL)
-				beta->g[c] += (float)sdy;
+				beta->g[c] = (fbe && g == 0 ? 0.0f : beta->g[c]) + (float)sdy;
 			if (x->g == NULL)
 				continue;
 			k = (gamma ? gamma->x[c] : 1.0) * rs;
@@ -352,7 +371,8 @@ void snm_batchnorm_backward(snm_tape *t, snm_node *nd)
 			for (int n = r0; n < r1; ++n) {
 				size_t o = ((size_t)n * C + c) * S;
 				for (size_t i = 0; i < S; ++i)
-					x->g[o + i] += (float)(k * (y->g[o + i] - a - (x->x[o + i] - mu) * rs * b));
+					x->g[o + i] = (fx ? 0.0f : x->g[o + i]) +
+					              (float)(k * (y->g[o + i] - a - (x->x[o + i] - mu) * rs * b));
 			}
 		}
 	}
