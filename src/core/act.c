@@ -162,18 +162,34 @@ snm_tensor *snm_sigmoid(snm_tape *t, snm_tensor *x)
 	return y;
 }
 
+/* dx[i] += dy[i] y[i] (1 - y[i]), or dx[i] = 0.0f + that term when fresh (op.h); in blocks of 8
+ * with restrict pointers (vectorised at -O2, each element computed as the plain loop would). */
+static void sigmoid_bwd(float *restrict dx, const float *restrict dy, const float *restrict y,
+                        size_t n, int fresh)
+{
+	size_t i = 0;
+	if (fresh) {
+		for (; i + 8 <= n; i += 8)
+			for (size_t k = i; k < i + 8; ++k)
+				dx[k] = 0.0f + dy[k] * y[k] * (1.0f - y[k]);
+		for (; i < n; ++i)
+			dx[i] = 0.0f + dy[i] * y[i] * (1.0f - y[i]);
+		return;
+	}
+	for (; i + 8 <= n; i += 8)
+		for (size_t k = i; k < i + 8; ++k)
+			dx[k] += dy[k] * y[k] * (1.0f - y[k]);
+	for (; i < n; ++i)
+		dx[i] += dy[i] * y[i] * (1.0f - y[i]);
+}
+
 void snm_sigmoid_backward(snm_tape *t, snm_node *nd)
 {
 	snm_tensor *x = nd->in[0], *y = nd->out;
 	(void)t;
 	if (x->g == NULL)
 		return;
-	if (snm_grad_fresh(x))   /* op.h */
-		for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
-			x->g[i] = 0.0f + y->g[i] * y->x[i] * (1.0f - y->x[i]);
-	else
-		for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
-			x->g[i] += y->g[i] * y->x[i] * (1.0f - y->x[i]);
+	sigmoid_bwd(x->g, y->g, y->x, snm_tensor_len(x), snm_grad_fresh(x));
 }
 
 /* y = tanh(x);  dx += dy (1 - y^2). */
