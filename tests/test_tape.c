@@ -4,6 +4,8 @@
  * plugin would write them, gradient-checked, and the contract around them (when backward runs,
  * the ctx copy, errors). */
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
@@ -482,6 +484,68 @@ static void test_custom_errors(void)
 	snm_tape_free(t);
 }
 
+/* First writes of gradients (op.h, snm_grad_fresh): the ops that store into an unzeroed gradient
+ * must give the bits of zeroing then adding -- +0.0f where their term is -0.0f (0.0f + -0.0f),
+ * never what the previous backward left there, and an input used twice (x + x, x * x) gets both
+ * terms.  Each op runs backward twice on one tape, first with a seed of 5s. */
+static uint32_t bits(float v)
+{
+	uint32_t b;
+	memcpy(&b, &v, sizeof b);
+	return b;
+}
+
+static void fresh_case(const char *what, int which)
+{
+	snm_tape *t = snm_tape_new(0, NULL);
+	float xv[4] = { -1.0f, 2.0f, 0.5f, -3.0f }, dy[4] = { 0.0f, -0.0f, 1.5f, -2.0f };
+	float five[4] = { 5, 5, 5, 5 }, want[4];
+	snm_tensor *x = snm_tape_leaf(t, 2, (int[]){ 2, 2 }, xv), *y = NULL;
+	snm_tensor *c = snm_tape_const(t, 2, (int[]){ 2, 2 }, (float[]){ -1.0f, 1.0f, 2.0f, 0.0f });
+	for (int i = 0; i < 4; ++i) {
+		switch (which) {
+		case 0: want[i] = 0.0f + dy[i]; break;                                /* x + c */
+		case 1: want[i] = 0.0f - dy[i]; break;                                /* c - x */
+		case 2: want[i] = 0.0f + dy[i] * c->x[i]; break;                      /* x * c */
+		case 3: want[i] = (0.0f + dy[i]) + dy[i]; break;                      /* x + x */
+		case 4: want[i] = (0.0f + dy[i] * xv[i]) + dy[i] * xv[i]; break;      /* x * x */
+		case 5: want[i] = 0.0f + (xv[i] > 0.0f ? dy[i] : -0.0f); break;       /* relu */
+		case 6: want[i] = 0.0f + -0.5f * dy[i]; break;                        /* scale */
+		default: want[i] = 0.0f + dy[i]; break;                               /* reshape */
+		}
+	}
+	switch (which) {
+	case 0: y = snm_add(t, x, c); break;
+	case 1: y = snm_sub(t, c, x); break;
+	case 2: y = snm_mul(t, x, c); break;
+	case 3: y = snm_add(t, x, x); break;
+	case 4: y = snm_mul(t, x, x); break;
+	case 5: y = snm_relu(t, x); break;
+	case 6: y = snm_scale(t, x, -0.5f); break;
+	default: y = snm_reshape(t, x, 1, (int[]){ 4 }); break;
+	}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+	CU_ASSERT_EQUAL_FATAL(snm_tape_backward_seed(t, y, five, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(snm_tape_backward_seed(t, y, dy, NULL), 0);
+	for (int i = 0; i < 4; ++i)
+		if (bits(x->g[i]) != bits(want[i])) {
+			CU_FAIL("gradient bits differ from zero-then-add");
+			fprintf(stderr, "\n%s: x->g[%d] = %g (%08x), want %g (%08x)\n", what, i,
+			        (double)x->g[i], (unsigned)bits(x->g[i]), (double)want[i],
+			        (unsigned)bits(want[i]));
+		}
+	snm_tape_free(t);
+}
+
+static void test_fresh_gradients(void)
+{
+	static const char *const what[] = { "add", "sub", "mul", "add(x, x)", "mul(x, x)", "relu",
+	                                     "scale", "reshape" };
+	for (int k = 0; k < 8; ++k)
+		fresh_case(what[k], k);
+	CU_ASSERT_EQUAL(bits(0.0f + -0.0f), 0u);   /* the premise: the sum is +0.0f */
+}
+
 static CU_TestInfo tape_tests[] = {
 	{ "linear_vs_naive", test_linear_vs_naive },
 	{ "linear_gradcheck", test_linear_gradcheck },
@@ -493,6 +557,7 @@ static CU_TestInfo tape_tests[] = {
 	{ "custom_gradcheck", test_custom_gradcheck },
 	{ "custom_contract", test_custom_contract },
 	{ "custom_errors", test_custom_errors },
+	{ "fresh_gradients", test_fresh_gradients },
 	CU_TEST_INFO_NULL
 };
 

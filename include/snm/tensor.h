@@ -21,7 +21,8 @@ enum {
 	SNM_T_PARAM  = 1u << 0,  /* trainable parameter: persistent x and g, updated by the optimizer */
 	SNM_T_BUFFER = 1u << 1,  /* checkpointed state that is not trained (batch-norm running stats) */
 	SNM_T_LEAF   = 1u << 2,  /* tape leaf that wants a gradient (VAT's perturbation r) */
-	SNM_T_TOUCHED = 1u << 8  /* internal to the tape: a gradient reached this tensor */
+	SNM_T_TOUCHED = 1u << 8, /* internal to the tape: a gradient reached this tensor */
+	SNM_T_FRESH  = 1u << 9   /* internal to the tape: g not zeroed yet, its first writer is due */
 };
 
 typedef struct snm_tensor {

@@ -42,17 +42,30 @@ static snm_tensor *binary_begin(snm_tape *t, int op, const char *what, snm_tenso
 			stmt;                                                 \
 	} while (0)
 
-/* dst[i] += s src[i] when dst exists (the backward of add, sub, scale, reshape). */
-static void axpy(float *restrict dst, const float *restrict src, size_t n, float s)
+/* x->g[i] += s src[i] over x's elements when x->g exists (the backward of add, sub, scale,
+ * reshape, concat_rows), or x->g[i] = 0.0f + s src[i] when x's gradient is fresh (op.h). */
+static void axpy(snm_tensor *x, const float *restrict src, float s)
 {
-	if (dst != NULL)
+	float *restrict dst;
+	size_t n = snm_tensor_len(x);
+	if (x->g == NULL)
+		return;
+	dst = x->g;
+	if (snm_grad_fresh(x))
+		BLOCKED(n, dst[i] = 0.0f + s * src[i]);
+	else
 		BLOCKED(n, dst[i] += s * src[i]);
 }
 
-/* dst[i] += u[i] v[i] (the backward of mul) */
-static void acc_mul(float *restrict dst, const float *restrict u, const float *restrict v, size_t n)
+/* x->g[i] += u[i] v[i] (the backward of mul), or x->g[i] = 0.0f + u[i] v[i] when fresh. */
+static void acc_mul(snm_tensor *x, const float *restrict u, const float *restrict v)
 {
-	BLOCKED(n, dst[i] += u[i] * v[i]);
+	float *restrict dst = x->g;
+	size_t n = snm_tensor_len(x);
+	if (snm_grad_fresh(x))
+		BLOCKED(n, dst[i] = 0.0f + u[i] * v[i]);
+	else
+		BLOCKED(n, dst[i] += u[i] * v[i]);
 }
 
 /* y[i] = a[i] op b[i] */
@@ -86,10 +99,9 @@ snm_tensor *snm_add(snm_tape *t, snm_tensor *a, snm_tensor *b)
 
 void snm_add_backward(snm_tape *t, snm_node *nd)
 {
-	size_t n = snm_tensor_len(nd->out);
 	(void)t;
-	axpy(nd->in[0]->g, nd->out->g, n, 1.0f);
-	axpy(nd->in[1]->g, nd->out->g, n, 1.0f);
+	axpy(nd->in[0], nd->out->g, 1.0f);
+	axpy(nd->in[1], nd->out->g, 1.0f);
 }
 
 /* y = a - b;  da += dy,  db -= dy. */
@@ -105,10 +117,9 @@ snm_tensor *snm_sub(snm_tape *t, snm_tensor *a, snm_tensor *b)
 
 void snm_sub_backward(snm_tape *t, snm_node *nd)
 {
-	size_t n = snm_tensor_len(nd->out);
 	(void)t;
-	axpy(nd->in[0]->g, nd->out->g, n, 1.0f);
-	axpy(nd->in[1]->g, nd->out->g, n, -1.0f);
+	axpy(nd->in[0], nd->out->g, 1.0f);
+	axpy(nd->in[1], nd->out->g, -1.0f);
 }
 
 /* y = a b;  da += dy b,  db += dy a. */
@@ -125,12 +136,11 @@ snm_tensor *snm_mul(snm_tape *t, snm_tensor *a, snm_tensor *b)
 void snm_mul_backward(snm_tape *t, snm_node *nd)
 {
 	snm_tensor *a = nd->in[0], *b = nd->in[1], *y = nd->out;
-	size_t n = snm_tensor_len(y);
 	(void)t;
 	if (a->g != NULL)
-		acc_mul(a->g, y->g, b->x, n);
+		acc_mul(a, y->g, b->x);
 	if (b->g != NULL)
-		acc_mul(b->g, y->g, a->x, n);
+		acc_mul(b, y->g, a->x);
 }
 
 /* y = a / b (IEEE: b = 0 gives +-inf, or NaN for 0/0);  da += dy / b,  db -= dy y / b (PyTorch's
@@ -179,7 +189,7 @@ snm_tensor *snm_scale(snm_tape *t, snm_tensor *x, float s)
 void snm_scale_backward(snm_tape *t, snm_node *nd)
 {
 	(void)t;
-	axpy(nd->in[0]->g, nd->out->g, snm_tensor_len(nd->out), nd->f[0]);
+	axpy(nd->in[0], nd->out->g, nd->f[0]);
 }
 
 /* ---- shape --------------------------------------------------------------------------------- */
@@ -216,7 +226,7 @@ snm_tensor *snm_reshape(snm_tape *t, snm_tensor *x, int n_d, const int *d)
 void snm_reshape_backward(snm_tape *t, snm_node *nd)
 {
 	(void)t;
-	axpy(nd->in[0]->g, nd->out->g, snm_tensor_len(nd->out), 1.0f);
+	axpy(nd->in[0], nd->out->g, 1.0f);
 }
 
 /* x (N, ...) -> y (n, ...) = rows [start, start + n) of x;  dx[start + r] += dy[r].
@@ -248,9 +258,11 @@ snm_tensor *snm_slice_rows(snm_tape *t, snm_tensor *x, int start, int n)
 void snm_slice_rows_backward(snm_tape *t, snm_node *nd)
 {
 	snm_tensor *x = nd->in[0];
+	float *restrict dst = x->g != NULL ? x->g + (size_t)nd->i[0] * snm_tensor_cols(x) : NULL;
+	const float *restrict src = nd->out->g;
 	(void)t;
-	if (x->g != NULL)
-		axpy(x->g + (size_t)nd->i[0] * snm_tensor_cols(x), nd->out->g, snm_tensor_len(nd->out), 1.0f);
+	if (dst != NULL)     /* a part of x->g: not fresh-capable (optab), so zeroed or a parameter's */
+		BLOCKED(snm_tensor_len(nd->out), dst[i] += 1.0f * src[i]);
 }
 
 /* a (Na, ...), b (Nb, ...) with the same row shape -> y (Na + Nb, ...), rows of a then rows of b;
@@ -286,10 +298,9 @@ snm_tensor *snm_concat_rows(snm_tape *t, snm_tensor *a, snm_tensor *b)
 void snm_concat_rows_backward(snm_tape *t, snm_node *nd)
 {
 	snm_tensor *a = nd->in[0], *b = nd->in[1];
-	size_t na = snm_tensor_len(a);
 	(void)t;
-	axpy(a->g, nd->out->g, na, 1.0f);
-	axpy(b->g, nd->out->g + na, snm_tensor_len(b), 1.0f);
+	axpy(a, nd->out->g, 1.0f);
+	axpy(b, nd->out->g + snm_tensor_len(a), 1.0f);
 }
 
 /* ---- reductions ---------------------------------------------------------------------------- */

@@ -25,7 +25,8 @@
  *
  * Statistics are accumulated in double (as ATen's CPU kernel does) and each output is rounded to
  * float once.  The node's aux holds the G*C means followed by the G*C rstd values (double), so the
- * backward pass does not depend on buffers that may have changed in between.
+ * backward pass does not depend on buffers that may have changed in between (for (N,F) inputs,
+ * then 5*C doubles of work space for the row sweeps below).
  *
  * Backward, with xh = (x - mu) rstd and sums over the M values of a group and channel:
  *   training:   dx += gamma rstd (dy - sum(dy)/M - xh sum(dy xh)/M)
@@ -35,11 +36,147 @@
 #include <string.h>
 #include "op.h"
 
+/* (N,F) inputs (S = 1) take row-major sweeps instead: each pass walks the rows of a group in order
+ * and, along a row, updates one accumulator per column, so every per-column sum adds the same
+ * terms in the same order (rows r0, r0 + 1, ...) as the per-column loops, and every element is
+ * computed by the same expression; only the order in which independent columns are visited
+ * changes.  The loops over a row run in blocks of BN_BLOCK columns with restrict pointers (the
+ * compiler vectorises them at -O2; IEEE add, multiply, divide and conversions round alike on any
+ * lane, no contraction: -ffp-contract=off) and are compiled for AVX2 and the baseline, the one
+ * for the processor picked at load time (target_clones).  The per-column arrays live in the
+ * tape's arena. */
+#define BN_BLOCK 8
+#define BN_COLS(C, stmt)                                          \
+	do {                                                          \
+		int b_ = 0;                                               \
+		for (; b_ + BN_BLOCK <= (C); b_ += BN_BLOCK)              \
+			for (int c = b_; c < b_ + BN_BLOCK; ++c)              \
+				stmt;                                             \
+		for (int c = b_; c < (C); ++c)                            \
+			stmt;                                                 \
+	} while (0)
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define BN_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define BN_CLONES
+#endif
+
+/* s[c] = sum over rows [r0, r1) of x[n][c], then mu[c] = s[c] / M (x is (N, C)). */
+BN_CLONES
+static void rows_mean(const float *restrict x, int C, int r0, int r1, double M, double *restrict mu)
+{
+	BN_COLS(C, mu[c] = 0);
+	for (int n = r0; n < r1; ++n) {
+		const float *restrict xr = x + (size_t)n * C;
+		BN_COLS(C, mu[c] += xr[c]);
+	}
+	BN_COLS(C, mu[c] = mu[c] / M);
+}
+
+/* ss[c] = sum over rows [r0, r1) of (x[n][c] - mu[c])^2. */
+BN_CLONES
+static void rows_sqdev(const float *restrict x, int C, int r0, int r1, const double *restrict mu,
+                       double *restrict ss)
+{
+	BN_COLS(C, ss[c] = 0);
+	for (int n = r0; n < r1; ++n) {
+		const float *restrict xr = x + (size_t)n * C;
+		BN_COLS(C, ss[c] += (xr[c] - mu[c]) * (xr[c] - mu[c]));
+	}
+}
+
+/* y[n][c] = (x[n][c] - mu[c]) k[c] + be[c] over rows [r0, r1), rounded once. */
+BN_CLONES
+static void rows_affine(const float *restrict x, float *restrict y, int C, int r0, int r1,
+                        const double *restrict mu, const double *restrict k,
+                        const double *restrict be)
+{
+	for (int n = r0; n < r1; ++n) {
+		const float *restrict xr = x + (size_t)n * C;
+		float *restrict yr = y + (size_t)n * C;
+		BN_COLS(C, yr[c] = (float)((xr[c] - mu[c]) * k[c] + be[c]));
+	}
+}
+
+/* sdy[c] = sum dy[n][c], sdyxh[c] = sum dy[n][c] ((x[n][c] - mu[c]) rs[c]) over rows [r0, r1). */
+BN_CLONES
+static void rows_grad_sums(const float *restrict x, const float *restrict dy, int C, int r0,
+                           int r1, const double *restrict mu, const double *restrict rs,
+                           double *restrict sdy, double *restrict sdyxh)
+{
+	BN_COLS(C, sdy[c] = 0);
+	BN_COLS(C, sdyxh[c] = 0);
+	for (int n = r0; n < r1; ++n) {
+		const float *restrict xr = x + (size_t)n * C, *restrict dr = dy + (size_t)n * C;
+		BN_COLS(C, sdy[c] += dr[c]);
+		BN_COLS(C, sdyxh[c] += dr[c] * ((xr[c] - mu[c]) * rs[c]));
+	}
+}
+
+/* dx[n][c] += (float)(k[c] (dy[n][c] - a[c] - (x[n][c] - mu[c]) rs[c] b[c])) over rows [r0, r1),
+ * or dx[n][c] = 0.0f + (float)(...) when fresh (dx unzeroed, op.h). */
+BN_CLONES
+static void rows_dx(const float *restrict x, const float *restrict dy, float *restrict dx, int C,
+                    int r0, int r1, const double *restrict mu, const double *restrict rs,
+                    const double *restrict k, const double *restrict a, const double *restrict b,
+                    int fresh)
+{
+	for (int n = r0; n < r1; ++n) {
+		const float *restrict xr = x + (size_t)n * C, *restrict dr = dy + (size_t)n * C;
+		float *restrict gr = dx + (size_t)n * C;
+		if (fresh)
+			BN_COLS(C, gr[c] = 0.0f + (float)(k[c] * (dr[c] - a[c] - (xr[c] - mu[c]) * rs[c] * b[c])));
+		else
+			BN_COLS(C, gr[c] += (float)(k[c] * (dr[c] - a[c] - (xr[c] - mu[c]) * rs[c] * b[c])));
+	}
+}
+
 /* Row range [*r0, *r1) of group g. */
 static void group_rows(int g, int G, int split, int N, int *r0, int *r1)
 {
 	*r0 = G == 2 && g == 1 ? split : 0;
 	*r1 = G == 2 && g == 0 ? split : N;
+}
+
+/* snm_batchnorm's computation for (N,F) inputs (S = 1) in row-major sweeps (see BN_COLS): the same
+ * statistics, running-statistics update and outputs as its per-column loops, bit for bit; work
+ * holds 2 C doubles. */
+static void forward_rows(const snm_tensor *x, snm_tensor *y, const snm_tensor *gamma,
+                         const snm_tensor *beta, snm_tensor *r_mean, snm_tensor *r_var,
+                         float momentum, float eps, int training, int hold, int split, int G,
+                         double *mean, double *rstd, double *work)
+{
+	int N = x->d[0], C = x->d[1];
+	double *k = work, *be = k + C, *ss = be;
+	for (int g = 0; g < G; ++g) {
+		double *mu = mean + (size_t)g * C, *rs = rstd + (size_t)g * C, M;
+		int r0, r1;
+		group_rows(g, G, split, N, &r0, &r1);
+		M = (double)(r1 - r0);
+		if (training) {
+			rows_mean(x->x, C, r0, r1, M, mu);
+			rows_sqdev(x->x, C, r0, r1, mu, ss);
+			for (int c = 0; c < C; ++c) {
+				double s2 = ss[c] / M;
+				if (g == 0 && r_mean != NULL && !hold) {
+					r_mean->x[c] = (float)((1.0 - momentum) * r_mean->x[c] + (double)momentum * mu[c]);
+					r_var->x[c] = (float)((1.0 - momentum) * r_var->x[c] +
+					                      (double)momentum * ss[c] / (M - 1.0));
+				}
+				rs[c] = 1.0 / sqrt(s2 + (double)eps);
+			}
+		} else {
+			for (int c = 0; c < C; ++c) {
+				mu[c] = r_mean->x[c];
+				rs[c] = 1.0 / sqrt((double)r_var->x[c] + (double)eps);
+			}
+		}
+		for (int c = 0; c < C; ++c) {
+			k[c] = (gamma ? gamma->x[c] : 1.0) * rs[c];
+			be[c] = beta ? beta->x[c] : 0.0;
+		}
+		rows_affine(x->x, y->x, C, r0, r1, mu, k, be);
+	}
 }
 
 snm_tensor *snm_batchnorm(snm_tape *t, snm_tensor *x, snm_tensor *gamma, snm_tensor *beta,
@@ -92,10 +229,17 @@ snm_tensor *snm_batchnorm(snm_tape *t, snm_tensor *x, snm_tensor *gamma, snm_ten
 	y = snm_op_begin_opt(t, SNM_OP_BATCHNORM, x->n_d, x->d, 1, 3, in, &nd);
 	if (y == NULL)
 		return NULL;
-	mean = snm_tape_alloc(t, 2 * (size_t)G * (size_t)C * sizeof *mean);
+	/* G C means, G C rstd values, and for S = 1 the 5 C doubles of the row sweeps' per-column
+	 * arrays (forward_rows uses 2, backward_rows 5) */
+	mean = snm_tape_alloc(t, (2 * (size_t)G + (S == 1 ? 5 : 0)) * (size_t)C * sizeof *mean);
 	if (mean == NULL)
 		return NULL;
 	rstd = mean + (size_t)G * C;
+	if (S == 1) {
+		forward_rows(x, y, gamma, beta, r_mean, r_var, momentum, eps, training, hold, split, G,
+		             mean, rstd, rstd + (size_t)G * C);
+		goto done;
+	}
 
 	for (int g = 0; g < G; ++g) {
 		int r0, r1;
@@ -136,6 +280,7 @@ snm_tensor *snm_batchnorm(snm_tape *t, snm_tensor *x, snm_tensor *gamma, snm_ten
 			}
 		}
 	}
+done:
 	if (nd) {
 		nd->i[0] = split;
 		nd->i[1] = training;
@@ -145,13 +290,62 @@ snm_tensor *snm_batchnorm(snm_tape *t, snm_tensor *x, snm_tensor *gamma, snm_ten
 	return y;
 }
 
+/* The inputs' gradients that are fresh (unzeroed, op.h), taken in the order x, gamma, beta: each
+ * is then stored as 0.0f + its first term (of group 0, for gamma and beta), the rest added. */
+static void fresh_flags(snm_tensor *x, snm_tensor *gamma, snm_tensor *beta, int *fx, int *fga,
+                        int *fbe)
+{
+	*fx = x->g != NULL && snm_grad_fresh(x);
+	*fga = gamma != NULL && gamma->g != NULL && snm_grad_fresh(gamma);
+	*fbe = beta != NULL && beta->g != NULL && snm_grad_fresh(beta);
+}
+
+/* snm_batchnorm_backward for (N,F) inputs (S = 1) in row-major sweeps (see BN_COLS): the same
+ * sums and gradients, bit for bit.  Its per-column arrays are the 5 C doubles that the forward
+ * call left after the means and rstd values in the node's aux. */
+static void backward_rows(snm_node *nd)
+{
+	snm_tensor *x = nd->in[0], *gamma = nd->in[1], *beta = nd->in[2], *y = nd->out;
+	int split = nd->i[0], training = nd->i[1], G = nd->i[2], N = x->d[0], C = x->d[1];
+	const double *mean = nd->aux, *rstd = mean + (size_t)G * C;
+	double *sdy = (double *)nd->aux + 2 * (size_t)G * C;
+	double *sdyxh = sdy + C, *k = sdyxh + C, *a = k + C, *b = a + C;
+	int fx, fga, fbe;
+	fresh_flags(x, gamma, beta, &fx, &fga, &fbe);
+	for (int g = 0; g < G; ++g) {
+		const double *mu = mean + (size_t)g * C, *rs = rstd + (size_t)g * C;
+		double M;
+		int r0, r1;
+		group_rows(g, G, split, N, &r0, &r1);
+		M = (double)(r1 - r0);
+		rows_grad_sums(x->x, y->g, C, r0, r1, mu, rs, sdy, sdyxh);
+		for (int c = 0; c < C; ++c) {
+			if (gamma != NULL && gamma->g != NULL)
+				gamma->g[c] = (fga && g == 0 ? 0.0f : gamma->g[c]) + (float)sdyxh[c];
+			if (beta != NULL && beta->g != NULL)
+				beta->g[c] = (fbe && g == 0 ? 0.0f : beta->g[c]) + (float)sdy[c];
+			k[c] = (gamma ? gamma->x[c] : 1.0) * rs[c];
+			a[c] = training ? sdy[c] / M : 0.0;      /* mean(dy) */
+			b[c] = training ? sdyxh[c] / M : 0.0;    /* mean(dy xh) */
+		}
+		if (x->g != NULL)
+			rows_dx(x->x, y->g, x->g, C, r0, r1, mu, rs, k, a, b, fx);
+	}
+}
+
 void snm_batchnorm_backward(snm_tape *t, snm_node *nd)
 {
 	snm_tensor *x = nd->in[0], *gamma = nd->in[1], *beta = nd->in[2], *y = nd->out;
 	int split = nd->i[0], training = nd->i[1], G = nd->i[2], N = x->d[0], C = x->d[1];
 	size_t S = snm_tensor_len(x) / (size_t)N / (size_t)C;
 	const double *mean = nd->aux, *rstd = mean + (size_t)G * C;
+	int fx, fga, fbe;
 	(void)t;
+	if (S == 1) {
+		backward_rows(nd);
+		return;
+	}
+	fresh_flags(x, gamma, beta, &fx, &fga, &fbe);
 	for (int g = 0; g < G; ++g) {
 		int r0, r1;
 		group_rows(g, G, split, N, &r0, &r1);
@@ -166,9 +360,9 @@ void snm_batchnorm_backward(snm_tape *t, snm_node *nd)
 				}
 			}
 			if (gamma != NULL && gamma->g != NULL)
-				gamma->g[c] += (float)sdyxh;
+				gamma->g[c] = (fga && g == 0 ? 0.0f : gamma->g[c]) + (float)sdyxh;
 			if (beta != NULL && beta->g != NULL)
-				beta->g[c] += (float)sdy;
+				beta->g[c] = (fbe && g == 0 ? 0.0f : beta->g[c]) + (float)sdy;
 			if (x->g == NULL)
 				continue;
 			k = (gamma ? gamma->x[c] : 1.0) * rs;
@@ -177,7 +371,8 @@ void snm_batchnorm_backward(snm_tape *t, snm_node *nd)
 			for (int n = r0; n < r1; ++n) {
 				size_t o = ((size_t)n * C + c) * S;
 				for (size_t i = 0; i < S; ++i)
-					x->g[o + i] += (float)(k * (y->g[o + i] - a - (x->x[o + i] - mu) * rs * b));
+					x->g[o + i] = (fx ? 0.0f : x->g[o + i]) +
+					              (float)(k * (y->g[o + i] - a - (x->x[o + i] - mu) * rs * b));
 			}
 		}
 	}

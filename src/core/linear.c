@@ -47,6 +47,22 @@ snm_tensor *snm_linear(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b,
 	return y;
 }
 
+/* db[o] += dy[n][o] for n = 0..N-1 in order (each column's sum in row order), along a row in
+ * blocks of 8 with restrict pointers, which the compiler vectorises at -O2: the same additions
+ * in the same order per element (db is the bias's gradient, never dy's memory). */
+static void bias_grad(float *restrict db, const float *restrict dy, int N, int n_out)
+{
+	for (int n = 0; n < N; ++n) {
+		const float *restrict r = dy + (size_t)n * n_out;
+		int o = 0;
+		for (; o + 8 <= n_out; o += 8)
+			for (int k = o; k < o + 8; ++k)
+				db[k] += r[k];
+		for (; o < n_out; ++o)
+			db[o] += r[o];
+	}
+}
+
 void snm_linear_backward(snm_tape *t, snm_node *nd)
 {
 	snm_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2], *y = nd->out;
@@ -65,9 +81,5 @@ void snm_linear_backward(snm_tape *t, snm_node *nd)
 			              1.0f, y->g, n_out, x->x, n_in, 1.0f, w->g, n_in);
 	}
 	if (b != NULL && b->g != NULL)
-		for (int n = 0; n < N; ++n) {
-			const float *dy = y->g + (size_t)n * n_out;
-			for (int o = 0; o < n_out; ++o)
-				b->g[o] += dy[o];
-		}
+		bias_grad(b->g, y->g, N, n_out);
 }

@@ -212,13 +212,16 @@ void snm_sqerr_backward(snm_tape *t, snm_node *nd)
 {
 	snm_tensor *a = nd->in[0], *b = nd->in[1];
 	float c = 2.0f * nd->out->g[0] / (float)a->d[0];
+	/* fresh (op.h): a's (b's) gradient unzeroed, stored as 0.0f + d (0.0f - d); b after a, so
+	 * sqerr(x, x) writes then subtracts, as zero, add, subtract did */
+	int fa = a->g != NULL && snm_grad_fresh(a), fb = b->g != NULL && snm_grad_fresh(b);
 	(void)t;
 	for (size_t i = 0, n = snm_tensor_len(a); i < n; ++i) {
 		float d = c * (a->x[i] - b->x[i]);
 		if (a->g != NULL)
-			a->g[i] += d;
+			a->g[i] = (fa ? 0.0f : a->g[i]) + d;
 		if (b->g != NULL)
-			b->g[i] -= d;
+			b->g[i] = (fb ? 0.0f : b->g[i]) - d;
 	}
 }
 

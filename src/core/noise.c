@@ -92,7 +92,10 @@ void snm_gauss_noise_backward(snm_tape *t, snm_node *nd)
 	snm_tensor *x = nd->in[0], *y = nd->out;
 	size_t n = snm_tensor_len(x);
 	(void)t;
-	if (x->g != NULL)
+	if (x->g != NULL && snm_grad_fresh(x))   /* op.h */
+		for (size_t i = 0; i < n; ++i)
+			x->g[i] = 0.0f + y->g[i];
+	else if (x->g != NULL)
 		for (size_t i = 0; i < n; ++i)
 			x->g[i] += y->g[i];
 }

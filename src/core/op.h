@@ -58,7 +58,25 @@ typedef void (*snm_backward_fn)(snm_tape *t, snm_node *nd);
 typedef struct snm_opdef {
 	const char *name;                /* "conv2d" */
 	snm_backward_fn backward;        /* NULL for ops without a backward (leaf) */
+	int fresh;                       /* 1: backward honours SNM_T_FRESH (snm_grad_fresh) */
 } snm_opdef;
+
+/* First writes of gradients.  The reverse walk (tape.c) zeroes a tape tensor's gradient just
+ * before the first backward function that adds into it, so that function stores 0.0f + v (or
+ * 0.0f - v) in every element.  For an op whose table entry has `fresh` set the walk leaves the
+ * buffer as it is and marks the input SNM_T_FRESH instead; the backward function then calls
+ * snm_grad_fresh(in) right before it writes in->g and, when it returns 1, stores the same
+ * expression 0.0f + v (0.0f - v) into every element of in->g without reading it: the very IEEE
+ * operation, hence the same bits (0.0f + v is v for every v but -0.0f, which it turns into
+ * +0.0f; the expression is kept, not simplified to v).  snm_grad_fresh clears the mark, so an
+ * input given twice (x * x) is written by the first use and added to by the second; the walk
+ * zeroes a marked gradient the op did not take. */
+static inline int snm_grad_fresh(snm_tensor *x)
+{
+	int fresh = (x->flags & SNM_T_FRESH) != 0;
+	x->flags &= ~(unsigned)SNM_T_FRESH;
+	return fresh;
+}
 
 extern const snm_opdef snm_optab[SNM_OP__COUNT];
 

@@ -375,7 +375,9 @@ snm_tensor *snm_op_begin(snm_tape *t, int op, int n_d, const int *d, int n_in, s
  * first writer of the walk adds to it (rather than when the tensor is made: the zeroes are then
  * still in the cache when they are added to), and the gradients the walk never reached are zeroed
  * at its end, so that afterwards every gradient on the tape holds dy/d(tensor), zero for what y
- * does not depend on.  SNM_T_TOUCHED marks the gradients the walk has zeroed or written. */
+ * does not depend on.  SNM_T_TOUCHED marks the gradients the walk has zeroed or written.  The
+ * ops marked `fresh` in snm_optab are given their inputs' unzeroed gradients instead and store
+ * 0.0f + v themselves, the same bits (op.h, snm_grad_fresh). */
 static int backward_walk(snm_tape *t, snm_tensor *y, const float *dy, snm_error *err)
 {
 	size_t n = snm_tensor_len(y);
@@ -392,13 +394,24 @@ static int backward_walk(snm_tape *t, snm_tensor *y, const float *dy, snm_error 
 			continue;
 		for (int k = 0; k < nd->n_in; ++k) {
 			snm_tensor *in = nd->in[k];
-			if (in != NULL && in->g != NULL && !(in->flags & SNM_T_TOUCHED) && in_arena(t, in))
-				zero_grad(in->g, snm_tensor_len(in), in->d[0]);
+			if (in != NULL && in->g != NULL && !(in->flags & SNM_T_TOUCHED) && in_arena(t, in)) {
+				if (snm_optab[nd->op].fresh)
+					in->flags |= SNM_T_FRESH;       /* the op writes 0.0f + v itself (op.h) */
+				else
+					zero_grad(in->g, snm_tensor_len(in), in->d[0]);
+			}
 		}
 		snm_optab[nd->op].backward(t, nd);
-		for (int k = 0; k < nd->n_in; ++k)
-			if (nd->in[k] != NULL && nd->in[k]->g != NULL)
-				nd->in[k]->flags |= SNM_T_TOUCHED;
+		for (int k = 0; k < nd->n_in; ++k) {
+			snm_tensor *in = nd->in[k];
+			if (in == NULL || in->g == NULL)
+				continue;
+			if (in->flags & SNM_T_FRESH) {          /* not written after all */
+				zero_grad(in->g, snm_tensor_len(in), in->d[0]);
+				in->flags &= ~(unsigned)SNM_T_FRESH;
+			}
+			in->flags |= SNM_T_TOUCHED;
+		}
 	}
 	for (int i = 0; i < t->n_nodes; ++i) {
 		snm_tensor *o = t->nodes[i].out;
