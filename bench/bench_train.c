@@ -779,8 +779,8 @@ int main(int argc, char **argv)
 				continue;
 			}
 			best = time_best(&r, step, warmup, reps, steps);
+			hash = params_hash(r.params);      /* before the replay's recorded step moves them */
 			alone = th == 1 ? products_alone(&r, step, reps, steps) : 0;
-			hash = params_hash(r.params);
 			run_free(&r);
 			eps[th][o] = BATCH / best;
 			ref = sgemm_peak();                 /* this machine's speed drifts: keep the best */
@@ -816,9 +816,9 @@ int main(int argc, char **argv)
 			}
 			best = time_best(&r, f, warmup, reps, steps);
 			flop = counted_flops(&r, f);
-			alone = th == 1 ? products_alone(&r, f, reps, steps) : 0;
-			snprintf(hs, sizeof hs, "%08" PRIx32,
+			snprintf(hs, sizeof hs, "%08" PRIx32,     /* before the replay's recorded step */
 			         n->obj.plugin != NULL ? params_hash(r.params) : r.logits_hash);
+			alone = th == 1 ? products_alone(&r, f, reps, steps) : 0;
 			run_free(&r);
 			ref = sgemm_peak();
 			if (ref > peak[th])
