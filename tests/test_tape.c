@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <gsl/gsl_rng.h>
 #include "harness.h"
 #include "gradcheck.h"
 #include "snm/param.h"
@@ -546,6 +547,92 @@ static void test_fresh_gradients(void)
 	CU_ASSERT_EQUAL(bits(0.0f + -0.0f), 0u);   /* the premise: the sum is +0.0f */
 }
 
+/* The other fresh ops (sigmoid, sqerr, concat_rows, gauss_noise, batch norm).  Reference: the op
+ * applied to a parameter holding h's values -- outside the arena, so the walk leaves it alone and
+ * the op adds into its gradient, zeroed here.  Then the same op on an arena tensor h = x * c,
+ * which the walk hands over unzeroed, on a tape where a backward seeded with NaN came first (NaN
+ * in every gradient buffer on the path): h's gradient must have the reference's bits, so any
+ * element the op did not write (a stale NaN, or what an earlier tape left in reused memory)
+ * shows.  Inputs given twice: sqerr(h, h), concat_rows(h, h). */
+static snm_tensor *stale_op(snm_tape *t, int which, snm_tensor *h, snm_tensor *c, gsl_rng *r)
+{
+	switch (which) {
+	case 0: return snm_sigmoid(t, h);
+	case 1: return snm_sqerr(t, h, c);
+	case 2: return snm_sqerr(t, h, h);
+	case 3: return snm_concat_rows(t, h, h);
+	case 4: return snm_gauss_noise(t, h, 0.5f, r);
+	case 5: return snm_batchnorm(t, h, NULL, NULL, NULL, NULL, 0.1f, 1e-5f, 0);
+	default: return snm_batchnorm(t, h, NULL, NULL, NULL, NULL, 0.1f, 1e-5f, 2);  /* two groups */
+	}
+}
+
+static void stale_case(const char *what, int which)
+{
+	enum { R = 4, C = 3, N = R * C };
+	float xv[N], cv[N], dy[2 * N], nan_dy[2 * N];
+	uint32_t ref[N];
+	gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+	snm_params *p = snm_params_new(NULL);
+	snm_tensor *ph = p != NULL ? snm_params_add(p, "h", 2, (int[]){ R, C }, SNM_T_PARAM, NULL) : NULL;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ph);
+	for (int i = 0; i < N; ++i) {
+		xv[i] = (float)((i * 7) % 11) * 0.25f - 1.25f;
+		cv[i] = (float)((i * 5) % 7) * 0.5f - 1.0f;
+		ph->x[i] = xv[i] * cv[i];                 /* snm_mul's forward: the same product */
+	}
+	for (int i = 0; i < 2 * N; ++i) {
+		dy[i] = (float)((i * 3) % 5) * 0.5f - 1.0f;
+		nan_dy[i] = NAN;
+	}
+	{
+		snm_tape *t = snm_tape_new(0, NULL);
+		snm_tensor *c = snm_tape_const(t, 2, (int[]){ R, C }, cv), *y;
+		snm_params_zero_grad(p);
+		gsl_rng_set(r, 3);
+		y = stale_op(t, which, ph, c, r);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+		CU_ASSERT_FATAL(snm_tensor_len(y) <= 2 * N);
+		CU_ASSERT_EQUAL_FATAL(snm_tape_backward_seed(t, y, dy, NULL), 0);
+		for (int i = 0; i < N; ++i) {
+			ref[i] = bits(ph->g[i]);
+			CU_ASSERT(isfinite(ph->g[i]));
+		}
+		snm_tape_free(t);
+	}
+	{
+		snm_tape *t = snm_tape_new(0, NULL);
+		snm_tensor *x = snm_tape_leaf(t, 2, (int[]){ R, C }, xv);
+		snm_tensor *c = snm_tape_const(t, 2, (int[]){ R, C }, cv);
+		snm_tensor *h = snm_mul(t, x, c), *y;
+		gsl_rng_set(r, 3);
+		y = stale_op(t, which, h, c, r);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(h->g);
+		CU_ASSERT_EQUAL_FATAL(snm_tape_backward_seed(t, y, nan_dy, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(snm_tape_backward_seed(t, y, dy, NULL), 0);
+		for (int i = 0; i < N; ++i)
+			if (bits(h->g[i]) != ref[i]) {
+				CU_FAIL("the op's first write left an element of the gradient unwritten");
+				fprintf(stderr, "\n%s: h->g[%d] = %g, want the bits of %08x\n", what, i,
+				        (double)h->g[i], (unsigned)ref[i]);
+			}
+		snm_tape_free(t);
+	}
+	snm_params_free(p);
+	gsl_rng_free(r);
+}
+
+static void test_fresh_stale(void)
+{
+	static const char *const what[] = { "sigmoid", "sqerr(h, c)", "sqerr(h, h)",
+	                                     "concat_rows(h, h)", "gauss_noise", "batchnorm",
+	                                     "batchnorm, two groups" };
+	for (int k = 0; k < 7; ++k)
+		stale_case(what[k], k);
+}
+
 static CU_TestInfo tape_tests[] = {
 	{ "linear_vs_naive", test_linear_vs_naive },
 	{ "linear_gradcheck", test_linear_gradcheck },
@@ -558,6 +645,7 @@ static CU_TestInfo tape_tests[] = {
 	{ "custom_contract", test_custom_contract },
 	{ "custom_errors", test_custom_errors },
 	{ "fresh_gradients", test_fresh_gradients },
+	{ "fresh_stale", test_fresh_stale },
 	CU_TEST_INFO_NULL
 };
 

@@ -129,8 +129,9 @@ typedef struct adam_coef {
  * Compiled twice, for AVX2 and for the baseline, the one for the processor chosen at load time
  * (target_clones): the same operations in the same order on 8 or 4 lanes (IEEE add, multiply,
  * divide and square root round alike at any width; no contraction into FMA, -ffp-contract=off),
- * so the same bits either way. */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+ * so the same bits either way.  Only with GCC on x86-64 glibc: target_clones needs ifunc, which
+ * musl, MinGW and macOS lack; elsewhere the one baseline build. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && defined(__GLIBC__)
 __attribute__((target_clones("avx2", "default")))
 #endif
 static void update(const adam_coef *k, float *restrict p, float *restrict m, float *restrict v,

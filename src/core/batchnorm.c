@@ -43,7 +43,8 @@
  * changes.  The loops over a row run in blocks of BN_BLOCK columns with restrict pointers (the
  * compiler vectorises them at -O2; IEEE add, multiply, divide and conversions round alike on any
  * lane, no contraction: -ffp-contract=off) and are compiled for AVX2 and the baseline, the one
- * for the processor picked at load time (target_clones).  The per-column arrays live in the
+ * for the processor picked at load time (target_clones; GCC on x86-64 glibc only, where ifunc
+ * exists).  The per-column arrays live in the
  * tape's arena. */
 #define BN_BLOCK 8
 #define BN_COLS(C, stmt)                                          \
@@ -55,7 +56,7 @@
 		for (int c = b_; c < (C); ++c)                            \
 			stmt;                                                 \
 	} while (0)
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && defined(__GLIBC__)
 #define BN_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define BN_CLONES
