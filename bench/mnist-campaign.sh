@@ -29,9 +29,10 @@ for k in 1 2 3 4 5 6 7 8 9 10; do run "$P/mnist-claim.yaml" --only "mnist/*/n10/
 run "$P/mnist.yaml" --only 'mnist/proposed-base/n2000/set2'
 # 4. the rest of Table 1/3 at 20..200 (the claim's rows)
 for n in 20 50 200; do run "$P/mnist.yaml" --only "mnist/[fp]*/n$n/*"; done
-# 5. PI-MNIST, then Table 2 (ladder) set by set, then the recon rows of Table 1/3 at 10..200
+# 5. PI-MNIST and semantic-grad on it, then Table 2 (ladder) set by set, then the recon rows of Table 1/3 at 10..200
 for k in 1 2 3; do run "$P/pi-mnist.yaml" --only "*/set$k"; done
 run "$P/pi-mnist.yaml"
+for k in 1 2 3; do run "$P/pi-mnist-ablation.yaml" --only "*/set$k"; done
 for k in 1 2 3; do for n in 10 20 50 100 200; do run "$P/ladder.yaml" --only "ladder/*/n$n/set$k"; done; done
 for n in 10 20 50 100 200; do run "$P/mnist.yaml" --only "mnist/recon-*/n$n/*"; done
 # 5b. the comparison regularizers' checks at 100 labels (the comparison issue): the ladder and the
