@@ -90,6 +90,9 @@ const snm_option snm_paper_curves_options[] = {
 	{ "sets", SNM_OPT_INT, "3", NULL, "random sets per size", "[1, 100]" },
 	{ "runs", SNM_OPT_NODE, NULL, NULL, "experiments: one line each", NULL },
 	{ "size", SNM_OPT_NODE, "[1500, 1200]", NULL, "[width, height] in pixels", NULL },
+	{ "metric", SNM_OPT_STRING, "valid_error", NULL, "the /metrics column drawn (e.g. loss.recon_z)", NULL },
+	{ "ylabel", SNM_OPT_STRING, "validation error (%)", NULL, "the y axis's label", NULL },
+	{ "log", SNM_OPT_BOOL, "false", NULL, "a logarithmic y axis", NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 

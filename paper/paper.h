@@ -164,8 +164,9 @@ int snm_paper_curves(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg
 
 /* A figure of learning curves (plot.c): panels, each with lines; a line is the mean per epoch
  * (counted from 1) of one /metrics column over the run files behind it that have metrics, titled
- * "<label> (<files with metrics>)".  The spec's curves entries (snm_paper_curves: validation
- * error, one line per experiment and column) and `snm report` draw through it. */
+ * "<label> (<files with metrics>)".  The spec's curves entries (snm_paper_curves: one /metrics
+ * column, validation error unless `metric` names another, one line per experiment and column) and
+ * `snm report` draw through it. */
 typedef struct snm_paper_line {
 	int panel;                 /* index into the figure's panel titles; lines come panel by panel */
 	int color;                 /* palette index (one per experiment, the same in every panel) */
@@ -184,6 +185,7 @@ typedef struct snm_paper_curves_fig {
 	const snm_paper_line *lines;
 	int width, height;         /* pixels (the PDF: inches / 100) */
 	const char *empty;         /* the note's reason when no line has data ("no run ... has metrics") */
+	int logscale;              /* 1: a logarithmic y axis (values <= 0 are not drawn) */
 } snm_paper_curves_fig;
 
 /* Draws fig as PNG and PDF (gnuplot's pngcairo and pdfcairo), only the panels with data, laid out

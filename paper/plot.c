@@ -232,6 +232,8 @@ static void curves_body(FILE *f, const snm_paper_curves_fig *fig, const drawn *l
 	fprintf(f, "set grid\nset xlabel 'epoch'\nset ylabel '%s'\nset key top right\n",
 	        snm_paper_gp_quote(fig->ylabel, q, sizeof q));
 	fprintf(f, "set xtics %d\n", step);
+	if (fig->logscale)
+		fputs("set logscale y\n", f);
 	for (int a = 0; a < n_ln;) {
 		int b = a;
 		fprintf(f, "set title '%s'\n", snm_paper_gp_quote(fig->panel_titles[ln[a].line->panel], q2,
@@ -334,20 +336,23 @@ done:
 }
 
 /* A curves entry of the spec: one panel per column, one line per experiment of the list `runs`,
- * each the mean validation error over the sets 1..sets of (experiment, column) (the full run alone
- * for the column full). */
+ * each the mean of the /metrics column `metric` (default the validation error) over the sets
+ * 1..sets of (experiment, column) (the full run alone for the column full); `log`: a logarithmic
+ * y axis. */
 int snm_paper_curves(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *e, snm_error *err)
 {
 	const snm_option *op = snm_paper_curves_options;
 	const snm_cfg *cols = snm_cfg_get(e, "columns"), *runs = snm_cfg_get(e, "runs");
-	const char *id, *pipeline, **titles = NULL;
+	const char *id, *pipeline, *metric, *ylabel, **titles = NULL;
 	char title[512], empty[512], **paths = NULL, **heads = NULL;
 	snm_paper_line *lines = NULL;
 	snm_paper_curves_fig fig;
 	long sets;
-	int w, h, rc, n_cols, n_runs, n_paths = 0;
+	int w, h, rc, n_cols, n_runs, n_paths = 0, logscale;
 	(void)spec;
 	if ((rc = snm_cfg_opt_str(e, op, "id", &id, err)) || (rc = snm_cfg_opt_str(e, op, "pipeline", &pipeline, err))
+	    || (rc = snm_cfg_opt_str(e, op, "metric", &metric, err)) || (rc = snm_cfg_opt_str(e, op, "ylabel", &ylabel, err))
+	    || (rc = snm_cfg_opt_bool(e, op, "log", &logscale, err))
 	    || (rc = snm_cfg_opt_int(e, op, "sets", &sets, err)) || (rc = snm_paper_size(e, op, "size", &w, &h, err))
 	    || (rc = snm_paper_check_columns(e, "curves figure", err)))
 		return rc;
@@ -392,11 +397,15 @@ int snm_paper_curves(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg
 			}
 		}
 	}
-	snprintf(title, sizeof title, "Learning curves, %s: validation error per epoch (mean over the sets "
-	         "with metrics)", pipeline);
+	if (strcmp(metric, "valid_error") == 0)
+		snprintf(title, sizeof title, "Learning curves, %s: validation error per epoch (mean over the sets "
+		         "with metrics)", pipeline);
+	else
+		snprintf(title, sizeof title, "%s: %s per epoch (mean over the sets with metrics)", pipeline,
+		         metric);
 	snprintf(empty, sizeof empty, "no run of %s/* has metrics under %s", pipeline, o->results);
-	fig = (snm_paper_curves_fig){ id, title, "validation error (%)", "valid_error", n_cols, titles,
-	                              n_cols * n_runs, lines, w, h, empty };
+	fig = (snm_paper_curves_fig){ id, title, ylabel, metric, n_cols, titles, n_cols * n_runs, lines, w, h,
+	                              empty, logscale };
 	rc = snm_paper_curves_draw(o, &fig, err);
 done:
 	for (int i = 0; paths && i < n_paths; ++i)

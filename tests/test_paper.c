@@ -169,6 +169,15 @@ static int log_count(const log_t *l, const char *needle)
 	return n;
 }
 
+/* How many times needle occurs in text. */
+static int count_of(const char *text, const char *needle)
+{
+	int n = 0;
+	for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		++n;
+	return n;
+}
+
 /* o for one stage run of spec on the run files under res, writing into outdir, every note and
  * written file collected into *lg (zeroed first). */
 static void stage_opts(snm_paper_opts *o, const char *spec, const char *res, const char *outdir,
@@ -504,15 +513,16 @@ static void test_every_table_written(void)
 {
 	static const char *const ids[] = { "table1-mnist", "table1-cifar10", "table2-ladder", "table3-mnist",
 	                                   "table4-cifar10", "pi-mnist", "table1-fashion", "table3-fashion",
-	                                   "claim-mnist", "claim-fashion", "ablation-mnist" };
+	                                   "claim-mnist", "claim-fashion", "ablation-mnist", "claim-pi-mnist" };
 	static const char *const ext[] = { "tex", "md", "csv" };
-	char name[128];
+	char name[128], slashed[130];
 	CU_ASSERT_EQUAL(real_rc, SNM_OK);
 	for (size_t i = 0; i < sizeof ids / sizeof *ids; ++i)
 		for (int k = 0; k < 3; ++k) {
 			snprintf(name, sizeof name, "%s.%s", ids[i], ext[k]);
+			snprintf(slashed, sizeof slashed, "/%s", name);    /* pi-mnist.md, not claim-pi-mnist.md */
 			CU_ASSERT(exists(out, name));
-			CU_ASSERT(log_count(&real_log, name) == 1);
+			CU_ASSERT(log_count(&real_log, slashed) == 1);
 		}
 	/* the figures whose runs are absent say so, one note each */
 	CU_ASSERT(log_count(&real_log, "figure5: run mnist/proposed-base/n2000/set1 is missing") == 1
@@ -1495,6 +1505,55 @@ static void test_figures(void)
 	}
 }
 
+/* A curves entry that draws another /metrics column (`metric`, `ylabel`, `log`): the figure from
+ * the run's loss.recon_z, its gnuplot script with the label and a logarithmic y axis (a wrapper
+ * around gnuplot keeps the scripts), the default entry's without; a column no run has: a note. */
+static void test_curves_metric(void)
+{
+	static const char spec[] =
+		"figures:\n"
+		"  curves:\n"
+		"    - {id: syn-plain, pipeline: syn, columns: [20], sets: 1, runs: [proposed-base], size: [480, 320]}\n"
+		"    - {id: syn-recon-z, pipeline: syn, columns: [20], sets: 1, runs: [proposed-base], size: [480, 320],\n"
+		"       metric: loss.recon_z, ylabel: z cost, log: true}\n"
+		"    - {id: syn-nometric, pipeline: syn, columns: [20], sets: 1, runs: [proposed-base],\n"
+		"       metric: no.such.column}\n";
+	char spec_path[800], wrapper[800], kept[800], out3[800], text[1800];
+	snm_paper_opts o;
+	snm_error e;
+	log_t l;
+	size_t len;
+	char *gp;
+	CU_ASSERT_FATAL(trained);
+	if (!have_gnuplot())
+		return;
+	snprintf(spec_path, sizeof spec_path, "%s/metric-spec.yaml", tmp);
+	write_text(spec_path, spec);
+	snprintf(kept, sizeof kept, "%s/kept.gp", tmp);
+	snprintf(wrapper, sizeof wrapper, "%s/gnuplot-keep", tmp);
+	snprintf(text, sizeof text, "#!/bin/sh\ncat \"$1\" >> '%s'\nexec gnuplot \"$1\"\n", kept);
+	write_text(wrapper, text);
+	CU_ASSERT_EQUAL_FATAL(chmod(wrapper, 0755), 0);
+	snprintf(out3, sizeof out3, "%s/out-metric", tmp);
+	stage_opts(&o, spec_path, fig_results, out3, &l);
+	o.gnuplot = wrapper;
+	CU_ASSERT_EQUAL_FATAL(snm_paper_run(&o, &e), SNM_OK);
+	CU_ASSERT_EQUAL(l.wrote, 4);                                 /* two figures, PNG and PDF */
+	CU_ASSERT_EQUAL(l.notes, 1);
+	CU_ASSERT_EQUAL(log_count(&l, "syn-nometric: no run of syn/* has metrics"), 1);
+	CU_ASSERT(exists(out3, "syn-recon-z.png") && exists(out3, "syn-recon-z.pdf"));
+	CU_ASSERT_FALSE(exists(out3, "syn-nometric.png"));
+	gp = slurp(kept, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(gp);
+	/* each figure's body is written twice (PNG, then PDF); only syn-recon-z's has the log axis */
+	CU_ASSERT_EQUAL(count_of(gp, "set logscale y\n"), 2);
+	CU_ASSERT_EQUAL(count_of(gp, "set ylabel 'z cost'\n"), 2);
+	CU_ASSERT_EQUAL(count_of(gp, "set ylabel 'validation error (%)'\n"), 2);
+	CU_ASSERT_EQUAL(count_of(gp, "syn: loss.recon_z per epoch"), 2);
+	CU_ASSERT(strstr(gp, "set logscale y\n") > strstr(gp, "syn-recon-z.png"));
+	free(gp);
+}
+
 static void test_without_gnuplot(void)
 {
 	snm_paper_opts o;
@@ -1833,6 +1892,7 @@ static CU_TestInfo figure_tests[] = {
 	{ "rebuilt network matches its run", test_model_rebuild },
 	{ "a figure's perturbation is its plugin's, every option", test_perturb_is_the_plugins },
 	{ "reconstruction, t-SNE and curve figures", test_figures },
+	{ "curves of another metric, log axis", test_curves_metric },
 	{ "without gnuplot: one note per figure", test_without_gnuplot },
 	{ "a run file in another run's place is refused", test_figure_wrong_run },
 	CU_TEST_INFO_NULL
