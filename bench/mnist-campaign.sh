@@ -27,8 +27,9 @@ for k in 1 2 3 4 5; do JOBS=$((JOBS > 1 ? JOBS - 1 : 1)) run "$P/mnist-ablation.
 wait
 for k in 1 2 3 4 5 6 7 8 9 10; do run "$P/mnist-claim.yaml" --only "mnist/*/n10/set$k"; done
 run "$P/mnist.yaml" --only 'mnist/proposed-base/n2000/set2'
-# 4. the rest of Table 1/3 at 20..200 (the claim's rows)
+# 4. the rest of Table 1/3 at 20..200 (the claim's rows, and semantic-grad beside them)
 for n in 20 50 200; do run "$P/mnist.yaml" --only "mnist/[fp]*/n$n/*"; done
+for n in 20 50 200; do run "$P/mnist.yaml" --only "mnist/semantic-grad/n$n/*"; done
 # 5. PI-MNIST and semantic-grad on it, then Table 2 (ladder) set by set, then the recon rows of Table 1/3 at 10..200
 for k in 1 2 3; do run "$P/pi-mnist.yaml" --only "*/set$k"; done
 run "$P/pi-mnist.yaml"
@@ -43,9 +44,10 @@ run "$P/mnist-semi.yaml" --only 'mnist-semi/vat/n10/*'
 run "$P/mnist-semi.yaml" --only 'mnist-semi/c2c/n10/*'
 run "$P/mnist-semi.yaml" --only 'mnist-semi/gamma/n10/*'
 # 6. the large sizes of the claim's rows, then everything else
-for n in 500 1000 2000; do for e in feed-forward proposed-base perturb-random perturb-semantic; do
+for n in 500 1000 2000; do for e in feed-forward proposed-base perturb-random perturb-semantic semantic-grad; do
 	run "$P/mnist.yaml" --only "mnist/$e/n$n/*"; done; done
 run "$P/mnist.yaml" --only 'mnist/p*/full'
+run "$P/mnist.yaml" --only 'mnist/semantic-grad/full'
 run "$P/mnist.yaml" --only 'mnist/feed-forward/full'
 run "$P/mnist.yaml"
 run "$P/ladder.yaml"
