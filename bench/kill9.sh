@@ -14,7 +14,8 @@ if [ ! -x "$build/snm" ]; then
 	exit 2
 fi
 SNM_TEST_TOPBUILDDIR=$build
+SNM_TEST_SRCDIR=$here/../tests     # tests/lib.sh
 SNM_PLUGIN_PATH=$build/plugins/models/.libs:$build/plugins/noise/.libs:$build/plugins/data/.libs
 SNM_KILLS=${2:-100}
-export SNM_TEST_TOPBUILDDIR SNM_PLUGIN_PATH SNM_KILLS
+export SNM_TEST_TOPBUILDDIR SNM_TEST_SRCDIR SNM_PLUGIN_PATH SNM_KILLS
 exec sh "$here/../tests/test_kill9.sh"

@@ -173,7 +173,8 @@ done:
 void gc_central_param(const char *what, snm_tensor *p, gc_loss_fn loss, void *ctx,
                       const gc_central *opt, gc_tally *tally)
 {
-	size_t len = snm_tensor_len(p), stride = len > opt->parts ? len / opt->parts : 1;
+	size_t len = snm_tensor_len(p);
+	size_t stride = len <= opt->parts ? 1 : opt->stride ? opt->stride : len / opt->parts;
 	const double step = opt->step;
 	for (size_t i = 0; i < len; i += stride) {
 		float v = p->x[i];

@@ -37,13 +37,13 @@ int gc_check(const char *what, gc_fn f, void *ctx, int n_in, const gc_input *in,
  *
  * loss(ctx) rebuilds the objective at the current parameter values (the same noise every call)
  * and returns its value (NAN when it could not).  For elements i = 0, s, 2s, ... of p (s =
- * len/parts when len > parts, else 1): l0, l+ and l- at p->x[i] = v, v + step, v - step (v put
- * back bit for bit), numeric = (l+ - l-) / (2 step), compared with analytic = p->g[i] (the caller
- * ran backward first): a match when |analytic - numeric| <= tol = atol (1 + |numeric|) + 1e-2
- * |numeric|.  A kink (a ReLU switching inside the step) shows as one-sided slopes that disagree,
- * |(l+ - l0) - (l0 - l-)| / step > tol; such an element is excused, counted in kinks, not bad.
- * Counts add to *tally; each mismatch (the first 10 of a tally) prints "what p[i]: analytic A
- * numeric N" on stderr. */
+ * len/parts, or the stride given, when len > parts; else 1): l0, l+ and l- at p->x[i] = v,
+ * v + step, v - step (v put back bit for bit), numeric = (l+ - l-) / (2 step), compared with
+ * analytic = p->g[i] (the caller ran backward first): a match when |analytic - numeric| <= tol =
+ * atol (1 + |numeric|) + 1e-2 |numeric|.  A kink (a ReLU switching inside the step) shows as
+ * one-sided slopes that disagree, |(l+ - l0) - (l0 - l-)| / step > tol; such an element is
+ * excused, counted in kinks, not bad.  Counts add to *tally; each mismatch (the first 10 of a
+ * tally) prints "what p[i]: analytic A numeric N" on stderr. */
 typedef double (*gc_loss_fn)(void *ctx);
 
 typedef struct gc_central {
@@ -51,6 +51,7 @@ typedef struct gc_central {
 	size_t parts;
 	int kinks_first;         /* 0: an element is checked, then excused as a kink only if it misses;
 	                          * 1: a kink is skipped before the check (not counted in checked) */
+	size_t stride;           /* 0: len/parts elements apart; else this many (when len > parts) */
 } gc_central;
 
 typedef struct gc_tally {

@@ -189,6 +189,9 @@ EXTRA_tests_test_runfile_DEPENDENCIES = snm$(EXEEXT) plugins/data/synthetic.la \
 TESTS += tests/test_paper tests/test_fetch tests/test_runfile
 
 # ---- shell tests --------------------------------------------------------------------------------
+# tests/lib.sh: the start (scratch directory, counters), PASS/FAIL lines and summary that the
+# shell tests source.
+EXTRA_DIST += tests/lib.sh
 # The committed results: the tables regenerate unchanged, and one committed run verifies.  Every
 # shipped pipeline passes `snm check`, with its number of runs.
 TESTS += tests/test_results.sh tests/test_verify.sh tests/test_pipelines.sh

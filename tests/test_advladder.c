@@ -376,7 +376,7 @@ static void grad_check(const char *yaml, int all_params)
 	gc_fill(xu, M * I, -1, 1, 4);
 	for (int semi = 0; semi < 2; ++semi) {
 		fix f;
-		static const gc_central central = { 3e-3, 3e-3, 6, 0 };
+		static const gc_central central = { 3e-3, 3e-3, 6, 0, 0 };
 		gc_tally n = { 0, 0, 0, 0 };
 		snm_test_point at;
 		char what[160];

@@ -438,6 +438,18 @@ static void grads_copy(const snm_params *p, float *g)
 	}
 }
 
+/* The inverse of grads_copy: g (registry order) into the parameters' gradients. */
+static void grads_load(snm_params *p, const float *g)
+{
+	for (int i = 0; i < snm_params_count(p); ++i) {
+		snm_tensor *w = snm_params_at(p, i);
+		if (w->flags & SNM_T_PARAM) {
+			memcpy(w->g, g, snm_tensor_len(w) * sizeof *g);
+			g += snm_tensor_len(w);
+		}
+	}
+}
+
 static int grads_all_zero(const snm_params *p)
 {
 	for (int i = 0; i < snm_params_count(p); ++i) {
@@ -480,6 +492,21 @@ static snm_tensor *ref_build(const ref_loss *rl, snm_tape *t)
 	return loss;
 }
 
+/* rl's loss on tape t (reset first), as gc_central_param's loss. */
+typedef struct ref_point {
+	const ref_loss *rl;
+	snm_tape *t;
+} ref_point;
+
+static double ref_point_loss(void *ctx)
+{
+	const ref_point *a = ctx;
+	snm_tensor *l;
+	snm_tape_reset(a->t);
+	l = ref_build(a->rl, a->t);
+	return l ? l->x[0] : NAN;
+}
+
 /* Analytic gradients g (registry order) against the rebuilt loss: its own backward (tight) and
  * central differences on up to 10 elements of every parameter (skipping ReLU kinks). */
 static void check_against_ref(const ref_loss *rl, const float *g, double loss_value)
@@ -488,7 +515,10 @@ static void check_against_ref(const ref_loss *rl, const float *g, double loss_va
 	snm_tape *t = snm_tape_new(0, NULL);
 	size_t n = snm_params_n_trainable(f->params), off = 0;
 	float *gr = malloc(n * sizeof *gr);
-	int bad = 0, checked = 0, kinks = 0, nonzero = 0;
+	int bad = 0, nonzero = 0;
+	static const gc_central central = { 1e-3, 2e-3, 10, 1, 0 };
+	gc_tally tally = { 0, 0, 0, 0 };
+	ref_point at = { rl, t };
 	CU_ASSERT_PTR_NOT_NULL_FATAL(gr);
 	snm_params_zero_grad(f->params);
 	snm_tensor *loss = ref_build(rl, t);
@@ -521,44 +551,18 @@ static void check_against_ref(const ref_loss *rl, const float *g, double loss_va
 		}
 		off += len;
 	}
-	off = 0;
 	CU_ASSERT(nonzero > n_used / 3);   /* dead ReLUs give some exact zeros */
 	CU_ASSERT_EQUAL(dec_touched, 0);
 	snm_tape_set_grad(t, 0);
-	bad = 0;
+	grads_load(f->params, g);          /* the analytic gradients checked: the objective's */
 	for (int k = 0; k < snm_params_count(f->params); ++k) {
 		snm_tensor *p = snm_params_at(f->params, k);
-		size_t len = snm_tensor_len(p), stride = len > 10 ? len / 10 : 1;
-		if (!(p->flags & SNM_T_PARAM))
-			continue;
-		for (size_t i = 0; i < len; i += stride) {
-			const double step = 1e-3;
-			float v = p->x[i];
-			snm_tape_reset(t);
-			double l0 = ref_build(rl, t)->x[0];
-			p->x[i] = (float)(v + step);
-			snm_tape_reset(t);
-			double lp = ref_build(rl, t)->x[0];
-			p->x[i] = (float)(v - step);
-			snm_tape_reset(t);
-			double lm = ref_build(rl, t)->x[0];
-			p->x[i] = v;
-			double num = (lp - lm) / (2 * step), ana = g[off + i];
-			double tol = 2e-3 * (1 + fabs(num)) + 1e-2 * fabs(num);
-			if (fabs((lp - l0) - (l0 - lm)) / step > tol) {
-				kinks++;
-				continue;
-			}
-			checked++;
-			if (fabs(ana - num) > tol && bad++ < 5)
-				fprintf(stderr, "test_compare: %s[%zu]: analytic %g, central difference %g\n",
-				        p->name, i, ana, num);
-		}
-		off += len;
+		if (p->flags & SNM_T_PARAM)
+			gc_central_param("test_compare:", p, ref_point_loss, &at, &central, &tally);
 	}
-	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT(checked >= 30);
-	CU_ASSERT(kinks <= checked / 5);
+	CU_ASSERT_EQUAL(tally.bad, 0);
+	CU_ASSERT(tally.checked >= 30);
+	CU_ASSERT(tally.kinks <= tally.checked / 5);
 	free(gr);
 	snm_tape_free(t);
 }

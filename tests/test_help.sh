@@ -7,15 +7,11 @@
 # `snm help`.
 # Prints "test_help: N passed, N failed".
 set -u
-top=${SNM_TEST_TOPBUILDDIR:?}
+. "${SNM_TEST_SRCDIR:?}/lib.sh"
+test_begin help
 src=${SNM_TEST_SRCDIR:?}/..
 snm=$top/snm
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/snm-help-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
+# lib.sh's check, showing the first 8 lines of the log rather than the last
 check() { if [ "$2" -eq 0 ]; then pass "$1"; else fail "$1"; [ -n "${3:-}" ] && sed 's/^/  | /' "$3" | head -n 8; fi; }
 
 "$snm" help > "$tmp/all" 2> "$tmp/err"
@@ -66,5 +62,4 @@ strip < "$src/pipelines/quick.yaml" > "$tmp/quick.yaml"
 check "the README's example pipeline is pipelines/quick.yaml" \
 	$([ -s "$tmp/readme.yaml" ] && diff "$tmp/readme.yaml" "$tmp/quick.yaml" > "$tmp/diff"; echo $?) "$tmp/diff"
 check "the README names snm help" $(grep -q 'snm help' "$src/README.md"; echo $?)
-echo "test_help: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+test_end

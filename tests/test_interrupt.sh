@@ -28,28 +28,16 @@
 #     runs equal the reference.
 # Prints "test_interrupt: N passed, N failed"; exits 77 without h5dump and h5diff.
 set -u
-top=${SNM_TEST_TOPBUILDDIR:?}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/snm-interrupt-XXXXXX")
+. "${SNM_TEST_SRCDIR:?}/lib.sh"
+test_begin interrupt
 pid=
 bomb=
 trap '[ -n "$bomb" ] && kill $bomb 2>/dev/null; [ -n "$pid" ] && kill -9 -$pid 2>/dev/null; rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
-check() { if [ "$2" -eq 0 ]; then pass "$1"; else fail "$1"; sed 's/^/  | /' "$3" | tail -n 8; fi; }
-
-if ! command -v h5dump >/dev/null 2>&1 || ! command -v h5diff >/dev/null 2>&1; then
-	echo "test_interrupt: h5dump or h5diff not found (hdf5-tools): skipped"
-	exit 77
-fi
+need_h5tools
 # snm in a process group of its own (setsid), with SIGINT at its default disposition: a shell
 # without job control starts background commands with SIGINT ignored, and snm keeps an ignored
 # SIGINT ignored, as nohup asks
-if ! command -v setsid >/dev/null 2>&1 || ! env --default-signal=INT true 2>/dev/null; then
-	echo "test_interrupt: setsid or env --default-signal (coreutils 8.31) not found: skipped"
-	exit 77
-fi
+need_setsid
 # pipeline NAME: two runs of 90 examples in batches of 2 (45 steps an epoch), 60 epochs
 pipeline() {
 	cat > "$tmp/$1.yaml" <<EOF
@@ -86,12 +74,8 @@ EOF
 for ref in ref:pipeline sref:semi; do
 	name=${ref%%:*}
 	${ref#*:} "$name"
-	if ! "$top/snm" run "$tmp/$name.yaml" -j 2 > "$tmp/$name.log" 2>&1; then
-		fail "the uninterrupted run ($name)"
-		sed 's/^/  | /' "$tmp/$name.log" | tail -n 5
-		echo "test_interrupt: $passed passed, $failed failed"
-		exit 1
-	fi
+	"$top/snm" run "$tmp/$name.yaml" -j 2 > "$tmp/$name.log" 2>&1 ||
+		abort "the uninterrupted run ($name)" "$tmp/$name.log"
 done
 
 # same NAME REF FILE: the run file FILE of pipeline NAME equals the reference's (h5diff, the
@@ -230,5 +214,4 @@ check "-j 2, SIGTERM: one line for each of the two runs" \
 check "-j 2, SIGTERM: no worker left" $(! pgrep -f "$tmp/term.yaml" >/dev/null; echo $?) "$tmp/term.err"
 resumed term
 
-echo "test_interrupt: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+test_end

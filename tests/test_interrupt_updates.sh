@@ -16,23 +16,10 @@
 # /metrics/seconds (h5diff).
 # Prints "test_interrupt_updates: N passed, N failed"; exits 77 without h5dump and h5diff.
 set -u
-top=${SNM_TEST_TOPBUILDDIR:?}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/snm-intupd-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
-check() { if [ "$2" -eq 0 ]; then pass "$1"; else fail "$1"; sed 's/^/  | /' "$3" | tail -n 8; fi; }
-
-if ! command -v h5dump >/dev/null 2>&1 || ! command -v h5diff >/dev/null 2>&1; then
-	echo "test_interrupt_updates: h5dump or h5diff not found (hdf5-tools): skipped"
-	exit 77
-fi
-if ! command -v setsid >/dev/null 2>&1 || ! env --default-signal=INT true 2>/dev/null; then
-	echo "test_interrupt_updates: setsid or env --default-signal (coreutils 8.31) not found: skipped"
-	exit 77
-fi
+. "${SNM_TEST_SRCDIR:?}/lib.sh"
+test_begin intupd
+need_h5tools
+need_setsid
 pipeline() {
 	cat > "$tmp/$1.yaml" <<EOT
 name: iv
@@ -50,12 +37,7 @@ EOT
 }
 r=iv/base/n4/set1
 pipeline ref
-if ! "$top/snm" run "$tmp/ref.yaml" > "$tmp/ref.log" 2>&1; then
-	fail "the uninterrupted run"
-	sed 's/^/  | /' "$tmp/ref.log" | tail -n 5
-	echo "test_interrupt_updates: $passed passed, $failed failed"
-	exit 1
-fi
+"$top/snm" run "$tmp/ref.yaml" > "$tmp/ref.log" 2>&1 || abort "the uninterrupted run" "$tmp/ref.log"
 
 # stop AT WANT: `snm run` of pipeline int with SIGINT at step AT of the process; its line: WANT
 stop() {
@@ -105,5 +87,4 @@ stop 2 'in epoch 2 after step 7 of 13, saved there (resume goes on with step 8)'
 check "resumed to the end" $([ $? -eq 0 ] && grep -q "^$r *resumed" "$tmp/resume.log"; echo $?) "$tmp/resume.log"
 h5diff --exclude-path /metrics/seconds "$tmp/ref/$r.h5" "$f" > "$tmp/diff.log" 2>&1
 check "the resumed run file equals the uninterrupted run's (h5diff, /metrics/seconds aside)" $? "$tmp/diff.log"
-echo "test_interrupt_updates: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+test_end

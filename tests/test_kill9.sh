@@ -9,20 +9,12 @@
 # Environment: SNM_KILLS (default 5), SNM_KILL_SEED (default: the time; printed, to replay a run).
 # Prints "test_kill9: N passed, N failed" and exits 77 without h5dump and h5diff.
 set -u
-top=${SNM_TEST_TOPBUILDDIR:?}
+. "${SNM_TEST_SRCDIR:?}/lib.sh"
+test_begin kill9
 kills=${SNM_KILLS:-5}
 seed=${SNM_KILL_SEED:-$(date +%s)}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/snm-kill9-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
 
-if ! command -v h5dump >/dev/null 2>&1 || ! command -v h5diff >/dev/null 2>&1; then
-	echo "test_kill9: h5dump or h5diff not found (hdf5-tools): skipped"
-	exit 77
-fi
+need_h5tools
 # pipeline NAME RESULTS: two runs of 100 short epochs each (a save after every epoch)
 pipeline() {
 	cat > "$tmp/$1.yaml" <<EOF
@@ -42,12 +34,7 @@ EOF
 pipeline ref "$tmp/ref"
 pipeline killed "$tmp/killed"
 start=$(date +%s%N)
-if ! "$top/snm" run "$tmp/ref.yaml" >"$tmp/ref.log" 2>&1; then
-	fail "the uninterrupted run"
-	sed 's/^/  | /' "$tmp/ref.log" | tail -n 5
-	echo "test_kill9: $passed passed, $failed failed"
-	exit 1
-fi
+"$top/snm" run "$tmp/ref.yaml" >"$tmp/ref.log" 2>&1 || abort "the uninterrupted run" "$tmp/ref.log"
 span=$(( ($(date +%s%N) - start) / 1000000 ))   # ms the whole pipeline takes; kills fall within it
 echo "seed $seed, $kills kills, each within $span ms"
 
@@ -100,5 +87,4 @@ if [ -z "$left" ]; then
 else
 	fail "left behind: $left"
 fi
-echo "test_kill9: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+test_end

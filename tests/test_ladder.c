@@ -484,7 +484,7 @@ static void test_gradients(void)
 	snm_tape *t = snm_tape_new(0, NULL);
 	for (int semi = 0; semi < 2; ++semi) {
 		fix f;
-		static const gc_central central = { 3e-3, 3e-3, 6, 0 };
+		static const gc_central central = { 3e-3, 3e-3, 6, 0, 0 };
 		gc_tally n = { 0, 0, 0, 0 };
 		snm_test_point at;
 		char what[160];

@@ -735,57 +735,58 @@ static void test_bn_forward(void)
 	model_free(&f);
 }
 
+/* The cross-entropy of f's network on the BN_N images x (1, 4, 4) and labels lab, built on tape t
+ * (reset first); bn_point_loss is its value, as gc_central_param's loss. */
+typedef struct bn_point {
+	fixture *f;
+	snm_tape *t;
+	const float *x;
+	const int32_t *lab;
+} bn_point;
+
+static snm_tensor *bn_ce(const bn_point *a)
+{
+	const snm_model_vt *m = a->f->model.vt;
+	void *s = a->f->model.state;
+	snm_tape *t = a->t;
+	snm_tape_reset(t);
+	snm_tensor *x = snm_tape_const(t, 4, (int[]){ BN_N, 1, 4, 4 }, a->x);
+	return snm_softmax_ce(t, m->classify(s, t, m->encode(s, t, x, NULL, NULL, NULL)), a->lab);
+}
+
+static double bn_point_loss(void *a)
+{
+	snm_tensor *l = bn_ce(a);
+	return l ? l->x[0] : NAN;
+}
+
 /* Gradients of the cross-entropy of the batchnorm network (through the batch statistics, the
- * per-channel shift of the convolution, gamma) against central differences. */
+ * per-channel shift of the convolution, gamma) against central differences: every third element
+ * of a parameter longer than 8, every element of a shorter one. */
 static void test_bn_gradients(void)
 {
 	fixture f;
 	float x[BN_N * 16];
 	static const int32_t lab[BN_N] = { 0, 1, 2, 1, 0 };
-	int bad = 0, checked = 0, kinks = 0;
+	static const gc_central central = { 1e-3, 2e-3, 8, 0, 3 };
+	gc_tally n = { 0, 0, 0, 0 };
 	model_new(&f, BNSMALL, 1, 4, 4, SK);
 	CU_ASSERT_EQUAL_FATAL(f.rc, 0);
 	randomize(&f, 500);
 	gc_fill(x, BN_N * 16, 0, 1, 10);
-	const snm_model_vt *m = f.model.vt;
-	void *s = f.model.state;
 	snm_tape *t = snm_tape_new(0, NULL);
-#define BN_LOSS() (snm_tape_reset(t), snm_softmax_ce(t, m->classify(s, t, m->encode(s, t, \
-	snm_tape_const(t, 4, (int[]){ BN_N, 1, 4, 4 }, x), NULL, NULL, NULL)), lab))
+	bn_point at = { &f, t, x, lab };
 	snm_params_zero_grad(f.params);
-	CU_ASSERT_EQUAL_FATAL(snm_tape_backward(t, BN_LOSS(), NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(snm_tape_backward(t, bn_ce(&at), NULL), 0);
 	snm_tape_set_grad(t, 0);
 	for (int k = 0; k < snm_params_count(f.params); ++k) {
 		snm_tensor *p = snm_params_at(f.params, k);
-		if (!(p->flags & SNM_T_PARAM) || !strncmp(p->name, "dec.", 4))
-			continue;
-		for (size_t i = 0; i < snm_tensor_len(p); i += snm_tensor_len(p) > 8 ? 3 : 1) {
-			const double step = 1e-3;
-			float v = p->x[i];
-			double l0 = BN_LOSS()->x[0];
-			p->x[i] = (float)(v + step);
-			double lp = BN_LOSS()->x[0];
-			p->x[i] = (float)(v - step);
-			double lm = BN_LOSS()->x[0];
-			p->x[i] = v;
-			double num = (lp - lm) / (2 * step), ana = p->g[i];
-			double tol = 2e-3 * (1 + fabs(num)) + 1e-2 * fabs(num);
-			checked++;
-			if (fabs(ana - num) <= tol)
-				continue;
-			if (fabs((lp - l0) - (l0 - lm)) / step > tol) {
-				kinks++;
-				continue;
-			}
-			if (bad++ < 10)
-				fprintf(stderr, "test_models: batchnorm %s[%zu]: analytic %g numeric %g\n",
-				        p->name, i, ana, num);
-		}
+		if ((p->flags & SNM_T_PARAM) && strncmp(p->name, "dec.", 4) != 0)
+			gc_central_param("test_models: batchnorm", p, bn_point_loss, &at, &central, &n);
 	}
-#undef BN_LOSS
-	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT(checked > 30);
-	CU_ASSERT(kinks <= checked / 10);
+	CU_ASSERT_EQUAL(n.bad, 0);
+	CU_ASSERT(n.checked > 30);
+	CU_ASSERT(n.kinks <= n.checked / 10);
 	snm_tape_free(t);
 	model_free(&f);
 }
@@ -1016,8 +1017,26 @@ static void test_objective_values(void)
 	model_free(&f);
 }
 
+/* nf's objective on f's network and the SN images x, built on tape t (reset first), as
+ * gc_central_param's loss. */
+typedef struct objective_point {
+	noise_fix *nf;
+	fixture *f;
+	snm_tape *t;
+	const float *x;
+	snm_objective o;          /* build's terms, overwritten by every call */
+} objective_point;
+
+static double objective_point_loss(void *ctx)
+{
+	objective_point *a = ctx;
+	snm_tensor *l = build(a->nf, a->f, a->t, a->x, &a->o);
+	return l ? l->x[0] : NAN;
+}
+
 /* Parameter gradients of each objective against central differences of its loss, for up to 12
- * elements of every parameter tensor. */
+ * elements of every parameter tensor; an element where a ReLU switches inside [v - step, v + step]
+ * (one-sided slopes that disagree: central differences mean nothing there) is skipped. */
 static void test_objective_gradients(void)
 {
 	fixture f;
@@ -1025,6 +1044,7 @@ static void test_objective_gradients(void)
 	static const char *cfgs[] = { "{}", "{targets: x, weight: 0.5}", "{targets: all, weight: 0.5}",
 	                              "{targets: xz, weight: 0.5}" };
 	static const char *names[] = { "none", "recon", "recon", "recon" };
+	static const gc_central central = { 1e-3, 2e-3, 12, 1, 0 };
 	model_new(&f, SMALL2, 1, 8, 8, SK);
 	CU_ASSERT_EQUAL_FATAL(f.rc, 0);
 	randomize(&f, 300);
@@ -1034,45 +1054,22 @@ static void test_objective_gradients(void)
 	for (int c = 0; c < 4; ++c) {
 		noise_fix nf;
 		snm_objective o;
-		int bad = 0, checked = 0, nonzero = 0, kinks = 0;
+		gc_tally n = { 0, 0, 0, 0 };
+		char what[160];
 		noise_new(&nf, names[c], cfgs[c], &f);
 		CU_ASSERT_EQUAL_FATAL(nf.rc, 0);
 		snm_params_zero_grad(f.params);
 		snm_tape_set_grad(t, 1);
 		CU_ASSERT_EQUAL_FATAL(snm_tape_backward(t, build(&nf, &f, t, x, &o), NULL), 0);
 		snm_tape_set_grad(t, 0);
-		for (int k = 0; k < n_p; ++k) {
-			snm_tensor *p = snm_params_at(f.params, k);
-			size_t len = snm_tensor_len(p), stride = len > 12 ? len / 12 : 1;
-			for (size_t i = 0; i < len; i += stride) {
-				const double step = 1e-3;
-				float v = p->x[i];
-				double l0 = build(&nf, &f, t, x, &o)->x[0];
-				p->x[i] = (float)(v + step);
-				double lp = build(&nf, &f, t, x, &o)->x[0];
-				p->x[i] = (float)(v - step);
-				double lm = build(&nf, &f, t, x, &o)->x[0];
-				p->x[i] = v;
-				double num = (lp - lm) / (2 * step), ana = p->g[i];
-				double tol = 2e-3 * (1 + fabs(num)) + 1e-2 * fabs(num);
-				/* a ReLU switching inside [v - step, v + step] shows as one-sided slopes that
-				 * disagree: central differences mean nothing there, so the element is skipped */
-				if (fabs((lp - l0) - (l0 - lm)) / step > tol) {
-					kinks++;
-					continue;
-				}
-				checked++;
-				nonzero += ana != 0;
-				if (fabs(ana - num) > tol) {
-					if (bad++ < 10)
-						fprintf(stderr, "test_models: %s %s: %s[%zu] analytic %g numeric %g\n",
-						        names[c], cfgs[c], p->name, i, ana, num);
-				}
-			}
-		}
-		CU_ASSERT_EQUAL(bad, 0);
-		CU_ASSERT(checked > 80);
-		CU_ASSERT(kinks <= checked / 10);
+		objective_point at = { &nf, &f, t, x, { 0 } };
+		snprintf(what, sizeof what, "test_models: %s %s:", names[c], cfgs[c]);
+		for (int k = 0; k < n_p; ++k)
+			gc_central_param(what, snm_params_at(f.params, k), objective_point_loss, &at, &central,
+			                 &n);
+		CU_ASSERT_EQUAL(n.bad, 0);
+		CU_ASSERT(n.checked > 80);
+		CU_ASSERT(n.kinks <= n.checked / 10);
 		/* none reaches only the encoder and classifier (decoder biases get exact zeros); the
 		 * reconstructions reach everything their path uses */
 		snm_tensor *bz = param(&f, "dec.z.b"), *bh = param(&f, "dec.h1.b");
@@ -1083,7 +1080,7 @@ static void test_objective_gradients(void)
 			gh += fabs(bh->g[i]);
 		CU_ASSERT(c == 3 ? gz > 0 : gz == 0);
 		CU_ASSERT(c == 0 ? gh == 0 : gh > 0);
-		CU_ASSERT(nonzero > checked / 3);
+		CU_ASSERT(n.nonzero > n.checked / 3);
 		noise_free(&nf);
 	}
 	snm_tape_free(t);

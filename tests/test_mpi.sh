@@ -9,15 +9,9 @@
 # MPI); mpirun runs as root with OMPI_ALLOW_RUN_AS_ROOT.
 # Prints "test_mpi: N passed, N failed" (", 1 skipped" when skipped).
 set -u
-top=${SNM_TEST_TOPBUILDDIR:?}
+. "${SNM_TEST_SRCDIR:?}/lib.sh"
+test_begin mpi
 snm=$top/snm
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/snm-mpi-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
-check() { if [ "$2" -eq 0 ]; then pass "$1"; else fail "$1"; [ -n "${3:-}" ] && sed 's/^/  | /' "$3" | tail -n 8; fi; }
 
 if ! grep -q '^#define SNM_HAVE_MPI 1' "$top/config.h" 2>/dev/null; then
 	echo "SKIP: snm was built without MPI (configure found no Open MPI, or --without-mpi)"
@@ -113,5 +107,4 @@ check "the same command again finishes" \
 	$([ $? -eq 0 ] && grep -q '^8 runs selected, all finished' "$tmp/kill3.log"; echo $?) "$tmp/kill3.log"
 check "every run file equals an uninterrupted run's" $(same "$tmp/ref2" "$tmp/killed"; echo $?)
 
-echo "test_mpi: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+test_end

@@ -787,49 +787,44 @@ static snm_tensor *frozen_loss(grad_ctx *c, snm_tape *t)
 
 typedef snm_tensor *(*loss_fn)(grad_ctx *c, snm_tape *t);
 
+/* numeric's loss at the current parameters, on tape t, as gc_central_param's loss. */
+typedef struct grad_point {
+	grad_ctx *c;
+	loss_fn numeric;
+	snm_tape *t;
+} grad_point;
+
+static double grad_point_loss(void *ctx)
+{
+	grad_point *a = ctx;
+	snm_tensor *l = a->numeric(a->c, a->t);
+	return l ? l->x[0] : NAN;
+}
+
 /* The analytic gradient of `analytic` at the current parameters against central differences of
  * `numeric`, for up to 10 elements of every parameter tensor (elements where a ReLU or an
  * arg-min/max switches inside the step are skipped, as in test_models).  Leaves the analytic
  * gradient in the parameters' g. */
 static void grad_check(const char *what, grad_ctx *c, loss_fn analytic, loss_fn numeric)
 {
+	static const gc_central central = { 1e-3, 2e-3, 10, 1, 0 };
 	fixture *f = c->f;
 	snm_tape *t = snm_tape_new(0, NULL);
-	int bad = 0, checked = 0, nonzero = 0, kinks = 0, n_p = snm_params_count(f->params);
+	gc_tally n = { 0, 0, 0, 0 };
+	grad_point at = { c, numeric, t };
+	char name[160];
 	snm_params_zero_grad(f->params);
 	snm_tensor *l = analytic(c, t);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
 	CU_ASSERT_EQUAL_FATAL(snm_tape_backward(t, l, NULL), 0);
 	snm_tape_set_grad(t, 0);
-	for (int k = 0; k < n_p; ++k) {
-		snm_tensor *p = snm_params_at(f->params, k);
-		size_t len = snm_tensor_len(p), stride = len > 10 ? len / 10 : 1;
-		for (size_t i = 0; i < len; i += stride) {
-			const double step = 1e-3;
-			float v = p->x[i];
-			double l0 = numeric(c, t)->x[0];
-			p->x[i] = (float)(v + step);
-			double lp = numeric(c, t)->x[0];
-			p->x[i] = (float)(v - step);
-			double lm = numeric(c, t)->x[0];
-			p->x[i] = v;
-			double num = (lp - lm) / (2 * step), ana = p->g[i];
-			double tol = 2e-3 * (1 + fabs(num)) + 1e-2 * fabs(num);
-			if (fabs((lp - l0) - (l0 - lm)) / step > tol) {
-				kinks++;
-				continue;
-			}
-			checked++;
-			nonzero += ana != 0;
-			if (fabs(ana - num) > tol && bad++ < 10)
-				fprintf(stderr, "test_perturb: %s: %s[%zu] analytic %g numeric %g\n", what,
-				        p->name, i, ana, num);
-		}
-	}
-	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT(checked > 70);
-	CU_ASSERT(kinks <= checked / 10);
-	CU_ASSERT(nonzero > checked / 2);
+	snprintf(name, sizeof name, "test_perturb: %s:", what);
+	for (int k = 0; k < snm_params_count(f->params); ++k)
+		gc_central_param(name, snm_params_at(f->params, k), grad_point_loss, &at, &central, &n);
+	CU_ASSERT_EQUAL(n.bad, 0);
+	CU_ASSERT(n.checked > 70);
+	CU_ASSERT(n.kinks <= n.checked / 10);
+	CU_ASSERT(n.nonzero > n.checked / 2);
 	snm_tape_free(t);
 }
 

@@ -13,20 +13,14 @@
 # the whole run, and two `snm run` that split a pipeline both exit 0 with every run trained once.
 # Prints "test_pipelines: N passed, N failed" and exits non-zero on any failure.
 set -u
-top=${SNM_TEST_TOPBUILDDIR:?}
+. "${SNM_TEST_SRCDIR:?}/lib.sh"
+test_begin pipe
 src=${SNM_TEST_SRCDIR:?}
 fashion=${SNM_TEST_FASHION:-/usr/share/datasets/fashion-mnist}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/snm-pipe-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
 
 if [ ! -f "$fashion/train-images-idx3-ubyte.gz" ] && [ ! -f "$fashion/train-images-idx3-ubyte" ]; then
 	fail "Fashion-MNIST not found in $fashion (./bootstrap installs dataset-fashion-mnist)"
-	echo "test_pipelines: $passed passed, $failed failed"
-	exit 1
+	test_end
 fi
 mkdir -p "$tmp/data/cifar10"
 ln -s "$fashion" "$tmp/data/mnist"
@@ -213,5 +207,4 @@ else
 	fail "two snm run splitting a pipeline: status $st1 and $st, $trained trained, output:"
 	sed 's/^/  | /' "$tmp/out1.log" "$tmp/out.log" "$tmp/err.log" | tail -n 12
 fi
-echo "test_pipelines: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+test_end

@@ -7,14 +7,8 @@
 # installed) the status lines are drawn, erased and followed by the table.
 # Prints "test_progress: N passed, N failed".
 set -u
-top=${SNM_TEST_TOPBUILDDIR:?}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/snm-progress-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
-check() { if [ "$2" -eq 0 ]; then pass "$1"; else fail "$1"; sed 's/^/  | /' "$3" | tail -n 8; fi; }
+. "${SNM_TEST_SRCDIR:?}/lib.sh"
+test_begin progress
 
 cat > "$tmp/p.yaml" <<EOF
 name: pg
@@ -82,5 +76,4 @@ if command -v script >/dev/null 2>&1; then
 else
 	echo "SKIP: on a terminal: script(1) not installed"
 fi
-echo "test_progress: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+test_end

@@ -10,14 +10,9 @@
 # snm finds its plugins under the second prefix with the first one removed.
 # Prints "test_reinstall: N passed, N failed"; exits 77 without GNU make.
 set -u
-top=${SNM_TEST_TOPBUILDDIR:?}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/snm-reinstall-XXXXXX")
+. "${SNM_TEST_SRCDIR:?}/lib.sh"
+test_begin reinstall
 trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
-check() { if [ "$2" -eq 0 ]; then pass "$1"; else fail "$1"; [ -n "${3:-}" ] && sed 's/^/  | /' "$3" | tail -n 8; fi; }
 # make without the make check that runs us (its jobserver, its -k)
 mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make "$@"; }
 
@@ -61,5 +56,4 @@ if [ "${SNM_REINSTALL_FULL:-0}" = 1 ]; then
 			$([ $? -eq 0 ] && grep -q "$tmp/p2/lib/snm/none.so" "$tmp/plugins.log"; echo $?) "$tmp/plugins.log"
 	fi
 fi
-echo "test_reinstall: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+test_end

@@ -6,14 +6,9 @@
 # Exits 77 (skip) when the tree has no results/ (a distribution tarball).  Prints
 # "test_results: N passed, N failed" and exits non-zero on any failure.
 set -u
-top=${SNM_TEST_TOPBUILDDIR:?}
+. "${SNM_TEST_SRCDIR:?}/lib.sh"
+test_begin results
 src=${SNM_TEST_SRCDIR:?}/..
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/snm-results-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
 
 if [ ! -d "$src/results" ] || [ ! -d "$src/paper/tables" ]; then
 	echo "SKIP: no results/ or paper/tables/ in $src (not a git checkout)"
@@ -45,5 +40,4 @@ else
 	tail -n 5 "$tmp/paper.log"
 fi
 
-echo "test_results: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+test_end

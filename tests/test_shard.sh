@@ -9,15 +9,9 @@
 # The calibration goes to a cache of the test's own (SNM_COST_CACHE).
 # Prints "test_shard: N passed, N failed"; exits 77 without h5diff.
 set -u
-top=${SNM_TEST_TOPBUILDDIR:?}
+. "${SNM_TEST_SRCDIR:?}/lib.sh"
+test_begin shard
 snm=$top/snm
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/snm-shard-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
-check() { if [ "$2" -eq 0 ]; then pass "$1"; else fail "$1"; [ -n "${3:-}" ] && sed 's/^/  | /' "$3" | tail -n 8; fi; }
 export SNM_COST_CACHE="$tmp/cost"
 
 if ! command -v h5diff >/dev/null 2>&1; then
@@ -108,5 +102,4 @@ echo "x" > "$tmp/cost"
 check "a damaged cost cache: exit 1, one line naming it" \
 	$([ $? -eq 1 ] && [ "$(wc -l < "$tmp/badcache.err")" -eq 1 ] && grep -q "$tmp/cost:1: not a cost entry" "$tmp/badcache.err"; echo $?) "$tmp/badcache.err"
 
-echo "test_shard: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+test_end

@@ -6,15 +6,10 @@
 # (exit 77, saying both), not passed.  Exits 77 too when the tree has no results/ (a distribution
 # tarball).  Prints "test_verify: N passed, N failed[, N skipped]" and exits non-zero on a failure.
 set -u
-top=${SNM_TEST_TOPBUILDDIR:?}
+. "${SNM_TEST_SRCDIR:?}/lib.sh"
+test_begin verify
 src=${SNM_TEST_SRCDIR:?}/..
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/snm-results-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
 skipped=0
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
 skip() { skipped=$((skipped + 1)); echo "SKIP: $1"; }
 
 if [ ! -d "$src/results" ]; then

@@ -315,6 +315,22 @@ static void pfix_free(pfix *f)
 	snm_test_pair_free(&f->p);
 }
 
+/* The start of a plugin test: pfix_new, whose failure fails the test (CU_FAIL, the fixture freed,
+ * -1 returned); then, where up is not NULL, the regularizer's update list *up, which must hold
+ * n_up updates (fatal). */
+static int pfix_start(pfix *f, const char *noise, const char *model_yaml, const char *noise_yaml,
+                      int side, int n_up, const snm_update **up)
+{
+	if (pfix_new(f, noise, model_yaml, noise_yaml, side) != 0) {
+		CU_FAIL("fixture");
+		pfix_free(f);
+		return -1;
+	}
+	if (up != NULL)
+		CU_ASSERT_EQUAL_FATAL(snm_noise_updates(f->p.nvt)(f->p.ns, up), n_up);
+	return 0;
+}
+
 static snm_batch pfix_batch(pfix *f, snm_tape *t)
 {
 	int d[4] = { B, 1, f->side, f->side };
@@ -369,19 +385,14 @@ static double term(const snm_objective *o, const char *name)
 static void test_hcp_terms(void)
 {
 	pfix f;
-	snm_tape *t = snm_tape_new(0, NULL), *u = snm_tape_new(0, NULL);
 	snm_objective o;
 	const snm_update *up = NULL;
-	const snm_model_vt *m;
 	snm_batch b;
-	if (pfix_new(&f, "vib_hcp", "{latent: linear, a_dim: 12, hidden: 7}",
-	             "{alpha_c: 0.25, alpha_a: 0.5}", 8) != 0) {
-		CU_FAIL("fixture");
-		pfix_free(&f);
+	if (pfix_start(&f, "vib_hcp", "{latent: linear, a_dim: 12, hidden: 7}",
+	               "{alpha_c: 0.25, alpha_a: 0.5}", 8, 3, &up) != 0)
 		return;
-	}
-	m = f.p.model.vt;
-	CU_ASSERT_EQUAL_FATAL(snm_noise_updates(f.p.nvt)(f.p.ns, &up), 3);
+	const snm_model_vt *m = f.p.model.vt;
+	snm_tape *t = snm_tape_new(0, NULL), *u = snm_tape_new(0, NULL);
 	CU_ASSERT_STRING_EQUAL(up[0].name, "d_a");
 	CU_ASSERT_STRING_EQUAL(up[1].name, "d_c");
 	CU_ASSERT_STRING_EQUAL(up[2].name, "cls");
@@ -440,14 +451,12 @@ static void test_hcp_terms(void)
 static void test_hcp_copies(void)
 {
 	pfix f;
-	snm_tape *t = snm_tape_new(0, NULL);
 	snm_objective o;
 	double ce1, ce2, ce0;
-	if (pfix_new(&f, "vib_hcp", "{a_dim: 12, hidden: 7}", "{alpha_c: 0, alpha_a: 0, label_noise: 0.3}", 8)) {
-		CU_FAIL("fixture");
-		pfix_free(&f);
+	if (pfix_start(&f, "vib_hcp", "{a_dim: 12, hidden: 7}",
+	               "{alpha_c: 0, alpha_a: 0, label_noise: 0.3}", 8, 0, NULL) != 0)
 		return;
-	}
+	snm_tape *t = snm_tape_new(0, NULL);
 	CU_ASSERT_EQUAL_FATAL(pfix_objective(&f, t, 0, &o), SNM_OK);
 	ce1 = o.loss->x[0];
 	CU_ASSERT_EQUAL_FATAL(pfix_objective(&f, t, 0, &o), SNM_OK);
@@ -469,19 +478,15 @@ static void test_lp_terms(void)
 {
 	static const char *const names[6] = { "d_x", "ae", "d_z", "d_c", "adv", "cls" };
 	pfix f;
-	snm_tape *t = snm_tape_new(0, NULL), *u = snm_tape_new(0, NULL);
 	snm_objective o;
 	const snm_update *up = NULL;
-	const snm_model_vt *m;
 	snm_batch b;
-	if (pfix_new(&f, "vib_lp", "{classifier: linear, batchnorm: true, a_dim: 16}",
-	             "{dx: true, alpha_x: 0.5, alpha_c: 0.75, alpha_z: 1.5, beta_x: 2}", 28) != 0) {
-		CU_FAIL("fixture");
-		pfix_free(&f);
+	if (pfix_start(&f, "vib_lp", "{classifier: linear, batchnorm: true, a_dim: 16}",
+	               "{dx: true, alpha_x: 0.5, alpha_c: 0.75, alpha_z: 1.5, beta_x: 2}", 28, 6,
+	               &up) != 0)
 		return;
-	}
-	m = f.p.model.vt;
-	CU_ASSERT_EQUAL_FATAL(snm_noise_updates(f.p.nvt)(f.p.ns, &up), 6);
+	const snm_model_vt *m = f.p.model.vt;
+	snm_tape *t = snm_tape_new(0, NULL), *u = snm_tape_new(0, NULL);
 	for (int k = 0; k < 6; ++k)
 		CU_ASSERT_STRING_EQUAL(up[k].name, names[k]);
 	CU_ASSERT(up[5].main);

@@ -13,15 +13,14 @@
  * can write and read them by name.  A step first checks every gradient and only then updates, so
  * a non-finite gradient leaves parameters, moments and step count as they were.
  *
- * Speed: the check and the update run over blocks of BLOCK elements with restrict pointers, which
- * the compiler vectorises at -O2, and the update of a large registry is split among snm's threads
- * (par.h), each element computed alike on any thread. */
+ * Speed: the check and the update run over blocks of SNM_BLOCK elements with restrict pointers
+ * (vec.h), which the compiler vectorises at -O2, and the update of a large registry is split
+ * among snm's threads (par.h), each element computed alike on any thread. */
 #include <math.h>
 #include <stdlib.h>
 #include "optim.h"
 #include "par.h"
-
-#define BLOCK 8
+#include "vec.h"
 
 typedef struct adam_slot {
 	snm_tensor *p, *m, *v;     /* parameter (borrowed) and its two moments (owned by m/v) */
@@ -108,14 +107,14 @@ void snm_adam_free(snm_adam *a)
  * and a sum with a NaN in it is NaN. */
 static int all_finite(const float *restrict g, size_t n)
 {
-	float lane[BLOCK] = { 0 };
+	float lane[SNM_BLOCK] = { 0 };
 	size_t i = 0;
-	for (; i + BLOCK <= n; i += BLOCK)
-		for (int k = 0; k < BLOCK; ++k)
+	for (; i + SNM_BLOCK <= n; i += SNM_BLOCK)
+		for (int k = 0; k < SNM_BLOCK; ++k)
 			lane[k] += g[i + k] * 0.0f;
 	for (; i < n; ++i)
 		lane[0] += g[i] * 0.0f;
-	for (int k = 0; k < BLOCK; ++k)
+	for (int k = 0; k < SNM_BLOCK; ++k)
 		if (lane[k] != lane[k])
 			return 0;
 	return 1;
@@ -125,37 +124,21 @@ typedef struct adam_coef {
 	float b1, c1, b2, c2, step, bc2_sqrt, eps;
 } adam_coef;
 
-/* The update of elements [0, n) of one parameter (see the file comment for the operations).
- * Compiled twice, for AVX2 and for the baseline, the one for the processor chosen at load time
- * (target_clones): the same operations in the same order on 8 or 4 lanes (IEEE add, multiply,
- * divide and square root round alike at any width; no contraction into FMA, -ffp-contract=off),
- * so the same bits either way.  Only with GCC on x86-64 glibc: target_clones needs ifunc, which
- * musl, MinGW and macOS lack; elsewhere the one baseline build. */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && defined(__GLIBC__)
-__attribute__((target_clones("avx2", "default")))
-#endif
+/* The update of elements [0, n) of one parameter (see the file comment for the operations),
+ * SNM_CLONES (vec.h): compiled for AVX2 and for the baseline, the same operations in the same
+ * order on 8 or 4 lanes, so the same bits either way. */
+SNM_CLONES
 static void update(const adam_coef *k, float *restrict p, float *restrict m, float *restrict v,
                    const float *restrict g, size_t n)
 {
 	const float b1 = k->b1, c1 = k->c1, b2 = k->b2, c2 = k->c2, step = k->step;
 	const float bc2_sqrt = k->bc2_sqrt, eps = k->eps;
-	size_t i = 0;
-	for (; i + BLOCK <= n; i += BLOCK)
-		for (int j = 0; j < BLOCK; ++j) {
-			float gj = g[i + j], mj, vj;
-			mj = m[i + j] * b1 + c1 * gj;
-			vj = v[i + j] * b2 + (c2 * gj) * gj;
-			m[i + j] = mj;
-			v[i + j] = vj;
-			p[i + j] = p[i + j] + (step * mj) / (sqrtf(vj) / bc2_sqrt + eps);
-		}
-	for (; i < n; ++i) {
-		float denom;
-		m[i] = m[i] * b1 + c1 * g[i];
-		v[i] = v[i] * b2 + (c2 * g[i]) * g[i];
-		denom = sqrtf(v[i]) / bc2_sqrt + eps;
-		p[i] = p[i] + (step * m[i]) / denom;
-	}
+	SNM_BLOCKED(size_t, i, n, {
+		float gi = g[i], mi = m[i] * b1 + c1 * gi, vi = v[i] * b2 + (c2 * gi) * gi;
+		m[i] = mi;
+		v[i] = vi;
+		p[i] = p[i] + (step * mi) / (sqrtf(vi) / bc2_sqrt + eps);
+	});
 }
 
 int snm_adam_step(snm_adam *a, double lr, snm_error *err)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <string.h>
 #include "op.h"
+#include "vec.h"
 
 /* Common start of add/sub/mul/div: both inputs present, same element count, result of a's shape. */
 static snm_tensor *binary_begin(snm_tape *t, int op, const char *what, snm_tensor *a, snm_tensor *b,
@@ -26,21 +27,10 @@ static snm_tensor *binary_begin(snm_tape *t, int op, const char *what, snm_tenso
 	return snm_op_begin(t, op, a->n_d, a->d, 2, in, nd);
 }
 
-/* The element loops below run over blocks of BLOCK floats with restrict pointers, which the
- * compiler vectorises at -O2 (plain loops of unknown length are not); each element is computed
- * exactly as the plain loop `for (i < n) <statement>` would (no contraction: -ffp-contract=off).
- * The written array never overlaps the read ones (a result or a gradient is a tensor of its
- * own); read arrays may be one and the same (x + x). */
-#define BLOCK 8
-#define BLOCKED(n, stmt)                                          \
-	do {                                                          \
-		size_t b_ = 0;                                            \
-		for (; b_ + BLOCK <= (n); b_ += BLOCK)                    \
-			for (size_t i = b_; i < b_ + BLOCK; ++i)              \
-				stmt;                                             \
-		for (size_t i = b_; i < (n); ++i)                         \
-			stmt;                                                 \
-	} while (0)
+/* The element loops below are SNM_BLOCKED (vec.h): blocks with restrict pointers, which the
+ * compiler vectorises at -O2, each element computed exactly as the plain loop would.  The written
+ * array never overlaps the read ones (a result or a gradient is a tensor of its own); read arrays
+ * may be one and the same (x + x). */
 
 /* x->g[i] += s src[i] over x's elements when x->g exists (the backward of add, sub, scale,
  * reshape, concat_rows), or x->g[i] = 0.0f + s src[i] when x's gradient is fresh (op.h). */
@@ -52,9 +42,9 @@ static void axpy(snm_tensor *x, const float *restrict src, float s)
 		return;
 	dst = x->g;
 	if (snm_grad_fresh(x))
-		BLOCKED(n, dst[i] = 0.0f + s * src[i]);
+		SNM_BLOCKED(size_t, i, n, dst[i] = 0.0f + s * src[i]);
 	else
-		BLOCKED(n, dst[i] += s * src[i]);
+		SNM_BLOCKED(size_t, i, n, dst[i] += s * src[i]);
 }
 
 /* x->g[i] += u[i] v[i] (the backward of mul), or x->g[i] = 0.0f + u[i] v[i] when fresh. */
@@ -63,25 +53,25 @@ static void acc_mul(snm_tensor *x, const float *restrict u, const float *restric
 	float *restrict dst = x->g;
 	size_t n = snm_tensor_len(x);
 	if (snm_grad_fresh(x))
-		BLOCKED(n, dst[i] = 0.0f + u[i] * v[i]);
+		SNM_BLOCKED(size_t, i, n, dst[i] = 0.0f + u[i] * v[i]);
 	else
-		BLOCKED(n, dst[i] += u[i] * v[i]);
+		SNM_BLOCKED(size_t, i, n, dst[i] += u[i] * v[i]);
 }
 
 /* y[i] = a[i] op b[i] */
 static void ew_add(float *restrict y, const float *restrict a, const float *restrict b, size_t n)
 {
-	BLOCKED(n, y[i] = a[i] + b[i]);
+	SNM_BLOCKED(size_t, i, n, y[i] = a[i] + b[i]);
 }
 
 static void ew_sub(float *restrict y, const float *restrict a, const float *restrict b, size_t n)
 {
-	BLOCKED(n, y[i] = a[i] - b[i]);
+	SNM_BLOCKED(size_t, i, n, y[i] = a[i] - b[i]);
 }
 
 static void ew_mul(float *restrict y, const float *restrict a, const float *restrict b, size_t n)
 {
-	BLOCKED(n, y[i] = a[i] * b[i]);
+	SNM_BLOCKED(size_t, i, n, y[i] = a[i] * b[i]);
 }
 
 /* ---- element-wise -------------------------------------------------------------------------- */
@@ -262,7 +252,7 @@ void snm_slice_rows_backward(snm_tape *t, snm_node *nd)
 	const float *restrict src = nd->out->g;
 	(void)t;
 	if (dst != NULL)     /* a part of x->g: not fresh-capable (optab), so zeroed or a parameter's */
-		BLOCKED(snm_tensor_len(nd->out), dst[i] += 1.0f * src[i]);
+		SNM_BLOCKED(size_t, i, snm_tensor_len(nd->out), dst[i] += 1.0f * src[i]);
 }
 
 /* a (Na, ...), b (Nb, ...) with the same row shape -> y (Na + Nb, ...), rows of a then rows of b;

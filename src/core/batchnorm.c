@@ -35,59 +35,42 @@
 #include <math.h>
 #include <string.h>
 #include "op.h"
+#include "vec.h"
 
 /* (N,F) inputs (S = 1) take row-major sweeps instead: each pass walks the rows of a group in order
  * and, along a row, updates one accumulator per column, so every per-column sum adds the same
  * terms in the same order (rows r0, r0 + 1, ...) as the per-column loops, and every element is
  * computed by the same expression; only the order in which independent columns are visited
- * changes.  The loops over a row run in blocks of BN_BLOCK columns with restrict pointers (the
- * compiler vectorises them at -O2; IEEE add, multiply, divide and conversions round alike on any
- * lane, no contraction: -ffp-contract=off) and are compiled for AVX2 and the baseline, the one
- * for the processor picked at load time (target_clones; GCC on x86-64 glibc only, where ifunc
- * exists).  The per-column arrays live in the
- * tape's arena. */
-#define BN_BLOCK 8
-#define BN_COLS(C, stmt)                                          \
-	do {                                                          \
-		int b_ = 0;                                               \
-		for (; b_ + BN_BLOCK <= (C); b_ += BN_BLOCK)              \
-			for (int c = b_; c < b_ + BN_BLOCK; ++c)              \
-				stmt;                                             \
-		for (int c = b_; c < (C); ++c)                            \
-			stmt;                                                 \
-	} while (0)
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && defined(__GLIBC__)
-#define BN_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define BN_CLONES
-#endif
+ * changes.  The loops over a row are SNM_BLOCKED and the functions that run them SNM_CLONES
+ * (vec.h): vectorised, compiled for AVX2 and the baseline, the same bits either way.  The
+ * per-column arrays live in the tape's arena. */
 
 /* s[c] = sum over rows [r0, r1) of x[n][c], then mu[c] = s[c] / M (x is (N, C)). */
-BN_CLONES
+SNM_CLONES
 static void rows_mean(const float *restrict x, int C, int r0, int r1, double M, double *restrict mu)
 {
-	BN_COLS(C, mu[c] = 0);
+	SNM_BLOCKED(int, c, C, mu[c] = 0);
 	for (int n = r0; n < r1; ++n) {
 		const float *restrict xr = x + (size_t)n * C;
-		BN_COLS(C, mu[c] += xr[c]);
+		SNM_BLOCKED(int, c, C, mu[c] += xr[c]);
 	}
-	BN_COLS(C, mu[c] = mu[c] / M);
+	SNM_BLOCKED(int, c, C, mu[c] = mu[c] / M);
 }
 
 /* ss[c] = sum over rows [r0, r1) of (x[n][c] - mu[c])^2. */
-BN_CLONES
+SNM_CLONES
 static void rows_sqdev(const float *restrict x, int C, int r0, int r1, const double *restrict mu,
                        double *restrict ss)
 {
-	BN_COLS(C, ss[c] = 0);
+	SNM_BLOCKED(int, c, C, ss[c] = 0);
 	for (int n = r0; n < r1; ++n) {
 		const float *restrict xr = x + (size_t)n * C;
-		BN_COLS(C, ss[c] += (xr[c] - mu[c]) * (xr[c] - mu[c]));
+		SNM_BLOCKED(int, c, C, ss[c] += (xr[c] - mu[c]) * (xr[c] - mu[c]));
 	}
 }
 
 /* y[n][c] = (x[n][c] - mu[c]) k[c] + be[c] over rows [r0, r1), rounded once. */
-BN_CLONES
+SNM_CLONES
 static void rows_affine(const float *restrict x, float *restrict y, int C, int r0, int r1,
                         const double *restrict mu, const double *restrict k,
                         const double *restrict be)
@@ -95,28 +78,28 @@ static void rows_affine(const float *restrict x, float *restrict y, int C, int r
 	for (int n = r0; n < r1; ++n) {
 		const float *restrict xr = x + (size_t)n * C;
 		float *restrict yr = y + (size_t)n * C;
-		BN_COLS(C, yr[c] = (float)((xr[c] - mu[c]) * k[c] + be[c]));
+		SNM_BLOCKED(int, c, C, yr[c] = (float)((xr[c] - mu[c]) * k[c] + be[c]));
 	}
 }
 
 /* sdy[c] = sum dy[n][c], sdyxh[c] = sum dy[n][c] ((x[n][c] - mu[c]) rs[c]) over rows [r0, r1). */
-BN_CLONES
+SNM_CLONES
 static void rows_grad_sums(const float *restrict x, const float *restrict dy, int C, int r0,
                            int r1, const double *restrict mu, const double *restrict rs,
                            double *restrict sdy, double *restrict sdyxh)
 {
-	BN_COLS(C, sdy[c] = 0);
-	BN_COLS(C, sdyxh[c] = 0);
+	SNM_BLOCKED(int, c, C, sdy[c] = 0);
+	SNM_BLOCKED(int, c, C, sdyxh[c] = 0);
 	for (int n = r0; n < r1; ++n) {
 		const float *restrict xr = x + (size_t)n * C, *restrict dr = dy + (size_t)n * C;
-		BN_COLS(C, sdy[c] += dr[c]);
-		BN_COLS(C, sdyxh[c] += dr[c] * ((xr[c] - mu[c]) * rs[c]));
+		SNM_BLOCKED(int, c, C, sdy[c] += dr[c]);
+		SNM_BLOCKED(int, c, C, sdyxh[c] += dr[c] * ((xr[c] - mu[c]) * rs[c]));
 	}
 }
 
 /* dx[n][c] += (float)(k[c] (dy[n][c] - a[c] - (x[n][c] - mu[c]) rs[c] b[c])) over rows [r0, r1),
  * or dx[n][c] = 0.0f + (float)(...) when fresh (dx unzeroed, op.h). */
-BN_CLONES
+SNM_CLONES
 static void rows_dx(const float *restrict x, const float *restrict dy, float *restrict dx, int C,
                     int r0, int r1, const double *restrict mu, const double *restrict rs,
                     const double *restrict k, const double *restrict a, const double *restrict b,
@@ -126,9 +109,11 @@ static void rows_dx(const float *restrict x, const float *restrict dy, float *re
 		const float *restrict xr = x + (size_t)n * C, *restrict dr = dy + (size_t)n * C;
 		float *restrict gr = dx + (size_t)n * C;
 		if (fresh)
-			BN_COLS(C, gr[c] = 0.0f + (float)(k[c] * (dr[c] - a[c] - (xr[c] - mu[c]) * rs[c] * b[c])));
+			SNM_BLOCKED(int, c, C,
+			            gr[c] = 0.0f + (float)(k[c] * (dr[c] - a[c] - (xr[c] - mu[c]) * rs[c] * b[c])));
 		else
-			BN_COLS(C, gr[c] += (float)(k[c] * (dr[c] - a[c] - (xr[c] - mu[c]) * rs[c] * b[c])));
+			SNM_BLOCKED(int, c, C,
+			            gr[c] += (float)(k[c] * (dr[c] - a[c] - (xr[c] - mu[c]) * rs[c] * b[c])));
 	}
 }
 
@@ -139,7 +124,7 @@ static void group_rows(int g, int G, int split, int N, int *r0, int *r1)
 	*r1 = G == 2 && g == 0 ? split : N;
 }
 
-/* snm_batchnorm's computation for (N,F) inputs (S = 1) in row-major sweeps (see BN_COLS): the same
+/* snm_batchnorm's computation for (N,F) inputs (S = 1) in row-major sweeps (see above): the same
  * statistics, running-statistics update and outputs as its per-column loops, bit for bit; work
  * holds 2 C doubles. */
 static void forward_rows(const snm_tensor *x, snm_tensor *y, const snm_tensor *gamma,
@@ -301,7 +286,7 @@ static void fresh_flags(snm_tensor *x, snm_tensor *gamma, snm_tensor *beta, int 
 	*fbe = beta != NULL && beta->g != NULL && snm_grad_fresh(beta);
 }
 
-/* snm_batchnorm_backward for (N,F) inputs (S = 1) in row-major sweeps (see BN_COLS): the same
+/* snm_batchnorm_backward for (N,F) inputs (S = 1) in row-major sweeps (see above): the same
  * sums and gradients, bit for bit.  Its per-column arrays are the 5 C doubles that the forward
  * call left after the means and rstd values in the node's aux. */
 static void backward_rows(snm_node *nd)

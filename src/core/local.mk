@@ -8,9 +8,9 @@
 # the runner's side of libsnm -- the thread count and OpenBLAS's configuration (blas.h) and Adam
 # and the schedules (optim.h), which live here because they run on libsnm's own threads (par.h) --
 # declared in headers that are not installed.  tests/test_exports.sh checks the list against the
-# headers.  Everything else (the op modules' backward functions, par.h, im2col.h) is internal;
-# the programs that test or time those internals (test_par, bench_conv) link the same objects
-# as the convenience library libsnmcore.la, all symbols visible, instead of libsnm.
+# headers.  Everything else (the op modules' backward functions, par.h, im2col.h, vec.h) is
+# internal; the programs that test or time those internals (test_par, bench_conv) link the same
+# objects as the convenience library libsnmcore.la, all symbols visible, instead of libsnm.
 noinst_LTLIBRARIES += src/core/libsnmcore.la
 src_core_libsnmcore_la_SOURCES = src/core/error.c src/core/tensor.c src/core/tape.c src/core/op.h \
 	src/core/optab.c src/core/linear.c src/core/conv.c src/core/im2col.c src/core/im2col.h \
@@ -18,7 +18,7 @@ src_core_libsnmcore_la_SOURCES = src/core/error.c src/core/tensor.c src/core/tap
 	src/core/noise.c src/core/scaling.c src/core/param.c src/core/rng.c src/core/par.c src/core/par.h \
 	src/core/blas.c src/core/blas.h src/core/config.c src/core/regularize.c src/core/objective.c \
 	src/core/adversarial.c \
-	src/core/adam.c src/core/schedule.c src/core/optim.h
+	src/core/adam.c src/core/schedule.c src/core/optim.h src/core/vec.h
 lib_LTLIBRARIES += src/core/libsnm.la
 src_core_libsnm_la_SOURCES =
 src_core_libsnm_la_LDFLAGS = -version-info $(SNM_LT_VERSION) -no-undefined \

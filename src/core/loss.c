@@ -182,22 +182,32 @@ void snm_kl_cat_backward(snm_tape *t, snm_node *nd)
 
 /* ---- squared error ------------------------------------------------------------------------- */
 
+/* The start of sqerr and bce_logits, element-wise losses of two inputs (named an and bn in the
+ * message) of the same element count *n: both present, then the (1) result, recorded with both
+ * as inputs; NULL (the tape's error set) when not. */
+static snm_tensor *pair_begin(snm_tape *t, int op, const char *what, const char *an, snm_tensor *a,
+                              const char *bn, snm_tensor *b, size_t *n)
+{
+	snm_tensor *in[2] = { a, b };
+	snm_node *nd;
+	char sa[64], sb[64];
+	if (!snm_op_inputs_ok(t, 2, in))
+		return NULL;
+	*n = snm_tensor_len(a);
+	if (snm_tensor_len(b) != *n)
+		return snm_op_fail(t, SNM_ESHAPE, "%s: %s %s and %s %s differ in element count", what, an,
+		                   snm_tensor_shape_str(a, sa, sizeof sa), bn,
+		                   snm_tensor_shape_str(b, sb, sizeof sb));
+	return snm_op_begin(t, op, 1, (int[]){ 1 }, 2, in, &nd);
+}
+
 /* a, b of the same element count -> L (1) = (1/N) sum_i (a_i - b_i)^2, N = a->d[0];
  * da += dL (2/N)(a - b),  db -= dL (2/N)(a - b). */
 snm_tensor *snm_sqerr(snm_tape *t, snm_tensor *a, snm_tensor *b)
 {
-	snm_tensor *in[2] = { a, b }, *y;
-	snm_node *nd;
 	double sum = 0;
-	size_t n;
-	char sa[64], sb[64];
-	if (!snm_op_inputs_ok(t, 2, in))
-		return NULL;
-	n = snm_tensor_len(a);
-	if (snm_tensor_len(b) != n)
-		return snm_op_fail(t, SNM_ESHAPE, "sqerr: a %s and b %s differ in element count",
-		                   snm_tensor_shape_str(a, sa, sizeof sa), snm_tensor_shape_str(b, sb, sizeof sb));
-	y = snm_op_begin(t, SNM_OP_SQERR, 1, (int[]){ 1 }, 2, in, &nd);
+	size_t n = 0;
+	snm_tensor *y = pair_begin(t, SNM_OP_SQERR, "sqerr", "a", a, "b", b, &n);
 	if (y == NULL)
 		return NULL;
 	for (size_t i = 0; i < n; ++i) {
@@ -231,19 +241,10 @@ void snm_sqerr_backward(snm_tape *t, snm_node *nd)
  * The sum runs in double, in element order. */
 snm_tensor *snm_bce_logits(snm_tape *t, snm_tensor *logits, snm_tensor *targets)
 {
-	snm_tensor *in[2] = { logits, targets }, *y;
-	snm_node *nd;
 	double sum = 0;
-	size_t n;
-	char sa[64], sb[64];
-	if (!snm_op_inputs_ok(t, 2, in))
-		return NULL;
-	n = snm_tensor_len(logits);
-	if (snm_tensor_len(targets) != n)
-		return snm_op_fail(t, SNM_ESHAPE, "bce_logits: logits %s and targets %s differ in element count",
-		                   snm_tensor_shape_str(logits, sa, sizeof sa),
-		                   snm_tensor_shape_str(targets, sb, sizeof sb));
-	y = snm_op_begin(t, SNM_OP_BCE_LOGITS, 1, (int[]){ 1 }, 2, in, &nd);
+	size_t n = 0;
+	snm_tensor *y = pair_begin(t, SNM_OP_BCE_LOGITS, "bce_logits", "logits", logits, "targets",
+	                           targets, &n);
 	if (y == NULL)
 		return NULL;
 	for (size_t i = 0; i < n; ++i) {
