@@ -111,6 +111,31 @@ void snm_relu_backward(snm_tape *t, snm_node *nd)
 		relu_rows(x, NULL, y->g, x->g, snm_grad_fresh(x));
 }
 
+/* d[i] = max(0, d[i]) in place, as relu_fwd computes each element. */
+static void relu_inplace(float *restrict d, size_t n)
+{
+	size_t i = 0;
+	for (; i + RELU_BLOCK <= n; i += RELU_BLOCK)
+		for (int k = 0; k < RELU_BLOCK; ++k) {
+			float v = d[i + k];
+			d[i + k] = v > 0.0f ? v : 0.0f;
+		}
+	for (; i < n; ++i)
+		d[i] = d[i] > 0.0f ? d[i] : 0.0f;
+}
+
+/* snm_relu(t, snm_linear(...)): when the product takes no gradient (no node recorded, as in
+ * evaluation) its result, a tensor of its own, is made relu(y) in place, without a second tensor
+ * and its pass; otherwise the two nodes as the two calls make them. */
+snm_tensor *snm_linear_relu(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b, int trans_w)
+{
+	snm_tensor *y = snm_linear(t, x, w, b, trans_w);
+	if (y == NULL || y->g != NULL)
+		return snm_relu(t, y);
+	relu_inplace(y->x, snm_tensor_len(y));
+	return y;
+}
+
 /* y = x > 0 ? x : alpha x;  dx += dy (x > 0 ? 1 : alpha);  alpha in nd->f[0]. */
 snm_tensor *snm_leaky_relu(snm_tape *t, snm_tensor *x, float alpha)
 {
