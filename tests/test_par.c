@@ -23,7 +23,11 @@
 #include "core/optim.h"
 #include "snm/param.h"
 #include "snm/tape.h"
+#define SNM_PAR_NO_SGEMM       /* GSL's CBLAS declarations come with gsl_randist.h */
 #include "core/par.h"
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include "core/op.h"
 
 static void test_range(void)
 {
@@ -156,8 +160,10 @@ enum { EN = 200, EF = 700, EI = 48 };     /* EN x EF = 140000 elements: cut amon
 
 /* The ops cut by snm_par_parts -- add, sub, mul, div, scale, reshape, concat_rows, slice_rows,
  * sum, mean, sigmoid, tanh, sqerr, batchnorm of (N,F) rows in two groups, linear's bias rows and
- * bias gradient, conv2d fused with its ReLU -- in one loss at `threads`; out receives the loss,
- * every intermediate value and the gradients of the leaves and parameters. */
+ * bias gradient, conv2d fused with its ReLU, gauss_noise and randn (their draws split between
+ * the calling thread and the others: against gsl_ran_gaussian at one thread) -- in one loss at
+ * `threads`; out receives a uniform drawn after the Gaussian draws, the loss, every intermediate
+ * value and the gradients of the leaves and parameters. */
 static size_t ew_graph(int threads, float *out)
 {
 	snm_error e;
@@ -180,7 +186,15 @@ static size_t ew_graph(int threads, float *out)
 	snm_tensor *h = snm_linear(t, x, w, b, 0);                                   /* EN x EF */
 	snm_tensor *u = snm_add(t, snm_mul(t, snm_sigmoid(t, h), a), snm_tanh(t, h));
 	snm_tensor *v = snm_sub(t, snm_div(t, u, a), snm_scale(t, h, 0.25f));
-	snm_tensor *bn = snm_batchnorm(t, v, NULL, NULL, NULL, NULL, 0.1f, 1e-5f, EN / 2);
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rng);
+	gsl_rng_set(rng, 4242);
+	snm_tensor *gn = snm_gauss_noise(t, v, 0.3f, rng);                           /* EN x EF draws */
+	snm_tensor *rn = snm_randn(t, 2, (int[]){ EN, EF }, 0.7f, rng);
+	double after = gsl_rng_uniform(rng);             /* the stream's state after the draws */
+	gsl_rng_free(rng);
+	snm_tensor *bn = snm_batchnorm(t, snm_add(t, gn, rn), NULL, NULL, NULL, NULL, 0.1f, 1e-5f,
+	                               EN / 2);
 	snm_tensor *r = snm_reshape(t, bn, 2, (int[]){ EN / 2, 2 * EF });
 	snm_tensor *cc = snm_concat_rows(t, r, snm_slice_rows(t, r, 10, 50));
 	snm_tensor *cr = snm_conv2d_relu(t, ci, cwt, NULL, 1, 1);                   /* EN x 8 x 10 x 10 */
@@ -188,7 +202,11 @@ static size_t ew_graph(int threads, float *out)
 	                           snm_sum(t, snm_scale(t, cr, 1e-3f)));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(loss);
 	CU_ASSERT_EQUAL_FATAL(snm_tape_backward(t, loss, &e), 0);
-	snm_tensor *vals[] = { loss, h, u, v, bn, cc, cr }, *grads[] = { x, a, w, b, ci, cwt, h, u, v, bn };
+	snm_tensor *vals[] = { loss, h, u, v, gn, rn, bn, cc, cr };
+	snm_tensor *grads[] = { x, a, w, b, ci, cwt, h, u, v, gn, bn };
+	if (out)
+		memcpy(out, &after, sizeof after);
+	k += sizeof after / sizeof *out;
 	for (size_t i = 0; i < sizeof vals / sizeof *vals; ++i) {
 		if (out)
 			memcpy(out + k, vals[i]->x, snm_tensor_len(vals[i]) * sizeof *out);
@@ -221,10 +239,44 @@ static void test_elementwise_bitwise(void)
 	free(got);
 }
 
+/* The threaded Gaussian draws (noise.c) against gsl_ran_gaussian, in double, and the stream's
+ * state after them: the same bits (the float results of the ops cannot show a last-bit difference
+ * of the double draws).  Skipped without snm's threads. */
+static void test_gauss_draws(void)
+{
+	enum { ND = 50000 };
+	double *e = malloc(ND * sizeof *e);
+	gsl_rng *r1 = gsl_rng_alloc(gsl_rng_mt19937), *r2 = gsl_rng_alloc(gsl_rng_mt19937);
+	snm_tape *t = snm_tape_new(0, NULL);
+	int same = 1;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r2);
+	gsl_rng_set(r1, 77);
+	gsl_rng_set(r2, 77);
+	snm_blas_set_threads(2);
+	if (snm_gauss_draws_par(t, e, ND, r1) == 0) {
+		for (int i = 0; i < ND; ++i) {
+			double g = gsl_ran_gaussian(r2, 1.0);
+			same &= memcmp(&g, &e[i], sizeof g) == 0;
+		}
+		CU_ASSERT(same);
+		CU_ASSERT(gsl_rng_get(r1) == gsl_rng_get(r2));
+	} else {
+		CU_ASSERT(!snm_blas_thread_invariant());      /* only without OpenMP */
+	}
+	snm_blas_set_threads(1);
+	snm_tape_free(t);
+	gsl_rng_free(r1);
+	gsl_rng_free(r2);
+	free(e);
+}
+
 static CU_TestInfo tests[] = {
 	{ "range", test_range },
 	{ "step_bitwise_1_2_3_threads", test_step_bitwise },
 	{ "elementwise_bitwise_1_2_3_threads", test_elementwise_bitwise },
+	{ "gauss_draws_as_gsl", test_gauss_draws },
 	CU_TEST_INFO_NULL,
 };
 
