@@ -129,13 +129,14 @@ static void copy_add_relu(float *restrict d, float *restrict h, const float *res
 }
 
 /* h[i] = relu(d[i]), or d[i] = relu(d[i]) in place when h is NULL */
-static void relu_to(float *d, float *h, size_t L)
+static void relu_to(float *restrict d, float *restrict h, size_t L)
 {
-	float *restrict o = h != NULL ? h : d;
-	for (size_t i = 0; i < L; ++i) {
-		float v = d[i];
-		o[i] = v > 0.0f ? v : 0.0f;
-	}
+	if (h == NULL)
+		for (size_t i = 0; i < L; ++i)
+			d[i] = d[i] > 0.0f ? d[i] : 0.0f;
+	else
+		for (size_t i = 0; i < L; ++i)
+			h[i] = d[i] > 0.0f ? d[i] : 0.0f;
 }
 
 /* d[i] += a[i] */
