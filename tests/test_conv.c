@@ -2,7 +2,8 @@
  * in double (odd shapes, the MNIST model's shapes), finite-difference gradient checks w.r.t. x, w
  * and b, the adjoint identity <conv(x), y> = <x, conv_t(y)>, a tied conv autoencoder (scratch
  * shared by several ops, a weight used twice), accumulation into x, w and b gradients, no
- * gradient for constant inputs, and the shape errors.
+ * gradient for constant inputs, snm_conv2d_relu and snm_linear_relu bit for bit against the ReLU of
+ * the product, and the shape errors.
  *
  * Letters: image side x (N,C,H,W), weight w (K,C,R,S), output side (N,K,P,Q). */
 #include <math.h>
@@ -408,6 +409,92 @@ static void test_constant_input(void)
 	free(x); free(w); free(dy); free(dx); free(dw);
 }
 
+/* ---- fused with the ReLU ---------------------------------------------------------------------- */
+
+/* 1 when a[0..n) and b[0..n) hold the same bits. */
+static int same_bits(const float *a, const float *b, size_t n)
+{
+	return memcmp(a, b, n * sizeof *a) == 0;
+}
+
+/* snm_conv2d_relu (snm_linear_relu when lin) against snm_relu of the product: with gradients on,
+ * the same output bits, the same node count and the same gradients of x, w and b after the same
+ * seed; with gradients off, the same output bits from one tensor and no node.  Values straddle 0
+ * so that both sides of the ReLU occur, and some outputs are exact zeros (a zero bias row). */
+static void fused_geom(const int *row, int lin, unsigned long seed)
+{
+	geom g = mk(row);
+	int xs[4] = { g.N, g.C, g.H, g.W }, ws[4] = { g.K, g.C, g.R, g.S };
+	int O = g.K, I = g.C * g.H * g.W;
+	size_t nx = img_len(&g), nw = lin ? (size_t)O * I : w_len(&g), ny = lin ? (size_t)g.N * O : out_len(&g);
+	float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *b = malloc((size_t)O * sizeof *b);
+	float *dy = malloc(ny * sizeof *dy), *ref[4] = { NULL }, *got[4] = { NULL };
+	gc_fill(x, nx, -1, 1, seed);
+	gc_fill(w, nw, -1, 1, seed + 1);
+	gc_fill(b, (size_t)O, -1, 1, seed + 2);
+	gc_fill(dy, ny, -1, 1, seed + 3);
+	for (size_t k = 0; k < (size_t)I && k < nw; ++k)
+		w[k] = 0.0f;                                 /* output channel 0: the bias alone */
+	b[0] = 0.0f;
+	for (int fused = 0; fused < 2; ++fused) {
+		float **out = fused ? got : ref;
+		for (int grad = 1; grad >= 0; --grad) {
+			snm_tape *t = snm_tape_new(0, NULL);
+			snm_tensor *tx = snm_tape_leaf(t, 4, xs, x);
+			snm_tensor *tw = lin ? snm_tape_leaf(t, 2, (int[]){ O, I }, w) : snm_tape_leaf(t, 4, ws, w);
+			snm_tensor *tb = snm_tape_leaf(t, 1, &O, b), *y;
+			int before;
+			snm_tape_set_grad(t, grad);
+			before = snm_tape_n_nodes(t);
+			if (lin)
+				y = fused ? snm_linear_relu(t, tx, tw, tb, 0) : snm_relu(t, snm_linear(t, tx, tw, tb, 0));
+			else
+				y = fused ? snm_conv2d_relu(t, tx, tw, tb, g.stride, g.pad)
+				          : snm_relu(t, snm_conv2d(t, tx, tw, tb, g.stride, g.pad));
+			CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+			CU_ASSERT_EQUAL(snm_tape_n_nodes(t) - before, grad ? 2 : 0);
+			if (grad) {
+				CU_ASSERT_EQUAL(snm_tape_backward_seed(t, y, dy, NULL), 0);
+				out[0] = malloc(ny * sizeof(float));
+				out[1] = malloc(nx * sizeof(float));
+				out[2] = malloc(nw * sizeof(float));
+				out[3] = malloc((size_t)O * sizeof(float));
+				memcpy(out[0], y->x, ny * sizeof(float));
+				memcpy(out[1], tx->g, nx * sizeof(float));
+				memcpy(out[2], tw->g, nw * sizeof(float));
+				memcpy(out[3], tb->g, (size_t)O * sizeof(float));
+			} else {
+				CU_ASSERT_PTR_NULL(y->g);
+				CU_ASSERT(same_bits(y->x, out[0], ny));
+			}
+			snm_tape_free(t);
+		}
+	}
+	CU_ASSERT(same_bits(got[0], ref[0], ny));
+	CU_ASSERT(same_bits(got[1], ref[1], nx));
+	CU_ASSERT(same_bits(got[2], ref[2], nw));
+	CU_ASSERT(same_bits(got[3], ref[3], (size_t)O));
+	for (int k = 0; k < 4; ++k) {
+		free(ref[k]);
+		free(got[k]);
+	}
+	free(x); free(w); free(b); free(dy);
+}
+
+static void test_fused_relu(void)
+{
+	static const int rows[][9] = {
+		{ 3, 3, 6, 5, 4, 3, 3, 2, 1 },     /* 3-wide stride 2 */
+		{ 2, 2, 7, 6, 5, 3, 3, 1, 1 },     /* stride 1 */
+		{ 2, 3, 4, 5, 4, 1, 1, 1, 0 },     /* 1x1: the pointwise path */
+		{ 8, 4, 7, 7, 40, 3, 3, 2, 1 },    /* large enough for several blocks */
+	};
+	for (int i = 0; i < 4; ++i) {
+		fused_geom(rows[i], 0, 1600 + 10 * (unsigned long)i);
+		fused_geom(rows[i], 1, 1700 + 10 * (unsigned long)i);
+	}
+}
+
 /* ---- shape errors ------------------------------------------------------------------------ */
 
 /* Runs the failing call f on a fresh tape and checks the code and that msg contains each of the
@@ -503,6 +590,7 @@ static CU_TestInfo conv_tests[] = {
 	{ "adjoint", test_adjoint },
 	{ "accumulate", test_accumulate },
 	{ "constant_input", test_constant_input },
+	{ "fused_relu", test_fused_relu },
 	{ "shape_errors", test_shape_errors },
 	CU_TEST_INFO_NULL
 };

@@ -9,7 +9,9 @@
  * fixed by the shapes), at 1, 2 and 3 threads alike.  The shapes are large enough that every op
  * is cut into blocks and run on several threads.  Without OpenMP, OpenBLAS threads the products
  * itself and their last bits depend on the thread count: that build's contract is the first half
- * only, and the runner refuses to resume a run at another thread count there (test_runner). */
+ * only, and the runner refuses to resume a run at another thread count there (test_runner).
+ * Likewise, bit for bit at 1, 2 and 3 threads, a loss built from the element-wise ops and row
+ * sweeps that are cut among the threads (snm_par_parts), values and gradients. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,7 +23,11 @@
 #include "core/optim.h"
 #include "snm/param.h"
 #include "snm/tape.h"
+#define SNM_PAR_NO_SGEMM       /* GSL's CBLAS declarations come with gsl_randist.h */
 #include "core/par.h"
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include "core/op.h"
 
 static void test_range(void)
 {
@@ -148,9 +154,129 @@ static void test_step_bitwise(void)
 	snm_params_free(ref.p);
 }
 
+/* ---- element-wise ops and row sweeps on several threads ----------------------------------- */
+
+enum { EN = 200, EF = 700, EI = 48 };     /* EN x EF = 140000 elements: cut among the threads */
+
+/* The ops cut by snm_par_parts -- add, sub, mul, div, scale, reshape, concat_rows, slice_rows,
+ * sum, mean, sigmoid, tanh, sqerr, batchnorm of (N,F) rows in two groups, linear's bias rows and
+ * bias gradient, conv2d fused with its ReLU, gauss_noise and randn (their draws split between
+ * the calling thread and the others: against gsl_ran_gaussian at one thread) -- in one loss at
+ * `threads`; out receives a uniform drawn after the Gaussian draws, the loss, every intermediate
+ * value and the gradients of the leaves and parameters. */
+static size_t ew_graph(int threads, float *out)
+{
+	snm_error e;
+	size_t k = 0;
+	snm_blas_set_threads(threads);
+	snm_tape *t = snm_tape_new(0, NULL);
+	static float xv[EN * EI], av[EN * EF], wv[EF * EI], bv[EF], cx[EN * 2 * 10 * 10], cw[8 * 2 * 9];
+	gc_fill(xv, EN * EI, -1, 1, 901);
+	gc_fill(av, EN * EF, 0.5, 1.5, 902);
+	gc_fill(wv, EF * EI, -0.3, 0.3, 903);
+	gc_fill(bv, EF, -0.5, 0.5, 904);
+	gc_fill(cx, EN * 2 * 10 * 10, -1, 1, 905);
+	gc_fill(cw, 8 * 2 * 9, -0.5, 0.5, 906);
+	snm_tensor *x = snm_tape_leaf(t, 2, (int[]){ EN, EI }, xv);
+	snm_tensor *a = snm_tape_leaf(t, 2, (int[]){ EN, EF }, av);
+	snm_tensor *w = snm_tape_leaf(t, 2, (int[]){ EF, EI }, wv);
+	snm_tensor *b = snm_tape_leaf(t, 1, (int[]){ EF }, bv);
+	snm_tensor *ci = snm_tape_leaf(t, 4, (int[]){ EN, 2, 10, 10 }, cx);
+	snm_tensor *cwt = snm_tape_leaf(t, 4, (int[]){ 8, 2, 3, 3 }, cw);
+	snm_tensor *h = snm_linear(t, x, w, b, 0);                                   /* EN x EF */
+	snm_tensor *u = snm_add(t, snm_mul(t, snm_sigmoid(t, h), a), snm_tanh(t, h));
+	snm_tensor *v = snm_sub(t, snm_div(t, u, a), snm_scale(t, h, 0.25f));
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rng);
+	gsl_rng_set(rng, 4242);
+	snm_tensor *gn = snm_gauss_noise(t, v, 0.3f, rng);                           /* EN x EF draws */
+	snm_tensor *rn = snm_randn(t, 2, (int[]){ EN, EF }, 0.7f, rng);
+	double after = gsl_rng_uniform(rng);             /* the stream's state after the draws */
+	gsl_rng_free(rng);
+	snm_tensor *bn = snm_batchnorm(t, snm_add(t, gn, rn), NULL, NULL, NULL, NULL, 0.1f, 1e-5f,
+	                               EN / 2);
+	snm_tensor *r = snm_reshape(t, bn, 2, (int[]){ EN / 2, 2 * EF });
+	snm_tensor *cc = snm_concat_rows(t, r, snm_slice_rows(t, r, 10, 50));
+	snm_tensor *cr = snm_conv2d_relu(t, ci, cwt, NULL, 1, 1);                   /* EN x 8 x 10 x 10 */
+	snm_tensor *loss = snm_add(t, snm_add(t, snm_mean(t, cc), snm_sqerr(t, v, snm_stopgrad(t, u))),
+	                           snm_sum(t, snm_scale(t, cr, 1e-3f)));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(loss);
+	CU_ASSERT_EQUAL_FATAL(snm_tape_backward(t, loss, &e), 0);
+	snm_tensor *vals[] = { loss, h, u, v, gn, rn, bn, cc, cr };
+	snm_tensor *grads[] = { x, a, w, b, ci, cwt, h, u, v, gn, bn };
+	if (out)
+		memcpy(out, &after, sizeof after);
+	k += sizeof after / sizeof *out;
+	for (size_t i = 0; i < sizeof vals / sizeof *vals; ++i) {
+		if (out)
+			memcpy(out + k, vals[i]->x, snm_tensor_len(vals[i]) * sizeof *out);
+		k += snm_tensor_len(vals[i]);
+	}
+	for (size_t i = 0; i < sizeof grads / sizeof *grads; ++i) {
+		if (out)
+			memcpy(out + k, grads[i]->g, snm_tensor_len(grads[i]) * sizeof *out);
+		k += snm_tensor_len(grads[i]);
+	}
+	snm_tape_free(t);
+	return k;
+}
+
+static void test_elementwise_bitwise(void)
+{
+	size_t n = ew_graph(1, NULL);
+	float *ref = malloc(n * sizeof *ref), *got = malloc(n * sizeof *got);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+	ew_graph(1, ref);
+	CU_ASSERT(isfinite(ref[0]));
+	for (int threads = 2; threads <= 3; ++threads) {
+		ew_graph(threads, got);
+		if (snm_blas_thread_invariant())
+			CU_ASSERT(memcmp(ref, got, n * sizeof *ref) == 0);
+	}
+	snm_blas_set_threads(1);
+	free(ref);
+	free(got);
+}
+
+/* The threaded Gaussian draws (noise.c) against gsl_ran_gaussian, in double, and the stream's
+ * state after them: the same bits (the float results of the ops cannot show a last-bit difference
+ * of the double draws).  Skipped without snm's threads. */
+static void test_gauss_draws(void)
+{
+	enum { ND = 50000 };
+	double *e = malloc(ND * sizeof *e);
+	gsl_rng *r1 = gsl_rng_alloc(gsl_rng_mt19937), *r2 = gsl_rng_alloc(gsl_rng_mt19937);
+	snm_tape *t = snm_tape_new(0, NULL);
+	int same = 1;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r2);
+	gsl_rng_set(r1, 77);
+	gsl_rng_set(r2, 77);
+	snm_blas_set_threads(2);
+	if (snm_gauss_draws_par(t, e, ND, r1) == 0) {
+		for (int i = 0; i < ND; ++i) {
+			double g = gsl_ran_gaussian(r2, 1.0);
+			same &= memcmp(&g, &e[i], sizeof g) == 0;
+		}
+		CU_ASSERT(same);
+		CU_ASSERT(gsl_rng_get(r1) == gsl_rng_get(r2));
+	} else {
+		CU_ASSERT(!snm_blas_thread_invariant());      /* only without OpenMP */
+	}
+	snm_blas_set_threads(1);
+	snm_tape_free(t);
+	gsl_rng_free(r1);
+	gsl_rng_free(r2);
+	free(e);
+}
+
 static CU_TestInfo tests[] = {
 	{ "range", test_range },
 	{ "step_bitwise_1_2_3_threads", test_step_bitwise },
+	{ "elementwise_bitwise_1_2_3_threads", test_elementwise_bitwise },
+	{ "gauss_draws_as_gsl", test_gauss_draws },
 	CU_TEST_INFO_NULL,
 };
 

@@ -35,6 +35,17 @@ snm_tensor *snm_linear(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b,
  * dx = col2im(w^T dy), dw += dy col^T, db += sum_{n,p,q} dy. */
 snm_tensor *snm_conv2d(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b, int stride, int pad);
 
+/* Fused with the ReLU that follows: h = relu(snm_conv2d(...)) and h = relu(snm_linear(...)), the
+ * same bits as snm_relu(t, snm_conv2d(...)) and snm_relu(t, snm_linear(...)).  When the product
+ * is recorded, the same two nodes as those calls (the pre-activation exists and takes its
+ * gradient); the convolution writes its output and the ReLU's in one pass.  When it is not
+ * (gradients off, as in evaluation, or no input with a gradient), one tensor: the bias add and the
+ * ReLU are one pass over the output (convolution) or the ReLU runs in place (linear), and the
+ * pre-activation is not kept. */
+snm_tensor *snm_conv2d_relu(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b, int stride,
+                            int pad);
+snm_tensor *snm_linear_relu(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b, int trans_w);
+
 /* Transposed convolution with the SAME weight layout as snm_conv2d (the tied decoder of a conv
  * layer, PyTorch's conv_transpose2d(x, w, b, stride, pad, output_padding)).
  * x (N,K,P,Q), w (K,C,R,S), b (C) or NULL -> y (N,C,out_h,out_w), where out_h/out_w must satisfy

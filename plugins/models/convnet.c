@@ -472,9 +472,16 @@ static snm_tensor *encode(void *state, snm_tape *t, snm_tensor *x, snm_layer_hoo
 	snm_tensor *h = x;
 	for (int i = 0; i < m->n_layers; ++i) {
 		layer *l = &m->l[i];
-		snm_tensor *b = m->bn ? NULL : l->b;
-		snm_tensor *pre = l->kind == LAYER_CONV ? snm_conv2d(t, h, l->w, b, l->stride, l->pad)
-		                                        : snm_linear(t, h, l->w, b, 0);
+		snm_tensor *b = m->bn ? NULL : l->b, *pre;
+		if (!m->bn && hook == NULL) {   /* nothing sees the pre-activation: product and ReLU fused */
+			h = l->kind == LAYER_CONV ? snm_conv2d_relu(t, h, l->w, b, l->stride, l->pad)
+			                          : snm_linear_relu(t, h, l->w, b, 0);
+			if (i < m->n_layers - 1 && hidden != NULL)
+				hidden[i] = h;
+			continue;
+		}
+		pre = l->kind == LAYER_CONV ? snm_conv2d(t, h, l->w, b, l->stride, l->pad)
+		                            : snm_linear(t, h, l->w, b, 0);
 		if (m->bn)
 			pre = shift(t, normalise(m, t, pre, l->rm, l->rv, i, hook, ctx), l->b);
 		else if (pre != NULL && hook != NULL)
@@ -537,7 +544,7 @@ static snm_tensor *decode_z(void *state, snm_tape *t, snm_tensor *z, snm_tensor 
 static snm_tensor *decode_y(void *state, snm_tape *t, snm_tensor *y)
 {
 	convnet *m = state;
-	return snm_relu(t, snm_linear(t, y, m->cls_w, m->dec_z_b, 1));
+	return snm_linear_relu(t, y, m->cls_w, m->dec_z_b, 1);
 }
 
 static const snm_model_vt vt = {

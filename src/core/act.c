@@ -5,6 +5,7 @@
  * cols = len / N elements (an (N,C,H,W) input is normalised over C*H*W per example), subtract the
  * row maximum before exponentiating so that no logit overflows, and accumulate row sums in double.
  * Backward passes read only the op's input or output, so nothing is kept in the node's aux. */
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -111,6 +112,31 @@ void snm_relu_backward(snm_tape *t, snm_node *nd)
 		relu_rows(x, NULL, y->g, x->g, snm_grad_fresh(x));
 }
 
+/* d[i] = max(0, d[i]) in place, as relu_fwd computes each element. */
+static void relu_inplace(float *restrict d, size_t n)
+{
+	size_t i = 0;
+	for (; i + RELU_BLOCK <= n; i += RELU_BLOCK)
+		for (int k = 0; k < RELU_BLOCK; ++k) {
+			float v = d[i + k];
+			d[i + k] = v > 0.0f ? v : 0.0f;
+		}
+	for (; i < n; ++i)
+		d[i] = d[i] > 0.0f ? d[i] : 0.0f;
+}
+
+/* snm_relu(t, snm_linear(...)): when the product takes no gradient (no node recorded, as in
+ * evaluation) its result, a tensor of its own, is made relu(y) in place, without a second tensor
+ * and its pass; otherwise the two nodes as the two calls make them. */
+snm_tensor *snm_linear_relu(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b, int trans_w)
+{
+	snm_tensor *y = snm_linear(t, x, w, b, trans_w);
+	if (y == NULL || y->g != NULL)
+		return snm_relu(t, y);
+	relu_inplace(y->x, snm_tensor_len(y));
+	return y;
+}
+
 /* y = x > 0 ? x : alpha x;  dx += dy (x > 0 ? 1 : alpha);  alpha in nd->f[0]. */
 snm_tensor *snm_leaky_relu(snm_tape *t, snm_tensor *x, float alpha)
 {
@@ -139,6 +165,75 @@ void snm_leaky_relu_backward(snm_tape *t, snm_node *nd)
 		x->g[i] += x->x[i] > 0.0f ? y->g[i] : alpha * y->g[i];
 }
 
+/* y[i] = sigmoid(x[i]) (see snm_sigmoid) */
+static void sigmoid_fwd(const float *restrict x, float *restrict y, size_t n)
+{
+	for (size_t i = 0; i < n; ++i) {
+		float v = x[i];
+		if (v >= 0.0f) {
+			y[i] = 1.0f / (1.0f + expf(-v));
+		} else {
+			float e = expf(v);
+			y[i] = e / (1.0f + e);
+		}
+	}
+}
+
+/* y[i] = tanh(x[i]) */
+static void tanh_fwd(const float *restrict x, float *restrict y, size_t n)
+{
+	for (size_t i = 0; i < n; ++i)
+		y[i] = tanhf(x[i]);
+}
+
+/* dx[i] += dy[i] (1 - y[i]^2) */
+static void tanh_bwd(float *restrict dx, const float *restrict dy, const float *restrict y, size_t n)
+{
+	for (size_t i = 0; i < n; ++i)
+		dx[i] += dy[i] * (1.0f - y[i] * y[i]);
+}
+
+static void sigmoid_bwd(float *restrict dx, const float *restrict dy, const float *restrict y,
+                        size_t n, int fresh);
+
+/* An element-wise loop of this file over [0, n), one contiguous part per thread of snm's when n
+ * is large (par.h; each element computed alike on any thread). */
+typedef enum { SIG_FWD, SIG_BWD, TANH_FWD, TANH_BWD } ew_kind;
+
+typedef struct ew_job {
+	ew_kind kind;
+	float *d;              /* y (forward) or dx (backward) */
+	const float *a, *b;    /* x (forward); dy and y (backward) */
+	int fresh;
+} ew_job;
+
+/* Elements [lo, hi) of job j. */
+static void ew_apply(const ew_job *j, size_t lo, size_t hi)
+{
+	size_t n = hi - lo;
+	switch (j->kind) {
+	case SIG_FWD: sigmoid_fwd(j->a + lo, j->d + lo, n); break;
+	case SIG_BWD: sigmoid_bwd(j->d + lo, j->a + lo, j->b + lo, n, j->fresh); break;
+	case TANH_FWD: tanh_fwd(j->a + lo, j->d + lo, n); break;
+	case TANH_BWD: tanh_bwd(j->d + lo, j->a + lo, j->b + lo, n); break;
+	}
+}
+
+static void ew_part(int lo, int hi, void *ctx)
+{
+	ew_apply(ctx, (size_t)lo, (size_t)hi);
+}
+
+/* Forward: d from a (b NULL).  Backward: d from dy = a and y = b. */
+static void ew_run(ew_kind kind, float *d, const float *a, const float *b, size_t n, int fresh)
+{
+	ew_job j = { kind, d, a, b, fresh };
+	if (n > INT_MAX)
+		ew_apply(&j, 0, n);
+	else
+		snm_par_parts((int)n, 16, (double)n, ew_part, &j);
+}
+
 /* y = 1 / (1 + exp(-x)), evaluated as exp(x) / (1 + exp(x)) for x < 0 so exp never overflows;
  * dx += dy y (1 - y). */
 snm_tensor *snm_sigmoid(snm_tape *t, snm_tensor *x)
@@ -150,15 +245,7 @@ snm_tensor *snm_sigmoid(snm_tape *t, snm_tensor *x)
 	y = snm_op_begin(t, SNM_OP_SIGMOID, x->n_d, x->d, 1, &x, &nd);
 	if (y == NULL)
 		return NULL;
-	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i) {
-		float v = x->x[i];
-		if (v >= 0.0f) {
-			y->x[i] = 1.0f / (1.0f + expf(-v));
-		} else {
-			float e = expf(v);
-			y->x[i] = e / (1.0f + e);
-		}
-	}
+	ew_run(SIG_FWD, y->x, x->x, NULL, snm_tensor_len(x), 0);
 	return y;
 }
 
@@ -189,7 +276,7 @@ void snm_sigmoid_backward(snm_tape *t, snm_node *nd)
 	(void)t;
 	if (x->g == NULL)
 		return;
-	sigmoid_bwd(x->g, y->g, y->x, snm_tensor_len(x), snm_grad_fresh(x));
+	ew_run(SIG_BWD, x->g, y->g, y->x, snm_tensor_len(x), snm_grad_fresh(x));
 }
 
 /* y = tanh(x);  dx += dy (1 - y^2). */
@@ -202,8 +289,7 @@ snm_tensor *snm_tanh(snm_tape *t, snm_tensor *x)
 	y = snm_op_begin(t, SNM_OP_TANH, x->n_d, x->d, 1, &x, &nd);
 	if (y == NULL)
 		return NULL;
-	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
-		y->x[i] = tanhf(x->x[i]);
+	ew_run(TANH_FWD, y->x, x->x, NULL, snm_tensor_len(x), 0);
 	return y;
 }
 
@@ -213,8 +299,7 @@ void snm_tanh_backward(snm_tape *t, snm_node *nd)
 	(void)t;
 	if (x->g == NULL)
 		return;
-	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
-		x->g[i] += y->g[i] * (1.0f - y->x[i] * y->x[i]);
+	ew_run(TANH_BWD, x->g, y->g, y->x, snm_tensor_len(x), 0);
 }
 
 /* ---- element-wise math: exp, log, abs, sqrt, clamp ----------------------------------------- */

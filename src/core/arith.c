@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <string.h>
 #include "op.h"
+#include "par.h"
 #include "vec.h"
 
 /* Common start of add/sub/mul/div: both inputs present, same element count, result of a's shape. */
@@ -30,48 +31,147 @@ static snm_tensor *binary_begin(snm_tape *t, int op, const char *what, snm_tenso
 /* The element loops below are SNM_BLOCKED (vec.h): blocks with restrict pointers, which the
  * compiler vectorises at -O2, each element computed exactly as the plain loop would.  The written
  * array never overlaps the read ones (a result or a gradient is a tensor of its own); read arrays
- * may be one and the same (x + x). */
+ * may be one and the same (x + x).  A large loop is cut into one contiguous part per thread of
+ * snm's (par.h, snm_par_parts): every element is still computed by the same expression, so the
+ * results are the same bits at any thread count. */
+
+/* The element loops, by the statement they run over i < n. */
+typedef enum {
+	EW_ADD,        /* d = a + b */
+	EW_SUB,        /* d = a - b */
+	EW_MUL,        /* d = a b */
+	EW_DIV,        /* d = a / b */
+	EW_SCALE,      /* d = s a */
+	AX_SET,        /* d = 0.0f + s a      (a fresh gradient, op.h) */
+	AX_ACC,        /* d += s a */
+	MUL_SET,       /* d = 0.0f + a b */
+	MUL_ACC,       /* d += a b */
+	DIV_DA,        /* d += a / b          (div's da: dy / b) */
+	DIV_DB,        /* d -= a (c / b)      (div's db: dy (y / b)) */
+	ADD_S,         /* d += s */
+	COPY           /* d = a */
+} ew_kind;
+
+typedef struct ew_job {
+	ew_kind kind;
+	float *d;
+	const float *a, *b, *c;
+	float s;
+} ew_job;
+
+static void k_add(float *restrict d, const float *restrict a, const float *restrict b, size_t n)
+{
+	SNM_BLOCKED(size_t, i, n, d[i] = a[i] + b[i]);
+}
+
+static void k_sub(float *restrict d, const float *restrict a, const float *restrict b, size_t n)
+{
+	SNM_BLOCKED(size_t, i, n, d[i] = a[i] - b[i]);
+}
+
+static void k_mul(float *restrict d, const float *restrict a, const float *restrict b, size_t n)
+{
+	SNM_BLOCKED(size_t, i, n, d[i] = a[i] * b[i]);
+}
+
+static void k_div(float *restrict d, const float *restrict a, const float *restrict b, size_t n)
+{
+	SNM_BLOCKED(size_t, i, n, d[i] = a[i] / b[i]);
+}
+
+static void k_scale(float *restrict d, const float *restrict a, float s, size_t n)
+{
+	SNM_BLOCKED(size_t, i, n, d[i] = s * a[i]);
+}
+
+static void k_ax_set(float *restrict d, const float *restrict a, float s, size_t n)
+{
+	SNM_BLOCKED(size_t, i, n, d[i] = 0.0f + s * a[i]);
+}
+
+static void k_ax_acc(float *restrict d, const float *restrict a, float s, size_t n)
+{
+	SNM_BLOCKED(size_t, i, n, d[i] += s * a[i]);
+}
+
+static void k_mul_set(float *restrict d, const float *restrict a, const float *restrict b, size_t n)
+{
+	SNM_BLOCKED(size_t, i, n, d[i] = 0.0f + a[i] * b[i]);
+}
+
+static void k_mul_acc(float *restrict d, const float *restrict a, const float *restrict b, size_t n)
+{
+	SNM_BLOCKED(size_t, i, n, d[i] += a[i] * b[i]);
+}
+
+static void k_div_da(float *restrict d, const float *restrict a, const float *restrict b, size_t n)
+{
+	SNM_BLOCKED(size_t, i, n, d[i] += a[i] / b[i]);
+}
+
+static void k_div_db(float *restrict d, const float *restrict a, const float *restrict b,
+                     const float *restrict c, size_t n)
+{
+	SNM_BLOCKED(size_t, i, n, d[i] -= a[i] * (c[i] / b[i]));
+}
+
+static void k_add_s(float *restrict d, float s, size_t n)
+{
+	SNM_BLOCKED(size_t, i, n, d[i] += s);
+}
+
+/* Elements [lo, hi) of job j. */
+static void ew_apply(const ew_job *j, size_t lo, size_t hi)
+{
+	float *d = j->d + lo;
+	const float *a = j->a ? j->a + lo : NULL, *b = j->b ? j->b + lo : NULL;
+	size_t n = hi - lo;
+	switch (j->kind) {
+	case EW_ADD: k_add(d, a, b, n); break;
+	case EW_SUB: k_sub(d, a, b, n); break;
+	case EW_MUL: k_mul(d, a, b, n); break;
+	case EW_DIV: k_div(d, a, b, n); break;
+	case EW_SCALE: k_scale(d, a, j->s, n); break;
+	case AX_SET: k_ax_set(d, a, j->s, n); break;
+	case AX_ACC: k_ax_acc(d, a, j->s, n); break;
+	case MUL_SET: k_mul_set(d, a, b, n); break;
+	case MUL_ACC: k_mul_acc(d, a, b, n); break;
+	case DIV_DA: k_div_da(d, a, b, n); break;
+	case DIV_DB: k_div_db(d, a, b, j->c + lo, n); break;
+	case ADD_S: k_add_s(d, j->s, n); break;
+	case COPY: memcpy(d, a, n * sizeof *d); break;
+	}
+}
+
+static void ew_part(int lo, int hi, void *ctx)
+{
+	ew_apply(ctx, (size_t)lo, (size_t)hi);
+}
+
+/* Job j over elements 0 .. n-1, on snm's threads when n is large. */
+static void ew_run(ew_kind kind, float *d, const float *a, const float *b, const float *c, float s,
+                   size_t n)
+{
+	ew_job j = { kind, d, a, b, c, s };
+	if (n > INT_MAX)
+		ew_apply(&j, 0, n);
+	else
+		snm_par_parts((int)n, 16, (double)n, ew_part, &j);
+}
 
 /* x->g[i] += s src[i] over x's elements when x->g exists (the backward of add, sub, scale,
  * reshape, concat_rows), or x->g[i] = 0.0f + s src[i] when x's gradient is fresh (op.h). */
-static void axpy(snm_tensor *x, const float *restrict src, float s)
+static void axpy(snm_tensor *x, const float *src, float s)
 {
-	float *restrict dst;
-	size_t n = snm_tensor_len(x);
 	if (x->g == NULL)
 		return;
-	dst = x->g;
-	if (snm_grad_fresh(x))
-		SNM_BLOCKED(size_t, i, n, dst[i] = 0.0f + s * src[i]);
-	else
-		SNM_BLOCKED(size_t, i, n, dst[i] += s * src[i]);
+	ew_run(snm_grad_fresh(x) ? AX_SET : AX_ACC, x->g, src, NULL, NULL, s, snm_tensor_len(x));
 }
 
 /* x->g[i] += u[i] v[i] (the backward of mul), or x->g[i] = 0.0f + u[i] v[i] when fresh. */
-static void acc_mul(snm_tensor *x, const float *restrict u, const float *restrict v)
+static void acc_mul(snm_tensor *x, const float *u, const float *v)
 {
-	float *restrict dst = x->g;
-	size_t n = snm_tensor_len(x);
-	if (snm_grad_fresh(x))
-		SNM_BLOCKED(size_t, i, n, dst[i] = 0.0f + u[i] * v[i]);
-	else
-		SNM_BLOCKED(size_t, i, n, dst[i] += u[i] * v[i]);
-}
-
-/* y[i] = a[i] op b[i] */
-static void ew_add(float *restrict y, const float *restrict a, const float *restrict b, size_t n)
-{
-	SNM_BLOCKED(size_t, i, n, y[i] = a[i] + b[i]);
-}
-
-static void ew_sub(float *restrict y, const float *restrict a, const float *restrict b, size_t n)
-{
-	SNM_BLOCKED(size_t, i, n, y[i] = a[i] - b[i]);
-}
-
-static void ew_mul(float *restrict y, const float *restrict a, const float *restrict b, size_t n)
-{
-	SNM_BLOCKED(size_t, i, n, y[i] = a[i] * b[i]);
+	ew_run(snm_grad_fresh(x) ? MUL_SET : MUL_ACC, x->g, u, v, NULL, 0.0f, snm_tensor_len(x));
 }
 
 /* ---- element-wise -------------------------------------------------------------------------- */
@@ -83,7 +183,7 @@ snm_tensor *snm_add(snm_tape *t, snm_tensor *a, snm_tensor *b)
 	snm_tensor *y = binary_begin(t, SNM_OP_ADD, "add", a, b, &nd);
 	if (y == NULL)
 		return NULL;
-	ew_add(y->x, a->x, b->x, snm_tensor_len(y));
+	ew_run(EW_ADD, y->x, a->x, b->x, NULL, 0.0f, snm_tensor_len(y));
 	return y;
 }
 
@@ -101,7 +201,7 @@ snm_tensor *snm_sub(snm_tape *t, snm_tensor *a, snm_tensor *b)
 	snm_tensor *y = binary_begin(t, SNM_OP_SUB, "sub", a, b, &nd);
 	if (y == NULL)
 		return NULL;
-	ew_sub(y->x, a->x, b->x, snm_tensor_len(y));
+	ew_run(EW_SUB, y->x, a->x, b->x, NULL, 0.0f, snm_tensor_len(y));
 	return y;
 }
 
@@ -119,7 +219,7 @@ snm_tensor *snm_mul(snm_tape *t, snm_tensor *a, snm_tensor *b)
 	snm_tensor *y = binary_begin(t, SNM_OP_MUL, "mul", a, b, &nd);
 	if (y == NULL)
 		return NULL;
-	ew_mul(y->x, a->x, b->x, snm_tensor_len(y));
+	ew_run(EW_MUL, y->x, a->x, b->x, NULL, 0.0f, snm_tensor_len(y));
 	return y;
 }
 
@@ -141,8 +241,7 @@ snm_tensor *snm_div(snm_tape *t, snm_tensor *a, snm_tensor *b)
 	snm_tensor *y = binary_begin(t, SNM_OP_DIV, "div", a, b, &nd);
 	if (y == NULL)
 		return NULL;
-	for (size_t i = 0, n = snm_tensor_len(y); i < n; ++i)
-		y->x[i] = a->x[i] / b->x[i];
+	ew_run(EW_DIV, y->x, a->x, b->x, NULL, 0.0f, snm_tensor_len(y));
 	return y;
 }
 
@@ -152,11 +251,9 @@ void snm_div_backward(snm_tape *t, snm_node *nd)
 	size_t n = snm_tensor_len(y);
 	(void)t;
 	if (a->g != NULL)
-		for (size_t i = 0; i < n; ++i)
-			a->g[i] += y->g[i] / b->x[i];
+		ew_run(DIV_DA, a->g, y->g, b->x, NULL, 0.0f, n);
 	if (b->g != NULL)
-		for (size_t i = 0; i < n; ++i)
-			b->g[i] -= y->g[i] * (y->x[i] / b->x[i]);
+		ew_run(DIV_DB, b->g, y->g, b->x, y->x, 0.0f, n);
 }
 
 /* y = s x;  dx += s dy;  s in nd->f[0]. */
@@ -171,8 +268,7 @@ snm_tensor *snm_scale(snm_tape *t, snm_tensor *x, float s)
 		return NULL;
 	if (nd)
 		nd->f[0] = s;
-	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
-		y->x[i] = s * x->x[i];
+	ew_run(EW_SCALE, y->x, x->x, NULL, NULL, s, snm_tensor_len(x));
 	return y;
 }
 
@@ -209,7 +305,7 @@ snm_tensor *snm_reshape(snm_tape *t, snm_tensor *x, int n_d, const int *d)
 	y = snm_op_begin(t, SNM_OP_RESHAPE, n_d, d, 1, &x, &nd);
 	if (y == NULL)
 		return NULL;
-	memcpy(y->x, x->x, len * sizeof(float));
+	ew_run(COPY, y->x, x->x, NULL, NULL, 0.0f, len);
 	return y;
 }
 
@@ -248,11 +344,10 @@ snm_tensor *snm_slice_rows(snm_tape *t, snm_tensor *x, int start, int n)
 void snm_slice_rows_backward(snm_tape *t, snm_node *nd)
 {
 	snm_tensor *x = nd->in[0];
-	float *restrict dst = x->g != NULL ? x->g + (size_t)nd->i[0] * snm_tensor_cols(x) : NULL;
-	const float *restrict src = nd->out->g;
 	(void)t;
-	if (dst != NULL)     /* a part of x->g: not fresh-capable (optab), so zeroed or a parameter's */
-		SNM_BLOCKED(size_t, i, snm_tensor_len(nd->out), dst[i] += 1.0f * src[i]);
+	if (x->g != NULL)    /* a part of x->g: not fresh-capable (optab), so zeroed or a parameter's */
+		ew_run(AX_ACC, x->g + (size_t)nd->i[0] * snm_tensor_cols(x), nd->out->g, NULL, NULL, 1.0f,
+		       snm_tensor_len(nd->out));
 }
 
 /* a (Na, ...), b (Nb, ...) with the same row shape -> y (Na + Nb, ...), rows of a then rows of b;
@@ -280,8 +375,8 @@ snm_tensor *snm_concat_rows(snm_tape *t, snm_tensor *a, snm_tensor *b)
 	y = snm_op_begin(t, SNM_OP_CONCAT_ROWS, a->n_d, d, 2, in, &nd);
 	if (y == NULL)
 		return NULL;
-	memcpy(y->x, a->x, snm_tensor_len(a) * sizeof(float));
-	memcpy(y->x + snm_tensor_len(a), b->x, snm_tensor_len(b) * sizeof(float));
+	ew_run(COPY, y->x, a->x, NULL, NULL, 0.0f, snm_tensor_len(a));
+	ew_run(COPY, y->x + snm_tensor_len(a), b->x, NULL, NULL, 0.0f, snm_tensor_len(b));
 	return y;
 }
 
@@ -324,8 +419,7 @@ void snm_sum_backward(snm_tape *t, snm_node *nd)
 	(void)t;
 	if (x->g == NULL)
 		return;
-	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
-		x->g[i] += dy;
+	ew_run(ADD_S, x->g, NULL, NULL, NULL, dy, snm_tensor_len(x));
 }
 
 /* x (any, n elements) -> y (1) = (1/n) sum_i x_i;  dx_i += dy / n. */
@@ -350,8 +444,7 @@ void snm_mean_backward(snm_tape *t, snm_node *nd)
 	(void)t;
 	if (x->g == NULL)
 		return;
-	for (size_t i = 0; i < n; ++i)
-		x->g[i] += dy;
+	ew_run(ADD_S, x->g, NULL, NULL, NULL, dy, n);
 }
 
 /* ---- stop-gradient ------------------------------------------------------------------------- */

@@ -35,6 +35,7 @@
 #include <math.h>
 #include <string.h>
 #include "op.h"
+#include "par.h"
 #include "vec.h"
 
 /* (N,F) inputs (S = 1) take row-major sweeps instead: each pass walks the rows of a group in order
@@ -43,15 +44,17 @@
  * computed by the same expression; only the order in which independent columns are visited
  * changes.  The loops over a row are SNM_BLOCKED and the functions that run them SNM_CLONES
  * (vec.h): vectorised, compiled for AVX2 and the baseline, the same bits either way.  The
- * per-column arrays live in the tape's arena. */
+ * per-column arrays live in the tape's arena.  Large sweeps run on snm's threads (bn_run below). */
 
-/* s[c] = sum over rows [r0, r1) of x[n][c], then mu[c] = s[c] / M (x is (N, C)). */
+/* s[c] = sum over rows [r0, r1) of x[n][c], then mu[c] = s[c] / M (x's rows ld floats apart; C
+ * columns of them: all of x's, or a part). */
 SNM_CLONES
-static void rows_mean(const float *restrict x, int C, int r0, int r1, double M, double *restrict mu)
+static void rows_mean(const float *restrict x, int C, int ld, int r0, int r1, double M,
+                      double *restrict mu)
 {
 	SNM_BLOCKED(int, c, C, mu[c] = 0);
 	for (int n = r0; n < r1; ++n) {
-		const float *restrict xr = x + (size_t)n * C;
+		const float *restrict xr = x + (size_t)n * ld;
 		SNM_BLOCKED(int, c, C, mu[c] += xr[c]);
 	}
 	SNM_BLOCKED(int, c, C, mu[c] = mu[c] / M);
@@ -59,12 +62,12 @@ static void rows_mean(const float *restrict x, int C, int r0, int r1, double M, 
 
 /* ss[c] = sum over rows [r0, r1) of (x[n][c] - mu[c])^2. */
 SNM_CLONES
-static void rows_sqdev(const float *restrict x, int C, int r0, int r1, const double *restrict mu,
-                       double *restrict ss)
+static void rows_sqdev(const float *restrict x, int C, int ld, int r0, int r1,
+                       const double *restrict mu, double *restrict ss)
 {
 	SNM_BLOCKED(int, c, C, ss[c] = 0);
 	for (int n = r0; n < r1; ++n) {
-		const float *restrict xr = x + (size_t)n * C;
+		const float *restrict xr = x + (size_t)n * ld;
 		SNM_BLOCKED(int, c, C, ss[c] += (xr[c] - mu[c]) * (xr[c] - mu[c]));
 	}
 }
@@ -84,14 +87,14 @@ static void rows_affine(const float *restrict x, float *restrict y, int C, int r
 
 /* sdy[c] = sum dy[n][c], sdyxh[c] = sum dy[n][c] ((x[n][c] - mu[c]) rs[c]) over rows [r0, r1). */
 SNM_CLONES
-static void rows_grad_sums(const float *restrict x, const float *restrict dy, int C, int r0,
-                           int r1, const double *restrict mu, const double *restrict rs,
+static void rows_grad_sums(const float *restrict x, const float *restrict dy, int C, int ld,
+                           int r0, int r1, const double *restrict mu, const double *restrict rs,
                            double *restrict sdy, double *restrict sdyxh)
 {
 	SNM_BLOCKED(int, c, C, sdy[c] = 0);
 	SNM_BLOCKED(int, c, C, sdyxh[c] = 0);
 	for (int n = r0; n < r1; ++n) {
-		const float *restrict xr = x + (size_t)n * C, *restrict dr = dy + (size_t)n * C;
+		const float *restrict xr = x + (size_t)n * ld, *restrict dr = dy + (size_t)n * ld;
 		SNM_BLOCKED(int, c, C, sdy[c] += dr[c]);
 		SNM_BLOCKED(int, c, C, sdyxh[c] += dr[c] * ((xr[c] - mu[c]) * rs[c]));
 	}
@@ -109,12 +112,58 @@ static void rows_dx(const float *restrict x, const float *restrict dy, float *re
 		const float *restrict xr = x + (size_t)n * C, *restrict dr = dy + (size_t)n * C;
 		float *restrict gr = dx + (size_t)n * C;
 		if (fresh)
-			SNM_BLOCKED(int, c, C,
-			            gr[c] = 0.0f + (float)(k[c] * (dr[c] - a[c] - (xr[c] - mu[c]) * rs[c] * b[c])));
+			SNM_BLOCKED(int, c, C, gr[c] = 0.0f + (float)(k[c] * (dr[c] - a[c] - (xr[c] - mu[c]) * rs[c] * b[c])));
 		else
-			SNM_BLOCKED(int, c, C,
-			            gr[c] += (float)(k[c] * (dr[c] - a[c] - (xr[c] - mu[c]) * rs[c] * b[c])));
+			SNM_BLOCKED(int, c, C, gr[c] += (float)(k[c] * (dr[c] - a[c] - (xr[c] - mu[c]) * rs[c] * b[c])));
 	}
+}
+
+/* A row sweep split among snm's threads (par.h, snm_par_parts): the sums by columns, each
+ * column's sum whole and in row order on one thread, the element-wise passes by rows; so the
+ * results are the same bits at every thread count. */
+typedef enum { BN_MEAN, BN_SQDEV, BN_GSUMS, BN_AFFINE, BN_DX } bn_kind;
+
+typedef struct bn_job {
+	bn_kind kind;
+	const float *x, *dy;
+	float *y;                              /* y (affine) or dx */
+	int C, r0, r1, fresh;
+	double M;
+	const double *mu, *rs, *k, *a, *b;     /* b: be for affine */
+	double *s1, *s2;                       /* per-column results */
+} bn_job;
+
+/* Columns [lo, hi) of a sum, or rows r0 + [lo, hi) of an element-wise pass. */
+static void bn_part(int lo, int hi, void *ctx)
+{
+	const bn_job *j = ctx;
+	switch (j->kind) {
+	case BN_MEAN:
+		rows_mean(j->x + lo, hi - lo, j->C, j->r0, j->r1, j->M, j->s1 + lo);
+		break;
+	case BN_SQDEV:
+		rows_sqdev(j->x + lo, hi - lo, j->C, j->r0, j->r1, j->mu + lo, j->s1 + lo);
+		break;
+	case BN_GSUMS:
+		rows_grad_sums(j->x + lo, j->dy + lo, hi - lo, j->C, j->r0, j->r1, j->mu + lo, j->rs + lo,
+		               j->s1 + lo, j->s2 + lo);
+		break;
+	case BN_AFFINE:
+		rows_affine(j->x, j->y, j->C, j->r0 + lo, j->r0 + hi, j->mu, j->k, j->b);
+		break;
+	case BN_DX:
+		rows_dx(j->x, j->dy, j->y, j->C, j->r0 + lo, j->r0 + hi, j->mu, j->rs, j->k, j->a, j->b,
+		        j->fresh);
+		break;
+	}
+}
+
+/* Runs j over its columns (the sums) or its rows r0..r1-1 (the element-wise passes). */
+static void bn_run(bn_job *j)
+{
+	int by_cols = j->kind == BN_MEAN || j->kind == BN_SQDEV || j->kind == BN_GSUMS;
+	double work = (double)(j->r1 - j->r0) * j->C * (j->kind == BN_GSUMS ? 2 : 1);
+	snm_par_parts(by_cols ? j->C : j->r1 - j->r0, by_cols ? 16 : 1, work, bn_part, j);
 }
 
 /* Row range [*r0, *r1) of group g. */
@@ -124,7 +173,7 @@ static void group_rows(int g, int G, int split, int N, int *r0, int *r1)
 	*r1 = G == 2 && g == 0 ? split : N;
 }
 
-/* snm_batchnorm's computation for (N,F) inputs (S = 1) in row-major sweeps (see above): the same
+/* snm_batchnorm's computation for (N,F) inputs (S = 1) in row-major sweeps (see BN_COLS): the same
  * statistics, running-statistics update and outputs as its per-column loops, bit for bit; work
  * holds 2 C doubles. */
 static void forward_rows(const snm_tensor *x, snm_tensor *y, const snm_tensor *gamma,
@@ -140,8 +189,9 @@ static void forward_rows(const snm_tensor *x, snm_tensor *y, const snm_tensor *g
 		group_rows(g, G, split, N, &r0, &r1);
 		M = (double)(r1 - r0);
 		if (training) {
-			rows_mean(x->x, C, r0, r1, M, mu);
-			rows_sqdev(x->x, C, r0, r1, mu, ss);
+			bn_run(&(bn_job){ .kind = BN_MEAN, .x = x->x, .C = C, .r0 = r0, .r1 = r1, .M = M, .s1 = mu });
+			bn_run(&(bn_job){ .kind = BN_SQDEV, .x = x->x, .C = C, .r0 = r0, .r1 = r1, .mu = mu,
+			                  .s1 = ss });
 			for (int c = 0; c < C; ++c) {
 				double s2 = ss[c] / M;
 				if (g == 0 && r_mean != NULL && !hold) {
@@ -161,7 +211,8 @@ static void forward_rows(const snm_tensor *x, snm_tensor *y, const snm_tensor *g
 			k[c] = (gamma ? gamma->x[c] : 1.0) * rs[c];
 			be[c] = beta ? beta->x[c] : 0.0;
 		}
-		rows_affine(x->x, y->x, C, r0, r1, mu, k, be);
+		bn_run(&(bn_job){ .kind = BN_AFFINE, .x = x->x, .y = y->x, .C = C, .r0 = r0, .r1 = r1,
+		                  .mu = mu, .k = k, .b = be });
 	}
 }
 
@@ -286,7 +337,7 @@ static void fresh_flags(snm_tensor *x, snm_tensor *gamma, snm_tensor *beta, int 
 	*fbe = beta != NULL && beta->g != NULL && snm_grad_fresh(beta);
 }
 
-/* snm_batchnorm_backward for (N,F) inputs (S = 1) in row-major sweeps (see above): the same
+/* snm_batchnorm_backward for (N,F) inputs (S = 1) in row-major sweeps (see BN_COLS): the same
  * sums and gradients, bit for bit.  Its per-column arrays are the 5 C doubles that the forward
  * call left after the means and rstd values in the node's aux. */
 static void backward_rows(snm_node *nd)
@@ -304,7 +355,8 @@ static void backward_rows(snm_node *nd)
 		int r0, r1;
 		group_rows(g, G, split, N, &r0, &r1);
 		M = (double)(r1 - r0);
-		rows_grad_sums(x->x, y->g, C, r0, r1, mu, rs, sdy, sdyxh);
+		bn_run(&(bn_job){ .kind = BN_GSUMS, .x = x->x, .dy = y->g, .C = C, .r0 = r0, .r1 = r1,
+		                  .mu = mu, .rs = rs, .s1 = sdy, .s2 = sdyxh });
 		for (int c = 0; c < C; ++c) {
 			if (gamma != NULL && gamma->g != NULL)
 				gamma->g[c] = (fga && g == 0 ? 0.0f : gamma->g[c]) + (float)sdyxh[c];
@@ -315,7 +367,8 @@ static void backward_rows(snm_node *nd)
 			b[c] = training ? sdyxh[c] / M : 0.0;    /* mean(dy xh) */
 		}
 		if (x->g != NULL)
-			rows_dx(x->x, y->g, x->g, C, r0, r1, mu, rs, k, a, b, fx);
+			bn_run(&(bn_job){ .kind = BN_DX, .x = x->x, .dy = y->g, .y = x->g, .C = C, .r0 = r0,
+			                  .r1 = r1, .fresh = fx, .mu = mu, .rs = rs, .k = k, .a = a, .b = b });
 	}
 }
 

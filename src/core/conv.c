@@ -97,6 +97,48 @@ static void copy_add(float *restrict d, const float *restrict a, float b, size_t
 		d[i] = a[i] + b;
 }
 
+/* d[i] = a[i] + b and h[i] = relu(d[i]) (d may be NULL: h alone).  The ReLU is act.c's
+ * relu_fwd, v > 0 ? v : 0 on the same float v, so h holds the bits snm_relu would give of d. */
+static void copy_add_relu(float *restrict d, float *restrict h, const float *restrict a, float b,
+                          size_t L)
+{
+	size_t i = 0;
+	if (d == NULL) {
+		for (; i + BLOCK <= L; i += BLOCK)
+			for (int k = 0; k < BLOCK; ++k) {
+				float v = a[i + k] + b;
+				h[i + k] = v > 0.0f ? v : 0.0f;
+			}
+		for (; i < L; ++i) {
+			float v = a[i] + b;
+			h[i] = v > 0.0f ? v : 0.0f;
+		}
+		return;
+	}
+	for (; i + BLOCK <= L; i += BLOCK)
+		for (int k = 0; k < BLOCK; ++k) {
+			float v = a[i + k] + b;
+			d[i + k] = v;
+			h[i + k] = v > 0.0f ? v : 0.0f;
+		}
+	for (; i < L; ++i) {
+		float v = a[i] + b;
+		d[i] = v;
+		h[i] = v > 0.0f ? v : 0.0f;
+	}
+}
+
+/* h[i] = relu(d[i]), or d[i] = relu(d[i]) in place when h is NULL */
+static void relu_to(float *restrict d, float *restrict h, size_t L)
+{
+	if (h == NULL)
+		for (size_t i = 0; i < L; ++i)
+			d[i] = d[i] > 0.0f ? d[i] : 0.0f;
+	else
+		for (size_t i = 0; i < L; ++i)
+			h[i] = d[i] > 0.0f ? d[i] : 0.0f;
+}
+
 /* d[i] += a[i] */
 static void acc(float *restrict d, const float *restrict a, size_t L)
 {
@@ -133,18 +175,21 @@ static void pack(int N, int K, size_t L, const float *v, float *A, int n0, int n
 }
 
 /* Images n0..n1-1 of v (N,K,L) = their columns of A (K, N*L) + b[k] (b may be NULL), or
- * v += A when accumulate. */
+ * v += A when accumulate.  h (NULL: none; not with accumulate) receives relu of the same sums in
+ * the same pass; v may then be NULL (h alone). */
 static void unpack(int N, int K, size_t L, const float *A, const float *b, int accumulate, float *v,
-                   int n0, int n1)
+                   float *h, int n0, int n1)
 {
 	for (int n = n0; n < n1; ++n)
 		for (int k = 0; k < K; ++k) {
 			const float *a = A + ((size_t)k * N + n) * L;
-			float *d = v + ((size_t)n * K + k) * L;
+			size_t o = ((size_t)n * K + k) * L;
 			if (accumulate)
-				acc(d, a, L);
+				acc(v + o, a, L);
+			else if (h != NULL)
+				copy_add_relu(v ? v + o : NULL, h + o, a, b ? b[k] : 0.0f, L);
 			else
-				copy_add(d, a, b ? b[k] : 0.0f, L);
+				copy_add(v + o, a, b ? b[k] : 0.0f, L);
 		}
 }
 
@@ -215,10 +260,12 @@ static double op_work(const snm_conv_geom *g, int K)
 	return 2.0 * K * g->C * g->R * g->S * g->N * g->P * g->Q / 16;
 }
 
-/* y (N,K,P,Q) = W im2col(x) + b (b may be NULL).  keep (NULL or room for the columns B) receives
- * the columns, for the backward pass.  Returns -1 when the scratch cannot grow. */
+/* y (N,K,P,Q) = W im2col(x) + b (b may be NULL).  h (NULL: none) receives relu(y) in the same
+ * pass over the output; y may then be NULL (h alone: evaluation's bias and ReLU in one pass, the
+ * pre-activation not kept).  keep (NULL or room for the columns B) receives the columns, for the
+ * backward pass.  Returns -1 when the scratch cannot grow. */
 static int conv_forward(snm_tape *t, const snm_conv_geom *g, int K, const float *x, const float *w,
-                        const float *b, float *y, float *keep)
+                        const float *b, float *y, float *h, float *keep)
 {
 	const int N = g->N, CRS = g->C * g->R * g->S, npq = g->N * g->P * g->Q, pw = is_pointwise(g);
 	const size_t PQ = (size_t)g->P * g->Q, HW = (size_t)g->H * g->W;
@@ -236,15 +283,19 @@ static int conv_forward(snm_tape *t, const snm_conv_geom *g, int K, const float 
 			int n0, n1;
 			snm_par_range(N, i, nb, 1, &n0, &n1);
 			if (pw) {               /* per image: x_n is (C, HW), y_n is (K, HW) */
-				fill_bias(K, PQ, b, y, n0, n1);
+				float *o = y != NULL ? y : h;
+				fill_bias(K, PQ, b, o, n0, n1);
 				for (int n = n0; n < n1; ++n)
 					gemm_fwd(K, CRS, (int)PQ, w, x + (size_t)n * CRS * HW, (int)HW, 1.0f,
-					         y + (size_t)n * K * PQ, (int)PQ);
+					         o + (size_t)n * K * PQ, (int)PQ);
+				if (h != NULL)
+					relu_to(o + (size_t)n0 * K * PQ, y != NULL ? h + (size_t)n0 * K * PQ : NULL,
+					        (size_t)(n1 - n0) * K * PQ);
 			} else if (n0 < n1) {
 				size_t c0 = (size_t)n0 * PQ;
 				snm_im2col_range(g, x, B, n0, n1);
 				gemm_fwd(K, CRS, (n1 - n0) * (int)PQ, w, B + c0, npq, 0.0f, A + c0, npq);
-				unpack(N, K, PQ, A, b, 0, y, n0, n1);
+				unpack(N, K, PQ, A, b, 0, y, h, n0, n1);
 			}
 		}
 	}
@@ -289,11 +340,14 @@ static int conv_t_forward(snm_tape *t, const snm_conv_geom *g, int K, const floa
 
 /* ---- conv2d -------------------------------------------------------------------------------- */
 
-/* y (N,K,P,Q) = W im2col(x) + b.
+/* y (N,K,P,Q) = W im2col(x) + b, and with relu, h = relu(y) as snm_relu makes it: a relu node
+ * after the conv2d node when the conv2d is recorded (h written in the same pass as y), else y
+ * itself turned into h (evaluation: the pre-activation is not kept).
  * dx += col2im(W^T dy),  dW += dy im2col(x)^T,  db += sum_{n,p,q} dy  (dy read as (K, NPQ)). */
-snm_tensor *snm_conv2d(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b, int stride,
-                       int pad)
+static snm_tensor *conv2d_op(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b, int stride,
+                             int pad, int relu)
 {
+	snm_tensor *h = NULL;
 	snm_tensor *in[3] = { x, w, b }, *y;
 	snm_node *nd;
 	snm_conv_geom g;
@@ -333,8 +387,29 @@ snm_tensor *snm_conv2d(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b,
 		if ((keep = keep_new(t, &g, K, w, 0)) == NULL && t_failed(t))
 			return NULL;
 		nd->aux = keep;
+		if (relu && (h = snm_op_begin(t, SNM_OP_RELU, 4, y->d, 1, &y, &nd)) == NULL)
+			return NULL;
 	}
-	return conv_forward(t, &g, K, x->x, w->x, b ? b->x : NULL, y->x, keep) ? NULL : y;
+	if (relu && h == NULL) {         /* no node: y is the only output, made relu(y) at once */
+		h = y;
+		y = NULL;
+	}
+	if (conv_forward(t, &g, K, x->x, w->x, b ? b->x : NULL, y ? y->x : NULL, h ? h->x : NULL, keep))
+		return NULL;
+	return relu ? h : y;
+}
+
+snm_tensor *snm_conv2d(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b, int stride,
+                       int pad)
+{
+	return conv2d_op(t, x, w, b, stride, pad, 0);
+}
+
+/* snm_relu(t, snm_conv2d(...)) with the bias and the ReLU in one pass over the output. */
+snm_tensor *snm_conv2d_relu(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b, int stride,
+                            int pad)
+{
+	return conv2d_op(t, x, w, b, stride, pad, 1);
 }
 
 void snm_conv2d_backward(snm_tape *t, snm_node *nd)
@@ -506,7 +581,7 @@ void snm_conv2d_t_backward(snm_tape *t, snm_node *nd)
 				if (x->g != NULL && n0 < n1) {
 					size_t c0 = (size_t)n0 * PQ;
 					gemm_fwd(K, CRS, (n1 - n0) * (int)PQ, w->x, B + c0, npq, 0.0f, A + c0, npq);
-					unpack(N, K, PQ, A, NULL, 1, x->g, n0, n1);
+					unpack(N, K, PQ, A, NULL, 1, x->g, NULL, n0, n1);
 				}
 				if (w->g != NULL && xa == A)
 					pack(N, K, PQ, x->x, A, n0, n1);

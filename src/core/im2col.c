@@ -138,7 +138,9 @@ static void taps3_bounds(const snm_conv_geom *g, int which, int *lo, int *hi, in
  * touched.  Loads may read up to
  * PLANE3_SLACK floats past the plane (never used).  Per image plane (n, c) instead of the taps'
  * rows across the images (the loops below): 1.2 times faster for the MNIST model's three
- * convolutions at batch 100 (CPU time, a micro-benchmark on a loaded machine). */
+ * convolutions at batch 100 (CPU time, a micro-benchmark on a loaded machine).  The planes of one
+ * channel lie C*H*W floats apart, too far for the hardware's prefetcher, so the next one is
+ * prefetched while a plane is copied out: a further 8 to 20% less time (same micro-benchmark). */
 
 #define PLANE3_MAX 4096
 #define PLANE3_SLACK 16
@@ -175,6 +177,9 @@ static void im2col_taps3_plane(const snm_conv_geom *g, const float *x, float *co
 	for (int c = 0; c < C; ++c)
 		for (int n = n0; n < n1; ++n) {
 			const float *xi = x + ((size_t)n * C + c) * HW;
+			if (n + 1 < n1)            /* the next plane, C*HW floats on: a hint, no value */
+				for (size_t o = 0; o < HW; o += 16)
+					__builtin_prefetch(xi + (size_t)C * HW + o);
 			for (int h = 0; h < H; ++h)
 				memcpy(plane + (size_t)(h + 1) * Wp + 1, xi + (size_t)h * W, (size_t)W * sizeof *xi);
 			for (int r = 0; r < R; ++r)

@@ -6,11 +6,27 @@
  *   plain:  dx += dy w        dw += dy^T x     db += sum_n dy_n
  *   tied:   dx += dy w^T      dw += x^T dy     db += sum_n dy_n
  * The products run on snm's threads (snm_par_sgemm, par.h), each thread on its own rows or
- * columns of the result. */
+ * columns of the result; so do the bias's copies into y (rows) and its gradient (columns, each
+ * column's sum over the rows whole and in row order). */
 #include <cblas.h>
 #include <string.h>
 #include "op.h"
 #include "par.h"
+
+/* A bias's rows of y or its gradient's columns, for snm_par_parts. */
+typedef struct bias_job {
+	float *y;              /* y (N, n_out), or the bias gradient db (n_out) */
+	const float *b;        /* the bias (n_out), or dy (N, n_out) */
+	int N, n_out;
+} bias_job;
+
+/* Rows lo..hi-1 of y = b. */
+static void bias_rows(int lo, int hi, void *ctx)
+{
+	const bias_job *j = ctx;
+	for (int n = lo; n < hi; ++n)
+		memcpy(j->y + (size_t)n * j->n_out, j->b, (size_t)j->n_out * sizeof(float));
+}
 
 snm_tensor *snm_linear(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b, int trans_w)
 {
@@ -39,8 +55,8 @@ snm_tensor *snm_linear(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b,
 	if (nd)
 		nd->i[0] = trans_w;
 	if (b != NULL) {
-		for (int n = 0; n < N; ++n)
-			memcpy(y->x + (size_t)n * n_out, b->x, (size_t)n_out * sizeof(float));
+		bias_job j = { y->x, b->x, N, n_out };
+		snm_par_parts(N, 1, (double)N * n_out, bias_rows, &j);
 	}
 	snm_par_sgemm(CblasNoTrans, trans_w ? CblasNoTrans : CblasTrans, N, n_out, n_in,
 	              1.0f, x->x, n_in, w->x, w->d[1], b != NULL ? 1.0f : 0.0f, y->x, n_out);
@@ -49,11 +65,12 @@ snm_tensor *snm_linear(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b,
 
 /* db[o] += dy[n][o] for n = 0..N-1 in order (each column's sum in row order), along a row in
  * blocks of 8 with restrict pointers, which the compiler vectorises at -O2: the same additions
- * in the same order per element (db is the bias's gradient, never dy's memory). */
-static void bias_grad(float *restrict db, const float *restrict dy, int N, int n_out)
+ * in the same order per element (db is the bias's gradient, never dy's memory).  dy's rows are
+ * ld floats apart and n_out columns of them are summed (a part of the columns). */
+static void bias_grad(float *restrict db, const float *restrict dy, int N, int n_out, int ld)
 {
 	for (int n = 0; n < N; ++n) {
-		const float *restrict r = dy + (size_t)n * n_out;
+		const float *restrict r = dy + (size_t)n * ld;
 		int o = 0;
 		for (; o + 8 <= n_out; o += 8)
 			for (int k = o; k < o + 8; ++k)
@@ -61,6 +78,13 @@ static void bias_grad(float *restrict db, const float *restrict dy, int N, int n
 		for (; o < n_out; ++o)
 			db[o] += r[o];
 	}
+}
+
+/* Columns lo..hi-1 of the bias gradient: each column's sum whole, on one thread. */
+static void bias_grad_cols(int lo, int hi, void *ctx)
+{
+	const bias_job *j = ctx;
+	bias_grad(j->y + lo, j->b + lo, j->N, hi - lo, j->n_out);
 }
 
 void snm_linear_backward(snm_tape *t, snm_node *nd)
@@ -80,6 +104,8 @@ void snm_linear_backward(snm_tape *t, snm_node *nd)
 			snm_par_sgemm(CblasTrans, CblasNoTrans, n_out, n_in, N,
 			              1.0f, y->g, n_out, x->x, n_in, 1.0f, w->g, n_in);
 	}
-	if (b != NULL && b->g != NULL)
-		bias_grad(b->g, y->g, N, n_out);
+	if (b != NULL && b->g != NULL) {   /* split by columns: every column's sum in row order */
+		bias_job j = { b->g, y->g, N, n_out };
+		snm_par_parts(n_out, 16, (double)N * n_out, bias_grad_cols, &j);
+	}
 }

@@ -8,11 +8,13 @@
  * finite losses and gradients; row and batch sums are accumulated in double.  What a backward pass
  * needs besides the inputs (labels, probabilities) is kept in arena memory hung on the node's aux,
  * and only when the node is recorded. */
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include "op.h"
+#include "par.h"
 
 /* Log-sum-exp of a row of n logits, max-subtracted: m + log sum_k exp(x_k - m). */
 static double row_lse(const float *x, size_t n)
@@ -218,21 +220,44 @@ snm_tensor *snm_sqerr(snm_tape *t, snm_tensor *a, snm_tensor *b)
 	return y;
 }
 
+/* sqerr's backward over elements [lo, hi), for snm_par_parts: each element alike on any thread. */
+typedef struct sqerr_job {
+	snm_tensor *a, *b;
+	float c;
+	int fa, fb;
+} sqerr_job;
+
+static void sqerr_range(const sqerr_job *j, size_t lo, size_t hi)
+{
+	snm_tensor *a = j->a, *b = j->b;
+	for (size_t i = lo; i < hi; ++i) {
+		float d = j->c * (a->x[i] - b->x[i]);
+		if (a->g != NULL)
+			a->g[i] = (j->fa ? 0.0f : a->g[i]) + d;
+		if (b->g != NULL)
+			b->g[i] = (j->fb ? 0.0f : b->g[i]) - d;
+	}
+}
+
+static void sqerr_part(int lo, int hi, void *ctx)
+{
+	sqerr_range(ctx, (size_t)lo, (size_t)hi);
+}
+
 void snm_sqerr_backward(snm_tape *t, snm_node *nd)
 {
 	snm_tensor *a = nd->in[0], *b = nd->in[1];
-	float c = 2.0f * nd->out->g[0] / (float)a->d[0];
+	size_t n = snm_tensor_len(a);
 	/* fresh (op.h): a's (b's) gradient unzeroed, stored as 0.0f + d (0.0f - d); b after a, so
 	 * sqerr(x, x) writes then subtracts, as zero, add, subtract did */
-	int fa = a->g != NULL && snm_grad_fresh(a), fb = b->g != NULL && snm_grad_fresh(b);
+	sqerr_job j = { a, b, 2.0f * nd->out->g[0] / (float)a->d[0], 0, 0 };
 	(void)t;
-	for (size_t i = 0, n = snm_tensor_len(a); i < n; ++i) {
-		float d = c * (a->x[i] - b->x[i]);
-		if (a->g != NULL)
-			a->g[i] = (fa ? 0.0f : a->g[i]) + d;
-		if (b->g != NULL)
-			b->g[i] = (fb ? 0.0f : b->g[i]) - d;
-	}
+	j.fa = a->g != NULL && snm_grad_fresh(a);
+	j.fb = b->g != NULL && snm_grad_fresh(b);
+	if (n > INT_MAX)
+		sqerr_range(&j, 0, n);
+	else
+		snm_par_parts((int)n, 16, (double)n, sqerr_part, &j);
 }
 
 /* Binary cross-entropy from logits, mean over elements (ops.h):

@@ -5,8 +5,12 @@
  * stream state gives the same numbers whatever else the step does.  Shapes are unchanged: y has
  * x's shape. */
 #include <gsl/gsl_randist.h>
+#include <limits.h>
+#include <math.h>
 #include <string.h>
 #include "op.h"
+#define SNM_PAR_NO_SGEMM       /* GSL's CBLAS declarations are in scope (par.h) */
+#include "par.h"
 
 /* Dropout, as PyTorch's F.dropout(x, p, training):
  *   training, 0 < p:  m_i = gsl_ran_bernoulli(rng, 1 - p) (one uniform per element, in order),
@@ -66,6 +70,70 @@ void snm_dropout_backward(snm_tape *t, snm_node *nd)
 			x->g[i] += y->g[i] * scale;
 }
 
+/* ---- Gaussian draws on several threads ------------------------------------------------------
+ *
+ * gsl_ran_gaussian(rng, 1.0) is GSL's polar method (randist/gauss.c): uniform pairs
+ * x, y = -1 + 2 gsl_rng_uniform(rng) until 0 < r2 = x^2 + y^2 <= 1, then y sqrt(-2 log(r2) / r2).
+ * Where snm runs threads (par.h), the ops below split it there: the pairs and their rejection,
+ * which consume the stream, on the calling thread in element order; the transform, which does
+ * not (its log is the same libm call, its sqrt and arithmetic IEEE double), on the threads.  The
+ * same stream, the same operations: the same bits as calling gsl_ran_gaussian, which one thread
+ * does.  tests/test_par.c checks the values and the stream's state after against one thread, so a
+ * GSL whose gaussian differs is caught there. */
+
+typedef struct gauss_job {
+	const float *x;          /* NULL: no x (randn) */
+	float *y;                /* NULL: the draws themselves into e */
+	double *e;
+	const double *py, *pr;   /* each draw's y and r2 */
+	double sd;
+} gauss_job;
+
+/* y[i] = (float)(x[i] + sd e_i) or (float)(sd e_i), e_i = py[i] sqrt(-2 log(pr[i]) / pr[i]):
+ * gsl_ran_gaussian's return (1.0 y sqrt(...), the 1.0 exact) and the ops' own expressions. */
+static void gauss_part(int lo, int hi, void *ctx)
+{
+	const gauss_job *j = ctx;
+	for (int i = lo; i < hi; ++i) {
+		double e = j->py[i] * sqrt(-2.0 * log(j->pr[i]) / j->pr[i]);
+		if (j->y == NULL)
+			j->e[i] = e;
+		else
+			j->y[i] = j->x ? (float)(j->x[i] + j->sd * e) : (float)(j->sd * e);
+	}
+}
+
+/* y[0..n) (or, y NULL, e[0..n)) from n draws of gsl_ran_gaussian(rng, 1.0) as above; 0 when
+ * done, -1 when n is too small for threads (or too large for an int) or the scratch cannot grow:
+ * then the caller draws with gsl_ran_gaussian itself. */
+static int gauss_par(snm_tape *t, const float *x, float *y, double *e, size_t n, double sd,
+                     gsl_rng *rng)
+{
+	double *py, *pr;
+	if (n > INT_MAX || snm_par_threads(64.0 * (double)n) == 1)
+		return -1;
+	if ((py = (double *)snm_tape_scratch(t, 4 * n)) == NULL)
+		return -1;
+	pr = py + n;
+	for (size_t i = 0; i < n; ++i) {
+		double u, v, r2;
+		do {
+			u = -1 + 2 * gsl_rng_uniform(rng);
+			v = -1 + 2 * gsl_rng_uniform(rng);
+			r2 = u * u + v * v;
+		} while (r2 > 1.0 || r2 == 0);
+		py[i] = v;
+		pr[i] = r2;
+	}
+	snm_par_parts((int)n, 16, 64.0 * (double)n, gauss_part, &(gauss_job){ x, y, e, py, pr, sd });
+	return 0;
+}
+
+int snm_gauss_draws_par(snm_tape *t, double *e, size_t n, gsl_rng *rng)
+{
+	return gauss_par(t, NULL, NULL, e, n, 1.0, rng);
+}
+
 /* y_i = x_i + sd e_i, e_i = gsl_ran_gaussian(rng, 1.0) drawn in element order in both modes
  * (always snm_tensor_len(x) draws, even when sd == 0), evaluated in double and rounded once;
  * dx += dy.  A NULL rng is SNM_EINVAL. */
@@ -82,6 +150,8 @@ snm_tensor *snm_gauss_noise(snm_tape *t, snm_tensor *x, float sd, gsl_rng *rng)
 	if (y == NULL)
 		return NULL;
 	n = snm_tensor_len(x);
+	if (gauss_par(t, x->x, y->x, NULL, n, sd, rng) == 0)
+		return y;
 	for (size_t i = 0; i < n; ++i)
 		y->x[i] = (float)(x->x[i] + sd * gsl_ran_gaussian(rng, 1.0));
 	return y;
@@ -114,6 +184,8 @@ snm_tensor *snm_randn(snm_tape *t, int n_d, const int *d, float sd, gsl_rng *rng
 	if (y == NULL)
 		return NULL;
 	n = snm_tensor_len(y);
+	if (gauss_par(t, NULL, y->x, NULL, n, sd, rng) == 0)
+		return y;
 	for (size_t i = 0; i < n; ++i)
 		y->x[i] = (float)(sd * gsl_ran_gaussian(rng, 1.0));
 	return y;

@@ -109,6 +109,12 @@ int snm_op_inputs_ok(snm_tape *t, int n, snm_tensor *const *in);
  * until the next call; grows with realloc only when a larger size is first asked for. */
 float *snm_tape_scratch(snm_tape *t, size_t n);
 
+/* n draws of gsl_ran_gaussian(rng, 1.0) into e, made as snm_gauss_noise and snm_randn make them
+ * on several threads (noise.c: the stream consumed on the calling thread, the transform on the
+ * others); 0, or -1 (nothing drawn) where they would call gsl_ran_gaussian instead (one thread,
+ * or n too small).  For tests/test_par.c, which compares them with gsl_ran_gaussian bit for bit. */
+int snm_gauss_draws_par(snm_tape *t, double *e, size_t n, gsl_rng *rng);
+
 /* Backward functions, one per op (defined static-in-spirit in their modules; hidden from the
  * library's users by not being in any public header). */
 void snm_linear_backward(snm_tape *t, snm_node *nd);

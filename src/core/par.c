@@ -40,6 +40,22 @@ void snm_par_range(int n, int id, int nt, int align, int *lo, int *hi)
 	*hi = (int)b;
 }
 
+void snm_par_parts(int n, int align, double work, void (*f)(int lo, int hi, void *ctx), void *ctx)
+{
+	int nt = snm_par_threads(work);
+	if (nt == 1 || n < 2) {
+		f(0, n, ctx);
+		return;
+	}
+	SNM_PAR_REGION(nt)
+	{
+		int lo, hi;
+		snm_par_range(n, SNM_PAR_ID, SNM_PAR_N, align, &lo, &hi);
+		if (lo < hi)
+			f(lo, hi, ctx);
+	}
+}
+
 void snm_par_sgemm_block(int i, int nb, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M,
                          int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
                          float beta, float *C, int ldc)

@@ -35,7 +35,11 @@
 #ifndef SNM_PAR_H
 #define SNM_PAR_H
 
+/* A module that includes GSL's headers, whose CBLAS declarations clash with OpenBLAS's cblas.h,
+ * defines SNM_PAR_NO_SGEMM first: it then gets everything but the two products below. */
+#ifndef SNM_PAR_NO_SGEMM
 #include <cblas.h>
+#endif
 
 /* Below SNM_PAR_MIN_WORK elementary operations (elements copied, or flops / 16) a job is not
  * worth waking threads for, nor cutting into blocks. */
@@ -69,6 +73,14 @@ void snm_par_range(int n, int id, int nt, int align, int *lo, int *hi);
 #define SNM_PAR_N 1
 #endif
 
+/* Runs f(lo, hi, ctx) over contiguous parts [lo, hi) of the items 0 .. n-1, one part per thread
+ * of snm_par_threads(work) (boundaries multiples of align, parts in order of thread id, some
+ * possibly empty), or f(0, n, ctx) once on the calling thread.  For element-wise loops and for
+ * sums split by their independent columns: f must compute each item alike whatever part it is
+ * in, so that the results are the same bits at every thread count. */
+void snm_par_parts(int n, int align, double work, void (*f)(int lo, int hi, void *ctx), void *ctx);
+
+#ifndef SNM_PAR_NO_SGEMM
 /* Block i of nb of the row-major product C (M,N) = alpha op(A) op(B) + beta C (arguments as
  * cblas_sgemm's): the rows or the columns of C in part i of snm_par_range (the longer side is
  * cut, in multiples of 16).  The nb blocks make the product. */
@@ -81,5 +93,6 @@ void snm_par_sgemm_block(int i, int nb, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRAN
 void snm_par_sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K,
                    float alpha, const float *A, int lda, const float *B, int ldb, float beta,
                    float *C, int ldc);
+#endif
 
 #endif
