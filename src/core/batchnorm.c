@@ -173,9 +173,9 @@ static void group_rows(int g, int G, int split, int N, int *r0, int *r1)
 	*r1 = G == 2 && g == 0 ? split : N;
 }
 
-/* snm_batchnorm's computation for (N,F) inputs (S = 1) in row-major sweeps (see BN_COLS): the same
- * statistics, running-statistics update and outputs as its per-column loops, bit for bit; work
- * holds 2 C doubles. */
+/* snm_batchnorm's computation for (N,F) inputs (S = 1) in row-major sweeps (see the top of the
+ * file): the same statistics, running-statistics update and outputs as its per-column loops, bit
+ * for bit; work holds 2 C doubles. */
 static void forward_rows(const snm_tensor *x, snm_tensor *y, const snm_tensor *gamma,
                          const snm_tensor *beta, snm_tensor *r_mean, snm_tensor *r_var,
                          float momentum, float eps, int training, int hold, int split, int G,
@@ -337,8 +337,8 @@ static void fresh_flags(snm_tensor *x, snm_tensor *gamma, snm_tensor *beta, int 
 	*fbe = beta != NULL && beta->g != NULL && snm_grad_fresh(beta);
 }
 
-/* snm_batchnorm_backward for (N,F) inputs (S = 1) in row-major sweeps (see BN_COLS): the same
- * sums and gradients, bit for bit.  Its per-column arrays are the 5 C doubles that the forward
+/* snm_batchnorm_backward for (N,F) inputs (S = 1) in row-major sweeps (see the top of the file):
+ * the same sums and gradients, bit for bit.  Its per-column arrays are the 5 C doubles that the forward
  * call left after the means and rstd values in the node's aux. */
 static void backward_rows(snm_node *nd)
 {
