@@ -13,7 +13,9 @@
  * ("no spread to judge by"); a row without a reference says "comparison (no reference)".  The
  * wall time per run is the mean over the finished runs of the sum of their /metrics/seconds
  * (training and evaluation, as measured by the machine that ran them).  A row whose runs are not
- * all finished shows what is missing and the keys to run: "missing 2/3, run: K1 K2".
+ * all finished shows the mean of those finished, what is missing and the keys to run ("1.03, n=1 so
+ * far; missing 2/3, run: K1 K2"), and its verdict, if any, says "so far (1 of 3)"; the CSV gives
+ * that row's numbers but no verdict.
  * Output: <id>.md, .tex, .csv (one line per row: n, mean, std, reference, spread, difference,
  * tolerance, verdict, seconds per run). */
 #include <math.h>
@@ -175,7 +177,7 @@ static int read_row(ctab *T, const snm_cfg *r, crow *w, snm_error *err)
 				s += w->secs[i], ns++;
 		w->secs_mean = ns ? s / ns : NAN;
 	}
-	if (w->n_fin == 0 || w->n_fin < w->count.runs)
+	if (w->n_fin == 0)
 		return SNM_OK;
 	w->mean = gsl_stats_mean(w->err, 1, (size_t)w->n_fin);
 	w->std = w->n_fin >= 2 ? gsl_stats_sd(w->err, 1, (size_t)w->n_fin) : NAN;
@@ -192,17 +194,26 @@ static int read_row(ctab *T, const snm_cfg *r, crow *w, snm_error *err)
 
 /* ---- text ------------------------------------------------------------------------------------- */
 
+/* A row whose runs are not all finished (a partial mean, if any, says "so far"). */
+static int partial(const crow *w)
+{
+	return w->n_fin < w->count.runs || w->n_fin == 0;
+}
+
 static void fmt_ours(const ctab *T, const crow *w, char *buf, size_t size)
 {
-	char miss[128];
-	if (w->n_fin == w->count.runs && w->n_fin > 0) {
-		char ms[64];
+	char miss[128], ms[64];
+	if (w->n_fin > 0)
 		snm_paper_fmt_mean_std(T->digits, w->mean, w->std, ms, sizeof ms);
+	if (!partial(w)) {
 		snprintf(buf, size, "%s, n=%d", ms, w->n_fin);
 		return;
 	}
 	snm_paper_fmt_missing(NULL, &w->count, miss, sizeof miss);
-	snprintf(buf, size, "%s, %s", miss, w->todo);
+	if (w->n_fin > 0)
+		snprintf(buf, size, "%s, n=%d so far; %s, %s", ms, w->n_fin, miss, w->todo);
+	else
+		snprintf(buf, size, "%s, %s", miss, w->todo);
 }
 
 static void fmt_ref(const ctab *T, const crow *w, char *buf, size_t size)
@@ -214,11 +225,18 @@ static void fmt_ref(const ctab *T, const crow *w, char *buf, size_t size)
 
 static void fmt_verdict(const ctab *T, const crow *w, char *buf, size_t size)
 {
+	char sofar[64] = "";
+	if (partial(w) && w->n_fin > 0 && *w->verdict)
+		snprintf(sofar, sizeof sofar, "so far (%d of %d), ", w->n_fin, w->count.runs);
 	if (!isfinite(w->diff)) {
-		snprintf(buf, size, "%s", w->verdict);
+		snprintf(buf, size, "%s%s", sofar, w->verdict);
 		return;
 	}
-	snprintf(buf, size, "%s: %+.*f %s %.*f (%s)", w->verdict, T->digits, w->diff,
+	if (!isfinite(w->tol)) {            /* one run, no published spread */
+		snprintf(buf, size, "%s%s (difference %+.*f)", sofar, w->verdict, T->digits, w->diff);
+		return;
+	}
+	snprintf(buf, size, "%s%s: %+.*f %s %.*f (%s)", sofar, w->verdict, T->digits, w->diff,
 	         fabs(w->diff) <= w->tol ? "<=" : ">", T->digits, w->tol,
 	         isfinite(w->spread) ? "the reference's spread" : "our sample std");
 }
@@ -301,7 +319,7 @@ static void checks_csv(const void *arg, FILE *f)
 		snm_paper_csv_num(f, w->diff);
 		snm_paper_csv_num(f, w->tol);
 		fputc(',', f);
-		snm_paper_csv_text(f, w->verdict);
+		snm_paper_csv_text(f, partial(w) ? "" : w->verdict);
 		snm_paper_csv_num(f, w->secs_mean);
 		fputc('\n', f);
 	}

@@ -156,7 +156,7 @@ int snm_paper_ablation(const snm_paper_opts *o, const snm_cfg *spec, const snm_c
 int snm_paper_paired_check(const snm_cfg *spec, const snm_cfg *table, snm_error *err);
 /* Layout checks (check.c): each row a number of our runs beside a published reference, with the
  * verdict (within or beyond the reference's spread) and the wall time per run; rows whose runs
- * are not all finished name the run keys left.  snm_paper_checks_check checks the entry and its
+ * are not all finished give the mean so far and name the run keys left.  snm_paper_checks_check checks the entry and its
  * rows without reading a run (SNM_ECONFIG with file:line:col). */
 int snm_paper_checks(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *table, snm_error *err);
 int snm_paper_checks_check(const snm_cfg *spec, const snm_cfg *table, snm_error *err);

@@ -1857,13 +1857,15 @@ static void test_checks(void)
 	/* no published spread: our sample std 0.2 judges, 0.7 > 0.2 */
 	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| a misses | 1.20 (0.20), n=3 | 0.50 |  | "
 	                                  "misses: +0.70 > 0.20 (our sample std) | 5 min |"));
-	/* all labels: one run per experiment; the others named; the finished one's time */
-	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| all labels | missing 1/3, unfinished 1/3, run: ck/f2/full "
-	                                  "ck/f3/full | 1.00 |  |  | 3.3 h |"));
+	/* all labels: one run per experiment; the finished one's number so far, the others named, the
+	 * finished one's time; one run and no published spread: nothing to judge by */
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| all labels | 0.60, n=1 so far; missing 1/3, unfinished 1/3, run: "
+	                                  "ck/f2/full ck/f3/full | 1.00 |  | so far (1 of 3), no spread to "
+	                                  "judge by (difference -0.40) | 3.3 h |"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| no reference | 1.10 (0.14), n=2 | - |  | "
 	                                  "comparison (no reference) | 5 min |"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(csv, "a within,3,3,1.2,0.2,1.06,0.37,0.14,0.37,within,300\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(csv, "all labels,3,1,,,1,,,,,12000\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(csv, "all labels,3,1,0.6,,1,,-0.4,,,12000\n"));   /* no verdict */
 	free(md);
 	free(csv);
 	/* spec errors, at file:line:col */
