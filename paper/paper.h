@@ -185,7 +185,8 @@ typedef struct snm_paper_curves_fig {
 	const snm_paper_line *lines;
 	int width, height;         /* pixels (the PDF: inches / 100) */
 	const char *empty;         /* the note's reason when no line has data ("no run ... has metrics") */
-	int logscale;              /* 1: a logarithmic y axis (values <= 0 are not drawn) */
+	int logscale;              /* 1: a logarithmic y axis (epochs whose mean is <= 0 are left out; a
+	                            * line left with none is not drawn) */
 } snm_paper_curves_fig;
 
 /* Draws fig as PNG and PDF (gnuplot's pngcairo and pdfcairo), only the panels with data, laid out

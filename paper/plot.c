@@ -165,10 +165,11 @@ typedef struct drawn {
 } drawn;
 
 /* Appends to f the mean of column `metric` per epoch over the files of ln that have metrics, as
- * "epoch value" lines (epochs counted from 1); *n_files receives how many files contributed and
- * *n_epochs how many lines were written. */
-static int curve(const snm_paper_opts *o, const snm_paper_line *ln, const char *metric, FILE *f,
-                 int *n_files, int *n_epochs, snm_error *err)
+ * "epoch value" lines (epochs counted from 1; with positive_only, only the epochs whose mean is
+ * > 0, for a logarithmic axis); *n_files receives how many files contributed and *n_epochs how
+ * many lines were written. */
+static int curve(const snm_paper_opts *o, const snm_paper_line *ln, const char *metric, int positive_only,
+                 FILE *f, int *n_files, int *n_epochs, snm_error *err)
 {
 	double *sum = NULL;
 	int *cnt = NULL, len = 0, rc = SNM_OK;
@@ -208,7 +209,7 @@ static int curve(const snm_paper_opts *o, const snm_paper_line *ln, const char *
 		snm_metrics_free(res.metrics);
 	}
 	for (int i = 0; rc == SNM_OK && i < len; ++i)
-		if (cnt[i] > 0) {
+		if (cnt[i] > 0 && (!positive_only || sum[i] / cnt[i] > 0)) {
 			fprintf(f, "%d %.10g\n", i + 1, sum[i] / cnt[i]);   /* row i is epoch i + 1 */
 			++*n_epochs;
 		}
@@ -291,7 +292,7 @@ int snm_paper_curves_draw(const snm_paper_opts *o, const snm_paper_curves_fig *f
 	}
 	for (int i = 0; i < fig->n_lines && rc == SNM_OK; ++i) {
 		int n_files, n_epochs;
-		rc = curve(o, &fig->lines[i], fig->metric, f, &n_files, &n_epochs, err);
+		rc = curve(o, &fig->lines[i], fig->metric, fig->logscale, f, &n_files, &n_epochs, err);
 		if (rc || n_epochs == 0)
 			continue;
 		fputs("\n\n", f);
