@@ -73,17 +73,24 @@ $mpi "$snm" run "$tmp/mpi.yaml" > "$tmp/again.log" 2>&1
 check "run again: every run skipped as finished" \
 	$([ $? -eq 0 ] && [ "$(grep -c 'finished before' "$tmp/again.log")" -eq 8 ]; echo $?) "$tmp/again.log"
 
-# killed mid-way, then the same command again
-pipeline ref2 "$tmp/ref2" 80
-pipeline killed "$tmp/killed" 80
+# killed mid-way, then the same command again (400 epochs a run: the job must still be training
+# when the signal lands, also on a quiet machine where 80 were done in about a second)
+pipeline ref2 "$tmp/ref2" 400
+pipeline killed "$tmp/killed" 400
 start=$(date +%s%N)
 "$snm" run "$tmp/ref2.yaml" > "$tmp/ref2.log" 2>&1
 check "the serial reference of the longer runs" $? "$tmp/ref2.log"
 span=$(( ($(date +%s%N) - start) / 1000000 ))
 delay=$(awk -v t="$span" 'BEGIN { printf "%.3f", t / 3 / 1000 / 2 }')
+# the kills wait for the job to be training (mpirun's start-up alone can outlast a fixed delay on a
+# quiet machine, and the job then finishes before the signal): the first run file, or a rank
 $mpi "$snm" run "$tmp/killed.yaml" > "$tmp/kill1.log" 2>&1 &
 pid=$!
-sleep "$delay"
+i=0
+while [ -z "$(find "$tmp/killed" -name '*.h5' 2>/dev/null | head -n 1)" ] && [ $i -lt 2000 ]; do
+	sleep 0.01; i=$((i + 1))
+done
+sleep "$(awk -v d="$delay" 'BEGIN { printf "%.3f", d / 4 }')"
 kill -TERM $pid 2>/dev/null
 wait $pid
 st1=$?
@@ -96,7 +103,10 @@ check "SIGTERM to mpirun after $delay s: the job stops (status $st1), $done1 fil
 	$([ $st1 -ne 0 ] && [ $((8 - done1 + unfinished)) -gt 0 ]; echo $?) "$tmp/kill1.log"
 $mpi "$snm" run "$tmp/killed.yaml" > "$tmp/kill2.log" 2>&1 &
 pid=$!
-sleep "$delay"
+i=0
+while [ -z "$(pgrep -P $pid -f 'snm run')" ] && [ $i -lt 2000 ]; do
+	sleep 0.01; i=$((i + 1))
+done
 rank=$(pgrep -P $pid -f 'snm run' | tail -n 1)
 [ -n "$rank" ] && kill -KILL $rank 2>/dev/null
 wait $pid
