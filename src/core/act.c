@@ -12,10 +12,11 @@
 #include <string.h>
 #include "op.h"
 #include "par.h"
+#include "vec.h"
 
 /* ---- element-wise -------------------------------------------------------------------------- */
 
-/* The relu loops run over blocks of RELU_BLOCK elements without branches, so that the compiler
+/* The relu loops run over blocks of SNM_BLOCK elements (vec.h) without branches, so that the compiler
  * turns them into SIMD compares and masks at -O2 (a branch on the sign of an activation is
  * mispredicted about half the time, and plain loops of unknown length are not vectorised at -O2).
  * The backward pass adds dy where x > 0 and -0.0f elsewhere, the choice made on the bits (a
@@ -23,18 +24,9 @@
  * v, so the result is exactly that of `if (x > 0) dx += dy`.  x, y, dy and dx never overlap
  * (distinct tape tensors).  Large tensors are split by rows among snm's threads (par.h); each
  * element is computed alike on any thread. */
-#define RELU_BLOCK 8
-
 static void relu_fwd(const float *restrict x, float *restrict y, size_t n)
 {
-	size_t i = 0;
-	for (; i + RELU_BLOCK <= n; i += RELU_BLOCK)
-		for (int k = 0; k < RELU_BLOCK; ++k) {
-			float v = x[i + k];
-			y[i + k] = v > 0.0f ? v : 0.0f;
-		}
-	for (; i < n; ++i)
-		y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+	SNM_BLOCKED(size_t, i, n, y[i] = x[i] > 0.0f ? x[i] : 0.0f);
 }
 
 static void relu_bwd(const float *restrict x, const float *restrict dy, float *restrict dx, size_t n,
@@ -42,8 +34,8 @@ static void relu_bwd(const float *restrict x, const float *restrict dy, float *r
 {
 	size_t i = 0;
 	if (fresh) {         /* dx unzeroed (op.h): dx = 0.0f + (dy or -0.0f), every element */
-		for (; i + RELU_BLOCK <= n; i += RELU_BLOCK)
-			for (int k = 0; k < RELU_BLOCK; ++k) {
+		for (; i + SNM_BLOCK <= n; i += SNM_BLOCK)
+			for (int k = 0; k < SNM_BLOCK; ++k) {
 				uint32_t b, m = x[i + k] > 0.0f ? 0xffffffffu : 0u;
 				float d;
 				memcpy(&b, &dy[i + k], sizeof b);
@@ -55,8 +47,8 @@ static void relu_bwd(const float *restrict x, const float *restrict dy, float *r
 			dx[i] = 0.0f + (x[i] > 0.0f ? dy[i] : -0.0f);
 		return;
 	}
-	for (; i + RELU_BLOCK <= n; i += RELU_BLOCK)
-		for (int k = 0; k < RELU_BLOCK; ++k) {
+	for (; i + SNM_BLOCK <= n; i += SNM_BLOCK)
+		for (int k = 0; k < SNM_BLOCK; ++k) {
 			uint32_t b, m = x[i + k] > 0.0f ? 0xffffffffu : 0u;
 			float d;
 			memcpy(&b, &dy[i + k], sizeof b);
@@ -115,14 +107,7 @@ void snm_relu_backward(snm_tape *t, snm_node *nd)
 /* d[i] = max(0, d[i]) in place, as relu_fwd computes each element. */
 static void relu_inplace(float *restrict d, size_t n)
 {
-	size_t i = 0;
-	for (; i + RELU_BLOCK <= n; i += RELU_BLOCK)
-		for (int k = 0; k < RELU_BLOCK; ++k) {
-			float v = d[i + k];
-			d[i + k] = v > 0.0f ? v : 0.0f;
-		}
-	for (; i < n; ++i)
-		d[i] = d[i] > 0.0f ? d[i] : 0.0f;
+	SNM_BLOCKED(size_t, i, n, d[i] = d[i] > 0.0f ? d[i] : 0.0f);
 }
 
 /* snm_relu(t, snm_linear(...)): when the product takes no gradient (no node recorded, as in
