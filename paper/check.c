@@ -211,9 +211,9 @@ static void fmt_ours(const ctab *T, const crow *w, char *buf, size_t size)
 	}
 	snm_paper_fmt_missing(NULL, &w->count, miss, sizeof miss);
 	if (w->n_fin > 0)
-		snprintf(buf, size, "%s, n=%d so far; %s, %s", ms, w->n_fin, miss, w->todo);
+		snprintf(buf, size, "%s, n=%d so far; %s, %.800s", ms, w->n_fin, miss, w->todo);
 	else
-		snprintf(buf, size, "%s, %s", miss, w->todo);
+		snprintf(buf, size, "%s, %.800s", miss, w->todo);
 }
 
 static void fmt_ref(const ctab *T, const crow *w, char *buf, size_t size)

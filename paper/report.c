@@ -661,7 +661,7 @@ static int curves(const snm_report *R, const char *id, const char *metric, const
 	         R->names, what);
 	snprintf(empty, sizeof empty, "no run of %s has metrics", R->names);
 	fig = (snm_paper_curves_fig){ id, title, ylabel, metric, R->n_cols, (const char *const *)titles, n,
-	                              lines, 100 + 480 * pc, 80 + 360 * pr, empty };
+	                              lines, 100 + 480 * pc, 80 + 360 * pr, empty, 0 };
 	rc = snm_paper_curves_draw(R->o, &fig, err);
 done:
 	for (int i = 0; lines && i < n; ++i)

@@ -241,6 +241,67 @@ static void test_bn_hold_stats(void)
 	snm_tape_free(t);
 }
 
+/* The tape's stats weight (snm_tape_set_stats_weight): batches i = 0..B-1 passed with weight
+ * 1/(i+1) leave the mean over the batches of their means and of their unbiased variances (GSL's
+ * gsl_stats_mean / gsl_stats_variance per batch and feature, then averaged), whatever the buffers
+ * held before, for (N,F) and (N,C,H,W) inputs; the weight overrides the op's momentum, survives a
+ * reset, and 0 -- or a value outside (0, 1] -- gives the momentum back. */
+static void test_bn_stats_weight(void)
+{
+	enum { B = 4, R = 5, F = 3, HW = 4 };
+	float x[B][R * F * HW];
+	snm_tape *t = snm_tape_new(0, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	snm_tape_set_grad(t, 0);
+	CU_ASSERT_EQUAL(snm_tape_stats_weight(t), 0.0);
+	for (int b = 0; b < B; ++b)
+		gc_fill(x[b], R * F * HW, -2.0f + (float)b, 1.0f + 0.5f * (float)b, 40 + b);
+	for (int img = 0; img < 2; ++img) {
+		int S = img ? HW : 1, M = R * S;
+		float m[F] = { 7, -3, 100 }, v[F] = { 0.01f, 50, 9 };
+		double want_m[F] = { 0 }, want_v[F] = { 0 };
+		for (int b = 0; b < B; ++b) {
+			snm_tape_reset(t);
+			CU_ASSERT_EQUAL(snm_tape_set_stats_weight(t, 1.0 / (b + 1)), b ? 1.0 / b : 0.0);
+			snm_tensor *tx = img ? snm_tape_const(t, 4, (int[]){ R, F, 2, 2 }, x[b])
+			                     : snm_tape_const(t, 2, (int[]){ R, F }, x[b]);
+			snm_tensor *tm = snm_tape_const(t, 1, (int[]){ F }, m), *tv = snm_tape_const(t, 1, (int[]){ F }, v);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(snm_batchnorm(t, tx, NULL, NULL, tm, tv, 0.1f, 1e-5f, 0));
+			memcpy(m, tm->x, sizeof m);
+			memcpy(v, tv->x, sizeof v);
+			for (int c = 0; c < F; ++c) {
+				double col[R * HW];
+				for (int n = 0; n < R; ++n)
+					for (int s = 0; s < S; ++s)
+						col[n * S + s] = x[b][((size_t)n * F + c) * S + s];
+				want_m[c] += gsl_stats_mean(col, 1, M) / B;
+				want_v[c] += gsl_stats_variance(col, 1, M) / B;
+			}
+		}
+		for (int c = 0; c < F; ++c) {
+			SNM_ASSERT_CLOSE(m[c], want_m[c], 1e-5, 1e-5);
+			SNM_ASSERT_CLOSE(v[c], want_v[c], 1e-5, 1e-5);
+		}
+		CU_ASSERT_EQUAL(snm_tape_set_stats_weight(t, 0), 1.0 / B);
+	}
+	/* back to the op's momentum: 0.1 of the batch; values outside (0, 1] are 0 */
+	for (int k = 0; k < 4; ++k) {
+		static const double w[4] = { 0, 2, -0.5, NAN };
+		float m[F] = { 0, 0, 0 }, v[F] = { 1, 1, 1 }, ones[R * F];
+		for (int i = 0; i < R * F; ++i)
+			ones[i] = (float)(i / F);              /* rows 0..R-1: mean 2, variance 2.5 */
+		snm_tape_set_stats_weight(t, w[k]);
+		CU_ASSERT_EQUAL(snm_tape_stats_weight(t), 0.0);
+		snm_tape_reset(t);
+		snm_tensor *tm = snm_tape_const(t, 1, (int[]){ F }, m), *tv = snm_tape_const(t, 1, (int[]){ F }, v);
+		CU_ASSERT_PTR_NOT_NULL(snm_batchnorm(t, snm_tape_const(t, 2, (int[]){ R, F }, ones), NULL, NULL,
+		                                     tm, tv, 0.1f, 1e-5f, 0));
+		SNM_ASSERT_CLOSE(tm->x[1], 0.2, 1e-6, 1e-6);
+		SNM_ASSERT_CLOSE(tv->x[1], 0.9 + 0.25, 1e-6, 1e-6);
+	}
+	snm_tape_free(t);
+}
+
 /* ---- batch norm: gradient checks --------------------------------------------------------- */
 
 typedef struct bn_ctx {
@@ -744,6 +805,7 @@ static CU_TestInfo bn_tests[] = {
 	{ "bn_split", test_bn_split },
 	{ "bn_modes_and_errors", test_bn_modes_and_errors },
 	{ "bn_hold_stats", test_bn_hold_stats },
+	{ "bn_stats_weight", test_bn_stats_weight },
 	{ "bn_gradcheck", test_bn_gradcheck },
 	CU_TEST_INFO_NULL
 };

@@ -635,6 +635,97 @@ static void test_unlabelled_epochs(void)
 	snm_pipeline_free(q);
 }
 
+/* train.bn_stats: evaluation normalises with statistics re-estimated over the labelled subset or
+ * the unlabelled stream, so the running averages of training -- which model.bn_momentum changes,
+ * and nothing else -- make no difference: two runs apart only in bn_momentum end with the same
+ * metrics, weights and buffers (best and checkpoint), where with `running` their buffers differ.
+ * train.steps sets the steps of an epoch (5 here, where one pass would take 3 labelled or 12
+ * unlabelled batches); a stopped and resumed run equals an uninterrupted one; bn_stats on a model
+ * without batch norm, or 'unlabelled' with a supervised regularizer, is refused naming the field. */
+static const char bn_yaml[] =
+	"name: tiny\n"
+	"seed: 7\n"
+	"results: %s\n"
+	"defaults:\n"
+	"  data: {type: synthetic, classes: 3, per_class: 30, size: 8}\n"
+	"  model: {type: convnet, preset: custom, batchnorm: %s, bn_momentum: %s,\n"
+	"          layers: [{conv: 3, k: 3, stride: 2, pad: 1}, {fc: 6}]}\n"
+	"  train: {epochs: 3, batch: 4, unlabelled_batch: 7, steps: 5, lr: 0.01, eval_batch: 16,\n"
+	"          bn_stats: %s}\n"
+	"grid: {per_class: [4], sets: 1}\n"
+	"experiments:\n"
+	"  - name: base\n"
+	"    noise: %s\n";
+
+static snm_pipeline *bn_pipeline(const char *results, const char *bn, const char *momentum,
+                                 const char *kind, const char *noise)
+{
+	char text[2048], dir[1024], name[128];
+	snm_pipeline *p = NULL;
+	snm_error e;
+	snprintf(dir, sizeof dir, "%s/%s", tmp, results);
+	snprintf(text, sizeof text, bn_yaml, dir, bn, momentum, kind, noise);
+	snprintf(name, sizeof name, "%s.yaml", results);
+	if (snm_pipeline_load(write_file(name, text), NULL, &p, &e) != SNM_OK)
+		fprintf(stderr, "load: %s\n", e.msg);
+	return p;
+}
+
+static void test_bn_stats(void)
+{
+	static const char *const kinds[3] = { "running", "labelled", "unlabelled" };
+	static const char semi[] = "{type: semi, rows: 7}";
+	snm_pipeline *p[2], *q;
+	snm_run_result r;
+	snm_error e;
+	int64_t step = 0;
+	int n = 0;
+	char name[64];
+	for (int k = 0; k < 3; ++k) {
+		for (int m = 0; m < 2; ++m) {
+			snprintf(name, sizeof name, "bn-%s%d", kinds[k], m);
+			p[m] = bn_pipeline(name, "true", m ? "0.5" : "0.1", kinds[k], semi);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(p[m]);
+			if (train(&p[m]->runs[0], 0, 0, &r, &e) != SNM_OK)
+				fprintf(stderr, "bn_stats %s: %s\n", kinds[k], e.msg);
+			CU_ASSERT_EQUAL(r.status, SNM_RUN_TRAINED);
+		}
+		CU_ASSERT_EQUAL(snm_store_get_int(p[0]->runs[0].result_path, "step", &step, &e), SNM_OK);
+		CU_ASSERT_EQUAL(step, 3 * 5);
+		if (k == 0) {
+			CU_ASSERT(result_diffs(p[0]->runs[0].result_path, p[1]->runs[0].result_path, &n) > 0);
+		} else {
+			CU_ASSERT_EQUAL(result_diffs(p[0]->runs[0].result_path, p[1]->runs[0].result_path, &n), 0);
+		}
+		CU_ASSERT(n >= 20);
+		if (k == 2) {                       /* stopped after an epoch and resumed */
+			q = bn_pipeline("bn-unlabelled-resumed", "true", "0.1", kinds[k], semi);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+			CU_ASSERT_EQUAL(train(&q->runs[0], 1, 0, &r, &e), SNM_OK);
+			CU_ASSERT_EQUAL(r.status, SNM_RUN_STOPPED);
+			CU_ASSERT_EQUAL(train(&q->runs[0], 0, 0, &r, &e), SNM_OK);
+			CU_ASSERT_EQUAL(r.status, SNM_RUN_RESUMED);
+			CU_ASSERT_EQUAL(result_diffs(p[0]->runs[0].result_path, q->runs[0].result_path, &n), 0);
+			snm_pipeline_free(q);
+		}
+		snm_pipeline_free(p[0]);
+		snm_pipeline_free(p[1]);
+	}
+	q = bn_pipeline("bn-refused1", "true", "0.1", "unlabelled", "{type: none}");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+	CU_ASSERT_EQUAL(train(&q->runs[0], 0, 1, &r, &e), SNM_ECONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "bn_stats"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "unlabelled data"));
+	snm_pipeline_free(q);
+	q = bn_pipeline("bn-refused2", "false", "0.1", "labelled", "{type: none}");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+	CU_ASSERT_EQUAL(train(&q->runs[0], 0, 1, &r, &e), SNM_ECONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "bn_stats"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "no batch normalisation"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "bn-refused2.yaml:"));
+	snm_pipeline_free(q);
+}
+
 /* ---- the plugin ABI's runner side: epoch and step, plugin state, old minors ---------------------- */
 
 /* The tiny pipeline with results under tmp/<results> and its noise section replaced by `noise`
@@ -1062,6 +1153,7 @@ static CU_TestInfo tests[] = {
 	{ "directories", test_directories },
 	{ "unlabelled_stream", test_unlabelled_stream },
 	{ "unlabelled_epochs", test_unlabelled_epochs },
+	{ "bn_stats", test_bn_stats },
 	{ "progress_reaches_objective", test_progress_reaches_objective },
 	{ "plugin_state_resumes_bitwise", test_plugin_state_resumes_bitwise },
 	{ "updates_resume_bitwise", test_updates_resume_bitwise },

@@ -159,7 +159,8 @@ snm_tensor *snm_stopgrad(snm_tape *t, snm_tensor *x);
  * channel over N,H,W.  Training mode (snm_tape_training): mean mu and BIASED variance s2 of the
  * batch; y = gamma (x - mu) / sqrt(s2 + eps) + beta; running statistics (when given) become
  * r_mean = (1 - momentum) r_mean + momentum mu, r_var = (1 - momentum) r_var + momentum s2 m/(m-1)
- * with m the count per feature (UNBIASED).  Evaluation mode: mu, s2 = r_mean, r_var (required).
+ * with m the count per feature (UNBIASED); a tape's stats weight (snm_tape_set_stats_weight), when
+ * set, replaces momentum.  Evaluation mode: mu, s2 = r_mean, r_var (required).
  * gamma, beta: NULL (1 and 0) or vectors of F/C.  r_mean/r_var: NULL or buffers of F/C.
  * split > 0: rows [0,split) and [split,N) are normalised with separate batch statistics (the
  * ladder's labelled and unlabelled halves); running statistics are updated from the first group.

@@ -58,6 +58,16 @@ int snm_tape_training(const snm_tape *t);
 int snm_tape_set_hold_stats(snm_tape *t, int hold);
 int snm_tape_hold_stats(const snm_tape *t);
 
+/* The weight w of a batch in the running statistics that training-mode batch norm updates: 0 (the
+ * default), each op's own momentum; w in (0, 1], w instead of it, for every batch-norm op on the
+ * tape: r = (1 - w) r + w batch (unbiased variance).  The trainer's re-estimation of the
+ * statistics (train.bn_stats) passes batches i = 0, 1, ... with w = 1/(i + 1), which leaves the
+ * plain mean of the batches' means and unbiased variances, as takerum/vat's finetuning of the
+ * batch statistics does.  Kept across snm_tape_reset.  Returns the previous setting; a w outside
+ * [0, 1] or not finite is taken as 0. */
+double snm_tape_set_stats_weight(snm_tape *t, double w);
+double snm_tape_stats_weight(const snm_tape *t);
+
 /* A constant tensor in the arena with shape d[0..n_d), values copied from data (zeros when data is
  * NULL).  No gradient flows to it. */
 snm_tensor *snm_tape_const(snm_tape *t, int n_d, const int *d, const float *data);

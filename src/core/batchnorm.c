@@ -10,7 +10,7 @@
  * and y = gamma (x - mu) rstd + beta.  The running statistics, when given, are updated from the
  * first group only: r_mean = (1 - momentum) r_mean + momentum mu and
  * r_var = (1 - momentum) r_var + momentum s2 M/(M-1) (UNBIASED), as torch.nn.BatchNorm does with
- * momentum given as a number.  NOTE: this update happens during the forward call, in training mode,
+ * momentum given as a number (the tape's stats weight instead, when set: snm/tape.h).  NOTE: this update happens during the forward call, in training mode,
  * whether or not gradients are recorded (like PyTorch under torch.no_grad()); evaluate a model with
  * snm_tape_set_training(t, 0) to leave the buffers alone, or hold them with
  * snm_tape_set_hold_stats(t, 1) to normalise with batch statistics without updating them.  A group
@@ -230,6 +230,8 @@ snm_tensor *snm_batchnorm(snm_tape *t, snm_tensor *x, snm_tensor *gamma, snm_ten
 		return NULL;
 	training = snm_tape_training(t);
 	hold = snm_tape_hold_stats(t);
+	if (snm_tape_stats_weight(t) > 0)       /* the trainer's re-estimation (snm/tape.h) */
+		momentum = (float)snm_tape_stats_weight(t);
 	if (x->n_d < 2)
 		return snm_op_fail(t, SNM_ESHAPE, "batchnorm: x %s needs a feature or channel dimension",
 		                   snm_tensor_shape_str(x, sx, sizeof sx));

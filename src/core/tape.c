@@ -31,6 +31,7 @@ struct snm_tape {
 	float *scratch;
 	size_t n_scratch;
 	int grad_on, training, hold_stats;
+	double stats_weight;     /* snm_tape_set_stats_weight: 0, or the weight in (0, 1] */
 	snm_error err;
 };
 
@@ -135,6 +136,15 @@ int snm_tape_set_hold_stats(snm_tape *t, int hold)
 }
 
 int snm_tape_hold_stats(const snm_tape *t) { return t->hold_stats; }
+
+double snm_tape_set_stats_weight(snm_tape *t, double w)
+{
+	double old = t->stats_weight;
+	t->stats_weight = w > 0 && w <= 1 ? w : 0;
+	return old;
+}
+
+double snm_tape_stats_weight(const snm_tape *t) { return t->stats_weight; }
 
 void *snm_tape_alloc(snm_tape *t, size_t n)
 {

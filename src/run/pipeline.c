@@ -43,6 +43,15 @@ const snm_option snm_train_options[] = {
 	{ "epoch", SNM_OPT_CHOICE, "labelled", "labelled|unlabelled",
 	  "what one epoch passes over once: the labelled subset, or the unlabelled stream (the "
 	  "semi-supervised papers' epochs; labelled batches then cycle through the subset)", NULL },
+	{ "steps", SNM_OPT_INT, "0", NULL,
+	  "steps per epoch: 0, as `epoch` says; n, n steps whatever the data sizes (takerum/vat's "
+	  "500), labelled batches cycling through the subset", "[0, inf)" },
+	{ "bn_stats", SNM_OPT_CHOICE, "running", "running|labelled|unlabelled",
+	  "the batch-norm statistics evaluation normalises with: the running averages of training, or "
+	  "re-estimated before every evaluation as the mean of the batches' means and unbiased "
+	  "variances over one pass of the labelled subset (`batch` rows at a time) or of the "
+	  "unlabelled stream (`unlabelled_batch` rows; semi-supervised regularizers only), as "
+	  "takerum/vat does after training", NULL },
 	{ "test", SNM_OPT_CHOICE, "best", "best|checkpoints|every",
 	  "when the test error is measured: at each new best validation error (the run's result, "
 	  "test_at_best), or also at the seed-003 code's checkpoints (epochs 1-10, then every 10th, "

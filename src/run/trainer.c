@@ -33,6 +33,9 @@ static const char *const rng_names[N_RNG] = { "order", "augment", "noise", "unla
 /* train.test: when the test error is measured besides at a new best validation error. */
 enum { TEST_BEST, TEST_CHECKPOINTS, TEST_EVERY };
 
+/* train.bn_stats: the batch-norm statistics evaluation uses (refit_stats below). */
+enum { BN_RUNNING, BN_LABELLED, BN_UNLABELLED };
+
 typedef struct trainer {
 	const snm_run_spec *run;
 	const snm_trainer_opts *o;
@@ -40,6 +43,8 @@ typedef struct trainer {
 	long *pool, n_pool;                /* the unlabelled stream's examples (semi-supervised) */
 	long batch_u;                      /* unlabelled examples per step; 0: supervised only */
 	int epoch_unlabelled;              /* an epoch is one pass over the unlabelled stream */
+	long epoch_steps;                  /* train.steps: steps per epoch (0: as epoch_unlabelled says) */
+	int bn_stats;                      /* train.bn_stats: BN_RUNNING, BN_LABELLED, BN_UNLABELLED */
 	float *xu;                         /* batch_u unlabelled examples */
 	long *idx_u;
 	snm_params *best;
@@ -195,7 +200,7 @@ static snm_params *mirror(const snm_params *p, snm_error *err)
 static int read_train_options(trainer *T, snm_error *err)
 {
 	const snm_cfg *tr = T->run->train;
-	const char *sched, *test;
+	const char *sched, *test, *bn;
 	long every, start;
 	double lr, factor;
 	int rc = snm_cfg_opt_int(tr, snm_train_options, "epochs", &T->epochs, err);
@@ -209,8 +214,12 @@ static int read_train_options(trainer *T, snm_error *err)
 	if (!rc) rc = snm_cfg_opt_str(tr, snm_train_options, "schedule", &sched, err);
 	if (!rc) rc = snm_cfg_opt_str(tr, snm_train_options, "test", &test, err);
 	if (!rc) rc = snm_cfg_opt_double(tr, snm_train_options, "lr_decay", &T->lr_decay, err);
+	if (!rc) rc = snm_cfg_opt_int(tr, snm_train_options, "steps", &T->epoch_steps, err);
+	if (!rc) rc = snm_cfg_opt_str(tr, snm_train_options, "bn_stats", &bn, err);
 	if (rc)
 		return rc;
+	T->bn_stats = strcmp(bn, "labelled") == 0 ? BN_LABELLED
+	            : strcmp(bn, "unlabelled") == 0 ? BN_UNLABELLED : BN_RUNNING;
 	T->test_mode = strcmp(test, "best") == 0 ? TEST_BEST
 	             : strcmp(test, "checkpoints") == 0 ? TEST_CHECKPOINTS : TEST_EVERY;
 	T->min_test = NAN;
@@ -255,6 +264,27 @@ static int check_epoch_kind(trainer *T, snm_error *err)
 		return at_run(T->run, snm_cfg_get(T->run->train, "epoch"), T->run->train, err);
 	}
 	return SNM_OK;
+}
+
+/* train.bn_stats other than 'running' needs running statistics in the model, and 'unlabelled' a
+ * regularizer that uses unlabelled data. */
+static int check_bn_stats(trainer *T, snm_error *err)
+{
+	int buffers = 0;
+	if (T->bn_stats == BN_RUNNING)
+		return SNM_OK;
+	for (int i = 0; i < snm_params_count(T->R.params); ++i)
+		buffers += (snm_params_at(T->R.params, i)->flags & SNM_T_BUFFER) != 0;
+	if (buffers == 0)
+		SNM_FAIL(err, SNM_ECONFIG, "train.bn_stats is '%s' but model '%s' keeps no running "
+		         "statistics (no batch normalisation)", T->bn_stats == BN_LABELLED ? "labelled"
+		         : "unlabelled", T->run->model_type);
+	else if (T->bn_stats == BN_UNLABELLED && T->batch_u == 0)
+		SNM_FAIL(err, SNM_ECONFIG, "train.bn_stats is 'unlabelled' but noise '%s' uses no "
+		         "unlabelled data", T->run->noise_type);
+	else
+		return SNM_OK;
+	return at_run(T->run, snm_cfg_get(T->run->train, "bn_stats"), T->run->train, err);
 }
 
 /* 1 when update k has an Adam state besides the run's own (a regularizer with updates, k not
@@ -303,7 +333,7 @@ static int setup(trainer *T, snm_error *err)
 		    || (rc = make_pool(T, err)))
 			return rc;
 	}
-	if ((rc = check_epoch_kind(T, err)))
+	if ((rc = check_epoch_kind(T, err)) || (rc = check_bn_stats(T, err)))
 		return rc;
 	if ((rc = snm_cfg_opt_double(r->train, snm_train_options, "beta1", &b1, err))
 	    || (rc = snm_cfg_opt_double(r->train, snm_train_options, "beta2", &b2, err))
@@ -784,10 +814,12 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, double *
 		*carried = snm_metrics_get(T->carry, 0, snm_metrics_find(T->carry, "seconds"));
 	}
 	/* Steps: one pass over the labelled subset (the last batch may be short), or, with epoch:
-	 * unlabelled, one pass over the unlabelled stream with full labelled batches cycling through
-	 * the subset (reshuffled from the order stream when it runs out). */
-	n_steps = T->epoch_unlabelled ? (T->n_pool + T->batch_u - 1) / T->batch_u
-	                              : (T->R.n_sub + T->batch - 1) / T->batch;
+	 * unlabelled, one pass over the unlabelled stream, or train.steps of them; in the last two,
+	 * full labelled batches cycle through the subset (reshuffled from the order stream when it
+	 * runs out). */
+	n_steps = T->epoch_steps > 0 ? T->epoch_steps
+	        : T->epoch_unlabelled ? (T->n_pool + T->batch_u - 1) / T->batch_u
+	        : (T->R.n_sub + T->batch - 1) / T->batch;
 	if (first >= n_steps)
 		rc = SNM_FAIL(err, SNM_EIO, "%s: a mid-epoch checkpoint after step %ld of an epoch of %ld",
 		              T->run->result_path, first, n_steps);
@@ -808,7 +840,7 @@ static int train_epoch(trainer *T, double *sum_loss, double *sum_terms, double *
 				          NULL, err);
 			break;
 		}
-		if (T->epoch_unlabelled) {
+		if (T->epoch_unlabelled || T->epoch_steps > 0) {
 			b = T->batch < T->R.n_sub ? T->batch : T->R.n_sub;
 			if (pos + b > T->R.n_sub) {
 				gsl_ran_shuffle(T->rng[RNG_ORDER], perm, (size_t)T->R.n_sub, sizeof *perm);
@@ -1143,13 +1175,57 @@ static int test_epoch(const trainer *T)
 	return T->test_mode == TEST_CHECKPOINTS && (e <= 10 || e % 10 == 0 || e == T->epochs);
 }
 
-/* The epoch's evaluation: training error on at most train_eval_max subset examples, validation
- * error, and -- when validation improved -- test error and a copy of the weights as the best. */
+/* train.bn_stats labelled|unlabelled: the model's running statistics re-estimated over one pass
+ * of the labelled subset (`batch` rows at a time) or of the unlabelled stream (`unlabelled_batch`
+ * rows), in their stored order, no random stream drawn and no augmentation; trailing rows that
+ * fill no whole batch are left out, as takerum/vat's finetuning leaves them (all of them form the
+ * one batch when fewer than a batch).  Batch i (from 0) is a training-mode forward pass without
+ * gradients whose statistics enter with weight 1/(i + 1) (snm_tape_set_stats_weight): the
+ * statistics become the mean of the batches' means and unbiased variances. */
+static int refit_stats(trainer *T, snm_error *err)
+{
+	const snm_data_info *in = &T->R.ds->info;
+	int unl = T->bn_stats == BN_UNLABELLED, rc = SNM_OK;
+	const long *idx = unl ? T->pool : T->R.subset;
+	long n = unl ? T->n_pool : T->R.n_sub, b = unl ? T->batch_u : T->batch, nb;
+	float *x = unl ? T->xu : T->x;     /* batch_u, or at least batch, rows */
+	int g = snm_tape_set_grad(T->tape, 0), tr = snm_tape_set_training(T->tape, 1);
+	int hold = snm_tape_set_hold_stats(T->tape, 0);
+	if (b > n)
+		b = n;
+	nb = n / b;
+	for (long i = 0; i < nb && rc == SNM_OK; ++i) {
+		snm_tensor *y;
+		snm_tape_reset(T->tape);
+		snm_tape_set_stats_weight(T->tape, 1.0 / (double)(i + 1));
+		if ((rc = snm_run_inputs(&T->R, SNM_SPLIT_TRAIN, idx + i * b, b, NULL, x, NULL, err)))
+			break;
+		y = snm_tape_const(T->tape, 4, (int[]){ (int)b, in->d[0], in->d[1], in->d[2] }, x);
+		y = T->R.model.vt->classify(T->R.model.state, T->tape,
+		                            T->R.model.vt->encode(T->R.model.state, T->tape, y, NULL, NULL, NULL));
+		if (y == NULL) {
+			rc = snm_tape_error(T->tape, err);
+			snm_error_prefix(err, "%s: train.bn_stats", T->run->key);
+		}
+	}
+	snm_tape_reset(T->tape);
+	snm_tape_set_stats_weight(T->tape, 0);
+	snm_tape_set_grad(T->tape, g);
+	snm_tape_set_training(T->tape, tr);
+	snm_tape_set_hold_stats(T->tape, hold);
+	return rc;
+}
+
+/* The epoch's evaluation: the statistics re-estimated (train.bn_stats), training error on at most
+ * train_eval_max subset examples, validation error, and -- when validation improved -- test error
+ * and a copy of the weights as the best. */
 static int evaluate(trainer *T, double *train_err, double *valid_err, double *test_err, snm_error *err)
 {
 	long n_tr = T->train_eval_max < T->R.n_sub ? T->train_eval_max : T->R.n_sub;
 	int rc;
 	*train_err = *test_err = NAN;
+	if (T->bn_stats != BN_RUNNING && (rc = refit_stats(T, err)))
+		return rc;
 	if (n_tr > 0 && (rc = eval_error(T, SNM_SPLIT_TRAIN, T->R.subset, n_tr, train_err, err)))
 		return rc;
 	if ((rc = eval_error(T, SNM_SPLIT_VALID, T->valid_idx, T->R.ds->info.n[SNM_SPLIT_VALID], valid_err, err)))

@@ -12,8 +12,9 @@
  * whose wants_unlabelled() says so also gets, at every step, `unlabelled_batch` examples drawn
  * without replacement from the "unlabelled" stream out of the training examples outside the
  * labelled subset (the whole training split for a full run).
- * After every epoch it measures training error (on at most train_eval_max subset examples),
- * validation error, and -- when validation improved -- test error, keeps the best-on-validation
+ * After every epoch -- with train.bn_stats labelled or unlabelled, once the model's batch-norm
+ * statistics are re-estimated over that data (no random stream drawn) -- it measures training
+ * error (on at most train_eval_max subset examples), validation error, and -- when validation improved -- test error, keeps the best-on-validation
  * weights, and saves the whole run file (store.h) through a temporary file and a rename.
  *
  * Result file (results/<key>.h5), besides the store's own layout:
