@@ -37,6 +37,7 @@
 #include "op.h"
 #include "im2col.h"
 #include "par.h"
+#include "vec.h"
 
 /* ---- the three products ------------------------------------------------------------------ */
 
@@ -81,87 +82,59 @@ static float *scratch_ab(snm_tape *t, const snm_conv_geom *g, int K, float **B)
 	return A;
 }
 
-/* The element loops below run over blocks of BLOCK floats with restrict pointers, which the
- * compiler vectorises at -O2 (plain loops of unknown length are not); every one computes each
- * element exactly as the plain loop would. */
-#define BLOCK 8
+/* The element loops below are SNM_BLOCKED over restrict pointers and their functions SNM_CLONES
+ * (vec.h): vectorised, compiled for AVX2 and the baseline, every element computed exactly as the
+ * plain loop would. */
 
 /* d[i] = a[i] + b */
+SNM_CLONES
 static void copy_add(float *restrict d, const float *restrict a, float b, size_t L)
 {
-	size_t i = 0;
-	for (; i + BLOCK <= L; i += BLOCK)
-		for (int k = 0; k < BLOCK; ++k)
-			d[i + k] = a[i + k] + b;
-	for (; i < L; ++i)
-		d[i] = a[i] + b;
+	SNM_BLOCKED(size_t, i, L, d[i] = a[i] + b);
 }
 
 /* d[i] = a[i] + b and h[i] = relu(d[i]) (d may be NULL: h alone).  The ReLU is act.c's
  * relu_fwd, v > 0 ? v : 0 on the same float v, so h holds the bits snm_relu would give of d. */
+SNM_CLONES
 static void copy_add_relu(float *restrict d, float *restrict h, const float *restrict a, float b,
                           size_t L)
 {
-	size_t i = 0;
-	if (d == NULL) {
-		for (; i + BLOCK <= L; i += BLOCK)
-			for (int k = 0; k < BLOCK; ++k) {
-				float v = a[i + k] + b;
-				h[i + k] = v > 0.0f ? v : 0.0f;
-			}
-		for (; i < L; ++i) {
-			float v = a[i] + b;
-			h[i] = v > 0.0f ? v : 0.0f;
-		}
-		return;
-	}
-	for (; i + BLOCK <= L; i += BLOCK)
-		for (int k = 0; k < BLOCK; ++k) {
-			float v = a[i + k] + b;
-			d[i + k] = v;
-			h[i + k] = v > 0.0f ? v : 0.0f;
-		}
-	for (; i < L; ++i) {
-		float v = a[i] + b;
-		d[i] = v;
-		h[i] = v > 0.0f ? v : 0.0f;
-	}
+	if (d == NULL)
+		SNM_BLOCKED(size_t, i, L, h[i] = a[i] + b > 0.0f ? a[i] + b : 0.0f);
+	else
+		SNM_BLOCKED(size_t, i, L, d[i] = a[i] + b, h[i] = d[i] > 0.0f ? d[i] : 0.0f);
 }
 
 /* h[i] = relu(d[i]), or d[i] = relu(d[i]) in place when h is NULL */
+SNM_CLONES
 static void relu_to(float *restrict d, float *restrict h, size_t L)
 {
 	if (h == NULL)
-		for (size_t i = 0; i < L; ++i)
-			d[i] = d[i] > 0.0f ? d[i] : 0.0f;
+		SNM_BLOCKED(size_t, i, L, d[i] = d[i] > 0.0f ? d[i] : 0.0f);
 	else
-		for (size_t i = 0; i < L; ++i)
-			h[i] = d[i] > 0.0f ? d[i] : 0.0f;
+		SNM_BLOCKED(size_t, i, L, h[i] = d[i] > 0.0f ? d[i] : 0.0f);
 }
 
 /* d[i] += a[i] */
+SNM_CLONES
 static void acc(float *restrict d, const float *restrict a, size_t L)
 {
-	size_t i = 0;
-	for (; i + BLOCK <= L; i += BLOCK)
-		for (int k = 0; k < BLOCK; ++k)
-			d[i + k] += a[i + k];
-	for (; i < L; ++i)
-		d[i] += a[i];
+	SNM_BLOCKED(size_t, i, L, d[i] += a[i]);
 }
 
-/* Sum of d[0..L) in float: BLOCK running lanes (lane j sums d[j], d[j + BLOCK], ...), the tail
- * added to lanes 0.., then the lanes added in order. */
+/* Sum of d[0..L) in float: SNM_BLOCK running lanes (lane j sums d[j], d[j + SNM_BLOCK], ...), the
+ * tail added to lanes 0.., then the lanes added in order.  (A reduction: its order is its own,
+ * not an SNM_BLOCKED loop's.) */
 static float plane_sum(const float *restrict d, size_t L)
 {
-	float lane[BLOCK] = { 0 }, s = 0.0f;
+	float lane[SNM_BLOCK] = { 0 }, s = 0.0f;
 	size_t i = 0;
-	for (; i + BLOCK <= L; i += BLOCK)
-		for (int k = 0; k < BLOCK; ++k)
+	for (; i + SNM_BLOCK <= L; i += SNM_BLOCK)
+		for (int k = 0; k < SNM_BLOCK; ++k)
 			lane[k] += d[i + k];
 	for (int k = 0; i < L; ++i, ++k)
 		lane[k] += d[i];
-	for (int k = 0; k < BLOCK; ++k)
+	for (int k = 0; k < SNM_BLOCK; ++k)
 		s += lane[k];
 	return s;
 }
@@ -194,14 +167,10 @@ static void unpack(int N, int K, size_t L, const float *A, const float *b, int a
 }
 
 /* d[i] = b */
+SNM_CLONES
 static void fill(float *restrict d, float b, size_t L)
 {
-	size_t i = 0;
-	for (; i + BLOCK <= L; i += BLOCK)
-		for (int k = 0; k < BLOCK; ++k)
-			d[i + k] = b;
-	for (; i < L; ++i)
-		d[i] = b;
+	SNM_BLOCKED(size_t, i, L, d[i] = b);
 }
 
 /* Images n0..n1-1 of v (N,K,L) = b[k] everywhere (0 when b is NULL). */
