@@ -43,7 +43,7 @@ EVAL_BATCHES = 50 100 200 500 1000
 EVAL_THREADS = 1 2
 MEM_EPOCHS = 2 8
 EXTRA_DIST += bench/peer.sh bench/eval_batch.sh bench/memory.sh bench/mnist-campaign.sh bench/kill9.sh \
-	bench/cluster.sh bench/cost-check.sh bench/cost-check.yaml
+	bench/cluster.sh bench/cost-check.sh bench/cost-check.yaml bench/vat_peer.py
 CLEANFILES += $(BENCHMARKS) bench/peer.txt tests/*.unpinned.log
 
 .PHONY: bench
