@@ -64,7 +64,7 @@ int snm_tape_hold_stats(const snm_tape *t);
  * statistics (train.bn_stats) passes batches i = 0, 1, ... with w = 1/(i + 1), which leaves the
  * plain mean of the batches' means and unbiased variances, as takerum/vat's finetuning of the
  * batch statistics does.  Kept across snm_tape_reset.  Returns the previous setting; a w outside
- * [0, 1] or not finite is taken as 0. */
+ * (0, 1] (NaN included) is taken as 0. */
 double snm_tape_set_stats_weight(snm_tape *t, double w);
 double snm_tape_stats_weight(const snm_tape *t);
 

@@ -10,8 +10,9 @@
  * and y = gamma (x - mu) rstd + beta.  The running statistics, when given, are updated from the
  * first group only: r_mean = (1 - momentum) r_mean + momentum mu and
  * r_var = (1 - momentum) r_var + momentum s2 M/(M-1) (UNBIASED), as torch.nn.BatchNorm does with
- * momentum given as a number (the tape's stats weight instead, when set: snm/tape.h).  NOTE: this update happens during the forward call, in training mode,
- * whether or not gradients are recorded (like PyTorch under torch.no_grad()); evaluate a model with
+ * momentum given as a number (the tape's stats weight instead, when set: snm/tape.h).  NOTE: this
+ * update happens during the forward call, in training mode, whether or not gradients are
+ * recorded (like PyTorch under torch.no_grad()); evaluate a model with
  * snm_tape_set_training(t, 0) to leave the buffers alone, or hold them with
  * snm_tape_set_hold_stats(t, 1) to normalise with batch statistics without updating them.  A group
  * with a single value per channel is SNM_EINVAL in training mode (PyTorch raises "Expected more

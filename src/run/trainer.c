@@ -1193,7 +1193,7 @@ static int refit_stats(trainer *T, snm_error *err)
 	int hold = snm_tape_set_hold_stats(T->tape, 0);
 	if (b > n)
 		b = n;
-	nb = n / b;
+	nb = b > 0 ? n / b : 0;
 	for (long i = 0; i < nb && rc == SNM_OK; ++i) {
 		snm_tensor *y;
 		snm_tape_reset(T->tape);
@@ -1204,7 +1204,8 @@ static int refit_stats(trainer *T, snm_error *err)
 		y = T->R.model.vt->classify(T->R.model.state, T->tape,
 		                            T->R.model.vt->encode(T->R.model.state, T->tape, y, NULL, NULL, NULL));
 		if (y == NULL) {
-			rc = snm_tape_error(T->tape, err);
+			if ((rc = snm_tape_error(T->tape, err)) == SNM_OK)
+				rc = SNM_FAIL(err, SNM_EPLUGIN, "model '%s' returned no output", T->run->model_type);
 			snm_error_prefix(err, "%s: train.bn_stats", T->run->key);
 		}
 	}
