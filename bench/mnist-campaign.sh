@@ -40,6 +40,7 @@ for n in 10 20 50 100 200; do run "$P/mnist.yaml" --only "mnist/recon-*/n$n/*"; 
 #     adversarial ladder of seed 002 on the same labelled sets, VAT, close-to-clean, the Gamma-model
 run "$P/mnist-semi.yaml" --only 'mnist-semi/ladder/n10/*'
 run "$P/advladder.yaml" --only 'mnist-semi/adv-t21/n10/*'
+run "$P/mnist-semi.yaml" --only 'mnist-semi/vat-1000/n100/*'
 run "$P/mnist-semi.yaml" --only 'mnist-semi/vat/n10/*'
 run "$P/mnist-semi.yaml" --only 'mnist-semi/c2c/n10/*'
 run "$P/mnist-semi.yaml" --only 'mnist-semi/gamma/n10/*'
