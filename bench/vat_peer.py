@@ -12,8 +12,9 @@
 # not snm's draw.  It is a diagnostic, not part of any test: it tells an snm problem from one of
 # the recipe (README, issue 18), in float32 or float64.
 #
-# usage: bench/vat_peer.py DATA_DIR f32|f64 XI EPSILON EPOCHS SEED
-#   (DATA_DIR holds the four MNIST IDX files, as `snm fetch mnist` leaves them in data/mnist)
+# usage: bench/vat_peer.py DATA_DIR f32|f64 XI EPSILON EPOCHS SEED [PER_CLASS]
+#   (DATA_DIR holds the four MNIST IDX files, as `snm fetch mnist` leaves them in data/mnist;
+#   PER_CLASS labelled images a class, 10 by default: 100 labels)
 # prints one line an epoch: the last step's loss and cross-entropy and the validation error.
 import sys
 import time
@@ -21,12 +22,13 @@ import time
 import numpy as np
 import torch
 
-if len(sys.argv) != 7:
-    sys.exit("usage: vat_peer.py DATA_DIR f32|f64 XI EPSILON EPOCHS SEED")
+if len(sys.argv) not in (7, 8):
+    sys.exit("usage: vat_peer.py DATA_DIR f32|f64 XI EPSILON EPOCHS SEED [PER_CLASS]")
 data, kind = sys.argv[1], sys.argv[2]
 dtype = {"f32": torch.float32, "f64": torch.float64}[kind]
 xi, eps = float(sys.argv[3]), float(sys.argv[4])
 epochs, seed = int(sys.argv[5]), int(sys.argv[6])
+per_class = int(sys.argv[7]) if len(sys.argv) == 8 else 10
 torch.set_num_threads(1)
 torch.manual_seed(seed)
 rng = np.random.RandomState(seed)
@@ -42,7 +44,7 @@ Y = idx("train-labels-idx1-ubyte", 8).astype(np.int64)
 perm = rng.permutation(len(X))
 X, Y = X[perm], Y[perm]
 Xv, Yv, X, Y = X[50000:], Y[50000:], X[:50000], Y[:50000]
-lab = np.concatenate([np.where(Y == c)[0][:10] for c in range(10)])
+lab = np.concatenate([np.where(Y == c)[0][:per_class] for c in range(10)])
 Xu = X[np.setdiff1d(np.arange(len(X)), lab)]
 Xl, Yl = X[lab], Y[lab]
 Xl, Xu, Xv = (torch.tensor(a, dtype=dtype) for a in (Xl, Xu, Xv))
