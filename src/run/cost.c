@@ -23,8 +23,9 @@
 int snm_cost_shape_of(const snm_run_spec *r, const char *plugin_path, snm_data_cache *cache,
                       snm_cost_shape *out, snm_error *err)
 {
-	long epochs = 1, batch = 100, eval_batch = 100, ub = 100, tmax = 10000, n_train, n_sub;
-	const char *mode = "labelled";
+	long epochs = 1, batch = 100, eval_batch = 100, ub = 100, tmax = 10000, steps = 0, n_train, n_sub;
+	long n_u, refit;
+	const char *mode = "labelled", *bn = "running";
 	snm_identity id;
 	snm_run R;
 	char *m = NULL, *n = NULL, *text, *cut;
@@ -36,7 +37,9 @@ int snm_cost_shape_of(const snm_run_spec *r, const char *plugin_path, snm_data_c
 	    || (rc = snm_cfg_opt_int(r->train, snm_train_options, "eval_batch", &eval_batch, err))
 	    || (rc = snm_cfg_opt_int(r->train, snm_train_options, "unlabelled_batch", &ub, err))
 	    || (rc = snm_cfg_opt_int(r->train, snm_train_options, "train_eval_max", &tmax, err))
-	    || (rc = snm_cfg_opt_str(r->train, snm_train_options, "epoch", &mode, err)))
+	    || (rc = snm_cfg_opt_str(r->train, snm_train_options, "epoch", &mode, err))
+	    || (rc = snm_cfg_opt_int(r->train, snm_train_options, "steps", &steps, err))
+	    || (rc = snm_cfg_opt_str(r->train, snm_train_options, "bn_stats", &bn, err)))
 		return rc;
 	if ((rc = snm_identity_find(r, plugin_path, &id, err)))
 		return rc;
@@ -47,15 +50,19 @@ int snm_cost_shape_of(const snm_run_spec *r, const char *plugin_path, snm_data_c
 	if (n_sub > n_train)
 		n_sub = n_train;
 	out->epochs = epochs;
-	if (strcmp(mode, "unlabelled") == 0) {
-		long n_u = r->per_class > 0 ? n_train - n_sub : n_train;
+	n_u = r->per_class > 0 ? n_train - n_sub : n_train;
+	if (steps > 0)
+		out->steps = steps;
+	else if (strcmp(mode, "unlabelled") == 0)
 		out->steps = (n_u + ub - 1) / ub;
-	} else {
+	else
 		out->steps = (n_sub + batch - 1) / batch;
-	}
+	/* train.bn_stats: the re-estimation's forward pass over whole batches, counted as evaluation */
+	refit = strcmp(bn, "labelled") == 0 ? (n_sub < batch ? n_sub : n_sub / batch * batch)
+	      : strcmp(bn, "unlabelled") == 0 ? (n_u < ub ? n_u : n_u / ub * ub) : 0;
 	out->evaluated = (double)(n_sub < tmax ? n_sub : tmax) + (double)R.ds->info.n[SNM_SPLIT_VALID]
 	                 + fmin(1.0, 2.0 / sqrt((double)(epochs > 0 ? epochs : 1)))
-	                   * (double)R.ds->info.n[SNM_SPLIT_TEST];
+	                   * (double)R.ds->info.n[SNM_SPLIT_TEST] + (double)refit;
 	snm_run_close(&R);
 	m = snm_cfg_dump_alloc(r->model, NULL);
 	n = snm_cfg_dump_alloc(r->noise, NULL);

@@ -7,8 +7,10 @@
  *     E x (S x t_step + V x t_eval)
  *   S       training steps per epoch: ceil(n_sub / batch) (n_sub: per-class size x classes, or the
  *           whole training split), or with train.epoch 'unlabelled' ceil(n_u / unlabelled_batch),
- *           n_u the training examples outside the subset
+ *           n_u the training examples outside the subset, or train.steps when set
  *   V       examples evaluated per epoch: min(n_sub, train_eval_max) + n_valid + q(E) x n_test,
+ *           plus, with train.bn_stats labelled or unlabelled, the rows of the statistics'
+ *           re-estimation (n_sub or n_u, whole batches: a forward pass, counted as evaluation),
  *           where q(E) = min(1, 2 / sqrt(E)) is the share of epochs whose validation error
  *           improves (the trainer evaluates the test split only then) -- an assumption, not a
  *           measurement: 2 sqrt(120) = 22 test evaluations in 120 epochs, where the committed
