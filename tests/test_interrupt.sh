@@ -18,7 +18,8 @@
 #     same line, a whole file, no temporary or lock file, and the resumed run equal the reference;
 #   - the same for a semi-supervised run whose epoch is one pass over the unlabelled stream, so
 #     that the labelled batches are reshuffled within an epoch (the resume replays the order
-#     stream);
+#     stream), and for one of fixed-length epochs (train.steps) on a batch-normalised model whose
+#     statistics are re-estimated before every evaluation (train.bn_stats);
 #   - `snm run` (one process) gets SIGINT from outside, sent to its process group as a terminal's
 #     Ctrl-C is, once its log shows epoch 2, and then SIGINT after SIGINT, as fast as the shell
 #     sends them, until it exits -- while it saves: exit 130, one line per stopped run, no table,
@@ -71,7 +72,15 @@ experiments:
   - name: base
 EOF
 }
-for ref in ref:pipeline sref:semi; do
+# fixed NAME: the same on a batch-normalised model with 40 steps an epoch (train.steps: the 15
+# labelled batches cycle through the subset, reshuffled at steps 15 and 30) and the statistics
+# re-estimated over the unlabelled stream before every evaluation (train.bn_stats)
+fixed() {
+	semi "$1"
+	sed -i -e 's/preset: custom, layers:/preset: custom, batchnorm: true, layers:/' \
+	       -e 's/epoch: unlabelled}/steps: 40, bn_stats: unlabelled}/' "$tmp/$1.yaml"
+}
+for ref in ref:pipeline sref:semi fref:fixed; do
 	name=${ref%%:*}
 	${ref#*:} "$name"
 	"$top/snm" run "$tmp/$name.yaml" -j 2 > "$tmp/$name.log" 2>&1 ||
@@ -146,6 +155,15 @@ stop isemi 50 $r 'in epoch 2 after step 27 of 45, saved there (resume goes on wi
 check "isemi: resumed to the end" $([ $? -eq 0 ] && grep -q "^$r *resumed" "$tmp/isemi.resume"; echo $?) \
 	"$tmp/isemi.resume"
 same isemi sref $r.h5
+
+fixed ifixed
+r=is/base/n10/set1
+stop ifixed 30 $r 'in epoch 1 after step 31 of 40, saved there (resume goes on with step 32)'
+stop ifixed 25 $r 'in epoch 2 after step 17 of 40, saved there (resume goes on with step 18)'
+"$top/snm" run "$tmp/ifixed.yaml" > "$tmp/ifixed.resume" 2>&1
+check "ifixed: resumed to the end" $([ $? -eq 0 ] && grep -q "^$r *resumed" "$tmp/ifixed.resume"; echo $?) \
+	"$tmp/ifixed.resume"
+same ifixed fref $r.h5
 
 # ---- from outside -------------------------------------------------------------------------------
 # interrupt NAME SIGNAL TARGET JOBS [REPEAT]: starts `snm run` on pipeline NAME in a process group

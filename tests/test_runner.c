@@ -680,7 +680,7 @@ static void test_bn_stats(void)
 	snm_error e;
 	int64_t step = 0;
 	int n = 0;
-	char name[64];
+	char name[64], refit[2][1100];
 	for (int k = 0; k < 3; ++k) {
 		for (int m = 0; m < 2; ++m) {
 			snprintf(name, sizeof name, "bn-%s%d", kinds[k], m);
@@ -698,6 +698,8 @@ static void test_bn_stats(void)
 			CU_ASSERT_EQUAL(result_diffs(p[0]->runs[0].result_path, p[1]->runs[0].result_path, &n), 0);
 		}
 		CU_ASSERT(n >= 20);
+		if (k > 0)
+			snprintf(refit[k - 1], sizeof refit[k - 1], "%s", p[0]->runs[0].result_path);
 		if (k == 2) {                       /* stopped after an epoch and resumed */
 			q = bn_pipeline("bn-unlabelled-resumed", "true", "0.1", kinds[k], semi);
 			CU_ASSERT_PTR_NOT_NULL_FATAL(q);
@@ -711,10 +713,15 @@ static void test_bn_stats(void)
 		snm_pipeline_free(p[0]);
 		snm_pipeline_free(p[1]);
 	}
+	/* the two sources give other statistics, hence other evaluations */
+	CU_ASSERT(result_diffs(refit[0], refit[1], &n) > 0);
+	/* refused by snm_train and, before any training, by snm_run_check (`snm check`) */
 	q = bn_pipeline("bn-refused1", "true", "0.1", "unlabelled", "{type: none}");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
 	CU_ASSERT_EQUAL(train(&q->runs[0], 0, 1, &r, &e), SNM_ECONFIG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "bn_stats"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "unlabelled data"));
+	CU_ASSERT_EQUAL(snm_run_check(&q->runs[0], NULL, NULL, &e), SNM_ECONFIG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "unlabelled data"));
 	snm_pipeline_free(q);
 	q = bn_pipeline("bn-refused2", "false", "0.1", "labelled", "{type: none}");
@@ -723,6 +730,8 @@ static void test_bn_stats(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "bn_stats"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "no batch normalisation"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "bn-refused2.yaml:"));
+	CU_ASSERT_EQUAL(snm_run_check(&q->runs[0], NULL, NULL, &e), SNM_ECONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "no batch normalisation"));
 	snm_pipeline_free(q);
 }
 

@@ -62,8 +62,8 @@ int snm_tape_hold_stats(const snm_tape *t);
  * default), each op's own momentum; w in (0, 1], w instead of it, for every batch-norm op on the
  * tape: r = (1 - w) r + w batch (unbiased variance).  The trainer's re-estimation of the
  * statistics (train.bn_stats) passes batches i = 0, 1, ... with w = 1/(i + 1), which leaves the
- * plain mean of the batches' means and unbiased variances, as takerum/vat's finetuning of the
- * batch statistics does.  Kept across snm_tape_reset.  Returns the previous setting; a w outside
+ * mean of the batches' means and unbiased variances (up to float rounding: the buffers are
+ * float), as takerum/vat's finetuning of the batch statistics does.  Kept across snm_tape_reset.  Returns the previous setting; a w outside
  * (0, 1] (NaN included) is taken as 0. */
 double snm_tape_set_stats_weight(snm_tape *t, double w);
 double snm_tape_stats_weight(const snm_tape *t);

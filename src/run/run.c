@@ -116,6 +116,7 @@ int snm_run_build(snm_run *R, const char *who, snm_error *err)
 		R->model.vt = R->mh.p->vtable;
 		snm_error_clear(err);
 		rc = R->model.vt->create(r->model, &R->ds->info, R->params, init, &R->model.state, err);
+		R->n_model_params = snm_params_count(R->params);
 		if (rc)
 			rc = create_failed(rc, err);
 		else if (R->model.state == NULL)      /* encode would be handed NULL: refused here */

@@ -44,6 +44,7 @@ typedef struct snm_run {
 	const snm_noise_vt *nvt;
 	void *noise;                       /* the regularizer's state, NULL until built */
 	snm_params *params;                /* the model's and the regularizer's parameters and buffers */
+	int n_model_params;                /* the first entries of params, the model's (its create's) */
 	uint64_t seeds[SNM_N_SEEDS];       /* the subset's is 0 for a full run */
 } snm_run;
 

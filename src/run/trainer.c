@@ -266,20 +266,22 @@ static int check_epoch_kind(trainer *T, snm_error *err)
 	return SNM_OK;
 }
 
-/* train.bn_stats other than 'running' needs running statistics in the model, and 'unlabelled' a
- * regularizer that uses unlabelled data. */
+/* train.bn_stats other than 'running' needs running statistics in the model (buffers its create
+ * registered: a regularizer's own do not count), and 'unlabelled' a regularizer that uses
+ * unlabelled data. */
 static int check_bn_stats(trainer *T, snm_error *err)
 {
 	int buffers = 0;
+	int wants = T->R.nvt->wants_unlabelled != NULL && T->R.nvt->wants_unlabelled(T->R.noise);
 	if (T->bn_stats == BN_RUNNING)
 		return SNM_OK;
-	for (int i = 0; i < snm_params_count(T->R.params); ++i)
+	for (int i = 0; i < T->R.n_model_params; ++i)
 		buffers += (snm_params_at(T->R.params, i)->flags & SNM_T_BUFFER) != 0;
 	if (buffers == 0)
 		SNM_FAIL(err, SNM_ECONFIG, "train.bn_stats is '%s' but model '%s' keeps no running "
 		         "statistics (no batch normalisation)", T->bn_stats == BN_LABELLED ? "labelled"
 		         : "unlabelled", T->run->model_type);
-	else if (T->bn_stats == BN_UNLABELLED && T->batch_u == 0)
+	else if (T->bn_stats == BN_UNLABELLED && !wants)
 		SNM_FAIL(err, SNM_ECONFIG, "train.bn_stats is 'unlabelled' but noise '%s' uses no "
 		         "unlabelled data", T->run->noise_type);
 	else
@@ -416,6 +418,8 @@ int snm_run_check(const snm_run_spec *r, const char *plugin_path, snm_data_cache
 		rc = snm_run_build(&T.R, r->key, err);
 	if (!rc)
 		rc = check_epoch_kind(&T, err);
+	if (!rc)
+		rc = check_bn_stats(&T, err);
 	teardown(&T);
 	return rc;
 }
@@ -1191,6 +1195,7 @@ static int refit_stats(trainer *T, snm_error *err)
 	float *x = unl ? T->xu : T->x;     /* batch_u, or at least batch, rows */
 	int g = snm_tape_set_grad(T->tape, 0), tr = snm_tape_set_training(T->tape, 1);
 	int hold = snm_tape_set_hold_stats(T->tape, 0);
+	double w = snm_tape_stats_weight(T->tape);
 	if (b > n)
 		b = n;
 	nb = b > 0 ? n / b : 0;
@@ -1210,7 +1215,7 @@ static int refit_stats(trainer *T, snm_error *err)
 		}
 	}
 	snm_tape_reset(T->tape);
-	snm_tape_set_stats_weight(T->tape, 0);
+	snm_tape_set_stats_weight(T->tape, w);
 	snm_tape_set_grad(T->tape, g);
 	snm_tape_set_training(T->tape, tr);
 	snm_tape_set_hold_stats(T->tape, hold);

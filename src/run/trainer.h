@@ -14,8 +14,9 @@
  * labelled subset (the whole training split for a full run).
  * After every epoch -- with train.bn_stats labelled or unlabelled, once the model's batch-norm
  * statistics are re-estimated over that data (no random stream drawn) -- it measures training
- * error (on at most train_eval_max subset examples), validation error, and -- when validation improved -- test error, keeps the best-on-validation
- * weights, and saves the whole run file (store.h) through a temporary file and a rename.
+ * error (on at most train_eval_max subset examples), validation error, and -- when validation
+ * improved -- test error, keeps the best-on-validation weights, and saves the whole run file
+ * (store.h) through a temporary file and a rename.
  *
  * Result file (results/<key>.h5), besides the store's own layout:
  *   root strings: run_key, config (canonical text), config_hash (16 hex digits), status
@@ -161,8 +162,9 @@ typedef struct snm_run_result {
 /* What snm_train would refuse before its first step, found without reading an image or
  * writing a file: the train section, the dataset (opened through cache), a class with fewer
  * training examples than per_class, the model's and the regularizer's options as their create
- * methods see them (both created on the dataset's shape and destroyed), and train.epoch
- * 'unlabelled' with a regularizer that uses no unlabelled data.  Errors as snm_train's, naming
+ * methods see them (both created on the dataset's shape and destroyed), train.epoch
+ * 'unlabelled' with a regularizer that uses no unlabelled data, and train.bn_stats on a model
+ * without running statistics ('unlabelled': or with such a regularizer).  Errors as snm_train's, naming
  * the run key (and file:line:col where the option has one). */
 int snm_run_check(const snm_run_spec *r, const char *plugin_path, snm_data_cache *cache,
                   snm_error *err);
