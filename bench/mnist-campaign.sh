@@ -34,7 +34,7 @@ for n in 20 50 200; do run "$P/mnist.yaml" --only "mnist/semantic-grad/n$n/*"; d
 for k in 1 2 3; do run "$P/pi-mnist.yaml" --only "*/set$k"; done
 run "$P/pi-mnist.yaml"
 for k in 1 2 3; do run "$P/pi-mnist-ablation.yaml" --only "*/set$k"; done
-for k in 1 2 3; do for n in 10 20 50 100 200; do run "$P/ladder.yaml" --only "ladder/*/n$n/set$k"; done; done
+for k in 1 2 3; do for n in 10 20 50 100 200; do run "$P/ladder.yaml" --only "ladder/*/n$n/set$k"; done; done  # with the -bn rows
 for n in 10 20 50 100 200; do run "$P/mnist.yaml" --only "mnist/recon-*/n$n/*"; done
 # 5b. the comparison regularizers' checks at 100 labels (the comparison issue): the ladder and the
 #     adversarial ladder of seed 002 on the same labelled sets, VAT, close-to-clean, the Gamma-model
