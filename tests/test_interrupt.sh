@@ -147,23 +147,25 @@ check "flood: resumed to the end" $([ $? -eq 0 ] && grep -q "^$r *resumed" "$tmp
 	"$tmp/flood.resume"
 same flood ref $r.h5
 
+# resumed NAME REF RUN: `snm run` of pipeline NAME finishes RUN, its log saying it resumed, and
+# the file equals the reference REF's
+resumed() {
+	"$top/snm" run "$tmp/$1.yaml" > "$tmp/$1.resume" 2>&1
+	check "$1: resumed to the end" $([ $? -eq 0 ] && grep -q "^$3 *resumed" "$tmp/$1.resume"; echo $?) \
+		"$tmp/$1.resume"
+	same "$1" "$2" "$3.h5"
+}
+
 semi isemi
 r=is/base/n10/set1
 stop isemi 20 $r 'in epoch 1 after step 21 of 45, saved there (resume goes on with step 22)'
 stop isemi 50 $r 'in epoch 2 after step 27 of 45, saved there (resume goes on with step 28)'
-"$top/snm" run "$tmp/isemi.yaml" > "$tmp/isemi.resume" 2>&1
-check "isemi: resumed to the end" $([ $? -eq 0 ] && grep -q "^$r *resumed" "$tmp/isemi.resume"; echo $?) \
-	"$tmp/isemi.resume"
-same isemi sref $r.h5
+resumed isemi sref $r
 
 fixed ifixed
-r=is/base/n10/set1
 stop ifixed 30 $r 'in epoch 1 after step 31 of 40, saved there (resume goes on with step 32)'
 stop ifixed 25 $r 'in epoch 2 after step 17 of 40, saved there (resume goes on with step 18)'
-"$top/snm" run "$tmp/ifixed.yaml" > "$tmp/ifixed.resume" 2>&1
-check "ifixed: resumed to the end" $([ $? -eq 0 ] && grep -q "^$r *resumed" "$tmp/ifixed.resume"; echo $?) \
-	"$tmp/ifixed.resume"
-same ifixed fref $r.h5
+resumed ifixed fref $r
 
 # ---- from outside -------------------------------------------------------------------------------
 # interrupt NAME SIGNAL TARGET JOBS [REPEAT]: starts `snm run` on pipeline NAME in a process group

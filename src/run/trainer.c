@@ -250,11 +250,17 @@ static int need_splits(trainer *T, snm_error *err)
 	return SNM_OK;
 }
 
+/* 1 when the run's regularizer takes an unlabelled batch at every step (wants_unlabelled). */
+static int uses_unlabelled(const trainer *T)
+{
+	return T->R.nvt->wants_unlabelled != NULL && T->R.nvt->wants_unlabelled(T->R.noise);
+}
+
 /* train.epoch 'unlabelled' needs a regularizer that uses unlabelled data. */
 static int check_epoch_kind(trainer *T, snm_error *err)
 {
 	const char *epoch;
-	int wants = T->R.nvt->wants_unlabelled != NULL && T->R.nvt->wants_unlabelled(T->R.noise), rc;
+	int wants = uses_unlabelled(T), rc;
 	if ((rc = snm_cfg_opt_str(T->run->train, snm_train_options, "epoch", &epoch, err)))
 		return rc;
 	T->epoch_unlabelled = strcmp(epoch, "unlabelled") == 0;
@@ -272,7 +278,7 @@ static int check_epoch_kind(trainer *T, snm_error *err)
 static int check_bn_stats(trainer *T, snm_error *err)
 {
 	int buffers = 0;
-	int wants = T->R.nvt->wants_unlabelled != NULL && T->R.nvt->wants_unlabelled(T->R.noise);
+	int wants = uses_unlabelled(T);
 	if (T->bn_stats == BN_RUNNING)
 		return SNM_OK;
 	for (int i = 0; i < T->R.n_model_params; ++i)
@@ -330,7 +336,7 @@ static int setup(trainer *T, snm_error *err)
 	if ((rc = snm_run_build(&T->R, r->key, err))
 	    || (rc = snm_identity_of(&T->R.ds->h, &T->R.mh, &T->R.nh, &T->code, err)))
 		return rc;
-	if (T->R.nvt->wants_unlabelled != NULL && T->R.nvt->wants_unlabelled(T->R.noise)) {
+	if (uses_unlabelled(T)) {
 		if ((rc = snm_cfg_opt_int(r->train, snm_train_options, "unlabelled_batch", &T->batch_u, err))
 		    || (rc = make_pool(T, err)))
 			return rc;
