@@ -14,7 +14,7 @@
  * the kernel is timed, not the tape's zeroing and seeding of gradients.
  *
  * Usage: bench_conv [--threads T] [--batch N] [--reps R] [--vib]   (R: minimum repetitions, default 20;
- * --vib: vib_lp's decoder layers instead) */
+ * --vib: vibnet's encoder and vib_lp's decoder layers instead) */
 #include <cblas.h>
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_sort.h>
@@ -46,8 +46,12 @@ static const layer layers[] = {
 	{ "dec1 conv_t 32->1   14->28", 1, 1, 28, 28, 32, 3, 3, 2, 1 },
 };
 
-/* --vib: the transposed convolutions of vib_lp's decoder (seed 003, table A11; 5x5, pad 2) */
+/* --vib: vibnet's encoder convolutions (seed 003, tables A1, A11; 4x4, stride 2, the third pad 2)
+ * and the transposed convolutions of vib_lp's decoder (table A11; 5x5, pad 2) */
 static const layer vib_layers[] = {
+	{ "vib e1 conv     1->32  28->14", 0, 1, 28, 28, 32, 4, 4, 2, 1 },
+	{ "vib e2 conv    32->64  14->7 ", 0, 32, 14, 14, 64, 4, 4, 2, 1 },
+	{ "vib e3 conv    64->128  7->4 ", 0, 64, 7, 7, 128, 4, 4, 2, 2 },
 	{ "vib t1 conv_t 128->128  7->14", 1, 128, 14, 14, 128, 5, 5, 2, 2 },
 	{ "vib t2 conv_t 128->128 14->28", 1, 128, 28, 28, 128, 5, 5, 2, 2 },
 	{ "vib t3 conv_t 128->64  28->28", 1, 64, 28, 28, 128, 5, 5, 1, 2 },

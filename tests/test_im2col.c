@@ -6,8 +6,9 @@
  * same bits -- and must equal naive loops that add in that order exactly (dx is pre-filled with
  * values, -0.0f among them, so that an add onto -0 shows).  Both are run in 1 to 4 ranges of
  * images, as conv.c's blocks run them (im2col's last range first, so that a range that wrote past
- * its own columns would show).  The geometries reach every path: the 3-wide stride-2 kernels (the
- * MNIST model's; from a padded plane, and row by row where the plane is too large), the phase
+ * its own columns would show).  The geometries reach every path: stride 2 from a padded plane (the
+ * MNIST model's 3-wide kernels, vibnet's 4x4, vib_lp's 5x5, odd shapes), the 3-wide stride-2
+ * kernels row by row where the plane is too large, the phase
  * planes (stride 1 that fits a plane: CIFAR-10's first
  * convolution), the direct loops (other strides, and a stride-1 image too large for a plane). */
 #include <stdio.h>
@@ -27,12 +28,20 @@ static const int geoms[][8] = {
 	{ 5, 3, 3, 3, 3, 3, 2, 1 },
 	{ 4, 2, 2, 1, 2, 3, 2, 1 },
 	{ 2, 1, 66, 64, 3, 3, 2, 1 },      /* 3-wide, stride 2, larger than a padded plane */
+	{ 5, 1, 28, 28, 4, 4, 2, 1 },      /* vibnet's encoder: 4x4 stride 2 from a padded plane */
+	{ 5, 3, 14, 14, 4, 4, 2, 1 },
+	{ 5, 2, 7, 7, 4, 4, 2, 2 },
+	{ 5, 3, 14, 14, 5, 5, 2, 2 },      /* vib_lp's decoder (im2col of dy): 5x5 stride 2 */
+	{ 5, 2, 9, 10, 2, 5, 2, 0 },       /* stride 2 from a plane: odd shapes, pads 0 to 3 */
+	{ 5, 2, 6, 11, 3, 2, 2, 3 },
+	{ 4, 2, 1, 2, 1, 2, 2, 0 },
+	{ 2, 1, 70, 66, 4, 4, 2, 1 },      /* 4x4 stride 2, larger than a plane: direct loops */
 	{ 5, 3, 32, 32, 5, 5, 1, 2 },      /* CIFAR-10 first: phase planes */
 	{ 5, 2, 9, 6, 3, 3, 1, 1 },
 	{ 5, 2, 6, 8, 5, 4, 1, 2 },
 	{ 5, 3, 7, 5, 3, 2, 1, 0 },
 	{ 5, 1, 5, 3, 5, 3, 1, 0 },
-	{ 5, 5, 9, 6, 2, 3, 2, 2 },        /* direct loops */
+	{ 5, 5, 9, 6, 2, 3, 2, 2 },        /* direct loops (im2col: a padded plane) */
 	{ 5, 6, 8, 7, 3, 3, 3, 1 },
 	{ 2, 1, 70, 70, 3, 3, 1, 1 },      /* stride 1, too large for a plane: direct loops */
 };

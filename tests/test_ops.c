@@ -409,6 +409,50 @@ static void test_act_forward(void)
 	snm_tape_free(t);
 }
 
+/* Leaky relu to the bit, on rows long enough for its blocked loops and its split among threads:
+ * y = x > 0 ? x : alpha x;  x's gradient, first written by leaky relu's backward (the unzeroed
+ * path, op.h), = 0.0f + (x > 0 ? dy : alpha dy), with dy = c from sum(y * c); and when a later
+ * use (x * c2, whose backward runs first and writes 0.0f + c2) is there too, that plus the term.  x holds -0.0f, 0, tiny and
+ * large values of both signs; c holds -0.0f and, where x <= 0, the least negative subnormal. */
+static void test_leaky_bits(void)
+{
+	enum { N = 37, F = 101, L = N * F };
+	const float alpha = 0.2f;
+	float *x = malloc(L * sizeof *x), *c = malloc(L * sizeof *c), *c2 = malloc(L * sizeof *c2);
+	CU_ASSERT_FATAL(x && c && c2);
+	gc_fill(x, L, -3, 3, 51);
+	gc_fill(c, L, -1, 1, 52);
+	gc_fill(c2, L, -1, 1, 53);
+	for (int i = 0; i < L; i += 7) {
+		x[i] = (i / 7) % 4 == 0 ? -0.0f : (i / 7) % 4 == 1 ? 0.0f : (i / 7) % 4 == 2 ? -1e-40f : 3e38f;
+		c[i + 3 < L ? i + 3 : i] = -0.0f;
+		if ((i / 7) % 4 != 3)
+			c[i] = -1e-45f;     /* alpha dy rounds to -0.0f: the fresh write must give +0.0f */
+	}
+	for (int twice = 0; twice < 2; ++twice) {
+		snm_tape *t = snm_tape_new(0, NULL);
+		snm_tensor *tx = snm_tape_leaf(t, 2, (int[]){ N, F }, x);
+		snm_tensor *y = snm_leaky_relu(t, tx, alpha);
+		snm_tensor *loss = snm_sum(t, snm_mul(t, y, snm_tape_const(t, 2, (int[]){ N, F }, c)));
+		if (twice)
+			loss = snm_add(t, loss, snm_sum(t, snm_mul(t, tx, snm_tape_const(t, 2, (int[]){ N, F }, c2))));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(loss);
+		CU_ASSERT_EQUAL_FATAL(snm_tape_backward(t, loss, NULL), 0);
+		int fwd = 1, bwd = 1;
+		for (int i = 0; i < L; ++i) {
+			float ey = x[i] > 0.0f ? x[i] : alpha * x[i];
+			float term = x[i] > 0.0f ? c[i] : alpha * c[i];
+			float eg = twice ? (0.0f + c2[i]) + term : 0.0f + term;
+			fwd &= memcmp(&y->x[i], &ey, sizeof ey) == 0;
+			bwd &= memcmp(&tx->g[i], &eg, sizeof eg) == 0;
+		}
+		CU_ASSERT(fwd);
+		CU_ASSERT(bwd);
+		snm_tape_free(t);
+	}
+	free(x), free(c), free(c2);
+}
+
 static void test_softmax_forward(void)
 {
 	enum { N = 3, K = 10 };
@@ -931,6 +975,7 @@ static CU_TestInfo grad_tests[] = {
 
 static CU_TestInfo forward_tests[] = {
 	{ "activations", test_act_forward },
+	{ "leaky_relu_bits", test_leaky_bits },
 	{ "softmax", test_softmax_forward },
 	{ "softmax_ce", test_softmax_ce_forward },
 	{ "kl_cat", test_kl_cat_forward },

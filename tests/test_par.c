@@ -159,7 +159,7 @@ static void test_step_bitwise(void)
 enum { EN = 200, EF = 700, EI = 48 };     /* EN x EF = 140000 elements: cut among the threads */
 
 /* The ops cut by snm_par_parts -- add, sub, mul, div, scale, reshape, concat_rows, slice_rows,
- * sum, mean, sigmoid, tanh, sqerr, batchnorm of (N,F) rows in two groups, linear's bias rows and
+ * sum, mean, sigmoid, tanh, leaky relu, sqerr, batchnorm of (N,F) rows in two groups, linear's bias rows and
  * bias gradient, conv2d fused with its ReLU, gauss_noise and randn (their draws split between
  * the calling thread and the others: against gsl_ran_gaussian at one thread) -- in one loss at
  * `threads`; out receives a uniform drawn after the Gaussian draws, the loss, every intermediate
@@ -198,12 +198,13 @@ static size_t ew_graph(int threads, float *out)
 	snm_tensor *r = snm_reshape(t, bn, 2, (int[]){ EN / 2, 2 * EF });
 	snm_tensor *cc = snm_concat_rows(t, r, snm_slice_rows(t, r, 10, 50));
 	snm_tensor *cr = snm_conv2d_relu(t, ci, cwt, NULL, 1, 1);                   /* EN x 8 x 10 x 10 */
+	snm_tensor *lk = snm_leaky_relu(t, h, 0.2f);
 	snm_tensor *loss = snm_add(t, snm_add(t, snm_mean(t, cc), snm_sqerr(t, v, snm_stopgrad(t, u))),
-	                           snm_sum(t, snm_scale(t, cr, 1e-3f)));
+	                           snm_add(t, snm_sum(t, snm_scale(t, cr, 1e-3f)), snm_mean(t, lk)));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(loss);
 	CU_ASSERT_EQUAL_FATAL(snm_tape_backward(t, loss, &e), 0);
-	snm_tensor *vals[] = { loss, h, u, v, gn, rn, bn, cc, cr };
-	snm_tensor *grads[] = { x, a, w, b, ci, cwt, h, u, v, gn, bn };
+	snm_tensor *vals[] = { loss, h, u, v, gn, rn, bn, cc, cr, lk };
+	snm_tensor *grads[] = { x, a, w, b, ci, cwt, h, u, v, gn, bn, lk };
 	if (out)
 		memcpy(out, &after, sizeof after);
 	k += sizeof after / sizeof *out;

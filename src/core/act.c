@@ -122,7 +122,58 @@ snm_tensor *snm_linear_relu(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tenso
 	return y;
 }
 
-/* y = x > 0 ? x : alpha x;  dx += dy (x > 0 ? 1 : alpha);  alpha in nd->f[0]. */
+/* Leaky relu's loops as relu's: blocks of SNM_BLOCK without branches, x's rows split among snm's
+ * threads when x is large.  The product alpha v is made for every element and the result chosen
+ * by a mask on the bits, v where x > 0 and alpha v elsewhere: the same floats a branch would
+ * give, but a floating-point select is compiled back into that branch (relu's comment above). */
+static inline float leaky_pick(float x, float v, float av)
+{
+	uint32_t bv, ba, m = x > 0.0f ? 0xffffffffu : 0u;
+	float r;
+	memcpy(&bv, &v, sizeof bv);
+	memcpy(&ba, &av, sizeof ba);
+	bv = (bv & m) | (ba & ~m);
+	memcpy(&r, &bv, sizeof r);
+	return r;
+}
+
+static void leaky_fwd(const float *restrict x, float *restrict y, size_t n, float alpha)
+{
+	SNM_BLOCKED(size_t, i, n, y[i] = leaky_pick(x[i], x[i], alpha * x[i]));
+}
+
+static void leaky_bwd(const float *restrict x, const float *restrict dy, float *restrict dx, size_t n,
+                      float alpha, int fresh)
+{
+	if (fresh)           /* dx unzeroed (op.h): dx = 0.0f + the term, every element */
+		SNM_BLOCKED(size_t, i, n, dx[i] = 0.0f + leaky_pick(x[i], dy[i], alpha * dy[i]));
+	else
+		SNM_BLOCKED(size_t, i, n, dx[i] += leaky_pick(x[i], dy[i], alpha * dy[i]));
+}
+
+/* leaky relu forward (dy == NULL: y = leaky(x)) or backward over x's rows, split among threads */
+static void leaky_rows(const snm_tensor *x, float *y, const float *dy, float *dx, float alpha,
+                       int fresh)
+{
+	const size_t len = snm_tensor_len(x), cols = len / (size_t)x->d[0];
+	int nt = snm_par_threads((double)len);
+	(void)nt;
+	SNM_PAR_REGION(nt)
+	{
+		int r0, r1;
+		size_t o, n;
+		snm_par_range(x->d[0], SNM_PAR_ID, SNM_PAR_N, 1, &r0, &r1);
+		o = (size_t)r0 * cols;
+		n = (size_t)(r1 - r0) * cols;
+		if (dy == NULL)
+			leaky_fwd(x->x + o, y + o, n, alpha);
+		else
+			leaky_bwd(x->x + o, dy + o, dx + o, n, alpha, fresh);
+	}
+}
+
+/* y = x > 0 ? x : alpha x;  dx += dy (x > 0 ? 1 : alpha) -- dy or alpha dy, selected, the same
+ * products as a branch would make;  alpha in nd->f[0]. */
 snm_tensor *snm_leaky_relu(snm_tape *t, snm_tensor *x, float alpha)
 {
 	snm_node *nd;
@@ -134,20 +185,16 @@ snm_tensor *snm_leaky_relu(snm_tape *t, snm_tensor *x, float alpha)
 		return NULL;
 	if (nd)
 		nd->f[0] = alpha;
-	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
-		y->x[i] = x->x[i] > 0.0f ? x->x[i] : alpha * x->x[i];
+	leaky_rows(x, y->x, NULL, NULL, alpha, 0);
 	return y;
 }
 
 void snm_leaky_relu_backward(snm_tape *t, snm_node *nd)
 {
 	snm_tensor *x = nd->in[0], *y = nd->out;
-	float alpha = nd->f[0];
 	(void)t;
-	if (x->g == NULL)
-		return;
-	for (size_t i = 0, n = snm_tensor_len(x); i < n; ++i)
-		x->g[i] += x->x[i] > 0.0f ? y->g[i] : alpha * y->g[i];
+	if (x->g != NULL)
+		leaky_rows(x, NULL, y->g, x->g, nd->f[0], snm_grad_fresh(x));
 }
 
 /* y[i] = sigmoid(x[i]) (see snm_sigmoid) */

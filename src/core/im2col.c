@@ -10,8 +10,8 @@
  * variable one, and memset-then-copy beats zeroing the borders of each row.  (Walking image by
  * image instead, writing the P*Q columns of all C*R*S rows per image, was slower: too many rows
  * written at once.  bench/bench_conv times these ops.)  im2col at stride 1 copies from phase
- * planes instead (below), when an image plane fits one, and im2col of a 3-wide stride-2 kernel
- * from a zero-padded copy of each image plane. */
+ * planes instead (below), when an image plane fits one, and im2col at stride 2 from a zero-padded
+ * copy of each image plane, when it fits one; col2im of a 3-wide stride-2 kernel has its own loops. */
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -127,27 +127,29 @@ static void taps3_bounds(const snm_conv_geom *g, int which, int *lo, int *hi, in
 		*b = *a;
 }
 
-/* im2col of a 3-wide stride-2 kernel from a zero-padded copy of each image plane: plane row h
- * (0 .. H+1) holds image row h - 1 between a zero on each side (W + 2 floats), so that the Q
- * floats of output row p of tap (r, s) are the even elements plane[2p + r][s + 2q], q < Q, with
- * no bounds to test (2(P-1) + R - 1 <= H + 1 and 2(Q-1) + 2 <= W + 1 by the definition of P and
- * Q).  The even elements are taken four at a time by an SSE shuffle of two loads (plain
- * copies, the same bits).  A row's four-float groups may run up to three floats past its end into
- * the next rows of the same tap and image, which are written right after; a row with fewer than
- * three floats of the image after it ends exactly, so no float outside the image's columns is
- * touched.  Loads may read up to
- * PLANE3_SLACK floats past the plane (never used).  Per image plane (n, c) instead of the taps'
- * rows across the images (the loops below): 1.2 times faster for the MNIST model's three
- * convolutions at batch 100 (CPU time, a micro-benchmark on a loaded machine).  The planes of one
- * channel lie C*H*W floats apart, too far for the hardware's prefetcher, so the next one is
- * prefetched while a plane is copied out: a further 8 to 20% less time (same micro-benchmark). */
+/* im2col of any stride-2 kernel from a zero-padded copy of each image plane: plane row h
+ * (0 .. Hp-1, Hp = H + 2 pad) holds image row h - pad between pad zeros on each side (Wp = W +
+ * 2 pad floats), so that the Q floats of output row p of tap (r, s) are the even elements
+ * plane[2p + r][s + 2q], q < Q, with no bounds to test (2(P-1) + R - 1 <= Hp - 1 and 2(Q-1) + S - 1
+ * <= Wp - 1 by the definition of P and Q).  The even elements are taken four at a time by an SSE
+ * shuffle of two loads (plain copies, the same bits).  A row's four-float groups may run up to
+ * three floats past its end into the next rows of the same tap and image, which are written right
+ * after; a row with fewer than three floats of the image after it ends exactly, so no float
+ * outside the image's columns is touched.  Loads may read up to PLANE2_SLACK floats past the
+ * plane (never used).  Per image plane (n, c) instead of the taps' rows across the images (the
+ * loops below): 1.2 times faster for the MNIST model's three 3x3 convolutions at batch 100 (CPU
+ * time, a micro-benchmark on a loaded machine), and for the 4x4 ones of vibnet's encoder and the
+ * 5x5 ones of vib_lp's decoder it replaces the direct loops' memset and strided copy of each of
+ * the 16 or 25 taps' rows (bench_conv --vib).  The planes of one channel lie C*H*W floats apart,
+ * too far for the hardware's prefetcher, so the next one is prefetched while a plane is copied
+ * out: a further 8 to 20% less time (same micro-benchmark). */
 
-#define PLANE3_MAX 4096
-#define PLANE3_SLACK 16
+#define PLANE2_MAX 4096
+#define PLANE2_SLACK 16
 
-static int plane3_fits(const snm_conv_geom *g)
+static int plane2_fits(const snm_conv_geom *g)
 {
-	return (size_t)(g->H + 2) * (g->W + 2) <= PLANE3_MAX;
+	return g->stride == 2 && (size_t)(g->H + 2 * g->pad) * (g->W + 2 * g->pad) <= PLANE2_MAX;
 }
 
 /* Rows p = 0 .. P-1 of d (P rows of Q, contiguous) = the even elements src[2q] of the rows
@@ -168,12 +170,13 @@ static void even_rows(float *d, const float *src, int P, int Q, size_t step)
 	}
 }
 
-static void im2col_taps3_plane(const snm_conv_geom *g, const float *x, float *col, int n0, int n1)
+static void im2col_plane2(const snm_conv_geom *g, const float *x, float *col, int n0, int n1)
 {
-	const int C = g->C, H = g->H, W = g->W, R = g->R, P = g->P, Q = g->Q, Wp = W + 2;
+	const int C = g->C, H = g->H, W = g->W, R = g->R, S = g->S, P = g->P, Q = g->Q, pad = g->pad;
+	const int Wp = W + 2 * pad, Hp = H + 2 * pad;
 	const size_t HW = (size_t)H * W, PQ = (size_t)P * Q, npq = PQ * g->N;
-	float plane[PLANE3_MAX + PLANE3_SLACK];
-	memset(plane, 0, ((size_t)(H + 2) * Wp + PLANE3_SLACK) * sizeof *plane);   /* borders stay 0 */
+	float plane[PLANE2_MAX + PLANE2_SLACK];
+	memset(plane, 0, ((size_t)Hp * Wp + PLANE2_SLACK) * sizeof *plane);      /* borders stay 0 */
 	for (int c = 0; c < C; ++c)
 		for (int n = n0; n < n1; ++n) {
 			const float *xi = x + ((size_t)n * C + c) * HW;
@@ -181,15 +184,16 @@ static void im2col_taps3_plane(const snm_conv_geom *g, const float *x, float *co
 				for (size_t o = 0; o < HW; o += 16)
 					__builtin_prefetch(xi + (size_t)C * HW + o);
 			for (int h = 0; h < H; ++h)
-				memcpy(plane + (size_t)(h + 1) * Wp + 1, xi + (size_t)h * W, (size_t)W * sizeof *xi);
+				memcpy(plane + (size_t)(h + pad) * Wp + pad, xi + (size_t)h * W,
+				       (size_t)W * sizeof *xi);
 			for (int r = 0; r < R; ++r)
-				for (int s = 0; s < 3; ++s)
-					even_rows(col + ((size_t)(c * R + r) * 3 + s) * npq + PQ * n,
+				for (int s = 0; s < S; ++s)
+					even_rows(col + ((size_t)(c * R + r) * S + s) * npq + PQ * n,
 					          plane + (size_t)r * Wp + s, P, Q, (size_t)2 * Wp);
 		}
 }
 
-/* The same, row by row across the images, for planes larger than PLANE3_MAX. */
+/* A 3-wide stride-2 kernel row by row across the images, for planes larger than PLANE2_MAX. */
 static void im2col_taps3(const snm_conv_geom *g, const float *x, float *col, int n0, int n1)
 {
 	const int N = g->N, C = g->C, H = g->H, W = g->W, R = g->R, P = g->P, Q = g->Q;
@@ -354,11 +358,12 @@ void snm_im2col_range(const snm_conv_geom *g, const float *x, float *col, int n0
 	phase_geom pg;
 	if (n0 >= n1)
 		return;
+	if (plane2_fits(g)) {
+		im2col_plane2(g, x, col, n0, n1);
+		return;
+	}
 	if (taps3_stride2(g)) {
-		if (plane3_fits(g))
-			im2col_taps3_plane(g, x, col, n0, n1);
-		else
-			im2col_taps3(g, x, col, n0, n1);
+		im2col_taps3(g, x, col, n0, n1);
 		return;
 	}
 	if (phase_init(g, &pg)) {
