@@ -12,9 +12,12 @@
 # not snm's draw.  It is a diagnostic, not part of any test: it tells an snm problem from one of
 # the recipe (README, issue 18), in float32 or float64.
 #
-# usage: bench/vat_peer.py DATA_DIR f32|f64 XI EPSILON EPOCHS SEED [PER_CLASS]
+# usage: bench/vat_peer.py DATA_DIR f32|f64 XI EPSILON EPOCHS SEED [PER_CLASS [tpami]]
 #   (DATA_DIR holds the four MNIST IDX files, as `snm fetch mnist` leaves them in data/mnist;
-#   PER_CLASS labelled images a class, 10 by default: 100 labels)
+#   PER_CLASS labelled images a class, 10 by default: 100 labels; `tpami`: the network of the
+#   later VAT paper's MNIST runs as takerum/vat#3 describes it -- 784-1200-600-300-150-10, Gaussian
+#   noise of std 0.5 added to every hidden layer's output (after its ReLU) in every training-mode
+#   pass, none in evaluation nor in the statistics' re-estimation; that paper's epsilon is 5.0)
 # prints one line an epoch: the last step's loss and cross-entropy and the validation error.
 import sys
 import time
@@ -22,13 +25,14 @@ import time
 import numpy as np
 import torch
 
-if len(sys.argv) not in (7, 8):
-    sys.exit("usage: vat_peer.py DATA_DIR f32|f64 XI EPSILON EPOCHS SEED [PER_CLASS]")
+if len(sys.argv) not in (7, 8, 9) or (len(sys.argv) == 9 and sys.argv[8] != "tpami"):
+    sys.exit("usage: vat_peer.py DATA_DIR f32|f64 XI EPSILON EPOCHS SEED [PER_CLASS [tpami]]")
 data, kind = sys.argv[1], sys.argv[2]
 dtype = {"f32": torch.float32, "f64": torch.float64}[kind]
 xi, eps = float(sys.argv[3]), float(sys.argv[4])
 epochs, seed = int(sys.argv[5]), int(sys.argv[6])
-per_class = int(sys.argv[7]) if len(sys.argv) == 8 else 10
+per_class = int(sys.argv[7]) if len(sys.argv) >= 8 else 10
+tpami = len(sys.argv) == 9
 torch.set_num_threads(1)
 torch.manual_seed(seed)
 rng = np.random.RandomState(seed)
@@ -75,8 +79,9 @@ class BN(torch.nn.Module):
 
 
 class Net(torch.nn.Module):
-    def __init__(self, sizes=(784, 1200, 1200, 10)):
+    def __init__(self, sizes=(784, 1200, 1200, 10), noise=0.0):
         super().__init__()
+        self.noise = noise
         self.W, self.B = torch.nn.ParameterList(), torch.nn.ParameterList()
         self.bn = torch.nn.ModuleList()
         for a, b in zip(sizes[:-1], sizes[1:]):
@@ -89,6 +94,8 @@ class Net(torch.nn.Module):
             x = bn(x @ w + b, mode)
             if i + 1 < len(self.W):
                 x = torch.relu(x)
+                if self.noise > 0 and mode in ("train", "hold"):
+                    x = x + self.noise * torch.randn_like(x)
         return x
 
 
@@ -102,7 +109,7 @@ def kl(p_logit, q_logit):
     return (p * (torch.log_softmax(p_logit, 1) - torch.log_softmax(q_logit, 1))).sum(1).mean()
 
 
-net = Net()
+net = Net((784, 1200, 600, 300, 150, 10), 0.5) if tpami else Net()
 opt = torch.optim.Adam(net.parameters(), lr=0.002)
 nl, nu = len(Xl), len(Xu)
 for epoch in range(epochs):
@@ -129,5 +136,5 @@ for epoch in range(epochs):
         for i in range(nu // 250):
             net(Xu[i * 250:(i + 1) * 250], 1.0 / (i + 1))
         err = 100.0 * (net(Xv, "eval").argmax(1) != Yv).double().mean().item()
-    print(f"{kind} xi {xi:g} epsilon {eps:g} epoch {epoch + 1} loss {loss.item():.4f} "
+    print(f"{kind}{' tpami' if tpami else ''} xi {xi:g} epsilon {eps:g} epoch {epoch + 1} loss {loss.item():.4f} "
           f"ce {ce.item():.4f} valid {err:.2f}% {time.time() - t0:.0f} s", flush=True)

@@ -50,7 +50,7 @@ check_LTLIBRARIES += tests/plugins/bad_major.la tests/plugins/bad_size.la tests/
 	tests/plugins/bad_vtable.la tests/plugins/good_noise.la tests/plugins/nan_noise.la \
 	tests/plugins/semi_noise.la tests/plugins/null_method.la tests/plugins/old_minor.la \
 	tests/plugins/old_minor1.la tests/plugins/ramp_noise.la tests/plugins/bad_model.la \
-	tests/plugins/bad_noise.la tests/plugins/hcp_noise.la
+	tests/plugins/bad_noise.la tests/plugins/hcp_noise.la tests/plugins/old_model.la
 tests_plugins_bad_major_la_SOURCES = tests/plugins/bad_major.c
 tests_plugins_bad_major_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_bad_size_la_SOURCES = tests/plugins/bad_size.c
@@ -85,6 +85,9 @@ tests_plugins_hcp_noise_la_SOURCES = tests/plugins/hcp_noise.c tests/plugins/int
 tests_plugins_hcp_noise_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_hcp_noise_la_LIBADD = $(PLUGIN_LIBADD)
 # a model and a regularizer that make the mistake their option names, for `snm check`'s step
+tests_plugins_old_model_la_SOURCES = tests/plugins/old_model.c
+tests_plugins_old_model_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_old_model_la_LIBADD = src/core/libsnm.la
 tests_plugins_bad_model_la_SOURCES = tests/plugins/bad_model.c
 tests_plugins_bad_model_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_bad_model_la_LIBADD = src/core/libsnm.la

@@ -77,7 +77,7 @@ static snm_tensor *lin_classify(void *state, snm_tape *t, snm_tensor *z)
 }
 
 static const snm_model_vt lin_vt = { sizeof lin_vt, NULL, NULL, lin_n_hidden, lin_encode,
-                                     lin_classify, NULL, NULL };
+                                     lin_classify, NULL, NULL, NULL };
 
 /* (1/rows) (softmax(W x_n) - e_t) W for every row of x (rows x I), t = lab or, lab NULL, the
  * argmax of W x_n; in double. */

@@ -81,7 +81,7 @@ static snm_tensor *spy_classify(void *state, snm_tape *t, snm_tensor *z)
 }
 
 static const snm_model_vt spy_vt = { sizeof spy_vt, NULL, NULL, spy_n_hidden, spy_encode,
-                                     spy_classify, NULL, NULL };
+                                     spy_classify, NULL, NULL, NULL };   /* no encode_post */
 
 static void spy_clear(spy *s)
 {
@@ -800,6 +800,80 @@ static void expect_error(fix *f, const char *name, const char *yaml, const char 
 	inst_free(&in);
 }
 
+/* hidden_noise: units a row over the model's layers (z's included), counted by a post hook */
+static snm_tensor *count_units(void *ctx, snm_tape *t, int layer, snm_tensor *h)
+{
+	(void)t, (void)layer;
+	*(size_t *)ctx += snm_tensor_len(h) / (size_t)h->d[0];
+	return h;
+}
+
+/* vat's objective on model m (its own instance from yaml), noise stream seeded seed: the loss,
+ * and in *next the stream's next uniform after the objective. */
+static double vat_on(fix *f, const snm_model *m, const char *yaml, uint64_t seed, double *next)
+{
+	const snm_plugin *p = snm_test_plugin(SNM_KIND_NOISE, "vat");
+	const snm_noise_vt *vt = p->vtable;
+	snm_cfg *cfg;
+	void *state = NULL;
+	snm_error e;
+	snm_objective o;
+	snm_batch b;
+	double loss = NAN;
+	gsl_rng *r = snm_rng_new(seed, NULL);
+	CU_ASSERT_EQUAL_FATAL(snm_cfg_parse(yaml, strlen(yaml), "noise.yaml", &cfg, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(vt->create(cfg, m, f->params, NULL, &state, &e), 0);
+	snm_tape_reset(f->t);
+	memset(&b, 0, sizeof b);
+	b.x = snm_tape_const(f->t, 4, (int[]){ N, 1, 8, 8 }, f->x);
+	b.labels = f->labels;
+	b.xu = snm_tape_const(f->t, 4, (int[]){ M, 1, 8, 8 }, f->xu);
+	memset(&o, 0, sizeof o);
+	if (vt->objective(state, m, f->t, &b, r, &o, &e) == 0 && o.loss != NULL)
+		loss = o.loss->x[0];
+	*next = gsl_rng_uniform(r);
+	vt->destroy(state);
+	snm_cfg_free(cfg);
+	gsl_rng_free(r);
+	return loss;
+}
+
+/* hidden_noise (the later VAT paper's MNIST network): on a model with encode_post the objective
+ * draws, from the noise stream, one Gaussian per unit of every layer (z's included) in each of
+ * its four passes -- labelled, unlabelled clean, probe, perturbed -- beside the power iteration's
+ * M D: the stream advances by exactly (N + 3 M) W + M D draws, W the units a row, against M D
+ * without it; the same seed gives the same loss to the bit and the noise changes it; the spy,
+ * a model without encode_post, is refused at create (test_options). */
+static void test_vat_hidden_noise(void)
+{
+	fix f;
+	size_t W = 0;
+	double l1, l2, l0, n1, n2, n0;
+	fix_new(&f, 90);
+	const snm_model *m = &f.spy.inner;
+	snm_tape_reset(f.t);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(snm_model_encode_post(m->vt));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m->vt->encode_post(m->state, f.t,
+	                             snm_tape_const(f.t, 4, (int[]){ N, 1, 8, 8 }, f.x), NULL, NULL,
+	                             count_units, &W, NULL));
+	CU_ASSERT_EQUAL(W, 4 * 4 * 4 + 8);       /* SMALL: conv 4 channels at 4x4, fc 8 */
+	l1 = vat_on(&f, m, "{hidden_noise: 0.5, epsilon: 1}", 7, &n1);
+	l2 = vat_on(&f, m, "{hidden_noise: 0.5, epsilon: 1}", 7, &n2);
+	l0 = vat_on(&f, m, "{hidden_noise: 0, epsilon: 1}", 7, &n0);
+	CU_ASSERT(isfinite(l1) && isfinite(l0));
+	CU_ASSERT(memcmp(&l1, &l2, sizeof l1) == 0 && n1 == n2);
+	CU_ASSERT(l1 != l0);
+	for (int with = 0; with < 2; ++with) {
+		gsl_rng *r = snm_rng_new(7, NULL);
+		size_t draws = (size_t)M * D + (with ? (size_t)(N + 3 * M) * W : 0);
+		for (size_t i = 0; i < draws; ++i)
+			gsl_ran_gaussian(r, 1.0);
+		CU_ASSERT_EQUAL(gsl_rng_uniform(r), with ? n1 : n0);
+		gsl_rng_free(r);
+	}
+	fix_free(&f);
+}
+
 /* With a batch-normalised model, only the clean pass moves the running statistics: after the
  * objective (power-iteration probes and perturbed pass included) every buffer equals, bit for
  * bit, that of a twin model after one clean training-mode pass over the labelled rows alone (the
@@ -912,6 +986,9 @@ static void test_options(void)
 	expect_error(&f, "vat", "{entropy: maybe}", "entropy");
 	expect_error(&f, "vat", "{epsilom: 1}", "did you mean 'epsilon'");
 	expect_error(&f, "vat", "{mode: gauss}", "unknown key 'mode'");
+	expect_error(&f, "vat", "{hidden_noise: -0.5}", "hidden_noise");
+	expect_error(&f, "vat", "{epsilon: 1, hidden_noise: 0.5}", "noise.yaml:1:28: noise 'vat': "
+	             "hidden_noise needs a model whose encode takes a post-activation hook");
 	expect_error(&f, "c2c", "{mode: fgsm}", "gauss|adversarial");
 	expect_error(&f, "c2c", "{alpha: -0.5}", "alpha");
 	expect_error(&f, "c2c", "{clean_fixed: 2}", "clean_fixed");
@@ -948,6 +1025,7 @@ static CU_TestInfo vat_tests[] = {
 	{ "values", test_vat_values },
 	{ "direction", test_vat_direction },
 	{ "gradients", test_vat_gradients },
+	{ "hidden_noise", test_vat_hidden_noise },
 	CU_TEST_INFO_NULL
 };
 

@@ -184,6 +184,87 @@ static void test_mnist_shapes(void)
 	model_free(&f);
 }
 
+/* encode_post (ABI 1.4): the post hook sees every layer's output after its ReLU, layer 0..L (z
+ * last), with and without batch norm and with or without the pre-activation hook; what it
+ * returns is the layer's output for the next layer, in hidden and as z; post NULL is encode to
+ * the bit; a post returning NULL stops encode.  The post here adds 1 + layer to its input. */
+typedef struct post_log {
+	int n, layer[8];
+	snm_tensor *in[8], *out[8];
+	int fail_at;
+} post_log;
+
+static snm_tensor *post(void *ctx, snm_tape *t, int layer, snm_tensor *h)
+{
+	post_log *p = ctx;
+	snm_tensor *c = snm_tape_const(t, h->n_d, h->d, NULL), *r;
+	for (size_t i = 0; i < snm_tensor_len(c); ++i)
+		c->x[i] = 1.0f + (float)layer;
+	r = layer == p->fail_at ? NULL : snm_add(t, h, c);
+	if (p->n < 8) {
+		p->layer[p->n] = layer;
+		p->in[p->n] = h;
+		p->out[p->n] = r;
+	}
+	p->n++;
+	return r;
+}
+
+static void test_encode_post(void)
+{
+	static const char *yaml[] = { "preset: mnist", "{preset: mnist, batchnorm: true}" };
+	enum { N = 3 };
+	float x[N * 784];
+	gc_fill(x, N * 784, 0, 1, 11);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(snm_model_encode_post(model_vt()));
+	for (int c = 0; c < 2; ++c)
+		for (int with_hook = 0; with_hook < 2; ++with_hook) {
+			fixture f;
+			snm_tensor *h[3] = { 0 };
+			hook_log log = { .fail_at = -100, .z_layer = 100 };
+			post_log pl = { .fail_at = -1 };
+			model_new(&f, yaml[c], 1, 28, 28, 10);
+			CU_ASSERT_EQUAL_FATAL(f.rc, 0);
+			const snm_model_vt *m = f.model.vt;
+			void *s = f.model.state;
+			snm_tape *t = snm_tape_new(0, NULL);
+			snm_tensor *tx = snm_tape_const(t, 4, (int[]){ N, 1, 28, 28 }, x);
+			snm_layer_hook hk = with_hook ? hook : NULL;
+			snm_tensor *z0 = m->encode(s, t, tx, hk, &log, NULL);
+			snm_tensor *zn = m->encode_post(s, t, tx, hk, &log, NULL, NULL, NULL);
+			CU_ASSERT_FATAL(z0 != NULL && zn != NULL);
+			CU_ASSERT(memcmp(z0->x, zn->x, snm_tensor_len(z0) * sizeof *z0->x) == 0);
+			snm_tensor *z = m->encode_post(s, t, tx, hk, &log, post, &pl, h);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+			CU_ASSERT_EQUAL_FATAL(pl.n, 4);
+			for (int i = 0; i < 4; ++i) {
+				CU_ASSERT_EQUAL(pl.layer[i], i);
+				int relu = 1;        /* the input is a ReLU's output: no negative entry */
+				for (size_t k = 0; k < snm_tensor_len(pl.in[i]); ++k)
+					relu &= pl.in[i]->x[k] >= 0.0f;
+				CU_ASSERT(relu);
+				if (i < 3)
+					CU_ASSERT_PTR_EQUAL(h[i], pl.out[i]);
+			}
+			CU_ASSERT_PTR_EQUAL(z, pl.out[3]);
+			CU_ASSERT(SHAPE_IS(pl.in[0], N, 32, 14, 14));
+			/* the first layer's ReLU output is the plain encode's; the second layer reads the
+			 * replaced one (+1 everywhere), so its output differs */
+			snm_tensor *hp[3] = { 0 };
+			CU_ASSERT_PTR_NOT_NULL_FATAL(m->encode(s, t, tx, hk, &log, hp));
+			CU_ASSERT(memcmp(pl.in[0]->x, hp[0]->x, snm_tensor_len(hp[0]) * sizeof *hp[0]->x) == 0);
+			CU_ASSERT(memcmp(pl.in[1]->x, hp[1]->x, snm_tensor_len(hp[1]) * sizeof *hp[1]->x) != 0);
+			for (size_t k = 0; k < snm_tensor_len(hp[0]); ++k)
+				CU_ASSERT_EQUAL(h[0]->x[k], hp[0]->x[k] + 1.0f);
+			/* a post returning NULL stops encode */
+			post_log stop = { .fail_at = 1 };
+			CU_ASSERT_PTR_NULL(m->encode_post(s, t, tx, hk, &log, post, &stop, NULL));
+			CU_ASSERT_EQUAL(stop.n, 2);
+			snm_tape_free(t);
+			model_free(&f);
+		}
+}
+
 typedef struct expect_param { const char *name; int n_d, d[4]; } expect_param;
 
 /* Checks names, order and shapes of every entry against the list, and returns the total. */
@@ -1149,6 +1230,7 @@ static void test_config_errors(void)
 
 static CU_TestInfo model_tests[] = {
 	{ "mnist_shapes", test_mnist_shapes },
+	{ "encode_post", test_encode_post },
 	{ "mnist_params", test_mnist_params },
 	{ "tied_decoder", test_tied_decoder },
 	{ "other_presets", test_other_presets },

@@ -62,7 +62,7 @@ static void test_open_good(void)
  * appended (perturb, objective_at, updates) read as absent.  A 1.1 plugin (its vtable ends after perturb)
  * loads with its perturb and no objective_at.  A current plugin that leaves both NULL has neither;
  * one with objective_at and no objective (ramp) loads, while one with neither is refused (see
- * test_refusals: null_method). */
+ * test_refusals: null_method).  A model built for ABI 1.3 loads without encode_post (1.4). */
 static void test_old_minor(void)
 {
 	char path[1024];
@@ -87,7 +87,7 @@ static void test_old_minor(void)
 	module(path, sizeof path, "good_noise");
 	CU_ASSERT_EQUAL_FATAL(snm_plugin_open(path, SNM_KIND_NOISE, &h, &e), SNM_OK);
 	CU_ASSERT_EQUAL(h.p->abi_minor, SNM_PLUGIN_ABI_MINOR);
-	CU_ASSERT_EQUAL(SNM_PLUGIN_ABI_MINOR, 3);
+	CU_ASSERT_EQUAL(SNM_PLUGIN_ABI_MINOR, 4);
 	CU_ASSERT_PTR_NULL(snm_noise_perturb(h.p->vtable));
 	CU_ASSERT_PTR_NULL(snm_noise_objective_at(h.p->vtable));
 	CU_ASSERT_PTR_NULL(snm_noise_updates(h.p->vtable));
@@ -96,6 +96,13 @@ static void test_old_minor(void)
 	CU_ASSERT_EQUAL_FATAL(snm_plugin_open(path, SNM_KIND_NOISE, &h, &e), SNM_OK);
 	CU_ASSERT_PTR_NULL(((const snm_noise_vt *)h.p->vtable)->objective);
 	CU_ASSERT_PTR_NOT_NULL(snm_noise_objective_at(h.p->vtable));
+	snm_plugin_close(&h);
+	/* a model built for ABI 1.3 loads, without encode_post (1.4); the convnet has it */
+	module(path, sizeof path, "old_model");
+	CU_ASSERT_EQUAL_FATAL(snm_plugin_open(path, SNM_KIND_MODEL, &h, &e), SNM_OK);
+	CU_ASSERT_EQUAL(h.p->abi_minor, 3);
+	CU_ASSERT_EQUAL(*(const uint32_t *)h.p->vtable, offsetof(snm_model_vt, encode_post));
+	CU_ASSERT_PTR_NULL(snm_model_encode_post(h.p->vtable));
 	snm_plugin_close(&h);
 }
 

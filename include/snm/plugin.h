@@ -14,7 +14,8 @@
  * appended snm_noise_vt.objective_at (the objective given the epoch and the step, snm_progress);
  * ABI 1.3 appended snm_noise_vt.updates (several optimiser updates per training step, each over
  * chosen parameters with an Adam state of its own: adversarial regularizers),
- * snm_progress.update and snm_batch.mean.
+ * snm_progress.update and snm_batch.mean; ABI 1.4 appended snm_model_vt.encode_post (a second hook
+ * on each hidden layer's output after its nonlinearity: VAT's hidden-layer noise).
  *
  * Options: create/open receive the plugin's section of the pipeline WITHOUT its `type` key,
  * already checked against the plugin's option table (unknown keys, types, ranges), so they read
@@ -59,6 +60,7 @@
 #ifndef SNM_PLUGIN_H
 #define SNM_PLUGIN_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <gsl/gsl_rng.h>
 #include "snm/error.h"
@@ -73,7 +75,7 @@ extern "C" {
 #endif
 
 #define SNM_PLUGIN_ABI_MAJOR 1u
-#define SNM_PLUGIN_ABI_MINOR 3u
+#define SNM_PLUGIN_ABI_MINOR 4u
 
 #if defined(__GNUC__)
 #  define SNM_EXPORT __attribute__((visibility("default")))
@@ -138,6 +140,11 @@ typedef enum { SNM_HOOK_PRE = 0, SNM_HOOK_RAW = 1 } snm_hook_phase;
 #define SNM_HOOK_LAYER(layer) ((layer) < 0 ? -1 - (layer) : (layer))
 typedef snm_tensor *(*snm_layer_hook)(void *ctx, snm_tape *t, int layer, snm_tensor *pre);
 
+/* snm_model_vt.encode_post (ABI 1.4), below. */
+typedef snm_tensor *(*snm_encode_post_fn)(void *state, snm_tape *t, snm_tensor *x, snm_layer_hook hook,
+                                          void *ctx, snm_layer_hook post, void *post_ctx,
+                                          snm_tensor **hidden);
+
 typedef struct snm_model_vt {
 	uint32_t size;
 	/* Creates the model for examples of shape in->d and in->n_classes classes: registers every
@@ -161,7 +168,22 @@ typedef struct snm_model_vt {
 	snm_tensor *(*decode_z)(void *state, snm_tape *t, snm_tensor *z, snm_tensor **hidden_r);
 	/* y (N,K) -> z_R (N,Z) with the classifier's tied weight. */
 	snm_tensor *(*decode_y)(void *state, snm_tape *t, snm_tensor *y);
+	/* ABI 1.4: encode as above, with post (NULL: none) called on each layer's output after its
+	 * nonlinearity -- h_1..h_L as layer 0..L-1 and z as layer L (the layer number alone, no
+	 * phase) -- whose return replaces that output for the rest of the pass and in hidden (NULL
+	 * aborts the build).  VAT's hidden-layer noise (the later VAT paper's MNIST network) is such a
+	 * hook.  A model may leave it NULL (or be built for an older minor: snm_model_encode_post);
+	 * a regularizer that needs it then refuses the model. */
+	snm_encode_post_fn encode_post;
 } snm_model_vt;
+
+/* The model vtable's encode_post, or NULL when its vtable (an older minor's) or the model lacks
+ * it. */
+static inline snm_encode_post_fn snm_model_encode_post(const snm_model_vt *vt)
+{
+	return vt->size >= offsetof(snm_model_vt, encode_post) + sizeof vt->encode_post
+	       ? vt->encode_post : NULL;
+}
 
 /* A model instance as regularizers see it. */
 typedef struct snm_model {

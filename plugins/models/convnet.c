@@ -40,6 +40,8 @@
  * zero.  No decoder weight exists: decoders read the encoder's tensors, so their gradients add up.
  *
  * The encode hook sees each pre-activation: layer 0..L-1 for h_1..h_L, layer L for z.
+ * encode_post's post hook (ABI 1.4) sees each output after its ReLU, numbered alike; what it
+ * returns is the layer's output (VAT's hidden-layer noise).
  *
  * Batch normalisation (option `batchnorm`, default false; the ladder network's encoder, Rasmus et
  * al. as CuriousAI/ladder and rinuboney/ladder build it).  Every layer then computes, with u the
@@ -463,10 +465,11 @@ static snm_tensor *normalise(const convnet *m, snm_tape *t, snm_tensor *a, snm_t
 	return a;
 }
 
-/* h_j = relu(hook(layer_j(h_{j-1}))), z likewise; see the file comment.  batchnorm:
- * h_j = relu(BN(W_j h_{j-1}) + beta_j) with the hook around the normalisation. */
-static snm_tensor *encode(void *state, snm_tape *t, snm_tensor *x, snm_layer_hook hook, void *ctx,
-                          snm_tensor **hidden)
+/* h_j = post(relu(hook(layer_j(h_{j-1})))), z likewise; see the file comment.  batchnorm:
+ * h_j = post(relu(BN(W_j h_{j-1}) + beta_j)) with the hook around the normalisation.  post NULL:
+ * h_j = relu(...), encode's. */
+static snm_tensor *encode_post(void *state, snm_tape *t, snm_tensor *x, snm_layer_hook hook,
+                               void *ctx, snm_layer_hook post, void *post_ctx, snm_tensor **hidden)
 {
 	convnet *m = state;
 	snm_tensor *h = x;
@@ -476,6 +479,8 @@ static snm_tensor *encode(void *state, snm_tape *t, snm_tensor *x, snm_layer_hoo
 		if (!m->bn && hook == NULL) {   /* nothing sees the pre-activation: product and ReLU fused */
 			h = l->kind == LAYER_CONV ? snm_conv2d_relu(t, h, l->w, b, l->stride, l->pad)
 			                          : snm_linear_relu(t, h, l->w, b, 0);
+			if (h != NULL && post != NULL)
+				h = post(post_ctx, t, i, h);
 			if (i < m->n_layers - 1 && hidden != NULL)
 				hidden[i] = h;
 			continue;
@@ -487,6 +492,8 @@ static snm_tensor *encode(void *state, snm_tape *t, snm_tensor *x, snm_layer_hoo
 		else if (pre != NULL && hook != NULL)
 			pre = hook(ctx, t, SNM_HOOK_ARG(i, SNM_HOOK_PRE), pre);
 		h = snm_relu(t, pre);
+		if (h != NULL && post != NULL)
+			h = post(post_ctx, t, i, h);
 		if (i < m->n_layers - 1 && hidden != NULL)
 			hidden[i] = h;
 	}
@@ -497,6 +504,12 @@ static snm_tensor *encode(void *state, snm_tape *t, snm_tensor *x, snm_layer_hoo
 		m->hook_ctx = ctx;
 	}
 	return h;
+}
+
+static snm_tensor *encode(void *state, snm_tape *t, snm_tensor *x, snm_layer_hook hook, void *ctx,
+                          snm_tensor **hidden)
+{
+	return encode_post(state, t, x, hook, ctx, NULL, NULL, hidden);
 }
 
 /* y = z W_cls^T + b_cls;  batchnorm: y = gamma (BN(z W_cls^T) + beta), with the hook of the
@@ -548,7 +561,7 @@ static snm_tensor *decode_y(void *state, snm_tape *t, snm_tensor *y)
 }
 
 static const snm_model_vt vt = {
-	sizeof vt, create, destroy, n_hidden, encode, classify, decode_z, decode_y
+	sizeof vt, create, destroy, n_hidden, encode, classify, decode_z, decode_y, encode_post
 };
 
 SNM_PLUGIN_DEFINE(SNM_KIND_MODEL, "convnet", "1.1.0",

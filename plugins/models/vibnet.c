@@ -225,8 +225,8 @@ static snm_tensor *decode_y(void *state, snm_tape *t, snm_tensor *y)
 	return NULL;
 }
 
-static const snm_model_vt vt = {
-	sizeof vt, create, destroy, n_hidden, encode, classify, decode_z, decode_y
+static const snm_model_vt vt = {         /* no encode_post: no post-activation hook */
+	sizeof vt, create, destroy, n_hidden, encode, classify, decode_z, decode_y, NULL
 };
 
 SNM_PLUGIN_DEFINE(SNM_KIND_MODEL, "vibnet", "1.0.0",

@@ -23,6 +23,13 @@
  * stop_gradient on d.  Gradient recording is switched on for the iteration (and restored), so the
  * objective can also be evaluated on a tape with gradients off (finite-difference checks).
  *
+ * Hidden-layer noise (vat's option hidden_noise; adv_hidden NULL or sd 0: none): every pass these
+ * helpers make adds N(0, sd^2) noise, drawn from the noise stream, to each layer's output after its
+ * nonlinearity (h_1..h_L and z, the model's encode_post hook), as the later VAT paper's MNIST
+ * network does (takerum/vat#3: Gaussian noise of std 0.5 on each hidden layer, after Salimans et
+ * al. 2016) -- the clean passes, the probes and the perturbed pass alike; evaluation and batch
+ * norm's re-estimation call the model directly, without it.
+ *
  * Batch norm: every pass of x + r (the probes here, and the plugins' perturbed pass through
  * adv_logits_held) runs with the running statistics held (snm_tape_set_hold_stats), so only the
  * plugin's clean pass moves them -- takerum/vat's forward_no_update_batch_stat.  The probes still
@@ -36,18 +43,40 @@
 /* D(clean, perturbed) as a scalar on the tape (snm_kl_cat for VAT, snm_sqerr for c2c). */
 typedef snm_tensor *(*adv_divergence)(snm_tape *t, snm_tensor *clean, snm_tensor *perturbed);
 
-/* The model's logits of x: classify(encode(x)), no hook, no hidden layers recorded. */
-static snm_tensor *adv_logits(const snm_model *model, snm_tape *t, snm_tensor *x)
+/* Hidden-layer noise of the passes (header comment): std sd, draws from rng. */
+typedef struct adv_hidden {
+	float sd;
+	gsl_rng *rng;
+} adv_hidden;
+
+/* encode_post's hook for adv_hidden: h + sd e, e ~ N(0, I) (snm_gauss_noise, gradient through) */
+static snm_tensor *adv_hidden_noise(void *ctx, snm_tape *t, int layer, snm_tensor *h)
 {
-	snm_tensor *z = model->vt->encode(model->state, t, x, NULL, NULL, NULL);
+	const adv_hidden *hn = ctx;
+	(void)layer;
+	return snm_gauss_noise(t, h, hn->sd, hn->rng);
+}
+
+/* The model's logits of x: classify(encode(x)), no hook, no hidden layers recorded; with hidden
+ * noise (hn not NULL, sd > 0) through encode_post, which the plugin checked at create. */
+static snm_tensor *adv_logits(const snm_model *model, snm_tape *t, snm_tensor *x,
+                              const adv_hidden *hn)
+{
+	snm_tensor *z;
+	if (hn != NULL && hn->sd > 0.0f)
+		z = snm_model_encode_post(model->vt)(model->state, t, x, NULL, NULL, adv_hidden_noise,
+		                                     (void *)hn, NULL);
+	else
+		z = model->vt->encode(model->state, t, x, NULL, NULL, NULL);
 	return z != NULL ? model->vt->classify(model->state, t, z) : NULL;
 }
 
 /* adv_logits with batch norm's running statistics held (the setting is restored). */
-static snm_tensor *adv_logits_held(const snm_model *model, snm_tape *t, snm_tensor *x)
+static snm_tensor *adv_logits_held(const snm_model *model, snm_tape *t, snm_tensor *x,
+                                   const adv_hidden *hn)
 {
 	int hold_was = snm_tape_set_hold_stats(t, 1);
-	snm_tensor *y = adv_logits(model, t, x);
+	snm_tensor *y = adv_logits(model, t, x, hn);
 	snm_tape_set_hold_stats(t, hold_was);
 	return y;
 }
@@ -58,12 +87,13 @@ static snm_tensor *adv_logits_held(const snm_model *model, snm_tape *t, snm_tens
  * use_unlabelled and the batch has one, else x_l and yl.  Labelled and unlabelled rows never share
  * a batch-norm batch. */
 static snm_tensor *adv_clean_passes(const snm_model *model, snm_tape *t, const snm_batch *b,
-                                    int use_unlabelled, snm_tensor **xv, snm_tensor **y)
+                                    int use_unlabelled, const adv_hidden *hn, snm_tensor **xv,
+                                    snm_tensor **y)
 {
-	snm_tensor *yl = adv_logits(model, t, b->x);
+	snm_tensor *yl = adv_logits(model, t, b->x, hn);
 	if (use_unlabelled && b->xu != NULL) {
 		*xv = b->xu;
-		*y = adv_logits_held(model, t, b->xu);
+		*y = adv_logits_held(model, t, b->xu, hn);
 	} else {
 		*xv = b->x;
 		*y = yl;
@@ -81,7 +111,7 @@ static snm_tensor *adv_unit_rows(snm_tape *t, snm_tensor *d)
  * logits in snm_stopgrad).  Returns a constant of x's shape, or NULL with the reason on the tape. */
 static snm_tensor *adv_perturbation(const snm_model *model, snm_tape *t, snm_tensor *x,
                                     snm_tensor *clean, adv_divergence div, int iters, float xi,
-                                    float epsilon, gsl_rng *noise)
+                                    float epsilon, gsl_rng *noise, const adv_hidden *hn)
 {
 	snm_tensor *d;
 	snm_error e;
@@ -100,7 +130,7 @@ static snm_tensor *adv_perturbation(const snm_model *model, snm_tape *t, snm_ten
 		}
 		for (size_t i = 0, n = snm_tensor_len(r); i < n; ++i)
 			r->x[i] = xi * u->x[i];
-		dist = div(t, clean, adv_logits_held(model, t, snm_add(t, x, r)));
+		dist = div(t, clean, adv_logits_held(model, t, snm_add(t, x, r), hn));
 		if (dist == NULL) {
 			d = NULL;
 			break;
@@ -138,7 +168,7 @@ static inline snm_tensor *adv_input_grad(const snm_model *model, snm_tape *t, sn
 	int grad_was = snm_tape_set_grad(t, 1);
 	r = x != NULL ? snm_tape_leaf(t, x->n_d, x->d, NULL) : NULL;
 	xr = r != NULL ? snm_add(t, x, r) : NULL;
-	y = xr == NULL ? NULL : fwd != NULL ? fwd(model, t, xr, ctx) : adv_logits_held(model, t, xr);
+	y = xr == NULL ? NULL : fwd != NULL ? fwd(model, t, xr, ctx) : adv_logits_held(model, t, xr, NULL);
 	if (y != NULL && labels == NULL) {
 		int N = y->d[0], K = (int)snm_tensor_cols(y);
 		int32_t *pseudo = snm_tape_alloc(t, (size_t)N * sizeof *pseudo);

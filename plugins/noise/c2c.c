@@ -129,15 +129,15 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 	int rc;
 	if (noise == NULL)
 		return SNM_FAIL(err, SNM_EINVAL, "noise 'c2c': no noise stream given");
-	yl = adv_clean_passes(model, t, b, c->unlabelled, &xv, &y);
+	yl = adv_clean_passes(model, t, b, c->unlabelled, NULL, &xv, &y);
 	ce = snm_softmax_ce(t, yl, b->labels);
 	if (c->mode == MODE_ADVERSARIAL)
 		dx = adv_perturbation(model, t, xv, snm_stopgrad(t, y), snm_sqerr, c->iters, c->xi,
-		                      c->epsilon, noise);
+		                      c->epsilon, noise, NULL);
 	else
 		dx = xv != NULL ? snm_randn(t, xv->n_d, xv->d, c->epsilon, noise) : NULL;
 	pen = snm_sqerr(t, c->clean_fixed ? snm_stopgrad(t, y) : y,
-	                adv_logits_held(model, t, snm_add(t, xv, dx)));
+	                adv_logits_held(model, t, snm_add(t, xv, dx), NULL));
 	loss = snm_add(t, ce, snm_scale(t, pen, c->alpha));
 	if (loss == NULL) {
 		rc = snm_tape_error(t, err);

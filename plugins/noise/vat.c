@@ -18,6 +18,11 @@
  *   H        option `entropy` (vat_tf's --method=vatent, layers.py l.145-147): the mean entropy
  *            -(1/N) sum_n sum_k p_nk log p_nk of p = softmax(f(x_v)), weight 1 as in vat_tf,
  *            with gradient.
+ * Option `hidden_noise` sd > 0 (default 0: none) adds N(0, sd^2) noise to every layer's output
+ * after its ReLU (z's too) in each of these passes (adversarial.h): the later VAT paper's MNIST
+ * network (Miyato et al., TPAMI 2018, appendix C; takerum/vat#3: 784-1200-600-300-150-10, std 0.5,
+ * epsilon 5.0), whose recipe reproduces at 100 labels where takerum/vat's ICLR one does not
+ * (README).  It needs a model with encode_post (convnet; refused otherwise, at create).
  * Forward passes, as takerum/vat's train.py builds them: f(x_l) (the cross-entropy and, without an
  * unlabelled batch, the clean target), f(x_u) (the clean target of the unlabelled batch), the
  * probes f(x_v + xi d) and f(x_v + r_adv).  With a batch-normalised model each pass normalises with
@@ -47,13 +52,14 @@
  * that noise for a coarser finite difference.
  *
  * Terms (unweighted): "ce", "vat", and "ent" when entropy is on.  No parameters.  Randomness: the
- * noise stream, D gaussians per example of x_v per batch (D = elements of one example). */
+ * noise stream, D gaussians per example of x_v per batch (D = elements of one example), and with
+ * hidden_noise one per unit of every layer of every pass, in the order of the passes. */
 #include <stdlib.h>
 #include "snm/plugin.h"
 #include "adversarial.h"
 
 typedef struct vat {
-	float epsilon, xi, alpha;
+	float epsilon, xi, alpha, hidden_noise;
 	int iters;                /* power iterations */
 	int entropy, unlabelled;
 } vat;
@@ -70,6 +76,9 @@ static const snm_option options[] = {
 	  "add the mean entropy of p(y|x) (vat_tf's vatent)", NULL },
 	{ "unlabelled", SNM_OPT_BOOL, "true", NULL,
 	  "compute the VAT term on the unlabelled batch too, when the pipeline has one", NULL },
+	{ "hidden_noise", SNM_OPT_DOUBLE, "0", NULL,
+	  "std of Gaussian noise added to every layer's output after its ReLU in the training passes "
+	  "(the later VAT paper's MNIST network: 0.5); 0: none", "[0, inf)" },
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
@@ -81,11 +90,11 @@ static void destroy(void *state)
 static int create(const snm_cfg *opts, const snm_model *model, snm_params *params, gsl_rng *init,
                   void **state, snm_error *err)
 {
-	double epsilon, xi, alpha;
+	double epsilon, xi, alpha, hidden_noise;
 	long iters;
 	int entropy, unlabelled, rc;
 	vat *v;
-	(void)model, (void)params, (void)init;
+	(void)params, (void)init;
 	*state = NULL;
 	if ((rc = snm_cfg_check(opts, options, "noise 'vat'", err)) != 0
 	    || (rc = snm_cfg_opt_double(opts, options, "epsilon", &epsilon, err)) != 0
@@ -93,8 +102,14 @@ static int create(const snm_cfg *opts, const snm_model *model, snm_params *param
 	    || (rc = snm_cfg_opt_int(opts, options, "power_iterations", &iters, err)) != 0
 	    || (rc = snm_cfg_opt_double(opts, options, "alpha", &alpha, err)) != 0
 	    || (rc = snm_cfg_opt_bool(opts, options, "entropy", &entropy, err)) != 0
-	    || (rc = snm_cfg_opt_bool(opts, options, "unlabelled", &unlabelled, err)) != 0)
+	    || (rc = snm_cfg_opt_bool(opts, options, "unlabelled", &unlabelled, err)) != 0
+	    || (rc = snm_cfg_opt_double(opts, options, "hidden_noise", &hidden_noise, err)) != 0)
 		return rc;
+	if (hidden_noise > 0 && snm_model_encode_post(model->vt) == NULL)
+		return SNM_CFG_FAIL(err, SNM_ECONFIG, snm_cfg_get(opts, "hidden_noise"),
+		                    "noise 'vat': hidden_noise needs a model whose encode takes a "
+		                    "post-activation hook (encode_post, plugin ABI 1.4; convnet has it), "
+		                    "and this model has none");
 	if ((v = calloc(1, sizeof *v)) == NULL)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory for noise 'vat'");
 	v->epsilon = (float)epsilon;
@@ -103,6 +118,7 @@ static int create(const snm_cfg *opts, const snm_model *model, snm_params *param
 	v->iters = (int)iters;
 	v->entropy = entropy;
 	v->unlabelled = unlabelled;
+	v->hidden_noise = (float)hidden_noise;
 	*state = v;
 	return 0;
 }
@@ -121,14 +137,15 @@ static int objective(void *state, const snm_model *model, snm_tape *t, const snm
 {
 	vat *v = state;
 	snm_tensor *xv, *y, *yl, *clean, *r, *ce, *kl, *ent = NULL, *loss;
+	adv_hidden hn = { v->hidden_noise, noise };
 	int rc;
 	if (noise == NULL)
 		return SNM_FAIL(err, SNM_EINVAL, "noise 'vat': no noise stream given");
-	yl = adv_clean_passes(model, t, b, v->unlabelled, &xv, &y);
+	yl = adv_clean_passes(model, t, b, v->unlabelled, &hn, &xv, &y);
 	ce = snm_softmax_ce(t, yl, b->labels);
 	clean = snm_stopgrad(t, y);
-	r = adv_perturbation(model, t, xv, clean, snm_kl_cat, v->iters, v->xi, v->epsilon, noise);
-	kl = snm_kl_cat(t, clean, adv_logits_held(model, t, snm_add(t, xv, r)));
+	r = adv_perturbation(model, t, xv, clean, snm_kl_cat, v->iters, v->xi, v->epsilon, noise, &hn);
+	kl = snm_kl_cat(t, clean, adv_logits_held(model, t, snm_add(t, xv, r), &hn));
 	loss = snm_add(t, ce, snm_scale(t, kl, v->alpha));
 	if (v->entropy) {
 		ent = mean_entropy(t, y);

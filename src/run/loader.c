@@ -68,7 +68,7 @@ static const char *missing_method(const snm_plugin *p)
 static size_t vtable_size(int kind)
 {
 	switch (kind) {
-	case SNM_KIND_MODEL: return sizeof(snm_model_vt);
+	case SNM_KIND_MODEL: return offsetof(snm_model_vt, encode_post);
 	case SNM_KIND_NOISE: return offsetof(snm_noise_vt, perturb);
 	case SNM_KIND_DATA: return sizeof(snm_data_vt);
 	default: return 0;

@@ -96,6 +96,6 @@ static snm_tensor *decode_y(void *state, snm_tape *t, snm_tensor *y)
 }
 
 static const snm_model_vt vt = { sizeof vt, create, destroy, n_hidden, encode, classify, decode_z,
-                                 decode_y };
+                                 decode_y, NULL };
 SNM_PLUGIN_DEFINE(SNM_KIND_MODEL, "badmodel", "0.0.1", "test plugin: a model that makes a mistake",
                   &vt, options);
