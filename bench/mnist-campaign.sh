@@ -37,10 +37,12 @@ for k in 1 2 3; do run "$P/pi-mnist-ablation.yaml" --only "*/set$k"; done
 for k in 1 2 3; do for n in 10 20 50 100 200; do run "$P/ladder.yaml" --only "ladder/*/n$n/set$k"; done; done  # with the -bn rows
 for n in 10 20 50 100 200; do run "$P/mnist.yaml" --only "mnist/recon-*/n$n/*"; done
 # 5b. the comparison regularizers' checks at 100 labels (the comparison issue): the ladder and the
-#     adversarial ladder of seed 002 on the same labelled sets, VAT, close-to-clean, the Gamma-model
+#     adversarial ladder of seed 002 on the same labelled sets, VAT (takerum's recipe at 1000 labels,
+#     the later paper's network at 100, takerum's at 100), close-to-clean, the Gamma-model
 run "$P/mnist-semi.yaml" --only 'mnist-semi/ladder/n10/*'
 run "$P/advladder.yaml" --only 'mnist-semi/adv-t21/n10/*'
 run "$P/mnist-semi.yaml" --only 'mnist-semi/vat-1000/n100/*'
+run "$P/mnist-semi.yaml" --only 'mnist-semi/vat-tpami/n10/*'
 run "$P/mnist-semi.yaml" --only 'mnist-semi/vat/n10/*'
 run "$P/mnist-semi.yaml" --only 'mnist-semi/c2c/n10/*'
 run "$P/mnist-semi.yaml" --only 'mnist-semi/gamma/n10/*'
