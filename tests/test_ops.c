@@ -409,11 +409,12 @@ static void test_act_forward(void)
 	snm_tape_free(t);
 }
 
-/* Leaky relu to the bit, on rows long enough for its blocked loops and its split among threads:
- * y = x > 0 ? x : alpha x;  x's gradient, first written by leaky relu's backward (the unzeroed
- * path, op.h), = 0.0f + (x > 0 ? dy : alpha dy), with dy = c from sum(y * c); and when a later
- * use (x * c2, whose backward runs first and writes 0.0f + c2) is there too, that plus the term.  x holds -0.0f, 0, tiny and
- * large values of both signs; c holds -0.0f and, where x <= 0, the least negative subnormal. */
+/* Leaky relu to the bit, on rows long enough for its blocked loops (at one thread: test_par
+ * checks its split among threads against this): y = x > 0 ? x : alpha x;  x's gradient, first
+ * written by leaky relu's backward (the unzeroed path, op.h), = 0.0f + (x > 0 ? dy : alpha dy),
+ * with dy = c from sum(y * c); and when a later use (x * c2, whose backward runs first and writes
+ * 0.0f + c2) is there too, that plus the term.  x holds -0.0f, 0, tiny and large values of both
+ * signs; c holds -0.0f and, where x <= 0, the least negative subnormal. */
 static void test_leaky_bits(void)
 {
 	enum { N = 37, F = 101, L = N * F };

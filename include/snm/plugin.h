@@ -15,7 +15,7 @@
  * ABI 1.3 appended snm_noise_vt.updates (several optimiser updates per training step, each over
  * chosen parameters with an Adam state of its own: adversarial regularizers),
  * snm_progress.update and snm_batch.mean; ABI 1.4 appended snm_model_vt.encode_post (a second hook
- * on each hidden layer's output after its nonlinearity: VAT's hidden-layer noise).
+ * on each layer's output after its nonlinearity, z's included: VAT's hidden-layer noise).
  *
  * Options: create/open receive the plugin's section of the pipeline WITHOUT its `type` key,
  * already checked against the plugin's option table (unknown keys, types, ranges), so they read
@@ -141,9 +141,9 @@ typedef enum { SNM_HOOK_PRE = 0, SNM_HOOK_RAW = 1 } snm_hook_phase;
 typedef snm_tensor *(*snm_layer_hook)(void *ctx, snm_tape *t, int layer, snm_tensor *pre);
 
 /* snm_model_vt.encode_post (ABI 1.4), below. */
-typedef snm_tensor *(*snm_encode_post_fn)(void *state, snm_tape *t, snm_tensor *x, snm_layer_hook hook,
-                                          void *ctx, snm_layer_hook post, void *post_ctx,
-                                          snm_tensor **hidden);
+typedef snm_tensor *(*snm_encode_post_fn)(void *state, snm_tape *t, snm_tensor *x,
+                                          snm_layer_hook hook, void *ctx, snm_layer_hook post,
+                                          void *post_ctx, snm_tensor **hidden);
 
 typedef struct snm_model_vt {
 	uint32_t size;

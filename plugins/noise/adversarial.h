@@ -58,15 +58,20 @@ static snm_tensor *adv_hidden_noise(void *ctx, snm_tape *t, int layer, snm_tenso
 }
 
 /* The model's logits of x: classify(encode(x)), no hook, no hidden layers recorded; with hidden
- * noise (hn not NULL, sd > 0) through encode_post, which the plugin checked at create. */
+ * noise (hn not NULL, sd > 0) through encode_post (the plugin checks at create that the model has
+ * it; a model without it here is a tape error, not a call through NULL). */
 static snm_tensor *adv_logits(const snm_model *model, snm_tape *t, snm_tensor *x,
                               const adv_hidden *hn)
 {
 	snm_tensor *z;
-	if (hn != NULL && hn->sd > 0.0f)
-		z = snm_model_encode_post(model->vt)(model->state, t, x, NULL, NULL, adv_hidden_noise,
-		                                     (void *)hn, NULL);
-	else
+	if (hn != NULL && hn->sd > 0.0f) {
+		snm_encode_post_fn post = snm_model_encode_post(model->vt);
+		if (post == NULL) {
+			snm_tape_fail(t, SNM_EINVAL, "hidden-layer noise: the model has no encode_post");
+			return NULL;
+		}
+		z = post(model->state, t, x, NULL, NULL, adv_hidden_noise, (void *)hn, NULL);
+	} else
 		z = model->vt->encode(model->state, t, x, NULL, NULL, NULL);
 	return z != NULL ? model->vt->classify(model->state, t, z) : NULL;
 }
@@ -168,7 +173,8 @@ static inline snm_tensor *adv_input_grad(const snm_model *model, snm_tape *t, sn
 	int grad_was = snm_tape_set_grad(t, 1);
 	r = x != NULL ? snm_tape_leaf(t, x->n_d, x->d, NULL) : NULL;
 	xr = r != NULL ? snm_add(t, x, r) : NULL;
-	y = xr == NULL ? NULL : fwd != NULL ? fwd(model, t, xr, ctx) : adv_logits_held(model, t, xr, NULL);
+	y = xr == NULL ? NULL
+	    : fwd != NULL ? fwd(model, t, xr, ctx) : adv_logits_held(model, t, xr, NULL);
 	if (y != NULL && labels == NULL) {
 		int N = y->d[0], K = (int)snm_tensor_cols(y);
 		int32_t *pseudo = snm_tape_alloc(t, (size_t)N * sizeof *pseudo);

@@ -10,8 +10,9 @@
  * variable one, and memset-then-copy beats zeroing the borders of each row.  (Walking image by
  * image instead, writing the P*Q columns of all C*R*S rows per image, was slower: too many rows
  * written at once.  bench/bench_conv times these ops.)  im2col at stride 1 copies from phase
- * planes instead (below), when an image plane fits one, and im2col at stride 2 from a zero-padded
- * copy of each image plane, when it fits one; col2im of a 3-wide stride-2 kernel has its own loops. */
+ * planes instead (below), when an image plane fits one, and im2col at stride 2 from a
+ * zero-padded copy of each image plane, when it fits one; col2im of a 3-wide stride-2 kernel has
+ * its own loops. */
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -46,8 +47,9 @@ static void valid_range(int k, int n_in, int n_out, int stride, int pad, int *lo
  *
  * Every convolution of the paper's models but CIFAR-10's first has S = 3, stride 2 and pad 1.
  * Then the three taps s = 0, 1, 2 of a kernel row read the same input row, at columns 2q - 1, 2q
- * and 2q + 1, and im2col makes their three rows of col in one pass over it; col2im adds them back
- * in one pass, each pixel loaded and stored once: an even pixel 2j takes tap 1's column j, an odd
+ * and 2q + 1, and im2col makes their three rows of col in one pass over it where the image
+ * plane is too large for the padded plane below (im2col_plane2, stride 2, any kernel); col2im
+ * adds them back in one pass, each pixel loaded and stored once: an even pixel 2j takes tap 1's column j, an odd
  * pixel 2j + 1 tap 0's column j + 1 and then tap 2's column j -- the order of s, in which the
  * general loops add them, so that the results are the same to the bit.  lo[s], hi[s] bound the
  * columns q of tap s that fall inside the image; [a, b) is where all three do. */
