@@ -26,7 +26,15 @@ declared() {
 	done | awk '/^[[:space:]]*#/ || cont { cont = /\\$/; next } { print }' | grep -o 'snm_[a-z0-9_]*[[:space:]]*(' \
 		| sed 's/[[:space:]]*($//' | sort -u
 }
-declared "$src"/include/snm/*.h "$src"/src/core/blas.h "$src"/src/core/optim.h > "$tmp/declared"
+# header-only helpers (static inline, e.g. plugin.h's snm_model_encode_post) are defined where they
+# are included, not exported
+inline_defs() {
+	cat "$@" | grep -o 'static inline [^(;]*snm_[a-z0-9_]*(' | grep -o 'snm_[a-z0-9_]*($' | tr -d '(' \
+		| sort -u
+}
+declared "$src"/include/snm/*.h "$src"/src/core/blas.h "$src"/src/core/optim.h > "$tmp/declared.all"
+inline_defs "$src"/include/snm/*.h "$src"/src/core/blas.h "$src"/src/core/optim.h > "$tmp/inline"
+comm -23 "$tmp/declared.all" "$tmp/inline" > "$tmp/declared"
 sort -u "$src/src/core/libsnm.sym" > "$tmp/listed"
 comm -3 "$tmp/declared" "$tmp/listed" | sed 's/^\t/listed, not declared: /; t; s/^/declared, not listed: /' \
 	> "$tmp/d1"
