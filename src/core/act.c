@@ -61,9 +61,15 @@ static void relu_bwd(const float *restrict x, const float *restrict dy, float *r
 			dx[i] += dy[i];
 }
 
-/* relu forward (dy == NULL: y = relu(x)) or backward (dx += dy [x > 0], or dx = 0.0f + that term
- * when fresh) over x's rows, split among snm's threads when x is large. */
-static void relu_rows(const snm_tensor *x, float *y, const float *dy, float *dx, int fresh)
+static void leaky_fwd(const float *restrict x, float *restrict y, size_t n, float alpha);
+static void leaky_bwd(const float *restrict x, const float *restrict dy, float *restrict dx, size_t n,
+                      float alpha, int fresh);
+
+/* relu (leaky NULL) or leaky relu (slope *leaky), forward (dy == NULL: y = f(x)) or backward
+ * (dx += the term, or dx = 0.0f + it when fresh) over x's rows, split among snm's threads when x
+ * is large. */
+static void rect_rows(const snm_tensor *x, const float *leaky, float *y, const float *dy, float *dx,
+                      int fresh)
 {
 	const size_t len = snm_tensor_len(x), cols = len / (size_t)x->d[0];
 	int nt = snm_par_threads((double)len);
@@ -75,10 +81,14 @@ static void relu_rows(const snm_tensor *x, float *y, const float *dy, float *dx,
 		snm_par_range(x->d[0], SNM_PAR_ID, SNM_PAR_N, 1, &r0, &r1);
 		o = (size_t)r0 * cols;
 		n = (size_t)(r1 - r0) * cols;
-		if (dy == NULL)
+		if (leaky == NULL && dy == NULL)
 			relu_fwd(x->x + o, y + o, n);
-		else
+		else if (leaky == NULL)
 			relu_bwd(x->x + o, dy + o, dx + o, n, fresh);
+		else if (dy == NULL)
+			leaky_fwd(x->x + o, y + o, n, *leaky);
+		else
+			leaky_bwd(x->x + o, dy + o, dx + o, n, *leaky, fresh);
 	}
 }
 
@@ -92,7 +102,7 @@ snm_tensor *snm_relu(snm_tape *t, snm_tensor *x)
 	y = snm_op_begin(t, SNM_OP_RELU, x->n_d, x->d, 1, &x, &nd);
 	if (y == NULL)
 		return NULL;
-	relu_rows(x, y->x, NULL, NULL, 0);
+	rect_rows(x, NULL, y->x, NULL, NULL, 0);
 	return y;
 }
 
@@ -101,7 +111,7 @@ void snm_relu_backward(snm_tape *t, snm_node *nd)
 	snm_tensor *x = nd->in[0], *y = nd->out;
 	(void)t;
 	if (x->g != NULL)
-		relu_rows(x, NULL, y->g, x->g, snm_grad_fresh(x));
+		rect_rows(x, NULL, NULL, y->g, x->g, snm_grad_fresh(x));
 }
 
 /* d[i] = max(0, d[i]) in place, as relu_fwd computes each element. */
@@ -123,9 +133,10 @@ snm_tensor *snm_linear_relu(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tenso
 }
 
 /* Leaky relu's loops as relu's: blocks of SNM_BLOCK without branches, x's rows split among snm's
- * threads when x is large.  The product alpha v is made for every element and the result chosen
- * by a mask on the bits, v where x > 0 and alpha v elsewhere: the same floats a branch would
- * give, but a floating-point select is compiled back into that branch (relu's comment above). */
+ * threads when x is large (rect_rows).  The product alpha v is made for every element and the
+ * result chosen by a mask on the bits, v where x > 0 and alpha v elsewhere: the same floats a
+ * branch would give, but a floating-point select is compiled back into that branch (relu's
+ * comment above). */
 static inline float leaky_pick(float x, float v, float av)
 {
 	uint32_t bv, ba, m = x > 0.0f ? 0xffffffffu : 0u;
@@ -151,27 +162,6 @@ static void leaky_bwd(const float *restrict x, const float *restrict dy, float *
 		SNM_BLOCKED(size_t, i, n, dx[i] += leaky_pick(x[i], dy[i], alpha * dy[i]));
 }
 
-/* leaky relu forward (dy == NULL: y = leaky(x)) or backward over x's rows, split among threads */
-static void leaky_rows(const snm_tensor *x, float *y, const float *dy, float *dx, float alpha,
-                       int fresh)
-{
-	const size_t len = snm_tensor_len(x), cols = len / (size_t)x->d[0];
-	int nt = snm_par_threads((double)len);
-	(void)nt;
-	SNM_PAR_REGION(nt)
-	{
-		int r0, r1;
-		size_t o, n;
-		snm_par_range(x->d[0], SNM_PAR_ID, SNM_PAR_N, 1, &r0, &r1);
-		o = (size_t)r0 * cols;
-		n = (size_t)(r1 - r0) * cols;
-		if (dy == NULL)
-			leaky_fwd(x->x + o, y + o, n, alpha);
-		else
-			leaky_bwd(x->x + o, dy + o, dx + o, n, alpha, fresh);
-	}
-}
-
 /* y = x > 0 ? x : alpha x;  dx += dy (x > 0 ? 1 : alpha) -- dy or alpha dy, selected, the same
  * products as a branch would make;  alpha in nd->f[0]. */
 snm_tensor *snm_leaky_relu(snm_tape *t, snm_tensor *x, float alpha)
@@ -185,7 +175,7 @@ snm_tensor *snm_leaky_relu(snm_tape *t, snm_tensor *x, float alpha)
 		return NULL;
 	if (nd)
 		nd->f[0] = alpha;
-	leaky_rows(x, y->x, NULL, NULL, alpha, 0);
+	rect_rows(x, &alpha, y->x, NULL, NULL, 0);
 	return y;
 }
 
@@ -194,7 +184,7 @@ void snm_leaky_relu_backward(snm_tape *t, snm_node *nd)
 	snm_tensor *x = nd->in[0], *y = nd->out;
 	(void)t;
 	if (x->g != NULL)
-		leaky_rows(x, NULL, y->g, x->g, nd->f[0], snm_grad_fresh(x));
+		rect_rows(x, &nd->f[0], NULL, y->g, x->g, snm_grad_fresh(x));
 }
 
 /* y[i] = sigmoid(x[i]) (see snm_sigmoid) */
