@@ -50,13 +50,16 @@ check_LTLIBRARIES += tests/plugins/bad_major.la tests/plugins/bad_size.la tests/
 	tests/plugins/bad_vtable.la tests/plugins/good_noise.la tests/plugins/nan_noise.la \
 	tests/plugins/semi_noise.la tests/plugins/null_method.la tests/plugins/old_minor.la \
 	tests/plugins/old_minor1.la tests/plugins/ramp_noise.la tests/plugins/bad_model.la \
-	tests/plugins/bad_noise.la tests/plugins/hcp_noise.la tests/plugins/old_model.la
+	tests/plugins/bad_noise.la tests/plugins/hcp_noise.la tests/plugins/old_model.la \
+	tests/plugins/bad_model_vtable.la
 tests_plugins_bad_major_la_SOURCES = tests/plugins/bad_major.c
 tests_plugins_bad_major_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_bad_size_la_SOURCES = tests/plugins/bad_size.c
 tests_plugins_bad_size_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_no_symbol_la_SOURCES = tests/plugins/no_symbol.c
 tests_plugins_no_symbol_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+tests_plugins_bad_model_vtable_la_SOURCES = tests/plugins/bad_model_vtable.c
+tests_plugins_bad_model_vtable_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_bad_vtable_la_SOURCES = tests/plugins/bad_vtable.c
 tests_plugins_bad_vtable_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_plugins_null_method_la_SOURCES = tests/plugins/null_method.c

@@ -38,6 +38,7 @@ static void test_refusals(void)
 	refused("bad_size", SNM_KIND_NOISE, SNM_EABI, "plugin entry is");
 	refused("no_symbol", SNM_KIND_NOISE, SNM_EPLUGIN, "no symbol snm_plugin_entry");
 	refused("bad_vtable", SNM_KIND_NOISE, SNM_EABI, "vtable");
+	refused("bad_model_vtable", SNM_KIND_MODEL, SNM_EABI, "model vtable of plugin 'badmodelvtable'");
 	refused("null_method", SNM_KIND_NOISE, SNM_EPLUGIN, "noise plugin 'nullmethod' has no objective method");
 	refused("good_noise", SNM_KIND_MODEL, SNM_EPLUGIN, "is a noise plugin, not a model plugin");
 	refused("does_not_exist", SNM_KIND_NOISE, SNM_EPLUGIN, "cannot load plugin");
