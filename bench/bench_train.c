@@ -60,8 +60,10 @@
  * >= 2 at 2 threads; the last line says that every figure meets them, or lists those that miss.
  *
  * Usage: bench_train [--threads T] [--steps S] [--reps R] [--warmup W] [--only NAME] [--data DIR]
- *                    [--peer FILE] [--cpu | --thread-cpu]
- * (--threads: only that count, default 1 then 2; --only: only that objective or network (eval,
+ *                    [--peer FILE] [--numerics V] [--cpu | --thread-cpu]
+ * (--threads: only that count, default 1 then 2; --numerics: every tape's numeric version
+ * (snm/tape.h; default 1, the one the hashes of earlier runs were taken at: 2 changes the
+ * hashes of every objective that draws Gaussian noise); --only: only that objective or network (eval,
  * ladder, vat, cifar10, pi-mnist), for profiling; --cpu: the steps' and the sgemm's times are the
  * process's CPU time (CLOCK_PROCESS_CPUTIME_ID) rather than wall-clock time, for A/B comparisons
  * on a loaded machine, at 1 thread; --thread-cpu: the calling thread's CPU time
@@ -160,6 +162,7 @@ static double macs(int obj)
 }
 
 static int cpu_clock;     /* --cpu: 1; --thread-cpu: 2 */
+static int numerics = 1;  /* --numerics: every tape's numeric version (snm/tape.h, train.numerics) */
 
 static double now(void)
 {
@@ -434,6 +437,7 @@ static int run_new(run *r, const data *d, const snm_model_vt *mvt, const snm_plu
 	    || (r->tape = snm_tape_new(0, &err)) == NULL
 	    || (r->noise_rng = snm_rng_new(2, &err)) == NULL || (r->aug = snm_rng_new(3, &err)) == NULL)
 		die("setup", &err);
+	snm_tape_set_numerics(r->tape, numerics);
 	r->x = malloc((size_t)batch * d->dim * sizeof *r->x);
 	r->y = malloc((size_t)batch * sizeof *r->y);
 	r->xu = malloc((size_t)(batch_u ? batch_u : 1) * d->dim * sizeof *r->xu);
@@ -680,19 +684,23 @@ int main(int argc, char **argv)
 			dir = argv[++i];
 		else if (!strcmp(argv[i], "--peer") && i + 1 < argc)
 			peer_path = argv[++i];
+		else if (!strcmp(argv[i], "--numerics") && i + 1 < argc)
+			numerics = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--cpu"))
 			cpu_clock = 1;
 		else if (!strcmp(argv[i], "--thread-cpu"))
 			cpu_clock = 2;
 		else {
 			fprintf(stderr, "usage: %s [--threads T] [--steps S] [--reps R] [--warmup W] "
-			        "[--only NAME] [--data DIR] [--peer FILE] [--cpu | --thread-cpu]\n", argv[0]);
+			        "[--only NAME] [--data DIR] [--peer FILE] [--numerics V] [--cpu | --thread-cpu]\n",
+			        argv[0]);
 			return EXIT_FAILURE;
 		}
 	}
-	if (steps < 1 || reps < 1 || warmup < 0 || only < 0 || only > MAX_THREADS) {
-		fprintf(stderr, "bench_train: bad --steps, --reps, --warmup or --threads (1..%d)\n",
-		        MAX_THREADS);
+	if (steps < 1 || reps < 1 || warmup < 0 || only < 0 || only > MAX_THREADS || numerics < 1
+	    || numerics > SNM_NUMERICS_MAX) {
+		fprintf(stderr, "bench_train: bad --steps, --reps, --warmup, --threads (1..%d) or "
+		        "--numerics (1..%d)\n", MAX_THREADS, SNM_NUMERICS_MAX);
 		return EXIT_FAILURE;
 	}
 	if (only > 0)

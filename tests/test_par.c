@@ -273,11 +273,80 @@ static void test_gauss_draws(void)
 	free(e);
 }
 
+/* The tape's numeric version (snm/tape.h): 1 by default, kept across resets, nothing outside
+ * [1, SNM_NUMERICS_MAX] taken; snm_gauss_noise and snm_randn draw by gsl_ran_gaussian at 1 and by
+ * gsl_ran_gaussian_ziggurat at 2, in element order, x + sd e rounded once, the stream left where
+ * those calls leave it -- bit for bit at 1, 2 and 3 threads; and the two versions' values differ. */
+static void numerics_case(int version, int threads, const float *x, int n, float *out)
+{
+	gsl_rng *r1 = gsl_rng_alloc(gsl_rng_mt19937), *r2 = gsl_rng_alloc(gsl_rng_mt19937);
+	snm_tape *t = snm_tape_new(0, NULL);
+	snm_tensor *tx, *y, *z;
+	int same = 1;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	gsl_rng_set(r1, 5);
+	gsl_rng_set(r2, 5);
+	snm_blas_set_threads(threads);
+	CU_ASSERT_EQUAL(snm_tape_set_numerics(t, version), 1);
+	snm_tape_reset(t);
+	CU_ASSERT_EQUAL(snm_tape_numerics(t), version);
+	tx = snm_tape_const(t, 2, (int[]){ n / 100, 100 }, x);
+	y = snm_gauss_noise(t, tx, 0.3f, r1);
+	z = snm_randn(t, 2, (int[]){ n / 100, 100 }, 0.7f, r1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+	for (int i = 0; i < n; ++i) {
+		double e = version == 2 ? gsl_ran_gaussian_ziggurat(r2, 1.0) : gsl_ran_gaussian(r2, 1.0);
+		float want = (float)(x[i] + 0.3f * e);
+		same &= memcmp(&want, &y->x[i], sizeof want) == 0;
+	}
+	for (int i = 0; i < n; ++i) {
+		double e = version == 2 ? gsl_ran_gaussian_ziggurat(r2, 1.0) : gsl_ran_gaussian(r2, 1.0);
+		float want = (float)(0.7f * e);
+		same &= memcmp(&want, &z->x[i], sizeof want) == 0;
+	}
+	CU_ASSERT(same);
+	CU_ASSERT(gsl_rng_get(r1) == gsl_rng_get(r2));
+	memcpy(out, y->x, (size_t)n * sizeof *out);
+	snm_blas_set_threads(1);
+	snm_tape_free(t);
+	gsl_rng_free(r1);
+	gsl_rng_free(r2);
+}
+
+static void test_numerics(void)
+{
+	enum { N = 30000 };
+	float *x = malloc(N * sizeof *x), *y1 = malloc(N * sizeof *y1), *y2 = malloc(N * sizeof *y2);
+	snm_tape *t = snm_tape_new(0, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(y1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(y2);
+	CU_ASSERT_EQUAL(snm_tape_numerics(t), 1);
+	CU_ASSERT_EQUAL(snm_tape_set_numerics(t, 0), -1);
+	CU_ASSERT_EQUAL(snm_tape_set_numerics(t, SNM_NUMERICS_MAX + 1), -1);
+	CU_ASSERT_EQUAL(snm_tape_numerics(t), 1);
+	CU_ASSERT_EQUAL(snm_tape_set_numerics(t, SNM_NUMERICS_MAX), 1);
+	CU_ASSERT_EQUAL(snm_tape_numerics(t), SNM_NUMERICS_MAX);
+	snm_tape_free(t);
+	gc_fill(x, N, -1, 1, 9);
+	for (int threads = 1; threads <= 3; ++threads) {
+		numerics_case(1, threads, x, N, y1);
+		numerics_case(2, threads, x, N, y2);
+		CU_ASSERT(memcmp(y1, y2, N * sizeof *y1) != 0);
+	}
+	free(x);
+	free(y1);
+	free(y2);
+}
+
 static CU_TestInfo tests[] = {
 	{ "range", test_range },
 	{ "step_bitwise_1_2_3_threads", test_step_bitwise },
 	{ "elementwise_bitwise_1_2_3_threads", test_elementwise_bitwise },
 	{ "gauss_draws_as_gsl", test_gauss_draws },
+	{ "numerics_gauss_1_2", test_numerics },
 	CU_TEST_INFO_NULL,
 };
 

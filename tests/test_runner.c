@@ -754,6 +754,33 @@ static snm_pipeline *tiny_noise(const char *results, const char *noise)
 	return p;
 }
 
+/* train.numerics (snm/tape.h): a run of version 2 records it (attribute numerics; 1 where the
+ * pipeline says nothing), repeats bit for bit, and its Gaussian noise (random: snm_randn on z)
+ * differs from version 1's, so the training differs. */
+static void test_numerics(void)
+{
+	snm_pipeline *p[3] = { tiny_noise("num1", "{type: random, sd: 0.5}"),
+	                       tiny_noise("num2a", "{type: random, sd: 0.5}\n    train: {numerics: 2}"),
+	                       tiny_noise("num2b", "{type: random, sd: 0.5}\n    train: {numerics: 2}") };
+	snm_run_result r;
+	snm_error e;
+	int64_t v[3] = { 0, 0, 0 };
+	int n = 0;
+	for (int i = 0; i < 3; ++i) {
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p[i]);
+		CU_ASSERT_EQUAL_FATAL(train(&p[i]->runs[0], 0, 0, &r, &e), SNM_OK);
+		CU_ASSERT_EQUAL(snm_store_get_int(p[i]->runs[0].result_path, "numerics", &v[i], &e), SNM_OK);
+	}
+	CU_ASSERT_EQUAL(v[0], 1);
+	CU_ASSERT_EQUAL(v[1], 2);
+	CU_ASSERT_NOT_EQUAL(p[0]->runs[0].config_hash, p[1]->runs[0].config_hash);
+	CU_ASSERT_EQUAL(result_diffs(p[1]->runs[0].result_path, p[2]->runs[0].result_path, &n), 0);
+	CU_ASSERT(n >= 20);
+	CU_ASSERT(result_diffs(p[0]->runs[0].result_path, p[1]->runs[0].result_path, &n) > 0);
+	for (int i = 0; i < 3; ++i)
+		snm_pipeline_free(p[i]);
+}
+
 /* A regularizer with several updates (ABI 1.3: vib_hcp with D_a and D_c, three Adam states on
  * vibnet): stopped after 1 epoch and resumed, its run ends bitwise equal to an uninterrupted one,
  * every Adam state included (/checkpoint/optim/<update>/m, v and the root step.<update>); the
@@ -1004,6 +1031,9 @@ static void test_yaml_errors(void)
 		{ "name: x\ndefaults:\n  data: {type: synthetic}\n  model: {type: convnet}\n  noise: {type: none}\n"
 		  "  train: {lr: -1}\ngrid: {per_class: [2]}\nexperiments: [{name: a}]\n", "bad.yaml:6:15:", "'lr'" },
 		{ "name: x\ndefaults:\n  data: {type: synthetic}\n  model: {type: convnet}\n  noise: {type: none}\n"
+		  "  train: {numerics: 3}\ngrid: {per_class: [2]}\nexperiments: [{name: a}]\n", "bad.yaml:6:21:",
+		  "'numerics': expected an integer in [1, 2]" },
+		{ "name: x\ndefaults:\n  data: {type: synthetic}\n  model: {type: convnet}\n  noise: {type: none}\n"
 		  "grid: {per_class: [2]}\nexperiments: [{name: a}, {name: a}]\n", "bad.yaml:7:", "defined twice" },
 		{ "name: x\ndefaults:\n  data: {type: synthetic}\n  model: {type: convnet}\n  noise: {type: none}\n"
 		  "grid: {per_class: [0]}\nexperiments: [{name: a}]\n", "bad.yaml:6:20:", "per_class" },
@@ -1167,6 +1197,7 @@ static CU_TestInfo tests[] = {
 	{ "plugin_state_resumes_bitwise", test_plugin_state_resumes_bitwise },
 	{ "updates_resume_bitwise", test_updates_resume_bitwise },
 	{ "old_minor_plugins_train", test_old_minor_plugins_train },
+	{ "numerics", test_numerics },
 	{ "yaml_errors", test_yaml_errors },
 	{ "many_runs", test_many_runs },
 	{ "data_errors_before_training", test_data_errors_before_training },

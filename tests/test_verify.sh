@@ -3,8 +3,10 @@
 # feed-forward, n=10, set 1, on Debian's Fashion-MNIST, compact) retrains to the same bits:
 # `snm verify` says "bitwise equal" and exits 0.  Bits depend on the OpenBLAS kernel, so where this
 # machine's OpenBLAS runs another core than the one recorded in the file, the test is skipped
-# (exit 77, saying both), not passed.  Exits 77 too when the tree has no results/ (a distribution
-# tarball).  Prints "test_verify: N passed, N failed[, N skipped]" and exits non-zero on a failure.
+# (exit 77, saying both), not passed; skipped too when the tree has no results/ (a distribution
+# tarball).  And a run of numeric version 2 (train.numerics: Gaussian noise by GSL's ziggurat),
+# trained here on the synthetic data, verifies bitwise equal, its file recording numerics 2.
+# Prints "test_verify: N passed, N failed[, N skipped]" and exits non-zero on a failure.
 set -u
 . "${SNM_TEST_SRCDIR:?}/lib.sh"
 test_begin verify
@@ -12,13 +14,44 @@ src=${SNM_TEST_SRCDIR:?}/..
 skipped=0
 skip() { skipped=$((skipped + 1)); echo "SKIP: $1"; }
 
-if [ ! -d "$src/results" ]; then
-	echo "SKIP: no results/ in $src (not a git checkout)"
-	exit 77
+cat > "$tmp/num.yaml" <<YAML
+name: num
+seed: 3
+results: $tmp/num-results
+defaults:
+  data: {type: synthetic, classes: 3, per_class: 30, size: 8}
+  model: {type: convnet, preset: custom, layers: [{conv: 3, k: 3, stride: 2, pad: 1}, {fc: 6}]}
+  noise: {type: random, sd: 0.5}
+  train: {epochs: 2, batch: 8, eval_batch: 16, numerics: 2}
+grid: {per_class: [4], sets: 1}
+experiments: [{name: r}]
+YAML
+num=$tmp/num-results/num/r/n4/set1.h5
+if ! "$top/snm" run "$tmp/num.yaml" --threads 1 > "$tmp/num-run.log" 2>&1; then
+	fail "a numerics-2 run trains"
+	tail -n 5 "$tmp/num-run.log"
+else
+	if ! command -v h5dump > /dev/null 2>&1; then
+		skip "the numerics attribute: no h5dump (hdf5-tools)"
+	elif h5dump -a numerics "$num" 2>/dev/null | grep -q "(0): 2$"; then
+		pass "the numerics-2 run's file records numerics 2"
+	else
+		fail "the numerics-2 run's file records numerics 2"
+		h5dump -a numerics "$num" 2>&1 | tail -n 5
+	fi
+	if (cd "$tmp" && "$top/snm" verify "$num") > "$tmp/num-verify.log" 2>&1 \
+	   && grep -q "bitwise equal" "$tmp/num-verify.log"; then
+		pass "snm verify of a numerics-2 run: bitwise equal"
+	else
+		fail "snm verify of a numerics-2 run"
+		cat "$tmp/num-verify.log"
+	fi
 fi
 
 run=results/quick/feed-forward/n10/set1.h5
-if [ ! -f "$src/$run" ]; then
+if [ ! -d "$src/results" ]; then
+	skip "no results/ in $src (not a git checkout)"
+elif [ ! -f "$src/$run" ]; then
 	fail "$run is not committed"
 else
 	(cd "$src" && "$top/snm" verify "$run") >"$tmp/verify.log" 2>&1

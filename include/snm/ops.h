@@ -177,10 +177,13 @@ snm_tensor *snm_batchnorm(snm_tape *t, snm_tensor *x, snm_tensor *gamma, snm_ten
  * Evaluation mode or p == 0: y = x and nothing is drawn. */
 snm_tensor *snm_dropout(snm_tape *t, snm_tensor *x, float p, gsl_rng *rng);
 
-/* y = x + sd e, e_i ~ N(0,1) drawn from rng in element order (in both modes);  dx += dy. */
+/* y = x + sd e, e_i ~ N(0,1) drawn from rng in element order (in both modes);  dx += dy.
+ * The draws are the tape's numeric version's (snm_tape_set_numerics): GSL's polar method at 1,
+ * its ziggurat at 2. */
 snm_tensor *snm_gauss_noise(snm_tape *t, snm_tensor *x, float sd, gsl_rng *rng);
 
-/* A constant of shape d with elements sd e_i, e_i ~ N(0,1) drawn from rng in order. */
+/* A constant of shape d with elements sd e_i, e_i ~ N(0,1) drawn from rng in order (the tape's
+ * numeric version's draws, as snm_gauss_noise's). */
 snm_tensor *snm_randn(snm_tape *t, int n_d, const int *d, float sd, gsl_rng *rng);
 
 /* ---- per-example scaling (the paper's min-max noise scheme, VAT's normalisation) ---------- */

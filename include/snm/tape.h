@@ -68,6 +68,20 @@ int snm_tape_hold_stats(const snm_tape *t);
 double snm_tape_set_stats_weight(snm_tape *t, double w);
 double snm_tape_stats_weight(const snm_tape *t);
 
+/* The numeric version of the ops on this tape: which of two ways of computing a result an op
+ * takes where a faster way gives other bits.  Results are reproducible bit for bit within one
+ * version; a pipeline picks one with train.numerics, its run files record it, and every version
+ * stays in the library, so a committed result retrains to the same bits (`snm verify`).
+ *   1 (the default): as snm always computed: Gaussian draws by GSL's polar method
+ *     (gsl_ran_gaussian).
+ *   2: snm_gauss_noise and snm_randn draw by GSL's ziggurat (gsl_ran_gaussian_ziggurat),
+ *     about three times faster a draw at one thread; other draws, so other bits.
+ * Kept across snm_tape_reset.  Returns the previous version; v outside [1, SNM_NUMERICS_MAX]
+ * changes nothing and returns -1. */
+#define SNM_NUMERICS_MAX 2
+int snm_tape_set_numerics(snm_tape *t, int v);
+int snm_tape_numerics(const snm_tape *t);
+
 /* A constant tensor in the arena with shape d[0..n_d), values copied from data (zeros when data is
  * NULL).  No gradient flows to it. */
 snm_tensor *snm_tape_const(snm_tape *t, int n_d, const int *d, const float *data);

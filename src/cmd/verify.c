@@ -6,7 +6,12 @@
  *
  * The retraining writes into a scratch directory under $TMPDIR (removed afterwards, unless
  * --keep names a directory to keep the retrained files in); dataset paths in the configuration
- * are taken relative to the working directory, as `snm run` takes them. */
+ * are taken relative to the working directory, as `snm run` takes them.
+ *
+ * The numeric version (train.numerics, snm/tape.h: which way an op computes where a faster way
+ * gives other bits) is part of the configuration, so the retraining takes the file's; every
+ * version stays in libsnm, so a run of any version verifies bit for bit.  Files made before the
+ * version existed record none and are version 1. */
 #include "config.h"
 #include <errno.h>
 #include <getopt.h>
@@ -85,13 +90,14 @@ static int verify_one(const char *path, const char *dir, const verify_opts *vo)
 	snm_runfile_diff d;
 	char *config = NULL, *hash = NULL, *key = NULL, *version = NULL, *libs = NULL, ours[512], rebuilt[32];
 	char code[300];
-	int64_t threads = 1;
+	int64_t threads = 1, numerics = 1;      /* numerics: absent from files made before it */
 	int rc = 1, same_build;
 	if (snm_store_get_str(path, "config", &config, &e) || snm_store_get_str(path, "config_hash", &hash, &e)
 	    || snm_store_get_str(path, "run_key", &key, &e) || snm_store_get_int(path, "threads", &threads, &e))
 		goto fail;
 	snm_store_get_str(path, "snm_version", &version, NULL);
 	snm_store_get_str(path, "libraries", &libs, NULL);
+	snm_store_get_int(path, "numerics", &numerics, NULL);
 	if (snm_pipeline_from_config(config, path, dir, vo->plugin_path, &p, &e))
 		goto fail;
 	snprintf(rebuilt, sizeof rebuilt, "%016" PRIx64, p->runs[0].config_hash);
@@ -115,8 +121,8 @@ static int verify_one(const char *path, const char *dir, const verify_opts *vo)
 	if (vo->threads > 0)
 		threads = vo->threads;
 	snm_blas_set_threads((int)threads);
-	fprintf(stderr, "snm verify: %s: retraining (%" PRId64 " thread%s)\n", key, threads,
-	        threads == 1 ? "" : "s");
+	fprintf(stderr, "snm verify: %s: retraining (%" PRId64 " thread%s, numerics %" PRId64 ")\n", key,
+	        threads, threads == 1 ? "" : "s", numerics);
 	if (snm_mkparents(p->runs[0].result_path, &e)
 	    || retrain(p, vo, (int)threads, &res, &e))
 		goto fail;
@@ -137,8 +143,9 @@ static int verify_one(const char *path, const char *dir, const verify_opts *vo)
 	if (d.detail[0] != '\0')
 		printf(" %s;", d.detail);
 	code_of(path, p->runs[0].result_path, code, sizeof code);
-	printf(" best weights %s; %s, %s: recorded by snm %s (%s), retrained by snm %s (%s)\n",
-	       d.digest_equal ? "equal" : "differ", code, same_build ? "same build" : "other build",
+	printf(" best weights %s; numerics %" PRId64 "; %s, %s: recorded by snm %s (%s), "
+	       "retrained by snm %s (%s)\n",
+	       d.digest_equal ? "equal" : "differ", numerics, code, same_build ? "same build" : "other build",
 	       version ? version : "?", libs ? libs : "?", PACKAGE_VERSION, ours);
 	goto out;
 fail:

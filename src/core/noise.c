@@ -134,9 +134,21 @@ int snm_gauss_draws_par(snm_tape *t, double *e, size_t n, gsl_rng *rng)
 	return gauss_par(t, NULL, NULL, e, n, 1.0, rng);
 }
 
-/* y_i = x_i + sd e_i, e_i = gsl_ran_gaussian(rng, 1.0) drawn in element order in both modes
- * (always snm_tensor_len(x) draws, even when sd == 0), evaluated in double and rounded once;
- * dx += dy.  A NULL rng is SNM_EINVAL. */
+/* n standard normal draws of numeric version 2 (snm/tape.h), GSL's ziggurat, in element order
+ * on the calling thread (its rejections consume the stream, so it does not split): y[i] =
+ * (float)(x[i] + sd e_i), or with x NULL (float)(sd e_i). */
+static void zig_draws(const float *x, float *y, size_t n, double sd, gsl_rng *rng)
+{
+	for (size_t i = 0; i < n; ++i) {
+		double e = gsl_ran_gaussian_ziggurat(rng, 1.0);
+		y[i] = x ? (float)(x[i] + sd * e) : (float)(sd * e);
+	}
+}
+
+/* y_i = x_i + sd e_i, e_i = gsl_ran_gaussian(rng, 1.0) (numeric version 2:
+ * gsl_ran_gaussian_ziggurat(rng, 1.0)) drawn in element order in both modes (always
+ * snm_tensor_len(x) draws, even when sd == 0), evaluated in double and rounded once; dx += dy.
+ * A NULL rng is SNM_EINVAL. */
 snm_tensor *snm_gauss_noise(snm_tape *t, snm_tensor *x, float sd, gsl_rng *rng)
 {
 	snm_tensor *y;
@@ -150,10 +162,11 @@ snm_tensor *snm_gauss_noise(snm_tape *t, snm_tensor *x, float sd, gsl_rng *rng)
 	if (y == NULL)
 		return NULL;
 	n = snm_tensor_len(x);
-	if (gauss_par(t, x->x, y->x, NULL, n, sd, rng) == 0)
-		return y;
-	for (size_t i = 0; i < n; ++i)
-		y->x[i] = (float)(x->x[i] + sd * gsl_ran_gaussian(rng, 1.0));
+	if (snm_tape_numerics(t) >= 2)
+		zig_draws(x->x, y->x, n, sd, rng);
+	else if (gauss_par(t, x->x, y->x, NULL, n, sd, rng) != 0)
+		for (size_t i = 0; i < n; ++i)
+			y->x[i] = (float)(x->x[i] + sd * gsl_ran_gaussian(rng, 1.0));
 	return y;
 }
 
@@ -171,7 +184,8 @@ void snm_gauss_noise_backward(snm_tape *t, snm_node *nd)
 }
 
 /* A constant (no gradient, no node) of shape d[0..n_d) with elements sd e_i,
- * e_i = gsl_ran_gaussian(rng, 1.0) in element order.  A NULL rng is SNM_EINVAL. */
+ * e_i = gsl_ran_gaussian(rng, 1.0) (numeric version 2: gsl_ran_gaussian_ziggurat) in element
+ * order.  A NULL rng is SNM_EINVAL. */
 snm_tensor *snm_randn(snm_tape *t, int n_d, const int *d, float sd, gsl_rng *rng)
 {
 	snm_tensor *y;
@@ -184,9 +198,10 @@ snm_tensor *snm_randn(snm_tape *t, int n_d, const int *d, float sd, gsl_rng *rng
 	if (y == NULL)
 		return NULL;
 	n = snm_tensor_len(y);
-	if (gauss_par(t, NULL, y->x, NULL, n, sd, rng) == 0)
-		return y;
-	for (size_t i = 0; i < n; ++i)
-		y->x[i] = (float)(sd * gsl_ran_gaussian(rng, 1.0));
+	if (snm_tape_numerics(t) >= 2)
+		zig_draws(NULL, y->x, n, sd, rng);
+	else if (gauss_par(t, NULL, y->x, NULL, n, sd, rng) != 0)
+		for (size_t i = 0; i < n; ++i)
+			y->x[i] = (float)(sd * gsl_ran_gaussian(rng, 1.0));
 	return y;
 }

@@ -32,6 +32,7 @@ struct snm_tape {
 	size_t n_scratch;
 	int grad_on, training, hold_stats;
 	double stats_weight;     /* snm_tape_set_stats_weight: 0, or the weight in (0, 1] */
+	int numerics;            /* snm_tape_set_numerics: 1 .. SNM_NUMERICS_MAX */
 	snm_error err;
 };
 
@@ -77,6 +78,7 @@ snm_tape *snm_tape_new(size_t arena_bytes, snm_error *err)
 	t->reserved = t->head->size;
 	t->grad_on = 1;
 	t->training = 1;
+	t->numerics = 1;
 	return t;
 }
 
@@ -145,6 +147,17 @@ double snm_tape_set_stats_weight(snm_tape *t, double w)
 }
 
 double snm_tape_stats_weight(const snm_tape *t) { return t->stats_weight; }
+
+int snm_tape_set_numerics(snm_tape *t, int v)
+{
+	int old = t->numerics;
+	if (v < 1 || v > SNM_NUMERICS_MAX)
+		return -1;
+	t->numerics = v;
+	return old;
+}
+
+int snm_tape_numerics(const snm_tape *t) { return t->numerics; }
 
 void *snm_tape_alloc(snm_tape *t, size_t n)
 {

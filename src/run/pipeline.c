@@ -52,6 +52,10 @@ const snm_option snm_train_options[] = {
 	  "variances over one pass of the labelled subset (`batch` rows at a time) or of the "
 	  "unlabelled stream (`unlabelled_batch` rows; semi-supervised regularizers only), as "
 	  "takerum/vat does after training", NULL },
+	{ "numerics", SNM_OPT_INT, "1", NULL,
+	  "numeric version of the ops (snm/tape.h): 1, as snm always computed; 2, Gaussian noise "
+	  "drawn by GSL's ziggurat instead of its polar method (faster; other draws, so other bits)",
+	  "[1, 2]" },
 	{ "test", SNM_OPT_CHOICE, "best", "best|checkpoints|every",
 	  "when the test error is measured: at each new best validation error (the run's result, "
 	  "test_at_best), or also at the seed-003 code's checkpoints (epochs 1-10, then every 10th, "

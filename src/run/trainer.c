@@ -45,6 +45,7 @@ typedef struct trainer {
 	int epoch_unlabelled;              /* an epoch is one pass over the unlabelled stream */
 	long epoch_steps;                  /* train.steps: steps per epoch (0: as epoch_unlabelled says) */
 	int bn_stats;                      /* train.bn_stats: BN_RUNNING, BN_LABELLED, BN_UNLABELLED */
+	long numerics;                     /* train.numerics: the tape's numeric version (snm/tape.h) */
 	float *xu;                         /* batch_u unlabelled examples */
 	long *idx_u;
 	snm_params *best;
@@ -216,6 +217,7 @@ static int read_train_options(trainer *T, snm_error *err)
 	if (!rc) rc = snm_cfg_opt_double(tr, snm_train_options, "lr_decay", &T->lr_decay, err);
 	if (!rc) rc = snm_cfg_opt_int(tr, snm_train_options, "steps", &T->epoch_steps, err);
 	if (!rc) rc = snm_cfg_opt_str(tr, snm_train_options, "bn_stats", &bn, err);
+	if (!rc) rc = snm_cfg_opt_int(tr, snm_train_options, "numerics", &T->numerics, err);
 	if (rc)
 		return rc;
 	T->bn_stats = strcmp(bn, "labelled") == 0 ? BN_LABELLED
@@ -323,6 +325,7 @@ static int setup(trainer *T, snm_error *err)
 	T->tape = snm_tape_new(0, err);
 	if (!T->x || !T->y || !T->idx || !T->tape)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	snm_tape_set_numerics(T->tape, (int)T->numerics);   /* in range: pipeline.c's [1, 2] */
 	for (int s = SNM_SPLIT_VALID; s <= SNM_SPLIT_TEST; ++s) {
 		long n = T->R.ds->info.n[s], *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
 		if (v == NULL)
@@ -586,7 +589,7 @@ static void optims_set_steps(trainer *T, const int64_t *steps)
  * updates follow the same rule (/checkpoint/optim, /checkpoint/partial/optim). */
 static int save(trainer *T, const char *status, const partial *part, const char *error, snm_error *err)
 {
-	enum { N_INT = 14, N_GROUP = 7 };
+	enum { N_INT = 15, N_GROUP = 7 };
 	const snm_run_spec *r = T->run;
 	int whole = part == NULL && error == NULL;
 	char hash[32], plugins[512], libs[512];
@@ -595,7 +598,7 @@ static int save(trainer *T, const char *status, const partial *part, const char 
 	const char *str_values[10];
 	const char *int_names[N_INT + 2 * OPTIMS_MAX] = { "master_seed", "threads", "epoch", "epochs", "step",
 	                            "best_epoch", "per_class", "set", "n_train", "seed_subset", "seed_init",
-	                            "seed_order", "seed_noise", "partial_steps" };
+	                            "seed_order", "seed_noise", "numerics", "partial_steps" };
 	int64_t ints[N_INT + 2 * OPTIMS_MAX];
 	const char *groups_p[N_GROUP + 4 * OPTIMS_MAX] = { "/checkpoint/params", "/checkpoint/adam_m",
 	                           "/checkpoint/adam_v", "/best", "/checkpoint/partial/params",
@@ -633,7 +636,8 @@ static int save(trainer *T, const char *status, const partial *part, const char 
 	ints[8] = T->R.n_sub;
 	for (int i = 0; i < 4; ++i)
 		ints[9 + i] = (int64_t)(T->R.seeds[i] & INT64_MAX);
-	ints[13] = part ? part->steps : 0;
+	ints[13] = T->numerics > 0 ? T->numerics : 1;
+	ints[14] = part ? part->steps : 0;
 	groups[0] = whole ? T->R.params : T->at_params;
 	groups[1] = whole ? snm_adam_m(T->adam) : T->at_m;
 	groups[2] = whole ? snm_adam_v(T->adam) : T->at_v;

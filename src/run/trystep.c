@@ -70,7 +70,7 @@ static int open_step(step *S, const char *plugin_path, snm_data_cache *cache, lo
                      snm_error *err)
 {
 	const snm_run_spec *r = S->r;
-	long n_train, wants, n_u;
+	long n_train, wants, n_u, numerics;
 	int rc;
 	if ((rc = snm_run_data(&S->R, r, plugin_path, cache, err)))
 		return rc;
@@ -89,6 +89,9 @@ static int open_step(step *S, const char *plugin_path, snm_data_cache *cache, lo
 	S->noise = snm_rng_stream(r->seed, "noise", r->key, err);
 	if (!S->idx || !S->R.subset || !S->x || !S->xu || !S->y || !S->tape || !S->aug || !S->noise)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	if ((rc = snm_cfg_opt_int(r->train, snm_train_options, "numerics", &numerics, err)))
+		return rc;
+	snm_tape_set_numerics(S->tape, (int)numerics);      /* the step the run takes */
 	for (long i = 0; i < S->n + n_u; ++i)
 		S->idx[i] = i < n_train ? i : i % S->n;          /* unlabelled: the next ones, if any */
 	memcpy(S->R.subset, S->idx, (size_t)S->n * sizeof *S->idx);
