@@ -40,8 +40,9 @@ else
 		h5dump -a numerics "$num" 2>&1 | tail -n 5
 	fi
 	if (cd "$tmp" && "$top/snm" verify "$num") > "$tmp/num-verify.log" 2>&1 \
-	   && grep -q "bitwise equal" "$tmp/num-verify.log"; then
-		pass "snm verify of a numerics-2 run: bitwise equal"
+	   && grep -q "bitwise equal" "$tmp/num-verify.log" \
+	   && grep -q "retraining (1 thread, numerics 2)" "$tmp/num-verify.log"; then
+		pass "snm verify of a numerics-2 run: retrained at numerics 2, bitwise equal"
 	else
 		fail "snm verify of a numerics-2 run"
 		cat "$tmp/num-verify.log"

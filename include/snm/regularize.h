@@ -36,8 +36,9 @@ extern "C" {
  * The noise is a constant: sd e is rounded to float before it is added, as torch's
  * `sd * torch.randn_like(v)` is.  With sd = 0 (or e = 0) the result equals v up to float
  * rounding of the scale/descale round trip (one or two ulps of span), not bitwise.
- * snm_minmax_noise draws e from rng: snm_tensor_len(v) draws of gsl_ran_gaussian(rng, 1) in
- * element order (also when sd = 0, so the stream position never depends on sd); a NULL rng is
+ * snm_minmax_noise draws e from rng: snm_tensor_len(v) draws of gsl_ran_gaussian(rng, 1)
+ * (snm_randn: gsl_ran_gaussian_ziggurat at the tape's numeric version 2, snm/tape.h) in element
+ * order (also when sd = 0, so the stream position never depends on sd); a NULL rng is
  * an error on the tape.  Shapes: v any (rows first); the result has v's shape. */
 snm_tensor *snm_minmax_noise(snm_tape *t, snm_tensor *v, float sd, int per_example, gsl_rng *rng);
 

@@ -19,7 +19,8 @@
  * per_example (true), clean_weight (w0, Eq. 8's lambda_2 on the clean CE(y, t), default 1 as
  * section 4.2 sets it), perturbed_weight (w2, default 1: torch_ref adds CE(classify(z'), t) with
  * weight 1, and Eq. 8 as printed weights it by 1 too).
- * Randomness: N*Z draws of gsl_ran_gaussian(noise, 1) per batch, in element order of z.
+ * Randomness: N*Z draws of gsl_ran_gaussian(noise, 1) per batch (train.numerics 2:
+ * gsl_ran_gaussian_ziggurat), in element order of z.
  * Terms (unweighted): "ce", "recon_x", "recon_z", "ce_perturbed".  No parameters.
  * The perturb entry (ABI 1.1) is z -> z' above, the very function the objective calls. */
 #include <stdlib.h>

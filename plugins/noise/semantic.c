@@ -40,8 +40,8 @@
  *                       here to study the other reading of lambda_2, or to switch the term off).
  *   weight              w1 = lambda_1, default 0.03 (MNIST; the paper uses 0.01 for CIFAR-10).
  *
- * Randomness: N*K draws of gsl_ran_gaussian(noise, 1) per batch, in element order of y (of p
- * for space post).  Terms (unweighted): "ce", "recon_x", "recon_z", "ce_perturbed".
+ * Randomness: N*K draws of gsl_ran_gaussian(noise, 1) per batch (train.numerics 2:
+ * gsl_ran_gaussian_ziggurat), in element order of y (of p for space post).  Terms (unweighted): "ce", "recon_x", "recon_z", "ce_perturbed".
  * No parameters.  The perturb entry (ABI 1.1) is z -> z' = z + z_e of Eq. 7 with every option
  * above, built by the same function the objective calls. */
 #include <math.h>

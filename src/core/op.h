@@ -110,7 +110,8 @@ int snm_op_inputs_ok(snm_tape *t, int n, snm_tensor *const *in);
 float *snm_tape_scratch(snm_tape *t, size_t n);
 
 /* n draws of gsl_ran_gaussian(rng, 1.0) into e, made as snm_gauss_noise and snm_randn make them
- * on several threads (noise.c: the stream consumed on the calling thread, the transform on the
+ * at numeric version 1 (snm/tape.h; at 2 they draw by the ziggurat, on the calling thread) on
+ * several threads (noise.c: the stream consumed on the calling thread, the transform on the
  * others); 0, or -1 (nothing drawn) where they would call gsl_ran_gaussian instead (one thread,
  * or n too small).  For tests/test_par.c, which compares them with gsl_ran_gaussian bit for bit. */
 int snm_gauss_draws_par(snm_tape *t, double *e, size_t n, gsl_rng *rng);

@@ -16,7 +16,12 @@
 #define MAX_NAME 64          /* characters of a pipeline or experiment name */
 #define MAX_RUN_NAME 160     /* ... of an experiment name with its sweeps' and --set values */
 #define MAX_SETS 1000        /* random sets per size */
+#include "snm/tape.h"
 #define MAX_RUNS 20000       /* runs of a pipeline, includes and all */
+
+#define TEXT_OF_(x) #x
+#define TEXT_OF(x) TEXT_OF_(x)
+#define NUMERICS_MAX_TEXT TEXT_OF(SNM_NUMERICS_MAX)  /* train.numerics' range: every version libsnm has */
 
 const snm_option snm_train_options[] = {
 	{ "epochs", SNM_OPT_INT, "120", NULL, "training epochs", "[1, inf)" },
@@ -55,7 +60,7 @@ const snm_option snm_train_options[] = {
 	{ "numerics", SNM_OPT_INT, "1", NULL,
 	  "numeric version of the ops (snm/tape.h): 1, as snm always computed; 2, Gaussian noise "
 	  "drawn by GSL's ziggurat instead of its polar method (faster; other draws, so other bits)",
-	  "[1, 2]" },
+	  "[1, " NUMERICS_MAX_TEXT "]" },
 	{ "test", SNM_OPT_CHOICE, "best", "best|checkpoints|every",
 	  "when the test error is measured: at each new best validation error (the run's result, "
 	  "test_at_best), or also at the seed-003 code's checkpoints (epochs 1-10, then every 10th, "

@@ -325,7 +325,9 @@ static int setup(trainer *T, snm_error *err)
 	T->tape = snm_tape_new(0, err);
 	if (!T->x || !T->y || !T->idx || !T->tape)
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
-	snm_tape_set_numerics(T->tape, (int)T->numerics);   /* in range: pipeline.c's [1, 2] */
+	if (snm_tape_set_numerics(T->tape, (int)T->numerics) < 0)
+		return SNM_FAIL(err, SNM_ECONFIG, "%s: train.numerics %ld is not a version of this libsnm "
+		                "(1 to %d)", r->key, T->numerics, SNM_NUMERICS_MAX);
 	for (int s = SNM_SPLIT_VALID; s <= SNM_SPLIT_TEST; ++s) {
 		long n = T->R.ds->info.n[s], *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
 		if (v == NULL)
@@ -636,7 +638,7 @@ static int save(trainer *T, const char *status, const partial *part, const char 
 	ints[8] = T->R.n_sub;
 	for (int i = 0; i < 4; ++i)
 		ints[9 + i] = (int64_t)(T->R.seeds[i] & INT64_MAX);
-	ints[13] = T->numerics > 0 ? T->numerics : 1;
+	ints[13] = T->tape ? snm_tape_numerics(T->tape) : 1;
 	ints[14] = part ? part->steps : 0;
 	groups[0] = whole ? T->R.params : T->at_params;
 	groups[1] = whole ? snm_adam_m(T->adam) : T->at_m;

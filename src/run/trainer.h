@@ -27,7 +27,8 @@
  *                 libsnm_sha256 (the code: the SHA-256 of each plugin's shared object and of
  *                 libsnm's, identity.h; files written before snm recorded them have neither)
  *   root ints:    master_seed, threads, epoch (epochs done), epochs (planned), step, best_epoch,
- *                 per_class, set, n_train, seed_subset, seed_init, seed_order, seed_noise
+ *                 per_class, set, n_train, seed_subset, seed_init, seed_order, seed_noise,
+ *                 numerics (train.numerics, snm/tape.h; files made before it have none: 1)
  *   /metrics:     epoch, lr, loss, loss.<term> per regularizer term, train_error, valid_error,
  *                 test_error (NaN where not measured), best_valid_error, test_at_best, seconds
  *   /best:        best-on-validation parameters and buffers (attribute-free group)

@@ -91,7 +91,9 @@ static int open_step(step *S, const char *plugin_path, snm_data_cache *cache, lo
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 	if ((rc = snm_cfg_opt_int(r->train, snm_train_options, "numerics", &numerics, err)))
 		return rc;
-	snm_tape_set_numerics(S->tape, (int)numerics);      /* the step the run takes */
+	if (snm_tape_set_numerics(S->tape, (int)numerics) < 0)   /* the step the run takes */
+		return SNM_FAIL(err, SNM_ECONFIG, "%s: train.numerics %ld is not a version of this libsnm "
+		                "(1 to %d)", r->key, numerics, SNM_NUMERICS_MAX);
 	for (long i = 0; i < S->n + n_u; ++i)
 		S->idx[i] = i < n_train ? i : i % S->n;          /* unlabelled: the next ones, if any */
 	memcpy(S->R.subset, S->idx, (size_t)S->n * sizeof *S->idx);
