@@ -4,7 +4,8 @@
 # give it an _LDADD line.  Right before bench_train, bench/peer.sh times the PyTorch peer
 # (PEER_REPS runs of PEER_STEPS steps at 1 and 2 threads; skipped without python3-torch) into
 # bench/peer.txt, which bench_train reads for its snm/peer ratios; BENCH_TRAIN_FLAGS go to
-# bench_train alone (e.g. make bench BENCH_TRAIN_FLAGS='--steps 10 --reps 10').
+# bench_train alone (e.g. make bench BENCH_TRAIN_FLAGS='--steps 10 --reps 10').  After it, the
+# ladder's step once more at numeric version 2 (train.numerics: Gaussian noise by the ziggurat).
 #
 # OpenBLAS's kernel: where the environment pins one (OPENBLAS_CORETYPE, as these machines do:
 # Haswell, for old OpenBLAS builds that fail on some newer processors), bench_train runs under the
@@ -57,6 +58,8 @@ bench: $(BENCHMARKS) $(BENCH_NUMERIC_TESTS) snm$(EXEEXT) $(pkglib_LTLIBRARIES)
 	  echo "== $$p $(BENCH_FLAGS) $$extra  (load $$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null))"; \
 	  SNM_BENCH_PEER=bench/peer.txt ./$$p $(BENCH_FLAGS) $$extra || exit 1; \
 	done
+	@echo "== bench/bench_train --only ladder --numerics 2 $(BENCH_FLAGS)  (train.numerics 2: the Gaussian noise by the ziggurat; load $$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null))"; \
+	  ./bench/bench_train --only ladder --numerics 2 $(BENCH_FLAGS) || exit 1
 	@if test "$(BENCH_UNPINNED)" = yes && test -n "$${OPENBLAS_CORETYPE-}"; then \
 	  echo "== OpenBLAS unpinned: OPENBLAS_CORETYPE=$$OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset below"; \
 	  ok=yes; \
