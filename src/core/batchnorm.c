@@ -53,12 +53,12 @@ SNM_CLONES
 static void rows_mean(const float *restrict x, int C, int ld, int r0, int r1, double M,
                       double *restrict mu)
 {
-	SNM_BLOCKED(int, c, C, mu[c] = 0);
+	SNM_BLOCKED(size_t, c, (size_t)C, mu[c] = 0);
 	for (int n = r0; n < r1; ++n) {
 		const float *restrict xr = x + (size_t)n * ld;
-		SNM_BLOCKED(int, c, C, mu[c] += xr[c]);
+		SNM_BLOCKED(size_t, c, (size_t)C, mu[c] += xr[c]);
 	}
-	SNM_BLOCKED(int, c, C, mu[c] = mu[c] / M);
+	SNM_BLOCKED(size_t, c, (size_t)C, mu[c] = mu[c] / M);
 }
 
 /* ss[c] = sum over rows [r0, r1) of (x[n][c] - mu[c])^2. */
@@ -66,10 +66,10 @@ SNM_CLONES
 static void rows_sqdev(const float *restrict x, int C, int ld, int r0, int r1,
                        const double *restrict mu, double *restrict ss)
 {
-	SNM_BLOCKED(int, c, C, ss[c] = 0);
+	SNM_BLOCKED(size_t, c, (size_t)C, ss[c] = 0);
 	for (int n = r0; n < r1; ++n) {
 		const float *restrict xr = x + (size_t)n * ld;
-		SNM_BLOCKED(int, c, C, ss[c] += (xr[c] - mu[c]) * (xr[c] - mu[c]));
+		SNM_BLOCKED(size_t, c, (size_t)C, ss[c] += (xr[c] - mu[c]) * (xr[c] - mu[c]));
 	}
 }
 
@@ -82,7 +82,7 @@ static void rows_affine(const float *restrict x, float *restrict y, int C, int r
 	for (int n = r0; n < r1; ++n) {
 		const float *restrict xr = x + (size_t)n * C;
 		float *restrict yr = y + (size_t)n * C;
-		SNM_BLOCKED(int, c, C, yr[c] = (float)((xr[c] - mu[c]) * k[c] + be[c]));
+		SNM_BLOCKED(size_t, c, (size_t)C, yr[c] = (float)((xr[c] - mu[c]) * k[c] + be[c]));
 	}
 }
 
@@ -92,12 +92,12 @@ static void rows_grad_sums(const float *restrict x, const float *restrict dy, in
                            int r0, int r1, const double *restrict mu, const double *restrict rs,
                            double *restrict sdy, double *restrict sdyxh)
 {
-	SNM_BLOCKED(int, c, C, sdy[c] = 0);
-	SNM_BLOCKED(int, c, C, sdyxh[c] = 0);
+	SNM_BLOCKED(size_t, c, (size_t)C, sdy[c] = 0);
+	SNM_BLOCKED(size_t, c, (size_t)C, sdyxh[c] = 0);
 	for (int n = r0; n < r1; ++n) {
 		const float *restrict xr = x + (size_t)n * ld, *restrict dr = dy + (size_t)n * ld;
-		SNM_BLOCKED(int, c, C, sdy[c] += dr[c]);
-		SNM_BLOCKED(int, c, C, sdyxh[c] += dr[c] * ((xr[c] - mu[c]) * rs[c]));
+		SNM_BLOCKED(size_t, c, (size_t)C, sdy[c] += dr[c]);
+		SNM_BLOCKED(size_t, c, (size_t)C, sdyxh[c] += dr[c] * ((xr[c] - mu[c]) * rs[c]));
 	}
 }
 
@@ -113,9 +113,9 @@ static void rows_dx(const float *restrict x, const float *restrict dy, float *re
 		const float *restrict xr = x + (size_t)n * C, *restrict dr = dy + (size_t)n * C;
 		float *restrict gr = dx + (size_t)n * C;
 		if (fresh)
-			SNM_BLOCKED(int, c, C, gr[c] = 0.0f + (float)(k[c] * (dr[c] - a[c] - (xr[c] - mu[c]) * rs[c] * b[c])));
+			SNM_BLOCKED(size_t, c, (size_t)C, gr[c] = 0.0f + (float)(k[c] * (dr[c] - a[c] - (xr[c] - mu[c]) * rs[c] * b[c])));
 		else
-			SNM_BLOCKED(int, c, C, gr[c] += (float)(k[c] * (dr[c] - a[c] - (xr[c] - mu[c]) * rs[c] * b[c])));
+			SNM_BLOCKED(size_t, c, (size_t)C, gr[c] += (float)(k[c] * (dr[c] - a[c] - (xr[c] - mu[c]) * rs[c] * b[c])));
 	}
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include "op.h"
 #include "par.h"
+#include "vec.h"
 
 /* A bias's rows of y or its gradient's columns, for snm_par_parts. */
 typedef struct bias_job {
@@ -63,20 +64,16 @@ snm_tensor *snm_linear(snm_tape *t, snm_tensor *x, snm_tensor *w, snm_tensor *b,
 	return y;
 }
 
-/* db[o] += dy[n][o] for n = 0..N-1 in order (each column's sum in row order), along a row in
- * blocks of 8 with restrict pointers, which the compiler vectorises at -O2: the same additions
- * in the same order per element (db is the bias's gradient, never dy's memory).  dy's rows are
- * ld floats apart and n_out columns of them are summed (a part of the columns). */
+/* db[o] += dy[n][o] for n = 0..N-1 in order (each column's sum in row order), along a row
+ * SNM_BLOCKED over restrict pointers in an SNM_CLONES function (vec.h), which GCC vectorises: the
+ * same additions in the same order per element (db is the bias's gradient, never dy's memory).
+ * dy's rows are ld floats apart and n_out columns of them are summed (a part of the columns). */
+SNM_CLONES
 static void bias_grad(float *restrict db, const float *restrict dy, int N, int n_out, int ld)
 {
 	for (int n = 0; n < N; ++n) {
 		const float *restrict r = dy + (size_t)n * ld;
-		int o = 0;
-		for (; o + 8 <= n_out; o += 8)
-			for (int k = o; k < o + 8; ++k)
-				db[k] += r[k];
-		for (; o < n_out; ++o)
-			db[o] += r[o];
+		SNM_BLOCKED(size_t, o, (size_t)n_out, db[o] += r[o]);
 	}
 }
 

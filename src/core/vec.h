@@ -8,8 +8,11 @@
  *     for (T i = 0; i < n; ++i) stmt;
  *
  * With restrict pointers, GCC vectorises the fixed-length inner loop at -O2 (a plain loop of
- * unknown length it does not).  n is evaluated more than once (no side effects); stmt may hold
- * commas.
+ * unknown length it does not) -- with an unsigned index: give T as size_t (and n as a size_t).
+ * GCC 12 at -O2 leaves an int-indexed block scalar ("no vectype for stmt" in -fopt-info-vec-all):
+ * batch norm's row sweeps and the bias gradient ran that way, unvectorised, until they were
+ * switched to size_t (the bits are the same either way; see the contract below).  n is evaluated
+ * more than once (no side effects); stmt may hold commas.
  *
  * SNM_CLONES, put before a function definition, compiles the function twice, for AVX2 and for the
  * baseline, and the dynamic loader picks the one for the processor (target_clones, through an
