@@ -80,28 +80,51 @@ static void im2col_row3(const float *src, float *d0, float *d1, float *d2, int Q
 	}
 }
 
-/* The image row d (W pixels) += the rows v0, v1, v2 of taps s = 0, 1, 2. */
+/* Pixels 2j and 2j + 1 of the image row d += the taps' columns where they are valid (the edges). */
+static inline void col2im_edge3(float *d, const float *v0, const float *v1, const float *v2, int W,
+                                const int *lo, const int *hi, int j)
+{
+	if (j >= lo[1] && j < hi[1])
+		d[2 * j] += v1[j];
+	if (2 * j + 1 < W) {
+		float t = d[2 * j + 1];
+		if (j + 1 >= lo[0] && j + 1 < hi[0])
+			t += v0[j + 1];
+		if (j >= lo[2] && j < hi[2])
+			t += v2[j];
+		d[2 * j + 1] = t;
+	}
+}
+
+/* The image row d (W pixels) += the rows v0, v1, v2 of taps s = 0, 1, 2: the edges with their
+ * bounds, the inside [a, b) (every tap present) without, four pixel pairs at a time where SSE2
+ * is there -- the even pixels and the odd ones split by shuffles, d[2j] + v1[j] and
+ * (d[2j + 1] + v0[j + 1]) + v2[j] on four lanes, the pairs interleaved back: the scalar loop's
+ * additions, in its order, to the bit. */
 static void col2im_row3(float *d, const float *v0, const float *v1, const float *v2, int W,
                         const int *lo, const int *hi, int a, int b)
 {
-	for (int j = 0; 2 * j < W; ++j) {
-		if (j >= a && j < b) {          /* the inside: every tap present */
-			float t = d[2 * j + 1] + v0[j + 1];
-			d[2 * j] += v1[j];
-			d[2 * j + 1] = t + v2[j];
-			continue;
-		}
-		if (j >= lo[1] && j < hi[1])
-			d[2 * j] += v1[j];
-		if (2 * j + 1 < W) {
-			float t = d[2 * j + 1];
-			if (j + 1 >= lo[0] && j + 1 < hi[0])
-				t += v0[j + 1];
-			if (j >= lo[2] && j < hi[2])
-				t += v2[j];
-			d[2 * j + 1] = t;
-		}
+	int j = 0;
+	for (; j < a; ++j)
+		col2im_edge3(d, v0, v1, v2, W, lo, hi, j);
+#ifdef __SSE2__
+	for (; j + 4 <= b; j += 4) {
+		__m128 lo4 = _mm_loadu_ps(d + 2 * j), hi4 = _mm_loadu_ps(d + 2 * j + 4);
+		__m128 ev = _mm_shuffle_ps(lo4, hi4, _MM_SHUFFLE(2, 0, 2, 0));
+		__m128 od = _mm_shuffle_ps(lo4, hi4, _MM_SHUFFLE(3, 1, 3, 1));
+		ev = _mm_add_ps(ev, _mm_loadu_ps(v1 + j));
+		od = _mm_add_ps(_mm_add_ps(od, _mm_loadu_ps(v0 + j + 1)), _mm_loadu_ps(v2 + j));
+		_mm_storeu_ps(d + 2 * j, _mm_unpacklo_ps(ev, od));
+		_mm_storeu_ps(d + 2 * j + 4, _mm_unpackhi_ps(ev, od));
 	}
+#endif
+	for (; j < b; ++j) {
+		float t = d[2 * j + 1] + v0[j + 1];
+		d[2 * j] += v1[j];
+		d[2 * j + 1] = t + v2[j];
+	}
+	for (; 2 * j < W; ++j)
+		col2im_edge3(d, v0, v1, v2, W, lo, hi, j);
 }
 
 /* The tap columns' bounds for taps3_stride2: lo, hi per tap, and [*a, *b) where all three are
