@@ -3,7 +3,8 @@
 # small pipeline.  A tiny pipeline on the synthetic data plugin (9 runs: base and other at 10 and
 # 20 per class on two sets, one slow run of 3000 epochs) goes through:
 #   - nothing run: every run "not started", no estimate;
-#   - two runs trained: "finished" with the test error `snm run` printed, and an estimate;
+#   - two runs trained: "finished" with the test error `snm run` printed, and an estimate; with
+#     --only, the matching runs' lines and summary (and no match: one error line);
 #   - the slow run trained in the background: "running, pid <its pid>"; after kill -9 "resumable"
 #     with its epochs done and the stale lock it left;
 #   - a lock held the way snm holds it (flock, its pid in the file) by another process: "running"
@@ -101,6 +102,20 @@ check "finished: the summary counts them, the estimate names its basis" \
 	$(grep -q "^9 runs: 2 finished, 0 running, 0 resumable, 7 not started, 0 refused, 0 failed$" status.out \
 	  && grep -q "^left: 7 runs, 3012 epochs, about [0-9.]* core-hours ([0-9]* core-[a-z]*), from the seconds per epoch x threads of 2 measured runs (matched 3 by size only, 4 by any run)$" status.out; echo $?) \
 	"$(tail -n 2 status.out)"
+
+# ---- --only: the matching runs' lines, their summary; the estimate's basis stays every run -------
+"$snm" status p.yaml --only 'st/base/*' > only.out 2> only.err
+st=$?
+check "--only: the matching runs alone, counted in the summary, estimated from every measured run" \
+	$([ $st -eq 0 ] && [ "$(grep -c '^st/' only.out)" -eq 4 ] && ! grep -q '^st/other' only.out \
+	  && grep -q "^4 runs: 2 finished, 0 running, 0 resumable, 2 not started, 0 refused, 0 failed$" only.out \
+	  && grep -q "^left: 2 runs, 4 epochs, about [0-9.]* core-hours ([0-9]* core-[a-z]*), from the seconds per epoch x threads of 2 measured runs (matched 2 by any run)$" only.out \
+	  && [ ! -s only.err ]; echo $?) "exit $st; $(cat only.out only.err | tail -n 3)"
+"$snm" status p.yaml --only 'st/nope/*' > only.out 2> only.err
+st=$?
+check "--only matching no run: exit 1, one line naming the pattern" \
+	$([ $st -eq 1 ] && [ "$(wc -l < only.err)" -eq 1 ] && grep -q "'st/nope/\*' matches none" only.err \
+	  && [ ! -s only.out ]; echo $?) "exit $st; $(cat only.err)"
 
 # ---- running (a real snm run), then resumable after kill -9 -----------------------------------------
 "$snm" run p.yaml --only 'st/slow/*' --threads 1 > slow.log 2>&1 &

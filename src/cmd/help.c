@@ -94,7 +94,7 @@ static const help helps[] = {
 	  "  snm run pipelines/all.yaml --shard 3/32        # task 3 of a 32-task job array\n"
 	  "  mpirun -n 64 snm run pipelines/all.yaml        # built with MPI: rank 0 hands runs out\n" },
 	{ "status",
-	  "snm status PIPELINE [--results DIR] [--cost] [--plugin-path DIRS]\n",
+	  "snm status PIPELINE [--results DIR] [--only PATTERN] [--cost] [--plugin-path DIRS]\n",
 	  "Where every run of a pipeline stands, from its files alone (trains nothing): one line per\n"
 	  "run, finished (its test error at the best validation epoch; flagged when made by other code\n"
 	  "than the plugins and libsnm found now), running (by which process), resumable (epochs done),\n"
@@ -104,6 +104,8 @@ static const help helps[] = {
 	  "\n"
 	  "options:\n"
 	  "  --results DIR            read DIR/<run key>.h5 instead of the pipeline's results directory\n"
+	  "  --only PATTERN           only the runs whose keys match PATTERN (as snm run --only); the\n"
+	  "                           estimate still goes by every measured run of the pipeline\n"
 	  "  --cost                   the cost model's seconds on each line (a finished run's measured\n"
 	  "                           ones beside), the runs left estimated by it, and the model\n"
 	  "                           against the measured runs (its cache is read, never calibrated)\n"

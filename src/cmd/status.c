@@ -1,7 +1,8 @@
 /* status.c: `snm status`, where every run of a pipeline stands (src/run/state.h), from the files
- * alone: one line per run, a summary line, and the estimate of the core-hours left.  Trains,
- * locks and writes nothing.  Exit status 0 (status is information, whatever the runs' states), 1
- * when the pipeline cannot be loaded, 2 on a usage error. */
+ * alone: one line per run, a summary line, and the estimate of the core-hours left; with --only
+ * PATTERN (as `snm run --only`), of the runs whose keys match it.  Trains, locks and writes
+ * nothing.  Exit status 0 (status is information, whatever the runs' states), 1 when the
+ * pipeline cannot be loaded or --only matches none of its runs, 2 on a usage error. */
 #include <getopt.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
@@ -155,14 +156,15 @@ static int load_model(const snm_pipeline *p, const char *plugin_path, double **m
 
 /* --cost: the model against the measured wall seconds of the finished runs trained at 1 thread
  * whose every epoch is timed: the median and the extremes of model / measured. */
-static void print_check(const snm_pipeline *p, const snm_run_state *st, const double *model)
+static void print_check(const snm_pipeline *p, const snm_run_state *st, const double *model,
+                        const unsigned char *sel)
 {
 	double *ratio = malloc(((size_t)p->n_runs + 1) * sizeof *ratio), lo, hi, worst;
 	size_t n = 0;
 	if (ratio == NULL)
 		return;
 	for (int i = 0; i < p->n_runs; ++i)
-		if (st[i].state == SNM_STATE_FINISHED && st[i].threads == 1 && st[i].timed == st[i].epochs
+		if (sel[i] && st[i].state == SNM_STATE_FINISHED && st[i].threads == 1 && st[i].timed == st[i].epochs
 		    && st[i].seconds > 0 && isfinite(model[i]))
 			ratio[n++] = model[i] / st[i].seconds;
 	if (n == 0) {
@@ -184,24 +186,28 @@ int snm_cmd_status(int argc, char **argv)
 {
 	static const struct option longs[] = {
 		{ "results", required_argument, 0, 'r' }, { "plugin-path", required_argument, 0, 'p' },
-		{ "help", no_argument, 0, 'h' }, { "cost", no_argument, 0, 'c' }, { 0, 0, 0, 0 }
+		{ "help", no_argument, 0, 'h' }, { "cost", no_argument, 0, 'c' },
+		{ "only", required_argument, 0, 'o' }, { 0, 0, 0, 0 }
 	};
 	const char *results = NULL, *plugin_path = NULL;
+	cli sel_cli = { 0 };         /* --only: the selection of `snm run --only` (cmd.h) */
+	unsigned char *sel;
 	snm_pipeline *p;
 	snm_run_state *st;
 	snm_estimate est;
 	snm_error e;
 	double *model = NULL;
-	int opt, width = 0, count[SNM_N_STATES] = { 0 }, other_code = 0, cost = 0;
+	int opt, width = 0, count[SNM_N_STATES] = { 0 }, other_code = 0, cost = 0, n_sel = 0;
 #ifdef __GLIBC__
 	optind = 0;               /* glibc: full re-initialisation (the caller may have used getopt) */
 #else
 	optind = 1;
 #endif
 	opterr = 0;                  /* one line of our own for a bad option, below */
-	while ((opt = getopt_long(argc, argv, ":r:p:hc", longs, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":r:p:hco:", longs, NULL)) != -1) {
 		switch (opt) {
 		case 'c': cost = 1; break;
+		case 'o': sel_cli.only = optarg; break;
 		case 'r': results = optarg; break;
 		case 'p': plugin_path = optarg; break;
 		case 'h': snm_cmd_help("status", stdout); return 0;
@@ -223,47 +229,62 @@ int snm_cmd_status(int argc, char **argv)
 	}
 	if (snm_pipeline_load(argv[optind], plugin_path, &p, &e))
 		return snm_cmd_fail(&e);
-	if ((st = calloc((size_t)p->n_runs + 1, sizeof *st)) == NULL) {
+	if (snm_cmd_no_match(&sel_cli, p, argv[optind])) {
+		snm_pipeline_free(p);
+		return 1;
+	}
+	st = calloc((size_t)p->n_runs + 1, sizeof *st);
+	sel = calloc((size_t)p->n_runs + 1, 1);
+	if (st == NULL || sel == NULL) {
+		free(st);
+		free(sel);
 		snm_pipeline_free(p);
 		fprintf(stderr, "snm: out of memory\n");
 		return 1;
 	}
 	for (int i = 0; i < p->n_runs; ++i) {
 		int w = (int)strlen(p->runs[i].key);
-		width = w > width ? w : width;
+		sel[i] = (unsigned char)snm_cmd_selected(&sel_cli, &p->runs[i]);
+		n_sel += sel[i];
+		width = sel[i] && w > width ? w : width;
 	}
 	if (cost && load_model(p, plugin_path, &model) != 0) {
 		free(st);
+		free(sel);
 		snm_pipeline_free(p);
 		return 1;
 	}
-	for (int i = 0; i < p->n_runs; ++i) {
+	for (int i = 0; i < p->n_runs; ++i) {   /* every run: the estimate's basis is all of them */
 		char *path = path_of(&p->runs[i], results);
 		if (path == NULL || snm_run_state_read(&p->runs[i], plugin_path, path, &st[i], &e) != SNM_OK) {
 			free(path);
 			free(st);
+			free(sel);
 			snm_pipeline_free(p);
 			fprintf(stderr, "snm: out of memory\n");
 			return 1;
 		}
 		free(path);
+		if (!sel[i])
+			continue;
 		count[st[i].state]++;
 		other_code += st[i].state == SNM_STATE_FINISHED && st[i].code == SNM_CODE_OTHER;
 		print_line(&p->runs[i], &st[i], width, model ? model[i] : NAN);
 		fflush(stdout);
 	}
-	printf("%d run%s: %d finished", p->n_runs, p->n_runs == 1 ? "" : "s", count[SNM_STATE_FINISHED]);
+	printf("%d run%s: %d finished", n_sel, n_sel == 1 ? "" : "s", count[SNM_STATE_FINISHED]);
 	if (other_code > 0)
 		printf(" (%d made by other code)", other_code);
 	printf(", %d running, %d resumable, %d not started, %d refused, %d failed\n", count[SNM_STATE_RUNNING],
 	       count[SNM_STATE_RESUMABLE], count[SNM_STATE_NOT_STARTED], count[SNM_STATE_REFUSED],
 	       count[SNM_STATE_FAILED]);
-	snm_run_estimate(p, st, model, 1, &est);
+	snm_run_estimate(p, st, model, 1, sel, &est);
 	print_estimate(&est, count);
 	if (model != NULL)
-		print_check(p, st, model);
+		print_check(p, st, model, sel);
 	free(model);
 	free(st);
+	free(sel);
 	snm_pipeline_free(p);
 	return 0;
 }

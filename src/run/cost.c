@@ -389,7 +389,7 @@ static int measured(const snm_run_state *st)
 }
 
 void snm_run_estimate(const snm_pipeline *p, const snm_run_state *st, const double *model, int threads,
-                      snm_estimate *out)
+                      const unsigned char *sel, snm_estimate *out)
 {
 	memset(out, 0, sizeof *out);
 	for (int i = 0; i < p->n_runs; ++i)
@@ -397,6 +397,8 @@ void snm_run_estimate(const snm_pipeline *p, const snm_run_state *st, const doub
 	for (int i = 0; i < p->n_runs; ++i) {
 		const snm_run_spec *r = &p->runs[i];
 		int left = st[i].epochs - st[i].epochs_done;
+		if (sel != NULL && !sel[i])
+			continue;
 		if (st[i].state != SNM_STATE_NOT_STARTED && st[i].state != SNM_STATE_RESUMABLE
 		    && st[i].state != SNM_STATE_RUNNING)
 			continue;

@@ -133,7 +133,9 @@ double snm_cost_round_robin(const double *cost, int n, int workers, int *worker_
  * the per-class size and set) and per-class size, else of the same per-class size, else of any
  * run.  Runs measured: those whose files have timed epochs and whose state is finished, running or
  * resumable (refused and failed files are another configuration or unusable).  Refused and failed
- * runs are not counted: each needs a decision first (--force, a fix). */
+ * runs are not counted: each needs a decision first (--force, a fix).  sel: NULL, every run; or
+ * one flag per run (sel[i] != 0: counted among the runs left -- `snm status --only`); the measured
+ * basis is every run's either way. */
 typedef struct snm_estimate {
 	double core_seconds;       /* the estimate (0 when nothing is left or nothing was measured) */
 	int runs, epochs;          /* runs left and their epochs left */
@@ -145,7 +147,7 @@ typedef struct snm_estimate {
 } snm_estimate;
 
 void snm_run_estimate(const snm_pipeline *p, const snm_run_state *st, const double *model, int threads,
-                      snm_estimate *out);
+                      const unsigned char *sel, snm_estimate *out);
 
 #ifdef __cplusplus
 }
