@@ -58,8 +58,8 @@ bench: $(BENCHMARKS) $(BENCH_NUMERIC_TESTS) snm$(EXEEXT) $(pkglib_LTLIBRARIES)
 	  echo "== $$p $(BENCH_FLAGS) $$extra  (load $$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null))"; \
 	  SNM_BENCH_PEER=bench/peer.txt ./$$p $(BENCH_FLAGS) $$extra || exit 1; \
 	done
-	@echo "== bench/bench_train --only ladder --numerics 2 $(BENCH_FLAGS)  (train.numerics 2: the Gaussian noise by the ziggurat; load $$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null))"; \
-	  ./bench/bench_train --only ladder --numerics 2 $(BENCH_FLAGS) || exit 1
+	@echo "== bench/bench_train --only ladder --numerics 2 $(BENCH_FLAGS) $(BENCH_TRAIN_FLAGS)  (train.numerics 2: the Gaussian noise by the ziggurat; load $$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null))"; \
+	  ./bench/bench_train --only ladder --numerics 2 $(BENCH_FLAGS) $(BENCH_TRAIN_FLAGS) || exit 1
 	@if test "$(BENCH_UNPINNED)" = yes && test -n "$${OPENBLAS_CORETYPE-}"; then \
 	  echo "== OpenBLAS unpinned: OPENBLAS_CORETYPE=$$OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset below"; \
 	  ok=yes; \

@@ -108,9 +108,23 @@ check "finished: the summary counts them, the estimate names its basis" \
 st=$?
 check "--only: the matching runs alone, counted in the summary, estimated from every measured run" \
 	$([ $st -eq 0 ] && [ "$(grep -c '^st/' only.out)" -eq 4 ] && ! grep -q '^st/other' only.out \
+	  && grep -q '^st/base/n10/set1  finished' only.out \
 	  && grep -q "^4 runs: 2 finished, 0 running, 0 resumable, 2 not started, 0 refused, 0 failed$" only.out \
 	  && grep -q "^left: 2 runs, 4 epochs, about [0-9.]* core-hours ([0-9]* core-[a-z]*), from the seconds per epoch x threads of 2 measured runs (matched 2 by any run)$" only.out \
 	  && [ ! -s only.err ]; echo $?) "exit $st; $(cat only.out only.err | tail -n 3)"
+"$snm" status p.yaml --only 'st/other/*' > only.out 2> only.err
+st=$?
+check "--only: runs with none measured among them, estimated from the others; lines padded to the selected keys" \
+	$([ $st -eq 0 ] && [ "$(grep -c '^st/other/' only.out)" -eq 4 ] \
+	  && grep -q '^st/other/n10/set1  not started$' only.out \
+	  && grep -q "^left: 4 runs, 8 epochs, about [0-9.]* core-hours ([0-9]* core-[a-z]*), from the seconds per epoch x threads of 2 measured runs (matched 2 by size only, 2 by any run)$" only.out \
+	  && [ ! -s only.err ]; echo $?) "exit $st; $(cat only.out only.err | tail -n 3)"
+"$snm" status p.yaml --only 'st/base/*' --cost > only.out 2> only.err
+st=$?
+check "--only with --cost: the selected runs' lines, then the model's line (uncalibrated here)" \
+	$([ $st -eq 0 ] && [ "$(grep -c '^st/' only.out)" -eq 4 ] \
+	  && grep -q "^cost model: no finished run trained at 1 thread to check it against$" only.out; echo $?) \
+	"exit $st; $(cat only.out only.err | tail -n 3)"
 "$snm" status p.yaml --only 'st/nope/*' > only.out 2> only.err
 st=$?
 check "--only matching no run: exit 1, one line naming the pattern" \

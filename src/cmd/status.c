@@ -258,6 +258,7 @@ int snm_cmd_status(int argc, char **argv)
 		char *path = path_of(&p->runs[i], results);
 		if (path == NULL || snm_run_state_read(&p->runs[i], plugin_path, path, &st[i], &e) != SNM_OK) {
 			free(path);
+			free(model);
 			free(st);
 			free(sel);
 			snm_pipeline_free(p);
