@@ -4,7 +4,8 @@
  * convnet with batchnorm (the ladder's encoder): the 784-1000-500-250-250-250-10 registry (names,
  * kinds, count by hand, initial values), a conv + fc network against naive loops in double in
  * training and evaluation mode (batch vs running statistics, their update, the hook's raw and
- * normalised calls), and its gradients against central differences.
+ * normalised calls), and its gradients against central differences -- with and without
+ * bn_scale's hidden scales (their registry, and at g = 1 the bits of the network without them).
  *
  * convnet: shapes of every map on the mnist preset (and the hook's view of each pre-activation),
  * parameter names, order, shapes and counts of the three presets worked out by hand from the
@@ -645,6 +646,7 @@ static void test_bn_params(void)
 }
 
 #define BNSMALL "preset: custom\nlayers: [{conv: 2, k: 3, stride: 2, pad: 1}, {fc: 4}]\nbatchnorm: true\n"
+#define BNSCALE BNSMALL "bn_scale: true\n"      /* the hidden layers' scales g too */
 enum { BN_N = 5 };   /* batch; input 1x4x4, conv 2x2x2, z 4, 3 classes */
 
 /* Per channel c of v[n][c][s] (S positions): (v - mean) / sqrt(biased var + 1e-10) in place;
@@ -676,6 +678,8 @@ static void bnsmall_naive(const fixture *f, const float *x, int running, double 
 	const float *cw = param(f, "enc.c1.w")->x, *b1 = param(f, "enc.c1.b")->x;
 	const float *fw = param(f, "enc.f1.w")->x, *b2 = param(f, "enc.f1.b")->x;
 	const float *kw = param(f, "cls.w")->x, *kb = param(f, "cls.b")->x, *kg = param(f, "cls.g")->x;
+	const snm_tensor *g1 = snm_params_find(f->params, "enc.c1.g");   /* bn_scale only */
+	const snm_tensor *g2 = snm_params_find(f->params, "enc.f1.g");
 	static const char *const rm[3] = { "enc.c1.bn.mean", "enc.f1.bn.mean", "cls.bn.mean" };
 	static const char *const rv[3] = { "enc.c1.bn.var", "enc.f1.bn.var", "cls.bn.var" };
 	double h2[BN_N][4], a2[BN_N][4], a3[BN_N][SK];
@@ -700,7 +704,8 @@ static void bnsmall_naive(const fixture *f, const float *x, int running, double 
 				for (int o = 0; o < 4; ++o) {
 					double s = 0;
 					for (int i = 0; i < 8; ++i)
-						s += (double)fw[o * 8 + i] * relu_d(z1[n][i] + b1[i / 4]);
+						s += (double)fw[o * 8 + i]
+						     * relu_d((g1 ? g1->x[i / 4] : 1.0) * z1[n][i] + b1[i / 4]);
 					a2[n][o] = s;
 				}
 			} else {
@@ -729,7 +734,7 @@ static void bnsmall_naive(const fixture *f, const float *x, int running, double 
 		if (layer == 1)
 			for (int n = 0; n < BN_N; ++n)
 				for (int o = 0; o < 4; ++o)
-					h2[n][o] = relu_d(a2[n][o] + b2[o]);
+					h2[n][o] = relu_d((g2 ? g2->x[o] : 1.0) * a2[n][o] + b2[o]);
 	}
 	for (int n = 0; n < BN_N; ++n)
 		for (int k = 0; k < SK; ++k)
@@ -740,7 +745,7 @@ static void bnsmall_naive(const fixture *f, const float *x, int running, double 
  * statistics, per channel for the convolution), the hook's calls (raw then normalised per layer,
  * the classifier through classify once), the running statistics' update, and evaluation mode
  * with the running statistics (which it leaves alone). */
-static void test_bn_forward(void)
+static void bn_forward_case(const char *yaml)
 {
 	fixture f;
 	float x[BN_N * 16];
@@ -749,7 +754,7 @@ static void test_bn_forward(void)
 	static const char *const rv[3] = { "enc.c1.bn.var", "enc.f1.bn.var", "cls.bn.var" };
 	const int C[3] = { 2, 4, SK };
 	float rm0[3][4], rv0[3][4];
-	model_new(&f, BNSMALL, 1, 4, 4, SK);
+	model_new(&f, yaml, 1, 4, 4, SK);
 	CU_ASSERT_EQUAL_FATAL(f.rc, 0);
 	randomize(&f, 400);
 	for (int l = 0; l < 3; ++l) {                 /* positive running variances */
@@ -816,6 +821,12 @@ static void test_bn_forward(void)
 	model_free(&f);
 }
 
+static void test_bn_forward(void)
+{
+	bn_forward_case(BNSMALL);
+	bn_forward_case(BNSCALE);
+}
+
 /* The cross-entropy of f's network on the BN_N images x (1, 4, 4) and labels lab, built on tape t
  * (reset first); bn_point_loss is its value, as gc_central_param's loss. */
 typedef struct bn_point {
@@ -844,14 +855,14 @@ static double bn_point_loss(void *a)
 /* Gradients of the cross-entropy of the batchnorm network (through the batch statistics, the
  * per-channel shift of the convolution, gamma) against central differences: every third element
  * of a parameter longer than 8, every element of a shorter one. */
-static void test_bn_gradients(void)
+static void bn_gradients_case(const char *yaml)
 {
 	fixture f;
 	float x[BN_N * 16];
 	static const int32_t lab[BN_N] = { 0, 1, 2, 1, 0 };
 	static const gc_central central = { 1e-3, 2e-3, 8, 0, 3 };
 	gc_tally n = { 0, 0, 0, 0 };
-	model_new(&f, BNSMALL, 1, 4, 4, SK);
+	model_new(&f, yaml, 1, 4, 4, SK);
 	CU_ASSERT_EQUAL_FATAL(f.rc, 0);
 	randomize(&f, 500);
 	gc_fill(x, BN_N * 16, 0, 1, 10);
@@ -870,6 +881,51 @@ static void test_bn_gradients(void)
 	CU_ASSERT(n.kinks <= n.checked / 10);
 	snm_tape_free(t);
 	model_free(&f);
+}
+
+static void test_bn_gradients(void)
+{
+	bn_gradients_case(BNSMALL);
+	bn_gradients_case(BNSCALE);
+}
+
+/* bn_scale: each hidden layer's g (init 1) after its shift and before its running statistics,
+ * none without it; the init stream's draws are the same, so at g = 1 the network computes the
+ * same bits as without bn_scale (bn_scale without batchnorm: test_config_errors). */
+static void test_bn_scale(void)
+{
+	fixture a, b;
+	float x[BN_N * 16];
+	static const char *const names[] = { "enc.c1.w", "enc.c1.b", "enc.c1.g", "enc.c1.bn.mean",
+	                                     "enc.c1.bn.var", "enc.f1.w", "enc.f1.b", "enc.f1.g",
+	                                     "enc.f1.bn.mean", "enc.f1.bn.var", "cls.w" };
+	model_new(&a, BNSMALL, 1, 4, 4, SK);
+	model_new(&b, BNSCALE, 1, 4, 4, SK);
+	CU_ASSERT_EQUAL_FATAL(a.rc, 0);
+	CU_ASSERT_EQUAL_FATAL(b.rc, 0);
+	CU_ASSERT_EQUAL(snm_params_count(b.params), snm_params_count(a.params) + 2);
+	CU_ASSERT_PTR_NULL(snm_params_find(a.params, "enc.c1.g"));
+	for (size_t i = 0; i < sizeof names / sizeof *names; ++i)
+		CU_ASSERT_STRING_EQUAL(snm_params_at(b.params, (int)i)->name, names[i]);
+	CU_ASSERT(SHAPE_IS(param(&b, "enc.c1.g"), 2));
+	CU_ASSERT(SHAPE_IS(param(&b, "enc.f1.g"), 4));
+	CU_ASSERT(param(&b, "enc.f1.g")->flags & SNM_T_PARAM);
+	for (int i = 0; i < 4; ++i)
+		CU_ASSERT_EQUAL(param(&b, "enc.f1.g")->x[i], 1.0f);
+	CU_ASSERT(memcmp(param(&a, "enc.f1.w")->x, param(&b, "enc.f1.w")->x, 32 * sizeof(float)) == 0);
+	CU_ASSERT(memcmp(param(&a, "cls.w")->x, param(&b, "cls.w")->x, 4 * SK * sizeof(float)) == 0);
+	gc_fill(x, BN_N * 16, 0, 1, 11);
+	snm_tape *t = snm_tape_new(0, NULL);
+	snm_tensor *tx = snm_tape_const(t, 4, (int[]){ BN_N, 1, 4, 4 }, x);
+	const snm_model_vt *va = a.model.vt, *vb = b.model.vt;
+	snm_tensor *ya = va->classify(a.model.state, t, va->encode(a.model.state, t, tx, NULL, NULL, NULL));
+	snm_tensor *yb = vb->classify(b.model.state, t, vb->encode(b.model.state, t, tx, NULL, NULL, NULL));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ya);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(yb);
+	CU_ASSERT(memcmp(ya->x, yb->x, BN_N * SK * sizeof(float)) == 0);
+	snm_tape_free(t);
+	model_free(&a);
+	model_free(&b);
 }
 
 /* ---- objectives ---------------------------------------------------------------------------- */
@@ -1202,6 +1258,8 @@ static void test_config_errors(void)
 	                   "after a fully connected");
 	expect_model_error("{preset: custom, layers: [{fc: x}]}", SNM_ECONFIG, "'fc'");
 	expect_model_error("{preset: mnist, depth: 3}", SNM_ECONFIG, "unknown key 'depth'");
+	expect_model_error("{preset: custom, layers: [{fc: 4}], bn_scale: true}", SNM_ECONFIG,
+	                   "test.yaml:1:47: model 'convnet': bn_scale scales the batch-normalised layers");
 	/* a valid custom net with defaults k 3, stride 1, pad 1 keeps the size */
 	fixture f;
 	model_new(&f, "{preset: custom, layers: [{conv: 2}, {fc: 5}]}", 1, 8, 8, 3);
@@ -1239,6 +1297,7 @@ static CU_TestInfo model_tests[] = {
 	{ "bn_params", test_bn_params },
 	{ "bn_forward", test_bn_forward },
 	{ "bn_gradients", test_bn_gradients },
+	{ "bn_scale", test_bn_scale },
 	CU_TEST_INFO_NULL
 };
 

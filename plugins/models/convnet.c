@@ -51,7 +51,11 @@
  *                                             no learnable scale)
  *     h = relu(z + beta)              beta = enc.<c|f><i>.b, a learned shift per unit, init 0
  * and the classifier  z_c = BN(W_cls z),  y = gamma (z_c + beta_c)  (logits; softmax in the loss),
- * gamma = cls.g (init 1), beta_c = cls.b (init 0), as the ladder's top layer with top_c.  Running
+ * gamma = cls.g (init 1), beta_c = cls.b (init 0), as the ladder's top layer with top_c.  With
+ * option `bn_scale` (default false) every hidden layer and z also get a learned scale per unit,
+ * as takerum/vat's batch normalisation (Linear-BN-ReLU with scale and shift) and PyTorch's
+ * BatchNorm1d have it:  h = relu(g z + beta),  g = enc.<c|f><i>.g, init 1 (without it the
+ * ladder's convention: no hidden scale; the hook sees z before g and beta either way).  Running
  * statistics (buffers, SNM_T_BUFFER) r_mean (init 0), r_var (init 1) follow
  * r = (1 - bn_momentum) r + bn_momentum batch (unbiased variance) at every training-mode
  * normalisation; evaluation mode (snm_tape_set_training(t, 0), the trainer's evaluation)
@@ -59,6 +63,7 @@
  * code's: fully connected N(0, 1/fan_in), convolutions U(-sqrt(3/fan_in), sqrt(3/fan_in)) (the
  * same variance), from the init stream in registration order.  The tied decoders are unchanged.
  * Extra entries, each after its layer's w and b:
+ *   enc.<c|f><i>.g (K or O)                                    parameter, bn_scale only
  *   enc.<c|f><i>.bn.mean, enc.<c|f><i>.bn.var (K or O)          buffers
  *   cls.g (K) after cls.b, then cls.bn.mean, cls.bn.var (K)      parameter, buffers
  * The hook then follows the batch-normalisation convention of snm/plugin.h: for layer i it is
@@ -82,6 +87,7 @@ typedef struct layer {
 	int in_n_d, in_d[3];      /* one example's input: (C,H,W), or (F) */
 	int out_n_d, out_d[3];    /* one example's output: (K,P,Q), or (O) */
 	snm_tensor *w, *b;        /* encoder weight and bias (batchnorm: the shift beta) */
+	snm_tensor *g;            /* batchnorm with bn_scale: the scale per unit; else NULL */
 	snm_tensor *db;           /* decoder bias: reconstruction of this layer's input */
 	snm_tensor *rm, *rv;      /* batchnorm: running mean and variance */
 } layer;
@@ -90,7 +96,7 @@ typedef struct convnet {
 	int n_layers;             /* hidden layers + the z layer */
 	layer *l;
 	snm_tensor *cls_w, *cls_b, *dec_z_b;
-	int bn;                   /* option batchnorm */
+	int bn, bn_scale;         /* options batchnorm, bn_scale */
 	float bn_eps, bn_momentum;
 	snm_tensor *cls_g, *cls_rm, *cls_rv;   /* batchnorm: classifier scale, running statistics */
 	/* batchnorm: the hook of the last encode, for classify of the z it returned */
@@ -128,6 +134,9 @@ static const snm_option options[] = {
 	{ "bn_momentum", SNM_OPT_DOUBLE, "0.1", NULL,
 	  "batchnorm: weight of the batch in the running statistics (rinuboney/ladder: 0.01)",
 	  "(0, 1]" },
+	{ "bn_scale", SNM_OPT_BOOL, "false", NULL,
+	  "batchnorm: a learned scale per unit on every hidden layer and z, h = relu(g z + beta) "
+	  "(takerum/vat's batch norm); false: the ladder's, none", NULL },
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };
 
@@ -325,6 +334,13 @@ static int make_params(convnet *m, int n_classes, snm_params *p, gsl_rng *init, 
 		else
 			snm_init_normal(l->w, init, 1.0 / sqrt(fan_in));
 		name[strlen(name) - 2] = '\0';            /* "enc.f1.b" -> "enc.f1" */
+		if (m->bn_scale) {
+			char gname[40];
+			snprintf(gname, sizeof gname, "%s.g", name);
+			if ((l->g = add_param(p, gname, 1, (int[]){ l->out }, err)) == NULL)
+				return err != NULL ? err->code : SNM_EINVAL;
+			snm_init_fill(l->g, 1.0f);
+		}
 		if ((rc = add_running(p, name, l->out, &l->rm, &l->rv, err)) != 0)
 			return rc;
 	}
@@ -367,14 +383,18 @@ static int create(const snm_cfg *opts, const snm_data_info *in, snm_params *para
 	const snm_cfg *list;
 	convnet *m;
 	double bn_eps, bn_momentum;
-	int n = 0, rc, bn;
+	int n = 0, rc, bn, bn_scale;
 	*state = NULL;
 	if ((rc = snm_cfg_check(opts, options, "model 'convnet'", err)) != 0
 	    || (rc = snm_cfg_opt_str(opts, options, "preset", &preset, err)) != 0
 	    || (rc = snm_cfg_opt_bool(opts, options, "batchnorm", &bn, err)) != 0
 	    || (rc = snm_cfg_opt_double(opts, options, "bn_eps", &bn_eps, err)) != 0
-	    || (rc = snm_cfg_opt_double(opts, options, "bn_momentum", &bn_momentum, err)) != 0)
+	    || (rc = snm_cfg_opt_double(opts, options, "bn_momentum", &bn_momentum, err)) != 0
+	    || (rc = snm_cfg_opt_bool(opts, options, "bn_scale", &bn_scale, err)) != 0)
 		return rc;
+	if (bn_scale && !bn)
+		return SNM_CFG_FAIL(err, SNM_ECONFIG, snm_cfg_get(opts, "bn_scale"), "model 'convnet': "
+		                    "bn_scale scales the batch-normalised layers: it needs batchnorm: true");
 	list = snm_cfg_opt_node(opts, options, "layers");
 	if (!strcmp(preset, "custom")) {
 		if ((rc = parse_layers(list, &custom, &n, err)) != 0)
@@ -402,6 +422,7 @@ static int create(const snm_cfg *opts, const snm_data_info *in, snm_params *para
 	}
 	m->n_layers = n;
 	m->bn = bn;
+	m->bn_scale = bn_scale;
 	m->bn_eps = (float)bn_eps;
 	m->bn_momentum = (float)bn_momentum;
 	rc = plan(m, spec, in, err);
@@ -452,6 +473,11 @@ static snm_tensor *shift(snm_tape *t, snm_tensor *x, snm_tensor *v)
 	return snm_add(t, x, bcast(t, x, v));
 }
 
+static snm_tensor *scale(snm_tape *t, snm_tensor *x, snm_tensor *v)
+{
+	return snm_mul(t, x, bcast(t, x, v));
+}
+
 /* batchnorm: z = BN(a) with the running statistics rm, rv, seen by the hook as documented at the
  * top (raw first, then normalised). */
 static snm_tensor *normalise(const convnet *m, snm_tape *t, snm_tensor *a, snm_tensor *rm,
@@ -487,7 +513,9 @@ static snm_tensor *encode_post(void *state, snm_tape *t, snm_tensor *x, snm_laye
 		}
 		pre = l->kind == LAYER_CONV ? snm_conv2d(t, h, l->w, b, l->stride, l->pad)
 		                            : snm_linear(t, h, l->w, b, 0);
-		if (m->bn)
+		if (m->bn && l->g != NULL)   /* bn_scale: g z + beta */
+			pre = shift(t, scale(t, normalise(m, t, pre, l->rm, l->rv, i, hook, ctx), l->g), l->b);
+		else if (m->bn)
 			pre = shift(t, normalise(m, t, pre, l->rm, l->rv, i, hook, ctx), l->b);
 		else if (pre != NULL && hook != NULL)
 			pre = hook(ctx, t, SNM_HOOK_ARG(i, SNM_HOOK_PRE), pre);
