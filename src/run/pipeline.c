@@ -11,12 +11,12 @@
 #include "loader.h"
 #include "override.h"
 #include "store.h"
+#include "snm/tape.h"
 
 #define MAX_INCLUDE_DEPTH 16
 #define MAX_NAME 64          /* characters of a pipeline or experiment name */
 #define MAX_RUN_NAME 160     /* ... of an experiment name with its sweeps' and --set values */
 #define MAX_SETS 1000        /* random sets per size */
-#include "snm/tape.h"
 #define MAX_RUNS 20000       /* runs of a pipeline, includes and all */
 
 #define TEXT_OF_(x) #x
