@@ -31,8 +31,7 @@
  * (input), detach_targets (false), hidden_scale (targets all: the hidden layers' lambda_j as a
  * multiple of weight; 1, as in the recon plugin).  Randomness per batch: the input's N*C*H*W
  * draws of gsl_ran_gaussian(noise, 1) (train.numerics 2: gsl_ran_gaussian_ziggurat) in element
- * order, then (corrupt: all) each corrupted
- * layer's in encode's order.
+ * order, then (corrupt: all) each corrupted layer's in encode's order.
  * Terms (unweighted): "ce", "recon_x", and "recon_h" (all) or "recon_z" (xz).  No parameters. */
 #include <stdlib.h>
 #include <string.h>
