@@ -36,13 +36,13 @@ done
 # ladder 5 x 25; fashion-semi 4 rows x 3 sets; mnist-semi 10 rows x 3 sets + 6 full runs (36);
 # advladder 3 rows x 3 sets + 6 full runs (15); mnist-claim 5 rows x 2 sizes x 10 sets, 30 of
 # them mnist.yaml's own runs (sets 1..3); mnist-ablation 5 rows x 5 sets; pi-mnist-ablation 2 rows x 2 x 3;
-# vib 12 rows x (2 sizes x 3 sets + full); mnist-recon-all 2 rows x 3 sizes x 3 sets;
-# all = 250 + 225 + 42 + 12 + 125 + (100 - 30) + 25 - 5 + 36 + 15 + 84 + 18 (mnist-claim.yaml has mnist.yaml's
+# vib 12 rows x (2 sizes x 3 sets + full); mnist-recon-all 2 rows x 5 sizes x 3 sets;
+# all = 250 + 225 + 42 + 12 + 125 + (100 - 30) + 25 - 5 + 36 + 15 + 84 + 30 (mnist-claim.yaml has mnist.yaml's
 # 30 runs of sets 1..3, mnist-ablation.yaml has 5 runs of semantic-grad of which sets 1..3 are
 # mnist.yaml's and 4..5 mnist-claim.yaml's)
-for spec in all:897 cifar10:225 fashion:225 fashion-semi:12 ladder:125 mnist:250 mnist-semi:36 \
+for spec in all:909 cifar10:225 fashion:225 fashion-semi:12 ladder:125 mnist:250 mnist-semi:36 \
             advladder:15 pi-mnist:42 quick:18 mnist-claim:100 mnist-ablation:25 pi-mnist-ablation:12 vib:84 \
-            mnist-recon-all:18; do
+            mnist-recon-all:30; do
 	name=${spec%%:*}
 	runs=${spec#*:}
 	file=$src/../pipelines/$name.yaml
