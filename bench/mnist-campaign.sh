@@ -36,7 +36,7 @@ run "$P/pi-mnist.yaml"
 for k in 1 2 3; do run "$P/pi-mnist-ablation.yaml" --only "*/set$k"; done
 for k in 1 2 3; do for n in 10 20 50 100 200; do run "$P/ladder.yaml" --only "ladder/*/n$n/set$k"; done; done  # with the -bn rows
 for n in 10 20 50 100 200; do run "$P/mnist.yaml" --only "mnist/recon-*/n$n/*"; done
-run "$P/mnist-recon-all.yaml"      # recon-all with the hidden layers' weight 0.003, 10-50 per class
+run "$P/mnist-recon-all.yaml"      # recon-all with the hidden layers' weight 0.003, 10-200 per class
 # 5b. the comparison regularizers' checks at 100 labels (the comparison issue): the ladder and the
 #     adversarial ladder of seed 002 on the same labelled sets, VAT (takerum's recipe at 1000 labels,
 #     the later paper's network at 100, takerum's at 100), close-to-clean, the Gamma-model
