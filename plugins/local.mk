@@ -9,8 +9,16 @@
 #            vib_hcp and vib_lp (seed 003's adversarial information-bottleneck regularizers, with
 #            their discriminators and decoder: noise/vib.h)
 # A new plugin: append it to pkglib_LTLIBRARIES and give it the four lines the others have.
-PLUGIN_LDFLAGS = -module -avoid-version -no-undefined -export-symbols-regex '^snm_plugin_entry$$'
-PLUGIN_LIBADD = src/core/libsnm.la $(GSL_LIBS) $(OPENBLAS_LIBS) $(ZLIB_LIBS) $(LIBM)
+# libsnm is handed to the linker itself (-Wl,...,-lsnm in PLUGIN_LDFLAGS: libtool puts it after the
+# objects), past libtool: given src/core/libsnm.la, or -lsnm (which it resolves to that .la),
+# libtool writes the build directory into each plugin as its RUNPATH, and relinks it with libdir's
+# on make install.  A plugin's file is part of a run's code identity (src/run/identity.h), which
+# must not depend on where the tree was built or whether it was installed.  A plugin needs no
+# search path for libsnm: snm (or a test program) has it loaded when it opens the plugin, which
+# records it as needed by its soname, libsnm.so.1.
+PLUGIN_LDFLAGS = -module -avoid-version -no-undefined -export-symbols-regex '^snm_plugin_entry$$' \
+	-Wl,-L$(top_builddir)/src/core/.libs,-lsnm
+PLUGIN_LIBADD = $(GSL_LIBS) $(OPENBLAS_LIBS) $(ZLIB_LIBS) $(LIBM)
 PLUGIN_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 BUILD_PLUGIN_PATH = $(abs_top_builddir)/plugins/models/.libs:$(abs_top_builddir)/plugins/noise/.libs:$(abs_top_builddir)/plugins/data/.libs
 
@@ -88,3 +96,6 @@ plugins_noise_vib_lp_la_SOURCES = plugins/noise/vib_lp.c plugins/noise/vib.h
 plugins_noise_vib_lp_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_noise_vib_lp_la_LIBADD = $(PLUGIN_LIBADD)
 plugins_noise_vib_lp_la_CFLAGS = $(PLUGIN_CFLAGS)
+
+# every plugin links libsnm (PLUGIN_LIBADD names it as -lsnm, which make cannot follow)
+$(pkglib_LTLIBRARIES): src/core/libsnm.la

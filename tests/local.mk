@@ -239,6 +239,11 @@ EXTRA_DIST += tests/test_interrupt_updates.sh
 # (SNM_REINSTALL_FULL=1: two real installs of the distribution's files, minutes).
 TESTS += tests/test_reinstall.sh
 EXTRA_DIST += tests/test_reinstall.sh
+# A run's code identity (the SHA-256 of libsnm and the plugins) does not depend on where the tree
+# was built: no RUNPATH, no build or source path in those files (SNM_LOCATION_FULL=1: two builds
+# of the distribution's files in two directories compared byte for byte, minutes).
+TESTS += tests/test_location.sh
+EXTRA_DIST += tests/test_location.sh
 # The help texts, the man page and the README agree.
 TESTS += tests/test_help.sh
 EXTRA_DIST += tests/test_help.sh
@@ -249,8 +254,10 @@ EXTRA_DIST += tests/test_exports.sh
 # Out of tree: install into a staging dir, build a plugin with pkg-config only, run it.
 TESTS += tests/test_out_of_tree.sh
 EXTRA_DIST += tests/test_out_of_tree.sh tests/outoftree/mynoise.c
-# `make install` relinks the plugins inside the build tree (libtool), pulling them from under any
-# test that loads them at that moment (seen under make -j2 check): this test runs after all others.
+# `make install` relinked the plugins inside the build tree (libtool, before plugins/local.mk linked
+# libsnm past it), pulling them from under any test that loaded them at that moment (seen under
+# make -j2 check); it still writes into the build tree (snm.pc, libtool's files): this test runs
+# after all others.
 # (through a variable, so that Automake adds this prerequisite to its own rule, not replaces it)
 OOT_LOG = tests/test_out_of_tree.sh.log
 $(OOT_LOG): $(filter-out $(OOT_LOG),$(TEST_LOGS))
