@@ -97,5 +97,5 @@ plugins_noise_vib_lp_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_noise_vib_lp_la_LIBADD = $(PLUGIN_LIBADD)
 plugins_noise_vib_lp_la_CFLAGS = $(PLUGIN_CFLAGS)
 
-# every plugin links libsnm (PLUGIN_LIBADD names it as -lsnm, which make cannot follow)
+# every plugin links libsnm (PLUGIN_LDFLAGS names it as -lsnm, which make cannot follow)
 $(pkglib_LTLIBRARIES): src/core/libsnm.la

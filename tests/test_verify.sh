@@ -6,8 +6,9 @@
 # (Cooperlake) and results/verify/<core>/quick/feed-forward/n10/set1.h5 (Haswell, ...).  Each is
 # retrained until one verifies; one recorded under this machine's kernel that differs fails; where
 # every one names another kernel than this machine's OpenBLAS runs, the test is skipped (exit 77,
-# saying both), not passed; skipped too when the tree has no results/ (a distribution tarball).  And a run of numeric version 2 (train.numerics: Gaussian noise by GSL's ziggurat),
-# trained here on the synthetic data, verifies bitwise equal, its file recording numerics 2.
+# saying both), not passed; skipped too when the tree has no results/ (a distribution tarball).
+# And a run of numeric version 2 (train.numerics: Gaussian noise by GSL's ziggurat), trained here
+# on the synthetic data, verifies bitwise equal, its file recording numerics 2.
 # Prints "test_verify: N passed, N failed[, N skipped]" and exits non-zero on a failure.
 set -u
 . "${SNM_TEST_SRCDIR:?}/lib.sh"
