@@ -13,9 +13,11 @@ static const help helps[] = {
 	{ "check",
 	  "snm check PIPELINE [--set SECTION.KEY=VALUE]... [--only PATTERN] [--shard K/N]\n"
 	  "          [--cost [--simulate N[,N]...]] [--plugin-path DIRS]\n",
-	  "Checks a pipeline without training anything: every key, type and value against the option\n"
-	  "tables of the pipeline and of every plugin it names, every dataset (opened), every class\n"
-	  "against its per-class size, every model and regularizer (created on its data's shape).\n"
+	  "Checks a pipeline without training a run or writing a file: every key, type and value\n"
+	  "against the option tables of the pipeline and of every plugin it names, every dataset\n"
+	  "(opened), every class against its per-class size, every model and regularizer (created on\n"
+	  "its data's shape), then one training step of each distinct model and regularizer pair on 4\n"
+	  "examples (a NaN, a loss of the wrong shape, a plugin that fails without saying why).\n"
 	  "Then lists the runs with their result files.  A problem is one line, file:line:col: what\n"
 	  "is wrong (with the run key where a run's plugin found it), and exit status 1.\n"
 	  "\n"
