@@ -586,15 +586,8 @@ int snm_paper_run(const snm_paper_opts *opts, snm_error *err)
 	if (o.results == NULL) o.results = "results";
 	if (o.out == NULL) o.out = "paper/out";
 	snm_error_clear(&first);
-	{
-		/* a mistyped --results would otherwise rewrite every table with "missing" cells */
-		struct stat st;
-		if (stat(o.results, &st) != 0)
-			return SNM_FAIL(err, SNM_EIO, "results directory '%s': %s (give --results DIR, where "
-			                "`snm run` wrote the run files)", o.results, strerror(errno));
-		if (!S_ISDIR(st.st_mode))
-			return SNM_FAIL(err, SNM_EIO, "results directory '%s': not a directory", o.results);
-	}
+	if ((rc = snm_results_dir_check(o.results, err)))     /* a mistyped --results */
+		return rc;
 	if ((rc = snm_cfg_load(o.spec, &spec, err)))
 		return rc;
 	if (snm_cfg_kind(spec) != SNM_CFG_MAP) {

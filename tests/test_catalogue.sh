@@ -548,6 +548,14 @@ bad "compact: run file truncated" "^snm compact: results/truncated/cat/base/n10/
 	"$snm" compact --out results results/truncated/cat/base/n10/set1.h5
 bad "compact: run file of another format" "^snm compact: results/format/cat/base/n10/set1.h5: " \
 	"$snm" compact --out results results/format/cat/base/n10/set1.h5
+damaged fifo
+mkfifo "$tmp/results/fifo/cat/base/n10/set1.h5"
+bad "compact: a FIFO in the run file's place (read without waiting for a writer)" \
+	"^snm compact: results/fifo/cat/base/n10/set1.h5: not a regular file" \
+	timeout 60 "$snm" compact --out cmp results/fifo/cat/base/n10/set1.h5
+bad "verify: a FIFO in the run file's place" "^snm verify: results/fifo/cat/base/n10/set1.h5: not a regular file" \
+	timeout 60 "$snm" verify results/fifo/cat/base/n10/set1.h5
+rm -f "$tmp/results/fifo/cat/base/n10/set1.h5"
 bad "compact: --out through a run file" \
 	"^snm compact: $run: cannot create directory: a file of that name is in the way" \
 	"$snm" compact --out "$run" "$run"
@@ -609,6 +617,12 @@ bad "plugins --plugin-path without a value" "^snm: --plugin-path needs a value" 
 	"$snm" plugins --plugin-path
 bad "paper of a missing results directory" "^snm paper: results directory 'nonexistent': " \
 	"$snm" paper --results nonexistent --out pout --no-figures
+bad "status of a missing results directory" "^snm: results directory 'nonexistent': " \
+	"$snm" status p.yaml --results nonexistent
+bad "report of a missing results directory" "^snm: results directory 'nonexistent': " \
+	"$snm" report p.yaml --results nonexistent --out rout --no-figures
+bad "report --results is a run file" "^snm: results directory '$run': not a directory" \
+	"$snm" report p.yaml --results "$run" --out rout --no-figures
 bad "paper of a missing table spec" "^snm paper: nonexistent.yaml: cannot open" \
 	"$snm" paper --results results --out pout --no-figures --spec nonexistent.yaml
 bad "paper --bogus" "^snm paper: unknown option '--bogus'" "$snm" paper --bogus

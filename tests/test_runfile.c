@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include "harness.h"
+#include "run/fs.h"
 #include "run/pipeline.h"
 #include "run/store.h"
 #include "run/trainer.h"
@@ -79,7 +81,8 @@ static int has_group(const char *path, const char *g)
 }
 
 /* A copy of the compact file src at dst with test_at_best of epoch `row` + 1 changed, or (when
- * sha is not NULL) best_sha256 replaced by sha, or (config not NULL) the config text replaced. */
+ * sha is not NULL) best_sha256 replaced by sha, or (config not NULL) the config text replaced, or
+ * (row == -2) a metric column "extra" added. */
 static int tampered_copy(const char *src, const char *dst, int row, const char *sha, const char *config)
 {
 	snm_store_attrs a;
@@ -97,7 +100,7 @@ static int tampered_copy(const char *src, const char *dst, int row, const char *
 		if (config && strcmp(a.str_names[i], "config") == 0)
 			sv[i] = config;
 	}
-	if (row >= 0) {
+	if (row >= 0 || row == -2) {
 		snm_metrics *c = NULL;
 		int col = snm_metrics_find(m, "test_at_best");
 		const char *names[64];
@@ -105,7 +108,9 @@ static int tampered_copy(const char *src, const char *dst, int row, const char *
 		int n = snm_metrics_cols(m);
 		for (int k = 0; k < n; ++k)
 			names[k] = snm_metrics_name(m, k);
-		c = snm_metrics_new(n, names, &e);
+		vals[n] = 1.0;
+		names[n] = "extra";
+		c = snm_metrics_new(n + (row == -2), names, &e);
 		for (size_t r = 0; r < snm_metrics_rows(m); ++r) {
 			for (int k = 0; k < n; ++k)
 				vals[k] = snm_metrics_get(m, r, k);
@@ -249,6 +254,14 @@ static void test_compare_differences(void)
 	CU_ASSERT_EQUAL(d.worst_epoch, 3);
 	SNM_ASSERT_CLOSE(d.worst_abs, 0.25, 1e-9, 0);
 	CU_ASSERT(d.digest_equal);
+	/* a column either file lacks is a difference, whichever is the reference */
+	CU_ASSERT_EQUAL_FATAL(tampered_copy(c1, c2, -2, NULL, NULL), SNM_OK);
+	CU_ASSERT_EQUAL(snm_runfile_compare(c1, c2, &d, &e), SNM_OK);
+	CU_ASSERT_FALSE(d.equal);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d.detail, "column extra in the second only"));
+	CU_ASSERT_EQUAL(snm_runfile_compare(c2, c1, &d, &e), SNM_OK);
+	CU_ASSERT_FALSE(d.equal);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d.detail, "no column extra"));
 	CU_ASSERT_EQUAL_FATAL(tampered_copy(c1, c2, -1,
 	        "0000000000000000000000000000000000000000000000000000000000000000", NULL), SNM_OK);
 	CU_ASSERT_EQUAL(snm_runfile_compare(c1, c2, &d, &e), SNM_OK);
@@ -360,6 +373,82 @@ static void test_commands(void)
 	snm_pipeline_free(pl);
 }
 
+/* snm compact loses nothing kept: best weights of a compact input or of the file replaced, a
+ * destination holding another recording or no run at all (unless --force); a --keep-best pattern
+ * matching nothing is an error; links and special files under a directory are passed over. */
+static void test_compact_keeps(void)
+{
+	snm_pipeline *pl = tiny("r-keeps", 0), *run = NULL;
+	char args[4096], c[1024], nb[1024], t[1024], saved[1024], d[1024], x[1024];
+	snm_error e;
+	int found;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pl);
+	path_in(c, sizeof c, "k/tiny/base/n4/set1.h5");
+	path_in(saved, sizeof saved, "saved.h5");
+	snprintf(args, sizeof args, "compact --out %s/k %s --keep-best 'tiny/*'", tmp, pl->runs[0].result_path);
+	CU_ASSERT_EQUAL(snm_cmd(args, "best weights kept", &found), 0);
+	CU_ASSERT_EQUAL_FATAL(has_group(c, "/best"), 1);
+	/* in place, without --keep-best: the compact input kept them, so they stay */
+	snprintf(args, sizeof args, "compact --out %s/k %s/k", tmp, tmp);
+	CU_ASSERT_EQUAL(snm_cmd(args, "best weights kept: the compact input kept them", &found), 0);
+	CU_ASSERT(found);
+	CU_ASSERT_EQUAL(has_group(c, "/best"), 1);
+	/* the full file again over the compact one that keeps them: kept */
+	snprintf(args, sizeof args, "compact --out %s/k %s", tmp, pl->runs[0].result_path);
+	CU_ASSERT_EQUAL(snm_cmd(args, "best weights kept: the file replaced kept them", &found), 0);
+	CU_ASSERT(found);
+	CU_ASSERT_EQUAL(has_group(c, "/best"), 1);
+	CU_ASSERT_EQUAL_FATAL(snm_runfile_compact(c, saved, 1, &e), SNM_OK);
+	/* a compact input without them does not replace one that keeps them */
+	path_in(nb, sizeof nb, "nobest.h5");
+	CU_ASSERT_EQUAL_FATAL(snm_runfile_compact(pl->runs[0].result_path, nb, 0, &e), SNM_OK);
+	snprintf(args, sizeof args, "compact --out %s/k %s", tmp, nb);
+	CU_ASSERT_EQUAL(snm_cmd(args, "keeps the best weights of tiny/base/n4/set1, which", &found), 1);
+	CU_ASSERT(found);
+	CU_ASSERT(snm_test_files_equal(c, saved));
+	/* another recording of the run (a metric differs) is not replaced, but with --force */
+	path_in(t, sizeof t, "other.h5");
+	CU_ASSERT_EQUAL_FATAL(tampered_copy(nb, t, 1, NULL, NULL), SNM_OK);
+	snprintf(args, sizeof args, "compact --out %s/k %s", tmp, t);
+	CU_ASSERT_EQUAL(snm_cmd(args, "holds another recording of tiny/base/n4/set1 (largest difference "
+	                        "test_at_best 0.25 at epoch 2", &found), 1);
+	CU_ASSERT(found);
+	CU_ASSERT(snm_test_files_equal(c, saved));
+	snprintf(args, sizeof args, "compact --force --out %s/k %s", tmp, t);
+	CU_ASSERT_EQUAL(snm_cmd(args, "1 written, 0 failed", &found), 0);
+	CU_ASSERT_EQUAL(has_group(c, "/best"), 0);
+	/* a file that is no run, in the way */
+	path_in(d, sizeof d, "junk/tiny/base/n4");
+	CU_ASSERT_EQUAL_FATAL(snm_mkdirs(d, &e), SNM_OK);
+	write_text("junk/tiny/base/n4/set1.h5", "not a run\n");
+	snprintf(args, sizeof args, "compact --out %s/junk %s", tmp, nb);
+	CU_ASSERT_EQUAL(snm_cmd(args, "is there and is no run file snm reads", &found), 1);
+	CU_ASSERT(found);
+	/* a --keep-best pattern that matches no run compacted */
+	snprintf(args, sizeof args, "compact --out %s/k2 %s --keep-best 'tiny/base/n4/set[1'", tmp, nb);
+	CU_ASSERT_EQUAL(snm_cmd(args, "--keep-best 'tiny/base/n4/set[1' matches no run compacted", &found), 1);
+	CU_ASSERT(found);
+	/* under a directory: a link and a FIFO named *.h5 are passed over, not followed or read */
+	path_in(d, sizeof d, "walk");
+	CU_ASSERT_EQUAL_FATAL(snm_mkdirs(d, &e), SNM_OK);
+	path_in(x, sizeof x, "walk/link.h5");
+	CU_ASSERT_EQUAL(symlink(nb, x), 0);
+	path_in(x, sizeof x, "walk/fifo.h5");
+	CU_ASSERT_EQUAL(mkfifo(x, 0600), 0);
+	snprintf(args, sizeof args, "compact --out %s/k3 %s/walk", tmp, tmp);
+	CU_ASSERT_EQUAL(snm_cmd(args, "0 written, 0 failed, 0 unfinished passed over, 1 symbolic link passed "
+	                        "over, 1 special file passed over", &found), 0);
+	CU_ASSERT(found);
+	/* verify refuses an unfinished run before retraining it */
+	run = tiny("r-unfinished", 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(run);
+	snprintf(args, sizeof args, "verify %s", run->runs[0].result_path);
+	CU_ASSERT_EQUAL(snm_cmd(args, "status 'running': only a finished run is verified", &found), 1);
+	CU_ASSERT(found);
+	snm_pipeline_free(run);
+	snm_pipeline_free(pl);
+}
+
 /* ---- one run in two pipelines --------------------------------------------------------------------- */
 
 static void test_same_run_twice(void)
@@ -401,6 +490,7 @@ static CU_TestInfo tests[] = {
 	{ "compare_differences", test_compare_differences },
 	{ "from_config", test_from_config },
 	{ "commands", test_commands },
+	{ "compact_keeps", test_compact_keeps },
 	{ "same_run_twice", test_same_run_twice },
 	CU_TEST_INFO_NULL
 };

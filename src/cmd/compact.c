@@ -1,9 +1,19 @@
 /* compact.c: `snm compact`, the compact form of finished run files (runfile.h), for keeping
- * results in a repository.  An argument that is a directory stands for every *.h5 file under it,
- * of which unfinished runs and superseded files (kept by `snm run --force`, supersede.h: their
- * run's own file is another) are passed over (counted in the last line); a file named directly
- * must be finished and not superseded (it would take its run's place under --out).  One line per file; a file that cannot be compacted is one error line and the
- * others go on; exit 0 when every file was written, 1 otherwise, 2 on a usage error. */
+ * results in a repository.  An argument that is a directory stands for every regular *.h5 file
+ * under it, of which unfinished runs and superseded files (kept by `snm run --force`,
+ * supersede.h: their run's own file is another) are passed over, and so are links and special
+ * files (each counted in the last line); a file named directly must be finished and not
+ * superseded (it would take its run's place under --out).
+ *
+ * Nothing kept is lost.  Best weights are kept where --keep-best names the run, where the input
+ * is a compact file that kept them (compacting is idempotent), and where the file at the
+ * destination keeps them; a destination that is not the same run recorded to the same bits (not
+ * a run file, another recording of the key: another OpenBLAS kernel, say, or a file keeping best
+ * weights that the input lacks) is left as it is, one error line, unless --force.  A --keep-best
+ * pattern that matches no run compacted is an error too (a typo would drop the weights).
+ *
+ * One line per file; a file that cannot be compacted is one error line and the others go on;
+ * exit 0 when every file was written, 1 otherwise, 2 on a usage error. */
 #include <fnmatch.h>
 #include <ftw.h>
 #include <getopt.h>
@@ -20,19 +30,71 @@
 
 #define MAX_KEEP 64
 
+/* What the command was asked (the options), and which --keep-best patterns matched a run. */
+typedef struct opts {
+	const char *out, *keep[MAX_KEEP];
+	int n_keep, force, matched[MAX_KEEP];
+} opts;
+
 static long file_size(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
+/* 1 when the file at path has /best (0 when not, or unreadable). */
+static int has_best(const char *path)
+{
+	int has = 0;
+	snm_error e;
+	return snm_store_has_group(path, "/best", &has, &e) == SNM_OK && has;
+}
+
+/* Whether dst, an existing file other than src, may be replaced by the compact form of src (the
+ * run `key`): SNM_OK, with *keep_best raised where dst keeps best weights that src has too; else
+ * one line in e saying why not.  --force skips this. */
+static int may_replace(const char *src, const char *dst, const char *key, int *keep_best, snm_error *e)
+{
+	snm_runfile_diff d;
+	char *dkey = NULL;
+	int same_key;
+	if (snm_store_get_str(dst, "run_key", &dkey, e) != SNM_OK)
+		return SNM_FAIL(e, SNM_EIO, "%s: is there and is no run file snm reads (%.200s): not replaced "
+		                "(--force replaces it)", dst, e->msg);
+	same_key = strcmp(dkey, key) == 0;
+	free(dkey);
+	if (!same_key)
+		return SNM_FAIL(e, SNM_EIO, "%s: is there and holds another run than %s: not replaced "
+		                "(--force replaces it)", dst, key);
+	if (snm_runfile_compare(dst, src, &d, e) != SNM_OK)
+		return SNM_FAIL(e, SNM_EIO, "%s: cannot be compared with %s (%.200s): not replaced "
+		                "(--force replaces it)", dst, src, e->msg);
+	if (!d.equal) {
+		char worst[128] = "";
+		if (d.worst[0])
+			snprintf(worst, sizeof worst, "largest difference %s %.3g at epoch %d%s", d.worst, d.worst_abs,
+			         d.worst_epoch, d.detail[0] ? "; " : "");
+		return SNM_FAIL(e, SNM_EIO, "%s: is there and holds another recording of %s (%s%.200s): not "
+		                "replaced (--force replaces it)", dst, key, worst, d.detail);
+	}
+	if (has_best(dst) && !*keep_best) {
+		if (!has_best(src))
+			return SNM_FAIL(e, SNM_EIO, "%s: keeps the best weights of %s, which %s has not: not "
+			                "replaced (--force replaces it)", dst, key, src);
+		*keep_best = 1;
+	}
+	return SNM_OK;
+}
+
 /* Compacts one file; 0 or 1 (one line on stderr). */
-static int compact_one(const char *src, const char *out, const char *const *keep, int n_keep)
+static int compact_one(const char *src, opts *o)
 {
 	snm_error e;
-	char *key = NULL, *dst = NULL;
+	char *key = NULL, *dst = NULL, *form = NULL;
 	long before = file_size(src);
 	int keep_best = 0, rc = 1;
+	const char *why = "";
+	struct stat ss, ds;
 	if (snm_is_superseded(src)) {
 		SNM_FAIL(&e, SNM_EINVAL, "%s: a superseded run file (snm run --force kept it); compacting it "
 		         "would put it in its run's place", src);
@@ -44,30 +106,45 @@ static int compact_one(const char *src, const char *out, const char *const *keep
 		SNM_FAIL(&e, SNM_EIO, "%s: run_key '%.80s' is not a path inside a results directory", src, key);
 		goto out;
 	}
-	for (int i = 0; i < n_keep; ++i)
-		keep_best |= fnmatch(keep[i], key, 0) == 0;
-	if ((dst = malloc(strlen(out) + strlen(key) + 8)) == NULL) {
+	for (int i = 0; i < o->n_keep; ++i)
+		if (fnmatch(o->keep[i], key, 0) == 0)
+			keep_best = o->matched[i] = 1;
+	if (!keep_best && snm_store_get_str(src, "form", &form, NULL) == SNM_OK && strcmp(form, "compact") == 0
+	    && has_best(src)) {
+		keep_best = 1;
+		why = ": the compact input kept them";
+	}
+	if ((dst = malloc(strlen(o->out) + strlen(key) + 8)) == NULL) {
 		SNM_FAIL(&e, SNM_ENOMEM, "out of memory");
 		goto out;
 	}
-	sprintf(dst, "%s/%s.h5", out, key);
+	sprintf(dst, "%s/%s.h5", o->out, key);
+	if (!o->force && stat(dst, &ds) == 0 && !(stat(src, &ss) == 0 && ss.st_dev == ds.st_dev
+	                                          && ss.st_ino == ds.st_ino)) {
+		int had = keep_best;
+		if (may_replace(src, dst, key, &keep_best, &e) != SNM_OK)
+			goto out;
+		if (keep_best && !had)
+			why = ": the file replaced kept them";
+	}
 	if (snm_mkparents(dst, &e) != SNM_OK || snm_runfile_compact(src, dst, keep_best, &e) != SNM_OK)
 		goto out;
-	printf("%s: %s (%ld -> %ld bytes%s)\n", key, dst, before, file_size(dst),
-	       keep_best ? ", best weights kept" : "");
+	printf("%s: %s (%ld -> %ld bytes%s%s)\n", key, dst, before, file_size(dst),
+	       keep_best ? ", best weights kept" : "", why);
 	rc = 0;
 out:
 	if (rc)
 		fprintf(stderr, "snm compact: %s\n", e.msg);
 	free(key);
 	free(dst);
+	free(form);
 	return rc;
 }
 
 /* The walk over a directory argument (nftw has no user pointer). */
 static struct {
-	const char *out, *const *keep;
-	int n_keep, failed, written, unfinished, superseded;
+	opts *o;
+	int failed, written, unfinished, superseded, links, special;
 } walk;
 
 static int walk_one(const char *path, const struct stat *st, int type, struct FTW *f)
@@ -75,10 +152,17 @@ static int walk_one(const char *path, const struct stat *st, int type, struct FT
 	size_t n = strlen(path);
 	char *status = NULL;
 	snm_error e;
-	(void)st;
 	(void)f;
-	if (type != FTW_F || n < 3 || strcmp(path + n - 3, ".h5") != 0)
+	if ((type != FTW_F && type != FTW_SL && type != FTW_SLN) || n < 3 || strcmp(path + n - 3, ".h5") != 0)
 		return 0;
+	if (type != FTW_F) {               /* not followed: its target, if a run, is named itself */
+		walk.links++;
+		return 0;
+	}
+	if (!S_ISREG(st->st_mode)) {       /* a FIFO would block the reader */
+		walk.special++;
+		return 0;
+	}
 	if (snm_is_superseded(path)) {
 		walk.superseded++;
 		return 0;
@@ -86,7 +170,7 @@ static int walk_one(const char *path, const struct stat *st, int type, struct FT
 	if (snm_store_get_str(path, "status", &status, &e) == SNM_OK && strcmp(status, "finished") != 0) {
 		walk.unfinished++;
 	} else {
-		int bad = compact_one(path, walk.out, walk.keep, walk.n_keep);
+		int bad = compact_one(path, walk.o);
 		walk.failed += bad;
 		walk.written += !bad;
 	}
@@ -98,32 +182,40 @@ int snm_cmd_compact(int argc, char **argv)
 {
 	static const struct option longs[] = {
 		{ "out", required_argument, 0, 'o' }, { "keep-best", required_argument, 0, 'k' },
-		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+		{ "force", no_argument, 0, 'f' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 	};
-	const char *out = "results", *keep[MAX_KEEP];
-	int opt, n_keep = 0, failed = 0;
+	static opts o;
+	int opt, failed = 0, unmatched = 0;
 #ifdef __GLIBC__
 	optind = 0;
 #else
 	optind = 1;
 #endif
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":o:k:h", longs, NULL)) != -1) {
+	memset(&o, 0, sizeof o);
+	memset(&walk, 0, sizeof walk);
+	o.out = "results";
+	while ((opt = getopt_long(argc, argv, ":o:k:fh", longs, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
 			if (optarg[0] == '\0') {
 				fprintf(stderr, "snm compact: --out needs a directory\n");
 				return 2;
 			}
-			out = optarg;
+			o.out = optarg;
 			break;
 		case 'k':
-			if (n_keep == MAX_KEEP) {
+			if (o.n_keep == MAX_KEEP) {
 				fprintf(stderr, "snm compact: at most %d --keep-best patterns\n", MAX_KEEP);
 				return 2;
 			}
-			keep[n_keep++] = optarg;
+			if (optarg[0] == '\0') {
+				fprintf(stderr, "snm compact: --keep-best needs a pattern\n");
+				return 2;
+			}
+			o.keep[o.n_keep++] = optarg;
 			break;
+		case 'f': o.force = 1; break;
 		case 'h': snm_cmd_help("compact", stdout); return 0;
 		case ':':
 			fprintf(stderr, "snm compact: %s needs a value (snm compact --help)\n", argv[optind - 1]);
@@ -137,9 +229,7 @@ int snm_cmd_compact(int argc, char **argv)
 		fprintf(stderr, "snm compact: no run file given (snm compact --help)\n");
 		return 2;
 	}
-	walk.out = out;
-	walk.keep = keep;
-	walk.n_keep = n_keep;
+	walk.o = &o;
 	for (int i = optind; i < argc; ++i) {
 		struct stat st;
 		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -148,16 +238,25 @@ int snm_cmd_compact(int argc, char **argv)
 				failed++;
 			}
 		} else {
-			int bad = compact_one(argv[i], out, keep, n_keep);
+			int bad = compact_one(argv[i], &o);
 			failed += bad;
 			walk.written += !bad;
 		}
 	}
+	for (int k = 0; k < o.n_keep; ++k)
+		if (!o.matched[k]) {
+			fprintf(stderr, "snm compact: --keep-best '%s' matches no run compacted\n", o.keep[k]);
+			unmatched++;
+		}
 	failed += walk.failed;
 	printf("snm compact: %d written, %d failed, %d unfinished passed over", walk.written, failed,
 	       walk.unfinished);
 	if (walk.superseded > 0)
 		printf(", %d superseded passed over", walk.superseded);
+	if (walk.links > 0)
+		printf(", %d symbolic link%s passed over", walk.links, walk.links == 1 ? "" : "s");
+	if (walk.special > 0)
+		printf(", %d special file%s passed over", walk.special, walk.special == 1 ? "" : "s");
 	printf("\n");
-	return failed ? 1 : 0;
+	return failed || unmatched ? 1 : 0;
 }

@@ -123,7 +123,8 @@ static const help helps[] = {
 	  "finished sets with their number, the best of each column bold, the runs not finished named)\n"
 	  "as Markdown (also on stdout), CSV and LaTeX, and its learning curves (validation error, and\n"
 	  "test error at the best validation epoch so far) as PNG and PDF through gnuplot.  Trains\n"
-	  "nothing.  Exit status 1 when the pipeline cannot be loaded or a file cannot be written.\n"
+	  "nothing.  Exit status 1 when the pipeline cannot be loaded, its results directory is not one\n"
+	  "or a file cannot be written.\n"
 	  "\n"
 	  "options:\n"
 	  "  --results DIR            read DIR/<run key>.h5 instead of the pipeline's results directory\n"
@@ -186,17 +187,22 @@ static const help helps[] = {
 	  "example:\n"
 	  "  snm paper --only claim-mnist --no-figures\n" },
 	{ "compact",
-	  "snm compact [--out DIR] [--keep-best PATTERN]... RUNFILE|DIR...\n",
-	  "Writes each finished run file (every one under a DIR given; unfinished and superseded ones\n"
-	  "there are passed over) again as DIR/<run key>.h5: the same attributes and metrics, without the\n"
-	  "checkpoint and the best weights, whose SHA-256 a best_sha256 attribute keeps.  snm run\n"
-	  "skips a compact file as finished, snm paper reads it.  Exit status 1 when a file could not\n"
-	  "be compacted (the others are).\n"
+	  "snm compact [--out DIR] [--keep-best PATTERN]... [--force] RUNFILE|DIR...\n",
+	  "Writes each finished run file (every regular one under a DIR given; unfinished and\n"
+	  "superseded ones there, links and special files are passed over) again as\n"
+	  "DIR/<run key>.h5: the same attributes and metrics, without the checkpoint and the best\n"
+	  "weights, whose SHA-256 a best_sha256 attribute keeps.  snm run skips a compact file as\n"
+	  "finished, snm paper reads it.  Best weights a compact input or the file it replaces kept\n"
+	  "are kept.  A file already at DIR/<run key>.h5 is replaced only by the same run to the same\n"
+	  "bits (else one line says why, and it stays).  Exit status 1 when a file could not be\n"
+	  "compacted (the others are) or a --keep-best pattern matched no run.\n"
 	  "\n"
 	  "options:\n"
 	  "  --out DIR                where the compact files go (default results)\n"
 	  "  --keep-best PATTERN      keep the best weights of the runs whose key matches the shell\n"
 	  "                           pattern (repeatable; the paper's figures need them)\n"
+	  "  --force                  replace whatever is at a destination (another recording of the\n"
+	  "                           run, best weights the input lacks, a file that is no run)\n"
 	  "\n"
 	  "example:\n"
 	  "  snm compact --out results /scratch/results --keep-best 'mnist/proposed-base/n100/set1'\n" },

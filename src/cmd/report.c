@@ -1,13 +1,15 @@
 /* report.c (the subcommand): `snm report`, the results table and learning curves of any pipeline
  * (paper/report.h) from its run files: the table on stdout in Markdown, then every file written
  * and every note, one per line.  Exit status 0 when everything was written or skipped for a
- * stated reason (missing runs, no gnuplot), 1 when the pipeline cannot be loaded or an output
- * cannot be written, 2 on a usage error. */
+ * stated reason (missing runs, no gnuplot), 1 when the pipeline cannot be loaded, its results
+ * directory (--results, or the pipeline's) is not one, or an output cannot be written, 2 on a
+ * usage error. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "paper/report.h"
+#include "run/fs.h"
 #include "cmd.h"
 #include "help.h"
 
@@ -112,6 +114,10 @@ int snm_cmd_report(int argc, char **argv)
 	if (o.results == NULL)
 		o.results = snm_cfg_text(snm_cfg_get(p->root, "results")) ? snm_cfg_text(snm_cfg_get(p->root, "results"))
 		                                                          : "results";
+	if (snm_results_dir_check(o.results, &e)) {   /* else a table of "missing" over a good one */
+		snm_cmd_fail(&e);
+		goto done;
+	}
 	if ((paths = calloc((size_t)p->n_runs + 1, sizeof *paths)) == NULL)
 		goto oom;
 	for (int i = 0; i < p->n_runs; ++i) {

@@ -270,6 +270,11 @@ int snm_runfile_compare(const char *a, const char *b, snm_runfile_diff *d, snm_e
 			note(d, "%s %lld vs %lld", ints[i], (long long)x, (long long)y);
 		}
 	}
+	for (int c = 0; c < snm_metrics_cols(mb); ++c)       /* and the columns a lacks */
+		if (strcmp(snm_metrics_name(mb, c), "seconds") != 0 && snm_metrics_find(ma, snm_metrics_name(mb, c)) < 0) {
+			d->equal = 0;
+			note(d, "column %s in the second only", snm_metrics_name(mb, c));
+		}
 	d->digest_equal = strcmp(d->digest_a, d->digest_b) == 0;
 	if (!d->digest_equal)
 		d->equal = 0;

@@ -52,7 +52,7 @@ typedef struct snm_runfile_diff {
 
 /* Compares the run files a and b: every /metrics column of a but `seconds` (bit patterns, so NaN
  * equals NaN), the root integers epoch, epochs, step, best_epoch, n_train and the seeds, and the
- * best-weight digests.  A column of a that b lacks is a difference.  Fills *d. */
+ * best-weight digests.  A column of either that the other lacks is a difference.  Fills *d. */
 int snm_runfile_compare(const char *a, const char *b, snm_runfile_diff *d, snm_error *err);
 
 #endif

@@ -2,7 +2,8 @@
  * alone: one line per run, a summary line, and the estimate of the core-hours left; with --only
  * PATTERN (as `snm run --only`), of the runs whose keys match it.  Trains, locks and writes
  * nothing.  Exit status 0 (status is information, whatever the runs' states), 1 when the
- * pipeline cannot be loaded or --only matches none of its runs, 2 on a usage error. */
+ * pipeline cannot be loaded, --results names no directory or --only matches none of its runs,
+ * 2 on a usage error. */
 #include <getopt.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "run/cost.h"
+#include "run/fs.h"
 #include "run/identity.h"
 #include "run/state.h"
 #include "cmd.h"
@@ -227,6 +229,8 @@ int snm_cmd_status(int argc, char **argv)
 		fprintf(stderr, "snm status: unexpected argument '%s' (snm status --help)\n", argv[optind + 1]);
 		return 2;
 	}
+	if (results != NULL && snm_results_dir_check(results, &e))   /* else: nothing has run yet */
+		return snm_cmd_fail(&e);
 	if (snm_pipeline_load(argv[optind], plugin_path, &p, &e))
 		return snm_cmd_fail(&e);
 	if (snm_cmd_no_match(&sel_cli, p, argv[optind])) {

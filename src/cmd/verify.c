@@ -88,12 +88,23 @@ static int verify_one(const char *path, const char *dir, const verify_opts *vo)
 	snm_pipeline *p = NULL;
 	snm_run_result res;
 	snm_runfile_diff d;
-	char *config = NULL, *hash = NULL, *key = NULL, *version = NULL, *libs = NULL, ours[512], rebuilt[32];
+	char *config = NULL, *hash = NULL, *key = NULL, *version = NULL, *libs = NULL, *status = NULL;
+	char ours[512], rebuilt[32], recorded[SNM_SHA256_HEX];
+	snm_metrics *m = NULL;
 	char code[300];
 	int64_t threads = 1, numerics = 1;      /* numerics: absent from files made before it */
 	int rc = 1, same_build;
 	if (snm_store_get_str(path, "config", &config, &e) || snm_store_get_str(path, "config_hash", &hash, &e)
 	    || snm_store_get_str(path, "run_key", &key, &e) || snm_store_get_int(path, "threads", &threads, &e))
+		goto fail;
+	/* what the comparison needs of the recorded file, checked before hours of retraining */
+	if (snm_store_get_str(path, "status", &status, &e))
+		goto fail;
+	if (strcmp(status, "finished") != 0) {
+		SNM_FAIL(&e, SNM_ESTATE, "%s: status '%.40s': only a finished run is verified", path, status);
+		goto fail;
+	}
+	if (snm_runfile_best_digest(path, recorded, &e) || snm_store_read_metrics(path, &m, &e))
 		goto fail;
 	snm_store_get_str(path, "snm_version", &version, NULL);
 	snm_store_get_str(path, "libraries", &libs, NULL);
@@ -157,6 +168,8 @@ out:
 	free(key);
 	free(version);
 	free(libs);
+	free(status);
+	snm_metrics_free(m);
 	return rc;
 }
 

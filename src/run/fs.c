@@ -23,6 +23,17 @@ static int make_one(const char *dir, snm_error *err)
 	                e == EEXIST ? "a file of that name is in the way" : strerror(e));
 }
 
+int snm_results_dir_check(const char *dir, snm_error *err)
+{
+	struct stat st;
+	if (stat(dir, &st) != 0)
+		return SNM_FAIL(err, SNM_EIO, "results directory '%s': %s (give --results DIR, where `snm run` "
+		                "wrote the run files)", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return SNM_FAIL(err, SNM_EIO, "results directory '%s': not a directory", dir);
+	return SNM_OK;
+}
+
 /* Every prefix of path that ends before a '/' and, with whole, path itself. */
 static int make_path(const char *path, int whole, snm_error *err)
 {

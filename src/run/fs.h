@@ -20,6 +20,12 @@ int snm_mkparents(const char *path, snm_error *err);
  * is SNM_EINVAL. */
 int snm_mkdirs(const char *dir, snm_error *err);
 
+/* A results directory a command reads run files from: SNM_OK when dir is a directory (or a link
+ * to one), else SNM_EIO "results directory '<dir>': <strerror> (give --results DIR, where `snm run`
+ * wrote the run files)" or "...: not a directory".  So that a mistyped --results is one line,
+ * not a table of "missing" cells written over a good one. */
+int snm_results_dir_check(const char *dir, snm_error *err);
+
 /* Removes the directory tree dir (files, links and directories, not following links), best
  * effort; for scratch directories snm made itself. */
 void snm_rmtree(const char *dir);

@@ -51,14 +51,21 @@ void snm_lock_release(const char *path, int fd)
 	close(fd);
 }
 
-/* The pid the lock file names: its first line, a decimal number; 0 when there is none. */
+/* The pid the lock file names: its first line, a decimal number; 0 when there is none (or the
+ * path is no regular file: a FIFO would block the reader). */
 static long file_pid(const char *path)
 {
 	char buf[32];
-	FILE *f = fopen(path, "r");
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *f;
 	long pid = 0;
-	if (f == NULL)
+	if (fd < 0)
 		return 0;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (f = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return 0;
+	}
 	if (fgets(buf, sizeof buf, f) != NULL) {
 		char *end;
 		pid = strtol(buf, &end, 10);

@@ -1,4 +1,5 @@
 /* state.c: where a run stands, from its run file and its lock file (state.h). */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -106,6 +107,10 @@ int snm_run_state_read(const snm_run_spec *r, const char *plugin_path, const cha
 	snm_lock_probe(lock, &st->lock);
 	free(lock);
 	if (access(path, F_OK) != 0) {
+		if (errno != ENOENT) {     /* a link loop, a name too long, a file where a directory is */
+			SNM_FAIL(&e, SNM_EIO, "%s: %s", path, strerror(errno));
+			return failed(st, &e, err);
+		}
 		st->state = st->lock.state == SNM_LOCK_HELD ? SNM_STATE_RUNNING : SNM_STATE_NOT_STARTED;
 		return SNM_OK;
 	}

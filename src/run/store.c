@@ -777,17 +777,33 @@ out:
 	return rc;
 }
 
-/* Reads the whole file at c->path into *image (malloc'd; *size bytes), at most STORE_MAX_BYTES. */
+/* Reads the whole file at c->path into *image (malloc'd; *size bytes), at most STORE_MAX_BYTES.
+ * Only a regular file: opened without blocking and looked at before a byte is read, so that a
+ * FIFO waits for no writer and a device (/dev/zero) is not read to the limit. */
 static int image_read(ctx *c, unsigned char **image, size_t *size)
 {
-	FILE *f = fopen(c->path, "rb");
+	int fd = open(c->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *f;
 	unsigned char *buf = NULL;
 	size_t n = 0, m = 0;
 	int rc = SNM_OK;
 	*image = NULL;
 	*size = 0;
-	if (f == NULL)
+	if (fd < 0)
 		return fail(c, SNM_EIO, "%s", strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail(c, SNM_EIO, "not a regular file");
+	}
+	if ((uintmax_t)st.st_size > STORE_MAX_BYTES) {
+		close(fd);
+		return fail(c, SNM_EIO, "larger than the %zu bytes a run file may have", STORE_MAX_BYTES);
+	}
+	if ((f = fdopen(fd, "rb")) == NULL) {
+		close(fd);
+		return fail(c, SNM_EIO, "%s", strerror(errno));
+	}
 	for (;;) {
 		size_t k;
 		if (n == m) {
