@@ -436,6 +436,23 @@ static void test_one_line_messages(void)
 	CU_ASSERT_STRING_EQUAL(err.msg, "line\\nbreak: tab\tstays, \\x7f goes");
 	snm_error_prefix(&err, "pre\r");
 	CU_ASSERT_STRING_EQUAL(err.msg, "pre\\r: line\\nbreak: tab\tstays, \\x7f goes");
+	/* too long for msg: its beginning and its end (the reason) stay, the middle goes */
+	{
+		char path[2000];
+		size_t n;
+		memset(path, 'd', sizeof path - 1);
+		path[0] = '/';
+		path[sizeof path - 1] = '\0';
+		SNM_FAIL(&err, SNM_EIO, "%s: cannot open: File name too long", path);
+		n = strlen(err.msg);
+		CU_ASSERT_EQUAL(n, SNM_ERROR_MSG_MAX - 1);
+		CU_ASSERT_EQUAL(strncmp(err.msg, "/ddd", 4), 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "dd ... dd"));
+		CU_ASSERT_STRING_EQUAL(err.msg + n - 36, "ddd: cannot open: File name too long");
+		snm_error_prefix(&err, "%s", path);
+		CU_ASSERT_EQUAL(strlen(err.msg), SNM_ERROR_MSG_MAX - 1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, ": cannot open: File name too long"));
+	}
 }
 
 /* ---- Option tables ----------------------------------------------------------------------- */

@@ -403,7 +403,7 @@ static void test_compact_keeps(void)
 	path_in(nb, sizeof nb, "nobest.h5");
 	CU_ASSERT_EQUAL_FATAL(snm_runfile_compact(pl->runs[0].result_path, nb, 0, &e), SNM_OK);
 	snprintf(args, sizeof args, "compact --out %s/k %s", tmp, nb);
-	CU_ASSERT_EQUAL(snm_cmd(args, "keeps the best weights of tiny/base/n4/set1, which", &found), 1);
+	CU_ASSERT_EQUAL(snm_cmd(args, "already holds it, with best weights (left as it is)", &found), 0);
 	CU_ASSERT(found);
 	CU_ASSERT(snm_test_files_equal(c, saved));
 	/* another recording of the run (a metric differs) is not replaced, but with --force */
@@ -414,6 +414,11 @@ static void test_compact_keeps(void)
 	                        "test_at_best 0.25 at epoch 2", &found), 1);
 	CU_ASSERT(found);
 	CU_ASSERT(snm_test_files_equal(c, saved));
+	/* --force replaces, but keeps what the same run to the same bits kept */
+	snprintf(args, sizeof args, "compact --force --out %s/k %s", tmp, pl->runs[0].result_path);
+	CU_ASSERT_EQUAL(snm_cmd(args, "best weights kept: the file replaced kept them", &found), 0);
+	CU_ASSERT(found);
+	CU_ASSERT_EQUAL(has_group(c, "/best"), 1);
 	snprintf(args, sizeof args, "compact --force --out %s/k %s", tmp, t);
 	CU_ASSERT_EQUAL(snm_cmd(args, "1 written, 0 failed", &found), 0);
 	CU_ASSERT_EQUAL(has_group(c, "/best"), 0);
@@ -422,7 +427,9 @@ static void test_compact_keeps(void)
 	CU_ASSERT_EQUAL_FATAL(snm_mkdirs(d, &e), SNM_OK);
 	write_text("junk/tiny/base/n4/set1.h5", "not a run\n");
 	snprintf(args, sizeof args, "compact --out %s/junk %s", tmp, nb);
-	CU_ASSERT_EQUAL(snm_cmd(args, "is there and is no run file snm reads", &found), 1);
+	CU_ASSERT_EQUAL(snm_cmd(args, "is there and is no run file snm reads (", &found), 1);
+	CU_ASSERT(found);
+	CU_ASSERT_EQUAL(snm_cmd(args, "set1.h5: not an HDF5 file", &found), 1);     /* the reason, intact */
 	CU_ASSERT(found);
 	/* a --keep-best pattern that matches no run compacted */
 	snprintf(args, sizeof args, "compact --out %s/k2 %s --keep-best 'tiny/base/n4/set[1'", tmp, nb);
@@ -438,6 +445,19 @@ static void test_compact_keeps(void)
 	snprintf(args, sizeof args, "compact --out %s/k3 %s/walk", tmp, tmp);
 	CU_ASSERT_EQUAL(snm_cmd(args, "0 written, 0 failed, 0 unfinished passed over, 1 symbolic link passed "
 	                        "over, 1 special file passed over", &found), 0);
+	CU_ASSERT(found);
+	/* a directory argument that is a link is walked (the links under it still are not) */
+	path_in(d, sizeof d, "walk2/tiny/base/n4");
+	CU_ASSERT_EQUAL_FATAL(snm_mkdirs(d, &e), SNM_OK);
+	path_in(x, sizeof x, "walk2/tiny/base/n4/set1.h5");
+	CU_ASSERT_EQUAL_FATAL(snm_runfile_compact(nb, x, 0, &e), SNM_OK);
+	path_in(x, sizeof x, "walk2-link");
+	path_in(d, sizeof d, "walk2");
+	CU_ASSERT_EQUAL(symlink(d, x), 0);
+	snprintf(args, sizeof args, "compact --out %s/k4 %s", tmp, x);
+	CU_ASSERT_EQUAL(snm_cmd(args, "1 written, 0 failed", &found), 0);
+	CU_ASSERT(found);
+	CU_ASSERT_EQUAL(snm_cmd("compact --keep-best '' x.h5", "--keep-best needs a pattern", &found), 2);
 	CU_ASSERT(found);
 	/* verify refuses an unfinished run before retraining it */
 	run = tiny("r-unfinished", 2);

@@ -5,6 +5,8 @@
 #   - nothing run: every run "not started", no estimate;
 #   - two runs trained: "finished" with the test error `snm run` printed, and an estimate; with
 #     --only, the matching runs' lines and summary (and no match: one error line);
+#   - a link loop in a run file's place: "failed" with the reason; a FIFO as a lock file: read
+#     without blocking (a stale lock naming no process);
 #   - the slow run trained in the background: "running, pid <its pid>"; after kill -9 "resumable"
 #     with its epochs done and the stale lock it left;
 #   - a lock held the way snm holds it (flock, its pid in the file) by another process: "running"
@@ -102,6 +104,17 @@ check "finished: the summary counts them, the estimate names its basis" \
 	$(grep -q "^9 runs: 2 finished, 0 running, 0 resumable, 7 not started, 0 refused, 0 failed$" status.out \
 	  && grep -q "^left: 7 runs, 3012 epochs, about [0-9.]* core-hours ([0-9]* core-[a-z]*), from the seconds per epoch x threads of 2 measured runs (matched 3 by size only, 4 by any run)$" status.out; echo $?) \
 	"$(tail -n 2 status.out)"
+
+# ---- a run file that cannot be looked at, a lock file that is a FIFO (read without blocking) ------
+mkdir -p odd/st/base/n20 odd/st/other/n10
+ln -s set1.h5 odd/st/base/n20/set1.h5
+mkfifo odd/st/other/n10/set1.h5.lock
+timeout 60 "$snm" status p.yaml --results odd > odd.out 2> odd.err
+st=$?
+check "a link loop at a run file is a failed run with the reason; a FIFO lock file blocks nothing" \
+	$([ $st -eq 0 ] && grep -q "^st/base/n20/set1 *failed: odd/st/base/n20/set1.h5: Too many levels of symbolic links$" odd.out \
+	  && grep -q "^st/other/n10/set1 *not started; stale lock (it names no process)$" odd.out; echo $?) \
+	"exit $st; $(cat odd.out odd.err | head -n 4)"
 
 # ---- --only: the matching runs' lines, their summary; the estimate's basis stays every run -------
 "$snm" status p.yaml --only 'st/base/*' > only.out 2> only.err

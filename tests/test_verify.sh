@@ -65,7 +65,7 @@ else
 		core=${f#results/verify/}; core=${core%%/*}
 		if [ -n "${OPENBLAS_CORETYPE:-}" ] && [ "$f" != "$run" ] &&
 		   [ "$(echo "$core" | tr A-Z a-z)" = "$(echo "$OPENBLAS_CORETYPE" | tr A-Z a-z)" ]; then
-			first="$f"
+			first="$first $f"
 		else
 			rest="$rest $f"
 		fi

@@ -41,7 +41,9 @@ typedef struct snm_error {
 /* Fills e (when non-NULL) with code and a printf-style message; returns code.  Never call it with
  * SNM_OK.  A second call overwrites the first: callers that add context use snm_error_prefix.
  * The message stays one line whatever the arguments hold: a line break or another control
- * character (a YAML scalar's, a file's) is written as an escape, \n, \r or \xHH (a tab stays). */
+ * character (a YAML scalar's, a file's) is written as an escape, \n, \r or \xHH (a tab stays).
+ * One longer than msg holds keeps its beginning (the file it names) and its last 200 bytes (the
+ * reason), joined by " ... ". */
 int snm_error_set(snm_error *e, int code, const char *file, int line, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 5, 6)))

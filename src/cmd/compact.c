@@ -1,15 +1,17 @@
 /* compact.c: `snm compact`, the compact form of finished run files (runfile.h), for keeping
  * results in a repository.  An argument that is a directory stands for every regular *.h5 file
- * under it, of which unfinished runs and superseded files (kept by `snm run --force`,
- * supersede.h: their run's own file is another) are passed over, and so are links and special
- * files (each counted in the last line); a file named directly must be finished and not
- * superseded (it would take its run's place under --out).
+ * under it (a link named as the argument is followed), of which unfinished runs and superseded
+ * files (kept by `snm run --force`, supersede.h: their run's own file is another) are passed
+ * over, and so are links and special files under it (each counted in the last line); a file named
+ * directly must be finished and not superseded (it would take its run's place under --out).
  *
  * Nothing kept is lost.  Best weights are kept where --keep-best names the run, where the input
  * is a compact file that kept them (compacting is idempotent), and where the file at the
- * destination keeps them; a destination that is not the same run recorded to the same bits (not
- * a run file, another recording of the key: another OpenBLAS kernel, say, or a file keeping best
- * weights that the input lacks) is left as it is, one error line, unless --force.  A --keep-best
+ * destination keeps them and the input has them too; a destination that is the same run to the
+ * same bits and keeps best weights the input lacks is left as it is (one line says so).  A
+ * destination that is not the same run recorded to the same bits (not a run file, another run,
+ * another recording of the key: another OpenBLAS kernel's, say) is left as it is with one error
+ * line, unless --force, which replaces it but keeps best weights all the same.  A --keep-best
  * pattern that matches no run compacted is an error too (a typo would drop the weights).
  *
  * One line per file; a file that cannot be compacted is one error line and the others go on;
@@ -51,37 +53,45 @@ static int has_best(const char *path)
 }
 
 /* Whether dst, an existing file other than src, may be replaced by the compact form of src (the
- * run `key`): SNM_OK, with *keep_best raised where dst keeps best weights that src has too; else
- * one line in e saying why not.  --force skips this. */
-static int may_replace(const char *src, const char *dst, const char *key, int *keep_best, snm_error *e)
+ * run `key`): SNM_OK, with *keep_best raised where dst keeps best weights that src has too, and
+ * *same raised where dst is the same run to the same bits and already keeps best weights src
+ * lacks (nothing to write); else one line in e saying why not.  With force only the raising. */
+static int may_replace(const char *src, const char *dst, const char *key, int force, int *keep_best,
+                       int *same, snm_error *e)
 {
 	snm_runfile_diff d;
-	char *dkey = NULL;
+	char *dkey = NULL, why[SNM_ERROR_MSG_MAX];
 	int same_key;
-	if (snm_store_get_str(dst, "run_key", &dkey, e) != SNM_OK)
-		return SNM_FAIL(e, SNM_EIO, "%s: is there and is no run file snm reads (%.200s): not replaced "
-		                "(--force replaces it)", dst, e->msg);
+	if (snm_store_get_str(dst, "run_key", &dkey, e) != SNM_OK) {
+		snprintf(why, sizeof why, "%s", e->msg);
+		return force ? SNM_OK : SNM_FAIL(e, SNM_EIO, "%s: is there and is no run file snm reads (%.200s): "
+		                                 "not replaced (--force replaces it)", dst, why);
+	}
 	same_key = strcmp(dkey, key) == 0;
 	free(dkey);
 	if (!same_key)
-		return SNM_FAIL(e, SNM_EIO, "%s: is there and holds another run than %s: not replaced "
-		                "(--force replaces it)", dst, key);
-	if (snm_runfile_compare(dst, src, &d, e) != SNM_OK)
-		return SNM_FAIL(e, SNM_EIO, "%s: cannot be compared with %s (%.200s): not replaced "
-		                "(--force replaces it)", dst, src, e->msg);
+		return force ? SNM_OK : SNM_FAIL(e, SNM_EIO, "%s: is there and holds another run than %s: not "
+		                                 "replaced (--force replaces it)", dst, key);
+	if (snm_runfile_compare(dst, src, &d, e) != SNM_OK) {
+		snprintf(why, sizeof why, "%s", e->msg);
+		return force ? SNM_OK : SNM_FAIL(e, SNM_EIO, "%s: cannot be compared with %s (%.200s): not "
+		                                 "replaced (--force replaces it)", dst, src, why);
+	}
 	if (!d.equal) {
 		char worst[128] = "";
+		if (force)
+			return SNM_OK;
 		if (d.worst[0])
 			snprintf(worst, sizeof worst, "largest difference %s %.3g at epoch %d%s", d.worst, d.worst_abs,
 			         d.worst_epoch, d.detail[0] ? "; " : "");
 		return SNM_FAIL(e, SNM_EIO, "%s: is there and holds another recording of %s (%s%.200s): not "
 		                "replaced (--force replaces it)", dst, key, worst, d.detail);
 	}
-	if (has_best(dst) && !*keep_best) {
-		if (!has_best(src))
-			return SNM_FAIL(e, SNM_EIO, "%s: keeps the best weights of %s, which %s has not: not "
-			                "replaced (--force replaces it)", dst, key, src);
-		*keep_best = 1;
+	if (has_best(dst)) {
+		if (has_best(src))
+			*keep_best = 1;
+		else if (!force)
+			*same = 1;
 	}
 	return SNM_OK;
 }
@@ -119,11 +129,15 @@ static int compact_one(const char *src, opts *o)
 		goto out;
 	}
 	sprintf(dst, "%s/%s.h5", o->out, key);
-	if (!o->force && stat(dst, &ds) == 0 && !(stat(src, &ss) == 0 && ss.st_dev == ds.st_dev
-	                                          && ss.st_ino == ds.st_ino)) {
-		int had = keep_best;
-		if (may_replace(src, dst, key, &keep_best, &e) != SNM_OK)
+	if (stat(dst, &ds) == 0 && !(stat(src, &ss) == 0 && ss.st_dev == ds.st_dev && ss.st_ino == ds.st_ino)) {
+		int had = keep_best, same = 0;
+		if (may_replace(src, dst, key, o->force, &keep_best, &same, &e) != SNM_OK)
 			goto out;
+		if (same) {
+			printf("%s: %s already holds it, with best weights (left as it is)\n", key, dst);
+			rc = 0;
+			goto out;
+		}
 		if (keep_best && !had)
 			why = ": the file replaced kept them";
 	}
@@ -231,12 +245,17 @@ int snm_cmd_compact(int argc, char **argv)
 	}
 	walk.o = &o;
 	for (int i = optind; i < argc; ++i) {
-		struct stat st;
+		struct stat st, lst;
 		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-			if (nftw(argv[i], walk_one, 16, FTW_PHYS) != 0) {
+			/* a link named as the argument is followed (DIR/.), links under it are not */
+			char *top = malloc(strlen(argv[i]) + 3);
+			int linked = lstat(argv[i], &lst) == 0 && S_ISLNK(lst.st_mode);
+			if (top == NULL || nftw(linked ? strcat(strcpy(top, argv[i]), "/.") : argv[i], walk_one, 16,
+			                        FTW_PHYS) != 0) {
 				fprintf(stderr, "snm compact: %s: cannot walk the directory\n", argv[i]);
 				failed++;
 			}
+			free(top);
 		} else {
 			int bad = compact_one(argv[i], &o);
 			failed += bad;

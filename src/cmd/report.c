@@ -1,9 +1,9 @@
 /* report.c (the subcommand): `snm report`, the results table and learning curves of any pipeline
  * (paper/report.h) from its run files: the table on stdout in Markdown, then every file written
  * and every note, one per line.  Exit status 0 when everything was written or skipped for a
- * stated reason (missing runs, no gnuplot), 1 when the pipeline cannot be loaded, its results
- * directory (--results, or the pipeline's) is not one, or an output cannot be written, 2 on a
- * usage error. */
+ * stated reason (missing runs, no gnuplot), 1 when the pipeline cannot be loaded, --results names
+ * no directory (a table of "missing" cells would replace a good one), or an output cannot be
+ * written, 2 on a usage error. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,7 +114,7 @@ int snm_cmd_report(int argc, char **argv)
 	if (o.results == NULL)
 		o.results = snm_cfg_text(snm_cfg_get(p->root, "results")) ? snm_cfg_text(snm_cfg_get(p->root, "results"))
 		                                                          : "results";
-	if (snm_results_dir_check(o.results, &e)) {   /* else a table of "missing" over a good one */
+	if (results != NULL && snm_results_dir_check(results, &e)) {   /* a mistyped --results */
 		snm_cmd_fail(&e);
 		goto done;
 	}

@@ -3,20 +3,28 @@
 #include <string.h>
 #include "snm/error.h"
 
+#define ERROR_BIG 4096        /* a message is formatted whole this long, then fitted */
+#define ERROR_TAIL 200        /* what a message too long keeps of its end */
+
 /* Keeps a message on one line (error.h): a line break or another control character that came in
  * with outside text -- a YAML scalar or key, a path, an attribute of a run file -- is written as
  * an escape (\n, \r, \xHH; a tab stays), so that it can neither break the line nor reach a
- * terminal as a control sequence.  An escape that does not fit is dropped with the rest. */
-static void one_line(char *msg)
+ * terminal as a control sequence.  msg has room for cap bytes; an escape that does not fit is
+ * dropped with the rest. */
+static void one_line(char *msg, size_t cap)
 {
-	char out[SNM_ERROR_MSG_MAX];
+	char out[ERROR_BIG];
 	size_t o = 0;
 	const unsigned char *p = (const unsigned char *)msg;
+	if (cap > sizeof out)
+		cap = sizeof out;
 	while (*p && (*p >= 0x20 || *p == '\t') && *p != 0x7f)
 		++p;
 	if (*p == '\0')
 		return;
 	o = (size_t)((const char *)p - msg);
+	if (o >= cap)
+		o = cap - 1;
 	memcpy(out, msg, o);
 	for (; *p; ++p) {
 		char esc[8];
@@ -29,7 +37,7 @@ static void one_line(char *msg)
 		} else {
 			n = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *p);
 		}
-		if (o + n >= sizeof out)
+		if (o + n >= cap)
 			break;
 		memcpy(out + o, esc, n);
 		o += n;
@@ -38,8 +46,27 @@ static void one_line(char *msg)
 	memcpy(msg, out, o + 1);
 }
 
+/* e->msg = big, one line; a message longer than e->msg holds keeps its beginning (the file it
+ * names) and its last ERROR_TAIL bytes (the reason), joined by " ... ", instead of losing the
+ * reason behind a long path. */
+static void fit(snm_error *e, char *big)
+{
+	size_t n, head;
+	one_line(big, ERROR_BIG);
+	n = strlen(big);
+	if (n < sizeof e->msg) {
+		memcpy(e->msg, big, n + 1);
+		return;
+	}
+	head = sizeof e->msg - 1 - ERROR_TAIL - 5;
+	memcpy(e->msg, big, head);
+	memcpy(e->msg + head, " ... ", 5);
+	memcpy(e->msg + head + 5, big + n - ERROR_TAIL, ERROR_TAIL + 1);
+}
+
 int snm_error_set(snm_error *e, int code, const char *file, int line, const char *fmt, ...)
 {
+	char big[ERROR_BIG];
 	va_list ap;
 	if (e == NULL)
 		return code;
@@ -47,24 +74,23 @@ int snm_error_set(snm_error *e, int code, const char *file, int line, const char
 	e->file = file;
 	e->line = line;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	vsnprintf(big, sizeof big, fmt, ap);
 	va_end(ap);
-	one_line(e->msg);
+	fit(e, big);
 	return code;
 }
 
 int snm_error_prefix(snm_error *e, const char *fmt, ...)
 {
-	char pre[SNM_ERROR_MSG_MAX], old[SNM_ERROR_MSG_MAX];
+	char pre[ERROR_BIG], big[ERROR_BIG];
 	va_list ap;
 	if (e == NULL)
 		return SNM_OK;
 	va_start(ap, fmt);
 	vsnprintf(pre, sizeof pre, fmt, ap);
 	va_end(ap);
-	memcpy(old, e->msg, sizeof old);
-	snprintf(e->msg, sizeof e->msg, "%.200s: %.300s", pre, old);
-	one_line(e->msg);
+	snprintf(big, sizeof big, "%.1500s: %s", pre, e->msg);
+	fit(e, big);
 	return e->code;
 }
 

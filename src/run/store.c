@@ -792,7 +792,12 @@ static int image_read(ctx *c, unsigned char **image, size_t *size)
 	*size = 0;
 	if (fd < 0)
 		return fail(c, SNM_EIO, "%s", strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+		close(fd);
+		return fail(c, SNM_EIO, "cannot stat: %s", strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return fail(c, SNM_EIO, "not a regular file");
 	}
@@ -801,8 +806,9 @@ static int image_read(ctx *c, unsigned char **image, size_t *size)
 		return fail(c, SNM_EIO, "larger than the %zu bytes a run file may have", STORE_MAX_BYTES);
 	}
 	if ((f = fdopen(fd, "rb")) == NULL) {
+		int e = errno;
 		close(fd);
-		return fail(c, SNM_EIO, "%s", strerror(errno));
+		return fail(c, SNM_EIO, "%s", strerror(e));
 	}
 	for (;;) {
 		size_t k;
