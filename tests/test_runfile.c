@@ -459,6 +459,14 @@ static void test_compact_keeps(void)
 	CU_ASSERT(found);
 	CU_ASSERT_EQUAL(snm_cmd("compact --keep-best '' x.h5", "--keep-best needs a pattern", &found), 2);
 	CU_ASSERT(found);
+	/* a file larger than a run file may be is refused before a byte is read (a sparse 5 GiB) */
+	path_in(x, sizeof x, "huge.h5");
+	write_text("huge.h5", "");
+	CU_ASSERT_EQUAL_FATAL(truncate(x, 5LL << 30), 0);
+	snprintf(args, sizeof args, "compact --out %s/k5 %s", tmp, x);
+	CU_ASSERT_EQUAL(snm_cmd(args, "huge.h5: larger than the 4294967296 bytes a run file may have", &found), 1);
+	CU_ASSERT(found);
+	unlink(x);
 	/* verify refuses an unfinished run before retraining it */
 	run = tiny("r-unfinished", 2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(run);

@@ -2,6 +2,7 @@
  * a run file), the paper stage (its output directory) and the `snm` command (compact and verify
  * outputs, verify's and fetch's scratch directories). */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,26 @@ int snm_results_dir_check(const char *dir, snm_error *err)
 	if (!S_ISDIR(st.st_mode))
 		return SNM_FAIL(err, SNM_EIO, "results directory '%s': not a directory", dir);
 	return SNM_OK;
+}
+
+int snm_open_regular(const char *path, long long *size)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), e;
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return -2;
+	}
+	*size = (long long)st.st_size;
+	return fd;
 }
 
 /* Every prefix of path that ends before a '/' and, with whole, path itself. */

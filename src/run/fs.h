@@ -26,6 +26,12 @@ int snm_mkdirs(const char *dir, snm_error *err);
  * not a table of "missing" cells written over a good one. */
 int snm_results_dir_check(const char *dir, snm_error *err);
 
+/* Opens the file at path for reading without blocking (a FIFO waits for no writer) and returns
+ * its descriptor (close-on-exec) when it is a regular file, its size in *size; -1 with errno from
+ * open or fstat, or -2 when it is no regular file (a FIFO, a device, a directory: nothing is read
+ * from it).  For readers of files that snm wrote: run files, lock files. */
+int snm_open_regular(const char *path, long long *size);
+
 /* Removes the directory tree dir (files, links and directories, not following links), best
  * effort; for scratch directories snm made itself. */
 void snm_rmtree(const char *dir);

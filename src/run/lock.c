@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include "fs.h"
 #include "lock.h"
 
 int snm_lock_take(const char *path, int wait, const volatile sig_atomic_t *stop, int *fd,
@@ -56,13 +57,13 @@ void snm_lock_release(const char *path, int fd)
 static long file_pid(const char *path)
 {
 	char buf[32];
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	struct stat st;
+	long long size;
+	int fd = snm_open_regular(path, &size);
 	FILE *f;
 	long pid = 0;
 	if (fd < 0)
 		return 0;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (f = fdopen(fd, "r")) == NULL) {
+	if ((f = fdopen(fd, "r")) == NULL) {
 		close(fd);
 		return 0;
 	}

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <hdf5.h>
 #include "snm/rng.h"
+#include "fs.h"
 #include "probe.h"
 #include "seal.h"
 #include "store.h"
@@ -782,26 +783,19 @@ out:
  * FIFO waits for no writer and a device (/dev/zero) is not read to the limit. */
 static int image_read(ctx *c, unsigned char **image, size_t *size)
 {
-	int fd = open(c->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	struct stat st;
+	long long bytes = 0;
+	int fd = snm_open_regular(c->path, &bytes);
 	FILE *f;
 	unsigned char *buf = NULL;
 	size_t n = 0, m = 0;
 	int rc = SNM_OK;
 	*image = NULL;
 	*size = 0;
+	if (fd == -2)
+		return fail(c, SNM_EIO, "not a regular file");
 	if (fd < 0)
 		return fail(c, SNM_EIO, "%s", strerror(errno));
-	if (fstat(fd, &st) != 0) {
-		int e = errno;
-		close(fd);
-		return fail(c, SNM_EIO, "cannot stat: %s", strerror(e));
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return fail(c, SNM_EIO, "not a regular file");
-	}
-	if ((uintmax_t)st.st_size > STORE_MAX_BYTES) {
+	if ((unsigned long long)bytes > STORE_MAX_BYTES) {
 		close(fd);
 		return fail(c, SNM_EIO, "larger than the %zu bytes a run file may have", STORE_MAX_BYTES);
 	}
