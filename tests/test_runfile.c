@@ -302,21 +302,30 @@ static void test_from_config(void)
 
 /* Runs `snm ARGS` (the build tree's) with output into tmp/out.txt; its exit status, and whether
  * the output contains want. */
+/* Whether the output of the last snm_cmd has a line containing want. */
+static int printed(const char *want)
+{
+	char out[1024], line[1024];
+	FILE *f;
+	int found = 0;
+	path_in(out, sizeof out, "out.txt");
+	if ((f = fopen(out, "r")) != NULL) {
+		while (fgets(line, sizeof line, f))
+			found |= strstr(line, want) != NULL;
+		fclose(f);
+	}
+	return found;
+}
+
 static int snm_cmd(const char *args, const char *want, int *found)
 {
-	char cmd[4096], out[1024], line[1024];
+	char cmd[4096], out[1024];
 	const char *top = getenv("SNM_TEST_TOPBUILDDIR");
-	FILE *f;
 	int st;
 	path_in(out, sizeof out, "out.txt");
 	snprintf(cmd, sizeof cmd, "%s/snm %s > %s 2>&1", top ? top : ".", args, out);
 	st = system(cmd);
-	*found = 0;
-	if ((f = fopen(out, "r")) != NULL) {
-		while (fgets(line, sizeof line, f))
-			*found |= strstr(line, want) != NULL;
-		fclose(f);
-	}
+	*found = printed(want);
 	if (!*found) {
 		fprintf(stderr, "`snm %s` did not print '%s'\n", args, want);
 		system((snprintf(cmd, sizeof cmd, "cat %s >&2", out), cmd));
@@ -327,7 +336,7 @@ static int snm_cmd(const char *args, const char *want, int *found)
 static void test_commands(void)
 {
 	snm_pipeline *pl = tiny("r-commands", 0);
-	char args[4096], dir[1024], c[1024], t[1024], *config = NULL;
+	char args[4096], dir[1024], c[1024], t[1024], nb[1024], *config = NULL;
 	snm_error e;
 	int found;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pl);
@@ -358,6 +367,14 @@ static void test_commands(void)
 	CU_ASSERT_EQUAL_FATAL(tampered_copy(c, t, -1, NULL, config), SNM_OK);
 	CU_ASSERT_EQUAL(snm_cmd(args, "was changed", &found), 1);
 	CU_ASSERT(found);
+	/* a finished file with neither /best nor a best_sha256 has nothing to compare the retrained
+	 * weights with: refused before any retraining */
+	path_in(nb, sizeof nb, "nobest.h5");
+	CU_ASSERT_EQUAL_FATAL(snm_runfile_compact(pl->runs[0].result_path, nb, 0, &e), SNM_OK);
+	CU_ASSERT_EQUAL_FATAL(tampered_copy(nb, t, -1, "", NULL), SNM_OK);
+	CU_ASSERT_EQUAL(snm_cmd(args, "no /best weights and no best_sha256 attribute", &found), 1);
+	CU_ASSERT(found);
+	CU_ASSERT(!printed("retraining"));
 	/* --keep DIR keeps the retrained file; a second verify into the same DIR is refused */
 	path_in(dir, sizeof dir, "keep");
 	snprintf(args, sizeof args, "verify --keep %s %s", dir, c);
