@@ -300,8 +300,6 @@ static void test_from_config(void)
 
 /* ---- the commands ---------------------------------------------------------------------------- */
 
-/* Runs `snm ARGS` (the build tree's) with output into tmp/out.txt; its exit status, and whether
- * the output contains want. */
 /* Whether the output of the last snm_cmd has a line containing want. */
 static int printed(const char *want)
 {
@@ -317,6 +315,8 @@ static int printed(const char *want)
 	return found;
 }
 
+/* Runs `snm ARGS` (the build tree's) with output into tmp/out.txt; its exit status, and whether
+ * the output contains want. */
 static int snm_cmd(const char *args, const char *want, int *found)
 {
 	char cmd[4096], out[1024];
