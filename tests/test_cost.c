@@ -4,7 +4,8 @@
  * the lower bound (max(longest, total / N)), the same assignment for the same costs, and a
  * balanced split of equal runs; round robin as -j deals; the calibration cache read back as
  * written, entries of another machine kept and not used, a damaged cache one line naming the file
- * and line. */
+ * and line; the time left from measured epochs, each basis in its order, an epoch of another size
+ * scaled by the work of an epoch, and without the work as before. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,11 +124,91 @@ static void test_cache(void)
 	unsetenv("SNM_COST_CACHE");
 }
 
+/* Runs of two experiments, a and b, at 10 and 100 a class and on the whole set; a/n10 and
+ * b/full measured (finished), the rest not started. */
+static void estimate_fixture(snm_pipeline *p, snm_run_spec *r, snm_run_state *st)
+{
+	static char *keys[6] = { "e/a/n10/set1", "e/a/n100/set1", "e/a/full",
+	                         "e/b/n10/set1", "e/b/n100/set1", "e/b/full" };
+	static const int pc[6] = { 10, 100, 0, 10, 100, 0 };
+	memset(r, 0, 6 * sizeof *r);
+	memset(st, 0, 6 * sizeof *st);
+	for (int i = 0; i < 6; ++i) {
+		r[i].key = keys[i];
+		r[i].per_class = pc[i];
+		st[i].state = SNM_STATE_NOT_STARTED;
+		st[i].epochs = 10;
+	}
+	/* a/n10: 10 epochs of 2 s at 2 threads (4 core-seconds an epoch); b/full: 10 of 100 s at 1 */
+	st[0] = (snm_run_state){ .state = SNM_STATE_FINISHED, .epochs_done = 10, .epochs = 10, .threads = 2,
+	                         .timed = 10, .seconds = 20 };
+	st[5] = (snm_run_state){ .state = SNM_STATE_FINISHED, .epochs_done = 10, .epochs = 10, .threads = 1,
+	                         .timed = 10, .seconds = 1000 };
+	p->n_runs = 6;
+	p->runs = r;
+}
+
+static void test_estimate(void)
+{
+	snm_pipeline p;
+	snm_run_spec r[6];
+	snm_run_state st[6];
+	snm_estimate est;
+	const double work[6] = { 1, 5, 40, 1, 5, 40 }, half[6] = { 1, NAN, 40, 1, 5, 40 };
+	const unsigned char only_a100[6] = { 0, 1, 0, 0, 0, 0 };
+	estimate_fixture(&p, r, st);
+	/* no work: nothing of a/n100's experiment and size, nor of its size, is measured, so any run,
+	 * pooled: (40 + 1000) core-seconds / 20 epochs = 52 an epoch */
+	snm_run_estimate(&p, st, NULL, NULL, 1, only_a100, &est);
+	CU_ASSERT_EQUAL(est.runs, 1);
+	CU_ASSERT_EQUAL(est.by[3], 1);
+	CU_ASSERT_EQUAL(est.scaled, 0);
+	CU_ASSERT_DOUBLE_EQUAL(est.core_seconds, 10 * 52.0, 1e-9);
+	/* with work: a/n100 from a/n10, scaled by 5 / 1: 4 x 5 = 20 core-seconds an epoch */
+	snm_run_estimate(&p, st, NULL, work, 1, only_a100, &est);
+	CU_ASSERT_EQUAL(est.by[1], 1);
+	CU_ASSERT_EQUAL(est.scaled, 1);
+	CU_ASSERT_DOUBLE_EQUAL(est.core_seconds, 10 * 20.0, 1e-9);
+	/* every run left: a/full from a/n10 (x40: 160), a/n100 (20), b/n10 from b/full (x1/40:
+	 * 2.5), b/n100 (x5/40: 12.5); 10 epochs each */
+	snm_run_estimate(&p, st, NULL, work, 1, NULL, &est);
+	CU_ASSERT_EQUAL(est.runs, 4);
+	CU_ASSERT_EQUAL(est.epochs, 40);
+	CU_ASSERT_EQUAL(est.by[1], 4);
+	CU_ASSERT_EQUAL(est.scaled, 4);
+	CU_ASSERT_DOUBLE_EQUAL(est.core_seconds, 10 * (160 + 20 + 2.5 + 12.5), 1e-9);
+	/* several sizes of the experiment measured: pooled, each scaled by its own work */
+	st[1] = st[0];
+	st[1].seconds = 40;     /* a/n100 measured now: 8 core-seconds an epoch */
+	st[2].epochs_done = 4;  /* a/full resumable, 6 epochs left */
+	st[2].state = SNM_STATE_RESUMABLE;
+	snm_run_estimate(&p, st, NULL, work, 1, NULL, &est);
+	/* a/full from a/n10 (4 x 40 = 160 over 10 epochs) and a/n100 (8 x 40 / 5 = 64 over 10):
+	 * pooled (1600 + 640) / 20 = 112 an epoch, 6 epochs; b/n10 and b/n100 as above */
+	CU_ASSERT_EQUAL(est.runs, 3);
+	CU_ASSERT_DOUBLE_EQUAL(est.core_seconds, 6 * 112.0 + 10 * (2.5 + 12.5), 1e-9);
+	/* a work unknown: that run by the old order (here b/full measured at the same size: by size
+	 * only, unscaled); a measured run of unknown work is left out of another size's estimate */
+	estimate_fixture(&p, r, st);
+	snm_run_estimate(&p, st, NULL, half, 1, only_a100, &est);
+	CU_ASSERT_EQUAL(est.by[1] + est.by[2], 0);
+	CU_ASSERT_EQUAL(est.by[3], 1);
+	CU_ASSERT_DOUBLE_EQUAL(est.core_seconds, 10 * 52.0, 1e-9);
+	/* the model first, where it knows the run */
+	{
+		double model[6] = { NAN, 300, NAN, NAN, NAN, NAN };
+		snm_run_estimate(&p, st, model, work, 1, only_a100, &est);
+		CU_ASSERT_EQUAL(est.by_model, 1);
+		CU_ASSERT_DOUBLE_EQUAL(est.core_seconds, 300.0, 1e-9);
+	}
+}
+
 static CU_TestInfo tests[] = {
 	{ "order", test_order },
 	{ "lpt", test_lpt },
 	{ "round_robin", test_round_robin },
 	{ "cache", test_cache },
+	{ "estimate", test_estimate },
 	CU_TEST_INFO_NULL
 };
 

@@ -3,8 +3,12 @@
 # small pipeline.  A tiny pipeline on the synthetic data plugin (9 runs: base and other at 10 and
 # 20 per class on two sets, one slow run of 3000 epochs) goes through:
 #   - nothing run: every run "not started", no estimate;
-#   - two runs trained: "finished" with the test error `snm run` printed, and an estimate; with
-#     --only, the matching runs' lines and summary (and no match: one error line);
+#   - two runs trained: "finished" with the test error `snm run` printed, and an estimate (the
+#     experiment's other size first, the size next, then any run; the slow run's and the other
+#     sizes' epochs scaled by their work); with --only, the matching runs' lines and summary (and
+#     no match: one error line);
+#   - the estimate of an IDX pipeline: a larger size's epochs priced higher than the measured
+#     ones; with its data gone, the epochs unscaled and a line saying why;
 #   - a link loop in a run file's place: "failed" with the reason; a FIFO as a lock file: read
 #     without blocking (a stale lock naming no process);
 #   - the slow run trained in the background: "running, pid <its pid>"; after kill -9 "resumable"
@@ -102,7 +106,7 @@ check "finished: the test error snm run printed, at its best epoch" \
 	"$(line st/base/n10/set1) (snm run: $err1% at epoch $ep1)"
 check "finished: the summary counts them, the estimate names its basis" \
 	$(grep -q "^9 runs: 2 finished, 0 running, 0 resumable, 7 not started, 0 refused, 0 failed$" status.out \
-	  && grep -q "^left: 7 runs, 3012 epochs, about [0-9.]* core-hours ([0-9]* core-[a-z]*), from the seconds per epoch x threads of 2 measured runs (matched 3 by size only, 4 by any run)$" status.out; echo $?) \
+	  && grep -q "^left: 7 runs, 3012 epochs, about [0-9.]* core-hours ([0-9]* core-[a-z]*), from the seconds per epoch x threads of 2 measured runs (matched 2 by experiment at other sizes, 3 by size only, 2 by any run), 5 scaled from runs of other sizes$" status.out; echo $?) \
 	"$(tail -n 2 status.out)"
 
 # ---- a run file that cannot be looked at, a lock file that is a FIFO (read without blocking) ------
@@ -123,14 +127,14 @@ check "--only: the matching runs alone, counted in the summary, estimated from e
 	$([ $st -eq 0 ] && [ "$(grep -c '^st/' only.out)" -eq 4 ] && ! grep -q '^st/other' only.out \
 	  && grep -q '^st/base/n10/set1  finished' only.out \
 	  && grep -q "^4 runs: 2 finished, 0 running, 0 resumable, 2 not started, 0 refused, 0 failed$" only.out \
-	  && grep -q "^left: 2 runs, 4 epochs, about [0-9.]* core-hours ([0-9]* core-[a-z]*), from the seconds per epoch x threads of 2 measured runs (matched 2 by any run)$" only.out \
+	  && grep -q "^left: 2 runs, 4 epochs, about [0-9.]* core-hours ([0-9]* core-[a-z]*), from the seconds per epoch x threads of 2 measured runs (matched 2 by experiment at other sizes), 2 scaled from runs of other sizes$" only.out \
 	  && [ ! -s only.err ]; echo $?) "exit $st; $(cat only.out only.err | tail -n 3)"
 "$snm" status p.yaml --only 'st/other/*' > only.out 2> only.err
 st=$?
 check "--only: runs with none measured among them, estimated from the others; lines padded to the selected keys" \
 	$([ $st -eq 0 ] && [ "$(grep -c '^st/other/' only.out)" -eq 4 ] \
 	  && grep -q '^st/other/n10/set1  not started$' only.out \
-	  && grep -q "^left: 4 runs, 8 epochs, about [0-9.]* core-hours ([0-9]* core-[a-z]*), from the seconds per epoch x threads of 2 measured runs (matched 2 by size only, 2 by any run)$" only.out \
+	  && grep -q "^left: 4 runs, 8 epochs, about [0-9.]* core-hours ([0-9]* core-[a-z]*), from the seconds per epoch x threads of 2 measured runs (matched 2 by size only, 2 by any run), 2 scaled from runs of other sizes$" only.out \
 	  && [ ! -s only.err ]; echo $?) "exit $st; $(cat only.out only.err | tail -n 3)"
 "$snm" status p.yaml --only 'st/base/*' --cost > only.out 2> only.err
 st=$?
@@ -143,6 +147,54 @@ st=$?
 check "--only matching no run: exit 1, one line naming the pattern" \
 	$([ $st -eq 1 ] && [ "$(wc -l < only.err)" -eq 1 ] && grep -q "'st/nope/\*' matches none" only.err \
 	  && [ ! -s only.out ]; echo $?) "exit $st; $(cat only.err)"
+
+# ---- the estimate across sizes: scaled by the work of an epoch, which needs the data ---------------
+# in a directory of its own (its results stay out of the pipeline's above): small IDX files (90
+# training and 30 test images of 4x4, 3 classes, 15 for validation); one run of 5 a class
+# measured (two steps of 8 rows an epoch), 19 more of 5 and 20 of 25 a class (ten steps) left
+mkdir -p sz/idxdata
+perl -e 'sub put { open(my $f, ">", $_[0]) or die "$_[0]: $!"; binmode $f; print $f $_[1]; close $f }
+         for my $s (["train", 90], ["t10k", 30]) {
+             my ($p, $n) = @$s;
+             put("$ARGV[0]/$p-images-idx3-ubyte", pack("N4", 2051, $n, 4, 4)
+                 . join("", map { chr(($_ * 7) % 256) } 0 .. $n * 16 - 1));
+             put("$ARGV[0]/$p-labels-idx1-ubyte", pack("N2", 2049, $n) . join("", map { chr($_ % 3) } 0 .. $n - 1));
+         }' sz/idxdata
+cat > sz/idx.yaml <<YAML
+name: sz
+defaults:
+  data: {type: idx, dir: idxdata, valid: 15, classes: 3}
+  model: {type: convnet, preset: custom, layers: [{fc: 6}]}
+  noise: {type: none}
+  train: {epochs: 2000, batch: 8, eval_batch: 16}
+grid: {per_class: [5, 25], sets: 20}
+experiments:
+  - name: e
+YAML
+# the core-seconds of the estimate in FILE's "left:" line (printed as core-seconds or core-minutes)
+core_of() { sed -n 's/^left: .*core-hours (\([0-9]*\) core-seconds).*/\1/p
+                    s/^left: .*core-hours (\([0-9]*\) core-minutes).*/\1 60/p' "$1" \
+            | awk 'NF == 1 { print $1 } NF == 2 { print $1 * $2 }'; }
+if ! (cd sz && "$snm" run idx.yaml --only 'sz/e/n5/set1' --threads 1) > idxrun.log 2>&1; then
+	check "an IDX run trains" 1 "$(tail -n 3 idxrun.log)"
+else
+	(cd sz && "$snm" status idx.yaml) > idx.out 2> idx.err
+	check "across sizes: the experiment's other size, scaled by the work of an epoch" \
+		$(grep -q "^left: 39 runs, 78000 epochs, about .* from the seconds per epoch x threads of 1 measured run (matched 19 by experiment and size, 20 by experiment at other sizes), 20 scaled from runs of other sizes$" idx.out \
+		  && [ ! -s idx.err ]; echo $?) "$(cat idx.out idx.err | tail -n 2)"
+	mv sz/idxdata sz/gone
+	(cd sz && "$snm" status idx.yaml) > gone.out 2> gone.err
+	st=$?
+	check "across sizes, the data gone: exit 0, the epochs unscaled, one line saying why" \
+		$([ $st -eq 0 ] && grep -q "^left: 39 runs, 78000 epochs, about .* (matched 19 by experiment and size, 20 by any run)$" gone.out \
+		  && grep -q "^(epochs of other sizes not scaled: .*idxdata.*)$" gone.out && [ ! -s gone.err ]; echo $?) \
+		"exit $st; $(cat gone.out gone.err | tail -n 2)"
+	mv sz/gone sz/idxdata
+	big=$(core_of idx.out)
+	flat=$(core_of gone.out)
+	check "across sizes: epochs of 25 a class priced above those of 5 ($big against $flat core-seconds)" \
+		$([ -n "$big" ] && [ -n "$flat" ] && [ "$big" -gt "$flat" ]; echo $?) "$big, $flat"
+fi
 
 # ---- running (a real snm run), then resumable after kill -9 -----------------------------------------
 "$snm" run p.yaml --only 'st/slow/*' --threads 1 > slow.log 2>&1 &

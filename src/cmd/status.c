@@ -1,5 +1,7 @@
 /* status.c: `snm status`, where every run of a pipeline stands (src/run/state.h), from the files
- * alone: one line per run, a summary line, and the estimate of the core-hours left; with --only
+ * alone: one line per run, a summary line, and the estimate of the core-hours left (from the
+ * measured epochs, scaled across sizes by the work of an epoch, which needs the sizes of the
+ * data's splits: cost.h's snm_run_estimate); with --only
  * PATTERN (as `snm run --only`), of the runs whose keys match it.  Trains, locks and writes
  * nothing.  Exit status 0 (status is information, whatever the runs' states), 1 when the
  * pipeline cannot be loaded, --results names no directory or --only matches none of its runs,
@@ -87,9 +89,10 @@ static void print_line(const snm_run_spec *r, const snm_run_state *st, int width
 	printf("\n");
 }
 
-static void print_estimate(const snm_estimate *est, const int *count)
+static void print_estimate(const snm_estimate *est, const int *count, const char *unscaled)
 {
-	static const char *const basis[3] = { "by experiment and size", "by size only", "by any run" };
+	static const char *const basis[4] = { "by experiment and size", "by experiment at other sizes",
+	                                      "by size only", "by any run" };
 	double h = est->core_seconds / 3600.0;
 	const char *sep = "";
 	int others = count[SNM_STATE_REFUSED] + count[SNM_STATE_FAILED];
@@ -114,14 +117,38 @@ static void print_estimate(const snm_estimate *est, const int *count)
 	if (est->by_model < est->runs) {
 		printf(", from the seconds per epoch x threads of %d measured run%s (matched ",
 		       est->measured, est->measured == 1 ? "" : "s");
-		for (int t = 0; t < 3; ++t)
+		for (int t = 0; t < 4; ++t)
 			if (est->by[t]) {
 				printf("%s%d %s", sep, est->by[t], basis[t]);
 				sep = ", ";
 			}
 		printf(")");
+		if (est->scaled > 0)
+			printf(", %d scaled from runs of other sizes", est->scaled);
 	}
 	printf("%s\n", others ? "; refused and failed runs not counted" : "");
+	if (unscaled != NULL && est->by_model < est->runs)
+		printf("(epochs of other sizes not scaled: %s)\n", unscaled);
+}
+
+/* The work of an epoch of every run (cost.h's snm_cost_shape work), from its train section and
+ * its data's split sizes, NAN where they cannot be read; *why: the first reason, else "". */
+static double *load_work(const snm_pipeline *p, const char *plugin_path, char *why, size_t size)
+{
+	snm_data_cache cache = { plugin_path, 0, 0, NULL };
+	double *work = malloc(((size_t)p->n_runs + 1) * sizeof *work);
+	why[0] = '\0';
+	for (int i = 0; work != NULL && i < p->n_runs; ++i) {
+		snm_cost_shape sh;
+		snm_error e;
+		work[i] = NAN;
+		if (snm_cost_epoch_of(&p->runs[i], plugin_path, &cache, &sh, &e) == SNM_OK)
+			work[i] = sh.work;
+		else if (why[0] == '\0')
+			snprintf(why, size, "%s", e.msg);
+	}
+	snm_data_cache_clear(&cache);
+	return work;
 }
 
 /* --cost: the model's seconds of every run at 1 thread from the calibration cache of this machine
@@ -198,7 +225,8 @@ int snm_cmd_status(int argc, char **argv)
 	snm_run_state *st;
 	snm_estimate est;
 	snm_error e;
-	double *model = NULL;
+	double *model = NULL, *work;
+	char why[SNM_ERROR_MSG_MAX];
 	int opt, width = 0, count[SNM_N_STATES] = { 0 }, other_code = 0, cost = 0, n_sel = 0;
 #ifdef __GLIBC__
 	optind = 0;               /* glibc: full re-initialisation (the caller may have used getopt) */
@@ -283,8 +311,12 @@ int snm_cmd_status(int argc, char **argv)
 	printf(", %d running, %d resumable, %d not started, %d refused, %d failed\n", count[SNM_STATE_RUNNING],
 	       count[SNM_STATE_RESUMABLE], count[SNM_STATE_NOT_STARTED], count[SNM_STATE_REFUSED],
 	       count[SNM_STATE_FAILED]);
-	snm_run_estimate(p, st, model, 1, sel, &est);
-	print_estimate(&est, count);
+	why[0] = '\0';
+	work = count[SNM_STATE_NOT_STARTED] + count[SNM_STATE_RESUMABLE] + count[SNM_STATE_RUNNING] > 0
+	       ? load_work(p, plugin_path, why, sizeof why) : NULL;
+	snm_run_estimate(p, st, model, work, 1, sel, &est);
+	print_estimate(&est, count, why[0] ? why : NULL);
+	free(work);
 	if (model != NULL)
 		print_check(p, st, model, sel);
 	free(model);

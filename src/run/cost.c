@@ -20,16 +20,13 @@
 
 /* ---- shapes ------------------------------------------------------------------------------------ */
 
-int snm_cost_shape_of(const snm_run_spec *r, const char *plugin_path, snm_data_cache *cache,
+int snm_cost_epoch_of(const snm_run_spec *r, const char *plugin_path, snm_data_cache *cache,
                       snm_cost_shape *out, snm_error *err)
 {
 	long epochs = 1, batch = 100, eval_batch = 100, ub = 100, tmax = 10000, steps = 0, n_train, n_sub;
 	long n_u, refit;
 	const char *mode = "labelled", *bn = "running";
-	snm_identity id;
 	snm_run R;
-	char *m = NULL, *n = NULL, *text, *cut;
-	size_t len;
 	int rc;
 	memset(out, 0, sizeof *out);
 	if ((rc = snm_cfg_opt_int(r->train, snm_train_options, "epochs", &epochs, err))
@@ -41,8 +38,6 @@ int snm_cost_shape_of(const snm_run_spec *r, const char *plugin_path, snm_data_c
 	    || (rc = snm_cfg_opt_int(r->train, snm_train_options, "steps", &steps, err))
 	    || (rc = snm_cfg_opt_str(r->train, snm_train_options, "bn_stats", &bn, err)))
 		return rc;
-	if ((rc = snm_identity_find(r, plugin_path, &id, err)))
-		return rc;
 	if ((rc = snm_run_data(&R, r, plugin_path, cache, err)))
 		return rc;
 	n_train = R.ds->info.n[SNM_SPLIT_TRAIN];
@@ -50,10 +45,14 @@ int snm_cost_shape_of(const snm_run_spec *r, const char *plugin_path, snm_data_c
 	if (n_sub > n_train)
 		n_sub = n_train;
 	out->epochs = epochs;
+	out->batch = batch;
+	out->unlabelled_batch = ub;
+	out->eval_batch = eval_batch;
+	out->unlabelled_epoch = strcmp(mode, "unlabelled") == 0;
 	n_u = r->per_class > 0 ? n_train - n_sub : n_train;
 	if (steps > 0)
 		out->steps = steps;
-	else if (strcmp(mode, "unlabelled") == 0)
+	else if (out->unlabelled_epoch)
 		out->steps = (n_u + ub - 1) / ub;
 	else
 		out->steps = (n_sub + batch - 1) / batch;
@@ -63,7 +62,26 @@ int snm_cost_shape_of(const snm_run_spec *r, const char *plugin_path, snm_data_c
 	out->evaluated = (double)(n_sub < tmax ? n_sub : tmax) + (double)R.ds->info.n[SNM_SPLIT_VALID]
 	                 + fmin(1.0, 2.0 / sqrt((double)(epochs > 0 ? epochs : 1)))
 	                   * (double)R.ds->info.n[SNM_SPLIT_TEST] + (double)refit;
+	out->work = 3.0 * (double)out->steps * (double)(batch + (out->unlabelled_epoch ? ub : 0))
+	            + out->evaluated;
 	snm_run_close(&R);
+	return SNM_OK;
+}
+
+int snm_cost_shape_of(const snm_run_spec *r, const char *plugin_path, snm_data_cache *cache,
+                      snm_cost_shape *out, snm_error *err)
+{
+	const char *mode;
+	snm_identity id;
+	char *m = NULL, *n = NULL, *text, *cut;
+	size_t len;
+	int rc;
+	memset(out, 0, sizeof *out);
+	if ((rc = snm_identity_find(r, plugin_path, &id, err)))
+		return rc;
+	if ((rc = snm_cost_epoch_of(r, plugin_path, cache, out, err)))
+		return rc;
+	mode = out->unlabelled_epoch ? "unlabelled" : "labelled";
 	m = snm_cfg_dump_alloc(r->model, NULL);
 	n = snm_cfg_dump_alloc(r->noise, NULL);
 	if (m == NULL || n == NULL) {
@@ -78,16 +96,16 @@ int snm_cost_shape_of(const snm_run_spec *r, const char *plugin_path, snm_data_c
 		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
 	}
 	snprintf(text, len, "%s|%s %s|%s %s|batch %ld unlabelled %ld %s|%s|%s", r->data_key, r->model_type, m,
-	         r->noise_type, n, batch, ub, mode, id.plugins, id.libsnm);
+	         r->noise_type, n, out->batch, out->unlabelled_batch, mode, id.plugins, id.libsnm);
 	out->step_sig = snm_seed_derive(0, "cost step", text);
 	/* the evaluation runs the data and the model alone: the noise plugin's hash is left out */
 	if ((cut = strstr(id.plugins, "; noise ")) != NULL)
 		*cut = '\0';
-	snprintf(text, len, "%s|%s %s|eval_batch %ld|%s|%s", r->data_key, r->model_type, m, eval_batch,
+	snprintf(text, len, "%s|%s %s|eval_batch %ld|%s|%s", r->data_key, r->model_type, m, out->eval_batch,
 	         id.plugins, id.libsnm);
 	out->eval_sig = snm_seed_derive(0, "cost eval", text);
 	snprintf(out->label, sizeof out->label, "data %s, model %s, noise %s, batch %ld, eval_batch %ld",
-	         r->data_type, r->model_type, r->noise_type, batch, eval_batch);
+	         r->data_type, r->model_type, r->noise_type, out->batch, out->eval_batch);
 	free(text);
 	free(m);
 	free(n);
@@ -388,8 +406,19 @@ static int measured(const snm_run_state *st)
 	           || st->state == SNM_STATE_RESUMABLE);
 }
 
-void snm_run_estimate(const snm_pipeline *p, const snm_run_state *st, const double *model, int threads,
-                      const unsigned char *sel, snm_estimate *out)
+/* May run j's measured epochs price run i's under tier (cost.h's order)? */
+static int comparable(const snm_run_spec *q, const snm_run_spec *r, int tier, int scalable)
+{
+	switch (tier) {
+	case 0: return q->per_class == r->per_class && same_row(q, r);
+	case 1: return scalable && q->per_class != r->per_class && same_row(q, r);
+	case 2: return q->per_class == r->per_class;
+	default: return 1;
+	}
+}
+
+void snm_run_estimate(const snm_pipeline *p, const snm_run_state *st, const double *model,
+                      const double *work, int threads, const unsigned char *sel, snm_estimate *out)
 {
 	memset(out, 0, sizeof *out);
 	for (int i = 0; i < p->n_runs; ++i)
@@ -397,6 +426,7 @@ void snm_run_estimate(const snm_pipeline *p, const snm_run_state *st, const doub
 	for (int i = 0; i < p->n_runs; ++i) {
 		const snm_run_spec *r = &p->runs[i];
 		int left = st[i].epochs - st[i].epochs_done;
+		int known = work != NULL && isfinite(work[i]) && work[i] > 0;
 		if (sel != NULL && !sel[i])
 			continue;
 		if (st[i].state != SNM_STATE_NOT_STARTED && st[i].state != SNM_STATE_RESUMABLE
@@ -411,23 +441,32 @@ void snm_run_estimate(const snm_pipeline *p, const snm_run_state *st, const doub
 			out->by_model++;
 			continue;
 		}
-		for (int tier = 0; tier < 3; ++tier) {
+		for (int tier = 0; tier < 4; ++tier) {
 			double core = 0;
 			long epochs = 0;
+			int scaled = 0;
 			for (int j = 0; j < p->n_runs; ++j) {
-				const snm_run_spec *q = &p->runs[j];
-				if (!measured(&st[j]) || (tier < 2 && q->per_class != r->per_class)
-				    || (tier == 0 && !same_row(q, r)))
+				double f = 1;
+				int wj;
+				if (!measured(&st[j]) || !comparable(&p->runs[j], r, tier, known))
 					continue;
-				core += st[j].seconds * st[j].threads;
+				wj = known && isfinite(work[j]) && work[j] > 0;
+				if (tier == 1 && !wj)
+					continue;        /* another size whose work is unknown: not comparable */
+				if (wj && work[j] != work[i]) {
+					f = work[i] / work[j];
+					scaled = 1;
+				}
+				core += st[j].seconds * st[j].threads * f;
 				epochs += st[j].timed;
 			}
 			if (epochs > 0) {
 				out->core_seconds += left * core / (double)epochs;
 				out->by[tier]++;
+				out->scaled += scaled;
 				break;
 			}
-			if (tier == 2)
+			if (tier == 3)
 				out->unmeasured++;
 		}
 	}

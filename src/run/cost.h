@@ -49,6 +49,12 @@ typedef struct snm_cost_shape {
 	long epochs;               /* E */
 	long steps;                /* S, per epoch */
 	double evaluated;          /* V, per epoch (the test split counted q(E) times) */
+	long batch, unlabelled_batch, eval_batch;   /* train.batch, unlabelled_batch, eval_batch */
+	int unlabelled_epoch;      /* train.epoch is 'unlabelled' */
+	double work;               /* an epoch's work in example passes, for comparing the measured
+	                            * epochs of runs of other sizes (snm_run_estimate):
+	                            *   3 S (batch + unlabelled_batch if unlabelled_epoch) + V
+	                            * (a training row counted as three passes: forward and backward) */
 	uint64_t step_sig, eval_sig;   /* what t_step and t_eval depend on, hashed */
 	char label[128];           /* "data idx, model convnet, noise semantic, batch 100": for the cache */
 } snm_cost_shape;
@@ -57,6 +63,12 @@ typedef struct snm_cost_shape {
  * plugin_path (their SHA-256 enter the signatures).  Errors: those of opening the data and of
  * finding the plugins, naming the run. */
 int snm_cost_shape_of(const snm_run_spec *r, const char *plugin_path, snm_data_cache *cache,
+                      snm_cost_shape *out, snm_error *err);
+
+/* The part of run r's shape that its train section and its data's split sizes make (epochs, S,
+ * V, the batches, work; no signatures, no plugin other than the data's read): cheap enough for
+ * every run of a pipeline.  Errors: those of the train options and of opening the data. */
+int snm_cost_epoch_of(const snm_run_spec *r, const char *plugin_path, snm_data_cache *cache,
                       snm_cost_shape *out, snm_error *err);
 
 /* The calibration cache (above), of this machine and build. */
@@ -130,24 +142,28 @@ double snm_cost_round_robin(const double *cost, int n, int workers, int *worker_
  * model[i] / epochs x threads an epoch.  Otherwise (and for the runs the model cannot estimate)
  * the measured basis: wall seconds per epoch times the thread count, the pooled mean over the
  * measured epochs of comparable runs of the pipeline -- of the same experiment (its run key less
- * the per-class size and set) and per-class size, else of the same per-class size, else of any
- * run.  Runs measured: those whose files have timed epochs and whose state is finished, running or
- * resumable (refused and failed files are another configuration or unusable).  Refused and failed
- * runs are not counted: each needs a decision first (--force, a fix).  sel: NULL, every run; or
- * one flag per run (sel[i] != 0: counted among the runs left -- `snm status --only`); the measured
- * basis is every run's either way. */
+ * the per-class size and set) and per-class size; else of the same experiment at other sizes
+ * (only with work); else of the same per-class size; else of any run.  work (NULL: none; else
+ * one per run, snm_cost_shape's work, NAN where unknown) scales each measured epoch of run j
+ * counted for run i by work[i] / work[j] when both are known: an epoch of the whole training set
+ * is not priced as one of 10 examples a class.  Runs measured: those whose files have timed epochs
+ * and whose state is finished, running or resumable (refused and failed files are another
+ * configuration or unusable).  Refused and failed runs are not counted: each needs a decision
+ * first (--force, a fix).  sel: NULL, every run; or one flag per run (sel[i] != 0: counted among
+ * the runs left -- `snm status --only`); the measured basis is every run's either way. */
 typedef struct snm_estimate {
 	double core_seconds;       /* the estimate (0 when nothing is left or nothing was measured) */
 	int runs, epochs;          /* runs left and their epochs left */
-	int by[3];                 /* runs estimated from: the same experiment and size, the same
-	                            * size, any run */
+	int by[4];                 /* runs estimated from: the same experiment and size, the same
+	                            * experiment at other sizes, the same size, any run */
+	int scaled;                /* runs whose estimate counted an epoch of another work */
 	int by_model;              /* runs estimated by the model */
 	int unmeasured;            /* runs left with no measured run to go by (none measured at all) */
 	int measured;              /* runs with timed epochs: the basis */
 } snm_estimate;
 
-void snm_run_estimate(const snm_pipeline *p, const snm_run_state *st, const double *model, int threads,
-                      const unsigned char *sel, snm_estimate *out);
+void snm_run_estimate(const snm_pipeline *p, const snm_run_state *st, const double *model,
+                      const double *work, int threads, const unsigned char *sel, snm_estimate *out);
 
 #ifdef __cplusplus
 }
