@@ -18,6 +18,10 @@
 # need_h5tools: exits 77 (skipped), saying so, without h5dump and h5diff (hdf5-tools).
 # need_setsid: the same without setsid or env --default-signal (coreutils 8.31).
 # test_end: prints "NAME: N passed, N failed" and exits 0 when none failed, 1 otherwise.
+# write_idx DIR: small IDX files in DIR (MNIST's format and names: 90 training and 30 test images
+#   of 4x4, pixel i of the split (7 i) mod 256, labels i mod 3), for the `idx` data plugin.
+# A test with counters of its own may source this file for its helpers alone and define its own
+#   pass, fail and check after it.
 
 test_begin() {
 	test_name=${0##*/}
@@ -64,4 +68,15 @@ test_end() {
 	echo "$test_name: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ] && exit 0
 	exit 1
+}
+
+write_idx() {
+	perl -e 'sub put { open(my $f, ">", $_[0]) or die "$_[0]: $!"; binmode $f; print $f $_[1]; close $f }
+	         for my $s (["train", 90], ["t10k", 30]) {
+	             my ($p, $n) = @$s;
+	             put("$ARGV[0]/$p-images-idx3-ubyte", pack("N4", 2051, $n, 4, 4)
+	                 . join("", map { chr(($_ * 7) % 256) } 0 .. $n * 16 - 1));
+	             put("$ARGV[0]/$p-labels-idx1-ubyte", pack("N2", 2049, $n)
+	                 . join("", map { chr($_ % 3) } 0 .. $n - 1));
+	         }' "$1"
 }

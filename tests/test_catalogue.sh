@@ -12,6 +12,7 @@
 # Prints the count of cases by category, then "test_catalogue: N passed, N failed[, N skipped]";
 # exits non-zero on any failure.
 set -u
+. "${SNM_TEST_SRCDIR:?}/lib.sh"        # write_idx; the counters and their lines are this test's
 top=${SNM_TEST_TOPBUILDDIR:?}
 snm=$top/snm
 plugs=$top/tests/plugins/.libs
@@ -274,17 +275,10 @@ category "data files"
 # small IDX files (MNIST's format: 90 training and 30 test images of 4x4, 3 classes) and CIFAR-10
 # binary batches of 20 records each, then one defect per copy
 mkdir -p "$tmp/data/idx" "$tmp/data/cifar"
-perl -e 'sub put { open(my $f, ">", $_[0]) or die "$_[0]: $!"; binmode $f; print $f $_[1]; close $f }
-         for my $s (["train", 90], ["t10k", 30]) {
-             my ($p, $n) = @$s;
-             put("$ARGV[0]/$p-images-idx3-ubyte", pack("N4", 2051, $n, 4, 4)
-                 . join("", map { chr(($_ * 7) % 256) } 0 .. $n * 16 - 1));
-             put("$ARGV[0]/$p-labels-idx1-ubyte", pack("N2", 2049, $n)
-                 . join("", map { chr($_ % 3) } 0 .. $n - 1));
-         }
-         for my $b (qw(data_batch_1 data_batch_2 data_batch_3 data_batch_4 data_batch_5 test_batch)) {
-             put("$ARGV[1]/$b.bin", join("", map { chr($_ % 10) . ("\0" x 3072) } 0 .. 19));
-         }' "$tmp/data/idx" "$tmp/data/cifar" || fail "cannot write the data files"
+write_idx "$tmp/data/idx" && perl -e 'for my $b (qw(data_batch_1 data_batch_2 data_batch_3 data_batch_4 data_batch_5 test_batch)) {
+             open(my $f, ">", "$ARGV[0]/$b.bin") or die "$ARGV[0]/$b.bin: $!"; binmode $f;
+             print $f join("", map { chr($_ % 10) . ("\0" x 3072) } 0 .. 19); close $f;
+         }' "$tmp/data/cifar" || fail "cannot write the data files"
 cat > "$tmp/idx.yaml" <<EOF
 name: cat
 defaults:

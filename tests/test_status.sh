@@ -34,6 +34,7 @@
 #     the reason, training nothing; the report names it; --force retrains it, keeping the file.
 # Closes with "test_status: N passed, N failed[, N skipped]".
 set -u
+. "${SNM_TEST_SRCDIR:?}/lib.sh"        # write_idx; the counters and their lines are this test's
 top=${SNM_TEST_TOPBUILDDIR:?}
 snm=$top/snm
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/snm-status-XXXXXX")
@@ -153,13 +154,7 @@ check "--only matching no run: exit 1, one line naming the pattern" \
 # training and 30 test images of 4x4, 3 classes, 15 for validation); one run of 5 a class
 # measured (two steps of 8 rows an epoch), 19 more of 5 and 20 of 25 a class (ten steps) left
 mkdir -p sz/idxdata
-perl -e 'sub put { open(my $f, ">", $_[0]) or die "$_[0]: $!"; binmode $f; print $f $_[1]; close $f }
-         for my $s (["train", 90], ["t10k", 30]) {
-             my ($p, $n) = @$s;
-             put("$ARGV[0]/$p-images-idx3-ubyte", pack("N4", 2051, $n, 4, 4)
-                 . join("", map { chr(($_ * 7) % 256) } 0 .. $n * 16 - 1));
-             put("$ARGV[0]/$p-labels-idx1-ubyte", pack("N2", 2049, $n) . join("", map { chr($_ % 3) } 0 .. $n - 1));
-         }' sz/idxdata
+write_idx sz/idxdata
 cat > sz/idx.yaml <<YAML
 name: sz
 defaults:
