@@ -171,9 +171,11 @@ resumed ifixed fref $r
 # interrupt NAME SIGNAL TARGET JOBS [REPEAT]: starts `snm run` on pipeline NAME in a process group
 # of its own, waits until each of its first JOBS runs logged epoch 2, and sends SIGNAL to TARGET
 # ("group" or "parent") -- with REPEAT, again and again until snm exits; sets $st to the exit
-# status.  stdout in NAME.out, stderr in NAME.err.
+# status.  stdout in NAME.out, stderr in NAME.err.  Each process holds at its regularizer's call
+# 100 (SNM_TEST_HOLD_AT: epoch 3, step 11, until the signal comes): a run lasts about a second,
+# and on a loaded machine one finished before the shell sent the signal (a run with no line).
 interrupt() {
-	setsid env --default-signal=INT "$top/snm" run "$tmp/$1.yaml" -j "$4" --log-every 0 \
+	SNM_TEST_HOLD_AT=100 setsid env --default-signal=INT "$top/snm" run "$tmp/$1.yaml" -j "$4" --log-every 0 \
 		> "$tmp/$1.out" 2> "$tmp/$1.err" &
 	pid=$!
 	i=0

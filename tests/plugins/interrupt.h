@@ -7,18 +7,31 @@
  * its own count -- and raises SIGINT when the call's count is on the list, returning 1 then, 0
  * otherwise (no variable, an empty one, or parsing stops at the first entry that is not a
  * number).  A plugin calls it once its objective has built the step's loss; `snm run` then
- * finishes the step and stops before the next one, as after a Ctrl-C. */
+ * finishes the step and stops before the next one, as after a Ctrl-C.
+ *
+ * SNM_TEST_HOLD_AT: a call count at which the call sleeps until a signal interrupts the sleep (60 s
+ * at most), so that a signal sent from outside once the log shows a run under way finds it still
+ * training however slow the test's shell is to send it: the tests' runs last about a second, and
+ * on a loaded machine one could otherwise finish before the signal comes.  The sleep ends at the
+ * signal itself where it is delivered to the training thread (Linux gives a signal sent to the
+ * process to its first thread, which trains), else after the 60 s. */
 #ifndef SNM_TEST_PLUGINS_INTERRUPT_H
 #define SNM_TEST_PLUGINS_INTERRUPT_H
 
 #include <signal.h>
 #include <stdlib.h>
+#include <time.h>
 
 static inline int interrupt_at(void)
 {
 	static long long calls;
 	const char *v = getenv("SNM_TEST_INTERRUPT_AT");
+	const char *hold = getenv("SNM_TEST_HOLD_AT");
 	long long call = calls++;
+	if (hold != NULL && *hold != '\0' && strtoll(hold, NULL, 10) == call) {
+		struct timespec t = { 60, 0 };
+		nanosleep(&t, NULL);
+	}
 	while (v != NULL && *v != '\0') {
 		char *end;
 		long long k = strtoll(v, &end, 10);
