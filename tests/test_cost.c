@@ -5,13 +5,17 @@
  * balanced split of equal runs; round robin as -j deals; the calibration cache read back as
  * written, entries of another machine kept and not used, a damaged cache one line naming the file
  * and line; the time left from measured epochs, each basis in its order, an epoch of another size
- * scaled by the work of an epoch, and without the work as before. */
+ * scaled by the work of an epoch, and without the work as before; each measured run counted at its
+ * median epoch, read from its file (an epoch stretched by a pause priced as the others). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
 #include "run/cost.h"
+#include "run/metrics.h"
+#include "run/state.h"
+#include "run/store.h"
 
 static char tmp[512];
 
@@ -141,9 +145,9 @@ static void estimate_fixture(snm_pipeline *p, snm_run_spec *r, snm_run_state *st
 	}
 	/* a/n10: 10 epochs of 2 s at 2 threads (4 core-seconds an epoch); b/full: 10 of 100 s at 1 */
 	st[0] = (snm_run_state){ .state = SNM_STATE_FINISHED, .epochs_done = 10, .epochs = 10, .threads = 2,
-	                         .timed = 10, .seconds = 20 };
+	                         .timed = 10, .seconds = 20, .typical = 2 };
 	st[5] = (snm_run_state){ .state = SNM_STATE_FINISHED, .epochs_done = 10, .epochs = 10, .threads = 1,
-	                         .timed = 10, .seconds = 1000 };
+	                         .timed = 10, .seconds = 1000, .typical = 100 };
 	p->n_runs = 6;
 	p->runs = r;
 }
@@ -180,6 +184,7 @@ static void test_estimate(void)
 	/* several sizes of the experiment measured: pooled, each scaled by its own work */
 	st[1] = st[0];
 	st[1].seconds = 40;     /* a/n100 measured now: 8 core-seconds an epoch */
+	st[1].typical = 4;
 	st[2].epochs_done = 4;  /* a/full resumable, 6 epochs left */
 	st[2].state = SNM_STATE_RESUMABLE;
 	snm_run_estimate(&p, st, NULL, work, 1, NULL, &est);
@@ -203,12 +208,66 @@ static void test_estimate(void)
 	}
 }
 
+/* A run file whose fourth epoch took 1000 s (the run was stopped with kill -STOP through it)
+ * among epochs of 2-3 s: the state reads the sum and the median, and the estimate prices the runs
+ * left at the median. */
+static void test_paused_epoch(void)
+{
+	static const char *names[2] = { "seconds", "test_at_best" };
+	const double secs[7] = { 2, 3, 2, 1000, 3, 2, 2 };
+	const char *str_names[4] = { "status", "config_hash", "run_key", "config" };
+	const char *str_values[4] = { "finished", "0000000000000000", "e/a/n10/set1", "x: 1" };
+	const char *int_names[3] = { "epoch", "epochs", "threads" };
+	const int64_t int_values[3] = { 7, 7, 1 };
+	char path[600];
+	snm_metrics *m;
+	snm_store_run run;
+	snm_run_spec r[2];
+	snm_run_state st[2];
+	snm_pipeline p;
+	snm_estimate est;
+	snm_error e;
+	m = snm_metrics_new(2, names, &e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	for (int i = 0; i < 7; ++i)
+		CU_ASSERT_EQUAL(snm_metrics_append(m, (double[]){ secs[i], 1.5 }, &e), SNM_OK);
+	memset(&run, 0, sizeof run);
+	run.n_str = 4, run.str_names = str_names, run.str_values = str_values;
+	run.n_int = 3, run.int_names = int_names, run.int_values = int_values;
+	run.metrics = m;
+	snprintf(path, sizeof path, "%s/paused.h5", tmp);
+	CU_ASSERT_EQUAL_FATAL(snm_store_save(path, &run, &e), SNM_OK);
+	snm_metrics_free(m);
+	memset(r, 0, sizeof r);
+	r[0].key = "e/a/n10/set1";
+	r[1].key = "e/a/n10/set2";
+	r[0].per_class = r[1].per_class = 10;
+	r[0].config_hash = 1;    /* not the file's: read as refused, its epochs timed all the same */
+	r[0].config_text = "x: 2";
+	CU_ASSERT_EQUAL_FATAL(snm_run_state_read(&r[0], NULL, path, &st[0], &e), SNM_OK);
+	CU_ASSERT_EQUAL(st[0].state, SNM_STATE_REFUSED);
+	CU_ASSERT_EQUAL(st[0].timed, 7);
+	CU_ASSERT_DOUBLE_EQUAL(st[0].seconds, 1014.0, 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(st[0].typical, 2.0, 1e-9);
+	/* the basis counts finished, running and resumable runs: the same epochs, finished */
+	st[0].state = SNM_STATE_FINISHED;
+	memset(&st[1], 0, sizeof st[1]);
+	st[1].state = SNM_STATE_NOT_STARTED;
+	st[1].epochs = 7;
+	p.n_runs = 2;
+	p.runs = r;
+	snm_run_estimate(&p, st, NULL, NULL, 1, NULL, &est);
+	CU_ASSERT_EQUAL(est.by[0], 1);
+	CU_ASSERT_DOUBLE_EQUAL(est.core_seconds, 7 * 2.0, 1e-9);     /* the mean would say 7 x 144.9 */
+}
+
 static CU_TestInfo tests[] = {
 	{ "order", test_order },
 	{ "lpt", test_lpt },
 	{ "round_robin", test_round_robin },
 	{ "cache", test_cache },
 	{ "estimate", test_estimate },
+	{ "paused_epoch", test_paused_epoch },
 	CU_TEST_INFO_NULL
 };
 

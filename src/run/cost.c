@@ -457,7 +457,7 @@ void snm_run_estimate(const snm_pipeline *p, const snm_run_state *st, const doub
 					f = work[i] / work[j];
 					scaled = 1;
 				}
-				core += st[j].seconds * st[j].threads * f;
+				core += st[j].typical * st[j].timed * st[j].threads * f;
 				epochs += st[j].timed;
 			}
 			if (epochs > 0) {

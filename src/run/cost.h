@@ -140,8 +140,10 @@ double snm_cost_round_robin(const double *cost, int n, int workers, int *worker_
  * epochs left (planned less done) times the cost of one epoch in core-seconds.  With model (the
  * per-run seconds of snm_cost_pipeline at threads; NULL: none), a run the model estimates costs
  * model[i] / epochs x threads an epoch.  Otherwise (and for the runs the model cannot estimate)
- * the measured basis: wall seconds per epoch times the thread count, the pooled mean over the
- * measured epochs of comparable runs of the pipeline -- of the same experiment (its run key less
+ * the measured basis: wall seconds per epoch times the thread count, over the measured epochs of
+ * comparable runs of the pipeline, each run's epochs counted at its median epoch (snm_run_state's
+ * typical: an epoch stretched by a pause does not price the rest) and pooled by their number
+ * -- of the same experiment (its run key less
  * the per-class size and set) and per-class size; else of the same experiment at other sizes
  * (only with work); else of the same per-class size; else of any run.  work (NULL: none; else
  * one per run, snm_cost_shape's work, NAN where unknown) scales each measured epoch of run j

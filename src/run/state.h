@@ -56,6 +56,9 @@ typedef struct snm_run_state {
 	int threads;               /* the file's thread count; 0 without a file */
 	int timed;                 /* epochs of /metrics with a finite `seconds` */
 	double seconds;            /* their sum: wall seconds of training and evaluation */
+	double typical;            /* their median: the seconds of an epoch as the run goes, which an
+	                            * epoch stretched by a pause (kill -STOP, a suspend) does not
+	                            * move; 0 when none is timed */
 	char why[SNM_ERROR_MSG_MAX]; /* refused: what differs (cfgdiff.h, or identity.h's "noise
 	                              * semantic changed" when code is SNM_CODE_OTHER); failed: the
 	                              * reason */
