@@ -9,7 +9,8 @@
 # than this machine's OpenBLAS runs, the test is skipped (exit 77, saying both), not passed;
 # skipped too when the tree has no results/ (a distribution tarball).
 # And a run of numeric version 2 (train.numerics: Gaussian noise by GSL's ziggurat), trained here
-# on the synthetic data, verifies bitwise equal, its file recording numerics 2.
+# on the synthetic data, verifies bitwise equal, its file recording numerics 2.  A verification
+# interrupted by SIGINT stops at the step: exit 130, one line, its scratch directory removed.
 # Prints "test_verify: N passed, N failed[, N skipped]" and exits non-zero on a failure.
 set -u
 . "${SNM_TEST_SRCDIR:?}/lib.sh"
@@ -50,6 +51,42 @@ else
 	else
 		fail "snm verify of a numerics-2 run"
 		cat "$tmp/num-verify.log"
+	fi
+fi
+
+# Interrupted: a run of the test regularizer ramp (tests/plugins) verified while it raises SIGINT
+# at its third call, in epoch 2 (SNM_TEST_INTERRUPT_AT): exit 130, one line, the scratch directory under
+# $TMPDIR removed and the second file not retrained; with --keep the partial file stays, named.
+sed -e 's/noise: {type: random, sd: 0.5}/noise: {type: ramp}/' -e 's/numerics: 2}/numerics: 1}/' \
+    -e 's/epochs: 2,/epochs: 4,/' -e "s|num-results|ramp-results|" "$tmp/num.yaml" > "$tmp/ramp.yaml"
+ramp=$tmp/ramp-results/num/r/n4/set1.h5
+if ! "$top/snm" run "$tmp/ramp.yaml" --threads 1 > "$tmp/ramp-run.log" 2>&1; then
+	fail "a run of the test regularizer ramp trains"
+	tail -n 5 "$tmp/ramp-run.log"
+else
+	mkdir "$tmp/vt"
+	(cd "$tmp" && TMPDIR=$tmp/vt SNM_TEST_INTERRUPT_AT=2 "$top/snm" verify "$ramp" "$ramp") \
+		> "$tmp/vint.out" 2> "$tmp/vint.err"
+	st=$?
+	if [ "$st" -eq 130 ] && [ "$(grep -c . "$tmp/vint.err")" -eq 2 ] \
+	   && grep -q "^snm verify: num/r/n4/set1: retraining (1 thread, numerics 1)$" "$tmp/vint.err" \
+	   && grep -q "^snm verify: num/r/n4/set1: interrupted after 1 of 4 epochs: not verified$" "$tmp/vint.err" \
+	   && [ ! -s "$tmp/vint.out" ] && [ -z "$(ls -A "$tmp/vt")" ]; then
+		pass "snm verify interrupted: exit 130, one line, the scratch directory removed, no second file"
+	else
+		fail "snm verify interrupted (exit $st; scratch: $(ls -A "$tmp/vt" | tr '\n' ' '))"
+		cat "$tmp/vint.out" "$tmp/vint.err"
+	fi
+	(cd "$tmp" && SNM_TEST_INTERRUPT_AT=2 "$top/snm" verify --keep "$tmp/kept" "$ramp") \
+		> "$tmp/vkeep.out" 2> "$tmp/vkeep.err"
+	st=$?
+	kept=$tmp/kept/num/r/n4/set1.h5
+	if [ "$st" -eq 130 ] && [ -f "$kept" ] \
+	   && grep -q "^snm verify: num/r/n4/set1: interrupted after 1 of 4 epochs: not verified (the partial retraining is kept as $kept)$" "$tmp/vkeep.err"; then
+		pass "snm verify --keep interrupted: the partial file kept and named"
+	else
+		fail "snm verify --keep interrupted (exit $st)"
+		cat "$tmp/vkeep.out" "$tmp/vkeep.err"
 	fi
 fi
 

@@ -6,7 +6,10 @@
  *
  * The retraining writes into a scratch directory under $TMPDIR (removed afterwards, unless
  * --keep names a directory to keep the retrained files in); dataset paths in the configuration
- * are taken relative to the working directory, as `snm run` takes them.
+ * are taken relative to the working directory, as `snm run` takes them.  SIGINT or SIGTERM stops
+ * the retraining at its next step (as `snm run`): one line, the scratch directory removed (with
+ * --keep the partial file stays and the line names it), no further file verified, exit 128 + the
+ * signal.
  *
  * The numeric version (train.numerics, snm/tape.h: which way an op computes where a faster way
  * gives other bits) is part of the configuration, so the retraining takes the file's; every
@@ -27,6 +30,7 @@
 #include "run/store.h"
 #include "run/trainer.h"
 #include "args.h"
+#include "cmd.h"
 #include "run/fs.h"
 #include "console.h"
 #include "runfile.h"
@@ -72,7 +76,7 @@ static int retrain(const snm_pipeline *p, const verify_opts *vo, int threads, sn
 	snm_console *k = isatty(STDERR_FILENO) ? snm_console_new("snm verify", 1, 1, 1, 0) : NULL;
 	snm_trainer_opts o = { .plugin_path = vo->plugin_path, .threads = threads,
 	                       .progress = k ? on_progress : NULL, .progress_ctx = k,
-	                       .version = PACKAGE_VERSION };
+	                       .version = PACKAGE_VERSION, .stop = &snm_cmd_stop };
 	int rc;
 	snm_console_run(k, 0, p->runs[0].key, 0, 0, 0, 0);
 	rc = snm_train(&p->runs[0], &o, res, e);
@@ -137,6 +141,16 @@ static int verify_one(const char *path, const char *dir, const verify_opts *vo)
 	if (snm_mkparents(p->runs[0].result_path, &e)
 	    || retrain(p, vo, (int)threads, &res, &e))
 		goto fail;
+	if (res.status == SNM_RUN_INTERRUPTED) {
+		if (vo->keep != NULL)
+			fprintf(stderr, "snm verify: %s: interrupted after %d of %d epochs: not verified (the "
+			        "partial retraining is kept as %s)\n", key, res.epochs, (int)snm_metrics_rows(m),
+			        p->runs[0].result_path);
+		else
+			fprintf(stderr, "snm verify: %s: interrupted after %d of %d epochs: not verified\n",
+			        key, res.epochs, (int)snm_metrics_rows(m));
+		goto out;
+	}
 	if (snm_runfile_compare(path, p->runs[0].result_path, &d, &e))
 		goto fail;
 	snm_trainer_libraries(ours, sizeof ours);
@@ -208,7 +222,8 @@ int snm_cmd_verify(int argc, char **argv)
 		fprintf(stderr, "snm verify: no run file given (snm verify --help)\n");
 		return 2;
 	}
-	for (int i = optind; i < argc; ++i) {
+	snm_cmd_catch_signals();
+	for (int i = optind; i < argc && !snm_cmd_stop; ++i) {
 		char scratch[4096];
 		const char *tmp = getenv("TMPDIR");
 		const char *dir = vo.keep;
@@ -226,6 +241,8 @@ int snm_cmd_verify(int argc, char **argv)
 		if (vo.keep == NULL)
 			snm_rmtree(scratch);
 	}
+	if (snm_cmd_stop)
+		return 128 + snm_cmd_stop;
 	if (argc - optind > 1)
 		printf("snm verify: %d of %d runs bitwise equal\n", argc - optind - failed, argc - optind);
 	return failed ? 1 : 0;
