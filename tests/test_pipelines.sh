@@ -186,15 +186,21 @@ fi
 rm -f "$tmp/splitres"
 # Two snm run that split a pipeline: the second finds set1 locked by the first (which trains only
 # set1), trains the others, waits, and reports set1 as finished by another process; both exit 0,
-# and no run is trained twice.
-(cd "$tmp" && "$top/snm" run split.yaml --only 'split/base/n10/set1') >"$tmp/out1.log" 2>&1 &
+# and no run is trained twice.  The first holds at its first step (the test regularizer ramp's
+# SNM_TEST_HOLD_AT, tests/plugins/interrupt.h) until the second has begun set2: a run lasts under
+# a second, and on a loaded machine set1 could otherwise finish before the second looks at it.
+# waitfile FILE: up to 60 s for FILE to appear
+waitfile() { i=0; while [ ! -e "$1" ] && [ $i -lt 6000 ]; do sleep 0.01; i=$((i + 1)); done; }
+sed -i 's/noise: {type: none}/noise: {type: ramp}/' "$tmp/split.yaml"
+(cd "$tmp" && SNM_TEST_HOLD_AT=0 SNM_TEST_HOLD_SAY="$tmp/held" SNM_TEST_HOLD_UNTIL="$tmp/go" \
+	"$top/snm" run split.yaml --only 'split/base/n10/set1') >"$tmp/out1.log" 2>&1 &
 pid=$!
-i=0
-while [ ! -f "$tmp/splitres/split/base/n10/set1.h5.lock" ] && [ $i -lt 1000 ]; do
-	sleep 0.01
-	i=$((i + 1))
-done
-(cd "$tmp" && "$top/snm" run split.yaml) >"$tmp/out.log" 2>"$tmp/err.log"
+waitfile "$tmp/held"
+(cd "$tmp" && "$top/snm" run split.yaml) >"$tmp/out.log" 2>"$tmp/err.log" &
+pid2=$!
+waitfile "$tmp/splitres/split/base/n10/set2.h5"
+touch "$tmp/go"
+wait $pid2
 st=$?
 wait $pid
 st1=$?
