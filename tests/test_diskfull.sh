@@ -32,7 +32,7 @@ results: $1
 defaults:
   data: {type: synthetic, classes: 3, per_class: 40, size: 16}
   model: {type: convnet, preset: custom, layers: [{conv: 3, k: 3, stride: 2, pad: 1}, {fc: 6}]}
-  noise: {type: none}
+  noise: {type: ramp}
   train: {epochs: 400, batch: 8, eval_batch: 16}
 grid: {per_class: [10], sets: 1}
 experiments:
@@ -40,14 +40,17 @@ experiments:
 EOF
 }
 
-# checkpoint RESULTS: a "running" run file there (snm run killed after its first save); 0 on success
+# checkpoint RESULTS: a "running" run file there (snm run killed after its first save, held at
+# the first step of epoch 2 by the test regularizer ramp: SNM_TEST_HOLD_AT, tests/plugins/
+# interrupt.h, so that a loaded machine cannot let it run on); 0 on success
 checkpoint() {
 	file=$1/full/base/n10/set1.h5
 	pipeline "$1"
-	"$top/snm" run "$tmp/p.yaml" >/dev/null 2>&1 &
+	rm -f "$tmp/held"
+	SNM_TEST_HOLD_AT=4 SNM_TEST_HOLD_SAY=$tmp/held "$top/snm" run "$tmp/p.yaml" >/dev/null 2>&1 &
 	pid=$!
 	i=0
-	while [ ! -f "$file" ] && [ $i -lt 1000 ]; do
+	while [ ! -f "$tmp/held" ] && [ $i -lt 6000 ]; do
 		sleep 0.01
 		i=$((i + 1))
 	done
