@@ -503,7 +503,63 @@ static int layout_of(const part *p, const snm_cfg *e, const layout **out, snm_er
 	return SNM_CFG_FAIL(err, SNM_ECONFIG, snm_cfg_get(e, "layout"), "no table layout '%s'", name);
 }
 
-/* Checks every entry of every part (keys, types, columns, ids unique) before anything is made. */
+/* A pipeline, experiment or run key that entry field `key` names: '/'-separated parts, each of
+ * letters, digits, '.', '_' or '-' (the characters of a run key) and none empty, "." or "..": the
+ * paper stage joins it to --results, which it must not leave.  A node that is not a scalar is left
+ * to the entry's own check. */
+static int check_key_text(const snm_cfg *n, const char *key, snm_error *err)
+{
+	const char *s = snm_cfg_text(n), *c = s;
+	if (s == NULL)
+		return SNM_OK;
+	for (size_t i = 0; s[i] != '\0'; ++i)    /* first the characters: the text is then safe to print */
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')
+		      || s[i] == '.' || s[i] == '_' || s[i] == '-' || s[i] == '/')) {
+			char what[8];
+			if ((unsigned char)s[i] > ' ' && (unsigned char)s[i] < 127)
+				snprintf(what, sizeof what, "'%c'", s[i]);
+			else
+				snprintf(what, sizeof what, "0x%02x", (unsigned char)s[i]);
+			return SNM_CFG_FAIL(err, SNM_ECONFIG, n, "'%s': character %zu is %s: a run key has letters, "
+			                    "digits, '.', '_', '-' and '/' between its parts", key, i + 1, what);
+		}
+	for (;;) {
+		const char *end = strchr(c, '/');
+		size_t len = end ? (size_t)(end - c) : strlen(c);
+		if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+			return SNM_CFG_FAIL(err, SNM_ECONFIG, n, "'%s': '%.80s%s' has a part that is empty, '.' or "
+			                    "'..' (run keys are read under --results)", key, s, strlen(s) > 80 ? "..." : "");
+		if (end == NULL)
+			return SNM_OK;
+		c = end + 1;
+	}
+}
+
+/* Every pipeline, run and runs field within entry n (rows and variants included), by
+ * check_key_text. */
+static int check_keys(const snm_cfg *n, snm_error *err)
+{
+	int map = snm_cfg_kind(n) == SNM_CFG_MAP, rc;
+	for (size_t i = 0; i < snm_cfg_len(n); ++i) {
+		const snm_cfg *v = map ? snm_cfg_value_at(n, i) : snm_cfg_at(n, i);
+		const char *k = map ? snm_cfg_key_at(n, i) : NULL;
+		if (k != NULL && (strcmp(k, "pipeline") == 0 || strcmp(k, "run") == 0 || strcmp(k, "runs") == 0)) {
+			if (snm_cfg_kind(v) != SNM_CFG_SEQ) {
+				if ((rc = check_key_text(v, k, err)))
+					return rc;
+			} else
+				for (size_t j = 0; j < snm_cfg_len(v); ++j)
+					if ((rc = snm_cfg_kind(snm_cfg_at(v, j)) == SNM_CFG_SCALAR
+					          ? check_key_text(snm_cfg_at(v, j), k, err) : check_keys(snm_cfg_at(v, j), err)))
+						return rc;
+		} else if ((rc = check_keys(v, err)))
+			return rc;
+	}
+	return SNM_OK;
+}
+
+/* Checks every entry of every part (keys, types, columns, ids unique, run keys) before anything
+ * is made. */
 static int check_spec(const snm_cfg *spec, part *parts, int n_parts, snm_error *err)
 {
 	const snm_cfg *labels = snm_cfg_opt_node(spec, snm_paper_spec_options, "labels");
@@ -530,7 +586,8 @@ static int check_spec(const snm_cfg *spec, part *parts, int n_parts, snm_error *
 			if ((rc = layout_of(&parts[p], e, &l, err))
 			    || (rc = snm_cfg_check(e, l ? l->opts : parts[p].opts, parts[p].what, err))
 			    || (rc = snm_cfg_opt_str(e, parts[p].opts, "id", &id, err))
-			    || (l && l->check && (rc = l->check(spec, e, err))))
+			    || (l && l->check && (rc = l->check(spec, e, err)))
+			    || (rc = check_keys(e, err)))
 				return rc;
 			if (parts[p].opts == snm_paper_tsne_options
 			    && (rc = snm_cfg_opt_str(e, parts[p].opts, "per_class_id", &id2, err)))

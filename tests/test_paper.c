@@ -706,6 +706,32 @@ static void test_spec_errors(void)
 	                 "  - {id: x, pipeline: mnist, columns: [10], rows: [{run: a}]}\n");
 	CU_ASSERT_EQUAL(snm_paper_run(&o, &e), SNM_ECONFIG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "used twice"));
+	/* run keys that would leave --results, or break a table's line: refused at their mark */
+	{
+		static const char *const bad[][2] = {
+			{ "tables:\n  - {id: x, pipeline: ../elsewhere, columns: [10], rows: [{run: a}]}\n",
+			  "bad.yaml:2:23: 'pipeline': '../elsewhere' has a part that is empty, '.' or '..'" },
+			{ "tables:\n  - {id: x, pipeline: mnist, columns: [10], rows: [{run: ../p/a}]}\n",
+			  "bad.yaml:2:58: 'run': '../p/a' has a part" },
+			{ "tables:\n  - {id: x, pipeline: mnist, columns: [10], rows: [{run: ''}]}\n",
+			  "bad.yaml:2:58: 'run': '' has a part that is empty" },
+			{ "tables:\n  - {id: x, pipeline: /abs, columns: [10], rows: [{run: a}]}\n",
+			  "bad.yaml:2:23: 'pipeline': '/abs' has a part that is empty" },
+			{ "tables:\n  - {id: x, pipeline: mnist, columns: [10], rows: [{run: \"a\\nb\"}]}\n",
+			  "bad.yaml:2:58: 'run': character 2 is 0x0a: a run key has letters, digits" },
+			{ "figures:\n  curves:\n    - {id: c, pipeline: mnist, columns: [10], sets: 1, runs: [a, ..]}\n",
+			  "bad.yaml:3:66: 'runs': '..' has a part" },
+			{ "figures:\n  reconstructions:\n    - {id: r, run: mnist//a/n10/set1}\n",
+			  "bad.yaml:3:20: 'run': 'mnist//a/n10/set1' has a part that is empty" },
+		};
+		for (size_t i = 0; i < sizeof bad / sizeof *bad; ++i) {
+			write_text(spec, bad[i][0]);
+			CU_ASSERT_EQUAL(snm_paper_run(&o, &e), SNM_ECONFIG);
+			if (strstr(e.msg, bad[i][1]) == NULL)
+				printf("\ncase %zu: want '%s', got '%s'\n", i, bad[i][1], e.msg);
+			CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, bad[i][1]));
+		}
+	}
 	o.spec = "/nonexistent/spec.yaml";
 	CU_ASSERT_EQUAL(snm_paper_run(&o, &e), SNM_EIO);
 }

@@ -1041,6 +1041,11 @@ static void test_yaml_errors(void)
 		{ "include: [bad.yaml]\n", "bad.yaml:1:11:", "includes itself" },
 		{ "name: x\nexperiments: [{name: a, nois: {}}]\n", "bad.yaml:2:25:", "unknown key 'nois'" },
 		{ "name: x\n  seed: 1\n", "bad.yaml:2:", "" },
+		/* "." and ".." would put the run files outside the results directory */
+		{ "name: ..\ndefaults:\n  data: {type: synthetic}\n  model: {type: convnet}\n  noise: {type: none}\n"
+		  "grid: {per_class: [2]}\nexperiments: [{name: a}]\n", "bad.yaml:1:7:", "not '.' or '..' (got '..')" },
+		{ "name: x\ndefaults:\n  data: {type: synthetic}\n  model: {type: convnet}\n  noise: {type: none}\n"
+		  "grid: {per_class: [2]}\nexperiments: [{name: .}]\n", "bad.yaml:7:22:", "not '.' or '..' (got '.')" },
 		/* a section or grid that is not a mapping is an error, never the defaults in its place */
 		{ "name: x\ndefaults:\n  data: {type: synthetic}\n  model: {type: convnet}\n  noise: {type: none}\n"
 		  "  train: 1\ngrid: {per_class: [2]}\nexperiments: [{name: a}]\n", "bad.yaml:6:10:",

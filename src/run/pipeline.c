@@ -186,9 +186,11 @@ static int at(const snm_cfg *n, snm_error *err, int code, const char *fmt, ...)
 	return SNM_FAIL(err, code, "%s", msg);
 }
 
+/* A name of a run key's component: up to max letters, digits, '.', '_' or '-', and not "." or
+ * ".." (which name directories the results path would leave by). */
 static int valid_name_of(const char *s, size_t max)
 {
-	if (s == NULL || *s == '\0' || strlen(s) > max)
+	if (s == NULL || *s == '\0' || strlen(s) > max || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
 		return 0;
 	for (; *s; ++s)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')
@@ -792,7 +794,8 @@ static int load_tree(loader *L, const char *path, const snm_cfg *root, snm_error
 	if (!valid_name(name))
 		return at(snm_cfg_get(root, "name") ? snm_cfg_get(root, "name") : root, err, SNM_ECONFIG,
 		          "'name': a pipeline with experiments needs a name of up to %d letters, digits, "
-		          "'.', '_' or '-' (got '%.80s%s')", MAX_NAME, name, strlen(name) > 80 ? "..." : "");
+		          "'.', '_' or '-', not '.' or '..' (got '%.80s%s')", MAX_NAME, name,
+		          strlen(name) > 80 ? "..." : "");
 	if ((rc = snm_cfg_check(defs, section_options, "defaults", err)))
 		return rc;
 
@@ -814,7 +817,7 @@ static int load_tree(loader *L, const char *path, const snm_cfg *root, snm_error
 		snm_cfg_opt_str(ex, experiment_options, "name", &ename, err);
 		if (!valid_name(ename)) {
 			rc = at(snm_cfg_get(ex, "name"), err, SNM_ECONFIG,
-			        "'name': use up to %d letters, digits, '.', '_' or '-' (got '%.80s%s')",
+			        "'name': use up to %d letters, digits, '.', '_' or '-', not '.' or '..' (got '%.80s%s')",
 			        MAX_NAME, ename, strlen(ename) > 80 ? "..." : "");
 			break;
 		}
