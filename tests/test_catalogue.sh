@@ -633,6 +633,7 @@ bad "verify without a file" "^snm verify: no run file given" "$snm" verify
 bad "verify --threads x" "^snm verify: --threads: expected a whole number from 1 to 1024, got 'x'$" \
 	"$snm" verify --threads x "$run"
 bad "verify --bogus" "^snm verify: unknown option '--bogus'" "$snm" verify --bogus "$run"
+bad "verify --keep ''" "^snm verify: --keep needs a directory" "$snm" verify --keep '' "$run"
 bad "fetch without a dataset" "^snm fetch: which dataset? mnist, fashion-mnist or cifar10" "$snm" fetch
 bad "fetch of an unknown dataset" "^snm fetch: unknown dataset 'mnist2'" "$snm" fetch mnist2
 bad "fetch --from a missing directory" "^snm: fetch mnist: nonexistent: no such directory" \

@@ -106,8 +106,15 @@ static void print_estimate(const snm_estimate *est, const int *count, const char
 		       others ? " (refused and failed runs not counted)" : "");
 		return;
 	}
+	if (!isfinite(est->core_seconds)) {
+		printf("; no estimate: the measured seconds add up past any number (a damaged "
+		       "/metrics/seconds?)\n");
+		return;
+	}
 	if (est->core_seconds < 60)
 		printf(", about %.2f core-hours (%.0f core-seconds)", h, est->core_seconds);
+	else if (h >= 1e9)
+		printf(", about %.3g core-hours", h);
 	else if (h < 1)
 		printf(", about %.2f core-hours (%.0f core-minutes)", h, est->core_seconds / 60.0);
 	else

@@ -222,6 +222,10 @@ int snm_cmd_verify(int argc, char **argv)
 		fprintf(stderr, "snm verify: no run file given (snm verify --help)\n");
 		return 2;
 	}
+	if (vo.keep != NULL && vo.keep[0] == '\0') {
+		fprintf(stderr, "snm verify: --keep needs a directory (snm verify --help)\n");
+		return 2;
+	}
 	snm_cmd_catch_signals();
 	for (int i = optind; i < argc && !snm_cmd_stop; ++i) {
 		char scratch[4096];
