@@ -453,6 +453,22 @@ static void test_one_line_messages(void)
 		CU_ASSERT_EQUAL(strlen(err.msg), SNM_ERROR_MSG_MAX - 1);
 		CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, ": cannot open: File name too long"));
 	}
+	/* longer than the 4096 bytes formatted on the stack: the reason still stays */
+	{
+		char path[5000];
+		size_t n;
+		memset(path, 'e', sizeof path - 1);
+		path[0] = '/';
+		path[sizeof path - 1] = '\0';
+		SNM_FAIL(&err, SNM_EIO, "%s/snm-verify.XXXXXX: cannot make it: %s", path, "No such file or directory");
+		n = strlen(err.msg);
+		CU_ASSERT_EQUAL(n, SNM_ERROR_MSG_MAX - 1);
+		CU_ASSERT_EQUAL(strncmp(err.msg, "/eee", 4), 0);
+		{
+			const char *tail = "eee/snm-verify.XXXXXX: cannot make it: No such file or directory";
+			CU_ASSERT_STRING_EQUAL(err.msg + n - strlen(tail), tail);
+		}
+	}
 }
 
 /* ---- Option tables ----------------------------------------------------------------------- */

@@ -1,5 +1,7 @@
 /* error.c: the snm_error struct's setters (see snm/error.h). */
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "snm/error.h"
 
@@ -66,15 +68,28 @@ static void fit(snm_error *e, char *big)
 
 int snm_error_set(snm_error *e, int code, const char *file, int line, const char *fmt, ...)
 {
-	char big[ERROR_BIG];
-	va_list ap;
+	char big[ERROR_BIG], *whole;
+	va_list ap, again;
+	int n;
 	if (e == NULL)
 		return code;
 	e->code = code;
 	e->file = file;
 	e->line = line;
 	va_start(ap, fmt);
-	vsnprintf(big, sizeof big, fmt, ap);
+	va_copy(again, ap);
+	n = vsnprintf(big, sizeof big, fmt, ap);
+	/* longer than big (a path near PATH_MAX and its reason): formatted whole on the heap, and
+	 * big keeps its beginning and its last ERROR_TAIL bytes for fit(); without memory, the
+	 * beginning alone */
+	if (n >= (int)sizeof big && (whole = malloc((size_t)n + 1)) != NULL) {
+		size_t head = sizeof big - 1 - ERROR_TAIL - 5;
+		vsnprintf(whole, (size_t)n + 1, fmt, again);
+		memcpy(big + head, " ... ", 5);
+		memcpy(big + head + 5, whole + n - ERROR_TAIL, ERROR_TAIL + 1);
+		free(whole);
+	}
+	va_end(again);
 	va_end(ap);
 	fit(e, big);
 	return code;
