@@ -463,8 +463,8 @@ typedef struct layout {
 } layout;
 
 static const layout table_layouts[] = {
-	{ "mean", snm_paper_table_options, NULL, snm_paper_table },
-	{ "sets", snm_paper_table_options, NULL, snm_paper_table },
+	{ "mean", snm_paper_table_options, snm_paper_table_check, snm_paper_table },
+	{ "sets", snm_paper_table_options, snm_paper_table_check, snm_paper_table },
 	{ "paired", snm_paper_paired_options, snm_paper_paired_check, snm_paper_paired },
 	{ "ablation", snm_paper_ablation_options, snm_paper_paired_check, snm_paper_ablation },
 	{ "checks", snm_paper_checks_options, snm_paper_checks_check, snm_paper_checks },
@@ -564,7 +564,7 @@ static int check_spec(const snm_cfg *spec, part *parts, int n_parts, snm_error *
 {
 	const snm_cfg *labels = snm_cfg_opt_node(spec, snm_paper_spec_options, "labels");
 	const char *ids[512];
-	int n_ids = 0, rc;
+	int n_ids = 0, rc, w, h;
 	long digits;
 	if ((rc = snm_cfg_check(spec, snm_paper_spec_options, "the paper spec", err)))
 		return rc;
@@ -609,6 +609,8 @@ static int check_spec(const snm_cfg *spec, part *parts, int n_parts, snm_error *
 			if (*id2)
 				ids[n_ids++] = id2;
 			if (snm_cfg_get(e, "columns") && (rc = snm_paper_check_columns(e, parts[p].what, err)))
+				return rc;
+			if (snm_cfg_get(e, "size") && (rc = snm_paper_size(e, parts[p].opts, "size", &w, &h, err)))
 				return rc;
 		}
 	return SNM_OK;

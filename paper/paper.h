@@ -150,6 +150,9 @@ int snm_paper_table(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg 
 int snm_paper_paired(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *table, snm_error *err);
 int snm_paper_ablation(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *table,
                        snm_error *err);
+/* Checks a table of layout mean or sets without reading a run: its keys, columns and rows (each a
+ * mapping run, label, paper with numbers for its columns).  SNM_ECONFIG with file:line:col. */
+int snm_paper_table_check(const snm_cfg *spec, const snm_cfg *table, snm_error *err);
 /* Checks a table of layout paired or ablation without reading a run: its keys, columns, pairs
  * (a non-empty list of [a, b], two different experiment names), column, baseline and variants
  * (a non-empty list of {run, label}, none the baseline).  SNM_ECONFIG with file:line:col. */

@@ -388,74 +388,98 @@ static void write_csv(const void *arg, FILE *f)
 
 /* ---- the table ------------------------------------------------------------------------------- */
 
-int snm_paper_table(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *e, snm_error *err)
+static void table_free(table *T)
+{
+	free(T->col);
+	free(T->run);
+	free(T->label);
+	free(T->c);
+}
+
+/* Reads table entry e into T (every key, column and row checked; no run read); T is freed by
+ * table_free whatever the outcome. */
+static int table_parse(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *e, table *T,
+                       snm_error *err)
 {
 	const snm_option *to = snm_paper_table_options, *ro = snm_paper_row_options;
 	const snm_cfg *cols = snm_cfg_get(e, "columns"), *rows = snm_cfg_get(e, "rows");
 	const snm_cfg *labels = snm_cfg_opt_node(spec, snm_paper_spec_options, "labels");
 	const char *layout, *best, *std;
 	long sets, digits;
-	table T;
 	int rc;
-	memset(&T, 0, sizeof T);
-	T.o = o;
+	memset(T, 0, sizeof *T);
+	T->o = o;
 	if ((rc = snm_cfg_check(e, to, "table", err))
-	    || (rc = snm_cfg_opt_str(e, to, "id", &T.id, err))
-	    || (rc = snm_cfg_opt_str(e, to, "caption", &T.caption, err))
+	    || (rc = snm_cfg_opt_str(e, to, "id", &T->id, err))
+	    || (rc = snm_cfg_opt_str(e, to, "caption", &T->caption, err))
 	    || (rc = snm_cfg_opt_str(e, to, "layout", &layout, err))
-	    || (rc = snm_cfg_opt_str(e, to, "pipeline", &T.pipeline, err))
+	    || (rc = snm_cfg_opt_str(e, to, "pipeline", &T->pipeline, err))
 	    || (rc = snm_cfg_opt_int(e, to, "sets", &sets, err))
 	    || (rc = snm_cfg_opt_str(e, to, "best", &best, err))
-	    || (rc = snm_cfg_opt_bool(e, to, "mean_block", &T.mean_block, err))
+	    || (rc = snm_cfg_opt_bool(e, to, "mean_block", &T->mean_block, err))
 	    || (rc = snm_cfg_opt_str(spec, snm_paper_spec_options, "std", &std, err))
 	    || (rc = snm_cfg_opt_int(spec, snm_paper_spec_options, "digits", &digits, err))
 	    || (rc = snm_paper_check_columns(e, "table", err)))
 		return rc;
 	if (snm_cfg_kind(rows) != SNM_CFG_SEQ || snm_cfg_len(rows) == 0)
 		return SNM_CFG_FAIL(err, SNM_ECONFIG, rows ? rows : e, "table %s: 'rows' must be a non-empty list",
-		                    T.id);
-	T.sets_layout = strcmp(layout, "sets") == 0;
-	T.mean_block = T.mean_block && T.sets_layout;
-	T.bold = strcmp(best, "bold") == 0;
-	T.sets = (int)sets;
-	T.digits = (int)digits;
-	T.population = strcmp(std, "population") == 0;
-	T.n_cols = (int)snm_cfg_len(cols);
-	T.n_rows = (int)snm_cfg_len(rows);
-	T.n_blocks = T.sets_layout ? T.sets + T.mean_block : 1;
-	T.col = calloc((size_t)T.n_cols, sizeof *T.col);
-	T.run = calloc((size_t)T.n_rows, sizeof *T.run);
-	T.label = calloc((size_t)T.n_rows, sizeof *T.label);
-	T.c = calloc((size_t)T.n_blocks * T.n_rows * T.n_cols, sizeof *T.c);
-	if (!T.col || !T.run || !T.label || !T.c) {
-		rc = SNM_FAIL(err, SNM_ENOMEM, "out of memory");
-		goto done;
-	}
-	for (int c = 0; c < T.n_cols; ++c)
-		T.col[c] = snm_cfg_text(snm_cfg_at(cols, (size_t)c));
-	for (int b = 0; b < T.n_blocks; ++b)
-		for (int r = 0; r < T.n_rows; ++r)
-			for (int c = 0; c < T.n_cols; ++c) {
-				cell *x = at(&T, b, r, c);
+		                    T->id);
+	T->sets_layout = strcmp(layout, "sets") == 0;
+	T->mean_block = T->mean_block && T->sets_layout;
+	T->bold = strcmp(best, "bold") == 0;
+	T->sets = (int)sets;
+	T->digits = (int)digits;
+	T->population = strcmp(std, "population") == 0;
+	T->n_cols = (int)snm_cfg_len(cols);
+	T->n_rows = (int)snm_cfg_len(rows);
+	T->n_blocks = T->sets_layout ? T->sets + T->mean_block : 1;
+	T->col = calloc((size_t)T->n_cols, sizeof *T->col);
+	T->run = calloc((size_t)T->n_rows, sizeof *T->run);
+	T->label = calloc((size_t)T->n_rows, sizeof *T->label);
+	T->c = calloc((size_t)T->n_blocks * T->n_rows * T->n_cols, sizeof *T->c);
+	if (!T->col || !T->run || !T->label || !T->c)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	for (int c = 0; c < T->n_cols; ++c)
+		T->col[c] = snm_cfg_text(snm_cfg_at(cols, (size_t)c));
+	for (int b = 0; b < T->n_blocks; ++b)
+		for (int r = 0; r < T->n_rows; ++r)
+			for (int c = 0; c < T->n_cols; ++c) {
+				cell *x = at(T, b, r, c);
 				x->pmean = x->pstd = x->mean = x->std = NAN;
-				x->blank = T.sets_layout && b > 0 && b < T.sets && is_full(T.col[c]);
+				x->blank = T->sets_layout && b > 0 && b < T->sets && is_full(T->col[c]);
 			}
-	for (int r = 0; r < T.n_rows; ++r) {
+	for (int r = 0; r < T->n_rows; ++r) {
 		const snm_cfg *row = snm_cfg_at(rows, (size_t)r);
 		const char *label;
-		if (snm_cfg_kind(row) != SNM_CFG_MAP) {
-			rc = SNM_CFG_FAIL(err, SNM_ECONFIG, row, "table %s: a row is a mapping (run, label, paper)", T.id);
-			goto done;
-		}
+		if (snm_cfg_kind(row) != SNM_CFG_MAP)
+			return SNM_CFG_FAIL(err, SNM_ECONFIG, row, "table %s: a row is a mapping (run, label, paper)",
+			                    T->id);
 		if ((rc = snm_cfg_check(row, ro, "table row", err))
-		    || (rc = snm_cfg_opt_str(row, ro, "run", &T.run[r], err))
+		    || (rc = snm_cfg_opt_str(row, ro, "run", &T->run[r], err))
 		    || (rc = snm_cfg_opt_str(row, ro, "label", &label, err))
-		    || (rc = paper_numbers(&T, r, snm_cfg_opt_node(row, ro, "paper"), err)))
-			goto done;
+		    || (rc = paper_numbers(T, r, snm_cfg_opt_node(row, ro, "paper"), err)))
+			return rc;
 		if (*label == '\0')
-			label = snm_cfg_text(snm_cfg_get(labels, T.run[r]));
-		T.label[r] = label ? label : T.run[r];
+			label = snm_cfg_text(snm_cfg_get(labels, T->run[r]));
+		T->label[r] = label ? label : T->run[r];
 	}
+	return SNM_OK;
+}
+
+int snm_paper_table_check(const snm_cfg *spec, const snm_cfg *e, snm_error *err)
+{
+	table T;
+	int rc = table_parse(NULL, spec, e, &T, err);
+	table_free(&T);
+	return rc;
+}
+
+int snm_paper_table(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg *e, snm_error *err)
+{
+	table T;
+	int rc;
+	if ((rc = table_parse(o, spec, e, &T, err)))
+		goto done;
 	for (int b = 0; b < T.n_blocks; ++b)
 		for (int r = 0; r < T.n_rows; ++r)
 			for (int c = 0; c < T.n_cols; ++c)
@@ -468,9 +492,6 @@ int snm_paper_table(const snm_paper_opts *o, const snm_cfg *spec, const snm_cfg 
 	    || (rc = snm_paper_write_file(o, T.id, "csv", write_csv, &T, err)))
 		goto done;
 done:
-	free(T.col);
-	free(T.run);
-	free(T.label);
-	free(T.c);
+	table_free(&T);
 	return rc;
 }

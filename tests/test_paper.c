@@ -732,6 +732,30 @@ static void test_spec_errors(void)
 			CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, bad[i][1]));
 		}
 	}
+	/* a bad row key of a later table, a bad figure size: refused before any table is made */
+	{
+		static const char *const late[][2] = {
+			{ "tables:\n  - {id: first, pipeline: mnist, columns: [10], rows: [{run: a}]}\n"
+			  "  - {id: second, pipeline: mnist, columns: [10], rows: [{run: a, lable: x}]}\n",
+			  "bad.yaml:3:66: unknown key 'lable' in table row" },
+			{ "tables:\n  - {id: first, pipeline: mnist, columns: [10], rows: [{run: a}]}\n"
+			  "figures:\n  curves:\n    - {id: c, pipeline: mnist, columns: [10], sets: 1, runs: [a], size: [0, 0]}\n",
+			  "bad.yaml:5:" },
+		};
+		char fresh[1300], made[1400];
+		snprintf(fresh, sizeof fresh, "%s/fresh-out", tmp);
+		o.out = fresh;
+		snprintf(made, sizeof made, "%s/first.md", fresh);
+		for (size_t i = 0; i < sizeof late / sizeof *late; ++i) {
+			write_text(spec, late[i][0]);
+			CU_ASSERT_EQUAL(snm_paper_run(&o, &e), SNM_ECONFIG);
+			if (strstr(e.msg, late[i][1]) == NULL)
+				printf("\nlate case %zu: want '%s', got '%s'\n", i, late[i][1], e.msg);
+			CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, late[i][1]));
+			CU_ASSERT_NOT_EQUAL(access(made, F_OK), 0);
+		}
+		o.out = out;
+	}
 	o.spec = "/nonexistent/spec.yaml";
 	CU_ASSERT_EQUAL(snm_paper_run(&o, &e), SNM_EIO);
 }
