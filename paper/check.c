@@ -11,8 +11,9 @@
  *     misses    |difference| >  tolerance
  * with tolerance the reference's published spread, else our own sample std (n >= 2), else none
  * ("no spread to judge by"); a row without a reference says "comparison (no reference)".  The
- * wall time per run is the mean over the finished runs of the sum of their /metrics/seconds
- * (training and evaluation, as measured by the machine that ran them).  A row whose runs are not
+ * wall time per run is the mean over the finished runs of their median epoch times their epochs
+ * (/metrics/seconds: training and evaluation, as measured by the machine that ran them; the median,
+ * so that an epoch stretched by a pause -- kill -STOP, a suspend -- does not count whole).  A row whose runs are not
  * all finished shows the mean of those finished, what is missing and the keys to run ("1.03, n=1 so
  * far; missing 2/3, run: K1 K2"), and its verdict, if any, says "so far (1 of 3)"; the CSV gives
  * that row's numbers but no verdict.
@@ -141,12 +142,17 @@ static int read_row(ctab *T, const snm_cfg *r, crow *w, snm_error *err)
 			snm_paper_use(T->o, path);
 			w->count.runs++;
 			if (res.state == SNM_PAPER_FINISHED) {
-				int c = res.metrics ? snm_metrics_find(res.metrics, "seconds") : -1;
-				double sum = c >= 0 ? 0 : NAN;
-				for (size_t i = 0; c >= 0 && i < snm_metrics_rows(res.metrics); ++i)
-					sum += snm_metrics_get(res.metrics, i, c);
+				double median = 0;
+				int timed = 0;
+				if (res.metrics != NULL
+				    && (rc = snm_metrics_timed(res.metrics, snm_metrics_find(res.metrics, "seconds"), &timed,
+				                               NULL, &median, err)) != SNM_OK) {
+					snm_metrics_free(res.metrics);
+					free(path);
+					return rc;
+				}
 				w->err[w->n_fin] = res.test_at_best;
-				w->secs[w->n_fin++] = sum;
+				w->secs[w->n_fin++] = timed > 0 ? median * (double)snm_metrics_rows(res.metrics) : NAN;
 				w->count.fin++;
 			} else {
 				if (res.state == SNM_PAPER_ABSENT)

@@ -1860,13 +1860,14 @@ static CU_TestInfo table_tests[] = {
 
 /* ---- layout checks ------------------------------------------------------------------------- */
 
-/* A finished run "key" whose /metrics has 3 epochs of secs seconds each and test_at_best result. */
-static void write_run_secs(const char *key, double result, double secs)
+/* A finished run "key" whose /metrics has 3 epochs of secs seconds each, the second stretched by a
+ * pause of `pause` seconds, and test_at_best result. */
+static void write_run_secs(const char *key, double result, double secs, double pause)
 {
 	const char *cols[] = { "epoch", "valid_error", "best_valid_error", "test_at_best", "seconds" };
 	snm_metrics *m = snm_metrics_new(5, cols, NULL);
 	for (int i = 0; i < 3; ++i) {
-		double row[5] = { i + 1, 50, 50, result, secs };
+		double row[5] = { i + 1, 50, 50, result, secs + (i == 1 ? pause : 0) };
 		snm_metrics_append(m, row, NULL);
 	}
 	save_run("write_run_secs", key, "finished", m, 0, NULL, NULL);
@@ -1888,10 +1889,10 @@ static void test_checks(void)
 	snm_paper_opts o;
 	snm_error e;
 	log_t lg;
-	write_run_secs("ck/a/n10/set1", 1.0, 100);
-	write_run_secs("ck/a/n10/set2", 1.2, 100);
-	write_run_secs("ck/a/n10/set3", 1.4, 100);
-	write_run_secs("ck/f1/full", 0.6, 4000);
+	write_run_secs("ck/a/n10/set1", 1.0, 100, 0);
+	write_run_secs("ck/a/n10/set2", 1.2, 100, 0);
+	write_run_secs("ck/a/n10/set3", 1.4, 100, 1000);    /* paused: still 300 s (the sum: 1300) */
+	write_run_secs("ck/f1/full", 0.6, 4000, 0);
 	write_run("ck/f2/full", "running", 0.7);
 	snprintf(spec, sizeof spec, "%s/ck.yaml", tmp);
 	write_text(spec, ck_spec);

@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
 #include "metrics.h"
 
 struct snm_metrics {
@@ -130,4 +132,30 @@ double snm_metrics_get(const snm_metrics *m, size_t row, int col)
 const double *snm_metrics_column(const snm_metrics *m, int col)
 {
 	return col >= 0 && col < m->n_cols ? m->col[col] : NULL;
+}
+
+int snm_metrics_timed(const snm_metrics *m, int col, int *n, double *sum, double *median, snm_error *err)
+{
+	double *v, total = 0;
+	size_t k = 0;
+	if (n) *n = 0;
+	if (sum) *sum = 0;
+	if (median) *median = 0;
+	if (col < 0 || col >= m->n_cols || m->rows == 0)
+		return SNM_OK;
+	if ((v = malloc(m->rows * sizeof *v)) == NULL)
+		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
+	for (size_t i = 0; i < m->rows; ++i)
+		if (isfinite(m->col[col][i]) && m->col[col][i] >= 0) {
+			total += m->col[col][i];
+			v[k++] = m->col[col][i];
+		}
+	if (k > 0) {
+		gsl_sort(v, 1, k);
+		if (median) *median = gsl_stats_median_from_sorted_data(v, 1, k);
+	}
+	if (n) *n = (int)k;
+	if (sum) *sum = total;
+	free(v);
+	return SNM_OK;
 }

@@ -53,6 +53,12 @@ double snm_metrics_get(const snm_metrics *m, size_t row, int col);
  * NULL too while the table has no rows.) */
 const double *snm_metrics_column(const snm_metrics *m, int col);
 
+/* The epochs of column col (the "seconds" column) whose value is finite and >= 0: their count
+ * (*n), sum (*sum) and median (*median, by GSL; 0 when n is 0).  The median prices an epoch as the
+ * run goes: an epoch stretched by a pause (kill -STOP, a suspend) does not move it.  Any pointer
+ * may be NULL.  SNM_ENOMEM only (col out of range: n 0). */
+int snm_metrics_timed(const snm_metrics *m, int col, int *n, double *sum, double *median, snm_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <gsl/gsl_sort.h>
-#include <gsl/gsl_statistics_double.h>
 #include "cfgdiff.h"
 #include "identity.h"
 #include "state.h"
@@ -49,40 +47,21 @@ static int failed(snm_run_state *st, const snm_error *e, snm_error *err)
 	return SNM_OK;
 }
 
-/* The timed epochs (their sum and median) and the result from /metrics (a file without it keeps
- * the defaults). */
+/* The timed epochs (their count, sum and median: snm_metrics_timed) and the result from
+ * /metrics (a file without it keeps the defaults). */
 static int read_metrics(const char *path, snm_run_state *st, snm_error *err)
 {
 	snm_metrics *m = NULL;
-	int cs, ct;
-	size_t rows;
-	double *timed;
+	int ct, rc;
 	snm_error e;
 	if (snm_store_read_metrics(path, &m, &e) != SNM_OK)
 		return e.code == SNM_ENOMEM ? SNM_FAIL(err, SNM_ENOMEM, "out of memory") : SNM_OK;
-	rows = snm_metrics_rows(m);
-	cs = snm_metrics_find(m, "seconds");
 	ct = snm_metrics_find(m, "test_at_best");
-	if ((timed = malloc((rows > 0 ? rows : 1) * sizeof *timed)) == NULL) {
-		snm_metrics_free(m);
-		return SNM_FAIL(err, SNM_ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; cs >= 0 && i < rows; ++i) {
-		double s = snm_metrics_get(m, i, cs);
-		if (isfinite(s) && s >= 0) {
-			st->seconds += s;
-			timed[st->timed++] = s;
-		}
-	}
-	if (st->timed > 0) {
-		gsl_sort(timed, 1, (size_t)st->timed);
-		st->typical = gsl_stats_median_from_sorted_data(timed, 1, (size_t)st->timed);
-	}
-	free(timed);
-	if (ct >= 0 && rows > 0)
-		st->test_at_best = snm_metrics_get(m, rows - 1, ct);
+	rc = snm_metrics_timed(m, snm_metrics_find(m, "seconds"), &st->timed, &st->seconds, &st->typical, err);
+	if (rc == SNM_OK && ct >= 0 && snm_metrics_rows(m) > 0)
+		st->test_at_best = snm_metrics_get(m, snm_metrics_rows(m) - 1, ct);
 	snm_metrics_free(m);
-	return SNM_OK;
+	return rc;
 }
 
 /* The file's code (attributes a) against the plugins of r found now and this process's libsnm:
