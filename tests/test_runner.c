@@ -1041,6 +1041,12 @@ static void test_yaml_errors(void)
 		{ "include: [bad.yaml]\n", "bad.yaml:1:11:", "includes itself" },
 		{ "name: x\nexperiments: [{name: a, nois: {}}]\n", "bad.yaml:2:25:", "unknown key 'nois'" },
 		{ "name: x\n  seed: 1\n", "bad.yaml:2:", "" },
+		/* an empty results directory would put the run files under / */
+		{ "name: x\nresults: ''\n", "bad.yaml:2:10:", "'results': an empty directory name" },
+		/* epochs beyond the trainer's int: refused, not wrapped */
+		{ "name: x\ndefaults:\n  data: {type: synthetic}\n  model: {type: convnet}\n  noise: {type: none}\n"
+		  "  train: {epochs: 4294967299}\ngrid: {per_class: [2]}\nexperiments: [{name: a}]\n", "bad.yaml:6:",
+		  "'epochs': expected an integer in [1, 1000000]" },
 		/* "." and ".." would put the run files outside the results directory */
 		{ "name: ..\ndefaults:\n  data: {type: synthetic}\n  model: {type: convnet}\n  noise: {type: none}\n"
 		  "grid: {per_class: [2]}\nexperiments: [{name: a}]\n", "bad.yaml:1:7:", "not '.' or '..' (got '..')" },

@@ -364,8 +364,9 @@ check "report: refused runs are left out and named" \
 
 "$snm" run p.yaml --only 'st/base/n10/set1' > run3.out 2> run3.err
 st=$?
-check "refused: snm run names the changed key in one line" \
+check "refused: snm run names the changed key in one line; its table counts the file as missing" \
 	$([ $st -eq 1 ] && [ "$(wc -l < run3.err)" -eq 1 ] \
+	  && grep -q "^st/base  *missing$" run3.out \
 	  && grep -q "^snm: $r/set1.h5: made by another configuration (train.lr 0.005 -> 0.004; config hash [0-9a-f]\{16\}, now [0-9a-f]\{16\}): use --force to retrain it$" run3.err; echo $?) \
 	"exit $st; $(cat run3.err)"
 

@@ -155,8 +155,8 @@ static int order_runs(const cli *c, const snm_pipeline *p, int **order, int *n, 
 			continue;
 		idx[m] = i;
 		left[m] = isfinite(sec[i]) ? sec[i] : 0;
-		if (access(r->result_path, F_OK) == 0 && snm_run_read_result(r->result_path, &res, &ignored) == SNM_OK)
-			left[m] = 0;       /* finished (another configuration's file is the trainer's to say) */
+		if (access(r->result_path, F_OK) == 0 && snm_run_read_result(r, &res, &ignored) == SNM_OK)
+			left[m] = 0;       /* finished (another configuration's file counts as left: the trainer refuses it) */
 		++m;
 	}
 	snm_cost_order(left, m, *order);

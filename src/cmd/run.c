@@ -385,7 +385,7 @@ void snm_cmd_print_table(const cli *c, const snm_pipeline *p)
 				row_of(q, qrow, sizeof qrow);
 				if (strcmp(qrow, row) != 0)
 					continue;
-				if (snm_run_read_result(q->result_path, &res, &e) == SNM_OK && n < 64)
+				if (snm_run_read_result(q, &res, &e) == SNM_OK && n < 64)
 					v[n++] = res.test_at_best;
 				else
 					++missing;

@@ -24,7 +24,7 @@
 #define NUMERICS_MAX_TEXT TEXT_OF(SNM_NUMERICS_MAX)  /* train.numerics' range: every version libsnm has */
 
 const snm_option snm_train_options[] = {
-	{ "epochs", SNM_OPT_INT, "120", NULL, "training epochs", "[1, inf)" },
+	{ "epochs", SNM_OPT_INT, "120", NULL, "training epochs", "[1, 1000000]" },
 	{ "batch", SNM_OPT_INT, "100", NULL, "labelled examples per step", "[1, inf)" },
 	{ "lr", SNM_OPT_DOUBLE, "0.005", NULL, "Adam learning rate", "(0, inf)" },
 	{ "schedule", SNM_OPT_CHOICE, "step", "const|step|linear", "learning-rate schedule", NULL },
@@ -753,6 +753,9 @@ static int load_tree(loader *L, const char *path, const snm_cfg *root, snm_error
 	snm_cfg_opt_str(root, top_options, "name", &name, err);
 	snm_cfg_opt_str(root, top_options, "results", &results, err);
 	snm_cfg_opt_int(root, top_options, "seed", &seed, err);
+	if (results[0] == '\0')     /* "" would put the run files under / */
+		return at(snm_cfg_get(root, "results"), err, SNM_ECONFIG, "'results': an empty directory name "
+		          "(the default is 'results')");
 	inc = snm_cfg_opt_node(root, top_options, "include");
 	defs = snm_cfg_opt_node(root, top_options, "defaults");
 	grid = snm_cfg_opt_node(root, top_options, "grid");

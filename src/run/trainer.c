@@ -1160,7 +1160,7 @@ static int check_existing(const snm_run_spec *run, const snm_trainer_opts *o, sn
 	if (strcmp(status, "finished") == 0) {
 		char what[sizeof res->code_what];
 		memcpy(what, res->code_what, sizeof what);
-		rc = snm_run_read_result(run->result_path, res, err);     /* zeroes res first */
+		rc = snm_run_read_result(run, res, err);     /* zeroes res first */
 		res->status = SNM_RUN_SKIPPED;
 		res->code = code;
 		memcpy(res->code_what, what, sizeof what);
@@ -1381,15 +1381,24 @@ done:
 	return rc;
 }
 
-int snm_run_read_result(const char *path, snm_run_result *res, snm_error *err)
+int snm_run_read_result(const snm_run_spec *r, snm_run_result *res, snm_error *err)
 {
+	const char *path = r->result_path;
 	snm_metrics *m = NULL;
-	char *status = NULL;
-	int rc = snm_store_get_str(path, "status", &status, err);
+	char *status = NULL, *hash = NULL, want[32];
+	int rc;
 	size_t rows;
 	memset(res, 0, sizeof *res);
 	res->best_epoch = -1;
-	if (rc)
+	snprintf(want, sizeof want, "%016" PRIx64, r->config_hash);
+	if ((rc = snm_store_get_str(path, "config_hash", &hash, err)))
+		return rc;
+	if (strcmp(hash, want) != 0) {
+		free(hash);
+		return SNM_FAIL(err, SNM_ESTATE, "%s: made by another configuration", path);
+	}
+	free(hash);
+	if ((rc = snm_store_get_str(path, "status", &status, err)))
 		return rc;
 	if (strcmp(status, "finished") != 0) {
 		rc = SNM_FAIL(err, SNM_ESTATE, "%s: run is %s, not finished", path, status);

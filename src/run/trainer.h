@@ -180,9 +180,11 @@ void snm_trainer_libraries(char *buf, size_t size);
  * every outcome.  res may be NULL. */
 int snm_train(const snm_run_spec *run, const snm_trainer_opts *o, snm_run_result *res, snm_error *err);
 
-/* The run's result from its file without training: status must be "finished" (SNM_ESTATE
- * otherwise), else res is filled from /metrics. */
-int snm_run_read_result(const char *path, snm_run_result *res, snm_error *err);
+/* Run r's result from its file (r->result_path) without training: the file must hold r's
+ * configuration (its config_hash; SNM_ESTATE "made by another configuration" otherwise, as for a
+ * file --force would replace) and be finished (SNM_ESTATE otherwise); res is filled from
+ * /metrics. */
+int snm_run_read_result(const snm_run_spec *r, snm_run_result *res, snm_error *err);
 
 #ifdef __cplusplus
 }
