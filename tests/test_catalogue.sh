@@ -186,7 +186,7 @@ pipe epochs_list 's/epochs: 2/epochs: [2]/'
 bad "epochs: [2]" "^snm: epochs_list.yaml:7:19: 'epochs': expected an integer, got a sequence" \
 	"$snm" run epochs_list.yaml
 pipe epochs_zero 's/epochs: 2/epochs: 0/'
-bad "epochs: 0" "^snm: epochs_zero.yaml:7:19: 'epochs': expected an integer in \[1, inf)" \
+bad "epochs: 0" "^snm: epochs_zero.yaml:7:19: 'epochs': expected an integer in \[1, 1000000\]" \
 	"$snm" run epochs_zero.yaml
 pipe lr_neg 's/batch: 8/batch: 8, lr: -1/'
 bad "lr: -1" "^snm: lr_neg.yaml:7:36: 'lr': expected a number in (0, inf)" "$snm" run lr_neg.yaml
