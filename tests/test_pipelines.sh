@@ -130,6 +130,8 @@ one_line_err 2 "^snm: unexpected argument 'x' ('plugins' takes none)$" plugins x
 one_line_err 2 "^snm fetch: --from= needs a value" fetch cifar10 --from=
 one_line_err 1 "^snm: --only 'tiny/nomatch/\*' matches none of the 1 runs of tiny.yaml" \
 	run tiny.yaml --only 'tiny/nomatch/*'
+one_line_err 1 "^snm: --only 'tiny/nomatch/\*' matches none of the 1 runs of tiny.yaml" \
+	run tiny.yaml --only 'tiny/*' --only 'tiny/nomatch/*'
 # what only the plugins know is checked before any run trains: a class smaller than per_class,
 # a model option that its create method refuses (in the second experiment, after a good one)
 sed 's/^grid: {per_class: \[1\], sets: 1}/grid: {per_class: [1, 7000], sets: 1}/' \

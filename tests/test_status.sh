@@ -148,6 +148,17 @@ st=$?
 check "--only matching no run: exit 1, one line naming the pattern" \
 	$([ $st -eq 1 ] && [ "$(wc -l < only.err)" -eq 1 ] && grep -q "'st/nope/\*' matches none" only.err \
 	  && [ ! -s only.out ]; echo $?) "exit $st; $(cat only.err)"
+"$snm" status p.yaml --only 'st/base/n10/*' --only 'st/other/n20/set2' > only.out 2> only.err
+st=$?
+check "--only twice: the runs matching either pattern" \
+	$([ $st -eq 0 ] && [ "$(grep -c '^st/' only.out)" -eq 3 ] && grep -q '^st/base/n10/set2 ' only.out \
+	  && grep -q '^st/other/n20/set2 ' only.out && grep -q "^3 runs: " only.out; echo $?) \
+	"exit $st; $(cat only.out only.err | tail -n 4)"
+"$snm" status p.yaml --only 'st/base/*' --only 'st/nope/*' > only.out 2> only.err
+st=$?
+check "--only twice, the second matching no run: exit 1, one line naming it" \
+	$([ $st -eq 1 ] && [ "$(wc -l < only.err)" -eq 1 ] && grep -q "'st/nope/\*' matches none" only.err \
+	  && [ ! -s only.out ]; echo $?) "exit $st; $(cat only.err)"
 
 # ---- the estimate across sizes: scaled by the work of an epoch, which needs the data ---------------
 # in a directory of its own (its results stay out of the pipeline's above): small IDX files (90

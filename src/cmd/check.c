@@ -25,19 +25,28 @@ int snm_cmd_selected(const cli *c, const snm_run_spec *r)
 {
 	if (c->mask != NULL && !c->mask[r - c->mask_base])
 		return 0;
-	return c->only == NULL || fnmatch(c->only, r->key, 0) == 0;
+	if (c->n_only == 0)
+		return 1;
+	for (int k = 0; k < c->n_only; ++k)
+		if (fnmatch(c->only[k], r->key, 0) == 0)
+			return 1;
+	return 0;
 }
 
 int snm_cmd_no_match(const cli *c, const snm_pipeline *p, const char *path)
 {
-	if (c->only == NULL)
-		return 0;
-	for (int i = 0; i < p->n_runs; ++i)
-		if (snm_cmd_selected(c, &p->runs[i]))
-			return 0;
-	fprintf(stderr, "snm: --only '%s' matches none of the %d runs of %s (`snm check %s` lists "
-	        "them)\n", c->only, p->n_runs, path, path);
-	return 1;
+	for (int k = 0; k < c->n_only; ++k) {
+		int hit = 0;
+		for (int i = 0; i < p->n_runs && !hit; ++i)
+			hit = (c->mask == NULL || c->mask[&p->runs[i] - c->mask_base])
+			      && fnmatch(c->only[k], p->runs[i].key, 0) == 0;
+		if (!hit) {
+			fprintf(stderr, "snm: --only '%s' matches none of the %d runs of %s (`snm check %s` lists "
+			        "them)\n", c->only[k], p->n_runs, path, path);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* What a run's check depends on: its data section, per-class size, model, regularizer and train

@@ -16,7 +16,9 @@
 
 /* The options of run, check and plugins. */
 typedef struct cli {
-	const char *plugin_path, *only;
+	const char *plugin_path;
+	int n_only;                /* --only patterns, in the order given: a run is selected when its */
+	const char *const *only;   /* key matches any of them (fnmatch) */
 	int threads, jobs, force;
 	int log_every;             /* --log-every: seconds between a run's progress lines in a log */
 	const char *command;       /* the command line, as a shell would take it back (resuming) */
@@ -35,11 +37,13 @@ int snm_cmd_fail(const snm_error *e);
 /* Loads the pipeline at path with the --set overrides of c (snm_pipeline_load_set). */
 int snm_cmd_load(const cli *c, const char *path, snm_pipeline **out, snm_error *e);
 
-/* 1 when run r is selected by --only (every run without it) and, with --shard, is in the share. */
+/* 1 when run r is selected by --only (any of its patterns; every run without it) and, with
+ * --shard, is in the share. */
 int snm_cmd_selected(const cli *c, const snm_run_spec *r);
 
 /* An --only pattern that selects none of the pipeline's runs is an error (a typo would otherwise
- * look like a run with nothing left to do).  Says so on stderr and returns 1; else 0. */
+ * look like a run with nothing left to do), each pattern alone.  Says so on stderr and returns 1;
+ * else 0. */
 int snm_cmd_no_match(const cli *c, const snm_pipeline *p, const char *path);
 
 /* Checks every selected run as far as it can be without training, once per distinct

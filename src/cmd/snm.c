@@ -76,11 +76,12 @@ int main(int argc, char **argv)
 		{ 0, 0, 0, 0 }
 	};
 	cli c = { .threads = 1, .jobs = 1, .log_every = 60 };
-	const char *cmd, *pos, *sets[argc + 1];
+	const char *cmd, *pos, *sets[argc + 1], *only[argc + 1];
 	char *given[argc + 1];       /* argv as given: getopt permutes it */
 	int opt, rc, want_help = 0;
 	memcpy(given, argv, (size_t)(argc + 1) * sizeof *given);
 	c.sets = sets;
+	c.only = only;
 	gsl_set_error_handler_off();
 	/* libhdf5 prints nothing of its own: the store reports its failures in one line each, and
 	 * libhdf5's closing at exit, which dumps "infinite loop closing library" and a list of codes
@@ -127,7 +128,7 @@ int main(int argc, char **argv)
 			if (shard_arg(optarg, &c.shard_k, &c.shard_n))
 				return 2;
 			break;
-		case 'o': c.only = optarg; break;
+		case 'o': only[c.n_only++] = optarg; break;
 		case 's': sets[c.n_sets++] = optarg; break;
 		case 'f': c.force = 1; break;
 		case 'p': c.plugin_path = optarg; break;

@@ -226,7 +226,8 @@ int snm_cmd_status(int argc, char **argv)
 		{ "only", required_argument, 0, 'o' }, { 0, 0, 0, 0 }
 	};
 	const char *results = NULL, *plugin_path = NULL;
-	cli sel_cli = { 0 };         /* --only: the selection of `snm run --only` (cmd.h) */
+	const char *only[argc + 1];
+	cli sel_cli = { .only = only };   /* --only: the selection of `snm run --only` (cmd.h) */
 	unsigned char *sel;
 	snm_pipeline *p;
 	snm_run_state *st;
@@ -244,7 +245,7 @@ int snm_cmd_status(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, ":r:p:hco:", longs, NULL)) != -1) {
 		switch (opt) {
 		case 'c': cost = 1; break;
-		case 'o': sel_cli.only = optarg; break;
+		case 'o': only[sel_cli.n_only++] = optarg; break;
 		case 'r': results = optarg; break;
 		case 'p': plugin_path = optarg; break;
 		case 'h': snm_cmd_help("status", stdout); return 0;
