@@ -145,6 +145,7 @@ static int compact_one(const char *src, opts *o)
 		goto out;
 	printf("%s: %s (%ld -> %ld bytes%s%s)\n", key, dst, before, file_size(dst),
 	       keep_best ? ", best weights kept" : "", why);
+	fflush(stdout);     /* the file is written: its line survives a Ctrl-C of a long compaction */
 	rc = 0;
 out:
 	if (rc)
