@@ -584,6 +584,8 @@ bad "run --set without =" "^snm: --set train.lr: expected SECTION.KEY=VALUE, e.g
 	"$snm" run p.yaml --set train.lr
 bad "run --set of an unknown section" "^snm: --set optim.lr=1: unknown section 'optim' (data, model, noise or train)$" \
 	"$snm" run p.yaml --set optim.lr=1
+bad "run --set of a plugin that does not exist: the argument named, the search path without empty parts" \
+	"^snm: --set model.type=nope: no model plugin named 'nope' (searched: [^:]" "$snm" run p.yaml --set model.type=nope
 bad "run --set of a key no plugin takes" \
 	"^snm: --set noise.sd=0.1: no noise plugin of this pipeline (none) has an option 'sd'" \
 	"$snm" run p.yaml --set noise.sd=0.1
@@ -646,7 +648,7 @@ bad "fetch of two datasets" "^snm fetch: unexpected argument 'cifar10'" "$snm" f
 category "environment"
 pipe envplugin 's/noise: {type: none}/noise: {type: testnoise}/'
 bad "SNM_PLUGIN_PATH without the plugin named" \
-	"^snm: envplugin.yaml:6:17: no noise plugin named 'testnoise' (searched: :nonexistent:" \
+	"^snm: envplugin.yaml:6:17: no noise plugin named 'testnoise' (searched: nonexistent:" \
 	env SNM_PLUGIN_PATH=nonexistent "$snm" run envplugin.yaml
 if [ -f "$plugs/bad_major.so" ]; then
 	pipe envbad 's/noise: {type: none}/noise: {type: badmajor}/'

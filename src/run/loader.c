@@ -211,6 +211,15 @@ static char *search_path(const char *extra)
 	if (s == NULL)
 		return NULL;
 	snprintf(s, n, "%s:%s:%s:%s", extra ? extra : "", env ? env : "", build, SNM_PKGLIBDIR);
+	{   /* empty components (an unset --plugin-path, an empty SNM_PLUGIN_PATH) name nothing */
+		char *w = s;
+		for (const char *r = s; *r; ++r)
+			if (*r != ':' || (w > s && w[-1] != ':'))
+				*w++ = *r;
+		if (w > s && w[-1] == ':')
+			--w;
+		*w = '\0';
+	}
 	return s;
 }
 

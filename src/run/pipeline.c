@@ -230,7 +230,10 @@ static const snm_plugin *plugin_for(loader *L, int kind, const snm_cfg *type, sn
 		L->m_h = m;
 	}
 	if (snm_plugin_find(L->plugin_path, kind, name, &L->h[L->n_h], err) != SNM_OK) {
-		snm_error_prefix(err, "%s:%d:%d", snm_cfg_file(type), snm_cfg_line(type), snm_cfg_col(type));
+		if (snm_cfg_line(type) > 0)
+			snm_error_prefix(err, "%s:%d:%d", snm_cfg_file(type), snm_cfg_line(type), snm_cfg_col(type));
+		else     /* an --set value carries no mark: the argument stands for it */
+			snm_error_prefix(err, "--set %s.type=%s", snm_kind_name(kind), name);
 		return NULL;
 	}
 	return L->h[L->n_h++].p;
