@@ -60,10 +60,15 @@ sha=$(sha256sum $r/set1.h5 $r/set2.h5 $r/set3.h5)
 "$snm" run p.yaml --threads 1 > run.out 2> run.err
 st=$?
 check "snm run: exit 1" $([ $st -eq 1 ]; echo $?) "exit $st"
-check "snm run: one line, naming the damaged file" \
-	$([ "$(lines run.err)" -eq 1 ] && grep -q "$r/set2.h5: .*damaged: its contents do not match its seal" run.err; echo $?) \
+check "snm run: one line, naming the damaged file and the way out" \
+	$([ "$(lines run.err)" -eq 1 ] && grep -q "$r/set2.h5: .*damaged: its contents do not match its seal (SHA-256) (left as it is: move it away to train the run)$" run.err; echo $?) \
 	"$(head -n 3 run.err)"
 check "snm run: every file as it was" $([ "$(sha256sum $r/set1.h5 $r/set2.h5 $r/set3.h5)" = "$sha" ]; echo $?)
+"$snm" run p.yaml --threads 1 --force > runf.out 2> runf.err
+st=$?
+check "snm run --force: the damaged file is still left as it is, exit 1" \
+	$([ $st -eq 1 ] && [ "$(sha256sum $r/set1.h5 $r/set2.h5 $r/set3.h5)" = "$sha" ] \
+	  && grep -q "(left as it is: move it away to train the run)$" runf.err; echo $?) "exit $st; $(head -n 3 runf.err)"
 check "snm run: no lock or temporary file left" $([ -z "$(find results -name '*.lock' -o -name '*.tmp')" ]; echo $?)
 
 rm $r/set3.h5

@@ -1123,8 +1123,12 @@ static int check_existing(const snm_run_spec *run, const snm_trainer_opts *o, sn
 	if (stat(run->result_path, &st) == 0 && S_ISDIR(st.st_mode))
 		return SNM_FAIL(err, SNM_EIO, "%s: a directory is in the way of the run file",
 		                run->result_path);
-	if ((rc = snm_store_read_attrs(run->result_path, &a, err)))
+	if ((rc = snm_store_read_attrs(run->result_path, &a, err))) {
+		/* a file that cannot be read is nobody's to replace, --force or not: say the way out */
+		if (rc != SNM_ENOMEM && err != NULL && strlen(err->msg) + 60 < sizeof err->msg)
+			strcat(err->msg, " (left as it is: move it away to train the run)");
 		return rc;
+	}
 	status = attr_str(&a, "status");
 	hash = attr_str(&a, "config_hash");
 	if (status == NULL || hash == NULL || !attr_int(&a, "threads", &threads)) {
