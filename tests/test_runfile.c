@@ -457,6 +457,13 @@ static void test_compact_keeps(void)
 	CU_ASSERT(found);
 	path_in(x, sizeof x, "k2");
 	CU_ASSERT_NOT_EQUAL(access(x, F_OK), 0);
+	/* --out under a file: the same error for both files, printed once and counted */
+	write_text("outfile", "a file\n");
+	snprintf(args, sizeof args, "compact --out %s/outfile/x %s %s", tmp, nb, t);
+	CU_ASSERT_EQUAL(snm_cmd(args, "snm compact: the same error for 1 more file", &found), 1);
+	CU_ASSERT(found);
+	CU_ASSERT_EQUAL(snm_cmd(args, "cannot create directory", &found), 1);
+	CU_ASSERT(found);
 	/* under a directory: a link and a FIFO named *.h5 are passed over, not followed or read */
 	path_in(d, sizeof d, "walk");
 	CU_ASSERT_EQUAL_FATAL(snm_mkdirs(d, &e), SNM_OK);

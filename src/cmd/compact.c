@@ -37,6 +37,8 @@
 typedef struct opts {
 	const char *out, *keep[MAX_KEEP];
 	int n_keep, force, matched[MAX_KEEP];
+	char last[SNM_ERROR_MSG_MAX];      /* the last error line, and how many files had it again */
+	int same;
 } opts;
 
 static long file_size(const char *path)
@@ -149,8 +151,12 @@ static int compact_one(const char *src, opts *o)
 	fflush(stdout);     /* the file is written: its line survives a Ctrl-C of a long compaction */
 	rc = 0;
 out:
-	if (rc)
+	if (rc && strcmp(e.msg, o->last) == 0)     /* an --out that cannot be made fails every file alike */
+		o->same++;
+	else if (rc) {
 		fprintf(stderr, "snm compact: %s\n", e.msg);
+		snprintf(o->last, sizeof o->last, "%s", e.msg);
+	}
 	free(key);
 	free(dst);
 	free(form);
@@ -309,6 +315,8 @@ int snm_cmd_compact(int argc, char **argv)
 	}
 	failed = over_args(argc, argv, optind, &o);
 	failed += walk.failed;
+	if (o.same > 0)
+		fprintf(stderr, "snm compact: the same error for %d more file%s\n", o.same, o.same == 1 ? "" : "s");
 	printf("snm compact: %d written, %d failed, %d unfinished passed over", walk.written, failed,
 	       walk.unfinished);
 	if (walk.superseded > 0)
