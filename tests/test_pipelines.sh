@@ -123,6 +123,13 @@ one_line_err() {   # WANT_STATUS PATTERN ARGS...: snm ARGS in $tmp; status and o
 one_line_err 2 "^snm: --threads: expected a whole number from 1 to 1024, got '1abc'$" \
 	run tiny.yaml --threads 1abc
 one_line_err 2 "^snm: -j: expected a whole number" run tiny.yaml -j 99999999999
+# a pipeline read from a pipe: realpath has no name for it, the file is there all the same
+if (cd "$tmp" && cat tiny.yaml | "$top/snm" check /dev/stdin) > "$tmp/pipe.log" 2>&1 \
+   && grep -q "^/dev/stdin: ok, 1 runs$" "$tmp/pipe.log"; then
+	pass "snm check /dev/stdin (a pipeline from a pipe)"
+else
+	fail "snm check /dev/stdin (a pipeline from a pipe):"; sed 's/^/  | /' "$tmp/pipe.log" | tail -n 3
+fi
 one_line_err 2 "^snm: unknown option '--bogus' (snm --help)$" run tiny.yaml --bogus
 one_line_err 2 "^snm paper: --threads: expected a whole number from 1 to 1024, got '0'$" \
 	paper --threads 0

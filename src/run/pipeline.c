@@ -1,12 +1,14 @@
 /* pipeline.c: loads a YAML pipeline, checks every section against its option table (the
  * plugins' own tables for data/model/noise), and expands the experiments x sweeps x grid into
  * runs, with the --set overrides (see pipeline.h). */
+#include <errno.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "pipeline.h"
 #include "loader.h"
 #include "override.h"
@@ -861,9 +863,18 @@ static int load_file(loader *L, const char *path, const snm_cfg *from, snm_error
 	char real[PATH_MAX];
 	int rc;
 	if (realpath(path, real) == NULL) {
-		if (from != NULL)
-			return at(from, err, SNM_EIO, "cannot open included pipeline '%s'", path);
-		return SNM_FAIL(err, SNM_EIO, "%s: cannot open: no such file", path);
+		struct stat st;
+		int why = errno;
+		if (why == ENOENT && stat(path, &st) == 0) {
+			/* there, with no name realpath can give: a pipe (/dev/stdin, <(...)) */
+			snprintf(real, sizeof real, "%s", path);
+		} else if (from != NULL) {
+			return at(from, err, SNM_EIO, "cannot open included pipeline '%s'%s%s", path,
+			          why == ENOENT ? "" : ": ", why == ENOENT ? "" : strerror(why));
+		} else {
+			return SNM_FAIL(err, SNM_EIO, "%s: cannot open: %s", path,
+			                why == ENOENT ? "no such file" : strerror(why));
+		}
 	}
 	for (int i = 0; i < L->depth; ++i)
 		if (strcmp(L->stack[i], real) == 0)
