@@ -91,6 +91,14 @@ if snm_run --threads 1 && grep -q "tiny/ff/n1/set1 .* trained:" "$tmp/out.log" \
 else
 	fail "snm run --threads 1: trains, nothing on stderr"; show
 fi
+# batches larger than the data: the buffers are the data's size, not the batch's (10^10 rows of
+# 784 floats failed for memory)
+if snm_run --threads 1 --set train.batch=10000000000 --set train.eval_batch=10000000000 \
+   && grep -q "^tiny/ff-batch10000000000-eval_batch10000000000/n1/set1 *trained:" "$tmp/out.log"; then
+	pass "snm run with train.batch and eval_batch 10^10 on a tiny set: trains"
+else
+	fail "snm run with train.batch and eval_batch 10^10 on a tiny set: trains"; show
+fi
 warning="^snm: warning: 1 run at a time x $over threads on $cpus processors: "
 rm -rf "$tmp/results"
 if snm_run --threads "$over" && grep -q "tiny/ff/n1/set1 .* trained:" "$tmp/out.log" \

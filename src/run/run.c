@@ -45,9 +45,10 @@ int snm_run_subset(snm_run *R, snm_error *err)
 
 int snm_run_mean(snm_run *R, long batch, snm_error *err)
 {
+	long rows = batch < R->n_sub ? batch : R->n_sub;     /* no batch is larger than the subset */
 	double *acc = calloc(R->dim, sizeof *acc);
-	float *x = malloc((size_t)(batch > 0 ? batch : 1) * R->dim * sizeof *x);
-	int32_t *y = malloc((size_t)(batch > 0 ? batch : 1) * sizeof *y);
+	float *x = malloc((size_t)(rows > 0 ? rows : 1) * R->dim * sizeof *x);
+	int32_t *y = malloc((size_t)(rows > 0 ? rows : 1) * sizeof *y);
 	int rc = SNM_OK;
 	R->mean = malloc(R->dim * sizeof *R->mean);
 	if (acc == NULL || x == NULL || y == NULL || R->mean == NULL) {

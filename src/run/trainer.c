@@ -135,7 +135,9 @@ static int read_batch(trainer *T, int split, const long *idx, long n, gsl_rng *a
 static int make_pool(trainer *T, snm_error *err)
 {
 	long n = T->R.ds->info.n[SNM_SPLIT_TRAIN], k;
-	T->pool = malloc((size_t)n * sizeof *T->pool);
+	if (T->batch_u > n)          /* at most the pool, which is at most the split (below) */
+		T->batch_u = n > 0 ? n : 1;
+	T->pool = malloc((size_t)(n > 0 ? n : 1) * sizeof *T->pool);
 	T->xu = malloc((size_t)T->batch_u * T->R.dim * sizeof *T->xu);
 	T->idx_u = malloc((size_t)T->batch_u * sizeof *T->idx_u);
 	if (T->pool == NULL || T->xu == NULL || T->idx_u == NULL)
@@ -318,7 +320,17 @@ static int setup(trainer *T, snm_error *err)
 		return rc;
 	if ((rc = snm_run_data(&T->R, r, T->o->plugin_path, T->o->cache, err)) || (rc = need_splits(T, err)))
 		return rc;
+	/* every batch read into x is at most its split's size (a batch larger than the data is the
+	 * whole of it): a train.batch of 10^8 on 50000 examples asks 50000 rows, not 10^8 */
 	nbuf = (size_t)(T->batch > T->eval_batch ? T->batch : T->eval_batch);
+	{
+		long most = 1;
+		for (int s = SNM_SPLIT_TRAIN; s <= SNM_SPLIT_TEST; ++s)
+			if (T->R.ds->info.n[s] > most)
+				most = T->R.ds->info.n[s];
+		if (nbuf > (size_t)most)
+			nbuf = (size_t)most;
+	}
 	T->x = malloc(nbuf * T->R.dim * sizeof *T->x);
 	T->y = malloc(nbuf * sizeof *T->y);
 	T->idx = malloc(nbuf * sizeof *T->idx);
