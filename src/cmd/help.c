@@ -11,8 +11,8 @@ typedef struct help {
 
 static const help helps[] = {
 	{ "check",
-	  "snm check PIPELINE [--set SECTION.KEY=VALUE]... [--only PATTERN] [--shard K/N]\n"
-	  "          [--cost [--simulate N[,N]...]] [--plugin-path DIRS]\n",
+	  "snm check PIPELINE [--set SECTION.KEY=VALUE]... [--only PATTERN]...\n"
+	  "          [--shard K/N] [--cost [--simulate N[,N]...]] [--plugin-path DIRS]\n",
 	  "Checks a pipeline without training a run or writing a file: every key, type and value\n"
 	  "against the option tables of the pipeline and of every plugin it names, every dataset\n"
 	  "(opened), every class against its per-class size, every model and regularizer (created on\n"
@@ -38,7 +38,7 @@ static const help helps[] = {
 	  "  snm check pipelines/quick.yaml --set train.epochs=2\n"
 	  "  snm check pipelines/all.yaml --cost --simulate 8,32,128,512\n" },
 	{ "run",
-	  "snm run PIPELINE [--threads T] [-j N] [--only PATTERN] [--set SECTION.KEY=VALUE]...\n"
+	  "snm run PIPELINE [--threads T] [-j N] [--only PATTERN]... [--set SECTION.KEY=VALUE]...\n"
 	  "        [--force] [--shard K/N] [--log-every S] [--plugin-path DIRS]\n"
 	  "mpirun -n N snm run PIPELINE [--threads T] [options as above but -j and --shard]\n",
 	  "Checks the pipeline as snm check does, then trains every selected run into\n"
@@ -98,7 +98,7 @@ static const help helps[] = {
 	  "  snm run pipelines/all.yaml --shard 3/32        # task 3 of a 32-task job array\n"
 	  "  mpirun -n 64 snm run pipelines/all.yaml        # built with MPI: rank 0 hands runs out\n" },
 	{ "status",
-	  "snm status PIPELINE [--results DIR] [--only PATTERN] [--cost] [--plugin-path DIRS]\n",
+	  "snm status PIPELINE [--results DIR] [--only PATTERN]... [--cost] [--plugin-path DIRS]\n",
 	  "Where every run of a pipeline stands, from its files alone (trains nothing): one line per\n"
 	  "run, finished (its test error at the best validation epoch; flagged when made by other code\n"
 	  "than the plugins and libsnm found now), running (by which process), resumable (epochs done),\n"
