@@ -367,16 +367,10 @@ int snm_paper_read_result(const char *path, int want_metrics, snm_paper_result *
 		if (snm_store_read_metrics(path, &m, &e) != SNM_OK)   /* an unfinished run may have none */
 			return e.code == SNM_ENOMEM || r->state == SNM_PAPER_FINISHED ? unreadable(r, &e, err)
 			                                                              : SNM_OK;
-		if (r->state == SNM_PAPER_FINISHED) {
-			int c = snm_metrics_find(m, "test_at_best");
-			size_t rows = snm_metrics_rows(m);
-			if (c < 0 || rows == 0 || !isfinite(snm_metrics_get(m, rows - 1, c))) {
-				SNM_FAIL(&e, SNM_EIO, "%s: finished but /metrics/test_at_best has no value at the "
-				         "last row", path);
-				unreadable(r, &e, err);
-			} else {
-				r->test_at_best = snm_metrics_get(m, rows - 1, c);
-			}
+		if (r->state == SNM_PAPER_FINISHED && !snm_metrics_result(m, &r->test_at_best)) {
+			SNM_FAIL(&e, SNM_EIO, "%s: finished but /metrics/test_at_best has no test error (a "
+			         "percentage) at the last row", path);
+			unreadable(r, &e, err);
 		}
 		if (want_metrics)
 			r->metrics = m;

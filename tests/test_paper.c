@@ -1919,6 +1919,17 @@ static void test_checks(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(csv, "all labels,3,1,0.6,,1,,-0.4,,,12000\n"));   /* no verdict */
 	free(md);
 	free(csv);
+	/* a finished run whose result is no percentage (an edited file, -7): not counted, unreadable */
+	write_run_secs("ck/neg/n10/set1", -7, 100, 0);
+	write_text(spec, "tables:\n  - {id: ckn, layout: checks, rows: [{label: neg, pipeline: ck, runs: [neg],\n"
+	                 "      column: 10, sets: 1}]}\n");
+	memset(&lg, 0, sizeof lg);
+	CU_ASSERT_EQUAL_FATAL(snm_paper_run(&o, &e), SNM_OK);
+	md = read_out("ckn.md");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(md);
+	CU_ASSERT_PTR_NOT_NULL(strstr(md, "| neg | unreadable, run: ck/neg/n10/set1 | - |"));
+	CU_ASSERT_PTR_NULL(strstr(md, "-7.00"));
+	free(md);
 	/* spec errors, at file:line:col */
 	write_text(spec, "tables:\n  - {id: ck, layout: checks, rows: [{label: x, pipeline: ck, runs: [a],\n"
 	                 "      column: 10, reference: [1, 2, 3]}]}\n");

@@ -159,3 +159,16 @@ int snm_metrics_timed(const snm_metrics *m, int col, int *n, double *sum, double
 	free(v);
 	return SNM_OK;
 }
+
+int snm_metrics_result(const snm_metrics *m, double *out)
+{
+	int c = snm_metrics_find(m, "test_at_best");
+	double v;
+	if (c < 0 || m->rows == 0)
+		return 0;
+	v = m->col[c][m->rows - 1];
+	if (!(v >= 0 && v <= 100))
+		return 0;
+	*out = v;
+	return 1;
+}

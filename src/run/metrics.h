@@ -59,6 +59,11 @@ const double *snm_metrics_column(const snm_metrics *m, int col);
  * may be NULL.  SNM_ENOMEM only (col out of range: n 0). */
 int snm_metrics_timed(const snm_metrics *m, int col, int *n, double *sum, double *median, snm_error *err);
 
+/* A finished run's result: column "test_at_best" at the last row, a test error in percent.  1
+ * with *out set when there is one in [0, 100]; 0 when the column or the rows are missing or the
+ * value is not a percentage (NaN, negative, over 100: a damaged or edited file). */
+int snm_metrics_result(const snm_metrics *m, double *out);
+
 #ifdef __cplusplus
 }
 #endif

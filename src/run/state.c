@@ -52,14 +52,13 @@ static int failed(snm_run_state *st, const snm_error *e, snm_error *err)
 static int read_metrics(const char *path, snm_run_state *st, snm_error *err)
 {
 	snm_metrics *m = NULL;
-	int ct, rc;
+	int rc;
 	snm_error e;
 	if (snm_store_read_metrics(path, &m, &e) != SNM_OK)
 		return e.code == SNM_ENOMEM ? SNM_FAIL(err, SNM_ENOMEM, "out of memory") : SNM_OK;
-	ct = snm_metrics_find(m, "test_at_best");
 	rc = snm_metrics_timed(m, snm_metrics_find(m, "seconds"), &st->timed, &st->seconds, &st->typical, err);
-	if (rc == SNM_OK && ct >= 0 && snm_metrics_rows(m) > 0)
-		st->test_at_best = snm_metrics_get(m, snm_metrics_rows(m) - 1, ct);
+	if (rc == SNM_OK && !snm_metrics_result(m, &st->test_at_best))
+		st->test_at_best = NAN;
 	snm_metrics_free(m);
 	return rc;
 }
@@ -148,8 +147,8 @@ int snm_run_state_read(const snm_run_spec *r, const char *plugin_path, const cha
 		st->state = SNM_STATE_FINISHED;
 		if ((rc = read_code(r, plugin_path, &a, st, err)) == SNM_OK
 		    && (rc = read_metrics(path, st, err)) == SNM_OK && !isfinite(st->test_at_best)) {
-			SNM_FAIL(&e, SNM_EIO, "%s: finished but /metrics/test_at_best has no value at the last "
-			         "row", path);
+			SNM_FAIL(&e, SNM_EIO, "%s: finished but /metrics/test_at_best has no test error (a "
+			         "percentage) at the last row", path);
 			rc = failed(st, &e, err);
 		}
 	} else if (strcmp(status, "running") == 0) {

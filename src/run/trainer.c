@@ -1426,9 +1426,13 @@ int snm_run_read_result(const snm_run_spec *r, snm_run_result *res, snm_error *e
 		return rc;
 	rows = snm_metrics_rows(m);
 	res->epochs = (int)rows;
+	if (!snm_metrics_result(m, &res->test_at_best)) {
+		snm_metrics_free(m);
+		return SNM_FAIL(err, SNM_EIO, "%s: finished but /metrics/test_at_best has no test error (a "
+		                "percentage) at the last row", path);
+	}
 	if (rows > 0) {
 		res->best_valid = snm_metrics_get(m, rows - 1, snm_metrics_find(m, "best_valid_error"));
-		res->test_at_best = snm_metrics_get(m, rows - 1, snm_metrics_find(m, "test_at_best"));
 		for (size_t i = 0; i < rows; ++i)
 			if (snm_metrics_get(m, i, snm_metrics_find(m, "valid_error")) == res->best_valid) {
 				res->best_epoch = (int)i;
